@@ -1,0 +1,105 @@
+public import KilnCore
+public import Persistence
+import SQLKit
+
+/// Reads and writes accounts, users and workspaces.
+public struct AccountStore: Sendable {
+    private let database: any Database
+    private let clock: any WallClock
+
+    public init(database: any Database, clock: any WallClock = SystemClock()) {
+        self.database = database
+        self.clock = clock
+    }
+
+    /// The workspace served on the bare host, once bootstrap has run.
+    public func defaultWorkspace() async throws -> Workspace? {
+        try await database.read { db in
+            try await db.select().column("*").from("workspaces").where("is_default", .equal, true)
+                .first().map(Workspace.init(row:))
+        }
+    }
+
+    /// The workspace with this id, if it exists.
+    public func workspace(id: Int64) async throws -> Workspace? {
+        try await database.read { db in
+            try await db.select().column("*").from("workspaces").where("workspace_id", .equal, id)
+                .first().map(Workspace.init(row:))
+        }
+    }
+
+    /// The user with this id, if it exists.
+    public func user(id: Int64) async throws -> User? {
+        try await database.read { db in
+            try await db.select().column("*").from("users").where("user_id", .equal, id)
+                .first().map(User.init(row:))
+        }
+    }
+
+    /// Creates the default account, its admin user and the default workspace if none exist yet.
+    /// Returns what was created, or `nil` when the store was already bootstrapped.
+    public func bootstrap(adminUserName: String) async throws -> (Account, User, Workspace)? {
+        let now = clock.nowMillis()
+        return try await database.write(lockKey: Migrator.bootstrapLockKey) { db -> (Account, User, Workspace)? in
+            let existing = try await db.select().column("account_id").from("accounts").limit(1).first()
+            guard existing == nil else { return nil }
+            let account = Account(accountID: IdentifierGenerator.uuid(), name: "Kiln", createdAt: now)
+            let admin = User(
+                userID: IdentifierGenerator.next(), accountID: account.accountID, userName: adminUserName,
+                displayName: "Kiln Admin", isAdmin: true, createdAt: now
+            )
+            let workspace = Workspace(
+                workspaceID: IdentifierGenerator.next(), accountID: account.accountID, name: "default",
+                deploymentName: "default", isDefault: true, status: "RUNNING", createdAt: now
+            )
+            try await db.insert(into: "accounts").columns("account_id", "account_name", "created_at")
+                .values(SQLBind(account.accountID), SQLBind(account.name), SQLBind(now)).run()
+            try await db.insert(into: "users")
+                .columns("user_id", "account_id", "user_name", "display_name", "is_admin", "password_hash", "created_at")
+                .values(
+                    SQLBind(admin.userID), SQLBind(admin.accountID), SQLBind(admin.userName),
+                    SQLBind(admin.displayName), SQLBind(true), SQLLiteral.null, SQLBind(now)
+                ).run()
+            try await db.insert(into: "workspaces")
+                .columns("workspace_id", "account_id", "workspace_name", "deployment_name", "is_default",
+                         "workspace_status", "created_at")
+                .values(
+                    SQLBind(workspace.workspaceID), SQLBind(account.accountID), SQLBind(workspace.name),
+                    SQLBind(workspace.deploymentName), SQLBind(true), SQLBind(workspace.status), SQLBind(now)
+                ).run()
+            return (account, admin, workspace)
+        }
+    }
+}
+
+extension Migrator {
+    /// Serialises bootstrap across processes sharing one PostgreSQL database.
+    static let bootstrapLockKey: Int64 = 0x4B494C4F
+}
+
+extension Workspace {
+    init(row: any SQLRow) throws {
+        self.init(
+            workspaceID: try row.decode(column: "workspace_id", as: Int64.self),
+            accountID: try row.decode(column: "account_id", as: String.self),
+            name: try row.decode(column: "workspace_name", as: String.self),
+            deploymentName: try row.decode(column: "deployment_name", as: String.self),
+            isDefault: try row.decode(column: "is_default", as: Bool.self),
+            status: try row.decode(column: "workspace_status", as: String.self),
+            createdAt: try row.decode(column: "created_at", as: Int64.self)
+        )
+    }
+}
+
+extension User {
+    init(row: any SQLRow) throws {
+        self.init(
+            userID: try row.decode(column: "user_id", as: Int64.self),
+            accountID: try row.decode(column: "account_id", as: String.self),
+            userName: try row.decode(column: "user_name", as: String.self),
+            displayName: try row.decode(column: "display_name", as: String.self),
+            isAdmin: try row.decode(column: "is_admin", as: Bool.self),
+            createdAt: try row.decode(column: "created_at", as: Int64.self)
+        )
+    }
+}

@@ -1,0 +1,97 @@
+import Crypto
+import Foundation
+public import KilnCore
+public import Persistence
+import SQLKit
+
+/// Personal access tokens: created once in plain text, stored only as a SHA-256 hash.
+///
+/// A fast hash is right here: tokens are 128 random bits, so there is nothing to brute-force.
+public struct TokenStore: Sendable {
+    private let database: any Database
+    private let clock: any WallClock
+
+    public init(database: any Database, clock: any WallClock = SystemClock()) {
+        self.database = database
+        self.clock = clock
+    }
+
+    /// The longest lifetime a token may ask for: ten years.
+    public static let maximumLifetimeSeconds: Int64 = 10 * 365 * 24 * 3600
+
+    /// Creates a token for `userID` in `workspaceID`. A lifetime of `nil` or ≤ 0 means it never expires.
+    /// Returns the secret (shown once) and the token's info.
+    public func create(
+        workspaceID: Int64, userID: Int64, comment: String, lifetimeSeconds: Int64?
+    ) async throws -> (secret: String, info: TokenInfo) {
+        if let lifetimeSeconds, lifetimeSeconds > Self.maximumLifetimeSeconds {
+            throw KilnError.invalidParameter(
+                "lifetime_seconds must be at most \(Self.maximumLifetimeSeconds) (ten years).")
+        }
+        let now = clock.nowMillis()
+        let secret = "dapi" + IdentifierGenerator.hex(32)
+        let expiry = lifetimeSeconds.map { $0 > 0 ? now + $0 * 1000 : -1 } ?? -1
+        let info = TokenInfo(tokenID: IdentifierGenerator.hex(64), comment: comment, creationTime: now, expiryTime: expiry)
+        try await database.write { db in
+            try await db.insert(into: "tokens")
+                .columns("token_id", "workspace_id", "user_id", "token_hash", "comment", "created_at", "expires_at")
+                .values(
+                    SQLBind(info.tokenID), SQLBind(workspaceID), SQLBind(userID), SQLBind(Self.hash(secret)),
+                    SQLBind(comment), SQLBind(now), SQLBind(expiry)
+                ).run()
+        }
+        return (secret, info)
+    }
+
+    /// The tokens `userID` holds in `workspaceID`, oldest first.
+    public func list(workspaceID: Int64, userID: Int64) async throws -> [TokenInfo] {
+        try await database.read { db in
+            try await db.select().columns("token_id", "comment", "created_at", "expires_at").from("tokens")
+                .where("workspace_id", .equal, workspaceID).where("user_id", .equal, userID)
+                .orderBy("created_at").all().map(TokenInfo.init(row:))
+        }
+    }
+
+    /// Revokes a token of `userID` in `workspaceID`.
+    public func delete(tokenID: String, workspaceID: Int64, userID: Int64) async throws {
+        let deleted = try await database.write { db in
+            try await db.delete(from: "tokens")
+                .where("token_id", .equal, tokenID).where("workspace_id", .equal, workspaceID)
+                .where("user_id", .equal, userID)
+                .returning("token_id").all().count
+        }
+        if deleted == 0 {
+            throw KilnError(.resourceDoesNotExist, "Token with ID \(tokenID) does not exist.")
+        }
+    }
+
+    /// The owner of `secret` if it is a live token of `workspaceID`: returns the user id and token id.
+    public func resolve(secret: String, workspaceID: Int64) async throws -> (userID: Int64, tokenID: String)? {
+        let now = clock.nowMillis()
+        let row = try await database.read { db in
+            try await db.select().columns("token_id", "user_id", "workspace_id", "expires_at").from("tokens")
+                .where("token_hash", .equal, Self.hash(secret)).first()
+        }
+        guard let row,
+              try row.decode(column: "workspace_id", as: Int64.self) == workspaceID
+        else { return nil }
+        let expiry = try row.decode(column: "expires_at", as: Int64.self)
+        guard expiry < 0 || expiry > now else { return nil }
+        return (try row.decode(column: "user_id", as: Int64.self), try row.decode(column: "token_id", as: String.self))
+    }
+
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
+
+extension TokenInfo {
+    init(row: any SQLRow) throws {
+        self.init(
+            tokenID: try row.decode(column: "token_id", as: String.self),
+            comment: try row.decode(column: "comment", as: String.self),
+            creationTime: try row.decode(column: "created_at", as: Int64.self),
+            expiryTime: try row.decode(column: "expires_at", as: Int64.self)
+        )
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+public import Hummingbird
+import KilnHTTP
+import Logging
+public import Persistence
+import ServiceLifecycle
+
+/// The composition root: opens the database, and returns the application with its services and
+/// start-up steps (migrations, first-start bootstrap) plus the database to close after it stops.
+public func buildApplication(
+    configuration: KilnConfiguration,
+    announce: @escaping @Sendable (String) -> Void = { print($0) }
+) async throws -> (application: some ApplicationProtocol, database: any Database) {
+    let logger = {
+        var logger = Logger(label: "kiln")
+        logger.logLevel = configuration.logLevel
+        return logger
+    }()
+    try FileManager.default.createDirectory(
+        atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+
+    let database: any Database
+    var services: [any Service] = []
+    if let url = configuration.databaseURL {
+        let store = try PostgresStore(url: url, logger: logger)
+        services.append(store.client)
+        database = store
+    } else {
+        let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("kiln.sqlite").path
+        database = try await SQLiteStore.open(path: path, logger: logger)
+    }
+    let domain = KilnDomain(database: database)
+    let router = buildRouter(services: domain.http)
+    let publicURL = configuration.publicURL
+
+    var application = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
+        services: services,
+        onServerRunning: { _ in announce("Kiln is ready on \(publicURL)") },
+        logger: logger
+    )
+    application.beforeServerStarts {
+        try await Migrator(database: database, logger: logger).migrate()
+        announce(try await Bootstrap(configuration: configuration, services: domain).run())
+    }
+    return (application, database)
+}
+
+/// Builds Kiln and serves until SIGINT or SIGTERM, then closes the database.
+public func runKiln(configuration: KilnConfiguration, announce: @escaping @Sendable (String) -> Void) async throws {
+    let (application, database) = try await buildApplication(configuration: configuration, announce: announce)
+    do {
+        try await application.runService()
+    } catch {
+        await database.shutdown()
+        throw error
+    }
+    await database.shutdown()
+}

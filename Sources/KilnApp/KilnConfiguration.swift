@@ -1,0 +1,89 @@
+public import Foundation
+public import Logging
+
+/// Everything `kiln serve` can be told. Each key comes from a flag, else from the environment, else
+/// from the default:
+///
+/// | key | flag | environment | default |
+/// |---|---|---|---|
+/// | host | `--host` | `KILN_HOST` | `127.0.0.1` |
+/// | port | `--port` | `KILN_PORT` | `8080` |
+/// | data directory | `--data-dir` | `KILN_DATA_DIR` | `./.kiln` |
+/// | database URL | `--database-url` | `KILN_DATABASE_URL` | SQLite file `<data-dir>/kiln.sqlite` |
+/// | log level | `--log-level` | `KILN_LOG_LEVEL` | `info` |
+/// | admin user name | `--admin-user` | `KILN_ADMIN_USER` | `admin@kiln.local` |
+public struct KilnConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    /// `postgres://…` to keep metadata in PostgreSQL; `nil` for the embedded SQLite file.
+    public var databaseURL: String?
+    public var logLevel: Logger.Level
+    /// The user name of the admin created on first start.
+    public var adminUserName: String
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        dataDirectory: String = ".kiln",
+        databaseURL: String? = nil,
+        logLevel: Logger.Level = .info,
+        adminUserName: String = "admin@kiln.local"
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
+        self.logLevel = logLevel
+        self.adminUserName = adminUserName
+    }
+
+    /// Flags (non-nil arguments) override `environment`, which overrides the defaults.
+    public static func resolve(
+        host: String? = nil, port: Int? = nil, dataDirectory: String? = nil, databaseURL: String? = nil,
+        logLevel: String? = nil, adminUserName: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> KilnConfiguration {
+        func value(_ flag: String?, _ key: String) -> String? {
+            if let flag, !flag.isEmpty { return flag }
+            if let env = environment[key], !env.isEmpty { return env }
+            return nil
+        }
+        var configuration = KilnConfiguration()
+        if let host = value(host, "KILN_HOST") { configuration.host = host }
+        if let port {
+            configuration.port = port
+        } else if let text = environment["KILN_PORT"], !text.isEmpty {
+            guard let parsed = Int(text), (0...65535).contains(parsed) else {
+                throw ConfigurationError("KILN_PORT must be a port number, not '\(text)'.")
+            }
+            configuration.port = parsed
+        }
+        if let dir = value(dataDirectory, "KILN_DATA_DIR") { configuration.dataDirectory = dir }
+        configuration.databaseURL = value(databaseURL, "KILN_DATABASE_URL")
+        if let level = value(logLevel, "KILN_LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError("Unknown log level '\(level)'; use trace, debug, info, notice, warning, error or critical.")
+            }
+            configuration.logLevel = parsed
+        }
+        if let admin = value(adminUserName, "KILN_ADMIN_USER") { configuration.adminUserName = admin }
+        return configuration
+    }
+
+    /// The URL clients use: a wildcard listen address is reached through the loopback address.
+    public var publicURL: String {
+        let visibleHost = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host
+        let hostPart = visibleHost.contains(":") ? "[\(visibleHost)]" : visibleHost
+        return "http://\(hostPart):\(port)"
+    }
+}
+
+/// A configuration value that cannot be used.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

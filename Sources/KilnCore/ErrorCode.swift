@@ -1,0 +1,16 @@
+/// The Databricks error codes Kiln answers with. The raw value is the wire spelling.
+public enum ErrorCode: String, Sendable, CaseIterable {
+    case invalidParameterValue = "INVALID_PARAMETER_VALUE"
+    case malformedRequest = "MALFORMED_REQUEST"
+    case resourceDoesNotExist = "RESOURCE_DOES_NOT_EXIST"
+    case resourceAlreadyExists = "RESOURCE_ALREADY_EXISTS"
+    case directoryNotEmpty = "DIRECTORY_NOT_EMPTY"
+    case maxNotebookSizeExceeded = "MAX_NOTEBOOK_SIZE_EXCEEDED"
+    case unauthenticated = "UNAUTHENTICATED"
+    case permissionDenied = "PERMISSION_DENIED"
+    case endpointNotFound = "ENDPOINT_NOT_FOUND"
+    case requestEntityTooLarge = "REQUEST_ENTITY_TOO_LARGE"
+    case notImplemented = "NOT_IMPLEMENTED"
+    case aborted = "ABORTED"
+    case internalError = "INTERNAL_ERROR"
+}

@@ -1,0 +1,30 @@
+/// The error every domain module throws for a failure a client caused or can act on.
+///
+/// It carries a Databricks error code and a message written for the user. The HTTP edge turns it into
+/// the `{"error_code","message"}` body with the status that belongs to the code; nothing else needs to
+/// know about HTTP. Never put "Unexpected error" in a message: the SDK retries such errors for minutes.
+public struct KilnError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The Databricks error code, for example `RESOURCE_DOES_NOT_EXIST`.
+    public var code: ErrorCode
+    /// A human-readable explanation, in the words Databricks uses where they are known.
+    public var message: String
+
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+extension KilnError {
+    /// `INVALID_PARAMETER_VALUE`, the most common client error.
+    public static func invalidParameter(_ message: String) -> KilnError {
+        KilnError(.invalidParameterValue, message)
+    }
+
+    /// `INVALID_PARAMETER_VALUE` for a required field that is absent or empty.
+    public static func missingField(_ name: String) -> KilnError {
+        KilnError(.invalidParameterValue, "Missing required field: \(name)")
+    }
+}

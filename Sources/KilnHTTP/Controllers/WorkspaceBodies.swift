@@ -1,0 +1,55 @@
+import WorkspaceFiles
+import NotebookFormats
+
+/// `ObjectInfo` on the wire (Databricks' field names).
+struct ObjectInfoBody: Encodable {
+    var objectType: String
+    var path: String
+    var objectID: Int64
+    var resourceID: String
+    var language: String?
+    var createdAt: Int64?
+    var modifiedAt: Int64?
+    var size: Int64?
+
+    init(_ object: ObjectInfo) {
+        objectType = object.objectType.rawValue
+        path = object.path.value
+        objectID = object.objectID
+        resourceID = String(object.objectID)
+        language = object.language?.rawValue
+        if object.objectType != .directory {
+            createdAt = object.createdAt
+            modifiedAt = object.modifiedAt
+        }
+        if object.objectType == .file {
+            size = object.size
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case objectType = "object_type"
+        case path
+        case objectID = "object_id"
+        case resourceID = "resource_id"
+        case language
+        case createdAt = "created_at"
+        case modifiedAt = "modified_at"
+        case size
+    }
+}
+
+/// `{"objects":[…]}`, or `{}` for an empty folder as Databricks answers.
+struct ListResponse: Encodable {
+    var objects: [ObjectInfoBody]?
+}
+
+struct ExportResponse: Encodable {
+    var content: String
+    var fileType: String?
+
+    enum CodingKeys: String, CodingKey {
+        case content
+        case fileType = "file_type"
+    }
+}

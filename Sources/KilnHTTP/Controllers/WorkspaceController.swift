@@ -1,0 +1,120 @@
+import Accounts
+import Foundation
+public import Hummingbird
+import KilnCore
+import NIOCore
+import NotebookFormats
+public import WorkspaceFiles
+
+/// The Workspace API 2.0 (`/api/2.0/workspace/…`): list, get-status, mkdirs, delete, import, export.
+public struct WorkspaceController: Sendable {
+    let service: WorkspaceService
+
+    /// An import body may carry 10 MB of content base64-encoded inside JSON; leave room for that, and
+    /// answer MAX_NOTEBOOK_SIZE_EXCEEDED (not a reset connection) for anything larger.
+    static let importBodyLimit = 32 << 20
+
+    public init(service: WorkspaceService) {
+        self.service = service
+    }
+
+    public func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
+        group.get("workspace/list", use: list)
+        group.get("workspace/get-status", use: getStatus)
+        group.post("workspace/mkdirs", use: mkdirs)
+        group.post("workspace/delete", use: delete)
+        group.post("workspace/import", use: importObject)
+        group.get("workspace/export", use: export)
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let parameters = try await APIParameters.read(request)
+        let objects = try await service.list(
+            workspaceID: context.workspace.workspaceID,
+            path: try WorkspacePath(parameters.requiredString("path")),
+            notebooksModifiedAfter: try parameters.int64("notebooks_modified_after")
+        )
+        return JSONResponse.ok(ListResponse(objects: objects.isEmpty ? nil : objects.map(ObjectInfoBody.init)))
+    }
+
+    @Sendable func getStatus(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let parameters = try await APIParameters.read(request)
+        let object = try await service.getStatus(
+            workspaceID: context.workspace.workspaceID, path: try WorkspacePath(parameters.requiredString("path")))
+        return JSONResponse.ok(ObjectInfoBody(object))
+    }
+
+    @Sendable func mkdirs(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let parameters = try await APIParameters.read(request)
+        try await service.mkdirs(
+            workspaceID: context.workspace.workspaceID, path: try WorkspacePath(parameters.requiredString("path")))
+        return JSONResponse.empty()
+    }
+
+    @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let parameters = try await APIParameters.read(request)
+        try await service.delete(
+            workspaceID: context.workspace.workspaceID,
+            path: try WorkspacePath(parameters.requiredString("path")),
+            recursive: try parameters.bool("recursive") ?? false
+        )
+        return JSONResponse.empty()
+    }
+
+    @Sendable func importObject(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let parameters = try await APIParameters.read(
+            request, bodyLimit: Self.importBodyLimit,
+            tooLarge: KilnError(
+                .maxNotebookSizeExceeded,
+                "The import request is larger than \(Self.importBodyLimit) bytes; the content limit is 10 MB.")
+        )
+        try await service.importObject(
+            workspaceID: context.workspace.workspaceID, try Self.importRequest(from: parameters))
+        return JSONResponse.empty()
+    }
+
+    @Sendable func export(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let parameters = try await APIParameters.read(request)
+        let exported = try await service.export(
+            workspaceID: context.workspace.workspaceID,
+            path: try WorkspacePath(parameters.requiredString("path")),
+            format: try WorkspaceFormat(parameter: parameters.string("format"))
+        )
+        if try parameters.bool("direct_download") == true {
+            var buffer = ByteBuffer()
+            buffer.writeBytes(exported.content)
+            return Response(
+                status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: buffer))
+        }
+        return JSONResponse.ok(ExportResponse(content: exported.content.base64EncodedString(), fileType: exported.fileType))
+    }
+
+    /// Reads an import from JSON (base64 `content`) or multipart (raw bytes in the `content` part).
+    static func importRequest(from parameters: APIParameters) throws(KilnError) -> ImportRequest {
+        let content: Data
+        if let uploaded = parameters.uploadedFile {
+            content = Data(uploaded)
+        } else if let encoded = try parameters.string("content") {
+            guard let decoded = Data(base64Encoded: encoded) else {
+                throw KilnError.invalidParameter("The content is not valid base64.")
+            }
+            content = decoded
+        } else {
+            content = Data()
+        }
+        var language: NotebookLanguage?
+        if let name = try parameters.string("language") {
+            guard let known = NotebookLanguage(rawValue: name) else {
+                throw KilnError.invalidParameter("Invalid language: \(name). Supported languages are PYTHON, SCALA, SQL and R.")
+            }
+            language = known
+        }
+        return ImportRequest(
+            path: try WorkspacePath(parameters.requiredString("path")),
+            format: try WorkspaceFormat(parameter: parameters.string("format")),
+            language: language,
+            content: content,
+            overwrite: try parameters.bool("overwrite") ?? false
+        )
+    }
+}

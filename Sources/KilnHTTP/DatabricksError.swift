@@ -1,0 +1,60 @@
+public import HTTPTypes
+public import Hummingbird
+public import KilnCore
+import NIOCore
+import Foundation
+
+/// The one error type of the HTTP edge: it renders as `{"error_code","message"}` with its status.
+public struct DatabricksError: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+
+    public init(status: HTTPResponse.Status, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    /// The one mapping from a domain error to its HTTP status.
+    public init(_ error: KilnError) {
+        self.init(status: Self.status(for: error.code), code: error.code.rawValue, message: error.message)
+    }
+
+    static func status(for code: ErrorCode) -> HTTPResponse.Status {
+        switch code {
+        case .invalidParameterValue, .malformedRequest, .directoryNotEmpty, .maxNotebookSizeExceeded:
+            .badRequest
+        // Production Databricks answers 400 for RESOURCE_ALREADY_EXISTS on workspace import and mkdirs;
+        // the SDK classifies by code, so both 400 and 409 give ResourceAlreadyExists.
+        case .resourceAlreadyExists: .badRequest
+        case .resourceDoesNotExist, .endpointNotFound: .notFound
+        case .unauthenticated: .unauthorized
+        case .permissionDenied: .forbidden
+        case .requestEntityTooLarge: .contentTooLarge
+        case .aborted: .conflict
+        case .notImplemented: .notImplemented
+        case .internalError: .internalServerError
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var body = ByteBuffer()
+        body.writeBytes(JSONResponse.encode(ErrorBody(errorCode: code, message: message)))
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: body)
+        )
+    }
+}
+
+struct ErrorBody: Encodable {
+    var errorCode: String
+    var message: String
+
+    enum CodingKeys: String, CodingKey {
+        case errorCode = "error_code"
+        case message
+    }
+}

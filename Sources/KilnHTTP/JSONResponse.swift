@@ -1,0 +1,29 @@
+import Foundation
+public import Hummingbird
+import NIOCore
+
+/// Builds JSON responses. Every 2xx JSON answer has a body, at least `{}`.
+public enum JSONResponse {
+    /// A 200 response with `value` encoded as JSON.
+    public static func ok(_ value: some Encodable) -> Response {
+        make(status: .ok, bytes: encode(value))
+    }
+
+    /// A 200 response with `{}`.
+    public static func empty() -> Response {
+        make(status: .ok, bytes: Array("{}".utf8))
+    }
+
+    static func make(status: HTTPResponse.Status, bytes: [UInt8]) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeBytes(bytes)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        // The wire types are plain structs of strings and numbers: encoding them cannot fail.
+        return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import KilnCore
+
+/// A `multipart/form-data` body split into its parts (RFC 7578), byte-exact for file parts.
+struct MultipartForm {
+    struct Part {
+        var name: String
+        var filename: String?
+        var data: [UInt8]
+    }
+
+    var parts: [Part]
+
+    /// The boundary of a `multipart/form-data` Content-Type, if it is one.
+    static func boundary(fromContentType contentType: String) -> String? {
+        let pieces = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let type = pieces.first, type.lowercased() == "multipart/form-data" else { return nil }
+        for piece in pieces.dropFirst() where piece.lowercased().hasPrefix("boundary=") {
+            var value = piece.dropFirst("boundary=".count)
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+            return value.isEmpty ? nil : String(value)
+        }
+        return nil
+    }
+
+    init(body: [UInt8], boundary: String) throws(KilnError) {
+        let delimiter = Array("--\(boundary)".utf8)
+        let malformed = KilnError(.malformedRequest, "The multipart/form-data body is malformed.")
+        guard var position = Self.find(delimiter, in: body, from: 0) else { throw malformed }
+        var parts: [Part] = []
+        while true {
+            position += delimiter.count
+            if body[position...].starts(with: Array("--".utf8)) { break }  // closing delimiter
+            guard body[position...].starts(with: Array("\r\n".utf8)) else { throw malformed }
+            position += 2
+            guard let headerEnd = Self.find(Array("\r\n\r\n".utf8), in: body, from: position) else { throw malformed }
+            let headerText = String(decoding: body[position..<headerEnd], as: UTF8.self)
+            let contentStart = headerEnd + 4
+            guard let next = Self.find(Array("\r\n".utf8) + delimiter, in: body, from: contentStart) else { throw malformed }
+            guard let (name, filename) = Self.disposition(headerText) else { throw malformed }
+            parts.append(Part(name: name, filename: filename, data: Array(body[contentStart..<next])))
+            position = next + 2
+        }
+        self.parts = parts
+    }
+
+    /// The part named `name`.
+    func part(_ name: String) -> Part? {
+        parts.first { $0.name == name }
+    }
+
+    private static func disposition(_ headers: String) -> (String, String?)? {
+        for line in headers.components(separatedBy: "\r\n")
+        where line.lowercased().hasPrefix("content-disposition:") {
+            var name: String?
+            var filename: String?
+            for item in line.split(separator: ";").dropFirst() {
+                let pair = item.trimmingCharacters(in: .whitespaces)
+                guard let equals = pair.firstIndex(of: "=") else { continue }
+                let key = pair[..<equals].lowercased()
+                var value = pair[pair.index(after: equals)...]
+                if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+                if key == "name" { name = String(value) }
+                if key == "filename" { filename = String(value) }
+            }
+            return name.map { ($0, filename) }
+        }
+        return nil
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard let first = needle.first, needle.count <= haystack.count else { return nil }
+        var index = start
+        let last = haystack.count - needle.count
+        while index <= last {
+            guard let candidate = haystack[index...last].firstIndex(of: first) else { return nil }
+            if haystack[candidate..<(candidate + needle.count)].elementsEqual(needle) { return candidate }
+            index = candidate + 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,53 @@
+/// A notebook as Kiln stores it: a language and an ordered list of cells, plus what the formats
+/// carry besides (the serverless environment block, the style of empty MAGIC lines).
+public struct Notebook: Sendable, Codable, Equatable {
+    /// The notebook's default language.
+    public var language: NotebookLanguage
+    /// The cells, in order.
+    public var cells: [Cell]
+    /// The raw lines of the serverless environment block (`# /// script` … `# ///`), if the notebook has one.
+    public var environmentLines: [String]?
+    /// How empty lines inside MAGIC cells are written in SOURCE. New notebooks use `.modern`.
+    public var magicStyle: MagicStyle
+
+    public init(
+        language: NotebookLanguage,
+        cells: [Cell],
+        environmentLines: [String]? = nil,
+        magicStyle: MagicStyle = .modern
+    ) {
+        self.language = language
+        self.cells = cells
+        self.environmentLines = environmentLines
+        self.magicStyle = magicStyle
+    }
+}
+
+/// One notebook cell (a Databricks "command").
+public struct Cell: Sendable, Codable, Equatable {
+    /// The cell's text, including a leading `%magic` line if it has one.
+    public var command: String
+    /// The cell title; empty when the cell has none.
+    public var title: String
+    /// Whether the title is shown (`DBTITLE 1`) or hidden (`DBTITLE 0`).
+    public var showTitle: Bool
+
+    public init(command: String, title: String = "", showTitle: Bool = false) {
+        self.command = command
+        self.title = title
+        self.showTitle = showTitle
+    }
+
+    /// A magic cell is one whose first non-whitespace character is `%`.
+    public var isMagic: Bool {
+        command.first(where: { !$0.isWhitespace }) == "%"
+    }
+}
+
+/// The two spellings Databricks has used for an empty line inside a MAGIC cell.
+public enum MagicStyle: String, Sendable, Codable {
+    /// `# MAGIC` with nothing after it: exports since mid-2023.
+    case modern
+    /// `# MAGIC ` with a trailing space: earlier exports.
+    case legacy
+}

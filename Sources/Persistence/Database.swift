@@ -1,0 +1,36 @@
+public import SQLKit
+
+/// Kiln's metadata store: one API over SQLite and PostgreSQL.
+///
+/// Reads run on any pooled connection. Writes run in a transaction; on SQLite they are serialised
+/// (one writer at a time, `BEGIN IMMEDIATE`), on PostgreSQL a write may name a `lockKey`, and writes
+/// with the same key are serialised with a transaction-scoped advisory lock.
+public protocol Database: Sendable {
+    /// Which engine this is; migrations use it to pick dialect-specific DDL.
+    var engine: DatabaseEngine { get }
+
+    /// Runs `body` on one connection, outside any explicit transaction.
+    func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+
+    /// Runs `body` in a transaction that commits when it returns and rolls back when it throws.
+    func write<T: Sendable>(
+        lockKey: Int64?,
+        _ body: @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T
+
+    /// Closes every connection. The database is unusable afterwards.
+    func shutdown() async
+}
+
+extension Database {
+    /// A write without a serialisation key.
+    public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await write(lockKey: nil, body)
+    }
+}
+
+/// The two engines Kiln stores its metadata in.
+public enum DatabaseEngine: String, Sendable {
+    case sqlite
+    case postgres
+}

@@ -1,0 +1,62 @@
+/// Kiln's schema, as an ordered list of migrations. Append; never edit a released migration.
+public enum Schema {
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "accounts, users, workspaces, tokens, workspace objects") { engine in
+            [
+                """
+                CREATE TABLE accounts (
+                    account_id TEXT PRIMARY KEY,
+                    account_name TEXT NOT NULL,
+                    created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE users (
+                    user_id BIGINT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+                    user_name TEXT NOT NULL,
+                    display_name TEXT NOT NULL,
+                    is_admin BOOLEAN NOT NULL,
+                    password_hash TEXT,
+                    created_at BIGINT NOT NULL,
+                    UNIQUE (account_id, user_name))
+                """,
+                """
+                CREATE TABLE workspaces (
+                    workspace_id BIGINT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+                    workspace_name TEXT NOT NULL,
+                    deployment_name TEXT NOT NULL UNIQUE,
+                    is_default BOOLEAN NOT NULL,
+                    workspace_status TEXT NOT NULL,
+                    created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE tokens (
+                    token_id TEXT PRIMARY KEY,
+                    workspace_id BIGINT NOT NULL REFERENCES workspaces (workspace_id) ON DELETE CASCADE,
+                    user_id BIGINT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+                    token_hash TEXT NOT NULL UNIQUE,
+                    comment TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX tokens_owner ON tokens (workspace_id, user_id)",
+                """
+                CREATE TABLE workspace_objects (
+                    object_id BIGINT PRIMARY KEY,
+                    workspace_id BIGINT NOT NULL REFERENCES workspaces (workspace_id) ON DELETE CASCADE,
+                    path \(engine.byteOrderedText) NOT NULL,
+                    parent_path \(engine.byteOrderedText) NOT NULL,
+                    object_type TEXT NOT NULL,
+                    language TEXT,
+                    size BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    modified_at BIGINT NOT NULL,
+                    content \(engine.blobType),
+                    UNIQUE (workspace_id, path))
+                """,
+                "CREATE INDEX workspace_objects_parent ON workspace_objects (workspace_id, parent_path)",
+            ]
+        },
+    ]
+}

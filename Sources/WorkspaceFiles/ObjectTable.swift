@@ -1,0 +1,98 @@
+import Foundation
+import NotebookFormats
+import SQLKit
+
+/// The SQL of the `workspace_objects` table. Every function runs on the connection it is given, so a
+/// caller composes them inside one transaction.
+enum ObjectTable {
+    static let name = "workspace_objects"
+    static let metadataColumns = [
+        "object_id", "path", "object_type", "language", "size", "created_at", "modified_at",
+    ]
+
+    static func find(_ db: any SQLDatabase, workspaceID: Int64, path: WorkspacePath) async throws -> ObjectInfo? {
+        if path.isRoot { return .root }
+        return try await db.select().columns(metadataColumns).from(name)
+            .where("workspace_id", .equal, workspaceID).where("path", .equal, path.value)
+            .first().map(ObjectInfo.init(row:))
+    }
+
+    static func find(_ db: any SQLDatabase, workspaceID: Int64, paths: [WorkspacePath]) async throws -> [ObjectInfo] {
+        guard !paths.isEmpty else { return [] }
+        return try await db.select().columns(metadataColumns).from(name)
+            .where("workspace_id", .equal, workspaceID).where("path", .in, paths.map(\.value))
+            .all().map(ObjectInfo.init(row:))
+    }
+
+    static func children(_ db: any SQLDatabase, workspaceID: Int64, of path: WorkspacePath) async throws -> [ObjectInfo] {
+        try await db.select().columns(metadataColumns).from(name)
+            .where("workspace_id", .equal, workspaceID).where("parent_path", .equal, path.value)
+            .orderBy("path").all().map(ObjectInfo.init(row:))
+    }
+
+    static func hasChildren(_ db: any SQLDatabase, workspaceID: Int64, of path: WorkspacePath) async throws -> Bool {
+        try await db.select().column("object_id").from(name)
+            .where("workspace_id", .equal, workspaceID).where("parent_path", .equal, path.value)
+            .limit(1).first() != nil
+    }
+
+    static func content(_ db: any SQLDatabase, objectID: Int64) async throws -> Data {
+        try await db.select().column("content").from(name).where("object_id", .equal, objectID)
+            .first()?.decode(column: "content", as: Data?.self) ?? Data()
+    }
+
+    static func insert(_ db: any SQLDatabase, workspaceID: Int64, object: ObjectInfo, content: Data?) async throws {
+        try await db.insert(into: name)
+            .columns("object_id", "workspace_id", "path", "parent_path", "object_type", "language", "size",
+                     "created_at", "modified_at", "content")
+            .values(
+                SQLBind(object.objectID), SQLBind(workspaceID), SQLBind(object.path.value),
+                SQLBind(object.path.parent.value), SQLBind(object.objectType.rawValue),
+                SQLBind(object.language?.rawValue), SQLBind(object.size), SQLBind(object.createdAt),
+                SQLBind(object.modifiedAt), SQLBind(content)
+            ).run()
+    }
+
+    static func replace(_ db: any SQLDatabase, object: ObjectInfo, content: Data) async throws {
+        try await db.update(name)
+            .set("object_type", to: object.objectType.rawValue)
+            .set("language", to: object.language?.rawValue)
+            .set("size", to: object.size)
+            .set("modified_at", to: object.modifiedAt)
+            .set("content", to: content)
+            .where("object_id", .equal, object.objectID)
+            .run()
+    }
+
+    /// Deletes `path` and everything below it. Paths compare byte-wise on both engines, so the
+    /// descendants of `/a` are exactly the range [`/a/`, `/a0`): `0` is the byte after `/`.
+    static func deleteSubtree(_ db: any SQLDatabase, workspaceID: Int64, path: WorkspacePath) async throws {
+        try await db.delete(from: name)
+            .where("workspace_id", .equal, workspaceID)
+            .where { group in
+                group.where("path", .equal, path.value)
+                    .orWhere { range in
+                        range.where("path", .greaterThanOrEqual, path.value + "/")
+                            .where("path", .lessThan, path.value + "0")
+                    }
+            }
+            .run()
+    }
+}
+
+extension ObjectInfo {
+    init(row: any SQLRow) throws {
+        let path = try row.decode(column: "path", as: String.self)
+        let type = try row.decode(column: "object_type", as: String.self)
+        let language = try row.decode(column: "language", as: String?.self)
+        self.init(
+            objectID: try row.decode(column: "object_id", as: Int64.self),
+            path: try WorkspacePath(path),
+            objectType: ObjectType(rawValue: type) ?? .file,
+            language: language.flatMap(NotebookLanguage.init(rawValue:)),
+            size: try row.decode(column: "size", as: Int64.self),
+            createdAt: try row.decode(column: "created_at", as: Int64.self),
+            modifiedAt: try row.decode(column: "modified_at", as: Int64.self)
+        )
+    }
+}

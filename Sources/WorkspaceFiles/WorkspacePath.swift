@@ -1,0 +1,98 @@
+public import KilnCore
+
+/// A validated, normalised absolute path in a workspace tree.
+///
+/// `/Workspace/…` is accepted as an alias of `/…`; a trailing slash is dropped; `.`/`..` components,
+/// empty components, NUL and control characters are refused.
+public struct WorkspacePath: Sendable, Hashable, CustomStringConvertible {
+    /// The canonical text, always starting with `/`; the root is `/`.
+    public let value: String
+
+    /// Paths longer than this many UTF-8 bytes are refused.
+    public static let maximumLength = 4096
+    /// Names (one component) longer than this many UTF-8 bytes are refused.
+    public static let maximumNameLength = 255
+
+    /// The root of the tree.
+    public static let root = WorkspacePath(canonical: "/")
+
+    private init(canonical: String) {
+        self.value = canonical
+    }
+
+    /// Validates and normalises a path sent by a client.
+    public init(_ raw: String) throws(KilnError) {
+        guard !raw.isEmpty else { throw KilnError.invalidParameter("Path must not be empty.") }
+        guard raw.hasPrefix("/") else {
+            throw KilnError.invalidParameter("Path (\(raw)) must be absolute: it must start with '/'.")
+        }
+        guard raw.utf8.count <= Self.maximumLength else {
+            throw KilnError.invalidParameter("Path is longer than \(Self.maximumLength) bytes.")
+        }
+        if raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw KilnError.invalidParameter("Path (\(raw.debugDescription)) contains a NUL or control character.")
+        }
+        var components = raw.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if components.last == "" { components = components.dropLast() }
+        for component in components {
+            if component.isEmpty {
+                throw KilnError.invalidParameter("Path (\(raw)) contains an empty component ('//').")
+            }
+            if component == "." || component == ".." {
+                throw KilnError.invalidParameter("Path (\(raw)) must not contain '.' or '..' components.")
+            }
+            if component.utf8.count > Self.maximumNameLength {
+                throw KilnError.invalidParameter("A name in path (\(raw)) is longer than \(Self.maximumNameLength) bytes.")
+            }
+        }
+        if components.first == "Workspace" { components = components.dropFirst() }
+        self.value = "/" + components.joined(separator: "/")
+    }
+
+    public var isRoot: Bool { value == "/" }
+
+    /// The containing folder; the root's parent is the root.
+    public var parent: WorkspacePath {
+        guard let slash = value.lastIndex(of: "/"), slash != value.startIndex else { return .root }
+        return WorkspacePath(canonical: String(value[..<slash]))
+    }
+
+    /// The last component; empty for the root.
+    public var name: String {
+        guard let slash = value.lastIndex(of: "/") else { return value }
+        return String(value[value.index(after: slash)...])
+    }
+
+    /// The child with the given name (which must be a valid single component).
+    public func appending(_ name: String) -> WorkspacePath {
+        WorkspacePath(canonical: isRoot ? "/" + name : value + "/" + name)
+    }
+
+    /// This path and every ancestor below the root, outermost first (`/a`, `/a/b`, `/a/b/c`).
+    public var lineage: [WorkspacePath] {
+        guard !isRoot else { return [] }
+        var result: [WorkspacePath] = []
+        var current = ""
+        for component in value.split(separator: "/") {
+            current += "/" + component
+            result.append(WorkspacePath(canonical: current))
+        }
+        return result
+    }
+
+    /// The file extension of the name (after the last dot, not counting a leading dot), if any.
+    public var fileExtension: String? {
+        let name = self.name
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+        let ext = name[name.index(after: dot)...]
+        return ext.isEmpty ? nil : String(ext)
+    }
+
+    /// The path with the file extension removed.
+    public var removingExtension: WorkspacePath {
+        guard let ext = fileExtension else { return self }
+        return WorkspacePath(canonical: String(value.dropLast(ext.count + 1)))
+    }
+
+    public var description: String { value }
+}

@@ -1,0 +1,145 @@
+import Foundation
+public import KilnCore
+import NotebookFormats
+public import Persistence
+import SQLKit
+
+/// The Workspace API's operations on one workspace's tree of notebooks, files and folders.
+///
+/// Every mutation is one transaction, serialised per workspace, so concurrent writers to one path get
+/// one winner and a clear error for the others, and a recursive delete is all or nothing.
+public struct WorkspaceService: Sendable {
+    /// The largest notebook or file that can be imported: 10 MB.
+    public static let maximumContentSize = 10 * 1024 * 1024
+
+    private let database: any Database
+    private let clock: any WallClock
+
+    public init(database: any Database, clock: any WallClock = SystemClock()) {
+        self.database = database
+        self.clock = clock
+    }
+
+    public func getStatus(workspaceID: Int64, path: WorkspacePath) async throws -> ObjectInfo {
+        let found = try await database.read { db in
+            try await ObjectTable.find(db, workspaceID: workspaceID, path: path)
+        }
+        guard let found else { throw Self.doesNotExist(path) }
+        return found
+    }
+
+    /// The children of a folder, or the object itself when `path` is not a folder.
+    public func list(workspaceID: Int64, path: WorkspacePath, notebooksModifiedAfter: Int64? = nil) async throws -> [ObjectInfo] {
+        let objects = try await database.read { db -> [ObjectInfo]? in
+            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
+            guard object.objectType == .directory else { return [object] }
+            return try await ObjectTable.children(db, workspaceID: workspaceID, of: path)
+        }
+        guard let objects else { throw Self.doesNotExist(path) }
+        guard let after = notebooksModifiedAfter else { return objects }
+        return objects.filter { $0.objectType != .notebook || $0.modifiedAt > after }
+    }
+
+    /// Creates the folder and any missing parents; succeeds if it already exists.
+    public func mkdirs(workspaceID: Int64, path: WorkspacePath) async throws {
+        let now = clock.nowMillis()
+        try await database.write(lockKey: workspaceID) { db in
+            let lineage = path.lineage
+            let existing = try await ObjectTable.find(db, workspaceID: workspaceID, paths: lineage)
+            let byPath = Dictionary(existing.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+            for ancestor in lineage {
+                if let object = byPath[ancestor] {
+                    guard object.objectType == .directory else {
+                        throw KilnError(.resourceAlreadyExists, "Path (\(ancestor)) already exists and it is not a folder.")
+                    }
+                    continue
+                }
+                let folder = ObjectInfo(
+                    objectID: IdentifierGenerator.next(), path: ancestor, objectType: .directory, language: nil,
+                    size: 0, createdAt: now, modifiedAt: now
+                )
+                try await ObjectTable.insert(db, workspaceID: workspaceID, object: folder, content: nil)
+            }
+        }
+    }
+
+    /// Deletes an object; a non-empty folder only with `recursive`, and then all of it at once.
+    public func delete(workspaceID: Int64, path: WorkspacePath, recursive: Bool) async throws {
+        guard !path.isRoot else { throw KilnError.invalidParameter("The root folder (/) cannot be deleted.") }
+        try await database.write(lockKey: workspaceID) { db in
+            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else {
+                throw Self.doesNotExist(path)
+            }
+            if object.objectType == .directory, !recursive,
+               try await ObjectTable.hasChildren(db, workspaceID: workspaceID, of: path) {
+                throw KilnError(.directoryNotEmpty, "Folder (\(path)) is not empty")
+            }
+            try await ObjectTable.deleteSubtree(db, workspaceID: workspaceID, path: path)
+        }
+    }
+
+    /// Imports a notebook or file. Returns the object as stored.
+    @discardableResult
+    public func importObject(workspaceID: Int64, _ request: ImportRequest) async throws -> ObjectInfo {
+        let plan = try ImportPlan.make(for: request)
+        let now = clock.nowMillis()
+        return try await database.write(lockKey: workspaceID) { db in
+            let parent = plan.path.parent
+            if let folder = try await ObjectTable.find(db, workspaceID: workspaceID, path: parent) {
+                guard folder.objectType == .directory else {
+                    throw KilnError.invalidParameter("The parent (\(parent)) is a \(folder.objectType.rawValue), not a folder.")
+                }
+            } else {
+                throw KilnError(.resourceDoesNotExist, "The parent folder (\(parent)) does not exist.")
+            }
+            var object = ObjectInfo(
+                objectID: IdentifierGenerator.next(), path: plan.path, objectType: plan.objectType,
+                language: plan.language, size: plan.size, createdAt: now, modifiedAt: now
+            )
+            if let existing = try await ObjectTable.find(db, workspaceID: workspaceID, path: plan.path) {
+                guard request.overwrite else {
+                    throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists.")
+                }
+                guard existing.objectType != .directory else {
+                    throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists and is a folder, which an import cannot overwrite.")
+                }
+                object.objectID = existing.objectID
+                object.createdAt = existing.createdAt
+                try await ObjectTable.replace(db, object: object, content: plan.storedContent)
+            } else {
+                try await ObjectTable.insert(db, workspaceID: workspaceID, object: object, content: plan.storedContent)
+            }
+            return object
+        }
+    }
+
+    /// Exports a notebook or file in `format`.
+    public func export(workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat) async throws -> ExportedObject {
+        let found = try await database.read { db -> (ObjectInfo, Data)? in
+            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
+            guard object.objectType != .directory else { return (object, Data()) }
+            return (object, try await ObjectTable.content(db, objectID: object.objectID))
+        }
+        guard let (object, content) = found else { throw Self.doesNotExist(path) }
+        switch (object.objectType, format) {
+        case (.directory, _):
+            throw KilnError.invalidParameter(
+                "Exporting a folder (\(path)) is not supported by this Kiln yet; export its notebooks one by one.")
+        case (.notebook, .source), (.notebook, .auto), (.notebook, .raw):
+            let notebook = try NotebookCoding.decode(content)
+            return ExportedObject(content: Data(SourceFormat.render(notebook).utf8), fileType: notebook.language.sourceFileExtension)
+        case (.notebook, _):
+            throw KilnError.invalidParameter(
+                "Export format \(format.rawValue) is not supported by this Kiln yet; use SOURCE.")
+        case (.file, .source), (.file, .auto), (.file, .raw):
+            return ExportedObject(content: content, fileType: path.fileExtension)
+        case (.file, _):
+            throw KilnError.invalidParameter(
+                "A file (\(path)) can only be exported as SOURCE, AUTO or RAW, not \(format.rawValue).")
+        }
+    }
+
+    static func doesNotExist(_ path: WorkspacePath) -> KilnError {
+        KilnError(.resourceDoesNotExist, "Path (\(path)) doesn't exist.")
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import KilnApp
+import Logging
+
+/// `kiln serve`: builds the application and runs it until SIGINT or SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the Databricks APIs over HTTP.")
+
+    @Option(help: "Address to listen on (KILN_HOST; default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (KILN_PORT; default 8080).") var port: Int?
+    @Option(help: "Where Kiln keeps its data (KILN_DATA_DIR; default ./.kiln).") var dataDir: String?
+    @Option(help: "postgres:// URL of the metadata database (KILN_DATABASE_URL; default SQLite in the data dir).")
+    var databaseURL: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical (KILN_LOG_LEVEL; default info).")
+    var logLevel: String?
+    @Option(help: "User name of the admin created on first start (KILN_ADMIN_USER; default admin@kiln.local).")
+    var adminUser: String?
+
+    func run() async throws {
+        let configuration: KilnConfiguration
+        do {
+            configuration = try KilnConfiguration.resolve(
+                host: host, port: port, dataDirectory: dataDir, databaseURL: databaseURL,
+                logLevel: logLevel, adminUserName: adminUser)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        try await runKiln(configuration: configuration) { line in
+            // Unbuffered, so a supervisor reading a pipe sees each line at once.
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
+    }
+}
