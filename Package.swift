@@ -96,7 +96,12 @@ let package = Package(
         .testTarget(name: "NotebookFormatsTests", dependencies: ["NotebookFormats"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "Accounts", "WorkspaceFiles", "KilnCore"],
+            dependencies: [
+                "Persistence", "Accounts", "WorkspaceFiles", "KilnCore", "NotebookFormats",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -104,6 +109,10 @@ let package = Package(
             dependencies: [
                 "KilnApp",
                 "KilnHTTP",
+                "KilnCore",
+                "Persistence",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,90 @@
+import HTTPTypes
+import KilnCore
+import Testing
+@testable import KilnHTTP
+
+@Suite struct APIParametersTests {
+    @Test func queryDecodesPlusAsSpaceAndPercentEscapes() {
+        let values = APIParameters.parseQuery("path=%2FUsers%2Fa%2Fnb+with+space%26x%3D1&recursive=true&empty=&flag")
+        #expect(values["path"] == .string("/Users/a/nb with space&x=1"))
+        #expect(values["recursive"] == .string("true"))
+        #expect(values["empty"] == .string(""))
+        #expect(values["flag"] == .string(""))
+    }
+
+    @Test func typedAccessorsAcceptJSONAndQueryForms() throws {
+        let parameters = APIParameters(values: [
+            "a": .bool(true), "b": .string("FALSE"), "n": .integer(12), "s": .string("34"), "d": .number(5),
+            "text": .string("x"), "null": .null,
+        ])
+        #expect(try parameters.bool("a") == true)
+        #expect(try parameters.bool("b") == false)
+        #expect(try parameters.int64("n") == 12)
+        #expect(try parameters.int64("s") == 34)
+        #expect(try parameters.int64("d") == 5)
+        #expect(try parameters.string("text") == "x")
+        #expect(try parameters.string("null") == nil)
+        #expect(try parameters.string("missing") == nil)
+    }
+
+    @Test func wrongTypesAreInvalidParameterValue() {
+        let parameters = APIParameters(values: ["n": .integer(1), "b": .string("yes"), "s": .string("1.5"), "e": .string("")])
+        #expect(throws: KilnError.self) { try parameters.string("n") }
+        #expect(throws: KilnError.self) { try parameters.bool("b") }
+        #expect(throws: KilnError.self) { try parameters.int64("s") }
+        #expect(throws: KilnError.missingField("e")) { try parameters.requiredString("e") }
+        #expect(throws: KilnError.missingField("absent")) { try parameters.requiredString("absent") }
+    }
+}
+
+@Suite struct MultipartFormTests {
+    static let boundary = "02cadd22b213adc2de5e1865b9e64278"
+
+    static func body(_ parts: [(String, String?, [UInt8])]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for (name, filename, data) in parts {
+            var header = "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\""
+            if let filename { header += "; filename=\"\(filename)\"" }
+            bytes += Array((header + "\r\n\r\n").utf8) + data + Array("\r\n".utf8)
+        }
+        return bytes + Array("--\(boundary)--\r\n".utf8)
+    }
+
+    @Test func boundaryFromContentType() {
+        #expect(MultipartForm.boundary(fromContentType: "multipart/form-data; boundary=abc") == "abc")
+        #expect(MultipartForm.boundary(fromContentType: "multipart/form-data; boundary=\"q r\"") == "q r")
+        #expect(MultipartForm.boundary(fromContentType: "application/json") == nil)
+        #expect(MultipartForm.boundary(fromContentType: "multipart/form-data") == nil)
+    }
+
+    @Test func splitsFieldsAndKeepsBinaryFilesExact() throws {
+        let binary: [UInt8] = [0, 1, 0xFF, 13, 10, 45, 45] + Array("--\(Self.boundary)x".utf8)
+        let form = try MultipartForm(
+            body: Self.body([("path", nil, Array("/Users/a/f".utf8)), ("content", "content", binary)]),
+            boundary: Self.boundary)
+        #expect(form.part("path")?.data == Array("/Users/a/f".utf8))
+        #expect(form.part("content")?.filename == "content")
+        #expect(form.part("content")?.data == binary)
+    }
+
+    @Test(arguments: ["", "garbage", "--02cadd22b213adc2de5e1865b9e64278\r\nno end"])
+    func malformedBodiesAreRefused(text: String) {
+        #expect(throws: KilnError.self) { try MultipartForm(body: Array(text.utf8), boundary: Self.boundary) }
+    }
+}
+
+@Suite struct DatabricksErrorTests {
+    @Test(arguments: ErrorCode.allCases)
+    func everyCodeHasAStatusAndRendersItsName(code: ErrorCode) {
+        let error = DatabricksError(KilnError(code, "m"))
+        #expect(error.code == code.rawValue)
+        #expect((400...599).contains(error.status.code))
+    }
+
+    @Test func statusesFollowTheContract() {
+        #expect(DatabricksError(KilnError(.resourceDoesNotExist, "")).status == .notFound)
+        #expect(DatabricksError(KilnError(.directoryNotEmpty, "")).status == .badRequest)
+        #expect(DatabricksError(KilnError(.maxNotebookSizeExceeded, "")).status == .badRequest)
+        #expect(DatabricksError(KilnError(.unauthenticated, "")).status == .unauthorized)
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import NotebookFormats
+import Testing
+
+@Suite struct SourceFormatTests {
+    static let workedExample = Notebook(language: .python, cells: [
+        Cell(command: "%md\n# Demo\n\nSome *text*"),
+        Cell(command: "df = spark.range(3)\ndisplay(df)", title: "Load data", showTitle: true),
+        Cell(command: "%sql\nSELECT 1 AS one"),
+        Cell(command: "%run ./helpers"),
+    ])
+
+    @Test func rendersTheWorkedExampleExactly() throws {
+        let expected = try Fixtures.text("worked-example/Demo.api-export.py")
+        #expect(SourceFormat.render(Self.workedExample) == expected)
+    }
+
+    @Test func parsesTheWorkedExampleBack() throws {
+        let text = try Fixtures.text("worked-example/Demo.api-export.py")
+        #expect(try SourceFormat.parse(text, language: .python) == Self.workedExample)
+    }
+
+    @Test func gitFolderFileLosesOnlyItsFinalNewline() throws {
+        let text = try Fixtures.text("worked-example/Demo.gitfolder.py")
+        #expect(try SourceFormat.parse(text, language: .python) == Self.workedExample)
+    }
+
+    @Test(arguments: [
+        (NotebookLanguage.python, "# Databricks notebook source"),
+        (.r, "# Databricks notebook source"),
+        (.scala, "// Databricks notebook source"),
+        (.sql, "-- Databricks notebook source"),
+    ])
+    func headerPerLanguage(language: NotebookLanguage, header: String) {
+        #expect(SourceFormat.header(for: language) == header)
+        #expect(SourceFormat.render(Notebook(language: language, cells: [Cell(command: "x")])) == header + "\nx")
+    }
+
+    @Test func magicCellsDropTrailingNewlinesButCodeCellsKeepThem() {
+        let notebook = Notebook(language: .sql, cells: [Cell(command: "%md\nhi\n\n"), Cell(command: "SELECT 1\n")])
+        #expect(SourceFormat.render(notebook) == "-- Databricks notebook source\n-- MAGIC %md\n-- MAGIC hi\n\n-- COMMAND ----------\n\nSELECT 1\n")
+    }
+
+    @Test func magicWithLeadingBlankLinesIsStillMagic() {
+        let notebook = Notebook(language: .python, cells: [Cell(command: "\n  %md\nx")])
+        #expect(SourceFormat.render(notebook) == "# Databricks notebook source\n# MAGIC\n# MAGIC   %md\n# MAGIC x")
+    }
+
+    @Test func hiddenTitleUsesDbtitleZero() throws {
+        let text = "// Databricks notebook source\n// DBTITLE 0,--i18n-123\n// MAGIC %md\n// MAGIC t"
+        let notebook = try SourceFormat.parse(text, language: .scala)
+        #expect(notebook.cells == [Cell(command: "%md\nt", title: "--i18n-123", showTitle: false)])
+        #expect(SourceFormat.render(notebook) == text)
+    }
+
+    @Test func legacyMagicStyleIsKept() throws {
+        let text = "// Databricks notebook source\n// MAGIC %md\n// MAGIC \n// MAGIC x"
+        let notebook = try SourceFormat.parse(text, language: .scala)
+        #expect(notebook.magicStyle == .legacy)
+        #expect(notebook.cells[0].command == "%md\n\nx")
+        #expect(SourceFormat.render(notebook) == text)
+    }
+
+    @Test func crlfAndBomAndLegacyHeaderAreAccepted() throws {
+        let text = "\u{FEFF}# Databricks notebook source exported at Sun, 26 Jun 2016 01:44:37 UTC\r\nx = 1\r\n\r\n# COMMAND ----------\r\n\r\ny = 2\r\n"
+        let notebook = try SourceFormat.parse(text, language: .r)
+        #expect(notebook.cells.map(\.command) == ["x = 1", "y = 2"])
+    }
+
+    @Test func emptyCellsSurvive() throws {
+        let text = "-- Databricks notebook source\nSELECT 1\n\n-- COMMAND ----------\n\n"
+        let notebook = try SourceFormat.parse(text, language: .sql)
+        #expect(notebook.cells.map(\.command) == ["SELECT 1", ""])
+        #expect(SourceFormat.render(notebook) == text)
+    }
+
+    @Test func bodyWithoutHeaderIsTheCells() throws {
+        let notebook = try SourceFormat.parse("import time\ntime.sleep(10)", language: .python)
+        #expect(notebook.cells == [Cell(command: "import time\ntime.sleep(10)")])
+    }
+
+    @Test func headerOfAnotherLanguageIsRefused() {
+        #expect(throws: NotebookFormatError.languageMismatch(declared: .python, headerPrefix: "//")) {
+            try SourceFormat.parse("// Databricks notebook source\nval x = 1", language: .python)
+        }
+    }
+
+    @Test func environmentBlockIsKeptBeforeTheFirstCell() throws {
+        let text = "# Databricks notebook source\n# /// script\n# [tool.databricks.environment]\n# environment_version = \"5\"\n# ///\n# MAGIC %md\n# MAGIC hi"
+        let notebook = try SourceFormat.parse(text, language: .python)
+        #expect(notebook.environmentLines?.count == 4)
+        #expect(notebook.cells == [Cell(command: "%md\nhi")])
+        #expect(SourceFormat.render(notebook) == text)
+    }
+
+    @Test(arguments: [("py", true), ("r", true), ("R", true), ("scala", false), ("txt", false)])
+    func autoDetectionNeedsTheExtensionsHeader(ext: String, isNotebook: Bool) {
+        #expect(SourceFormat.isNotebook("# Databricks notebook source\nx", fileExtension: ext) == isNotebook)
+    }
+}

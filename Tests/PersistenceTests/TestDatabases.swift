@@ -1,0 +1,91 @@
+import Foundation
+import KilnCore
+import Logging
+import Persistence
+import PostgresNIO
+import SQLKit
+import Synchronization
+
+/// The engines the repository suite runs on: SQLite always, PostgreSQL when the test command provides
+/// a server (`KILN_TEST_POSTGRES_URL`, set by `scripts/test`).
+enum TestDatabases {
+    static let postgresURL = ProcessInfo.processInfo.environment["KILN_TEST_POSTGRES_URL"]
+
+    static var engines: [DatabaseEngine] {
+        postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+    }
+
+    /// Runs `body` on a new, migrated, empty database of `engine`, and removes it afterwards.
+    static func with<T: Sendable>(
+        _ engine: DatabaseEngine, _ body: @Sendable (any Database) async throws -> T
+    ) async throws -> T {
+        let logger = Logger(label: "kiln-test")
+        switch engine {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-test-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let store = try await SQLiteStore.open(path: directory.appendingPathComponent("kiln.sqlite").path, logger: logger)
+            try await Migrator(database: store, logger: logger).migrate()
+            do {
+                let result = try await body(store)
+                await store.shutdown()
+                return result
+            } catch {
+                await store.shutdown()
+                throw error
+            }
+        case .postgres:
+            let base = try requirePostgresURL()
+            let name = "kiln_test_\(IdentifierGenerator.hex(12))"
+            try await withStore(url: base, logger: logger) { admin in
+                try await admin.read { db in try await db.raw("CREATE DATABASE \(ident: name)").run() }
+            }
+            let databaseURL = String(base[..<base.lastIndex(of: "/")!]) + "/\(name)"
+            let outcome: Result<T, any Error>
+            do {
+                outcome = .success(try await withStore(url: databaseURL, logger: logger) { store in
+                    try await Migrator(database: store, logger: logger).migrate()
+                    return try await body(store)
+                })
+            } catch {
+                outcome = .failure(error)
+            }
+            try? await withStore(url: base, logger: logger) { admin in
+                try await admin.read { db in try await db.raw("DROP DATABASE IF EXISTS \(ident: name) WITH (FORCE)").run() }
+            }
+            return try outcome.get()
+        }
+    }
+
+    private static func withStore<T: Sendable>(
+        url: String, logger: Logger, _ body: @Sendable (PostgresStore) async throws -> T
+    ) async throws -> T {
+        let store = try PostgresStore(url: url, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.client.run() }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
+    private static func requirePostgresURL() throws -> String {
+        guard let postgresURL else { throw ConfigurationMissing() }
+        return postgresURL
+    }
+
+    struct ConfigurationMissing: Error {}
+}
+
+/// A clock the test moves by hand.
+final class ManualClock: WallClock {
+    private let now: Mutex<Int64>
+
+    init(_ start: Int64 = 1_700_000_000_000) {
+        now = Mutex(start)
+    }
+
+    func nowMillis() -> Int64 { now.withLock { $0 } }
+
+    func advance(millis: Int64) { now.withLock { $0 += millis } }
+}
