@@ -1,0 +1,180 @@
+"""Workspace API benchmark against a release `kiln serve` on loopback, driven by wrk.
+
+Measures, each at 1 and 16 concurrent clients: get-status, list of a 1,000-object folder, and
+import + export of a 64 KiB and a 10 MB notebook (JSON, base64 as the SDK sends it). Also the
+server's time from spawn to ready (median of 5 cold starts) and its resident memory when idle.
+Prints one Markdown table. Standard library only; needs wrk.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(kiln: str, data_dir: Path, port: int) -> tuple[subprocess.Popen, float, str]:
+    started = time.monotonic()
+    process = subprocess.Popen([kiln, "serve", "--port", str(port), "--data-dir", str(data_dir),
+                                "--log-level", "error"], stdout=subprocess.PIPE, text=True)
+    token = ""
+    for line in process.stdout:
+        match = re.search(r"DATABRICKS_TOKEN=(\S+)", line)
+        if match:
+            token = match.group(1)
+        if line.startswith("Kiln is ready"):
+            break
+    ready = time.monotonic() - started
+    if not token:
+        token = re.search(r"token = (\S+)", (data_dir / "databrickscfg").read_text()).group(1)
+    return process, ready, token
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def call(base: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method,
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def notebook(size: int) -> bytes:
+    cell = "df = spark.range(1000).selectExpr('id', 'id * 2 as twice')\ndisplay(df)\n"
+    cells, total = [], 0
+    while total < size - 200:
+        cells.append(cell)
+        total += len(cell) + 25
+    text = "# Databricks notebook source\n" + "\n\n# COMMAND ----------\n\n".join(cells)
+    return text.encode()[:size]
+
+
+def import_body(path: str, content: bytes) -> dict:
+    return {"path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
+            "content": base64.b64encode(content).decode()}
+
+
+def wrk(url: str, token: str, connections: int, seconds: int, lua: Path | None) -> dict:
+    threads = min(connections, 2)
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", "--timeout", "60s",
+               "-H", f"Authorization: Bearer {token}"]
+    if lua:
+        command += ["-s", str(lua)]
+    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latency = {}
+    for pct, value, unit in re.findall(r"^\s+(50|99)\.000%\s+([\d.]+)(us|ms|s)\s*$", output, re.M):
+        latency[pct] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    if errors or socket_errors:
+        raise RuntimeError(f"wrk saw errors for {url}:\n{output}")
+    return {"rps": rate, "p50": latency.get("50", float("nan")), "p99": latency.get("99", float("nan"))}
+
+
+def post_script(directory: Path, name: str, body: dict) -> Path:
+    body_file = directory / f"{name}.json"
+    body_file.write_text(json.dumps(body))
+    lua = directory / f"{name}.lua"
+    lua.write_text(f"""
+local f = assert(io.open("{body_file}", "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*all")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+""")
+    return lua
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kiln", required=True)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--starts", type=int, default=5)
+    args = parser.parse_args()
+    kiln = str(Path(args.kiln).resolve())
+    work = Path(tempfile.mkdtemp(prefix="kiln-bench-"))
+    try:
+        ready_times = []
+        for i in range(args.starts):
+            process, ready, _ = start(kiln, work / f"cold{i}", free_port())
+            ready_times.append(ready)
+            stop(process)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        process, _, token = start(kiln, work / "data", port)
+        time.sleep(1)
+        idle_rss = rss_mib(process.pid)
+
+        call(base, token, "POST", "/api/2.0/workspace/mkdirs", {"path": "/bench/big"})
+        small, large = notebook(64 * 1024), notebook(10 * 1024 * 1024 - 1024)
+        call(base, token, "POST", "/api/2.0/workspace/import", import_body("/bench/nb64k", small))
+        call(base, token, "POST", "/api/2.0/workspace/import", import_body("/bench/nb10m", large))
+        for i in range(1000):
+            call(base, token, "POST", "/api/2.0/workspace/import",
+                 {"path": f"/bench/big/f{i:04d}.txt", "format": "RAW", "content": base64.b64encode(b"x").decode()})
+
+        scripts = Path(work / "lua")
+        scripts.mkdir()
+        operations = [
+            ("get-status", f"{base}/api/2.0/workspace/get-status?path=%2Fbench%2Fnb64k", None),
+            ("list (1,000 objects)", f"{base}/api/2.0/workspace/list?path=%2Fbench%2Fbig", None),
+            ("import 64 KiB notebook", f"{base}/api/2.0/workspace/import",
+             post_script(scripts, "imp64k", import_body("/bench/imp64k", small))),
+            ("export 64 KiB notebook", f"{base}/api/2.0/workspace/export?path=%2Fbench%2Fnb64k", None),
+            ("import 10 MB notebook", f"{base}/api/2.0/workspace/import",
+             post_script(scripts, "imp10m", import_body("/bench/imp10m", large))),
+            ("export 10 MB notebook", f"{base}/api/2.0/workspace/export?path=%2Fbench%2Fnb10m", None),
+        ]
+        rows = []
+        for name, url, lua in operations:
+            results = [wrk(url, token, c, args.seconds, lua) for c in (1, 16)]
+            rows.append((name, results))
+        busy_rss = rss_mib(process.pid)
+        stop(process)
+
+        print(f"\nKiln Workspace API benchmark ({os.cpu_count()} cores, SQLite, release build, wrk {args.seconds} s per cell)\n")
+        print("| operation | req/s (1) | p50 ms (1) | p99 ms (1) | req/s (16) | p50 ms (16) | p99 ms (16) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for name, (one, sixteen) in rows:
+            print(f"| {name} | {one['rps']:.0f} | {one['p50']:.2f} | {one['p99']:.2f} | "
+                  f"{sixteen['rps']:.0f} | {sixteen['p50']:.2f} | {sixteen['p99']:.2f} |")
+        print()
+        print("| server | value |")
+        print("|---|---:|")
+        print(f"| start to ready, median of {args.starts} cold starts (first start: migrations + bootstrap) | "
+              f"{statistics.median(ready_times) * 1000:.0f} ms |")
+        print(f"| idle RSS after start | {idle_rss:.1f} MiB |")
+        print(f"| RSS after the run | {busy_rss:.1f} MiB |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
