@@ -67,58 +67,101 @@ public enum SourceFormat {
     /// Reads SOURCE text in `language`: the inverse of `render`, tolerant of CRLF line ends, both MAGIC
     /// styles, the 2016 header and the extra final newline of Git-folder files. Text without a header is
     /// read as the cells themselves (a SOURCE import with a `language` needs no header).
+    ///
+    /// Works on UTF-8 bytes: a code cell is one contiguous slice of the input.
     public static func parse(_ text: String, language: NotebookLanguage) throws(NotebookFormatError) -> Notebook {
-        let comment = language.commentPrefix
-        var body = text.replacingCRLF()
-        if body.hasSuffix("\n") { body.removeLast() }
-        var lines = body.split(separator: "\n", omittingEmptySubsequences: false)
-        if let prefix = headerCommentPrefix(of: body) {
-            guard prefix == comment else {
+        var reader = SourceReader(text: text, comment: language.commentPrefix)
+        if let prefix = headerCommentPrefix(of: text) {
+            guard prefix == language.commentPrefix else {
                 throw NotebookFormatError.languageMismatch(declared: language, headerPrefix: prefix)
             }
-            lines.removeFirst()
+            reader.dropHeaderLine()
         }
-        let separatorLine = separator(for: language)
-        var chunks: [[Substring]] = [[]]
-        for line in lines {
-            if line.trimmingTrailingWhitespace() == separatorLine {
-                chunks.append([])
-            } else {
-                chunks[chunks.count - 1].append(line)
-            }
+        return reader.notebook(language: language, separator: separator(for: language))
+    }
+}
+
+/// The line-level work of `SourceFormat.parse`, on the UTF-8 bytes of the text.
+private struct SourceReader {
+    let bytes: [UInt8]
+    let comment: [UInt8]
+    /// Byte ranges of the lines after the header, without their `\n`.
+    var lines: [Range<Int>]
+
+    init(text: String, comment: String) {
+        var bytes = Array(text.utf8)
+        if bytes.contains(UInt8(ascii: "\r")) { bytes = Self.removingCarriageReturnsBeforeNewlines(bytes) }
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        self.bytes = bytes
+        self.comment = Array(comment.utf8)
+        var lines: [Range<Int>] = []
+        var lineStart = 0
+        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
+            lines.append(lineStart..<index)
+            lineStart = index + 1
         }
+        lines.append(lineStart..<bytes.count)
+        self.lines = lines
+    }
+
+    mutating func dropHeaderLine() {
+        lines.removeFirst()
+    }
+
+    func notebook(language: NotebookLanguage, separator: String) -> Notebook {
+        let separatorBytes = Array(separator.utf8)
+        var chunks: [Range<Int>] = []
+        var chunkStart = 0
+        for (index, line) in lines.enumerated() where trimmedTrailingWhitespace(line).elementsEqual(separatorBytes) {
+            chunks.append(chunkStart..<index)
+            chunkStart = index + 1
+        }
+        chunks.append(chunkStart..<lines.count)
+
         var notebook = Notebook(language: language, cells: [])
         var sawLegacyMagic = false
         var sawModernMagic = false
-        for (index, rawChunk) in chunks.enumerated() {
-            var chunk = rawChunk[...]
-            if index > 0, chunk.first == "" { chunk = chunk.dropFirst() }
-            if index < chunks.count - 1, chunk.last == "" { chunk = chunk.dropLast() }
-            if index == 0, chunk.first == "\(comment) /// script" {
-                if let end = chunk.dropFirst().firstIndex(of: "\(comment) ///") {
-                    notebook.environmentLines = chunk[...end].map(String.init)
-                    chunk = chunk[(end + 1)...]
-                }
+        let scriptStart = comment + Array(" /// script".utf8)
+        let scriptEnd = comment + Array(" ///".utf8)
+        let magic = comment + Array(" MAGIC".utf8)
+        let magicWithSpace = magic + [UInt8(ascii: " ")]
+        for (index, chunk) in chunks.enumerated() {
+            var first = chunk.lowerBound
+            var end = chunk.upperBound
+            if index > 0, first < end, lines[first].isEmpty { first += 1 }
+            if index < chunks.count - 1, first < end, lines[end - 1].isEmpty { end -= 1 }
+            if index == 0, first < end, line(first).elementsEqual(scriptStart),
+               let close = (first + 1..<end).first(where: { line($0).elementsEqual(scriptEnd) }) {
+                notebook.environmentLines = (first...close).map { string(line($0)) }
+                first = close + 1
             }
             var cell = Cell(command: "")
-            if let first = chunk.first, let (show, title) = parseTitle(first, comment: comment) {
+            if first < end, let (show, title) = parseTitle(line(first)) {
                 cell.title = title
                 cell.showTitle = show
-                chunk = chunk.dropFirst()
+                first += 1
             }
-            if let first = chunk.first, first.hasPrefix("\(comment) MAGIC") {
-                let magicPrefix = "\(comment) MAGIC "
-                let commands: [Substring] = chunk.map { line in
-                    if line == "\(comment) MAGIC" {
+            guard first < end else {
+                notebook.cells.append(cell)
+                continue
+            }
+            if line(first).starts(with: magic) {
+                var command: [UInt8] = []
+                for lineIndex in first..<end {
+                    if lineIndex > first { command.append(UInt8(ascii: "\n")) }
+                    let text = line(lineIndex)
+                    if text.elementsEqual(magic) {
                         sawModernMagic = true
-                        return ""
+                    } else if text.starts(with: magicWithSpace) {
+                        if text.count == magicWithSpace.count { sawLegacyMagic = true }
+                        command.append(contentsOf: text.dropFirst(magicWithSpace.count))
+                    } else {
+                        command.append(contentsOf: text)
                     }
-                    if line == magicPrefix { sawLegacyMagic = true }
-                    return line.hasPrefix(magicPrefix) ? line.dropFirst(magicPrefix.count) : line
                 }
-                cell.command = commands.joined(separator: "\n")
+                cell.command = String(decoding: command, as: UTF8.self)
             } else {
-                cell.command = chunk.joined(separator: "\n")
+                cell.command = string(bytes[lines[first].lowerBound..<lines[end - 1].upperBound])
             }
             notebook.cells.append(cell)
         }
@@ -126,31 +169,41 @@ public enum SourceFormat {
         return notebook
     }
 
-    private static func parseTitle(_ line: Substring, comment: String) -> (Bool, String)? {
-        let prefix = "\(comment) DBTITLE "
-        guard line.hasPrefix(prefix) else { return nil }
-        let rest = line.dropFirst(prefix.count)
-        guard let comma = rest.firstIndex(of: ","), !rest[..<comma].isEmpty,
-              rest[..<comma].allSatisfy(\.isASCIIDigitCharacter)
-        else { return nil }
-        return (rest[..<comma] == "1", String(rest[rest.index(after: comma)...]))
+    private func line(_ index: Int) -> ArraySlice<UInt8> {
+        bytes[lines[index]]
     }
-}
 
-extension Character {
-    fileprivate var isASCIIDigitCharacter: Bool { isASCII && isNumber }
-}
+    private func string(_ slice: ArraySlice<UInt8>) -> String {
+        String(decoding: slice, as: UTF8.self)
+    }
 
-extension StringProtocol {
-    fileprivate func trimmingTrailingWhitespace() -> Substring {
-        var result = Substring(self)
-        while let last = result.last, last == " " || last == "\t" || last == "\r" { result = result.dropLast() }
+    private func trimmedTrailingWhitespace(_ range: Range<Int>) -> ArraySlice<UInt8> {
+        var slice = bytes[range]
+        while let last = slice.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") || last == UInt8(ascii: "\r") {
+            slice = slice.dropLast()
+        }
+        return slice
+    }
+
+    /// `c DBTITLE <digits>,<title>` gives (shown, title).
+    private func parseTitle(_ line: ArraySlice<UInt8>) -> (Bool, String)? {
+        let prefix = comment + Array(" DBTITLE ".utf8)
+        guard line.starts(with: prefix) else { return nil }
+        let rest = line.dropFirst(prefix.count)
+        guard let comma = rest.firstIndex(of: UInt8(ascii: ",")), comma > rest.startIndex,
+              rest[..<comma].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return nil }
+        return (rest[..<comma].elementsEqual([UInt8(ascii: "1")]), string(rest[(comma + 1)...]))
+    }
+
+    private static func removingCarriageReturnsBeforeNewlines(_ bytes: [UInt8]) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count)
+        for (index, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "\r"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") { continue }
+            result.append(byte)
+        }
         return result
     }
-
-    /// `\r\n` becomes `\n`. Swift treats `\r\n` as one Character, so split on it explicitly.
-    fileprivate func replacingCRLF() -> String {
-        guard self.contains("\r\n") else { return String(self) }
-        return self.split(separator: "\r\n", omittingEmptySubsequences: false).joined(separator: "\n")
-    }
 }
+

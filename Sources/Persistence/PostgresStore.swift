@@ -2,7 +2,6 @@ public import Logging
 import PostgresKit
 public import PostgresNIO
 public import SQLKit
-public import ServiceLifecycle
 
 /// PostgreSQL through postgres-nio's pooled client. The client is a `Service`: it must run in the
 /// application's service group for connections to be made.
@@ -28,18 +27,11 @@ public final class PostgresStore: Database {
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         try await client.withConnection { connection in
-            let sql = connection.sql(queryLogLevel: .trace)
-            try await sql.raw("BEGIN").run()
-            do {
+            try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN") { db in
                 if let lockKey {
-                    try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: lockKey))").run()
+                    try await db.raw("SELECT pg_advisory_xact_lock(\(bind: lockKey))").run()
                 }
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await sql.raw("ROLLBACK").run()
-                throw error
+                return try await body(db)
             }
         }
     }

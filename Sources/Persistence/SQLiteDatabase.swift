@@ -44,16 +44,7 @@ public final class SQLiteStore: Database {
     ) async throws -> T {
         try await writerLock.withLock {
             try await pool.withConnection { connection in
-                let sql = connection.sql(queryLogLevel: .trace)
-                try await sql.raw("BEGIN IMMEDIATE").run()
-                do {
-                    let result = try await body(sql)
-                    try await sql.raw("COMMIT").run()
-                    return result
-                } catch {
-                    try? await sql.raw("ROLLBACK").run()
-                    throw error
-                }
+                try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN IMMEDIATE", body)
             }
         }
     }

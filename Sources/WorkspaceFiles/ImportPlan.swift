@@ -64,14 +64,3 @@ struct ImportPlan: Sendable, Equatable {
     }
 }
 
-/// How notebooks are kept in the database: the cell model as JSON.
-enum NotebookCoding {
-    static func encode(_ notebook: Notebook) -> Data {
-        // Encoding a struct of strings and enums cannot fail.
-        (try? JSONEncoder().encode(notebook)) ?? Data()
-    }
-
-    static func decode(_ data: Data) throws -> Notebook {
-        try JSONDecoder().decode(Notebook.self, from: data)
-    }
-}

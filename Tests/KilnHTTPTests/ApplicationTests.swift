@@ -5,6 +5,7 @@ import HummingbirdTesting
 import KilnApp
 import Logging
 import Persistence
+import SQLKit
 import NIOCore
 import Synchronization
 import Testing
@@ -22,6 +23,12 @@ import Testing
     }
 
     static func withApp(_ test: @Sendable (any TestClientProtocol, String) async throws -> Void) async throws {
+        try await withApp { client, token, _ in try await test(client, token) }
+    }
+
+    static func withApp(
+        _ test: @Sendable (any TestClientProtocol, String, any Database) async throws -> Void
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-app-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let announcements = Announcements()
@@ -30,7 +37,7 @@ import Testing
             announce: { line in announcements.lines.withLock { $0.append(line) } })
         try await app.test(.router) { client in
             let token = try #require(announcements.token)
-            try await test(client, token)
+            try await test(client, token, database)
         }
         await database.shutdown()
     }
@@ -103,6 +110,26 @@ import Testing
                 uri: "/api/2.0/workspace/list?path=/", method: .get,
                 headers: [.authorization: "Bearer \(token)", HTTPField.Name("X-Databricks-Workspace-Id")!: "1"])
             #expect(response.status == .notFound)
+        }
+    }
+
+    @Test func aServerFaultIsA500WithTheRequestIDAndNoInternals() async throws {
+        try await Self.withApp { client, token, database in
+            let auth: HTTPFields = [.authorization: "Bearer \(token)"]
+            var body = ByteBuffer()
+            body.writeString(#"{"path":"/Shared/nb","language":"PYTHON","content":"eA=="}"#)
+            _ = try await client.execute(uri: "/api/2.0/workspace/import", method: .post, headers: auth, body: body)
+            try await database.write { db in
+                try await db.raw("UPDATE workspace_objects SET content = \(bind: Data("not a notebook".utf8))").run()
+            }
+            let response = try await client.execute(
+                uri: "/api/2.0/workspace/export?path=/Shared/nb", method: .get, headers: auth)
+            #expect(response.status == .internalServerError)
+            let json = try Self.json(response)
+            #expect(json["error_code"] as? String == "INTERNAL_ERROR")
+            let message = try #require(json["message"] as? String)
+            #expect(message.contains("request id"))
+            #expect(!message.contains("Unexpected error") && !message.contains("DecodingError"))
         }
     }
 }

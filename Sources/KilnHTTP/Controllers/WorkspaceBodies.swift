@@ -1,3 +1,6 @@
+import Foundation
+import Hummingbird
+import NIOCore
 import WorkspaceFiles
 import NotebookFormats
 
@@ -44,12 +47,23 @@ struct ListResponse: Encodable {
     var objects: [ObjectInfoBody]?
 }
 
-struct ExportResponse: Encodable {
-    var content: String
+/// `{"content":"<base64>","file_type":"py"}`. Written directly: base64 and file extensions need no JSON
+/// escaping, and a 10 MB export should not go through an encoder character by character.
+struct ExportResponse {
+    var content: Data
     var fileType: String?
 
-    enum CodingKeys: String, CodingKey {
-        case content
-        case fileType = "file_type"
+    func response() -> Response {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(content.count * 4 / 3 + 64)
+        buffer.writeString(#"{"content":""#)
+        buffer.writeBytes(content.base64EncodedData())
+        buffer.writeString("\"")
+        if let fileType {
+            buffer.writeString(#","file_type":"#)
+            buffer.writeBytes(JSONResponse.encode(fileType))
+        }
+        buffer.writeString("}")
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 }

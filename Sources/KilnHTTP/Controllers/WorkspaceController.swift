@@ -86,7 +86,7 @@ public struct WorkspaceController: Sendable {
             return Response(
                 status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: buffer))
         }
-        return JSONResponse.ok(ExportResponse(content: exported.content.base64EncodedString(), fileType: exported.fileType))
+        return ExportResponse(content: exported.content, fileType: exported.fileType).response()
     }
 
     /// Reads an import from JSON (base64 `content`) or multipart (raw bytes in the `content` part).

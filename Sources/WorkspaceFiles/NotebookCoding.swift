@@ -1,0 +1,91 @@
+import Foundation
+import NotebookFormats
+
+/// How notebooks are kept in the database: a small length-prefixed binary form of the cell model, so
+/// storing and loading a 10 MB notebook costs little more than copying it.
+///
+/// Layout (integers are little-endian `UInt32`, strings are a length then UTF-8 bytes):
+/// `"KNB1"`, language, magic style, environment line count (`UInt32.max` for none) and lines, cell count,
+/// then per cell: command, title, show-title byte.
+enum NotebookCoding {
+    static let magic = Array("KNB1".utf8)
+
+    static func encode(_ notebook: Notebook) -> Data {
+        var writer = Writer()
+        writer.bytes.append(contentsOf: magic)
+        writer.string(notebook.language.rawValue)
+        writer.string(notebook.magicStyle.rawValue)
+        if let environment = notebook.environmentLines {
+            writer.integer(environment.count)
+            environment.forEach { writer.string($0) }
+        } else {
+            writer.integer(Int(UInt32.max))
+        }
+        writer.integer(notebook.cells.count)
+        for cell in notebook.cells {
+            writer.string(cell.command)
+            writer.string(cell.title)
+            writer.bytes.append(cell.showTitle ? 1 : 0)
+        }
+        return Data(writer.bytes)
+    }
+
+    static func decode(_ data: Data) throws(CorruptNotebook) -> Notebook {
+        var reader = Reader(bytes: [UInt8](data))
+        guard try reader.take(magic.count).elementsEqual(magic),
+              let language = NotebookLanguage(rawValue: try reader.string()),
+              let style = MagicStyle(rawValue: try reader.string())
+        else { throw CorruptNotebook() }
+        var notebook = Notebook(language: language, cells: [], magicStyle: style)
+        let environmentCount = try reader.integer()
+        if environmentCount != Int(UInt32.max) {
+            notebook.environmentLines = try (0..<environmentCount).map { _ throws(CorruptNotebook) in try reader.string() }
+        }
+        let cellCount = try reader.integer()
+        notebook.cells.reserveCapacity(min(cellCount, reader.remaining))
+        for _ in 0..<cellCount {
+            let command = try reader.string()
+            let title = try reader.string()
+            notebook.cells.append(Cell(command: command, title: title, showTitle: try reader.take(1).first == 1))
+        }
+        return notebook
+    }
+
+    /// Stored bytes that are not a notebook: a fault of the store, never of a request.
+    struct CorruptNotebook: Error {}
+
+    private struct Writer {
+        var bytes: [UInt8] = []
+
+        mutating func integer(_ value: Int) {
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) { bytes.append(contentsOf: $0) }
+        }
+
+        mutating func string(_ value: String) {
+            integer(value.utf8.count)
+            bytes.append(contentsOf: value.utf8)
+        }
+    }
+
+    private struct Reader {
+        let bytes: [UInt8]
+        var offset = 0
+
+        var remaining: Int { bytes.count - offset }
+
+        mutating func take(_ count: Int) throws(CorruptNotebook) -> ArraySlice<UInt8> {
+            guard count >= 0, count <= remaining else { throw CorruptNotebook() }
+            defer { offset += count }
+            return bytes[offset..<offset + count]
+        }
+
+        mutating func integer() throws(CorruptNotebook) -> Int {
+            let slice = try take(4)
+            return slice.reversed().reduce(0) { $0 << 8 | Int($1) }
+        }
+
+        mutating func string() throws(CorruptNotebook) -> String {
+            String(decoding: try take(try integer()), as: UTF8.self)
+        }
+    }
+}
