@@ -22,7 +22,7 @@ public enum JSONResponse {
 
     static func encode(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         // The wire types are plain structs of strings and numbers: encoding them cannot fail.
         return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
     }

@@ -87,7 +87,7 @@ extension ObjectInfo {
         let language = try row.decode(column: "language", as: String?.self)
         self.init(
             objectID: try row.decode(column: "object_id", as: Int64.self),
-            path: try WorkspacePath(path),
+            path: WorkspacePath(canonical: path),
             objectType: ObjectType(rawValue: type) ?? .file,
             language: language.flatMap(NotebookLanguage.init(rawValue:)),
             size: try row.decode(column: "size", as: Int64.self),

@@ -16,7 +16,8 @@ public struct WorkspacePath: Sendable, Hashable, CustomStringConvertible {
     /// The root of the tree.
     public static let root = WorkspacePath(canonical: "/")
 
-    private init(canonical: String) {
+    /// A path already in canonical form, such as one read back from the store.
+    init(canonical: String) {
         self.value = canonical
     }
 
