@@ -1,6 +1,6 @@
 /// A notebook as Kiln stores it: a language and an ordered list of cells, plus what the formats
 /// carry besides (the serverless environment block, the style of empty MAGIC lines).
-public struct Notebook: Sendable, Codable, Equatable {
+public struct Notebook: Sendable, Equatable {
     /// The notebook's default language.
     public var language: NotebookLanguage
     /// The cells, in order.
@@ -9,22 +9,33 @@ public struct Notebook: Sendable, Codable, Equatable {
     public var environmentLines: [String]?
     /// How empty lines inside MAGIC cells are written in SOURCE. New notebooks use `.modern`.
     public var magicStyle: MagicStyle
+    /// The document the notebook was imported from, when that format carries more than the cells
+    /// (results, ids, widgets, outputs). Exporting to the same format writes it back unchanged.
+    public var original: OriginalDocument?
 
     public init(
         language: NotebookLanguage,
         cells: [Cell],
         environmentLines: [String]? = nil,
-        magicStyle: MagicStyle = .modern
+        magicStyle: MagicStyle = .modern,
+        original: OriginalDocument? = nil
     ) {
         self.language = language
         self.cells = cells
         self.environmentLines = environmentLines
         self.magicStyle = magicStyle
+        self.original = original
+    }
+
+    /// The format the notebook is natively kept in (`repos_export_format`).
+    public var nativeFormat: NativeFormat {
+        if case .jupyter = original { return .jupyter }
+        return .source
     }
 }
 
 /// One notebook cell (a Databricks "command").
-public struct Cell: Sendable, Codable, Equatable {
+public struct Cell: Sendable, Equatable {
     /// The cell's text, including a leading `%magic` line if it has one.
     public var command: String
     /// The cell title; empty when the cell has none.
@@ -44,8 +55,22 @@ public struct Cell: Sendable, Codable, Equatable {
     }
 }
 
+/// A rich document a notebook came from.
+public enum OriginalDocument: Sendable, Equatable {
+    /// A Databricks `NotebookV1` model, from a DBC archive or an HTML export.
+    case notebookV1(JSONTree)
+    /// An `.ipynb` document.
+    case jupyter(JSONTree)
+}
+
+/// `repos_export_format`: the format a notebook is natively kept in.
+public enum NativeFormat: String, Sendable {
+    case source = "SOURCE"
+    case jupyter = "JUPYTER"
+}
+
 /// The two spellings Databricks has used for an empty line inside a MAGIC cell.
-public enum MagicStyle: String, Sendable, Codable {
+public enum MagicStyle: String, Sendable {
     /// `# MAGIC` with nothing after it: exports since mid-2023.
     case modern
     /// `# MAGIC ` with a trailing space: earlier exports.

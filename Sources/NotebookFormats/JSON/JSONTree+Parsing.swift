@@ -1,0 +1,192 @@
+extension JSONTree {
+    /// Parses UTF-8 JSON text. Nesting deeper than `maximumDepth` is refused, so hostile input
+    /// cannot exhaust the stack.
+    public static func parse(_ bytes: some Collection<UInt8>, maximumDepth: Int = 512) throws(JSONTreeError) -> JSONTree {
+        var parser = JSONTreeParser(bytes: Array(bytes), maximumDepth: maximumDepth)
+        let value = try parser.value(depth: 0)
+        parser.skipWhitespace()
+        guard parser.offset == parser.bytes.count else { throw parser.error("unexpected text after the JSON value") }
+        return value
+    }
+
+    /// Parses one JSON value at the start of `bytes` and returns it with the number of bytes it used
+    /// (for JSON embedded in other text, like the legacy HTML model).
+    public static func parsePrefix(_ bytes: [UInt8], maximumDepth: Int = 512) throws(JSONTreeError) -> (JSONTree, Int) {
+        var parser = JSONTreeParser(bytes: bytes, maximumDepth: maximumDepth)
+        let value = try parser.value(depth: 0)
+        return (value, parser.offset)
+    }
+}
+
+/// Why text is not JSON.
+public struct JSONTreeError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+}
+
+struct JSONTreeParser {
+    let bytes: [UInt8]
+    let maximumDepth: Int
+    var offset = 0
+
+    init(bytes: [UInt8], maximumDepth: Int) {
+        self.bytes = bytes
+        self.maximumDepth = maximumDepth
+    }
+
+    func error(_ what: String) -> JSONTreeError {
+        JSONTreeError(description: "Invalid JSON at byte \(offset): \(what).")
+    }
+
+    mutating func skipWhitespace() {
+        while offset < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[offset]) { offset += 1 }
+    }
+
+    mutating func value(depth: Int) throws(JSONTreeError) -> JSONTree {
+        guard depth < maximumDepth else { throw error("nested too deeply") }
+        skipWhitespace()
+        guard offset < bytes.count else { throw error("unexpected end") }
+        switch bytes[offset] {
+        case UInt8(ascii: "{"): return try object(depth: depth)
+        case UInt8(ascii: "["): return try array(depth: depth)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default: return .number(try number())
+        }
+    }
+
+    mutating func literal(_ word: String) throws(JSONTreeError) {
+        let expected = Array(word.utf8)
+        guard bytes.count - offset >= expected.count, bytes[offset..<offset + expected.count].elementsEqual(expected) else {
+            throw error("expected \(word)")
+        }
+        offset += expected.count
+    }
+
+    mutating func object(depth: Int) throws(JSONTreeError) -> JSONTree {
+        offset += 1
+        var members: [JSONTree.Member] = []
+        skipWhitespace()
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") {
+            offset += 1
+            return .object(members)
+        }
+        while true {
+            skipWhitespace()
+            guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a key") }
+            let key = try string()
+            skipWhitespace()
+            guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            offset += 1
+            members.append(.init(key, try value(depth: depth + 1)))
+            skipWhitespace()
+            guard offset < bytes.count else { throw error("unterminated object") }
+            if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
+            if bytes[offset] == UInt8(ascii: "}") { offset += 1; return .object(members) }
+            throw error("expected ',' or '}'")
+        }
+    }
+
+    mutating func array(depth: Int) throws(JSONTreeError) -> JSONTree {
+        offset += 1
+        var values: [JSONTree] = []
+        skipWhitespace()
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "]") {
+            offset += 1
+            return .array(values)
+        }
+        while true {
+            values.append(try value(depth: depth + 1))
+            skipWhitespace()
+            guard offset < bytes.count else { throw error("unterminated array") }
+            if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
+            if bytes[offset] == UInt8(ascii: "]") { offset += 1; return .array(values) }
+            throw error("expected ',' or ']'")
+        }
+    }
+
+    mutating func number() throws(JSONTreeError) -> String {
+        let start = offset
+        while offset < bytes.count, "+-0123456789.eE".utf8.contains(bytes[offset]) { offset += 1 }
+        let text = String(decoding: bytes[start..<offset], as: UTF8.self)
+        guard !text.isEmpty, Double(text) != nil, text.first != "+" else { throw error("invalid value") }
+        return text
+    }
+
+    mutating func string() throws(JSONTreeError) -> String {
+        offset += 1
+        var output: [UInt8] = []
+        while true {
+            guard offset < bytes.count else { throw error("unterminated string") }
+            let byte = bytes[offset]
+            if byte == UInt8(ascii: "\"") {
+                offset += 1
+                guard let text = String(validating: output, as: UTF8.self) else { throw error("invalid UTF-8") }
+                return text
+            }
+            if byte < 0x20 { throw error("control character in string") }
+            if byte != UInt8(ascii: "\\") {
+                // Copy a run of plain bytes at once.
+                let runStart = offset
+                while offset < bytes.count, bytes[offset] != UInt8(ascii: "\""), bytes[offset] != UInt8(ascii: "\\"),
+                      bytes[offset] >= 0x20 {
+                    offset += 1
+                }
+                output.append(contentsOf: bytes[runStart..<offset])
+                continue
+            }
+            offset += 1
+            guard offset < bytes.count else { throw error("unterminated escape") }
+            let escape = bytes[offset]
+            offset += 1
+            switch escape {
+            case UInt8(ascii: "\""): output.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): output.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "/"): output.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "b"): output.append(0x08)
+            case UInt8(ascii: "f"): output.append(0x0C)
+            case UInt8(ascii: "n"): output.append(0x0A)
+            case UInt8(ascii: "r"): output.append(0x0D)
+            case UInt8(ascii: "t"): output.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard bytes.count - offset >= 6, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") else {
+                        throw error("lone surrogate")
+                    }
+                    offset += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw error("invalid surrogate pair") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    throw error("lone surrogate")
+                }
+                guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid code point") }
+                output.append(contentsOf: Array(String(Character(unicode)).utf8))
+            default:
+                throw error("invalid escape")
+            }
+        }
+    }
+
+    mutating func hex4() throws(JSONTreeError) -> UInt32 {
+        guard bytes.count - offset >= 4 else { throw error("short \\u escape") }
+        var value: UInt32 = 0
+        for byte in bytes[offset..<offset + 4] {
+            guard let digit = hexDigit(byte) else { throw error("invalid \\u escape") }
+            value = value << 4 | digit
+        }
+        offset += 4
+        return value
+    }
+
+    func hexDigit(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+}

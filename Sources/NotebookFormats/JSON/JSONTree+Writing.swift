@@ -1,0 +1,120 @@
+extension JSONTree {
+    /// Compact JSON as Databricks' Jackson writer produces it inside DBC archives and the HTML model:
+    /// no spaces, key order kept, non-ASCII raw, control characters as upper-case `\uXXXX`, `/` unescaped.
+    public func compactJSON() -> [UInt8] {
+        var out: [UInt8] = []
+        writeCompact(into: &out)
+        return out
+    }
+
+    private func writeCompact(into out: inout [UInt8]) {
+        switch self {
+        case .null: out += Array("null".utf8)
+        case .bool(let value): out += Array((value ? "true" : "false").utf8)
+        case .number(let text): out += Array(text.utf8)
+        case .string(let text): JSONStringWriter.write(text, into: &out, style: .jackson)
+        case .array(let values):
+            out.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                value.writeCompact(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            for (index, member) in members.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONStringWriter.write(member.key, into: &out, style: .jackson)
+                out.append(UInt8(ascii: ":"))
+                member.value.writeCompact(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// JSON as Databricks writes `.ipynb` files: Python's `json.dumps(indent=1, sort_keys=True,
+    /// ensure_ascii=False)` with characters outside the BMP as upper-case surrogate escapes, plus a
+    /// final newline (notebook-formats.md §3.3).
+    public func databricksNotebookJSON() -> [UInt8] {
+        var out: [UInt8] = []
+        writePretty(into: &out, depth: 0)
+        out.append(UInt8(ascii: "\n"))
+        return out
+    }
+
+    private func writePretty(into out: inout [UInt8], depth: Int) {
+        func newline(_ level: Int) {
+            out.append(UInt8(ascii: "\n"))
+            out += [UInt8](repeating: UInt8(ascii: " "), count: level)
+        }
+        switch self {
+        case .array(let values) where !values.isEmpty:
+            out.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                value.writePretty(into: &out, depth: depth + 1)
+            }
+            newline(depth)
+            out.append(UInt8(ascii: "]"))
+        case .object(let members) where !members.isEmpty:
+            out.append(UInt8(ascii: "{"))
+            let sorted = members.sorted { Array($0.key.utf16).lexicographicallyPrecedes(Array($1.key.utf16)) }
+            for (index, member) in sorted.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                JSONStringWriter.write(member.key, into: &out, style: .python)
+                out += Array(": ".utf8)
+                member.value.writePretty(into: &out, depth: depth + 1)
+            }
+            newline(depth)
+            out.append(UInt8(ascii: "}"))
+        case .string(let text):
+            JSONStringWriter.write(text, into: &out, style: .python)
+        default:
+            writeCompact(into: &out)
+        }
+    }
+}
+
+/// String escaping of the two writers Kiln reproduces.
+enum JSONStringWriter {
+    enum Style {
+        /// Jackson: control characters as upper-case `\u001B`, everything else raw.
+        case jackson
+        /// Python `ensure_ascii=False` (lower-case `\u001b`) with astral characters as upper-case
+        /// surrogate escapes, as Databricks' ipynb writer does.
+        case python
+    }
+
+    static func write(_ text: String, into out: inout [UInt8], style: Style) {
+        out.append(UInt8(ascii: "\""))
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += Array("\\\"".utf8)
+            case "\\": out += Array("\\\\".utf8)
+            case "\n": out += Array("\\n".utf8)
+            case "\r": out += Array("\\r".utf8)
+            case "\t": out += Array("\\t".utf8)
+            case "\u{08}": out += Array("\\b".utf8)
+            case "\u{0C}": out += Array("\\f".utf8)
+            default:
+                if scalar.value < 0x20 {
+                    out += Array(unicodeEscape(scalar.value, upperCase: style == .jackson).utf8)
+                } else if style == .python, scalar.value > 0xFFFF {
+                    let value = scalar.value - 0x10000
+                    out += Array(unicodeEscape(0xD800 + (value >> 10), upperCase: true).utf8)
+                    out += Array(unicodeEscape(0xDC00 + (value & 0x3FF), upperCase: true).utf8)
+                } else {
+                    out += Array(String(scalar).utf8)
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func unicodeEscape(_ value: UInt32, upperCase: Bool) -> String {
+        let hex = String(value, radix: 16, uppercase: upperCase)
+        return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    }
+}

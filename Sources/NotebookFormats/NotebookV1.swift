@@ -1,0 +1,143 @@
+/// The `NotebookV1` model that DBC archives and HTML exports carry (notebook-formats.md §4.3).
+public enum NotebookV1 {
+    /// The lower-case language names the model uses.
+    static func modelLanguage(_ language: NotebookLanguage) -> String { language.rawValue.lowercased() }
+
+    /// Reads a model: its `command` cells in `position` order (`%run` script sub-commands are not
+    /// cells). The model is kept as the notebook's original.
+    public static func notebook(from model: JSONTree) throws(NotebookFormatError) -> Notebook {
+        guard model["version"]?.stringValue == "NotebookV1" else {
+            throw .invalid(format: "NotebookV1", reason: "the model's version is not NotebookV1.")
+        }
+        guard let languageName = model["language"]?.stringValue,
+              let language = NotebookLanguage(rawValue: languageName.uppercased())
+        else {
+            throw .invalid(format: "NotebookV1", reason: "the model has no known language.")
+        }
+        guard let commands = model["commands"]?.arrayValue else {
+            throw .invalid(format: "NotebookV1", reason: "the model has no commands.")
+        }
+        var positioned: [(Double, Int, Cell)] = []
+        for (index, command) in commands.enumerated() {
+            let subtype = command["subtype"]?.stringValue ?? "command"
+            guard subtype == "command" else { continue }
+            guard let text = command["command"]?.stringValue else {
+                throw .invalid(format: "NotebookV1", reason: "command \(index) has no text.")
+            }
+            let cell = Cell(
+                command: text,
+                title: command["commandTitle"]?.stringValue ?? "",
+                showTitle: command["showCommandTitle"]?.boolValue ?? false)
+            positioned.append((command["position"]?.doubleValue ?? Double(index), index, cell))
+        }
+        positioned.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        var notebook = Notebook(language: language, cells: positioned.map(\.2), original: .notebookV1(model))
+        if let environment = model["environmentMetadata"], !environment.isNull {
+            notebook.environmentLines = EnvironmentBlock.lines(fromMetadata: environment, comment: language.commentPrefix)
+        }
+        return notebook
+    }
+
+    /// The model of `notebook` named `name`: its original with the name updated when it came from a
+    /// DBC or HTML export, otherwise one built from the cells.
+    public static func model(for notebook: Notebook, name: String, objectID: Int64) -> JSONTree {
+        if case .notebookV1(var model) = notebook.original {
+            model.set("name", .string(name))
+            return model
+        }
+        let commands: [JSONTree] = notebook.cells.enumerated().map { index, cell in
+            command(cell, position: Double(index + 1), objectID: objectID + Int64(index) + 1)
+        }
+        let environment = notebook.environmentLines.map {
+            EnvironmentBlock.metadata(fromLines: $0, comment: notebook.language.commentPrefix)
+        } ?? .null
+        return .object([
+            .init("version", .string("NotebookV1")),
+            .init("origId", .integer(objectID)),
+            .init("name", .string(name)),
+            .init("language", .string(modelLanguage(notebook.language))),
+            .init("commands", .array(commands)),
+            .init("dashboards", .array([])),
+            .init("guid", .string(UUIDText.random())),
+            .init("globalVars", .object([])),
+            .init("iPythonMetadata", .null),
+            .init("inputWidgets", .object([])),
+            .init("notebookMetadata", .object([.init("pythonIndentUnit", .integer(4))])),
+            .init("reposExportFormat", .string(notebook.nativeFormat.rawValue)),
+            .init("environmentMetadata", environment),
+        ])
+    }
+
+    static func command(_ cell: Cell, position: Double, objectID: Int64) -> JSONTree {
+        .object([
+            .init("version", .string("CommandV1")),
+            .init("origId", .integer(objectID)),
+            .init("guid", .string(UUIDText.random())),
+            .init("subtype", .string("command")),
+            .init("commandType", .string("auto")),
+            .init("position", .double(position)),
+            .init("command", .string(cell.command)),
+            .init("commandVersion", .integer(1)),
+            .init("state", .string("input")),
+            .init("results", .null),
+            .init("resultDbfsStatus", .string("INLINED_IN_TREE")),
+            .init("resultDbfsErrorMessage", .null),
+            .init("errorSummary", .null),
+            .init("errorTraceType", .null),
+            .init("error", .null),
+            .init("errorDetails", .null),
+            .init("baseErrorDetails", .null),
+            .init("workflows", .array([])),
+            .init("startTime", .integer(0)),
+            .init("submitTime", .integer(0)),
+            .init("finishTime", .integer(0)),
+            .init("collapsed", .bool(false)),
+            .init("bindings", .object([])),
+            .init("inputWidgets", .object([])),
+            .init("displayType", .string("table")),
+            .init("width", .string("auto")),
+            .init("height", .string("auto")),
+            .init("xColumns", .null),
+            .init("yColumns", .null),
+            .init("pivotColumns", .null),
+            .init("pivotAggregation", .null),
+            .init("useConsistentColors", .bool(false)),
+            .init("customPlotOptions", .object([])),
+            .init("commentThread", .array([])),
+            .init("commentsVisible", .bool(false)),
+            .init("parentHierarchy", .array([])),
+            .init("diffInserts", .array([])),
+            .init("diffDeletes", .array([])),
+            .init("globalVars", .object([])),
+            .init("latestUser", .string("a user")),
+            .init("latestUserId", .null),
+            .init("commandTitle", .string(cell.title)),
+            .init("showCommandTitle", .bool(cell.showTitle)),
+            .init("hideCommandCode", .bool(false)),
+            .init("hideCommandResult", .bool(false)),
+            .init("isLockedInExamMode", .bool(false)),
+            .init("iPythonMetadata", .null),
+            .init("metadata", .object([])),
+            .init("streamStates", .object([])),
+            .init("datasetPreviewNameToCmdIdMap", .object([])),
+            .init("tableResultIndex", .null),
+            .init("listResultMetadata", .array([])),
+            .init("subcommandOptions", .null),
+            .init("contentSha256Hex", .null),
+            .init("nuid", .string(UUIDText.random())),
+        ])
+    }
+}
+
+/// Random version-4 UUID text, without Foundation.
+enum UUIDText {
+    static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes[6] = bytes[6] & 0x0F | 0x40
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let characters = Array(hex)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
+    }
+}
