@@ -321,13 +321,6 @@ def test_very_large_request_body_is_answered_not_reset(w, home):
     assert error.value.error_code == "MAX_NOTEBOOK_SIZE_EXCEEDED"
 
 
-def test_unsupported_formats_answer_clear_400_for_now(w, home):
-    w.workspace.import_(f"{home}/nb", content=b64(NOTEBOOK), format=ImportFormat.SOURCE, language=Language.PYTHON)
-    for fmt in (ExportFormat.HTML, ExportFormat.JUPYTER, ExportFormat.DBC, ExportFormat.R_MARKDOWN):
-        with pytest.raises(InvalidParameterValue, match="not supported"):
-            w.workspace.export(f"{home}/nb", format=fmt)
-
-
 def test_concurrent_imports_to_one_path_have_one_winner(w, home):
     path = f"{home}/race"
 

@@ -22,6 +22,7 @@ enum CellKind: Equatable {
 
     /// The command of a markdown cell.
     static func markdownCommand(_ text: String, sandbox: Bool) -> String {
-        (sandbox ? "%md-sandbox\n" : "%md\n") + text
+        let magic = sandbox ? "%md-sandbox" : "%md"
+        return text.isEmpty ? magic : magic + "\n" + text
     }
 }

@@ -16,8 +16,8 @@ public enum DBCArchive {
     /// stops with an error once `maximumSize` bytes have come out (zip bombs).
     public static func read(_ bytes: [UInt8], maximumSize: Int) throws(NotebookFormatError) -> [Item] {
         var items: [Item] = []
-        for (path, data) in try entries(bytes, maximumSize: maximumSize) {
-            let components = try safeComponents(path)
+        for (path, data) in try ZipContainer.entries(bytes, maximumSize: maximumSize) {
+            let components = try ZipContainer.safeComponents(path)
             if path.hasSuffix("/") {
                 items.append(.folder(path: components))
                 continue
@@ -37,38 +37,6 @@ public enum DBCArchive {
             items.append(.notebook(folder: Array(components.dropLast()), name: name, model: model))
         }
         return items
-    }
-
-    /// The raw entries of a zip archive, in archive order, inflating at most `maximumSize` bytes in all.
-    static func entries(_ bytes: [UInt8], maximumSize: Int) throws(NotebookFormatError) -> [(String, [UInt8])] {
-        let archive: Archive
-        do {
-            archive = try Archive(data: Data(bytes), accessMode: .read)
-        } catch {
-            throw .invalid(format: "DBC", reason: "it is not a readable zip archive.")
-        }
-        var result: [(String, [UInt8])] = []
-        var inflated = 0
-        for entry in archive {
-            _ = try safeComponents(entry.path)
-            guard entry.uncompressedSize <= UInt64(maximumSize - inflated) else {
-                throw .invalid(format: "DBC", reason: "it inflates to more than \(maximumSize) bytes.")
-            }
-            var data: [UInt8] = []
-            do {
-                _ = try archive.extract(entry, skipCRC32: false) { chunk in
-                    inflated += chunk.count
-                    guard inflated <= maximumSize else { throw SizeExceeded() }
-                    data.append(contentsOf: chunk)
-                }
-            } catch is SizeExceeded {
-                throw .invalid(format: "DBC", reason: "it inflates to more than \(maximumSize) bytes.")
-            } catch {
-                throw .invalid(format: "DBC", reason: "entry '\(entry.path)' is corrupt.")
-            }
-            result.append((entry.path, data))
-        }
-        return result
     }
 
     /// Writes an archive: the manifest, then the items in order.
@@ -92,38 +60,10 @@ public enum DBCArchive {
                 entries.append((path, model.compactJSON()))
             }
         }
-        return zip(entries)
-    }
-
-    static func zip(_ entries: [(String, [UInt8])]) -> [UInt8] {
-        // Writing to an in-memory archive only fails if memory does; there is no I/O to go wrong.
-        guard let archive = try? Archive(data: Data(), accessMode: .create) else { return [] }
-        for (path, content) in entries {
-            let data = Data(content)
-            try? archive.addEntry(
-                with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate
-            ) { position, size in
-                data.subdata(in: Int(position)..<Int(position) + size)
-            }
-        }
-        return Array(archive.data ?? Data())
-    }
-
-    /// The components of an entry name, refusing names that could land outside the target folder.
-    static func safeComponents(_ path: String) throws(NotebookFormatError) -> [String] {
-        guard !path.hasPrefix("/"), !path.contains("\\"), !path.contains("\u{0}") else {
-            throw .invalid(format: "DBC", reason: "entry '\(path)' has an absolute or unsafe name.")
-        }
-        var components = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if components.last == "" { components.removeLast() }
-        guard !components.isEmpty, !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
-            throw .invalid(format: "DBC", reason: "entry '\(path)' has an unsafe name.")
-        }
-        return components
+        return ZipContainer.write(entries)
     }
 
     /// The archive entry extension of a language (`python`, `scala`, `sql`, `r`).
     public static func fileExtension(for language: NotebookLanguage) -> String { extensions[language]! }
 
-    private struct SizeExceeded: Error {}
 }

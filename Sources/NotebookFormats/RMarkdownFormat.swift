@@ -2,17 +2,26 @@ import Foundation
 
 /// R_MARKDOWN for R notebooks. Databricks has never published this layout (notebook-formats.md §6), so
 /// Kiln chooses one: markdown cells as text, other cells as fenced chunks named by language
-/// (```` ```{r} ````, ```` ```{python} ```` …), a cell title as the chunk option `title="…"`.
-/// Reading it back gives the same cells.
+/// (```` ```{r} ````, ```` ```{python} ```` …), a cell title as the chunk option `title="…"`, and
+/// `<!-- cell -->` between two markdown cells in a row. Reading it back gives the same cells.
 public enum RMarkdownFormat {
+    static let cellSeparator = "<!-- cell -->"
     static let chunkLanguages: [String: String] = ["%python": "python", "%py": "python", "%sql": "sql", "%scala": "scala", "%sh": "bash", "%r": "r"]
 
     public static func write(_ notebook: Notebook, name: String) -> [UInt8] {
         var blocks: [String] = ["---\ntitle: \"\(name.replacingQuotes())\"\noutput: html_document\n---"]
+        var previousWasMarkdown = false
         for cell in notebook.cells {
-            switch CellKind(command: cell.command) {
-            case .markdown(let text, let sandbox) where !sandbox && cell.title.isEmpty && !text.contains("```"):
+            let kind = CellKind(command: cell.command)
+            if case .markdown(let text, let sandbox) = kind, !sandbox, cell.title.isEmpty, !text.contains("```"),
+               !text.contains(cellSeparator), cell.command.hasPrefix("%md\n") {
+                if previousWasMarkdown { blocks.append(cellSeparator) }
                 blocks.append(text)
+                previousWasMarkdown = true
+                continue
+            }
+            previousWasMarkdown = false
+            switch kind {
             default:
                 var engine = "r"
                 var body = cell.command
@@ -35,16 +44,22 @@ public enum RMarkdownFormat {
         }
         var cells: [Cell] = []
         var markdown: [String] = []
+        // Blocks are joined by one blank line: drop exactly that line on each side of a markdown block.
         func flushMarkdown() {
-            var block = markdown
-            while block.first?.isEmpty == true { block.removeFirst() }
-            while block.last?.isEmpty == true { block.removeLast() }
+            var block = markdown[...]
+            if block.first?.isEmpty == true { block = block.dropFirst() }
+            if block.last?.isEmpty == true { block = block.dropLast() }
             if !block.isEmpty { cells.append(Cell(command: "%md\n" + block.joined(separator: "\n"))) }
             markdown = []
         }
         var index = 0
         while index < lines.count {
             let line = lines[index]
+            if line == cellSeparator {
+                flushMarkdown()
+                index += 1
+                continue
+            }
             guard line.hasPrefix("```{"), line.hasSuffix("}") else {
                 markdown.append(line)
                 index += 1

@@ -6,7 +6,8 @@ import NotebookFormats
 ///
 /// Layout (integers are little-endian `UInt32`, strings are a length then UTF-8 bytes):
 /// `"KNB1"`, language, magic style, environment line count (`UInt32.max` for none) and lines, cell count,
-/// then per cell: command, title, show-title byte.
+/// then per cell: command, title, show-title byte; last the original document: a kind byte (0 none,
+/// 1 NotebookV1, 2 JUPYTER) and its compact JSON.
 enum NotebookCoding {
     static let magic = Array("KNB1".utf8)
 
@@ -26,6 +27,16 @@ enum NotebookCoding {
             writer.string(cell.command)
             writer.string(cell.title)
             writer.bytes.append(cell.showTitle ? 1 : 0)
+        }
+        switch notebook.original {
+        case nil:
+            writer.bytes.append(0)
+        case .notebookV1(let tree):
+            writer.bytes.append(1)
+            writer.blob(tree.compactJSON())
+        case .jupyter(let tree):
+            writer.bytes.append(2)
+            writer.blob(tree.compactJSON())
         }
         return Data(writer.bytes)
     }
@@ -48,6 +59,12 @@ enum NotebookCoding {
             let title = try reader.string()
             notebook.cells.append(Cell(command: command, title: title, showTitle: try reader.take(1).first == 1))
         }
+        let kind = try reader.take(1).first
+        if kind == 1 || kind == 2 {
+            let json = try reader.take(try reader.integer())
+            guard let tree = try? JSONTree.parse(json) else { throw CorruptNotebook() }
+            notebook.original = kind == 1 ? .notebookV1(tree) : .jupyter(tree)
+        }
         return notebook
     }
 
@@ -64,6 +81,11 @@ enum NotebookCoding {
         mutating func string(_ value: String) {
             integer(value.utf8.count)
             bytes.append(contentsOf: value.utf8)
+        }
+
+        mutating func blob(_ value: [UInt8]) {
+            integer(value.count)
+            bytes.append(contentsOf: value)
         }
     }
 

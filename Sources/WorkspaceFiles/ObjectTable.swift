@@ -64,6 +64,21 @@ enum ObjectTable {
             .run()
     }
 
+    /// Everything below `path` (not `path` itself), in path order, with content when asked.
+    static func descendants(
+        _ db: any SQLDatabase, workspaceID: Int64, of path: WorkspacePath, withContent: Bool
+    ) async throws -> [(ObjectInfo, Data?)] {
+        let prefix = path.isRoot ? "/" : path.value + "/"
+        let upper = path.isRoot ? "0" : path.value + "0"
+        return try await db.select().columns(metadataColumns + (withContent ? ["content"] : [])).from(name)
+            .where("workspace_id", .equal, workspaceID)
+            .where("path", .greaterThanOrEqual, prefix).where("path", .lessThan, upper)
+            .orderBy("path").all()
+            .map { row in
+                (try ObjectInfo(row: row), withContent ? try row.decode(column: "content", as: Data?.self) : nil)
+            }
+    }
+
     /// Deletes `path` and everything below it. Paths compare byte-wise on both engines, so the
     /// descendants of `/a` are exactly the range [`/a/`, `/a0`): `0` is the byte after `/`.
     static func deleteSubtree(_ db: any SQLDatabase, workspaceID: Int64, path: WorkspacePath) async throws {

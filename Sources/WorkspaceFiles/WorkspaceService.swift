@@ -1,6 +1,5 @@
 import Foundation
 public import KilnCore
-import NotebookFormats
 public import Persistence
 import SQLKit
 
@@ -12,8 +11,8 @@ public struct WorkspaceService: Sendable {
     /// The largest notebook or file that can be imported: 10 MB.
     public static let maximumContentSize = 10 * 1024 * 1024
 
-    private let database: any Database
-    private let clock: any WallClock
+    let database: any Database
+    let clock: any WallClock
 
     public init(database: any Database, clock: any WallClock = SystemClock()) {
         self.database = database
@@ -75,67 +74,6 @@ public struct WorkspaceService: Sendable {
                 throw KilnError(.directoryNotEmpty, "Folder (\(path)) is not empty")
             }
             try await ObjectTable.deleteSubtree(db, workspaceID: workspaceID, path: path)
-        }
-    }
-
-    /// Imports a notebook or file. Returns the object as stored.
-    @discardableResult
-    public func importObject(workspaceID: Int64, _ request: ImportRequest) async throws -> ObjectInfo {
-        let plan = try ImportPlan.make(for: request)
-        let now = clock.nowMillis()
-        return try await database.write(lockKey: workspaceID) { db in
-            let parent = plan.path.parent
-            if let folder = try await ObjectTable.find(db, workspaceID: workspaceID, path: parent) {
-                guard folder.objectType == .directory else {
-                    throw KilnError.invalidParameter("The parent (\(parent)) is a \(folder.objectType.rawValue), not a folder.")
-                }
-            } else {
-                throw KilnError(.resourceDoesNotExist, "The parent folder (\(parent)) does not exist.")
-            }
-            var object = ObjectInfo(
-                objectID: IdentifierGenerator.next(), path: plan.path, objectType: plan.objectType,
-                language: plan.language, size: plan.size, createdAt: now, modifiedAt: now
-            )
-            if let existing = try await ObjectTable.find(db, workspaceID: workspaceID, path: plan.path) {
-                guard request.overwrite else {
-                    throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists.")
-                }
-                guard existing.objectType != .directory else {
-                    throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists and is a folder, which an import cannot overwrite.")
-                }
-                object.objectID = existing.objectID
-                object.createdAt = existing.createdAt
-                try await ObjectTable.replace(db, object: object, content: plan.storedContent)
-            } else {
-                try await ObjectTable.insert(db, workspaceID: workspaceID, object: object, content: plan.storedContent)
-            }
-            return object
-        }
-    }
-
-    /// Exports a notebook or file in `format`.
-    public func export(workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat) async throws -> ExportedObject {
-        let found = try await database.read { db -> (ObjectInfo, Data)? in
-            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
-            guard object.objectType != .directory else { return (object, Data()) }
-            return (object, try await ObjectTable.content(db, objectID: object.objectID))
-        }
-        guard let (object, content) = found else { throw Self.doesNotExist(path) }
-        switch (object.objectType, format) {
-        case (.directory, _):
-            throw KilnError.invalidParameter(
-                "Exporting a folder (\(path)) is not supported by this Kiln yet; export its notebooks one by one.")
-        case (.notebook, .source), (.notebook, .auto), (.notebook, .raw):
-            let notebook = try NotebookCoding.decode(content)
-            return ExportedObject(content: Data(SourceFormat.render(notebook).utf8), fileType: notebook.language.sourceFileExtension)
-        case (.notebook, _):
-            throw KilnError.invalidParameter(
-                "Export format \(format.rawValue) is not supported by this Kiln yet; use SOURCE.")
-        case (.file, .source), (.file, .auto), (.file, .raw):
-            return ExportedObject(content: content, fileType: path.fileExtension)
-        case (.file, _):
-            throw KilnError.invalidParameter(
-                "A file (\(path)) can only be exported as SOURCE, AUTO or RAW, not \(format.rawValue).")
         }
     }
 

@@ -6,10 +6,14 @@ import Testing
 
 /// The import decisions that need no database.
 @Suite struct ImportRulesTests {
-    static func plan(_ path: String, _ format: WorkspaceFormat, _ text: String, language: NotebookLanguage? = nil) throws -> ImportPlan {
-        try ImportPlan.make(for: ImportRequest(
+    static func plan(_ path: String, _ format: WorkspaceFormat, _ text: String, language: NotebookLanguage? = nil) throws -> ObjectPlan {
+        let plan = try ImportPlan.make(for: ImportRequest(
             path: WorkspacePath(path), format: format, language: language, content: Data(text.utf8), overwrite: false))
+        guard case .object(let object) = plan else { throw PlanWasATree() }
+        return object
     }
+
+    struct PlanWasATree: Error {}
 
     @Test(arguments: [
         ("/a/job.py", "# Databricks notebook source\nx", "/a/job", ObjectType.notebook),
@@ -40,8 +44,15 @@ import Testing
     }
 
     @Test(arguments: [WorkspaceFormat.html, .jupyter, .dbc, .rMarkdown])
-    func otherFormatsAreRefusedClearly(format: WorkspaceFormat) {
-        #expect(throws: KilnError.self) { try Self.plan("/nb", format, "x", language: .python) }
+    func richFormatsRefuseContentThatIsNotTheirs(format: WorkspaceFormat) {
+        #expect(throws: KilnError.self) { try Self.plan("/nb", format, "\u{01}not a notebook", language: .python) }
+    }
+
+    @Test func dbcRefusesOverwrite() {
+        #expect(throws: KilnError.self) {
+            try ImportPlan.make(for: ImportRequest(
+                path: WorkspacePath("/nb"), format: .dbc, language: nil, content: Data([0x50, 0x4B]), overwrite: true))
+        }
     }
 
     @Test func sizeLimitIsTenMegabytes() throws {

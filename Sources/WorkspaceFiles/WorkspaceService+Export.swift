@@ -1,0 +1,100 @@
+import Foundation
+import KilnCore
+import NotebookFormats
+import Persistence
+import SQLKit
+
+extension WorkspaceService {
+    /// Exports a notebook, a file, or a folder (DBC archive, or a zip of sources for SOURCE and AUTO).
+    public func export(workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat) async throws -> ExportedObject {
+        let found = try await database.read { db -> (ObjectInfo, Data)? in
+            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
+            guard object.objectType != .directory else { return (object, Data()) }
+            return (object, try await ObjectTable.content(db, objectID: object.objectID))
+        }
+        guard let (object, content) = found else { throw Self.doesNotExist(path) }
+        let exported: ExportedObject
+        switch object.objectType {
+        case .directory:
+            exported = try await exportFolder(object, workspaceID: workspaceID, format: format)
+        case .notebook:
+            exported = try Self.exportNotebook(try NotebookCoding.decode(content), object: object, format: format)
+        case .file:
+            guard [.source, .auto, .raw].contains(format) else {
+                throw KilnError.invalidParameter("A file (\(path)) can only be exported as SOURCE, AUTO or RAW, not \(format.rawValue).")
+            }
+            exported = ExportedObject(content: content, fileType: path.fileExtension)
+        }
+        guard exported.content.count <= Self.maximumContentSize else {
+            throw KilnError(.maxNotebookSizeExceeded,
+                            "The export of \(path) is \(exported.content.count) bytes, over the maximum of \(Self.maximumContentSize) bytes (10 MB).")
+        }
+        return exported
+    }
+
+    static func exportNotebook(_ notebook: Notebook, object: ObjectInfo, format: WorkspaceFormat) throws -> ExportedObject {
+        let name = object.path.name
+        switch format {
+        case .auto where notebook.nativeFormat == .jupyter, .jupyter:
+            return ExportedObject(content: Data(JupyterFormat.write(notebook, name: name)), fileType: "ipynb")
+        case .source, .auto, .raw:
+            return ExportedObject(content: Data(SourceFormat.render(notebook).utf8), fileType: notebook.language.sourceFileExtension)
+        case .html:
+            return ExportedObject(content: Data(HTMLFormat.write(notebook, name: name, objectID: object.objectID)), fileType: "html")
+        case .dbc:
+            let model = NotebookV1.model(for: notebook, name: name, objectID: object.objectID)
+            return ExportedObject(content: Data(DBCArchive.write([.notebook(folder: [], name: name, model: model)])), fileType: "dbc")
+        case .rMarkdown:
+            guard notebook.language == .r else {
+                throw KilnError.invalidParameter("R_MARKDOWN export is only for R notebooks; \(object.path) is a \(notebook.language.rawValue) notebook.")
+            }
+            return ExportedObject(content: Data(RMarkdownFormat.write(notebook, name: name)), fileType: "Rmd")
+        }
+    }
+
+    private func exportFolder(_ folder: ObjectInfo, workspaceID: Int64, format: WorkspaceFormat) async throws -> ExportedObject {
+        guard [.dbc, .source, .auto].contains(format) else {
+            throw KilnError.invalidParameter("A folder (\(folder.path)) can only be exported as DBC, SOURCE or AUTO, not \(format.rawValue).")
+        }
+        let descendants = try await database.read { db in
+            try await ObjectTable.descendants(db, workspaceID: workspaceID, of: folder.path, withContent: true)
+        }
+        let rootName = folder.path.isRoot ? "Workspace" : folder.path.name
+        func relative(_ path: WorkspacePath) -> [String] {
+            Array(path.value.dropFirst(folder.path.isRoot ? 1 : folder.path.value.count + 1).split(separator: "/").map(String.init))
+        }
+        if format == .dbc {
+            var items: [DBCArchive.Item] = [.folder(path: [rootName])]
+            for (object, content) in descendants {
+                let components = [rootName] + relative(object.path)
+                switch object.objectType {
+                case .directory:
+                    items.append(.folder(path: components))
+                case .notebook:
+                    let notebook = try NotebookCoding.decode(content ?? Data())
+                    let model = NotebookV1.model(for: notebook, name: object.path.name, objectID: object.objectID)
+                    items.append(.notebook(folder: Array(components.dropLast()), name: object.path.name, model: model))
+                case .file:
+                    continue  // DBC archives hold notebooks and folders only
+                }
+            }
+            return ExportedObject(content: Data(DBCArchive.write(items)), fileType: "dbc")
+        }
+        var entries: [(String, [UInt8])] = []
+        for (object, content) in descendants {
+            let relativePath = relative(object.path).joined(separator: "/")
+            switch object.objectType {
+            case .directory:
+                entries.append((relativePath + "/", []))
+            case .notebook:
+                let notebook = try NotebookCoding.decode(content ?? Data())
+                entries.append((relativePath + "." + notebook.language.sourceFileExtension, Array(SourceFormat.render(notebook).utf8)))
+            case .file where format == .auto:
+                entries.append((relativePath, [UInt8](content ?? Data())))
+            case .file:
+                continue  // SOURCE folder exports leave out non-notebook entries
+            }
+        }
+        return ExportedObject(content: Data(ZipContainer.write(entries)), fileType: "zip")
+    }
+}

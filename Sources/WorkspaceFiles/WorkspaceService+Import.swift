@@ -1,0 +1,87 @@
+import Foundation
+import KilnCore
+import Persistence
+import SQLKit
+
+extension WorkspaceService {
+    /// Imports a notebook, a file, or a folder archive (DBC, zip). Returns the object created at the
+    /// request's path (for an archive, its root folder). An archive is imported all at once or not at all.
+    @discardableResult
+    public func importObject(workspaceID: Int64, _ request: ImportRequest) async throws -> ObjectInfo {
+        let plan = try ImportPlan.make(for: request)
+        let now = clock.nowMillis()
+        return try await database.write(lockKey: workspaceID) { db in
+            switch plan {
+            case .object(let object):
+                try await Self.requireFolder(db, workspaceID: workspaceID, path: object.path.parent)
+                return try await Self.store(object, overwrite: request.overwrite, db: db, workspaceID: workspaceID, now: now)
+            case .tree(let tree):
+                return try await Self.store(tree, db: db, workspaceID: workspaceID, now: now)
+            }
+        }
+    }
+
+    static func requireFolder(_ db: any SQLDatabase, workspaceID: Int64, path: WorkspacePath) async throws {
+        guard let folder = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else {
+            throw KilnError(.resourceDoesNotExist, "The parent folder (\(path)) does not exist.")
+        }
+        guard folder.objectType == .directory else {
+            throw KilnError.invalidParameter("The parent (\(path)) is a \(folder.objectType.rawValue), not a folder.")
+        }
+    }
+
+    private static func store(
+        _ plan: ObjectPlan, overwrite: Bool, db: any SQLDatabase, workspaceID: Int64, now: Int64
+    ) async throws -> ObjectInfo {
+        var object = ObjectInfo(
+            objectID: IdentifierGenerator.next(), path: plan.path, objectType: plan.objectType,
+            language: plan.language, size: plan.size, createdAt: now, modifiedAt: now)
+        if let existing = try await ObjectTable.find(db, workspaceID: workspaceID, path: plan.path) {
+            guard overwrite else {
+                throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists.")
+            }
+            guard existing.objectType != .directory else {
+                throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists and is a folder, which an import cannot overwrite.")
+            }
+            object.objectID = existing.objectID
+            object.createdAt = existing.createdAt
+            try await ObjectTable.replace(db, object: object, content: plan.storedContent)
+        } else {
+            try await ObjectTable.insert(db, workspaceID: workspaceID, object: object, content: plan.storedContent)
+        }
+        return object
+    }
+
+    private static func store(_ tree: TreePlan, db: any SQLDatabase, workspaceID: Int64, now: Int64) async throws -> ObjectInfo {
+        try await requireFolder(db, workspaceID: workspaceID, path: tree.root.parent)
+        if try await ObjectTable.find(db, workspaceID: workspaceID, path: tree.root) != nil {
+            throw KilnError(.resourceAlreadyExists, "Path (\(tree.root)) already exists.")
+        }
+        let paths = tree.objects.map(\.path) + tree.folders
+        if let duplicate = Dictionary(grouping: paths, by: { $0 }).first(where: { $0.value.count > 1 && !tree.folders.contains($0.key) }) {
+            throw KilnError.invalidParameter("The archive holds \(duplicate.key) more than once.")
+        }
+        let root = ObjectInfo(
+            objectID: IdentifierGenerator.next(), path: tree.root, objectType: .directory, language: nil,
+            size: 0, createdAt: now, modifiedAt: now)
+        try await ObjectTable.insert(db, workspaceID: workspaceID, object: root, content: nil)
+        var created: Set<WorkspacePath> = [tree.root]
+        for folder in tree.folders where !created.contains(folder) {
+            let info = ObjectInfo(
+                objectID: IdentifierGenerator.next(), path: folder, objectType: .directory, language: nil,
+                size: 0, createdAt: now, modifiedAt: now)
+            try await ObjectTable.insert(db, workspaceID: workspaceID, object: info, content: nil)
+            created.insert(folder)
+        }
+        for object in tree.objects {
+            guard created.contains(object.path.parent) else {
+                throw KilnError.invalidParameter("The archive puts \(object.path) in a folder it does not contain.")
+            }
+            guard !created.contains(object.path) else {
+                throw KilnError.invalidParameter("The archive holds \(object.path) as both a folder and a notebook or file.")
+            }
+            _ = try await store(object, overwrite: false, db: db, workspaceID: workspaceID, now: now)
+        }
+        return root
+    }
+}
