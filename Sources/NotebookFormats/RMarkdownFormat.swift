@@ -28,10 +28,10 @@ public enum RMarkdownFormat {
                 let firstLine = body.prefix { $0 != "\n" }
                 if let mapped = chunkLanguages[String(firstLine)] {
                     engine = mapped
-                    body = String(body.dropFirst(firstLine.count).drop { $0 == "\n" })
+                    body = String(body.dropFirst(firstLine.count + 1))
                 }
                 let options = cell.title.isEmpty ? "" : ", title=\"\(cell.title.replacingQuotes())\"" + (cell.showTitle ? "" : ", show_title=FALSE")
-                blocks.append("```{\(engine)\(options)}\n\(body)\n```")
+                blocks.append("```{\(engine)\(options)}\n" + (body.isEmpty ? "" : body + "\n") + "```")
             }
         }
         return Array((blocks.joined(separator: "\n\n") + "\n").utf8)
@@ -74,7 +74,7 @@ public enum RMarkdownFormat {
             let body = lines[(index + 1)..<end].joined(separator: "\n")
             var cell = Cell(command: body)
             if let magic = chunkLanguages.first(where: { $0.value == engine && $0.key != "%py" })?.key, engine != "r" {
-                cell.command = magic + "\n" + body
+                cell.command = body.isEmpty ? magic : magic + "\n" + body
             }
             if let title = option("title", in: header) {
                 cell.title = title

@@ -43,9 +43,12 @@ import Testing
         #expect(try Self.plan("/job.py", .raw, "# Databricks notebook source\nx").objectType == .file)
     }
 
-    @Test(arguments: [WorkspaceFormat.html, .jupyter, .dbc, .rMarkdown])
-    func richFormatsRefuseContentThatIsNotTheirs(format: WorkspaceFormat) {
-        #expect(throws: KilnError.self) { try Self.plan("/nb", format, "\u{01}not a notebook", language: .python) }
+    @Test(arguments: [
+        (WorkspaceFormat.html, "no model here"), (.jupyter, "{\"cells\": 1}"), (.dbc, "not a zip"),
+        (.rMarkdown, "text\n```{r}\nunclosed chunk"),
+    ])
+    func richFormatsRefuseContentThatIsNotTheirs(format: WorkspaceFormat, content: String) {
+        #expect(throws: KilnError.self) { try Self.plan("/nb", format, content) }
     }
 
     @Test func dbcRefusesOverwrite() {
