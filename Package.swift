@@ -98,6 +98,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "kiln-format-bench",
+            dependencies: ["NotebookFormats"],
+            path: "bench/FormatBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: swiftSettings),
         .testTarget(name: "NotebookFormatsTests", dependencies: ["NotebookFormats"], swiftSettings: swiftSettings),
         .testTarget(

@@ -89,26 +89,44 @@ enum JSONStringWriter {
 
     static func write(_ text: String, into out: inout [UInt8], style: Style) {
         out.append(UInt8(ascii: "\""))
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += Array("\\\"".utf8)
-            case "\\": out += Array("\\\\".utf8)
-            case "\n": out += Array("\\n".utf8)
-            case "\r": out += Array("\\r".utf8)
-            case "\t": out += Array("\\t".utf8)
-            case "\u{08}": out += Array("\\b".utf8)
-            case "\u{0C}": out += Array("\\f".utf8)
-            default:
-                if scalar.value < 0x20 {
-                    out += Array(unicodeEscape(scalar.value, upperCase: style == .jackson).utf8)
-                } else if style == .python, scalar.value > 0xFFFF {
-                    let value = scalar.value - 0x10000
-                    out += Array(unicodeEscape(0xD800 + (value >> 10), upperCase: true).utf8)
-                    out += Array(unicodeEscape(0xDC00 + (value & 0x3FF), upperCase: true).utf8)
+        var text = text
+        text.withUTF8 { bytes in
+            var runStart = 0
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                let escape: [UInt8]?
+                var width = 1
+                switch byte {
+                case UInt8(ascii: "\""): escape = Array("\\\"".utf8)
+                case UInt8(ascii: "\\"): escape = Array("\\\\".utf8)
+                case 0x0A: escape = Array("\\n".utf8)
+                case 0x0D: escape = Array("\\r".utf8)
+                case 0x09: escape = Array("\\t".utf8)
+                case 0x08: escape = Array("\\b".utf8)
+                case 0x0C: escape = Array("\\f".utf8)
+                case ..<0x20: escape = Array(unicodeEscape(UInt32(byte), upperCase: style == .jackson).utf8)
+                case 0xF0... where style == .python && index + 3 < bytes.count:
+                    // A 4-byte UTF-8 sequence: a character outside the BMP, written as a surrogate pair.
+                    let scalar = UInt32(byte & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
+                        | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F)
+                    let value = scalar - 0x10000
+                    escape = Array((unicodeEscape(0xD800 + (value >> 10), upperCase: true)
+                        + unicodeEscape(0xDC00 + (value & 0x3FF), upperCase: true)).utf8)
+                    width = 4
+                default:
+                    escape = nil
+                }
+                if let escape {
+                    out.append(contentsOf: bytes[runStart..<index])
+                    out.append(contentsOf: escape)
+                    index += width
+                    runStart = index
                 } else {
-                    out += Array(String(scalar).utf8)
+                    index += 1
                 }
             }
+            out.append(contentsOf: bytes[runStart..<bytes.count])
         }
         out.append(UInt8(ascii: "\""))
     }
