@@ -34,6 +34,7 @@ let package = Package(
         .target(
             name: "NotebookFormats",
             dependencies: [
+                "KilnCore",
                 .product(name: "Ink", package: "Ink"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
@@ -58,6 +59,9 @@ let package = Package(
                 "KilnCore",
                 "Persistence",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -105,7 +109,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "NotebookFormatsTests", dependencies: ["NotebookFormats"], swiftSettings: swiftSettings),
+        .testTarget(name: "NotebookFormatsTests", dependencies: ["NotebookFormats", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PersistenceTests",
             dependencies: [

@@ -154,3 +154,30 @@ def http(kiln):
     session.headers["Authorization"] = f"Bearer {kiln.token}"
     session.base = kiln.url
     return session
+
+
+@dataclass
+class AccountLogin:
+    account_id: str
+    username: str
+    password: str
+
+
+def read_account_login(data_dir: Path) -> AccountLogin:
+    import configparser
+    parser = configparser.ConfigParser()
+    parser.read(data_dir / "databrickscfg")
+    section = parser["kiln-account"]
+    return AccountLogin(section["account_id"], section["username"], section["password"])
+
+
+@pytest.fixture(scope="session")
+def login(kiln) -> AccountLogin:
+    return read_account_login(kiln.data_dir)
+
+
+@pytest.fixture(scope="session")
+def a(kiln, login):
+    from databricks.sdk import AccountClient
+    return AccountClient(host=kiln.url, account_id=login.account_id, username=login.username,
+                         password=login.password, auth_type="basic")

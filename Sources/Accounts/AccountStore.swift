@@ -28,6 +28,56 @@ public struct AccountStore: Sendable {
         }
     }
 
+    /// The workspace served at `deploymentName`, if it exists.
+    public func workspace(deploymentName: String) async throws -> Workspace? {
+        try await database.read { db in
+            try await db.select().column("*").from("workspaces").where("deployment_name", .equal, deploymentName)
+                .first().map(Workspace.init(row:))
+        }
+    }
+
+    /// The users of an account, in creation order.
+    public func users(accountID: String) async throws -> [User] {
+        try await database.read { db in
+            try await db.select().column("*").from("users").where("account_id", .equal, accountID)
+                .orderBy("created_at").all().map(User.init(row:))
+        }
+    }
+
+    /// Adds a user (without a password) to an account.
+    public func createUser(accountID: String, userName: String, displayName: String, isAdmin: Bool = false) async throws -> User {
+        let user = User(userID: IdentifierGenerator.next(), accountID: accountID, userName: userName,
+                        displayName: displayName, isAdmin: isAdmin, createdAt: clock.nowMillis())
+        try await database.write(lockKey: Migrator.bootstrapLockKey) { db in
+            let existing = try await db.select().column("user_id").from("users")
+                .where("account_id", .equal, accountID).where("user_name", .equal, userName).first()
+            guard existing == nil else { throw KilnError(.resourceAlreadyExists, "User with username \(userName) already exists.") }
+            try await db.insert(into: "users")
+                .columns("user_id", "account_id", "user_name", "display_name", "is_admin", "password_hash", "created_at")
+                .values(SQLBind(user.userID), SQLBind(accountID), SQLBind(userName), SQLBind(displayName),
+                        SQLBind(isAdmin), SQLLiteral.null, SQLBind(user.createdAt))
+                .run()
+        }
+        return user
+    }
+
+    /// Removes a user of an account (and their tokens).
+    public func deleteUser(accountID: String, userID: Int64) async throws {
+        let deleted = try await database.write { db in
+            try await db.delete(from: "users").where("account_id", .equal, accountID).where("user_id", .equal, userID)
+                .returning("user_id").all().count
+        }
+        if deleted == 0 { throw KilnError(.resourceDoesNotExist, "User \(userID) does not exist.") }
+    }
+
+    /// The admins of an account.
+    public func admins(accountID: String) async throws -> [User] {
+        try await database.read { db in
+            try await db.select().column("*").from("users").where("account_id", .equal, accountID)
+                .where("is_admin", .equal, true).all().map(User.init(row:))
+        }
+    }
+
     /// The user with this id, if it exists.
     public func user(id: Int64) async throws -> User? {
         try await database.read { db in
@@ -35,6 +85,35 @@ public struct AccountStore: Sendable {
                 .first().map(User.init(row:))
         }
     }
+
+    /// The account user `userName` of `accountID` (of any account when `nil`) if `password` is theirs.
+    public func verifyPassword(accountID: String?, userName: String, password: String) async throws -> User? {
+        let rows = try await database.read { db in
+            var query = db.select().column("*").from("users").where("user_name", .equal, userName)
+            if let accountID { query = query.where("account_id", .equal, accountID) }
+            return try await query.all()
+        }
+        for row in rows {
+            guard let stored = try row.decode(column: "password_hash", as: String?.self) else { continue }
+            if !VerifiedPasswords.shared.contains(storedHash: stored, password: password) {
+                guard PasswordHasher.verify(password, against: stored) else { continue }
+                VerifiedPasswords.shared.insert(storedHash: stored, password: password)
+            }
+            return try User(row: row)
+        }
+        return nil
+    }
+
+    /// Sets a user's password (stored as a slow salted hash).
+    public func setPassword(userID: Int64, password: String) async throws {
+        let hash = PasswordHasher.hash(password)
+        try await database.write { db in
+            try await db.update("users").set("password_hash", to: hash).where("user_id", .equal, userID).run()
+        }
+    }
+
+    /// A random password suitable for a first admin.
+    public static func generatePassword() -> String { PasswordHasher.generatePassword() }
 
     /// Creates the default account, its admin user and the default workspace if none exist yet.
     /// Returns what was created, or `nil` when the store was already bootstrapped.
@@ -86,7 +165,8 @@ extension Workspace {
             deploymentName: try row.decode(column: "deployment_name", as: String.self),
             isDefault: try row.decode(column: "is_default", as: Bool.self),
             status: try row.decode(column: "workspace_status", as: String.self),
-            createdAt: try row.decode(column: "created_at", as: Int64.self)
+            createdAt: try row.decode(column: "created_at", as: Int64.self),
+            statusMessage: (try? row.decode(column: "workspace_status_message", as: String.self)) ?? ""
         )
     }
 }

@@ -26,6 +26,11 @@ public struct Workspace: Sendable, Equatable {
     public var isDefault: Bool
     public var status: String
     public var createdAt: Int64
+    /// Why the workspace is in its status (`workspace_status_message`).
+    public var statusMessage: String = ""
+
+    /// Only a RUNNING workspace serves its APIs.
+    public var isRunning: Bool { status == "RUNNING" }
 }
 
 /// Who made a request, and in which workspace.

@@ -65,6 +65,20 @@ public struct TokenStore: Sendable {
         }
     }
 
+    /// The owner and workspace of `secret` if it is a live token.
+    public func resolve(secret: String) async throws -> (userID: Int64, workspaceID: Int64, tokenID: String)? {
+        let now = clock.nowMillis()
+        let row = try await database.read { db in
+            try await db.select().columns("token_id", "user_id", "workspace_id", "expires_at").from("tokens")
+                .where("token_hash", .equal, Self.hash(secret)).first()
+        }
+        guard let row else { return nil }
+        let expiry = try row.decode(column: "expires_at", as: Int64.self)
+        guard expiry < 0 || expiry > now else { return nil }
+        return (try row.decode(column: "user_id", as: Int64.self), try row.decode(column: "workspace_id", as: Int64.self),
+                try row.decode(column: "token_id", as: String.self))
+    }
+
     /// The owner of `secret` if it is a live token of `workspaceID`: returns the user id and token id.
     public func resolve(secret: String, workspaceID: Int64) async throws -> (userID: Int64, tokenID: String)? {
         let now = clock.nowMillis()

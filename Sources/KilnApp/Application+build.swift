@@ -29,12 +29,12 @@ public func buildApplication(
         let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("kiln.sqlite").path
         database = try await SQLiteStore.open(path: path, logger: logger)
     }
-    let domain = KilnDomain(database: database)
+    let domain = KilnDomain(database: database, storageRoot: configuration.storageRoot, logger: logger)
     let router = buildRouter(services: domain.http)
     let publicURL = configuration.publicURL
 
     var application = Application(
-        router: router,
+        responder: WorkspacePathPrefix(router.buildResponder()),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
         services: services,
         onServerRunning: { _ in announce("Kiln is ready on \(publicURL)") },
@@ -44,6 +44,7 @@ public func buildApplication(
         try await Migrator(database: database, logger: logger).migrate()
         announce(try await Bootstrap(configuration: configuration, services: domain).run())
     }
+    application.addServices(domain.provisioner)
     return (application, database)
 }
 

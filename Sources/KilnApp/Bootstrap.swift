@@ -12,10 +12,12 @@ struct Bootstrap {
     /// What the operator is told on start.
     func run() async throws -> String {
         let profilePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("databrickscfg").path
-        guard let (_, admin, workspace) = try await services.accounts.bootstrap(adminUserName: configuration.adminUserName)
+        guard let (account, admin, workspace) = try await services.accounts.bootstrap(adminUserName: configuration.adminUserName)
         else {
             return "Kiln data is in \(configuration.dataDirectory); the admin's token is in the [kiln] profile of \(profilePath)."
         }
+        let password = AccountStore.generatePassword()
+        try await services.accounts.setPassword(userID: admin.userID, password: password)
         let (secret, _) = try await services.tokens.create(
             workspaceID: workspace.workspaceID, userID: admin.userID, comment: "kiln admin (first start)",
             lifetimeSeconds: nil)
@@ -27,12 +29,23 @@ struct Bootstrap {
             host = \(configuration.publicURL)
             token = \(secret)
 
+            [kiln-account]
+            host = \(configuration.publicURL)
+            account_id = \(account.accountID)
+            username = \(admin.userName)
+            password = \(password)
+
             """
-        FileManager.default.createFile(
+        guard FileManager.default.createFile(
             atPath: profilePath, contents: Data(profile.utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw ConfigurationError("Cannot write \(profilePath).")
+        }
         return """
-            Kiln is set up. The admin's token is shown once; it is also in the [kiln] profile of \(profilePath).
+            Kiln is set up. The admin's token and password are shown once; they are also in the [kiln] and \
+            [kiln-account] profiles of \(profilePath).
             export DATABRICKS_HOST=\(configuration.publicURL) DATABRICKS_TOKEN=\(secret)
+            Account API: account_id \(account.accountID), user \(admin.userName), password \(password)
             """
     }
 }

@@ -12,6 +12,7 @@ public import Logging
 /// | database URL | `--database-url` | `KILN_DATABASE_URL` | SQLite file `<data-dir>/kiln.sqlite` |
 /// | log level | `--log-level` | `KILN_LOG_LEVEL` | `info` |
 /// | admin user name | `--admin-user` | `KILN_ADMIN_USER` | `admin@kiln.local` |
+/// | storage root (where buckets live) | `--storage-root` | `KILN_STORAGE_ROOT` | `<data-dir>/storage` |
 public struct KilnConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -21,6 +22,13 @@ public struct KilnConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// The user name of the admin created on first start.
     public var adminUserName: String
+    /// Where storage configurations' buckets are directories; `nil` means `<data-dir>/storage`.
+    public var storageRootOverride: String?
+
+    /// The directory that holds the buckets.
+    public var storageRoot: String {
+        storageRootOverride ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent("storage").path
+    }
 
     public init(
         host: String = "127.0.0.1",
@@ -41,7 +49,7 @@ public struct KilnConfiguration: Sendable {
     /// Flags (non-nil arguments) override `environment`, which overrides the defaults.
     public static func resolve(
         host: String? = nil, port: Int? = nil, dataDirectory: String? = nil, databaseURL: String? = nil,
-        logLevel: String? = nil, adminUserName: String? = nil,
+        logLevel: String? = nil, adminUserName: String? = nil, storageRoot: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> KilnConfiguration {
         func value(_ flag: String?, _ key: String) -> String? {
@@ -68,6 +76,7 @@ public struct KilnConfiguration: Sendable {
             configuration.logLevel = parsed
         }
         if let admin = value(adminUserName, "KILN_ADMIN_USER") { configuration.adminUserName = admin }
+        configuration.storageRootOverride = value(storageRoot, "KILN_STORAGE_ROOT")
         return configuration
     }
 

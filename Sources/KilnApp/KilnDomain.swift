@@ -2,6 +2,7 @@ import Accounts
 import KilnCore
 import KilnHTTP
 import Persistence
+import Logging
 import WorkspaceFiles
 
 /// The domain services over one database.
@@ -9,14 +10,32 @@ struct KilnDomain: Sendable {
     let accounts: AccountStore
     let tokens: TokenStore
     let workspaceFiles: WorkspaceService
+    let accountResources: AccountResourceStore
+    let accountWorkspaces: AccountWorkspaces
+    let storage: WorkspaceStorage
+    let provisioner: WorkspaceProvisioner
 
-    init(database: any Database, clock: any WallClock = SystemClock()) {
+    init(database: any Database, storageRoot: String, logger: Logger, clock: any WallClock = SystemClock()) {
         accounts = AccountStore(database: database, clock: clock)
         tokens = TokenStore(database: database, clock: clock)
         workspaceFiles = WorkspaceService(database: database, clock: clock)
+        accountResources = AccountResourceStore(database: database, clock: clock)
+        storage = WorkspaceStorage(root: storageRoot)
+        let (accounts, files) = (accounts, workspaceFiles)
+        let provisioner = WorkspaceProvisioner(database: database, storage: storage, logger: logger) { workspace in
+            // A new workspace starts with /Shared and a home folder for each account admin, as Databricks' do.
+            try await files.mkdirs(workspaceID: workspace.workspaceID, path: WorkspacePath("/Shared"))
+            for admin in try await accounts.admins(accountID: workspace.accountID) {
+                try await files.mkdirs(workspaceID: workspace.workspaceID, path: WorkspacePath("/Users/\(admin.userName)"))
+            }
+        }
+        self.provisioner = provisioner
+        accountWorkspaces = AccountWorkspaces(database: database, clock: clock, onProvisioningNeeded: { provisioner.wake() })
     }
 
     var http: KilnServices {
-        KilnServices(accounts: accounts, tokens: tokens, workspaceFiles: workspaceFiles)
+        KilnServices(
+            accounts: accounts, tokens: tokens, workspaceFiles: workspaceFiles,
+            accountResources: accountResources, accountWorkspaces: accountWorkspaces, storage: storage)
     }
 }

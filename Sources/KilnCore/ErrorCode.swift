@@ -12,5 +12,6 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case requestEntityTooLarge = "REQUEST_ENTITY_TOO_LARGE"
     case notImplemented = "NOT_IMPLEMENTED"
     case aborted = "ABORTED"
+    case invalidState = "INVALID_STATE"
     case internalError = "INTERNAL_ERROR"
 }

@@ -23,7 +23,7 @@ public struct DatabricksError: HTTPResponseError, Sendable {
 
     static func status(for code: ErrorCode) -> HTTPResponse.Status {
         switch code {
-        case .invalidParameterValue, .malformedRequest, .directoryNotEmpty, .maxNotebookSizeExceeded:
+        case .invalidParameterValue, .malformedRequest, .directoryNotEmpty, .maxNotebookSizeExceeded, .invalidState:
             .badRequest
         // Production Databricks answers 400 for RESOURCE_ALREADY_EXISTS on workspace import and mkdirs;
         // the SDK classifies by code, so both 400 and 409 give ResourceAlreadyExists.

@@ -8,6 +8,8 @@ public struct KilnRequestContext: RequestContext {
     public var workspace: Workspace?
     /// The caller (set by `AuthenticationMiddleware` when credentials were sent and are valid).
     public var identity: Identity?
+    /// The account admin calling the Account API (set by `AuthenticationMiddleware` on account routes).
+    public var accountUser: User?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -38,4 +40,23 @@ public struct AuthenticatedContext: ChildRequestContext {
 
     /// The caller's workspace.
     public var workspace: Workspace { identity.workspace }
+}
+
+/// The context of Account API routes: only an authenticated admin of the account in the path gets here.
+public struct AccountContext: ChildRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The account admin calling.
+    public let user: User
+
+    public init(context: KilnRequestContext) throws {
+        guard let user = context.accountUser else {
+            throw DatabricksError(
+                status: .unauthorized, code: "UNAUTHENTICATED",
+                message: "No credentials were sent. The Account API takes Basic auth of an account admin, or a token.")
+        }
+        self.coreContext = context.coreContext
+        self.user = user
+    }
+
+    public var maxUploadSize: Int { RequestBodyReader.defaultLimit }
 }

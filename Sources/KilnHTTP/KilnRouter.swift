@@ -7,11 +7,20 @@ public struct KilnServices: Sendable {
     public var accounts: AccountStore
     public var tokens: TokenStore
     public var workspaceFiles: WorkspaceService
+    public var accountResources: AccountResourceStore
+    public var accountWorkspaces: AccountWorkspaces
+    public var storage: WorkspaceStorage
 
-    public init(accounts: AccountStore, tokens: TokenStore, workspaceFiles: WorkspaceService) {
+    public init(
+        accounts: AccountStore, tokens: TokenStore, workspaceFiles: WorkspaceService,
+        accountResources: AccountResourceStore, accountWorkspaces: AccountWorkspaces, storage: WorkspaceStorage
+    ) {
         self.accounts = accounts
         self.tokens = tokens
         self.workspaceFiles = workspaceFiles
+        self.accountResources = accountResources
+        self.accountWorkspaces = accountWorkspaces
+        self.storage = storage
     }
 }
 
@@ -26,7 +35,10 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     PublicController().addRoutes(to: router)
     let api = router.group("api/2.0", context: AuthenticatedContext.self)
     TokenController(tokens: services.tokens).addRoutes(to: api)
-    SCIMController().addRoutes(to: api)
+    SCIMController(accounts: services.accounts).addRoutes(to: api)
     WorkspaceController(service: services.workspaceFiles).addRoutes(to: api)
+    let accountAPI = router.group("api/2.0/accounts/:account_id", context: AccountContext.self)
+    AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces, storage: services.storage)
+        .addRoutes(to: accountAPI)
     return router
 }

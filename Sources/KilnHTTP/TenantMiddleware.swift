@@ -1,40 +1,73 @@
+public import Accounts
 import HTTPTypes
 import Foundation
-public import Accounts
 public import Hummingbird
 import KilnCore
 
-/// Finds the workspace a request addresses: `X-Databricks-Workspace-Id` when the client sends it
-/// (the SDK does once `/.well-known/databricks-config` gave it a workspace id), else the default
-/// workspace served on the bare host.
+/// Finds the workspace a request addresses, in this order: the `/w/<deployment>` path prefix (see
+/// `WorkspacePathPrefix`), a host `<deployment>.localhost` (or `<deployment>.<base domain>`), the
+/// `X-Databricks-Workspace-Id` header, else the default workspace on the bare host. A workspace that is
+/// not RUNNING serves nothing but its host metadata.
 public struct TenantMiddleware: RouterMiddleware {
     public typealias Context = KilnRequestContext
 
     private let accounts: AccountStore
+    private let baseDomains: [String]
 
-    public init(accounts: AccountStore) {
+    public init(accounts: AccountStore, baseDomains: [String] = ["localhost"]) {
         self.accounts = accounts
+        self.baseDomains = baseDomains
     }
 
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        context.workspace = try await resolve(request)
+        let workspace = try await resolve(request)
+        context.workspace = workspace
+        if let workspace, !workspace.isRunning, request.uri.path.hasPrefix("/api/"),
+           AuthenticationMiddleware.accountID(inPath: request.uri.path) == nil {
+            throw KilnError(.invalidState, "Workspace \(workspace.deploymentName) is \(workspace.status), not RUNNING: \(workspace.statusMessage)")
+        }
         return try await next(request, context)
     }
 
     private func resolve(_ request: Request) async throws -> Workspace? {
+        var chosen: Workspace?
+        if let deployment = request.headers[.kilnDeployment] ?? deploymentName(fromHost: request.head.authority) {
+            guard let workspace = try await accounts.workspace(deploymentName: deployment) else {
+                throw KilnError(.resourceDoesNotExist, "No workspace is deployed as \(deployment).")
+            }
+            chosen = workspace
+        }
         if let header = request.headers[.databricksWorkspaceID] {
             guard let id = Int64(header.trimmingCharacters(in: .whitespaces)) else {
                 throw KilnError.invalidParameter("X-Databricks-Workspace-Id must be a workspace id, not '\(header)'.")
+            }
+            if let chosen {
+                guard chosen.workspaceID == id else {
+                    throw KilnError.invalidParameter("X-Databricks-Workspace-Id \(id) does not match workspace \(chosen.deploymentName) of this URL.")
+                }
+                return chosen
             }
             guard let workspace = try await accounts.workspace(id: id) else {
                 throw KilnError(.resourceDoesNotExist, "Workspace \(id) does not exist.")
             }
             return workspace
         }
+        if let chosen { return chosen }
         return try await accounts.defaultWorkspace()
+    }
+
+    /// `ws1` of `ws1.localhost:8080`.
+    func deploymentName(fromHost host: String?) -> String? {
+        guard var host = host?.lowercased() else { return nil }
+        if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") { host = String(host[..<colon]) }
+        for domain in baseDomains where host.hasSuffix("." + domain) {
+            let label = host.dropLast(domain.count + 1)
+            if !label.isEmpty, !label.contains(".") { return String(label) }
+        }
+        return nil
     }
 }
 
@@ -43,4 +76,6 @@ extension HTTPField.Name {
     static let databricksWorkspaceID = HTTPField.Name("X-Databricks-Workspace-Id")!
     /// The header Databricks answers `scim/v2/Me` with.
     static let databricksOrgID = HTTPField.Name("X-Databricks-Org-Id")!
+    /// Set by `WorkspacePathPrefix` only (a client's own value is removed first).
+    static let kilnDeployment = HTTPField.Name("X-Kiln-Deployment")!
 }

@@ -1,3 +1,4 @@
+import KilnCore
 /// The serverless environment: SOURCE's `# /// script` block ↔ the `environmentMetadata` object of
 /// JUPYTER and NotebookV1 (notebook-formats.md §2.2). String keys and the `dependencies` list are mapped.
 enum EnvironmentBlock {

@@ -1,3 +1,4 @@
+public import KilnCore
 import Foundation
 import Ink
 

@@ -1,3 +1,4 @@
+public import KilnCore
 /// A notebook as Kiln stores it: a language and an ordered list of cells, plus what the formats
 /// carry besides (the serverless environment block, the style of empty MAGIC lines).
 public struct Notebook: Sendable, Equatable {

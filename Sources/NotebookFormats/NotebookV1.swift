@@ -1,3 +1,4 @@
+public import KilnCore
 /// The `NotebookV1` model that DBC archives and HTML exports carry (notebook-formats.md §4.3).
 public enum NotebookV1 {
     /// The lower-case language names the model uses.

@@ -58,5 +58,23 @@ public enum Schema {
                 "CREATE INDEX workspace_objects_parent ON workspace_objects (workspace_id, parent_path)",
             ]
         },
+        Migration(version: 2, name: "account API resources, workspace lifecycle, passwords") { _ in
+            [
+                """
+                CREATE TABLE account_resources (
+                    resource_id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL,
+                    resource_name TEXT,
+                    body TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    UNIQUE (account_id, kind, resource_name))
+                """,
+                "CREATE INDEX account_resources_kind ON account_resources (account_id, kind)",
+                "ALTER TABLE accounts ADD COLUMN deployment_name_prefix TEXT",
+                "ALTER TABLE workspaces ADD COLUMN workspace_status_message TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE workspaces ADD COLUMN config TEXT NOT NULL DEFAULT '{}'",
+            ]
+        },
     ]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import NotebookFormats
 
 /// How notebooks are kept in the database: a small length-prefixed binary form of the cell model, so

@@ -16,13 +16,15 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String?
     @Option(help: "User name of the admin created on first start (KILN_ADMIN_USER; default admin@kiln.local).")
     var adminUser: String?
+    @Option(help: "Directory holding the storage configurations' buckets (KILN_STORAGE_ROOT; default <data-dir>/storage).")
+    var storageRoot: String?
 
     func run() async throws {
         let configuration: KilnConfiguration
         do {
             configuration = try KilnConfiguration.resolve(
                 host: host, port: port, dataDirectory: dataDir, databaseURL: databaseURL,
-                logLevel: logLevel, adminUserName: adminUser)
+                logLevel: logLevel, adminUserName: adminUser, storageRoot: storageRoot)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }

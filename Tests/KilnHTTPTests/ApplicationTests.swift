@@ -16,7 +16,7 @@ import Testing
         let lines = Mutex<[String]>([])
         var token: String? {
             lines.withLock { lines in
-                lines.joined(separator: "\n").split(separator: " ").first { $0.hasPrefix("DATABRICKS_TOKEN=") }
+                lines.joined(separator: "\n").split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("DATABRICKS_TOKEN=") }
                     .map { String($0.dropFirst("DATABRICKS_TOKEN=".count)) }
             }
         }

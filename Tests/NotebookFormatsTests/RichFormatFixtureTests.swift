@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import Testing
 @testable import NotebookFormats
 

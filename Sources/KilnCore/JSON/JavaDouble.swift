@@ -1,7 +1,7 @@
 /// Java's `Double.toString`, which Databricks' JSON uses for doubles: plain decimal for
 /// 1e-3 ≤ |x| < 1e7 (always with a fraction: `1.0`), otherwise `d.dddE±n` with the shortest digits.
-enum JavaDouble {
-    static func string(_ value: Double) -> String {
+public enum JavaDouble {
+    public static func string(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
         let magnitude = abs(value)

@@ -1,0 +1,251 @@
+import Foundation
+public import KilnCore
+public import Persistence
+import SQLKit
+
+/// The Account API's workspaces: create (PROVISIONING, then a background step provisions), get, list,
+/// update (repair a FAILED one; only credentials and network on a RUNNING one), delete.
+public struct AccountWorkspaces: Sendable {
+    let database: any Database
+    let clock: any WallClock
+    let resources: AccountResourceStore
+    /// Called after a workspace needs provisioning, so the provisioner starts at once.
+    let onProvisioningNeeded: @Sendable () -> Void
+
+    public init(database: any Database, clock: any WallClock = SystemClock(), onProvisioningNeeded: @escaping @Sendable () -> Void = {}) {
+        self.database = database
+        self.clock = clock
+        self.resources = AccountResourceStore(database: database, clock: clock)
+        self.onProvisioningNeeded = onProvisioningNeeded
+    }
+
+    /// Fields a client sets on a workspace, with the resource kind each refers to.
+    static let references: [(String, AccountResourceKind)] = [
+        ("credentials_id", .credentials), ("storage_configuration_id", .storageConfigurations),
+        ("network_id", .networks), ("private_access_settings_id", .privateAccessSettings),
+        ("managed_services_customer_managed_key_id", .customerManagedKeys),
+        ("storage_customer_managed_key_id", .customerManagedKeys),
+    ]
+    static let settableFields = references.map(\.0) + [
+        "workspace_name", "deployment_name", "aws_region", "cloud", "location", "pricing_tier", "compute_mode",
+        "storage_mode", "custom_tags", "network_connectivity_config_id", "cloud_resource_container",
+        "gcp_managed_network_config", "gke_config",
+    ]
+    static let pricingTiers: Set<String> = ["COMMUNITY_EDITION", "DEDICATED", "ENTERPRISE", "PREMIUM", "STANDARD", "UNKNOWN"]
+
+    struct Row {
+        var workspace: Workspace
+        var config: JSONTree
+    }
+
+    static func rows(_ db: any SQLDatabase, accountID: String) async throws -> [Row] {
+        try await db.select().column("*").from("workspaces").where("account_id", .equal, accountID)
+            .orderBy("created_at").all().map(Row.init(row:))
+    }
+
+    public func create(accountID: String, body: JSONTree) async throws -> JSONTree {
+        guard case .object = body else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
+        let config = try await validatedConfig(accountID: accountID, body: body, existing: nil)
+        let name = config["workspace_name"]?.stringValue ?? ""
+        let now = clock.nowMillis()
+        let row = try await database.write(lockKey: AccountResourceStore.lockKey(accountID)) { db -> Row in
+            let deployment = try await Self.deploymentName(db, accountID: accountID, requested: body["deployment_name"]?.stringValue)
+            let workspace = Workspace(
+                workspaceID: IdentifierGenerator.next(), accountID: accountID, name: name, deploymentName: deployment,
+                isDefault: false, status: "PROVISIONING", createdAt: now, statusMessage: "Workspace is being provisioned.")
+            var stored = config
+            stored.set("deployment_name", .string(deployment))
+            try await db.insert(into: "workspaces")
+                .columns("workspace_id", "account_id", "workspace_name", "deployment_name", "is_default", "workspace_status",
+                         "created_at", "workspace_status_message", "config")
+                .values(SQLBind(workspace.workspaceID), SQLBind(accountID), SQLBind(name), SQLBind(deployment), SQLBind(false),
+                        SQLBind(workspace.status), SQLBind(now), SQLBind(workspace.statusMessage),
+                        SQLBind(String(decoding: stored.compactJSON(), as: UTF8.self)))
+                .run()
+            return Row(workspace: workspace, config: stored)
+        }
+        onProvisioningNeeded()
+        return row.json
+    }
+
+    public func list(accountID: String) async throws -> [JSONTree] {
+        try await database.read { db in try await Self.rows(db, accountID: accountID).map(\.json) }
+    }
+
+    public func get(accountID: String, workspaceID: Int64) async throws -> JSONTree {
+        try await row(accountID: accountID, workspaceID: workspaceID).json
+    }
+
+    func row(accountID: String, workspaceID: Int64) async throws -> Row {
+        let row = try await database.read { db in
+            try await db.select().column("*").from("workspaces").where("workspace_id", .equal, workspaceID)
+                .where("account_id", .equal, accountID).first().map(Row.init(row:))
+        }
+        guard let row else { throw KilnError(.resourceDoesNotExist, "Workspace \(workspaceID) does not exist.") }
+        return row
+    }
+
+    /// PATCH: fields named in `mask` (or, without a mask, every field in the body) change. A FAILED
+    /// workspace is redeployed with them; on a RUNNING one only credentials and network may change.
+    public func update(accountID: String, workspaceID: Int64, body: JSONTree, mask: [String]?) async throws -> JSONTree {
+        let current = try await row(accountID: accountID, workspaceID: workspaceID)
+        guard !current.workspace.isDefault else {
+            throw KilnError(.invalidState, "The default workspace is managed by Kiln and cannot be updated.")
+        }
+        guard case .object(let fields) = body else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
+        let changed = mask ?? fields.map(\.key).filter { Self.settableFields.contains($0) }
+        for field in changed where !Self.settableFields.contains(field) {
+            throw KilnError.invalidParameter("Field \(field) cannot be updated.")
+        }
+        switch current.workspace.status {
+        case "RUNNING":
+            let allowed: Set = ["credentials_id", "network_id", "workspace_name"]
+            if let field = changed.first(where: { !allowed.contains($0) && body[$0] != current.config[$0] }) {
+                throw KilnError(.invalidState, "Field \(field) of a RUNNING workspace cannot be changed; only credentials_id and network_id can.")
+            }
+        case "FAILED":
+            break
+        default:
+            throw KilnError(.invalidState, "Workspace \(workspaceID) is \(current.workspace.status); wait until it is RUNNING or FAILED.")
+        }
+        var merged = current.config
+        for field in changed { merged.set(field, body[field] ?? .null) }
+        if changed.contains("deployment_name"), body["deployment_name"]?.stringValue != current.workspace.deploymentName {
+            throw KilnError(.invalidState, "The deployment name of a workspace cannot be changed.")
+        }
+        merged.set("deployment_name", .string(current.workspace.deploymentName))
+        let config = try await validatedConfig(accountID: accountID, body: merged, existing: current.workspace)
+        let redeploy = current.workspace.status == "FAILED"
+        let row = try await database.write(lockKey: AccountResourceStore.lockKey(accountID)) { db -> Row in
+            var updated = current
+            updated.config = config
+            updated.workspace.name = config["workspace_name"]?.stringValue ?? current.workspace.name
+            if redeploy {
+                updated.workspace.status = "PROVISIONING"
+                updated.workspace.statusMessage = "Workspace is being redeployed."
+            }
+            try await db.update("workspaces")
+                .set("workspace_name", to: updated.workspace.name)
+                .set("workspace_status", to: updated.workspace.status)
+                .set("workspace_status_message", to: updated.workspace.statusMessage)
+                .set("config", to: String(decoding: config.compactJSON(), as: UTF8.self))
+                .where("workspace_id", .equal, workspaceID).run()
+            return updated
+        }
+        if redeploy { onProvisioningNeeded() }
+        return row.json
+    }
+
+    /// Deletes the workspace and everything in it; returns it as it was.
+    public func delete(accountID: String, workspaceID: Int64) async throws -> (JSONTree, Workspace) {
+        let current = try await row(accountID: accountID, workspaceID: workspaceID)
+        guard !current.workspace.isDefault else {
+            throw KilnError(.invalidState, "The default workspace is served on the bare host and cannot be deleted.")
+        }
+        try await database.write(lockKey: workspaceID) { db in
+            try await db.delete(from: "workspace_objects").where("workspace_id", .equal, workspaceID).run()
+            try await db.delete(from: "tokens").where("workspace_id", .equal, workspaceID).run()
+            try await db.delete(from: "workspaces").where("workspace_id", .equal, workspaceID).run()
+        }
+        return (current.json, current.workspace)
+    }
+
+    /// The body's fields, checked: names, region, enums, tags and references to this account's resources.
+    private func validatedConfig(accountID: String, body: JSONTree, existing: Workspace?) async throws -> JSONTree {
+        var config = JSONTree.object([])
+        for field in Self.settableFields { if let value = body[field], !value.isNull { config.set(field, value) } }
+        guard let name = config["workspace_name"]?.stringValue, !name.isEmpty else {
+            throw AccountValidation.failed("workspace_name is required.")
+        }
+        let cloud = (config["cloud"]?.stringValue ?? "aws").lowercased()
+        config.set("cloud", .string(cloud))
+        if cloud == "aws" {
+            guard let region = config["aws_region"]?.stringValue else { throw AccountValidation.failed("aws_region is required.") }
+            try AccountValidation.region(region)
+            for required in ["credentials_id", "storage_configuration_id"] where config[required] == nil {
+                throw AccountValidation.failed("\(required) is required.")
+            }
+        }
+        let tier = config["pricing_tier"]?.stringValue ?? "PREMIUM"
+        guard Self.pricingTiers.contains(tier) else { throw AccountValidation.failed("pricing_tier \(tier) is not valid.") }
+        config.set("pricing_tier", .string(tier))
+        if let mode = config["compute_mode"]?.stringValue, !["HYBRID", "SERVERLESS"].contains(mode) {
+            throw AccountValidation.failed("compute_mode \(mode) is not one of HYBRID, SERVERLESS.")
+        }
+        if let tags = config["custom_tags"] {
+            guard case .object(let members) = tags else { throw AccountValidation.failed("custom_tags must be an object of strings.") }
+            for tag in members {
+                guard !tag.key.isEmpty, tag.key.count <= 127, let value = tag.value.stringValue, value.count <= 255 else {
+                    throw AccountValidation.failed("custom tag \(tag.key) is invalid: keys are 1-127 characters, values up to 255.")
+                }
+            }
+        }
+        for (field, kind) in Self.references {
+            guard let id = config[field]?.stringValue else { continue }
+            let resource: JSONTree
+            do {
+                resource = try await resources.get(kind, accountID: accountID, id: id)
+            } catch let error as KilnError where error.code == .resourceDoesNotExist {
+                throw KilnError(.resourceDoesNotExist, "\(kind.noun) \(id) referenced by \(field) does not exist in account \(accountID).")
+            }
+            if kind == .customerManagedKeys {
+                let useCase = field.hasPrefix("managed_services") ? "MANAGED_SERVICES" : "STORAGE"
+                guard resource["use_cases"]?.arrayValue?.contains(.string(useCase)) == true else {
+                    throw AccountValidation.failed("key \(id) in \(field) does not have the use case \(useCase).")
+                }
+            }
+        }
+        return config
+    }
+
+    /// A requested deployment name checked and prefixed, or a generated `dbc-xxxxxxxx-xxxx`.
+    static func deploymentName(_ db: any SQLDatabase, accountID: String, requested: String?) async throws -> String {
+        let prefix = try await db.select().column("deployment_name_prefix").from("accounts")
+            .where("account_id", .equal, accountID).first()?.decode(column: "deployment_name_prefix", as: String?.self) ?? nil
+        var name: String
+        switch requested {
+        case nil, "":
+            name = "dbc-\(IdentifierGenerator.hex(8))-\(IdentifierGenerator.hex(4))"
+        case "EMPTY":
+            guard let prefix else { throw AccountValidation.failed("deployment_name EMPTY needs an account deployment name prefix.") }
+            name = prefix
+        case let requested?:
+            guard requested.count <= 63, AccountValidation.matches(requested, #"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"#) else {
+                throw AccountValidation.failed("deployment_name \(requested) must be 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen.")
+            }
+            name = prefix.map { "\($0)-\(requested)" } ?? requested
+        }
+        if name == "default" || name == "w" {
+            throw AccountValidation.failed("deployment_name \(name) is reserved.")
+        }
+        let taken = try await db.select().column("workspace_id").from("workspaces").where("deployment_name", .equal, name).first()
+        if taken != nil {
+            throw KilnError(.resourceAlreadyExists, "Deployment name \(name) is already used by another workspace.")
+        }
+        return name
+    }
+}
+
+extension AccountWorkspaces.Row {
+    init(row: any SQLRow) throws {
+        workspace = try Workspace(row: row)
+        config = (try? JSONTree.parse(Array(try row.decode(column: "config", as: String.self).utf8))) ?? .object([])
+    }
+
+    /// The Workspace object of the API.
+    var json: JSONTree {
+        var members: [JSONTree.Member] = [
+            .init("workspace_id", .integer(workspace.workspaceID)),
+            .init("workspace_name", .string(workspace.name)),
+            .init("deployment_name", .string(workspace.deploymentName)),
+            .init("account_id", .string(workspace.accountID)),
+            .init("creation_time", .integer(workspace.createdAt)),
+            .init("workspace_status", .string(workspace.status)),
+            .init("workspace_status_message", .string(workspace.statusMessage)),
+        ]
+        if case .object(let fields) = config {
+            members += fields.filter { field in !members.contains { $0.key == field.key } }
+        }
+        return .object(members)
+    }
+}

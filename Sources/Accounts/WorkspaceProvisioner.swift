@@ -1,0 +1,87 @@
+public import KilnCore
+public import Logging
+public import Persistence
+import SQLKit
+public import ServiceLifecycle
+
+/// The background step of workspace creation: every PROVISIONING workspace gets its storage area and
+/// becomes RUNNING, or FAILED with the reason. Woken at once by `wake()`, and run at start, so a Kiln that
+/// stopped in the middle of provisioning finishes (or fails) it cleanly.
+public struct WorkspaceProvisioner: Service {
+    let database: any Database
+    let storage: WorkspaceStorage
+    let resources: AccountResourceStore
+    let logger: Logger
+    /// Fills a newly provisioned workspace (its first folders) before it is marked RUNNING.
+    let prepare: @Sendable (Workspace) async throws -> Void
+    private let signals: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    public init(
+        database: any Database, storage: WorkspaceStorage, logger: Logger,
+        prepare: @escaping @Sendable (Workspace) async throws -> Void = { _ in }
+    ) {
+        self.prepare = prepare
+        self.database = database
+        self.storage = storage
+        self.resources = AccountResourceStore(database: database)
+        self.logger = logger
+        (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks for a provisioning pass as soon as possible.
+    public func wake() {
+        continuation.yield()
+    }
+
+    public func run() async throws {
+        await provisionPending()
+        for await _ in signals.cancelOnGracefulShutdown() {
+            await provisionPending()
+        }
+    }
+
+    /// Provisions every workspace that is PROVISIONING now.
+    public func provisionPending() async {
+        do {
+            let pending = try await database.read { db in
+                try await db.select().column("*").from("workspaces").where("workspace_status", .equal, "PROVISIONING")
+                    .all().map(AccountWorkspaces.Row.init(row:))
+            }
+            for row in pending { try await provision(row) }
+        } catch {
+            logger.error("Workspace provisioning pass failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func provision(_ row: AccountWorkspaces.Row) async throws {
+        let workspace = row.workspace
+        var status = "RUNNING"
+        var message = "Workspace is running."
+        do {
+            guard let storageID = row.config["storage_configuration_id"]?.stringValue else {
+                throw KilnError(.invalidState, "The workspace has no storage configuration.")
+            }
+            let configuration = try await resources.get(.storageConfigurations, accountID: workspace.accountID, id: storageID)
+            guard let bucket = configuration["root_bucket_info"]?["bucket_name"]?.stringValue else {
+                throw KilnError(.invalidState, "Storage configuration \(storageID) has no bucket.")
+            }
+            if let credentialsID = row.config["credentials_id"]?.stringValue {
+                _ = try await resources.get(.credentials, accountID: workspace.accountID, id: credentialsID)
+            }
+            try storage.provision(bucket: bucket, workspaceID: workspace.workspaceID)
+            try await prepare(workspace)
+        } catch let error as KilnError {
+            status = "FAILED"
+            message = "Workspace provisioning failed: \(error.message)"
+        }
+        let (finalStatus, finalMessage) = (status, message)
+        try await database.write(lockKey: workspace.workspaceID) { db in
+            try await db.update("workspaces")
+                .set("workspace_status", to: finalStatus).set("workspace_status_message", to: finalMessage)
+                .where("workspace_id", .equal, workspace.workspaceID).where("workspace_status", .equal, "PROVISIONING")
+                .run()
+        }
+        logger.info("Provisioned workspace", metadata: ["workspace_id": "\(workspace.workspaceID)", "status": "\(status)"])
+    }
+}

@@ -1,0 +1,113 @@
+public import Accounts
+import Foundation
+public import Hummingbird
+import KilnCore
+import NIOCore
+
+/// The Account API (`/api/2.0/accounts/{account_id}/…`): configurations and workspaces. Lists are bare
+/// JSON arrays, as the SDK requires.
+public struct AccountController: Sendable {
+    let resources: AccountResourceStore
+    let workspaces: AccountWorkspaces
+    let storage: WorkspaceStorage
+
+    public init(resources: AccountResourceStore, workspaces: AccountWorkspaces, storage: WorkspaceStorage) {
+        self.resources = resources
+        self.workspaces = workspaces
+        self.storage = storage
+    }
+
+    public func addRoutes(to group: RouterGroup<AccountContext>) {
+        for kind in AccountResourceKind.allCases {
+            let collection = RouterPath("\(kind.pathSegment)")
+            let item = RouterPath("\(kind.pathSegment)/:id")
+            group.post(collection) { request, context in try await self.create(kind, request, context) }
+            group.get(collection) { _, context in try await self.list(kind, context) }
+            group.get(item) { _, context in try await self.get(kind, context) }
+            group.delete(item) { _, context in try await self.delete(kind, context) }
+        }
+        group.put("private-access-settings/:id") { request, context in try await self.replace(.privateAccessSettings, request, context) }
+        group.post("workspaces", use: createWorkspace)
+        group.get("workspaces", use: listWorkspaces)
+        group.get("workspaces/:workspace_id", use: getWorkspace)
+        group.patch("workspaces/:workspace_id", use: updateWorkspace)
+        group.delete("workspaces/:workspace_id", use: deleteWorkspace)
+    }
+
+    func create(_ kind: AccountResourceKind, _ request: Request, _ context: AccountContext) async throws -> Response {
+        Self.json(try await resources.create(kind, accountID: context.user.accountID, body: try await Self.body(request)))
+    }
+
+    func list(_ kind: AccountResourceKind, _ context: AccountContext) async throws -> Response {
+        Self.json(.array(try await resources.list(kind, accountID: context.user.accountID)))
+    }
+
+    func get(_ kind: AccountResourceKind, _ context: AccountContext) async throws -> Response {
+        Self.json(try await resources.get(kind, accountID: context.user.accountID, id: try context.parameters.require("id")))
+    }
+
+    func delete(_ kind: AccountResourceKind, _ context: AccountContext) async throws -> Response {
+        Self.json(try await resources.delete(kind, accountID: context.user.accountID, id: try context.parameters.require("id")))
+    }
+
+    func replace(_ kind: AccountResourceKind, _ request: Request, _ context: AccountContext) async throws -> Response {
+        Self.json(try await resources.replace(
+            kind, accountID: context.user.accountID, id: try context.parameters.require("id"), body: try await Self.body(request)))
+    }
+
+    @Sendable func createWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
+        Self.json(try await workspaces.create(accountID: context.user.accountID, body: try await Self.body(request)))
+    }
+
+    @Sendable func listWorkspaces(_ request: Request, context: AccountContext) async throws -> Response {
+        Self.json(.array(try await workspaces.list(accountID: context.user.accountID)))
+    }
+
+    @Sendable func getWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
+        Self.json(try await workspaces.get(accountID: context.user.accountID, workspaceID: try Self.workspaceID(context)))
+    }
+
+    @Sendable func updateWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
+        let mask = request.uri.queryParameters["update_mask"].map {
+            $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        }
+        return Self.json(try await workspaces.update(
+            accountID: context.user.accountID, workspaceID: try Self.workspaceID(context), body: try await Self.body(request), mask: mask))
+    }
+
+    @Sendable func deleteWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
+        let (json, workspace) = try await workspaces.delete(accountID: context.user.accountID, workspaceID: try Self.workspaceID(context))
+        if let storageID = json["storage_configuration_id"]?.stringValue,
+           let configuration = try? await resources.get(.storageConfigurations, accountID: workspace.accountID, id: storageID),
+           let bucket = configuration["root_bucket_info"]?["bucket_name"]?.stringValue {
+            storage.remove(bucket: bucket, workspaceID: workspace.workspaceID)
+        }
+        return Self.json(json)
+    }
+
+    static func workspaceID(_ context: AccountContext) throws -> Int64 {
+        let text = try context.parameters.require("workspace_id")
+        guard let id = Int64(text) else { throw KilnError.invalidParameter("Workspace id \(text) is not a number.") }
+        return id
+    }
+
+    static func body(_ request: Request) async throws -> JSONTree {
+        guard let body = try await RequestBodyReader.collect(request, limit: RequestBodyReader.defaultLimit) else {
+            throw KilnError(.requestEntityTooLarge, "The request body is larger than \(RequestBodyReader.defaultLimit) bytes.")
+        }
+        guard body.readableBytes > 0 else { return .object([]) }
+        do {
+            let tree = try JSONTree.parse(Array(body.readableBytesView))
+            guard case .object = tree else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
+            return tree
+        } catch let error as KilnError {
+            throw error
+        } catch {
+            throw KilnError(.malformedRequest, "Invalid JSON given in the body of the request - \(error)")
+        }
+    }
+
+    static func json(_ tree: JSONTree) -> Response {
+        JSONResponse.make(status: .ok, bytes: tree.compactJSON())
+    }
+}

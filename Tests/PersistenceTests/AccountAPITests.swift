@@ -1,0 +1,91 @@
+import Accounts
+import Foundation
+import KilnCore
+import Logging
+import Persistence
+import Testing
+
+@Suite struct AccountValidationTests {
+    static func body(_ json: String) throws -> JSONTree { try JSONTree.parse(Array(json.utf8)) }
+
+    @Test(arguments: [
+        (AccountResourceKind.credentials, #"{"credentials_name":"c","aws_credentials":{"sts_role":{"role_arn":"arn:aws:iam::123456789012:role/r"}}}"#, true),
+        (.credentials, #"{"credentials_name":"c","aws_credentials":{"sts_role":{"role_arn":"arn:aws:s3:::bucket"}}}"#, false),
+        (.credentials, #"{"aws_credentials":{"sts_role":{"role_arn":"arn:aws:iam::123456789012:role/r"}}}"#, false),
+        (.storageConfigurations, #"{"storage_configuration_name":"s","root_bucket_info":{"bucket_name":"ok-bucket.1"}}"#, true),
+        (.storageConfigurations, #"{"storage_configuration_name":"s","root_bucket_info":{"bucket_name":"-bad"}}"#, false),
+        (.storageConfigurations, #"{"storage_configuration_name":"s","root_bucket_info":{"bucket_name":"192.168.0.1"}}"#, false),
+        (.networks, #"{"network_name":"n","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-1123abcd"],"security_group_ids":["sg-0123abcd"]}"#, true),
+        (.networks, #"{"network_name":"n","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-0123abcd"],"security_group_ids":["sg-0123abcd"]}"#, false),
+        (.networks, #"{"network_name":"n","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-1123abcd"],"security_group_ids":[]}"#, false),
+        (.customerManagedKeys, #"{"use_cases":["STORAGE"],"aws_key_info":{"key_arn":"arn:aws:kms:us-west-2:123456789012:key/abcd-12"}}"#, true),
+        (.customerManagedKeys, #"{"use_cases":[],"aws_key_info":{"key_arn":"arn:aws:kms:us-west-2:123456789012:key/abcd-12"}}"#, false),
+        (.privateAccessSettings, #"{"private_access_settings_name":"p","region":"eu-west-1","private_access_level":"ENDPOINT"}"#, true),
+        (.privateAccessSettings, #"{"private_access_settings_name":"p","region":"eu-west-1","private_access_level":"ALL"}"#, false),
+        (.vpcEndpoints, #"{"vpc_endpoint_name":"v","aws_vpc_endpoint_id":"vpce-0123abcd","region":"us-east-1"}"#, true),
+        (.vpcEndpoints, #"{"vpc_endpoint_name":"v","aws_vpc_endpoint_id":"endpoint","region":"us-east-1"}"#, false),
+    ])
+    func rules(kind: AccountResourceKind, json: String, valid: Bool) throws {
+        let body = try Self.body(json)
+        if valid {
+            _ = try AccountValidation.validate(kind, body: body, accountID: "acc")
+        } else {
+            #expect(throws: KilnError.self) { try AccountValidation.validate(kind, body: body, accountID: "acc") }
+        }
+    }
+
+    @Test func keyRegionComesFromTheARN() throws {
+        let body = try Self.body(#"{"use_cases":["STORAGE"],"aws_key_info":{"key_arn":"arn:aws:kms:eu-central-1:123456789012:key/ab"}}"#)
+        let validated = try AccountValidation.validate(.customerManagedKeys, body: body, accountID: "acc")
+        #expect(validated["aws_key_info"]?["key_region"]?.stringValue == "eu-central-1")
+    }
+}
+
+/// The workspace lifecycle on every engine: PROVISIONING, then RUNNING or FAILED, repair, delete.
+@Suite struct WorkspaceLifecycleTests {
+    @Test(arguments: TestDatabases.engines)
+    func provisionFailRepairDelete(engine: DatabaseEngine) async throws {
+        try await TestDatabases.with(engine) { database in
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-storage-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: root) }
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            let (account, _, _) = try #require(try await AccountStore(database: database).bootstrap(adminUserName: "a"))
+            let resources = AccountResourceStore(database: database)
+            let provisioner = WorkspaceProvisioner(database: database, storage: WorkspaceStorage(root: root.path), logger: Logger(label: "t"))
+            let workspaces = AccountWorkspaces(database: database)
+            let credential = try await resources.create(.credentials, accountID: account.accountID, body: JSONTree.parse(Array(
+                #"{"credentials_name":"c","aws_credentials":{"sts_role":{"role_arn":"arn:aws:iam::123456789012:role/r"}}}"#.utf8)))
+            let blocked = try await resources.create(.storageConfigurations, accountID: account.accountID, body: JSONTree.parse(Array(
+                #"{"storage_configuration_name":"b","root_bucket_info":{"bucket_name":"blocked"}}"#.utf8)))
+            try Data("not a folder".utf8).write(to: root.appendingPathComponent("blocked"))
+            let created = try await workspaces.create(accountID: account.accountID, body: .object([
+                .init("workspace_name", .string("w")), .init("deployment_name", .string("w1")), .init("aws_region", .string("us-east-1")),
+                .init("credentials_id", credential["credentials_id"]!), .init("storage_configuration_id", blocked["storage_configuration_id"]!),
+            ]))
+            #expect(created["workspace_status"]?.stringValue == "PROVISIONING")
+            let id = Int64(created["workspace_id"]!.doubleValue!)
+            await provisioner.provisionPending()
+            #expect(try await workspaces.get(accountID: account.accountID, workspaceID: id)["workspace_status"]?.stringValue == "FAILED")
+
+            let good = try await resources.create(.storageConfigurations, accountID: account.accountID, body: JSONTree.parse(Array(
+                #"{"storage_configuration_name":"g","root_bucket_info":{"bucket_name":"good"}}"#.utf8)))
+            let repaired = try await workspaces.update(
+                accountID: account.accountID, workspaceID: id,
+                body: .object([.init("storage_configuration_id", good["storage_configuration_id"]!)]), mask: ["storage_configuration_id"])
+            #expect(repaired["workspace_status"]?.stringValue == "PROVISIONING")
+            await provisioner.provisionPending()
+            #expect(try await workspaces.get(accountID: account.accountID, workspaceID: id)["workspace_status"]?.stringValue == "RUNNING")
+            #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("good/\(id)/workspace.json").path))
+
+            await #expect(throws: KilnError.self) {
+                try await workspaces.update(accountID: account.accountID, workspaceID: id,
+                                            body: .object([.init("aws_region", .string("us-west-2"))]), mask: ["aws_region"])
+            }
+            await #expect(throws: KilnError.self) {
+                try await resources.delete(.credentials, accountID: account.accountID, id: credential["credentials_id"]!.stringValue!)
+            }
+            _ = try await workspaces.delete(accountID: account.accountID, workspaceID: id)
+            await #expect(throws: KilnError.self) { try await workspaces.get(accountID: account.accountID, workspaceID: id) }
+        }
+    }
+}
