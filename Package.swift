@@ -98,6 +98,7 @@ let package = Package(
             name: "kiln",
             dependencies: [
                 "KilnApp",
+                "Accounts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,4 @@
+import Foundation
 public import KilnCore
 public import Persistence
 import SQLKit
@@ -68,6 +69,37 @@ public struct AccountStore: Sendable {
                 .returning("user_id").all().count
         }
         if deleted == 0 { throw KilnError(.resourceDoesNotExist, "User \(userID) does not exist.") }
+    }
+
+    /// The first account (the one bootstrap created), if any.
+    public func primaryAccount() async throws -> Account? {
+        try await database.read { db in
+            try await db.select().columns("account_id", "account_name", "created_at").from("accounts")
+                .orderBy("created_at").limit(1).first()
+                .map { row in
+                    Account(accountID: try row.decode(column: "account_id", as: String.self),
+                            name: try row.decode(column: "account_name", as: String.self),
+                            createdAt: try row.decode(column: "created_at", as: Int64.self))
+                }
+        }
+    }
+
+    /// The user `userName` of an account, if any.
+    public func user(accountID: String, userName: String) async throws -> User? {
+        try await database.read { db in
+            try await db.select().column("*").from("users").where("account_id", .equal, accountID)
+                .where("user_name", .equal, userName).first().map(User.init(row:))
+        }
+    }
+
+    /// Sets the account's deployment-name prefix: new workspaces are deployed as `<prefix>-<name>`.
+    public func setDeploymentNamePrefix(accountID: String, prefix: String) async throws {
+        guard prefix.count <= 40, prefix.range(of: #"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"#, options: .regularExpression) != nil else {
+            throw KilnError.invalidParameter("A deployment-name prefix is lower-case letters, digits and hyphens, not starting or ending with a hyphen.")
+        }
+        try await database.write { db in
+            try await db.update("accounts").set("deployment_name_prefix", to: prefix).where("account_id", .equal, accountID).run()
+        }
     }
 
     /// The admins of an account.

@@ -37,4 +37,13 @@ public final class PostgresStore: Database {
     }
 
     public func shutdown() async {}
+
+    /// Runs `body` with the connection pool running, for one-off tasks outside a service group.
+    public func withRunningClient<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
 }

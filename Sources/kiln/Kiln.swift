@@ -6,6 +6,6 @@ struct Kiln: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "A self-hosted implementation of the Databricks platform APIs.",
-        subcommands: [Serve.self]
+        subcommands: [Serve.self, Admin.self]
     )
 }

@@ -27,6 +27,7 @@ public struct AccountController: Sendable {
             group.delete(item) { _, context in try await self.delete(kind, context) }
         }
         group.put("private-access-settings/:id") { request, context in try await self.replace(.privateAccessSettings, request, context) }
+        group.patch("private-access-settings/:id") { request, context in try await self.update(.privateAccessSettings, request, context) }
         group.post("workspaces", use: createWorkspace)
         group.get("workspaces", use: listWorkspaces)
         group.get("workspaces/:workspace_id", use: getWorkspace)
@@ -53,6 +54,18 @@ public struct AccountController: Sendable {
     func replace(_ kind: AccountResourceKind, _ request: Request, _ context: AccountContext) async throws -> Response {
         Self.json(try await resources.replace(
             kind, accountID: context.user.accountID, id: try context.parameters.require("id"), body: try await Self.body(request)))
+    }
+
+    /// PATCH: the body's fields (or those in `update_mask`) replace the stored ones.
+    func update(_ kind: AccountResourceKind, _ request: Request, _ context: AccountContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        var merged = try await resources.get(kind, accountID: context.user.accountID, id: id)
+        let body = try await Self.body(request)
+        let mask = request.uri.queryParameters["update_mask"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        if case .object(let fields) = body {
+            for field in fields where mask?.contains(field.key) ?? true { merged.set(field.key, field.value) }
+        }
+        return Self.json(try await resources.replace(kind, accountID: context.user.accountID, id: id, body: merged))
     }
 
     @Sendable func createWorkspace(_ request: Request, context: AccountContext) async throws -> Response {

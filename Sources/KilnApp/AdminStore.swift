@@ -1,0 +1,36 @@
+public import Accounts
+import Foundation
+import Logging
+import Persistence
+
+/// Opens the metadata store of a configuration for a one-off admin task, migrated, and closes it after.
+public func withAccountStore<T: Sendable>(
+    configuration: KilnConfiguration, _ body: @Sendable (AccountStore) async throws -> T
+) async throws -> T {
+    let logger = {
+        var logger = Logger(label: "kiln-admin")
+        logger.logLevel = .warning
+        return logger
+    }()
+    if let url = configuration.databaseURL {
+        let store = try PostgresStore(url: url, logger: logger)
+        return try await store.withRunningClient {
+            try await Migrator(database: store, logger: logger).migrate()
+            return try await body(AccountStore(database: store))
+        }
+    }
+    let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("kiln.sqlite").path
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw ConfigurationError("No Kiln data in \(configuration.dataDirectory); run `kiln serve` once first.")
+    }
+    let store = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
+    do {
+        try await Migrator(database: store, logger: logger).migrate()
+        let result = try await body(AccountStore(database: store))
+        await store.shutdown()
+        return result
+    } catch {
+        await store.shutdown()
+        throw error
+    }
+}
