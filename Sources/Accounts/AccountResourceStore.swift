@@ -40,6 +40,7 @@ public struct AccountResourceStore: Sendable {
         return resource
     }
 
+    /// The account's resources of `kind`, oldest first.
     public func list(_ kind: AccountResourceKind, accountID: String) async throws -> [JSONTree] {
         try await database.read { db in
             try await db.select().column("body").from("account_resources")
@@ -49,6 +50,7 @@ public struct AccountResourceStore: Sendable {
         }
     }
 
+    /// One resource, or `RESOURCE_DOES_NOT_EXIST`.
     public func get(_ kind: AccountResourceKind, accountID: String, id: String) async throws -> JSONTree {
         let body = try await database.read { db in
             try await db.select().column("body").from("account_resources")

@@ -43,6 +43,8 @@ public struct AccountWorkspaces: Sendable {
             .orderBy("created_at").all().map(Row.init(row:))
     }
 
+    /// Validates and records a workspace as PROVISIONING, then wakes the provisioner. Returns the Workspace
+    /// object, `workspace_id` included (the SDK's waiter needs it).
     public func create(accountID: String, body: JSONTree) async throws -> JSONTree {
         guard case .object = body else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
         let config = try await validatedConfig(accountID: accountID, body: body, existing: nil)
@@ -68,10 +70,12 @@ public struct AccountWorkspaces: Sendable {
         return row.json
     }
 
+    /// The account's workspaces, oldest first (the default workspace included).
     public func list(accountID: String) async throws -> [JSONTree] {
         try await database.read { db in try await Self.rows(db, accountID: accountID).map(\.json) }
     }
 
+    /// One workspace of the account, or `RESOURCE_DOES_NOT_EXIST`.
     public func get(accountID: String, workspaceID: Int64) async throws -> JSONTree {
         try await row(accountID: accountID, workspaceID: workspaceID).json
     }

@@ -19,6 +19,7 @@ public struct WorkspaceService: Sendable {
         self.clock = clock
     }
 
+    /// The object at `path` (the root is a folder with id 0), or `RESOURCE_DOES_NOT_EXIST`.
     public func getStatus(workspaceID: Int64, path: WorkspacePath) async throws -> ObjectInfo {
         let found = try await database.read { db in
             try await ObjectTable.find(db, workspaceID: workspaceID, path: path)
