@@ -224,6 +224,11 @@ def test_running_workspace_changes_only_credentials_and_network(a):
     assert updated.credentials_id == new_cred.credentials_id
     with pytest.raises(InvalidState):
         a.workspaces.update(ws.workspace_id, p.Workspace(aws_region="us-west-2"), update_mask="aws_region")
+    with pytest.raises(InvalidState):
+        a.workspaces.update(ws.workspace_id, p.Workspace(workspace_name="renamed"), update_mask="workspace_name")
+    net = a.networks.create(network_name=unique("net"), vpc_id="vpc-0a1b2c3d4e5f", subnet_ids=["subnet-0a1b2c3d", "subnet-1a2b3c4d"],
+                            security_group_ids=["sg-0a1b2c3d"])
+    assert a.workspaces.update(ws.workspace_id, p.Workspace(network_id=net.network_id), update_mask="network_id").result().network_id == net.network_id
 
 
 def test_delete_removes_the_workspace_and_its_data(a, kiln, login):
@@ -277,7 +282,8 @@ def test_documented_curl_flow_with_netrc(kiln, login, tmp_path):
     base = f"{kiln.url}/api/2.0/accounts/{login.account_id}"
 
     def curl(*args):
-        out = subprocess.run(["curl", "-sS", "--netrc-file", str(netrc), *args], capture_output=True, text=True, check=True)
+        out = subprocess.run(["curl", "-sS", "-n", *args], capture_output=True, text=True, check=True,
+                             env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
         return json.loads(out.stdout)
 
     cred = curl("-X", "POST", f"{base}/credentials", "-d", json.dumps(

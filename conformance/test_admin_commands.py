@@ -3,6 +3,7 @@ deployment-name prefix."""
 from __future__ import annotations
 
 import re
+import time
 import subprocess
 
 import psycopg
@@ -78,3 +79,117 @@ def test_private_access_settings_patch(a):
         auth=(a.config.username, a.config.password))
     assert response.status_code == 200 and response.json()["public_access_enabled"] is True
     assert a.private_access.get(pas.private_access_settings_id).public_access_enabled is True
+
+
+def service_principal(kiln, url, *flags) -> tuple[str, str]:
+    out = admin(kiln, url, "create-service-principal", "robot", *flags)
+    return re.search(r"client_id: (\S+)", out).group(1), re.search(r"client_secret: (\S+)", out).group(1)
+
+
+def test_oauth_m2m_on_account_and_workspaces(server):
+    """AccountClient and WorkspaceClient with client_id/client_secret, discovered through
+    /.well-known/databricks-config → discovery document → token endpoint (sdk-contract.md §2.3)."""
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.errors import PermissionDenied, Unauthenticated
+    kiln, url = server
+    client_id, secret = service_principal(kiln, url, "--admin")
+    login = read_account_login(kiln.data_dir)
+    metadata = requests.get(f"{kiln.url}/.well-known/databricks-config").json()
+    assert metadata["oidc_endpoint"] == f"{kiln.url}/oidc"
+    w = WorkspaceClient(host=kiln.url, client_id=client_id, client_secret=secret, auth_type="oauth-m2m")
+    assert w.current_user.me().user_name == client_id
+    w.workspace.mkdirs("/Shared/from-m2m")
+    a = AccountClient(host=kiln.url, account_id=login.account_id, client_id=client_id, client_secret=secret,
+                      auth_type="oauth-m2m")
+    cred = a.credentials.create(credentials_name="m2m", aws_credentials=p.CreateCredentialAwsCredentials(
+        sts_role=p.CreateCredentialStsRole(role_arn="arn:aws:iam::123456789012:role/r")))
+    stor = a.storage.create(storage_configuration_name="m2m", root_bucket_info=p.RootBucketInfo(bucket_name="m2m-bucket"))
+    ws = a.workspaces.create_and_wait(workspace_name="m2m", deployment_name="robots", aws_region="us-east-1",
+                                      credentials_id=cred.credentials_id, storage_configuration_id=stor.storage_configuration_id)
+    scoped = WorkspaceClient(host=f"{kiln.url}/w/{ws.deployment_name}", client_id=client_id, client_secret=secret,
+                             auth_type="oauth-m2m")
+    assert scoped.current_user.me().user_name == client_id
+    assert not [o for o in scoped.workspace.list("/Shared") if o.path == "/Shared/from-m2m"]
+    # A workspace token is refused by another workspace; an account token works everywhere in the account.
+    token = requests.post(f"{kiln.url}/w/{ws.deployment_name}/oidc/v1/token", data={"grant_type": "client_credentials"},
+                          auth=(client_id, secret)).json()["access_token"]
+    assert requests.get(f"{kiln.url}/api/2.0/preview/scim/v2/Me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    account_token = requests.post(f"{kiln.url}/oidc/accounts/{login.account_id}/v1/token",
+                                  data={"grant_type": "client_credentials"}, auth=(client_id, secret)).json()
+    assert account_token["token_type"] == "Bearer" and account_token["expires_in"] > 40
+    assert requests.get(f"{kiln.url}/w/{ws.deployment_name}/api/2.0/preview/scim/v2/Me",
+                        headers={"Authorization": f"Bearer {account_token['access_token']}"}).status_code == 200
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert requests.get(f"{kiln.url}/w/{ws.deployment_name}/api/2.0/preview/scim/v2/Me",
+                        headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_oauth_errors(server):
+    from databricks.sdk import WorkspaceClient
+    kiln, url = server
+    client_id, secret = service_principal(kiln, url)
+    bad = requests.post(f"{kiln.url}/oidc/v1/token", data={"grant_type": "client_credentials"}, auth=(client_id, "nope"))
+    assert bad.status_code == 401 and bad.headers["Content-Type"] == "application/json"
+    assert bad.json()["error"] == "invalid_client"
+    with pytest.raises(Exception, match="invalid_client"):
+        WorkspaceClient(host=kiln.url, client_id=client_id, client_secret="nope", auth_type="oauth-m2m").current_user.me()
+    # Not an admin: the Account API refuses it.
+    login = read_account_login(kiln.data_dir)
+    a = AccountClient(host=kiln.url, account_id=login.account_id, client_id=client_id, client_secret=secret,
+                      auth_type="oauth-m2m")
+    from databricks.sdk.errors import PermissionDenied
+    with pytest.raises(PermissionDenied):
+        a.credentials.list()
+
+
+def run_sql(kiln, url, statement: str, params: tuple = ()):
+    if url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(statement.replace("?", "%s"), params)
+    else:
+        import sqlite3
+        with sqlite3.connect(kiln.data_dir / "kiln.sqlite") as conn:
+            conn.execute(statement, params)
+
+
+def test_restart_finishes_a_workspace_left_provisioning(tmp_path, database_url):
+    """A Kiln killed mid-provisioning leaves the workspace PROVISIONING; the next start finishes it."""
+    url = None
+    if database_url:
+        base, _ = database_url.rsplit("/", 1)
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS kiln_restart2 WITH (FORCE)")
+            conn.execute("CREATE DATABASE kiln_restart2")
+        url = f"{base}/kiln_restart2"
+    port = free_port()
+    kiln = start_kiln(tmp_path, "127.0.0.1", port, url)
+    login = read_account_login(kiln.data_dir)
+    a = AccountClient(host=kiln.url, account_id=login.account_id, username=login.username, password=login.password,
+                      auth_type="basic")
+    cred = a.credentials.create(credentials_name="c", aws_credentials=p.CreateCredentialAwsCredentials(
+        sts_role=p.CreateCredentialStsRole(role_arn="arn:aws:iam::123456789012:role/r")))
+    stor = a.storage.create(storage_configuration_name="s", root_bucket_info=p.RootBucketInfo(bucket_name="restart-bucket"))
+    ws = a.workspaces.create_and_wait(workspace_name="w", deployment_name="survivor", aws_region="us-east-1",
+                                      credentials_id=cred.credentials_id, storage_configuration_id=stor.storage_configuration_id)
+    kiln.process.kill()
+    kiln.process.wait()
+    run_sql(kiln, url, "UPDATE workspaces SET workspace_status = 'PROVISIONING' WHERE workspace_id = ?", (ws.workspace_id,))
+    # Also an id of another account, which must behave like a missing one.
+    run_sql(kiln, url, "INSERT INTO accounts (account_id, account_name, created_at) VALUES ('other-account', 'Other', 0)")
+    run_sql(kiln, url, "INSERT INTO account_resources (resource_id, account_id, kind, resource_name, body, created_at) "
+                       "VALUES ('foreign-credential', 'other-account', 'credentials', 'x', '{}', 0)")
+    restarted = start_kiln(tmp_path, "127.0.0.1", port, url)
+    try:
+        for _ in range(50):
+            if a.workspaces.get(ws.workspace_id).workspace_status == p.WorkspaceStatus.RUNNING:
+                break
+            time.sleep(0.1)
+        assert a.workspaces.get(ws.workspace_id).workspace_status == p.WorkspaceStatus.RUNNING
+        from databricks.sdk.errors import ResourceDoesNotExist
+        with pytest.raises(ResourceDoesNotExist):
+            a.credentials.get("foreign-credential")
+        with pytest.raises(ResourceDoesNotExist):
+            a.workspaces.create(workspace_name="x", aws_region="us-east-1", credentials_id="foreign-credential",
+                                storage_configuration_id=stor.storage_configuration_id)
+    finally:
+        restarted.stop()

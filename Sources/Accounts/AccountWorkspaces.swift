@@ -103,7 +103,7 @@ public struct AccountWorkspaces: Sendable {
         }
         switch current.workspace.status {
         case "RUNNING":
-            let allowed: Set = ["credentials_id", "network_id", "workspace_name"]
+            let allowed: Set = ["credentials_id", "network_id"]
             if let field = changed.first(where: { !allowed.contains($0) && body[$0] != current.config[$0] }) {
                 throw KilnError(.invalidState, "Field \(field) of a RUNNING workspace cannot be changed; only credentials_id and network_id can.")
             }

@@ -7,6 +7,22 @@ import Persistence
 public func withAccountStore<T: Sendable>(
     configuration: KilnConfiguration, _ body: @Sendable (AccountStore) async throws -> T
 ) async throws -> T {
+    try await withDatabase(configuration: configuration) { database in try await body(AccountStore(database: database)) }
+}
+
+/// Creates a service principal in the store of a configuration; returns its client id and secret.
+public func createServicePrincipal(
+    configuration: KilnConfiguration, accountID: String, name: String, isAdmin: Bool
+) async throws -> (clientID: String, secret: String) {
+    try await withDatabase(configuration: configuration) { database in
+        try await ServicePrincipals(database: database).create(accountID: accountID, displayName: name, isAdmin: isAdmin)
+    }
+}
+
+/// Opens the metadata store of a configuration, migrated, runs `body`, and closes the store.
+func withDatabase<T: Sendable>(
+    configuration: KilnConfiguration, _ body: @Sendable (any Database) async throws -> T
+) async throws -> T {
     let logger = {
         var logger = Logger(label: "kiln-admin")
         logger.logLevel = .warning
@@ -16,7 +32,7 @@ public func withAccountStore<T: Sendable>(
         let store = try PostgresStore(url: url, logger: logger)
         return try await store.withRunningClient {
             try await Migrator(database: store, logger: logger).migrate()
-            return try await body(AccountStore(database: store))
+            return try await body(store)
         }
     }
     let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("kiln.sqlite").path
@@ -26,7 +42,7 @@ public func withAccountStore<T: Sendable>(
     let store = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
     do {
         try await Migrator(database: store, logger: logger).migrate()
-        let result = try await body(AccountStore(database: store))
+        let result = try await body(store)
         await store.shutdown()
         return result
     } catch {

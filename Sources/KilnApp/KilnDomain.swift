@@ -14,12 +14,14 @@ struct KilnDomain: Sendable {
     let accountWorkspaces: AccountWorkspaces
     let storage: WorkspaceStorage
     let provisioner: WorkspaceProvisioner
+    let servicePrincipals: ServicePrincipals
 
     init(database: any Database, storageRoot: String, logger: Logger, clock: any WallClock = SystemClock()) {
         accounts = AccountStore(database: database, clock: clock)
         tokens = TokenStore(database: database, clock: clock)
         workspaceFiles = WorkspaceService(database: database, clock: clock)
         accountResources = AccountResourceStore(database: database, clock: clock)
+        servicePrincipals = ServicePrincipals(database: database, clock: clock)
         storage = WorkspaceStorage(root: storageRoot)
         let (accounts, files) = (accounts, workspaceFiles)
         let provisioner = WorkspaceProvisioner(database: database, storage: storage, logger: logger) { workspace in
@@ -36,6 +38,7 @@ struct KilnDomain: Sendable {
     var http: KilnServices {
         KilnServices(
             accounts: accounts, tokens: tokens, workspaceFiles: workspaceFiles,
-            accountResources: accountResources, accountWorkspaces: accountWorkspaces, storage: storage)
+            accountResources: accountResources, accountWorkspaces: accountWorkspaces, storage: storage,
+            servicePrincipals: servicePrincipals)
     }
 }

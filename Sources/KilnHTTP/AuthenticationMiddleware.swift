@@ -11,19 +11,26 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     public typealias Context = KilnRequestContext
 
     private let authenticator: Authenticator
+    private let servicePrincipals: ServicePrincipals
 
-    public init(authenticator: Authenticator) {
+    public init(authenticator: Authenticator, servicePrincipals: ServicePrincipals) {
         self.authenticator = authenticator
+        self.servicePrincipals = servicePrincipals
     }
 
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let header = request.headers[.authorization] else {
+        // The token endpoints read client credentials themselves.
+        guard let header = request.headers[.authorization], !request.uri.path.hasPrefix("/oidc/") else {
             return try await next(request, context)
         }
         let credentials = try Credentials(header: header)
         var context = context
+        if let bearer = credentials.bearer, bearer.hasPrefix("kiln_m2m.") {
+            try await authenticateServicePrincipal(bearer, request: request, context: &context)
+            return try await next(request, context)
+        }
         if let accountID = Self.accountID(inPath: request.uri.path) {
             context.accountUser = try await authenticator.authenticateAccountAdmin(
                 accountID: accountID, bearer: credentials.bearer, userName: credentials.userName, password: credentials.password)
@@ -38,6 +45,31 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             context.identity = try await authenticator.authenticate(userName: userName, password: password, in: workspace)
         }
         return try await next(request, context)
+    }
+
+    /// An OAuth access token: good for its account (account API and every workspace of the account) or for
+    /// the one workspace it was issued by.
+    private func authenticateServicePrincipal(_ token: String, request: Request, context: inout Context) async throws {
+        guard let (principal, audience) = try await servicePrincipals.verify(token) else {
+            throw KilnError(.unauthenticated, "Invalid or expired access token.")
+        }
+        if let accountID = Self.accountID(inPath: request.uri.path) {
+            guard principal.accountID == accountID else {
+                throw KilnError(.resourceDoesNotExist, "The account does not exist or the user does not belong to this account.")
+            }
+            guard principal.isAdmin else { throw KilnError(.permissionDenied, "Only account admins can use the Account API.") }
+            context.accountUser = principal
+            return
+        }
+        guard let workspace = context.workspace, principal.accountID == workspace.accountID else {
+            throw KilnError(.unauthenticated, "This access token is not valid for this workspace.")
+        }
+        switch audience {
+        case .account(let accountID) where accountID == workspace.accountID: break
+        case .workspace(let workspaceID) where workspaceID == workspace.workspaceID: break
+        default: throw KilnError(.unauthenticated, "This access token was issued for another workspace.")
+        }
+        context.identity = Identity(user: principal, workspace: workspace, tokenID: nil)
     }
 
     /// The account id of an Account API path.

@@ -10,11 +10,14 @@ public struct KilnServices: Sendable {
     public var accountResources: AccountResourceStore
     public var accountWorkspaces: AccountWorkspaces
     public var storage: WorkspaceStorage
+    public var servicePrincipals: ServicePrincipals
 
     public init(
         accounts: AccountStore, tokens: TokenStore, workspaceFiles: WorkspaceService,
-        accountResources: AccountResourceStore, accountWorkspaces: AccountWorkspaces, storage: WorkspaceStorage
+        accountResources: AccountResourceStore, accountWorkspaces: AccountWorkspaces, storage: WorkspaceStorage,
+        servicePrincipals: ServicePrincipals
     ) {
+        self.servicePrincipals = servicePrincipals
         self.accounts = accounts
         self.tokens = tokens
         self.workspaceFiles = workspaceFiles
@@ -30,9 +33,11 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: TenantMiddleware(accounts: services.accounts))
     router.add(middleware: AuthenticationMiddleware(
-        authenticator: Authenticator(accounts: services.accounts, tokens: services.tokens)))
+        authenticator: Authenticator(accounts: services.accounts, tokens: services.tokens),
+        servicePrincipals: services.servicePrincipals))
 
     PublicController().addRoutes(to: router)
+    OIDCController(servicePrincipals: services.servicePrincipals).addRoutes(to: router)
     let api = router.group("api/2.0", context: AuthenticatedContext.self)
     TokenController(tokens: services.tokens).addRoutes(to: api)
     SCIMController(accounts: services.accounts).addRoutes(to: api)

@@ -76,5 +76,16 @@ public enum Schema {
                 "ALTER TABLE workspaces ADD COLUMN config TEXT NOT NULL DEFAULT '{}'",
             ]
         },
+        Migration(version: 3, name: "service principals and the token signing key") { _ in
+            [
+                """
+                CREATE TABLE service_principals (
+                    user_id BIGINT PRIMARY KEY REFERENCES users (user_id) ON DELETE CASCADE,
+                    application_id TEXT NOT NULL UNIQUE,
+                    secret_hash TEXT NOT NULL)
+                """,
+                "CREATE TABLE kiln_secrets (name TEXT PRIMARY KEY, secret TEXT NOT NULL)",
+            ]
+        },
     ]
 }

@@ -7,7 +7,7 @@ import KilnApp
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage account users and settings directly in Kiln's data.",
-        subcommands: [CreateUser.self, ResetPassword.self, SetDeploymentPrefix.self]
+        subcommands: [CreateUser.self, ResetPassword.self, SetDeploymentPrefix.self, CreateServicePrincipal.self]
     )
 }
 
@@ -81,5 +81,22 @@ struct SetDeploymentPrefix: AsyncParsableCommand {
             try await accounts.setDeploymentNamePrefix(accountID: account.accountID, prefix: prefix)
         }
         print("Deployment names of new workspaces are now \(prefix)-<name>.")
+    }
+}
+
+struct CreateServicePrincipal: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a service principal for OAuth M2M; prints its client id and secret.")
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "A display name.") var name: String
+    @Flag(help: "Make it an account admin (needed for the Account API).") var admin = false
+
+    func run() async throws {
+        let configuration = try store.configuration()
+        let account = try await withAccountStore(configuration: configuration) { try await primaryAccount($0) }
+        let (clientID, secret) = try await createServicePrincipal(
+            configuration: configuration, accountID: account.accountID, name: name, isAdmin: admin)
+        print("client_id: \(clientID)")
+        print("client_secret: \(secret)")
     }
 }

@@ -17,6 +17,9 @@ public struct PublicController: Sendable {
     /// Answers at once (never 429/503, which would make SDK constructors retry for minutes).
     @Sendable func hostMetadata(_ request: Request, context: KilnRequestContext) async throws -> Response {
         guard let workspace = context.workspace else { return JSONResponse.empty() }
-        return JSONResponse.ok(["workspace_id": String(workspace.workspaceID)])
+        return JSONResponse.ok([
+            "workspace_id": String(workspace.workspaceID),
+            "oidc_endpoint": OIDCController.baseURL(request) + "/oidc",
+        ])
     }
 }

@@ -1,0 +1,125 @@
+import Crypto
+import Foundation
+public import KilnCore
+public import Persistence
+import SQLKit
+import Synchronization
+
+/// Service principals (an account user that logs in with a client id and secret) and the OAuth M2M
+/// access tokens they get from the token endpoint: `kiln_m2m.<payload>.<HMAC-SHA256>`, expiring, scoped to
+/// an account or one workspace, signed with a key kept in the database.
+public struct ServicePrincipals: Sendable {
+    let database: any Database
+    let clock: any WallClock
+    let accounts: AccountStore
+    private let keyCache = SigningKeyCache()
+
+    /// How long an access token lives.
+    public static let tokenLifetimeSeconds: Int64 = 3600
+
+    public init(database: any Database, clock: any WallClock = SystemClock()) {
+        self.database = database
+        self.clock = clock
+        self.accounts = AccountStore(database: database, clock: clock)
+    }
+
+    /// Creates a service principal in `accountID`; returns its application (client) id and secret.
+    public func create(accountID: String, displayName: String, isAdmin: Bool) async throws -> (clientID: String, secret: String) {
+        let clientID = IdentifierGenerator.uuid()
+        let secret = "dose" + IdentifierGenerator.hex(40)
+        let user = try await accounts.createUser(accountID: accountID, userName: clientID, displayName: displayName, isAdmin: isAdmin)
+        try await database.write { db in
+            try await db.insert(into: "service_principals").columns("user_id", "application_id", "secret_hash")
+                .values(SQLBind(user.userID), SQLBind(clientID), SQLBind(TokenStore.hash(secret))).run()
+        }
+        return (clientID, secret)
+    }
+
+    /// The service principal user whose client id and secret these are.
+    public func authenticate(clientID: String, secret: String) async throws -> User? {
+        let row = try await database.read { db in
+            try await db.select().columns("user_id", "secret_hash").from("service_principals")
+                .where("application_id", .equal, clientID).first()
+        }
+        guard let row, try row.decode(column: "secret_hash", as: String.self) == TokenStore.hash(secret) else { return nil }
+        return try await accounts.user(id: try row.decode(column: "user_id", as: Int64.self))
+    }
+
+    /// What an access token is good for.
+    public enum Audience: Sendable, Equatable {
+        case account(String)
+        case workspace(Int64)
+
+        var text: String {
+            switch self {
+            case .account(let id): "account:\(id)"
+            case .workspace(let id): "workspace:\(id)"
+            }
+        }
+
+        init?(text: String) {
+            if text.hasPrefix("account:") { self = .account(String(text.dropFirst(8))) }
+            else if text.hasPrefix("workspace:"), let id = Int64(text.dropFirst(10)) { self = .workspace(id) }
+            else { return nil }
+        }
+    }
+
+    /// A signed access token for `user`.
+    public func issueToken(for user: User, audience: Audience) async throws -> String {
+        let expiry = clock.nowMillis() / 1000 + Self.tokenLifetimeSeconds
+        let payload = "\(user.userID)|\(audience.text)|\(expiry)"
+        return "kiln_m2m.\(Self.base64URL(Data(payload.utf8))).\(try await signature(payload))"
+    }
+
+    /// The user and audience of a valid, unexpired access token.
+    public func verify(_ token: String) async throws -> (User, Audience)? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3, parts[0] == "kiln_m2m", let data = Self.data(base64URL: String(parts[1])),
+              let payload = String(data: data, encoding: .utf8), try await signature(payload) == parts[2]
+        else { return nil }
+        let fields = payload.split(separator: "|").map(String.init)
+        guard fields.count == 3, let userID = Int64(fields[0]), let audience = Audience(text: fields[1]),
+              let expiry = Int64(fields[2]), expiry > clock.nowMillis() / 1000,
+              let user = try await accounts.user(id: userID)
+        else { return nil }
+        return (user, audience)
+    }
+
+    private func signature(_ payload: String) async throws -> String {
+        let key = SymmetricKey(data: try await signingKey())
+        return Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)))
+    }
+
+    /// The signing key, created on first use and then kept in memory.
+    private func signingKey() async throws -> Data {
+        if let key = keyCache.key.withLock({ $0 }) { return key }
+        let key = try await database.write(lockKey: Migrator.bootstrapLockKey) { db in
+            if let existing = try await db.select().column("secret").from("kiln_secrets").where("name", .equal, "m2m-signing-key")
+                .first()?.decode(column: "secret", as: String.self), let key = Data(base64Encoded: existing) {
+                return key
+            }
+            let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+            try await db.insert(into: "kiln_secrets").columns("name", "secret")
+                .values(SQLBind("m2m-signing-key"), SQLBind(key.base64EncodedString())).run()
+            return key
+        }
+        keyCache.key.withLock { $0 = key }
+        return key
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func data(base64URL text: String) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+}
+
+/// The signing key once loaded; shared by the copies of one `ServicePrincipals`.
+final class SigningKeyCache: Sendable {
+    let key = Mutex<Data?>(nil)
+}
