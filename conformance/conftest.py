@@ -100,6 +100,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def fresh_database(database_url: str | None, name: str) -> str | None:
+    """A new, empty PostgreSQL database beside the suite's one (None when the suite runs on SQLite)."""
+    if not database_url:
+        return None
+    import psycopg
+    base, _ = database_url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{base}/{name}"
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str | None:
     return os.environ.get("KILN_TEST_DATABASE_URL")

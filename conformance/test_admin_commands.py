@@ -12,18 +12,12 @@ import requests
 from databricks.sdk import AccountClient
 from databricks.sdk.service import provisioning as p
 
-from conftest import KILN, clean_env, free_port, read_account_login, start_kiln
+from conftest import KILN, clean_env, free_port, fresh_database, read_account_login, start_kiln
 
 
 @pytest.fixture
 def server(tmp_path, database_url):
-    url = None
-    if database_url:
-        base, _ = database_url.rsplit("/", 1)
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS kiln_admin WITH (FORCE)")
-            conn.execute("CREATE DATABASE kiln_admin")
-        url = f"{base}/kiln_admin"
+    url = fresh_database(database_url, "kiln_admin")
     kiln = start_kiln(tmp_path, "127.0.0.1", free_port(), url)
     yield kiln, url
     kiln.stop()
@@ -154,13 +148,7 @@ def run_sql(kiln, url, statement: str, params: tuple = ()):
 
 def test_restart_finishes_a_workspace_left_provisioning(tmp_path, database_url):
     """A Kiln killed mid-provisioning leaves the workspace PROVISIONING; the next start finishes it."""
-    url = None
-    if database_url:
-        base, _ = database_url.rsplit("/", 1)
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS kiln_restart2 WITH (FORCE)")
-            conn.execute("CREATE DATABASE kiln_restart2")
-        url = f"{base}/kiln_restart2"
+    url = fresh_database(database_url, "kiln_restart2")
     port = free_port()
     kiln = start_kiln(tmp_path, "127.0.0.1", port, url)
     login = read_account_login(kiln.data_dir)

@@ -10,7 +10,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import ResourceDoesNotExist, Unauthenticated
 from databricks.sdk.service.workspace import ImportFormat
 
-from conftest import clean_env, free_port, start_kiln
+from conftest import clean_env, free_port, fresh_database, start_kiln
 
 
 def test_healthz(kiln):
@@ -188,14 +188,7 @@ def test_first_start_prints_token_and_writes_profile(kiln):
 
 
 def test_restart_keeps_everything(tmp_path, database_url):
-    import psycopg
-    url = None
-    if database_url:
-        base, _ = database_url.rsplit("/", 1)
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS kiln_restart")
-            conn.execute("CREATE DATABASE kiln_restart")
-        url = f"{base}/kiln_restart"
+    url = fresh_database(database_url, "kiln_restart")
     port = free_port()
     first = start_kiln(tmp_path, "127.0.0.1", port, url)
     try:
