@@ -5,8 +5,9 @@ import SQLKit
 public import ServiceLifecycle
 
 /// The background step of workspace creation: every PROVISIONING workspace gets its storage area and
-/// becomes RUNNING, or FAILED with the reason. Woken at once by `wake()`, and run at start, so a Kiln that
-/// stopped in the middle of provisioning finishes (or fails) it cleanly.
+/// becomes RUNNING, or FAILED with the reason. Each `wake()` starts a pass; the application wakes it once
+/// after migrations at start-up, so a Kiln that stopped in the middle of provisioning finishes (or fails)
+/// it cleanly.
 public struct WorkspaceProvisioner: Service {
     let database: any Database
     let storage: WorkspaceStorage
@@ -35,7 +36,6 @@ public struct WorkspaceProvisioner: Service {
     }
 
     public func run() async throws {
-        await provisionPending()
         for await _ in signals.cancelOnGracefulShutdown() {
             await provisionPending()
         }

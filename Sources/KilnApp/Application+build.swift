@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+import Accounts
 import KilnHTTP
 import Logging
 public import Persistence
@@ -43,6 +44,8 @@ public func buildApplication(
     application.beforeServerStarts {
         try await Migrator(database: database, logger: logger).migrate()
         announce(try await Bootstrap(configuration: configuration, services: domain).run())
+        // Finish whatever a previous run left PROVISIONING, now that the schema is in place.
+        domain.provisioner.wake()
     }
     application.addServices(domain.provisioner)
     return (application, database)
