@@ -1,5 +1,3 @@
-import Crypto
-import Foundation
 import Synchronization
 
 /// Remembers recent successful password checks so that Basic auth costs one PBKDF2 derivation per login,
@@ -33,6 +31,6 @@ final class VerifiedPasswords: Sendable {
     }
 
     private static func key(_ storedHash: String, _ password: String) -> String {
-        SHA256.hash(data: Data((storedHash + "\u{0}" + password).utf8)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        TokenStore.hash(storedHash + "\u{0}" + password)
     }
 }

@@ -43,7 +43,7 @@ public enum DBCArchive {
     /// Writes an archive: the manifest, then the items in order.
     public static func write(_ items: [Item], folderIDs: [String: Int64] = [:]) -> [UInt8] {
         var entries: [(String, [UInt8])] = [("manifest.mf", JSONTree.object([
-            .init("version", .string("Manifest")), .init("guid", .string(UUIDText.random())),
+            .init("version", .string("Manifest")), .init("guid", .string(IdentifierGenerator.uuid())),
             .init("origId", .integer(-1)), .init("name", .string("manifest.mf")),
         ]).compactJSON())]
         for item in items {

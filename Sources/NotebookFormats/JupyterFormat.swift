@@ -64,7 +64,7 @@ public enum JupyterFormat {
         let cells: [JSONTree] = notebook.cells.map { cell in
             var metadata: [JSONTree.Member] = [
                 .init("cellMetadata", .object([])), .init("inputWidgets", .object([])),
-                .init("nuid", .string(UUIDText.random())), .init("showTitle", .bool(cell.showTitle)),
+                .init("nuid", .string(IdentifierGenerator.uuid())), .init("showTitle", .bool(cell.showTitle)),
                 .init("tableResultSettingsMap", .object([])), .init("title", .string(cell.title)),
             ]
             switch CellKind(command: cell.command) {

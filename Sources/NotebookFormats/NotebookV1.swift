@@ -59,7 +59,7 @@ public enum NotebookV1 {
             .init("language", .string(modelLanguage(notebook.language))),
             .init("commands", .array(commands)),
             .init("dashboards", .array([])),
-            .init("guid", .string(UUIDText.random())),
+            .init("guid", .string(IdentifierGenerator.uuid())),
             .init("globalVars", .object([])),
             .init("iPythonMetadata", .null),
             .init("inputWidgets", .object([])),
@@ -73,7 +73,7 @@ public enum NotebookV1 {
         .object([
             .init("version", .string("CommandV1")),
             .init("origId", .integer(objectID)),
-            .init("guid", .string(UUIDText.random())),
+            .init("guid", .string(IdentifierGenerator.uuid())),
             .init("subtype", .string("command")),
             .init("commandType", .string("auto")),
             .init("position", .double(position)),
@@ -125,20 +125,7 @@ public enum NotebookV1 {
             .init("listResultMetadata", .array([])),
             .init("subcommandOptions", .null),
             .init("contentSha256Hex", .null),
-            .init("nuid", .string(UUIDText.random())),
+            .init("nuid", .string(IdentifierGenerator.uuid())),
         ])
-    }
-}
-
-/// Random version-4 UUID text, without Foundation.
-enum UUIDText {
-    static func random() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        bytes[6] = bytes[6] & 0x0F | 0x40
-        bytes[8] = bytes[8] & 0x3F | 0x80
-        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-        let characters = Array(hex)
-        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
     }
 }
