@@ -100,6 +100,15 @@ public struct AccountResourceStore: Sendable {
         return resource
     }
 
+    /// The bucket a storage configuration names.
+    func bucket(ofStorageConfiguration id: String, accountID: String) async throws -> String {
+        let configuration = try await get(.storageConfigurations, accountID: accountID, id: id)
+        guard let bucket = configuration["root_bucket_info"]?["bucket_name"]?.stringValue else {
+            throw KilnError(.invalidState, "Storage configuration \(id) has no bucket.")
+        }
+        return bucket
+    }
+
     static func row(_ db: any SQLDatabase, kind: AccountResourceKind, accountID: String, name: String) async throws -> String? {
         try await db.select().column("resource_id").from("account_resources")
             .where("account_id", .equal, accountID).where("kind", .equal, kind.rawValue)

@@ -9,11 +9,16 @@ public struct AccountWorkspaces: Sendable {
     let database: any Database
     let clock: any WallClock
     let resources: AccountResourceStore
+    let storage: WorkspaceStorage
     /// Called after a workspace needs provisioning, so the provisioner starts at once.
     let onProvisioningNeeded: @Sendable () -> Void
 
-    public init(database: any Database, clock: any WallClock = SystemClock(), onProvisioningNeeded: @escaping @Sendable () -> Void = {}) {
+    public init(
+        database: any Database, storage: WorkspaceStorage, clock: any WallClock = SystemClock(),
+        onProvisioningNeeded: @escaping @Sendable () -> Void = {}
+    ) {
         self.database = database
+        self.storage = storage
         self.clock = clock
         self.resources = AccountResourceStore(database: database, clock: clock)
         self.onProvisioningNeeded = onProvisioningNeeded
@@ -47,7 +52,7 @@ public struct AccountWorkspaces: Sendable {
     /// object, `workspace_id` included (the SDK's waiter needs it).
     public func create(accountID: String, body: JSONTree) async throws -> JSONTree {
         guard case .object = body else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
-        let config = try await validatedConfig(accountID: accountID, body: body, existing: nil)
+        let config = try await validatedConfig(accountID: accountID, body: body)
         let name = config["workspace_name"]?.stringValue ?? ""
         let now = clock.nowMillis()
         let row = try await database.write(lockKey: AccountResourceStore.lockKey(accountID)) { db -> Row in
@@ -118,7 +123,7 @@ public struct AccountWorkspaces: Sendable {
             throw KilnError(.invalidState, "The deployment name of a workspace cannot be changed.")
         }
         merged.set("deployment_name", .string(current.workspace.deploymentName))
-        let config = try await validatedConfig(accountID: accountID, body: merged, existing: current.workspace)
+        let config = try await validatedConfig(accountID: accountID, body: merged)
         let redeploy = current.workspace.status == "FAILED"
         let row = try await database.write(lockKey: AccountResourceStore.lockKey(accountID)) { db -> Row in
             var updated = current
@@ -140,22 +145,25 @@ public struct AccountWorkspaces: Sendable {
         return row.json
     }
 
-    /// Deletes the workspace and everything in it; returns it as it was.
-    public func delete(accountID: String, workspaceID: Int64) async throws -> (JSONTree, Workspace) {
+    /// Deletes the workspace, everything in it (its objects and tokens go with it: `ON DELETE CASCADE`) and
+    /// its storage area; returns it as it was.
+    public func delete(accountID: String, workspaceID: Int64) async throws -> JSONTree {
         let current = try await row(accountID: accountID, workspaceID: workspaceID)
         guard !current.workspace.isDefault else {
             throw KilnError(.invalidState, "The default workspace is served on the bare host and cannot be deleted.")
         }
         try await database.write(lockKey: workspaceID) { db in
-            try await db.delete(from: "workspace_objects").where("workspace_id", .equal, workspaceID).run()
-            try await db.delete(from: "tokens").where("workspace_id", .equal, workspaceID).run()
             try await db.delete(from: "workspaces").where("workspace_id", .equal, workspaceID).run()
         }
-        return (current.json, current.workspace)
+        if let storageID = current.config["storage_configuration_id"]?.stringValue,
+           let bucket = try? await resources.bucket(ofStorageConfiguration: storageID, accountID: accountID) {
+            storage.remove(bucket: bucket, workspaceID: workspaceID)
+        }
+        return current.json
     }
 
     /// The body's fields, checked: names, region, enums, tags and references to this account's resources.
-    private func validatedConfig(accountID: String, body: JSONTree, existing: Workspace?) async throws -> JSONTree {
+    private func validatedConfig(accountID: String, body: JSONTree) async throws -> JSONTree {
         var config = JSONTree.object([])
         for field in Self.settableFields { if let value = body[field], !value.isNull { config.set(field, value) } }
         guard let name = config["workspace_name"]?.stringValue, !name.isEmpty else {

@@ -62,10 +62,7 @@ public struct WorkspaceProvisioner: Service {
             guard let storageID = row.config["storage_configuration_id"]?.stringValue else {
                 throw KilnError(.invalidState, "The workspace has no storage configuration.")
             }
-            let configuration = try await resources.get(.storageConfigurations, accountID: workspace.accountID, id: storageID)
-            guard let bucket = configuration["root_bucket_info"]?["bucket_name"]?.stringValue else {
-                throw KilnError(.invalidState, "Storage configuration \(storageID) has no bucket.")
-            }
+            let bucket = try await resources.bucket(ofStorageConfiguration: storageID, accountID: workspace.accountID)
             if let credentialsID = row.config["credentials_id"]?.stringValue {
                 _ = try await resources.get(.credentials, accountID: workspace.accountID, id: credentialsID)
             }

@@ -32,13 +32,14 @@ struct KilnDomain: Sendable {
             }
         }
         self.provisioner = provisioner
-        accountWorkspaces = AccountWorkspaces(database: database, clock: clock, onProvisioningNeeded: { provisioner.wake() })
+        accountWorkspaces = AccountWorkspaces(
+            database: database, storage: storage, clock: clock, onProvisioningNeeded: { provisioner.wake() })
     }
 
     var http: KilnServices {
         KilnServices(
             accounts: accounts, tokens: tokens, workspaceFiles: workspaceFiles,
-            accountResources: accountResources, accountWorkspaces: accountWorkspaces, storage: storage,
+            accountResources: accountResources, accountWorkspaces: accountWorkspaces,
             servicePrincipals: servicePrincipals)
     }
 }

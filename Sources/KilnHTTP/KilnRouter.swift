@@ -9,12 +9,11 @@ public struct KilnServices: Sendable {
     public var workspaceFiles: WorkspaceService
     public var accountResources: AccountResourceStore
     public var accountWorkspaces: AccountWorkspaces
-    public var storage: WorkspaceStorage
     public var servicePrincipals: ServicePrincipals
 
     public init(
         accounts: AccountStore, tokens: TokenStore, workspaceFiles: WorkspaceService,
-        accountResources: AccountResourceStore, accountWorkspaces: AccountWorkspaces, storage: WorkspaceStorage,
+        accountResources: AccountResourceStore, accountWorkspaces: AccountWorkspaces,
         servicePrincipals: ServicePrincipals
     ) {
         self.servicePrincipals = servicePrincipals
@@ -23,7 +22,6 @@ public struct KilnServices: Sendable {
         self.workspaceFiles = workspaceFiles
         self.accountResources = accountResources
         self.accountWorkspaces = accountWorkspaces
-        self.storage = storage
     }
 }
 
@@ -43,7 +41,6 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     SCIMController(accounts: services.accounts).addRoutes(to: api)
     WorkspaceController(service: services.workspaceFiles).addRoutes(to: api)
     let accountAPI = router.group("api/2.0/accounts/:account_id", context: AccountContext.self)
-    AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces, storage: services.storage)
-        .addRoutes(to: accountAPI)
+    AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces).addRoutes(to: accountAPI)
     return router
 }

@@ -51,8 +51,9 @@ import Testing
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             let (account, _, _) = try #require(try await AccountStore(database: database).bootstrap(adminUserName: "a"))
             let resources = AccountResourceStore(database: database)
-            let provisioner = WorkspaceProvisioner(database: database, storage: WorkspaceStorage(root: root.path), logger: Logger(label: "t"))
-            let workspaces = AccountWorkspaces(database: database)
+            let storage = WorkspaceStorage(root: root.path)
+            let provisioner = WorkspaceProvisioner(database: database, storage: storage, logger: Logger(label: "t"))
+            let workspaces = AccountWorkspaces(database: database, storage: storage)
             let credential = try await resources.create(.credentials, accountID: account.accountID, body: JSONTree.parse(Array(
                 #"{"credentials_name":"c","aws_credentials":{"sts_role":{"role_arn":"arn:aws:iam::123456789012:role/r"}}}"#.utf8)))
             let blocked = try await resources.create(.storageConfigurations, accountID: account.accountID, body: JSONTree.parse(Array(

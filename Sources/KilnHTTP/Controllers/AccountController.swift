@@ -9,12 +9,10 @@ import NIOCore
 public struct AccountController: Sendable {
     let resources: AccountResourceStore
     let workspaces: AccountWorkspaces
-    let storage: WorkspaceStorage
 
-    public init(resources: AccountResourceStore, workspaces: AccountWorkspaces, storage: WorkspaceStorage) {
+    public init(resources: AccountResourceStore, workspaces: AccountWorkspaces) {
         self.resources = resources
         self.workspaces = workspaces
-        self.storage = storage
     }
 
     public func addRoutes(to group: RouterGroup<AccountContext>) {
@@ -89,13 +87,7 @@ public struct AccountController: Sendable {
     }
 
     @Sendable func deleteWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
-        let (json, workspace) = try await workspaces.delete(accountID: context.user.accountID, workspaceID: try Self.workspaceID(context))
-        if let storageID = json["storage_configuration_id"]?.stringValue,
-           let configuration = try? await resources.get(.storageConfigurations, accountID: workspace.accountID, id: storageID),
-           let bucket = configuration["root_bucket_info"]?["bucket_name"]?.stringValue {
-            storage.remove(bucket: bucket, workspaceID: workspace.workspaceID)
-        }
-        return Self.json(json)
+        Self.json(try await workspaces.delete(accountID: context.user.accountID, workspaceID: try Self.workspaceID(context)))
     }
 
     static func workspaceID(_ context: AccountContext) throws -> Int64 {
