@@ -40,13 +40,8 @@ func withDatabase<T: Sendable>(
         throw ConfigurationError("No Kiln data in \(configuration.dataDirectory); run `kiln serve` once first.")
     }
     let store = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
-    do {
+    return try await store.closing {
         try await Migrator(database: store, logger: logger).migrate()
-        let result = try await body(store)
-        await store.shutdown()
-        return result
-    } catch {
-        await store.shutdown()
-        throw error
+        return try await body(store)
     }
 }

@@ -23,6 +23,18 @@ public protocol Database: Sendable {
 }
 
 extension Database {
+    /// Runs `body`, then shuts the database down, whether `body` returned or threw.
+    public func closing<T: Sendable>(after body: @Sendable () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await shutdown()
+            return result
+        } catch {
+            await shutdown()
+            throw error
+        }
+    }
+
     /// A write without a serialisation key.
     public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await write(lockKey: nil, body)

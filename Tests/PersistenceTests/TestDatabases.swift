@@ -2,7 +2,6 @@ import Foundation
 import KilnCore
 import Logging
 import Persistence
-import PostgresNIO
 import SQLKit
 import Synchronization
 
@@ -26,14 +25,9 @@ enum TestDatabases {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let store = try await SQLiteStore.open(path: directory.appendingPathComponent("kiln.sqlite").path, logger: logger)
-            try await Migrator(database: store, logger: logger).migrate()
-            do {
-                let result = try await body(store)
-                await store.shutdown()
-                return result
-            } catch {
-                await store.shutdown()
-                throw error
+            return try await store.closing {
+                try await Migrator(database: store, logger: logger).migrate()
+                return try await body(store)
             }
         case .postgres:
             let base = try requirePostgresURL()
@@ -62,11 +56,7 @@ enum TestDatabases {
         url: String, logger: Logger, _ body: @Sendable (PostgresStore) async throws -> T
     ) async throws -> T {
         let store = try PostgresStore(url: url, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await store.client.run() }
-            defer { group.cancelAll() }
-            return try await body(store)
-        }
+        return try await store.withRunningClient { try await body(store) }
     }
 
     private static func requirePostgresURL() throws -> String {
