@@ -144,8 +144,12 @@ public struct AccountStore: Sendable {
         }
     }
 
-    /// A random password suitable for a first admin.
-    public static func generatePassword() -> String { PasswordHasher.generatePassword() }
+    /// Gives a user a new random password and returns it (shown once to whoever asked).
+    public func assignRandomPassword(userID: Int64) async throws -> String {
+        let password = PasswordHasher.generatePassword()
+        try await setPassword(userID: userID, password: password)
+        return password
+    }
 
     /// Creates the default account, its admin user and the default workspace if none exist yet.
     /// Returns what was created, or `nil` when the store was already bootstrapped.

@@ -16,8 +16,7 @@ struct Bootstrap {
         else {
             return "Kiln data is in \(configuration.dataDirectory); the admin's token is in the [kiln] profile of \(profilePath)."
         }
-        let password = AccountStore.generatePassword()
-        try await services.accounts.setPassword(userID: admin.userID, password: password)
+        let password = try await services.accounts.assignRandomPassword(userID: admin.userID)
         let (secret, _) = try await services.tokens.create(
             workspaceID: workspace.workspaceID, userID: admin.userID, comment: "kiln admin (first start)",
             lifetimeSeconds: nil)

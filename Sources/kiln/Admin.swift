@@ -43,9 +43,7 @@ struct CreateUser: AsyncParsableCommand {
         let password = try await withAccountStore(configuration: store.configuration()) { accounts in
             let account = try await primaryAccount(accounts)
             let user = try await accounts.createUser(accountID: account.accountID, userName: userName, displayName: userName, isAdmin: admin)
-            let password = AccountStore.generatePassword()
-            try await accounts.setPassword(userID: user.userID, password: password)
-            return password
+            return try await accounts.assignRandomPassword(userID: user.userID)
         }
         print("Created \(userName) in the account; password: \(password)")
     }
@@ -62,9 +60,7 @@ struct ResetPassword: AsyncParsableCommand {
             guard let user = try await accounts.user(accountID: account.accountID, userName: userName) else {
                 throw ValidationError("No user \(userName) in the account.")
             }
-            let password = AccountStore.generatePassword()
-            try await accounts.setPassword(userID: user.userID, password: password)
-            return password
+            return try await accounts.assignRandomPassword(userID: user.userID)
         }
         print("New password of \(userName): \(password)")
     }
