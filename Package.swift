@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/JohnSundell/Ink.git", from: "0.6.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
@@ -66,6 +67,29 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Compute",
+            dependencies: [
+                "KilnCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Lakebase",
+            dependencies: [
+                "KilnCore",
+                "Persistence",
+                "Compute",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "WorkspaceFiles",
             dependencies: ["KilnCore", "Persistence", "NotebookFormats"],
             swiftSettings: swiftSettings
@@ -76,6 +100,7 @@ let package = Package(
                 "KilnCore",
                 "Accounts",
                 "WorkspaceFiles",
+                "Lakebase",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -88,6 +113,8 @@ let package = Package(
                 "Accounts",
                 "WorkspaceFiles",
                 "KilnHTTP",
+                "Lakebase",
+                "Compute",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -89,6 +89,16 @@ def start_kiln(data_dir: Path, host: str, port: int, database_url: str | None = 
     return Kiln(host, port, token, data_dir, process, output)
 
 
+def traversable(path: Path) -> Path:
+    """Opens pytest's private temporary folders to other users: Kiln running as root runs PostgreSQL as
+    the `postgres` account, which must reach the data directory."""
+    for folder in [path, *path.parents]:
+        if str(folder) in ("/", "/tmp"):
+            break
+        folder.chmod(folder.stat().st_mode | 0o755)
+    return path
+
+
 def read_profile_token(data_dir: Path) -> str:
     text = (data_dir / "databrickscfg").read_text()
     return re.search(r"token = (\S+)", text).group(1)
@@ -119,7 +129,7 @@ def database_url() -> str | None:
 
 @pytest.fixture(scope="session")
 def kiln(database_url, tmp_path_factory) -> Kiln:
-    data_dir = tmp_path_factory.mktemp("kiln-data")
+    data_dir = traversable(tmp_path_factory.mktemp("kiln-data"))
     server = start_kiln(data_dir, "127.0.0.2", 80, database_url)
     yield server
     server.stop()

@@ -85,6 +85,17 @@ public struct AccountWorkspaces: Sendable {
         try await row(accountID: accountID, workspaceID: workspaceID).json
     }
 
+    /// The directory of a workspace's storage area; nil for a workspace without a storage
+    /// configuration (the default workspace).
+    public func storageArea(workspaceID: Int64) async throws -> String? {
+        let row = try await database.read { db in
+            try await db.select().column("*").from("workspaces").where("workspace_id", .equal, workspaceID).first().map(Row.init(row:))
+        }
+        guard let row, let storageID = row.config["storage_configuration_id"]?.stringValue else { return nil }
+        let bucket = try await resources.bucket(ofStorageConfiguration: storageID, accountID: row.workspace.accountID)
+        return storage.area(bucket: bucket, workspaceID: workspaceID).path
+    }
+
     func row(accountID: String, workspaceID: Int64) async throws -> Row {
         let row = try await database.read { db in
             try await db.select().column("*").from("workspaces").where("workspace_id", .equal, workspaceID)

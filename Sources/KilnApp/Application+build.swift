@@ -5,6 +5,8 @@ import KilnHTTP
 import Logging
 public import Persistence
 import ServiceLifecycle
+import Compute
+import Lakebase
 
 /// The composition root: opens the database, and returns the application with its services and
 /// start-up steps (migrations, first-start bootstrap) plus the database to close after it stops.
@@ -30,7 +32,10 @@ public func buildApplication(
         let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("kiln.sqlite").path
         database = try await SQLiteStore.open(path: path, logger: logger)
     }
-    let domain = KilnDomain(database: database, storageRoot: configuration.storageRoot, logger: logger)
+    let compute = try ComputeConfiguration(
+        workDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("compute").path,
+        listenHost: configuration.postgresHost, ports: configuration.postgresPorts)
+    let domain = KilnDomain(database: database, storageRoot: configuration.storageRoot, compute: compute, logger: logger)
     let router = buildRouter(services: domain.http)
     let publicURL = configuration.publicURL
 
@@ -46,8 +51,10 @@ public func buildApplication(
         announce(try await Bootstrap(configuration: configuration, services: domain).run())
         // Finish whatever a previous run left PROVISIONING, now that the schema is in place.
         domain.provisioner.wake()
+        domain.lakebase.activate()
     }
-    application.addServices(domain.provisioner)
+    // The supervisor is added last so that it stops last: it stops every postgres on shutdown.
+    application.addServices(domain.provisioner, domain.lakebase.service, domain.supervisor)
     return (application, database)
 }
 

@@ -13,6 +13,8 @@ public import Logging
 /// | log level | `--log-level` | `KILN_LOG_LEVEL` | `info` |
 /// | admin user name | `--admin-user` | `KILN_ADMIN_USER` | `admin@kiln.local` |
 /// | storage root (where buckets live) | `--storage-root` | `KILN_STORAGE_ROOT` | `<data-dir>/storage` |
+/// | host Lakebase endpoints listen on | – | `KILN_POSTGRES_HOST` | `127.0.0.1` |
+/// | ports of Lakebase endpoints | – | `KILN_POSTGRES_PORTS` | `55000-55999` |
 public struct KilnConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -24,6 +26,10 @@ public struct KilnConfiguration: Sendable {
     public var adminUserName: String
     /// Where storage configurations' buckets are directories; `nil` means `<data-dir>/storage`.
     public var storageRootOverride: String?
+    /// The address Lakebase endpoints (postgres) listen on.
+    public var postgresHost = "127.0.0.1"
+    /// The ports Lakebase endpoints get, one each.
+    public var postgresPorts = 55000..<56000
 
     /// The directory that holds the buckets.
     public var storageRoot: String {
@@ -77,6 +83,14 @@ public struct KilnConfiguration: Sendable {
         }
         if let admin = value(adminUserName, "KILN_ADMIN_USER") { configuration.adminUserName = admin }
         configuration.storageRootOverride = value(storageRoot, "KILN_STORAGE_ROOT")
+        if let host = environment["KILN_POSTGRES_HOST"], !host.isEmpty { configuration.postgresHost = host }
+        if let text = environment["KILN_POSTGRES_PORTS"], !text.isEmpty {
+            let bounds = text.split(separator: "-").compactMap { Int($0) }
+            guard bounds.count == 2, bounds[0] > 0, bounds[0] <= bounds[1], bounds[1] <= 65535 else {
+                throw ConfigurationError("KILN_POSTGRES_PORTS must be a range such as 55000-55999, not '\(text)'.")
+            }
+            configuration.postgresPorts = bounds[0]..<(bounds[1] + 1)
+        }
         return configuration
     }
 

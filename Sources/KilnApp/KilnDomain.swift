@@ -3,6 +3,8 @@ import KilnCore
 import KilnHTTP
 import Persistence
 import Logging
+import Compute
+import Lakebase
 import WorkspaceFiles
 
 /// The domain services over one database.
@@ -15,8 +17,10 @@ struct KilnDomain: Sendable {
     let storage: WorkspaceStorage
     let provisioner: WorkspaceProvisioner
     let servicePrincipals: ServicePrincipals
+    let supervisor: ComputeSupervisor
+    let lakebase: LakebaseService
 
-    init(database: any Database, storageRoot: String, logger: Logger, clock: any WallClock = SystemClock()) {
+    init(database: any Database, storageRoot: String, compute: ComputeConfiguration, logger: Logger, clock: any WallClock = SystemClock()) {
         accounts = AccountStore(database: database, clock: clock)
         tokens = TokenStore(database: database, clock: clock)
         workspaceFiles = WorkspaceService(database: database, clock: clock)
@@ -32,14 +36,21 @@ struct KilnDomain: Sendable {
             }
         }
         self.provisioner = provisioner
-        accountWorkspaces = AccountWorkspaces(
+        let accountWorkspaces = AccountWorkspaces(
             database: database, storage: storage, clock: clock, onProvisioningNeeded: { provisioner.wake() })
+        self.accountWorkspaces = accountWorkspaces
+        supervisor = ComputeSupervisor(configuration: compute, logger: logger)
+        // Branches live in the workspace's storage area; the default workspace has none and uses
+        // <storage-root>/workspaces/<id>.
+        lakebase = LakebaseService(database: database, supervisor: supervisor, storageArea: { workspaceID in
+            try await accountWorkspaces.storageArea(workspaceID: workspaceID) ?? "\(storageRoot)/workspaces/\(workspaceID)"
+        }, clock: clock, logger: logger)
     }
 
     var http: KilnServices {
         KilnServices(
             accounts: accounts, tokens: tokens, workspaceFiles: workspaceFiles,
             accountResources: accountResources, accountWorkspaces: accountWorkspaces,
-            servicePrincipals: servicePrincipals)
+            servicePrincipals: servicePrincipals, lakebase: lakebase)
     }
 }

@@ -14,4 +14,12 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case aborted = "ABORTED"
     case invalidState = "INVALID_STATE"
     case internalError = "INTERNAL_ERROR"
+    /// Lakebase's spelling of a missing resource (404).
+    case notFound = "NOT_FOUND"
+    /// Lakebase's spelling of a duplicate (409).
+    case alreadyExists = "ALREADY_EXISTS"
+    /// A request the resource's current state forbids, as Lakebase answers it (400).
+    case badRequest = "BAD_REQUEST"
+    /// A per-workspace or per-project quota is used up (400: the SDK must not retry it).
+    case resourceLimitExceeded = "RESOURCE_LIMIT_EXCEEDED"
 }

@@ -8,10 +8,13 @@ public struct KilnError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: ErrorCode
     /// A human-readable explanation, in the words Databricks uses where they are known.
     public var message: String
+    /// Structured details (`google.rpc.ErrorInfo` and the like), sent as the body's `details` array.
+    public var details: [JSONTree]
 
-    public init(_ code: ErrorCode, _ message: String) {
+    public init(_ code: ErrorCode, _ message: String, details: [JSONTree] = []) {
         self.code = code
         self.message = message
+        self.details = details
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

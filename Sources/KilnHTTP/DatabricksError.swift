@@ -9,26 +9,30 @@ public struct DatabricksError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    public var details: [JSONTree]
 
-    public init(status: HTTPResponse.Status, code: String, message: String) {
+    public init(status: HTTPResponse.Status, code: String, message: String, details: [JSONTree] = []) {
         self.status = status
         self.code = code
         self.message = message
+        self.details = details
     }
 
     /// The one mapping from a domain error to its HTTP status.
     public init(_ error: KilnError) {
-        self.init(status: Self.status(for: error.code), code: error.code.rawValue, message: error.message)
+        self.init(status: Self.status(for: error.code), code: error.code.rawValue, message: error.message, details: error.details)
     }
 
     static func status(for code: ErrorCode) -> HTTPResponse.Status {
         switch code {
-        case .invalidParameterValue, .malformedRequest, .directoryNotEmpty, .maxNotebookSizeExceeded, .invalidState:
+        case .invalidParameterValue, .malformedRequest, .directoryNotEmpty, .maxNotebookSizeExceeded, .invalidState,
+             .badRequest, .resourceLimitExceeded:
             .badRequest
         // Production Databricks answers 400 for RESOURCE_ALREADY_EXISTS on workspace import and mkdirs;
         // the SDK classifies by code, so both 400 and 409 give ResourceAlreadyExists.
         case .resourceAlreadyExists: .badRequest
-        case .resourceDoesNotExist, .endpointNotFound: .notFound
+        case .resourceDoesNotExist, .endpointNotFound, .notFound: .notFound
+        case .alreadyExists: .conflict
         case .unauthenticated: .unauthorized
         case .permissionDenied: .forbidden
         case .requestEntityTooLarge: .contentTooLarge
@@ -40,7 +44,12 @@ public struct DatabricksError: HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var body = ByteBuffer()
-        body.writeBytes(JSONResponse.encode(ErrorBody(errorCode: code, message: message)))
+        if details.isEmpty {
+            body.writeBytes(JSONResponse.encode(ErrorBody(errorCode: code, message: message)))
+        } else {
+            body.writeBytes(JSONTree.object([.init("error_code", .string(code)), .init("message", .string(message)),
+                                             .init("details", .array(details))]).compactJSON())
+        }
         return Response(
             status: status,
             headers: [.contentType: "application/json"],

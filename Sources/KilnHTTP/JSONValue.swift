@@ -27,3 +27,11 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 }
+
+extension JSONValue {
+    /// The text of a string value.
+    var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+}

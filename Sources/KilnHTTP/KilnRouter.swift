@@ -1,6 +1,7 @@
 public import Accounts
 public import Hummingbird
 public import WorkspaceFiles
+public import Lakebase
 
 /// What the router needs from the rest of Kiln.
 public struct KilnServices: Sendable {
@@ -10,12 +11,14 @@ public struct KilnServices: Sendable {
     public var accountResources: AccountResourceStore
     public var accountWorkspaces: AccountWorkspaces
     public var servicePrincipals: ServicePrincipals
+    public var lakebase: LakebaseService
 
     public init(
         accounts: AccountStore, tokens: TokenStore, workspaceFiles: WorkspaceService,
         accountResources: AccountResourceStore, accountWorkspaces: AccountWorkspaces,
-        servicePrincipals: ServicePrincipals
+        servicePrincipals: ServicePrincipals, lakebase: LakebaseService
     ) {
+        self.lakebase = lakebase
         self.servicePrincipals = servicePrincipals
         self.accounts = accounts
         self.tokens = tokens
@@ -40,6 +43,7 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     TokenController(tokens: services.tokens).addRoutes(to: api)
     SCIMController(accounts: services.accounts).addRoutes(to: api)
     WorkspaceController(service: services.workspaceFiles).addRoutes(to: api)
+    PostgresController(service: services.lakebase).addRoutes(to: api)
     let accountAPI = router.group("api/2.0/accounts/:account_id", context: AccountContext.self)
     AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces).addRoutes(to: accountAPI)
     return router

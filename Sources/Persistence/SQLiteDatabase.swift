@@ -1,4 +1,5 @@
 public import Logging
+import KilnCore
 import NIOCore
 import NIOPosix
 public import SQLKit

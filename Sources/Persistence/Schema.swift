@@ -87,5 +87,44 @@ public enum Schema {
                 "CREATE TABLE kiln_secrets (name TEXT PRIMARY KEY, secret TEXT NOT NULL)",
             ]
         },
+        Migration(version: 4, name: "Lakebase resources and operations") { _ in
+            [
+                """
+                CREATE TABLE lakebase_resources (
+                    workspace_id BIGINT NOT NULL REFERENCES workspaces (workspace_id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    parent TEXT NOT NULL,
+                    project TEXT NOT NULL,
+                    uid TEXT NOT NULL UNIQUE,
+                    spec TEXT NOT NULL,
+                    internal TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    port INTEGER UNIQUE,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    state_changed_at BIGINT NOT NULL,
+                    deleted_at BIGINT,
+                    purge_at BIGINT,
+                    seq BIGINT NOT NULL,
+                    PRIMARY KEY (workspace_id, name))
+                """,
+                "CREATE INDEX lakebase_resources_parent ON lakebase_resources (workspace_id, parent, kind, seq)",
+                """
+                CREATE TABLE lakebase_operations (
+                    workspace_id BIGINT NOT NULL REFERENCES workspaces (workspace_id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    project TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    resource TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    done BOOLEAN NOT NULL,
+                    result TEXT,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (workspace_id, name))
+                """,
+                "CREATE INDEX lakebase_operations_pending ON lakebase_operations (done, created_at)",
+            ]
+        },
     ]
 }

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import NIOPosix
+import PostgresNIO
+
+/// Kiln's own SQL on a compute: `kiln_system` over the Unix socket.
+public enum AdminSession {
+    /// Runs `statements` in order on `database`, each on its own (no transaction: `CREATE DATABASE`
+    /// cannot run in one).
+    public static func run(configuration: ComputeConfiguration, port: Int, database: String, _ statements: [String]) async throws {
+        try await withConnection(configuration: configuration, port: port, database: database) { connection in
+            for statement in statements {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+        }
+    }
+
+    /// Runs a query and returns the first column of every row as text.
+    public static func strings(configuration: ComputeConfiguration, port: Int, database: String, _ sql: String) async throws -> [String] {
+        try await withConnection(configuration: configuration, port: port, database: database) { connection in
+            var values: [String] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+                values.append(try row.decode(String.self))
+            }
+            return values
+        }
+    }
+
+    static let logger = Logger(label: "kiln.compute.admin")
+
+    static func withConnection<T: Sendable>(
+        configuration: ComputeConfiguration, port: Int, database: String,
+        _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let socket = "\(configuration.socketDirectory)/.s.PGSQL.\(port)"
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(),
+                configuration: .init(unixSocketPath: socket, username: "kiln_system", password: nil, database: database),
+                id: 1, logger: logger)
+        } catch {
+            throw ComputeError("Cannot reach the compute: \(String(reflecting: error))")
+        }
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch let error as PSQLError {
+            try? await connection.close()
+            throw ComputeError(error.serverInfo?[.message] ?? String(reflecting: error))
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
+
+/// Quoting for SQL that cannot take bind parameters (DDL).
+public enum SQLText {
+    /// `"name"`, with inner quotes doubled.
+    public static func identifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// `'text'`, with inner quotes doubled (standard_conforming_strings is on).
+    public static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}

@@ -1,0 +1,139 @@
+import KilnCore
+public import Logging
+public import ServiceLifecycle
+
+/// Owns every running postgres: starts them, restarts one that crashes (with backoff, reporting
+/// `degraded` while it fails), and stops them all when Kiln shuts down.
+public actor ComputeSupervisor: Service {
+    /// What a compute is doing now.
+    public enum State: Sendable, Equatable {
+        case stopped
+        case running
+        /// It crashed and is being restarted; the message says why.
+        case degraded(String)
+    }
+
+    private struct Instance {
+        var spec: ServerSpec
+        var server: PostgresServer?
+        var state: State
+    }
+
+    public nonisolated let configuration: ComputeConfiguration
+    private let logger: Logger
+    private var instances: [String: Instance] = [:]
+    private let locks = KeyedLocks()
+    private let watches: AsyncStream<PostgresServer>
+    private let watchContinuation: AsyncStream<PostgresServer>.Continuation
+
+    public init(configuration: ComputeConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        (watches, watchContinuation) = AsyncStream.makeStream()
+    }
+
+    /// Starts the compute `spec` describes and returns once it accepts connections. A compute already
+    /// running with the same spec is left alone; one with another spec is restarted with the new one.
+    /// Throws (and leaves nothing running) when postgres cannot start.
+    public func start(_ spec: ServerSpec) async throws {
+        try await locks.withLock(spec.id) { try await self.startLocked(spec) }
+    }
+
+    private func startLocked(_ spec: ServerSpec) async throws {
+        if let instance = instances[spec.id], let server = instance.server, !server.process.hasExited {
+            if instance.spec == spec { return }
+            instances[spec.id]?.server = nil
+            await server.stop()
+        }
+        instances[spec.id] = Instance(spec: spec, server: nil, state: .stopped)
+        do {
+            let server = try await PostgresServer.start(spec, configuration: configuration)
+            instances[spec.id] = Instance(spec: spec, server: server, state: .running)
+            watchContinuation.yield(server)
+        } catch {
+            instances[spec.id] = nil
+            throw error
+        }
+    }
+
+    /// Stops a compute (fast shutdown) and forgets it.
+    public func stop(id: String) async {
+        try? await locks.withLock(id) { await self.stopLocked(id: id) }
+    }
+
+    private func stopLocked(id: String) async {
+        guard let instance = instances.removeValue(forKey: id) else { return }
+        await instance.server?.stop()
+    }
+
+    /// The state of a compute; `stopped` when Kiln does not run it.
+    public func state(id: String) -> State {
+        instances[id]?.state ?? .stopped
+    }
+
+    /// Whether the compute is up and accepting connections.
+    public func isRunning(id: String) -> Bool {
+        guard let server = instances[id]?.server else { return false }
+        return !server.process.hasExited
+    }
+
+    /// Watches started servers until graceful shutdown, then stops every compute.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for await server in watches.cancelOnGracefulShutdown() {
+                group.addTask { await self.watch(server) }
+            }
+            await stopAll()
+            group.cancelAll()
+        }
+    }
+
+    /// Stops every compute, all at once.
+    public func stopAll() async {
+        let ids = Array(instances.keys)
+        await withTaskGroup(of: Void.self) { group in
+            for id in ids { group.addTask { await self.stop(id: id) } }
+        }
+    }
+
+    /// Waits for `server` to exit; if Kiln still wants it running, restarts it with backoff.
+    private func watch(_ server: PostgresServer) async {
+        let status = await server.process.waitForExit()
+        guard !Task.isCancelled else { return }
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            guard let message = markCrashed(server, status: status) else { return }
+            logger.warning("Compute exited; restarting", metadata: ["compute": "\(server.spec.id)", "reason": "\(message)"])
+            try? await Task.sleep(for: delay)
+            let restarted: Bool = (try? await locks.withLock(server.spec.id) { try await self.restartLocked(server) }) ?? false
+            if restarted { return }
+            delay = min(delay * 2, .seconds(10))
+        }
+    }
+
+    /// Marks the instance degraded if `server` is still the one Kiln wants; returns the reason, or nil
+    /// when the exit was wanted (a stop or a restart with a new spec).
+    private func markCrashed(_ server: PostgresServer, status: Int32) -> String? {
+        guard let instance = instances[server.spec.id], instance.spec == server.spec,
+              instance.server === server || instance.server == nil else { return nil }
+        let message = "postgres exited with status \(status): \(PostgresServer.logTail(server.spec))"
+        instances[server.spec.id]?.state = .degraded(message)
+        instances[server.spec.id]?.server = nil
+        return message
+    }
+
+    /// One restart attempt; true when it is running again (or no longer wanted).
+    private func restartLocked(_ crashed: PostgresServer) async throws -> Bool {
+        guard let instance = instances[crashed.spec.id], instance.server == nil, instance.spec == crashed.spec else { return true }
+        do {
+            let server = try await PostgresServer.start(crashed.spec, configuration: configuration)
+            instances[crashed.spec.id] = Instance(spec: crashed.spec, server: server, state: .running)
+            watchContinuation.yield(server)
+            logger.info("Compute restarted", metadata: ["compute": "\(crashed.spec.id)"])
+            return true
+        } catch {
+            instances[crashed.spec.id]?.state = .degraded("\(error)")
+            return false
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// Making, copying and removing data directories: a branch's data is one PostgreSQL data directory.
+public struct DataDirectories: Sendable {
+    let configuration: ComputeConfiguration
+    var commands: Commands { Commands(configuration: configuration) }
+
+    public init(configuration: ComputeConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Makes the empty-cluster template now, so that the first project does not wait for `initdb`.
+    public func prepareTemplate() async throws {
+        try await ClusterTemplate(configuration: configuration).prepare(logger: AdminSession.logger)
+    }
+
+    /// A new empty cluster at `path`, copied from the template (made first if need be).
+    public func createEmpty(at path: String) async throws {
+        let template = ClusterTemplate(configuration: configuration)
+        try await template.prepare(logger: AdminSession.logger)
+        try await copy(stoppedDirectory: template.path, to: path)
+    }
+
+    /// A copy of a data directory whose server is stopped: `cp -a`, then synced to disk. A failure
+    /// (a full disk, say) removes the partial copy.
+    public func copy(stoppedDirectory source: String, to path: String) async throws {
+        try prepareParent(of: path)
+        let partial = path + ".partial"
+        try? FileManager.default.removeItem(atPath: partial)
+        do {
+            try await commands.run(["/bin/cp", "-a", source, partial], what: "Copying the parent's data")
+            try? FileManager.default.removeItem(atPath: partial + "/postmaster.pid")
+            try await commands.run(["/bin/sync", "-f", partial], what: "Syncing the copy")
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
+    /// A copy of a running server's data: `pg_basebackup` over its Unix socket, consistent as of the
+    /// moment it finishes. A failure removes the partial copy.
+    public func copy(runningServerPort port: Int, to path: String) async throws {
+        try prepareParent(of: path)
+        let partial = path + ".partial"
+        try? FileManager.default.removeItem(atPath: partial)
+        do {
+            try await commands.run([configuration.program("pg_basebackup"), "-h", configuration.socketDirectory,
+                                    "-p", String(port), "-U", "kiln_system", "-D", partial, "-X", "stream", "-c", "fast"],
+                                   what: "pg_basebackup of the parent")
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
+    /// Removes a data directory and its log. Its server must be stopped.
+    public func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: path + ".partial")
+        try? FileManager.default.removeItem(atPath: path + ".log")
+    }
+
+    /// Whether a complete data directory is at `path`.
+    public func exists(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path + "/PG_VERSION")
+    }
+
+    /// The bytes the data directory's files hold (its logical size, as far as Kiln can tell).
+    public func size(of path: String) -> Int64 {
+        guard let files = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: Int64 = 0
+        while let file = files.nextObject() as? String {
+            if let size = files.fileAttributes?[.size] as? NSNumber, files.fileAttributes?[.type] as? FileAttributeType == .typeRegular {
+                total += size.int64Value
+            }
+            _ = file
+        }
+        return total
+    }
+
+    private func prepareParent(of path: String) throws {
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try configuration.user.makeDirectory(parent, mode: 0o700)
+        try configuration.user.makeDirectory(configuration.socketDirectory, mode: 0o700)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// What to run: one postgres on one data directory.
+public struct ServerSpec: Sendable, Equatable {
+    /// The endpoint's unique id; names the instance in logs.
+    public var id: String
+    public var dataDirectory: String
+    public var port: Int
+    /// `postgres -c` settings, applied over the data directory's own configuration.
+    public var settings: [String: String]
+
+    public init(id: String, dataDirectory: String, port: Int, settings: [String: String]) {
+        self.id = id
+        self.dataDirectory = dataDirectory
+        self.port = port
+        self.settings = settings
+    }
+
+    /// The server log, beside the data directory.
+    var logPath: String { dataDirectory + ".log" }
+}
+
+/// One running postgres process: started, watched for readiness, stopped.
+final class PostgresServer: Sendable {
+    let spec: ServerSpec
+    let process: ChildProcess
+
+    private init(spec: ServerSpec, process: ChildProcess) {
+        self.spec = spec
+        self.process = process
+    }
+
+    /// Spawns postgres and returns once it accepts connections (its `postmaster.pid` says `ready`, or
+    /// `standby` for a replica). Throws with the end of the server log when it exits or takes longer
+    /// than `timeout`.
+    static func start(_ spec: ServerSpec, configuration: ComputeConfiguration, timeout: Duration = .seconds(60)) async throws -> PostgresServer {
+        var arguments = [configuration.program("postgres"), "-D", spec.dataDirectory,
+                         "-c", "port=\(spec.port)",
+                         "-c", "listen_addresses=\(configuration.listenHost)",
+                         "-c", "unix_socket_directories=\(configuration.socketDirectory)"]
+        for (key, value) in (Self.baseSettings.merging(spec.settings) { _, new in new }).sorted(by: { $0.key < $1.key }) {
+            arguments += ["-c", "\(key)=\(value)"]
+        }
+        let process = try await Launcher.shared.launch(configuration.user.command(arguments), logPath: spec.logPath)
+        let server = PostgresServer(spec: spec, process: process)
+        let deadline = ContinuousClock.now + timeout
+        let pidFile = spec.dataDirectory + "/postmaster.pid"
+        while true {
+            if process.hasExited {
+                throw ComputeError("postgres did not start: \(Self.logTail(spec))")
+            }
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8) {
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                if lines.count > 7, lines[0] == "\(process.pid)",
+                   ["ready", "standby"].contains(lines[7].trimmingCharacters(in: .whitespaces)) {
+                    return server
+                }
+            }
+            if ContinuousClock.now > deadline {
+                await server.stop()
+                throw ComputeError("postgres did not become ready within \(timeout): \(Self.logTail(spec))")
+            }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// Settings every Kiln compute runs with.
+    static let baseSettings: [String: String] = [
+        "recovery_init_sync_method": "syncfs",   // a restart after a crash in ~30 ms, not seconds
+        "logging_collector": "off",
+        "log_line_prefix": "%m [%p] ",
+        "max_wal_senders": "4",
+        "wal_level": "replica",
+    ]
+
+    /// Fast shutdown (SIGINT); immediate (SIGQUIT) after 10 s, SIGKILL after 20 s.
+    func stop() async {
+        process.signal(SIGINT)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = await self.process.waitForExit() }
+            group.addTask { [process] in
+                do {
+                    try await Task.sleep(for: .seconds(10))
+                    process.signal(SIGQUIT)
+                    try await Task.sleep(for: .seconds(10))
+                    process.signal(SIGKILL)
+                } catch {}   // cancelled: the server exited in time
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static func logTail(_ spec: ServerSpec) -> String {
+        Commands.tail((try? String(contentsOfFile: spec.logPath, encoding: .utf8)) ?? "no log")
+    }
+}

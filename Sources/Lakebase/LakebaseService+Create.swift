@@ -1,0 +1,242 @@
+import Foundation
+public import KilnCore
+import SQLKit
+import Persistence
+
+/// The limits of Lakebase (lakebase-contract.md §B.5).
+enum Limits {
+    static let projectsPerWorkspace = 1000
+    static let branchesPerProject = 500
+    static let protectedBranchesPerProject = 1
+    static let activeComputesPerProject = 20
+    static let rolesPerBranch = 500
+    static let databasesPerBranch = 500
+
+    static func exceeded(_ what: String, _ limit: Int) -> KilnError {
+        KilnError(.resourceLimitExceeded, "The limit of \(limit) \(what) has been reached.")
+    }
+}
+
+extension LakebaseService {
+    /// `POST …/{parent}/{collection}?{kind}_id=…`: creates a resource (or, with `replace_existing`,
+    /// updates the one that exists).
+    public func create(
+        _ kind: ResourceKind, parent: ResourceName?, id: String?, replaceExisting: Bool, body: JSONTree, caller: LakebaseCaller
+    ) async throws -> JSONTree {
+        guard case .object = body else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
+        let spec = body["spec"] ?? .object([])
+        guard case .object = spec else { throw KilnError.invalidParameter("Field 'spec' must be an object.") }
+        switch kind {
+        case .project:
+            return try await createProject(id: id, body: body, caller: caller)
+        case .branch, .endpoint, .role, .database:
+            guard let parent else { throw Self.notFound(kind) }
+            let resourceID: String
+            if let id, !id.isEmpty {
+                resourceID = id
+            } else if kind == .role || kind == .database {
+                resourceID = kind == .role ? UIDs.shortID("role") : Self.databaseID(from: spec)
+            } else {
+                throw ResourceID.required(kind.idField)
+            }
+            try ResourceID.validate(resourceID, kind: kind)
+            let name = parent.child(kind, resourceID)
+            _ = try await visible(parent, caller: caller, includeDeleted: false)
+            if replaceExisting, (try? await visible(name, caller: caller, includeDeleted: false)) != nil {
+                return try await update(name, body: body, mask: nil, caller: caller)
+            }
+            switch kind {
+            case .branch: return try await createBranch(name, spec: spec, caller: caller)
+            case .endpoint: return try await createEndpoint(name, spec: spec, caller: caller)
+            case .role: return try await createRole(name, spec: spec, caller: caller)
+            default: return try await createDatabase(name, spec: spec, caller: caller)
+            }
+        }
+    }
+
+    static func databaseID(from spec: JSONTree) -> String {
+        let wanted = (spec["postgres_database"]?.stringValue ?? "").lowercased().replacingOccurrences(of: "_", with: "-")
+        return (try? ResourceID.validate(wanted, kind: .database)) != nil ? wanted : UIDs.shortID("db")
+    }
+
+    private func createProject(id: String?, body: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
+        guard let id, !id.isEmpty else { throw ResourceID.required("project_id") }
+        try ResourceID.validate(id, kind: .project)
+        let name = ResourceName(kind: .project, ids: [id])
+        let branchName = name.child(.branch, "production")
+        var spec = try Specs.project(body["spec"] ?? .object([]), projectID: id)
+        spec.set("default_branch", .string(branchName.description))
+        let endpointDefaults = spec["default_endpoint_settings"] ?? .object([])
+        var initialEndpoint = body["initial_endpoint_spec"] ?? .object([])
+        initialEndpoint.set("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE"))
+        let endpointSpec = try Specs.endpoint(initialEndpoint, projectDefaults: endpointDefaults)
+        let isProtected = try SpecReader(body["initial_branch_spec"], prefix: "initial_branch_spec").bool("is_protected") ?? false
+        let now = clock.nowMillis()
+        let ws = caller.workspaceID
+        let project = StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.project), spec: spec,
+                                     privateState: .object([.init("owner", .string(caller.identity))]), now: now)
+        let branch = StoredResource(workspaceID: ws, name: branchName, uid: UIDs.make(.branch),
+                                    spec: .object([.init("is_protected", .bool(isProtected))]), now: now)
+        let ownerRole = name.child(.branch, "production").child(.role, UIDs.shortID("role"))
+        let role = StoredResource(workspaceID: ws, name: ownerRole, uid: UIDs.make(.role), spec: .compact([
+            ("postgres_role", .string(caller.identity)), ("identity_type", .string(caller.identityType)),
+            ("auth_method", .string("LAKEBASE_OAUTH_V1")),
+            ("attributes", .object([.init("createdb", .bool(false)), .init("createrole", .bool(false)), .init("bypassrls", .bool(false))])),
+            ("membership_roles", .array([.string("DATABRICKS_SUPERUSER")])),
+        ]), now: now)
+        let defaultDatabase = StoredResource(
+            workspaceID: ws, name: branchName.child(.database, "databricks-postgres"), uid: UIDs.make(.database),
+            spec: .object([.init("postgres_database", .string("databricks_postgres")), .init("role", .string(ownerRole.description))]), now: now)
+        return try await start(.createProject, name, caller: caller) { db in
+            if try await ResourceTable.get(db, workspaceID: ws, name: name) != nil {
+                throw KilnError(.alreadyExists, "project with such id already exists in the workspace")
+            }
+            guard try await ResourceTable.count(db, workspaceID: ws, parent: "", kind: .project) < Limits.projectsPerWorkspace else {
+                throw Limits.exceeded("projects per workspace", Limits.projectsPerWorkspace)
+            }
+            try await ResourceTable.insert(db, project)
+            try await ResourceTable.insert(db, branch)
+            try await ResourceTable.insert(db, try await self.newEndpoint(db, name: branchName.child(.endpoint, "primary"), spec: endpointSpec, ws: ws, now: now))
+            try await ResourceTable.insert(db, role)
+            try await ResourceTable.insert(db, defaultDatabase)
+        }
+    }
+
+    func newEndpoint(_ db: any SQLDatabase, name: ResourceName, spec: JSONTree, ws: Int64, now: Int64) async throws -> StoredResource {
+        let port = try await work.freePort(db)
+        return StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.endpoint), spec: spec, port: port, now: now)
+    }
+
+    private func createBranch(_ name: ResourceName, spec: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
+        let reader = SpecReader(spec, prefix: "spec")
+        if reader.has("source_branch_lsn") || reader.has("source_branch_time") || reader.has("source_snapshot") {
+            throw KilnError(.notImplemented, "Branching from a point in time, an LSN or a snapshot is not supported by Kiln yet; branch from the source's current state.")
+        }
+        let now = clock.nowMillis()
+        var settings = try Specs.branchSettings(spec, now: now)
+        let ws = caller.workspaceID
+        let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
+        let sourceText = try reader.string("source_branch") ?? project.spec["default_branch"]?.stringValue ?? ""
+        guard let source = ResourceName(sourceText), source.kind == .branch else {
+            throw KilnError.invalidParameter("spec.source_branch must be a branch name such as projects/\(name.projectID)/branches/production, not '\(sourceText)'.")
+        }
+        guard source.projectID == name.projectID else {
+            throw KilnError.invalidParameter("The source branch \(source) belongs to another project; a branch can only be created from a branch of projects/\(name.projectID).")
+        }
+        let isProtected = settings["is_protected"]?.boolValue == true
+        if isProtected, settings["expire_time"] != nil {
+            throw KilnError.invalidParameter("A protected branch cannot expire.")
+        }
+        settings.set("source_branch", .string(source.description))
+        settings.set("source_branch_time", .string(ProtoTime.timestamp(millis: now)))
+        let branchSettings = settings
+        let endpointSpec = try Specs.endpoint(.object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE"))]),
+                                              projectDefaults: project.spec["default_endpoint_settings"] ?? .object([]))
+        return try await start(.createBranch, name, caller: caller) { db in
+            guard let sourceRow = try await ResourceTable.get(db, workspaceID: ws, name: source), sourceRow.deletedAt == nil else {
+                throw KilnError(.notFound, "source branch \(source) not found")
+            }
+            guard sourceRow.isReady else { throw KilnError(.aborted, "The source branch \(source) is still being created; try again when it is READY.") }
+            if try await ResourceTable.get(db, workspaceID: ws, name: name) != nil {
+                throw KilnError(.alreadyExists, "branch with such id already exists in the project")
+            }
+            let siblings = try await ResourceTable.children(db, workspaceID: ws, parent: name.project.description, kind: .branch)
+            guard siblings.count < Limits.branchesPerProject else { throw Limits.exceeded("branches per project", Limits.branchesPerProject) }
+            if isProtected, siblings.filter({ $0.spec["is_protected"]?.boolValue == true }).count >= Limits.protectedBranchesPerProject {
+                throw Limits.exceeded("protected branches per project", Limits.protectedBranchesPerProject)
+            }
+            try await self.checkActiveComputes(db, project: name.project, ws: ws, adding: 1)
+            try await ResourceTable.insert(db, StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.branch), spec: branchSettings, now: now))
+            try await ResourceTable.insert(db, try await self.newEndpoint(db, name: name.child(.endpoint, "primary"), spec: endpointSpec, ws: ws, now: now))
+            // The child has the parent's roles and databases: they are in the copied data.
+            for kind in [ResourceKind.role, .database] {
+                for row in try await ResourceTable.children(db, workspaceID: ws, parent: source.description, kind: kind) where row.isReady {
+                    var copy = row
+                    copy.name = name.child(kind, row.name.id)
+                    copy.uid = UIDs.make(kind)
+                    if kind == .database, let owner = ResourceName(row.spec["role"]?.stringValue ?? "") {
+                        copy.spec.set("role", .string(name.child(.role, owner.id).description))
+                    }
+                    (copy.createdAt, copy.updatedAt, copy.stateChangedAt) = (now, now, now)
+                    try await ResourceTable.insert(db, copy)
+                }
+            }
+        }
+    }
+
+    func checkActiveComputes(_ db: any SQLDatabase, project: ResourceName, ws: Int64, adding: Int) async throws {
+        let active = try await ResourceTable.project(db, workspaceID: ws, projectID: project.projectID)
+            .filter { $0.kind == .endpoint && $0.spec["disabled"]?.boolValue != true }.count
+        guard active + adding <= Limits.activeComputesPerProject else {
+            throw Limits.exceeded("active computes per project", Limits.activeComputesPerProject)
+        }
+    }
+
+    private func createEndpoint(_ name: ResourceName, spec: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
+        let ws = caller.workspaceID
+        let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
+        let endpointSpec = try Specs.endpoint(spec, projectDefaults: project.spec["default_endpoint_settings"] ?? .object([]))
+        guard endpointSpec["endpoint_type"]?.stringValue == "ENDPOINT_TYPE_READ_WRITE" else {
+            throw KilnError(.notImplemented, "Read-only endpoints (read replicas) are not supported by Kiln yet.")
+        }
+        let now = clock.nowMillis()
+        return try await start(.createEndpoint, name, caller: caller) { db in
+            if try await ResourceTable.get(db, workspaceID: ws, name: name) != nil {
+                throw KilnError(.alreadyExists, "endpoint with such id already exists in the branch")
+            }
+            let existing = try await ResourceTable.children(db, workspaceID: ws, parent: name.parent!.description, kind: .endpoint)
+            if existing.contains(where: { $0.spec["endpoint_type"]?.stringValue == "ENDPOINT_TYPE_READ_WRITE" }) {
+                throw KilnError(.alreadyExists, "A branch can only have one READ_WRITE endpoint; \(name.parent!) already has one.")
+            }
+            if endpointSpec["disabled"]?.boolValue != true {
+                try await self.checkActiveComputes(db, project: name.project, ws: ws, adding: 1)
+            }
+            try await ResourceTable.insert(db, try await self.newEndpoint(db, name: name, spec: endpointSpec, ws: ws, now: now))
+        }
+    }
+
+    private func createRole(_ name: ResourceName, spec: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
+        let ws = caller.workspaceID
+        let roleSpec = try Specs.role(spec)
+        var privateState = JSONTree.object([])
+        if roleSpec["auth_method"]?.stringValue == "PG_PASSWORD_SCRAM_SHA_256" {
+            privateState.set("password", .string(try await work.secrets().seal(LakebaseSecrets.newPassword())))
+        }
+        let now = clock.nowMillis()
+        let sealed = privateState
+        return try await start(.createRole, name, caller: caller) { db in
+            let roles = try await ResourceTable.children(db, workspaceID: ws, parent: name.parent!.description, kind: .role)
+            if roles.contains(where: { $0.name == name || $0.spec["postgres_role"] == roleSpec["postgres_role"] }) {
+                throw KilnError(.badRequest, "role with that name already exists")
+            }
+            guard roles.count < Limits.rolesPerBranch else { throw Limits.exceeded("roles per branch", Limits.rolesPerBranch) }
+            try await ResourceTable.insert(db, StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.role), spec: roleSpec, privateState: sealed, now: now))
+        }
+    }
+
+    private func createDatabase(_ name: ResourceName, spec: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
+        let ws = caller.workspaceID
+        let databaseSpec = try Specs.database(spec)
+        let now = clock.nowMillis()
+        return try await start(.createDatabase, name, caller: caller) { db in
+            try await Self.checkOwner(db, databaseSpec, branch: name.parent!, ws: ws)
+            let databases = try await ResourceTable.children(db, workspaceID: ws, parent: name.parent!.description, kind: .database)
+            if databases.contains(where: { $0.name == name || $0.spec["postgres_database"] == databaseSpec["postgres_database"] }) {
+                throw KilnError(.badRequest, "database with that name already exists")
+            }
+            guard databases.count < Limits.databasesPerBranch else { throw Limits.exceeded("databases per branch", Limits.databasesPerBranch) }
+            try await ResourceTable.insert(db, StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.database), spec: databaseSpec, now: now))
+        }
+    }
+
+    /// The owner of a database must be a role of the same branch.
+    static func checkOwner(_ db: any SQLDatabase, _ spec: JSONTree, branch: ResourceName, ws: Int64) async throws {
+        let text = spec["role"]?.stringValue ?? ""
+        guard let role = ResourceName(text), role.kind == .role, role.parent == branch else {
+            throw KilnError.invalidParameter("spec.role must name a role of \(branch), such as \(branch)/roles/<role_id>, not '\(text)'.")
+        }
+        guard let row = try await ResourceTable.get(db, workspaceID: ws, name: role), row.isReady else {
+            throw KilnError(.notFound, "role id not found")
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+public import Compute
+public import KilnCore
+public import Logging
+public import Persistence
+import SQLKit
+public import ServiceLifecycle
+
+/// Who calls the Postgres API: the workspace and the Databricks identity.
+public struct LakebaseCaller: Sendable {
+    public var workspaceID: Int64
+    /// The user name (an e-mail) or a service principal's application id.
+    public var identity: String
+    /// `USER` or `SERVICE_PRINCIPAL`.
+    public var identityType: String
+
+    public init(workspaceID: Int64, identity: String, identityType: String) {
+        self.workspaceID = workspaceID
+        self.identity = identity
+        self.identityType = identityType
+    }
+}
+
+/// The Lakebase Postgres API: projects, branches, endpoints, roles, databases, credentials and
+/// operations. Requests validate and record the desired state; an operation then does the work on
+/// real PostgreSQL servers (`LakebaseWork`), one project at a time.
+public final class LakebaseService: Sendable {
+    let database: any Database
+    let clock: any WallClock
+    let logger: Logger
+    let runner: OperationRunner
+    let work: LakebaseWork
+    let locks = KeyedLocks()
+
+    /// How long a mutation waits for its operation before answering (most finish well within it).
+    static let answerWait = Duration.seconds(2)
+    /// How long an operation GET waits for the operation to finish (the SDK's HTTP timeout is 60 s).
+    static let pollWait = Duration.seconds(20)
+    static let softDeleteRetention: Int64 = 7 * 86_400_000
+
+    /// - Parameter storageArea: the directory where a workspace's branches live.
+    public init(
+        database: any Database, supervisor: ComputeSupervisor, storageArea: @escaping @Sendable (Int64) async throws -> String,
+        clock: any WallClock = SystemClock(), logger: Logger
+    ) {
+        self.database = database
+        self.clock = clock
+        self.logger = logger
+        self.runner = OperationRunner(database: database, logger: logger)
+        self.work = LakebaseWork(database: database, supervisor: supervisor, storageArea: storageArea, clock: clock, logger: logger)
+        let work = self.work
+        runner.setWork { operation in try await work.perform(operation) }
+        runner.setBeforeResume { await work.restoreComputes() }
+    }
+
+    /// The background service that runs operations (add it to the application's services).
+    public var service: some Service { runner }
+
+    /// Starts the computes and the operations a previous run left; call once the schema is migrated.
+    public func activate() { runner.activate() }
+
+    var facts: RuntimeFacts { work.facts }
+
+    // MARK: - Reads
+
+    public func get(_ name: ResourceName, caller: LakebaseCaller) async throws -> JSONTree {
+        let (resource, project) = try await visible(name, caller: caller)
+        return await Rendering.render(resource, project: project, facts: facts)
+    }
+
+    /// A resource that exists and whose project is not deleted (a deleted project itself is visible).
+    func visible(_ name: ResourceName, caller: LakebaseCaller, includeDeleted: Bool = true) async throws -> (StoredResource, StoredResource) {
+        let (resource, project) = try await database.read { db in
+            (try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: name),
+             try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: name.project))
+        }
+        guard let resource, let project, project.deletedAt == nil || name.kind == .project,
+              includeDeleted || resource.deletedAt == nil else {
+            throw Self.notFound(name.kind)
+        }
+        if name.kind != .project, name.kind != .branch, let branchName = name.parent {
+            let branch = try await database.read { db in try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: branchName) }
+            guard let branch, branch.deletedAt == nil else { throw Self.notFound(name.kind) }
+        }
+        return (resource, project)
+    }
+
+    public func list(
+        _ kind: ResourceKind, parent: ResourceName?, pageSize: Int?, pageToken: String?, showDeleted: Bool,
+        caller: LakebaseCaller
+    ) async throws -> JSONTree {
+        if let parent { _ = try await visible(parent, caller: caller, includeDeleted: false) }
+        let page = try Page(size: pageSize, token: pageToken, maximum: kind == .project ? 100 : 1000)
+        let parentName = parent?.description ?? ""
+        let rows = try await database.read { db in
+            try await ResourceTable.children(db, workspaceID: caller.workspaceID, parent: parentName, kind: kind)
+        }.filter { showDeleted || $0.deletedAt == nil }
+        let project: StoredResource? = if let parent {
+            try await database.read { db in try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: parent.project) }
+        } else { nil }
+        var items: [JSONTree] = []
+        for resource in page.slice(rows) {
+            items.append(await Rendering.render(resource, project: kind == .project ? resource : project, facts: facts))
+        }
+        var members: [JSONTree.Member] = [.init(kind.collection, .array(items))]
+        if let next = page.nextToken(total: rows.count) { members.append(.init("next_page_token", .string(next))) }
+        return .object(members)
+    }
+
+    public func operation(_ name: String, caller: LakebaseCaller) async throws -> JSONTree {
+        guard let operation = try await runner.wait(workspaceID: caller.workspaceID, name: name, timeout: Self.pollWait) else {
+            throw KilnError(.notFound, "operation id not found")
+        }
+        return operation.json
+    }
+
+    // MARK: - Operations
+
+    /// Stores `operation` with the changes `body` makes (in one transaction), starts it, and answers
+    /// with it once it finished or `answerWait` passed.
+    func start(
+        _ kind: OperationKind, _ resource: ResourceName, payload: JSONTree = .object([]), caller: LakebaseCaller,
+        changes: @escaping @Sendable (any SQLDatabase) async throws -> Void
+    ) async throws -> JSONTree {
+        let operation = OperationRecord(workspaceID: caller.workspaceID, kind: kind, resource: resource, payload: payload, now: clock.nowMillis())
+        try await database.write(lockKey: Self.lockKey(caller.workspaceID, resource.projectID)) { db in
+            try await changes(db)
+            try await OperationTable.insert(db, operation)
+        }
+        runner.submit(operation)
+        let finished = try await runner.wait(workspaceID: caller.workspaceID, name: operation.name, timeout: Self.answerWait)
+        return (finished ?? operation).json
+    }
+
+    static func lockKey(_ workspaceID: Int64, _ projectID: String) -> Int64 {
+        Int64(bitPattern: ComputeConfiguration.stableHash("lakebase/\(workspaceID)/\(projectID)"))
+    }
+
+    static func notFound(_ kind: ResourceKind) -> KilnError {
+        KilnError(.notFound, "\(kind.noun) id not found")
+    }
+}
+
+/// `page_size` and `page_token`: the token is the offset of the next page, opaque to clients.
+struct Page {
+    var size: Int
+    var offset: Int
+
+    init(size: Int?, token: String?, maximum: Int) throws(KilnError) {
+        if let size, size < 0 { throw KilnError.invalidParameter("page_size cannot be negative.") }
+        self.size = min(size.flatMap { $0 == 0 ? nil : $0 } ?? 50, maximum)
+        if let token, !token.isEmpty {
+            guard let data = DatabaseCredentials.data(base64URL: token), let text = String(data: data, encoding: .utf8),
+                  text.hasPrefix("offset:"), let offset = Int(text.dropFirst(7)), offset >= 0 else {
+                throw KilnError.invalidParameter("Invalid page_token.")
+            }
+            self.offset = offset
+        } else {
+            offset = 0
+        }
+    }
+
+    func slice<T>(_ items: [T]) -> ArraySlice<T> {
+        items.dropFirst(offset).prefix(size)
+    }
+
+    func nextToken(total: Int) -> String? {
+        offset + size < total ? DatabaseCredentials.base64URL(Data("offset:\(offset + size)".utf8)) : nil
+    }
+}

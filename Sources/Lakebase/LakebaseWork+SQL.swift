@@ -1,0 +1,128 @@
+import Compute
+import KilnCore
+import SQLKit
+import Persistence
+
+extension LakebaseWork {
+    /// `CREATE ROLE` (or `ALTER ROLE` when it exists) with the spec's attributes, password and membership.
+    func createRoleSQL(_ role: StoredResource, ifMissing: Bool, port: Int) async throws -> [String] {
+        let pgName = role.spec["postgres_role"]?.stringValue ?? ""
+        let exists = try await !AdminSession.strings(configuration: configuration, port: port, database: "postgres",
+                                                     "SELECT rolname::text FROM pg_roles WHERE rolname = \(SQLText.literal(pgName))").isEmpty
+        let attributes = role.spec["attributes"] ?? .object([])
+        func flag(_ key: String, _ word: String) -> String { attributes[key]?.boolValue == true ? word : "NO" + word }
+        var options = [role.spec["auth_method"]?.stringValue == "NO_LOGIN" ? "NOLOGIN" : "LOGIN",
+                       flag("createdb", "CREATEDB"), flag("createrole", "CREATEROLE"), flag("bypassrls", "BYPASSRLS")]
+        if let sealed = role.privateState["password"]?.stringValue {
+            options.append("PASSWORD \(SQLText.literal(try await secrets().open(sealed)))")
+        } else {
+            options.append("PASSWORD NULL")
+        }
+        let identifier = SQLText.identifier(pgName)
+        let member = role.spec["membership_roles"]?.arrayValue?.contains(.string("DATABRICKS_SUPERUSER")) == true
+        return ["\(exists ? "ALTER" : "CREATE") ROLE \(identifier) \(options.joined(separator: " "))",
+                member ? "GRANT databricks_superuser TO \(identifier)" : "REVOKE databricks_superuser FROM \(identifier)"]
+    }
+
+    func applyRole(_ operation: OperationRecord) async throws {
+        let ws = operation.workspaceID
+        guard let role = try await row(operation.resource, ws: ws), let branch = try await row(operation.resource.parent!, ws: ws) else {
+            throw LakebaseService.notFound(.role)
+        }
+        let configuration = configuration
+        do {
+            try await withBranchServer(branch) { port in
+                do {
+                    if operation.kind == .deleteRole {
+                        let identifier = SQLText.identifier(role.spec["postgres_role"]?.stringValue ?? "")
+                        if let target = operation.payload["reassign_owned_to"]?.stringValue {
+                            let databases = try await AdminSession.strings(configuration: configuration, port: port, database: "postgres",
+                                "SELECT datname::text FROM pg_database WHERE datallowconn AND NOT datistemplate")
+                            for database in databases {
+                                try await AdminSession.run(configuration: configuration, port: port, database: database, [
+                                    "REASSIGN OWNED BY \(identifier) TO \(SQLText.identifier(target))", "DROP OWNED BY \(identifier)"])
+                            }
+                        }
+                        try await AdminSession.run(configuration: configuration, port: port, database: "postgres", ["DROP ROLE IF EXISTS \(identifier)"])
+                    } else {
+                        try await AdminSession.run(configuration: configuration, port: port, database: "postgres",
+                                                   try await self.createRoleSQL(role, ifMissing: true, port: port))
+                    }
+                } catch let error as ComputeError {
+                    throw KilnError(.badRequest, "PostgreSQL refused the change: \(error.description)")
+                }
+            }
+        } catch {
+            try await undo(operation, resource: role)
+            throw error
+        }
+        if operation.kind == .deleteRole {
+            try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: operation.resource) }
+        } else {
+            try await markReady([role])
+        }
+    }
+
+    func applyDatabase(_ operation: OperationRecord) async throws {
+        let ws = operation.workspaceID
+        guard let resource = try await row(operation.resource, ws: ws), let branch = try await row(operation.resource.parent!, ws: ws) else {
+            throw LakebaseService.notFound(.database)
+        }
+        let pgName = resource.spec["postgres_database"]?.stringValue ?? ""
+        let ownerName = ResourceName(resource.spec["role"]?.stringValue ?? "")
+        let owner = try await ownerName.asyncMap { try await row($0, ws: ws) } ?? nil
+        let ownerIdentifier = SQLText.identifier(owner?.spec["postgres_role"]?.stringValue ?? "kiln_system")
+        var statements: [String]
+        switch operation.kind {
+        case .deleteDatabase:
+            statements = ["DROP DATABASE IF EXISTS \(SQLText.identifier(pgName)) WITH (FORCE)"]
+        case .updateDatabase:
+            let previousName = operation.payload.value(at: ["previous", "postgres_database"])?.stringValue ?? pgName
+            statements = []
+            if previousName != pgName {
+                statements.append("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(SQLText.literal(previousName))")
+                statements.append("ALTER DATABASE \(SQLText.identifier(previousName)) RENAME TO \(SQLText.identifier(pgName))")
+            }
+            statements.append("ALTER DATABASE \(SQLText.identifier(pgName)) OWNER TO \(ownerIdentifier)")
+        default:
+            statements = ["CREATE DATABASE \(SQLText.identifier(pgName)) OWNER \(ownerIdentifier)"]
+        }
+        do {
+            try await sql(branch, statements)
+        } catch {
+            try await undo(operation, resource: resource)
+            throw error
+        }
+        if operation.kind == .deleteDatabase {
+            try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: operation.resource) }
+        } else {
+            try await markReady([resource])
+        }
+    }
+
+    /// After failed SQL: a create is removed, an update goes back to the previous spec, a delete stays.
+    private func undo(_ operation: OperationRecord, resource: StoredResource) async throws {
+        let ws = operation.workspaceID
+        switch operation.kind {
+        case .createRole, .createDatabase:
+            try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: operation.resource) }
+        case .updateRole, .updateDatabase:
+            guard let previous = operation.payload["previous"] else { return }
+            var reverted = resource
+            reverted.spec = previous
+            let restored = reverted
+            try await database.write { db in try await ResourceTable.update(db, restored) }
+        default:
+            break
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        switch self {
+        case .some(let value): try await transform(value)
+        case .none: nil
+        }
+    }
+}

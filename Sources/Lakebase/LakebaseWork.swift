@@ -1,0 +1,182 @@
+import Compute
+import Foundation
+import KilnCore
+import Logging
+import Persistence
+import SQLKit
+import Synchronization
+
+/// The work of operations on real PostgreSQL: data directories for branches, a supervised postgres per
+/// endpoint, SQL for roles and databases. Each method leaves nothing half made when it fails.
+final class LakebaseWork: Sendable {
+    let database: any Database
+    let supervisor: ComputeSupervisor
+    let directories: DataDirectories
+    let storageArea: @Sendable (Int64) async throws -> String
+    let clock: any WallClock
+    let logger: Logger
+    private let loadedSecrets = Mutex<LakebaseSecrets?>(nil)
+
+    init(database: any Database, supervisor: ComputeSupervisor, storageArea: @escaping @Sendable (Int64) async throws -> String,
+         clock: any WallClock, logger: Logger) {
+        self.database = database
+        self.supervisor = supervisor
+        self.directories = DataDirectories(configuration: supervisor.configuration)
+        self.storageArea = storageArea
+        self.clock = clock
+        self.logger = logger
+    }
+
+    var configuration: ComputeConfiguration { supervisor.configuration }
+
+    func secrets() async throws -> LakebaseSecrets {
+        if let secrets = loadedSecrets.withLock({ $0 }) { return secrets }
+        let secrets = try await LakebaseSecrets.load(database: database)
+        loadedSecrets.withLock { $0 = secrets }
+        return secrets
+    }
+
+    func credentials() async throws -> DatabaseCredentials {
+        DatabaseCredentials(keyData: try await secrets().credentialKeyData)
+    }
+
+    var facts: RuntimeFacts {
+        RuntimeFacts(
+            endpointState: { [supervisor] endpoint in
+                guard endpoint.isReady else { return "INIT" }
+                if endpoint.spec["disabled"]?.boolValue == true { return "IDLE" }
+                switch await supervisor.state(id: endpoint.uid) {
+                case .running: return "ACTIVE"
+                case .degraded: return "DEGRADED"
+                case .stopped: return "IDLE"
+                }
+            },
+            branchSize: { [directories] branch in
+                branch.privateState["data_directory"]?.stringValue.map { directories.size(of: $0 + "/base") } ?? 0
+            },
+            host: configuration.listenHost)
+    }
+
+    // MARK: - Ports
+
+    /// The lowest port of the range that no endpoint has and nothing listens on.
+    func freePort(_ db: any SQLDatabase) async throws -> Int {
+        let used = try await ResourceTable.usedPorts(db)
+        for port in configuration.ports where !used.contains(port) && Self.canBind(port: port, host: configuration.listenHost) {
+            return port
+        }
+        throw KilnError(.resourceLimitExceeded, "Every port of Kiln's compute range \(configuration.ports) is in use.")
+    }
+
+    static func canBind(port: Int, host: String) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr(host.isEmpty ? "127.0.0.1" : host)
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    // MARK: - Layout
+
+    /// Where a branch's data directory goes: `<workspace storage area>/lakebase/<project uid>/<branch uid>`.
+    func dataDirectory(project: StoredResource, branch: StoredResource) async throws -> String {
+        if let existing = branch.privateState["data_directory"]?.stringValue { return existing }
+        let area = try await storageArea(branch.workspaceID)
+        return "\(area)/lakebase/\(project.uid)/\(branch.uid)"
+    }
+
+    func serverSpec(endpoint: StoredResource, dataDirectory: String) -> ServerSpec {
+        let size = ComputeSize(minCU: endpoint.spec["autoscaling_limit_min_cu"]?.doubleValue ?? 1,
+                               maxCU: endpoint.spec["autoscaling_limit_max_cu"]?.doubleValue ?? 1)
+        let settings = size.settings.merging(endpoint.spec.value(at: ["settings", "pg_settings"])?.stringMap ?? [:]) { _, user in user }
+        return ServerSpec(id: endpoint.uid, dataDirectory: dataDirectory, port: endpoint.port ?? 0, settings: settings)
+    }
+
+    // MARK: - Start-up
+
+    /// Stops what a killed Kiln left running, then starts every endpoint that should run.
+    func restoreComputes() async {
+        do {
+            try await directories.prepareTemplate()
+        } catch {
+            logger.error("Cannot make the empty-cluster template; projects cannot be created", metadata: ["error": "\(error)"])
+        }
+        do {
+            let branches = try await database.read { db in try await ResourceTable.all(db, kind: .branch) }
+            let directories = branches.compactMap { $0.privateState["data_directory"]?.stringValue }
+            let stopped = await OrphanSweep.stopOrphans(dataDirectories: directories)
+            if stopped > 0 { logger.warning("Stopped postgres processes a previous run left behind", metadata: ["count": "\(stopped)"]) }
+            let endpoints = try await database.read { db in try await ResourceTable.all(db, kind: .endpoint) }
+            for endpoint in endpoints where endpoint.isReady {
+                do {
+                    try await startIfWanted(endpoint)
+                } catch {
+                    logger.error("An endpoint did not start", metadata: ["endpoint": "\(endpoint.name)", "error": "\(error)"])
+                }
+            }
+        } catch {
+            logger.error("Cannot restore the computes", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Starts an endpoint unless it is disabled or its branch or project is deleted.
+    func startIfWanted(_ endpoint: StoredResource) async throws {
+        let branchName = endpoint.name.parent!
+        let (branch, project) = try await database.read { db in
+            (try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
+             try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName.project))
+        }
+        guard let branch, let project, branch.deletedAt == nil, project.deletedAt == nil,
+              endpoint.spec["disabled"]?.boolValue != true,
+              let directory = branch.privateState["data_directory"]?.stringValue, directories.exists(directory) else {
+            await supervisor.stop(id: endpoint.uid)
+            return
+        }
+        try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+    }
+
+    // MARK: - SQL on a branch
+
+    /// Runs `body` with the port of a running server of the branch: its endpoint's, or a private one
+    /// started for the purpose (listening on the Unix socket only) and stopped afterwards.
+    func withBranchServer<T: Sendable>(_ branch: StoredResource, _ body: @Sendable (Int) async throws -> T) async throws -> T {
+        let endpoints = try await database.read { db in
+            try await ResourceTable.children(db, workspaceID: branch.workspaceID, parent: branch.name.description, kind: .endpoint)
+        }
+        for endpoint in endpoints where await supervisor.isRunning(id: endpoint.uid) {
+            if let port = endpoint.port { return try await body(port) }
+        }
+        guard let directory = branch.privateState["data_directory"]?.stringValue else {
+            throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
+        }
+        let port = try await database.read { db in try await self.freePort(db) }
+        let spec = ServerSpec(id: "maintenance-\(branch.uid)", dataDirectory: directory, port: port, settings: ["listen_addresses": ""])
+        try await supervisor.start(spec)
+        do {
+            let result = try await body(port)
+            await supervisor.stop(id: spec.id)
+            return result
+        } catch {
+            await supervisor.stop(id: spec.id)
+            throw error
+        }
+    }
+
+    func sql(_ branch: StoredResource, database name: String = "postgres", _ statements: [String]) async throws {
+        let configuration = configuration
+        try await withBranchServer(branch) { port in
+            do {
+                try await AdminSession.run(configuration: configuration, port: port, database: name, statements)
+            } catch let error as ComputeError {
+                throw KilnError(.badRequest, "PostgreSQL refused the change: \(error.description)")
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import KilnCore
+
+/// The protobuf JSON encodings of timestamps (RFC 3339, `Z`) and durations (`"300s"`).
+enum ProtoTime {
+    /// `2026-01-15T10:30:00.123Z` from Unix milliseconds.
+    static func timestamp(millis: Int64) -> String {
+        let seconds = millis / 1000
+        let fraction = millis % 1000
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let base = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                          parts.tm_hour, parts.tm_min, parts.tm_sec)
+        return fraction == 0 ? base + "Z" : base + String(format: ".%03dZ", fraction)
+    }
+
+    /// Unix milliseconds from an RFC 3339 timestamp with a zone (`Z` or `±hh:mm`), up to 9 fraction digits.
+    static func millis(timestamp text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":") else { return nil }
+        func number(_ range: Range<Int>) -> Int? { Int(String(decoding: bytes[range], as: UTF8.self)) }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var index = 19
+        var fractionMillis = 0
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            let start = index + 1
+            index = start
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            let digits = String(decoding: bytes[start..<index], as: UTF8.self)
+            guard (1...9).contains(digits.count) else { return nil }
+            fractionMillis = Int((digits + "00").prefix(3)) ?? 0
+        }
+        var offsetSeconds = 0
+        let zone = String(decoding: bytes[index...], as: UTF8.self)
+        if zone == "Z" {
+            offsetSeconds = 0
+        } else if zone.count == 6, let sign = zone.first, sign == "+" || sign == "-",
+                  let h = Int(zone.dropFirst().prefix(2)), let m = Int(zone.suffix(2)), zone.dropFirst(3).first == ":" {
+            offsetSeconds = (sign == "+" ? 1 : -1) * (h * 3600 + m * 60)
+        } else {
+            return nil
+        }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        let epoch = Int64(timegm(&parts)) - Int64(offsetSeconds)
+        return epoch * 1000 + Int64(fractionMillis)
+    }
+
+    /// `"300s"`, `"1.500s"` from seconds.
+    static func duration(seconds: Double) -> String {
+        if seconds == seconds.rounded() { return "\(Int64(seconds))s" }
+        return String(format: "%.3fs", seconds)
+    }
+
+    /// Seconds from `"300s"` / `"1.5s"`; nil for anything else.
+    static func seconds(duration text: String) -> Double? {
+        guard text.hasSuffix("s"), let value = Double(text.dropLast()), value.isFinite,
+              !text.dropLast().contains(where: { !"0123456789.-".contains($0) }) else { return nil }
+        return value
+    }
+}
+
+extension JSONTree {
+    /// The value at a dotted path of object members.
+    func value(at path: [String]) -> JSONTree? {
+        var current: JSONTree? = self
+        for key in path { current = current?[key] }
+        return current
+    }
+
+    /// Sets the value at a path, making intermediate objects; `nil` removes the member.
+    mutating func setValue(_ value: JSONTree?, at path: [String]) {
+        guard let key = path.first else { return }
+        guard case .object(var members) = self else { return }
+        let index = members.firstIndex { $0.key == key }
+        if path.count == 1 {
+            if let value {
+                if let index { members[index].value = value } else { members.append(Member(key, value)) }
+            } else if let index {
+                members.remove(at: index)
+            }
+        } else {
+            var child = index.map { members[$0].value } ?? .object([])
+            if case .object = child {} else { child = .object([]) }
+            child.setValue(value, at: Array(path.dropFirst()))
+            if let index { members[index].value = child } else { members.append(Member(key, child)) }
+        }
+        self = .object(members)
+    }
+
+    /// An object from members, leaving out the `nil` values.
+    static func compact(_ members: [(String, JSONTree?)]) -> JSONTree {
+        .object(members.compactMap { key, value in value.map { Member(key, $0) } })
+    }
+
+    /// The object's members as a dictionary of strings (for `pg_settings`).
+    var stringMap: [String: String]? {
+        guard case .object(let members) = self else { return nil }
+        var map: [String: String] = [:]
+        for member in members {
+            guard let text = member.value.stringValue else { return nil }
+            map[member.key] = text
+        }
+        return map
+    }
+}

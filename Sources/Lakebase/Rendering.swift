@@ -1,0 +1,67 @@
+import KilnCore
+
+/// What reads show beyond the stored spec: the live state of computes and the size of branches.
+struct RuntimeFacts: Sendable {
+    /// The endpoint's `current_state`: INIT, ACTIVE, IDLE or DEGRADED.
+    var endpointState: @Sendable (StoredResource) async -> String
+    /// The branch's logical size in bytes.
+    var branchSize: @Sendable (StoredResource) -> Int64
+    /// The host clients connect to.
+    var host: String
+}
+
+/// Resources as the API shows them: `status` with defaults materialised, never `spec`.
+enum Rendering {
+    static let branchSizeLimit: Int64 = 8_796_093_022_208
+
+    static func render(_ resource: StoredResource, project: StoredResource?, facts: RuntimeFacts) async -> JSONTree {
+        let name = resource.name
+        var members: [(String, JSONTree?)] = [("name", .string(name.description)), (resource.kind.idField, .string(name.id))]
+        if let parent = name.parent { members.append(("parent", .string(parent.description))) }
+        if resource.kind == .project || resource.kind == .branch || resource.kind == .endpoint {
+            members.append(("uid", .string(resource.uid)))
+        }
+        members.append(("create_time", .string(ProtoTime.timestamp(millis: resource.createdAt))))
+        members.append(("update_time", .string(ProtoTime.timestamp(millis: resource.updatedAt))))
+        if let deleted = resource.deletedAt, resource.kind == .project {
+            members.append(("delete_time", .string(ProtoTime.timestamp(millis: deleted))))
+            members.append(("purge_time", resource.purgeAt.map { .string(ProtoTime.timestamp(millis: $0)) }))
+        }
+        var status = JSONTree.object([.init(resource.kind.idField, .string(name.id))])
+        if case .object(let fields) = resource.spec {
+            for field in fields where !hiddenSpecFields.contains(field.key) { status.set(field.key, field.value) }
+        }
+        switch resource.kind {
+        case .project:
+            status.set("owner", resource.privateState["owner"] ?? .string(""))
+            status.set("branch_logical_size_limit_bytes", .integer(branchSizeLimit))
+            status.set("synthetic_storage_size_bytes", resource.privateState["storage_bytes"] ?? .integer(0))
+        case .branch:
+            let isDefault = project?.spec["default_branch"]?.stringValue == name.description
+            status.set("current_state", .string(resource.deletedAt != nil ? "DELETED" : (resource.isReady ? "READY" : "INIT")))
+            status.set("state_change_time", .string(ProtoTime.timestamp(millis: resource.stateChangedAt)))
+            status.set("default", .bool(isDefault))
+            status.set("logical_size_bytes", .integer(resource.isReady ? facts.branchSize(resource) : 0))
+            if let deleted = resource.deletedAt {
+                status.set("delete_time", .string(ProtoTime.timestamp(millis: deleted)))
+                if let purge = resource.purgeAt { status.set("purge_time", .string(ProtoTime.timestamp(millis: purge))) }
+            }
+        case .endpoint:
+            status.set("current_state", .string(await facts.endpointState(resource)))
+            if resource.spec["no_suspension"]?.boolValue == true {
+                status.set("suspend_timeout_duration", .string("0s"))
+            }
+            var hosts = JSONTree.object([.init("host", .string(facts.host))])
+            if let port = resource.port { hosts.set("port", .integer(Int64(port))) }
+            status.set("hosts", hosts)
+            status.set("last_active_time", .string(ProtoTime.timestamp(millis: resource.stateChangedAt)))
+        case .role, .database:
+            break
+        }
+        members.append(("status", status))
+        return .compact(members)
+    }
+
+    /// Spec fields that are inputs only.
+    static let hiddenSpecFields: Set<String> = ["no_suspension"]
+}
