@@ -137,6 +137,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "LakebaseTests", dependencies: ["Lakebase", "Compute", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(name: "NotebookFormatsTests", dependencies: ["NotebookFormats", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PersistenceTests",

@@ -1,0 +1,134 @@
+import KilnCore
+import Testing
+@testable import Lakebase
+@testable import Compute
+
+@Suite struct UpdateMaskTests {
+    func json(_ text: String) throws -> JSONTree { try JSONTree.parse(Array(text.utf8)) }
+
+    let project = UpdateMask(rules: .project)
+
+    @Test func masksApplyOnlyTheirPaths() throws {
+        let current = try json(#"{"display_name":"a","enable_pg_native_login":false}"#)
+        let body = try json(#"{"spec":{"display_name":"b","enable_pg_native_login":true}}"#)
+        let result = try project.apply(paths: ["spec.display_name"], body: body, to: current)
+        #expect(result["display_name"] == .string("b"))
+        #expect(result["enable_pg_native_login"] == .bool(false))
+    }
+
+    @Test func unknownPathsAreRefused() throws {
+        #expect(throws: KilnError.invalidParameter("Unknown field path in update_mask: 'spec.nope'")) {
+            try project.apply(paths: ["spec.nope"], body: try json(#"{"spec":{}}"#), to: try json("{}"))
+        }
+    }
+
+    @Test func missingLeavesAreRefusedAndMissingListsClear() throws {
+        let current = try json(#"{"display_name":"a","custom_tags":[{"key":"k","value":"v"}]}"#)
+        #expect(throws: KilnError.self) { try project.apply(paths: ["spec.display_name"], body: try json(#"{"spec":{}}"#), to: current) }
+        let cleared = try project.apply(paths: ["spec.custom_tags"], body: try json(#"{"spec":{}}"#), to: current)
+        #expect(cleared["custom_tags"] == nil && cleared["display_name"] == .string("a"))
+    }
+
+    @Test func oneofGroupReplacesItsMembers() throws {
+        let current = try json(#"{"default_endpoint_settings":{"suspend_timeout_duration":"300s","autoscaling_limit_min_cu":1}}"#)
+        let body = try json(#"{"spec":{"default_endpoint_settings":{"no_suspension":true}}}"#)
+        let result = try project.apply(paths: ["spec.default_endpoint_settings.suspension"], body: body, to: current)
+        #expect(result.value(at: ["default_endpoint_settings", "suspend_timeout_duration"]) == nil)
+        #expect(result.value(at: ["default_endpoint_settings", "no_suspension"]) == .bool(true))
+        #expect(result.value(at: ["default_endpoint_settings", "autoscaling_limit_min_cu"]) == .number("1"))
+    }
+
+    @Test func immutableFieldsAreIgnoredInTheBodyAndRefusedInTheMask() throws {
+        let endpoint = UpdateMask(rules: .endpoint)
+        let current = try json(#"{"endpoint_type":"ENDPOINT_TYPE_READ_WRITE","disabled":false}"#)
+        let body = try json(#"{"spec":{"endpoint_type":"ENDPOINT_TYPE_READ_ONLY","disabled":true}}"#)
+        let result = try endpoint.apply(paths: ["spec.disabled"], body: body, to: current)
+        #expect(result["endpoint_type"] == .string("ENDPOINT_TYPE_READ_WRITE") && result["disabled"] == .bool(true))
+        #expect(throws: KilnError.self) { try endpoint.apply(paths: ["spec.endpoint_type"], body: body, to: current) }
+    }
+
+    @Test func noMaskMergesTheSpec() throws {
+        let result = try UpdateMask(rules: .role).apply(
+            paths: UpdateMask.paths(nil), body: try json(#"{"spec":{"attributes":{"createdb":true}}}"#),
+            to: try json(#"{"postgres_role":"r","attributes":{"createdb":false,"createrole":true}}"#))
+        #expect(result.value(at: ["attributes", "createdb"]) == .bool(true))
+        #expect(result.value(at: ["attributes", "createrole"]) == .bool(true))
+    }
+
+    @Test func starNeedsEveryField() throws {
+        #expect(throws: KilnError.self) {
+            try project.apply(paths: ["*"], body: try json(#"{"spec":{"display_name":"x"}}"#), to: try json("{}"))
+        }
+    }
+}
+
+@Suite struct SpecsTests {
+    @Test(arguments: [(0.5, 4.0, true), (1, 17, true), (1, 18, false), (0.25, 1, false), (8, 4, false), (1, 64, false), (48, 64, true), (1.3, 2, false)])
+    func computeUnits(min: Double, max: Double, valid: Bool) throws {
+        let spec = JSONTree.object([.init("autoscaling_limit_min_cu", .double(min)), .init("autoscaling_limit_max_cu", .double(max))])
+        let result = Result { try Specs.computeSettings(SpecReader(spec, prefix: "spec"), defaults: .object([])) }
+        #expect(((try? result.get()) != nil) == valid)
+    }
+
+    @Test func suspensionIsOneOf() throws {
+        let both = JSONTree.object([.init("suspend_timeout_duration", .string("300s")), .init("no_suspension", .bool(true))])
+        #expect(throws: KilnError.self) { try Specs.computeSettings(SpecReader(both, prefix: "spec"), defaults: .object([])) }
+        let short = JSONTree.object([.init("suspend_timeout_duration", .string("59s"))])
+        #expect(throws: KilnError.self) { try Specs.computeSettings(SpecReader(short, prefix: "spec"), defaults: .object([])) }
+    }
+
+    @Test func projectDefaultsAreMaterialised() throws {
+        let spec = try Specs.project(.object([.init("pg_version", .string("16"))]), projectID: "p")
+        #expect(spec["display_name"] == .string("p") && spec["pg_version"] == .number("16"))
+        #expect(spec["history_retention_duration"] == .string("604800s"))
+        #expect(spec.value(at: ["default_endpoint_settings", "suspend_timeout_duration"]) == .string("86400s"))
+    }
+
+    @Test func reservedSettingsAreRefused() {
+        let spec = JSONTree.object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE")),
+                                    .init("settings", .object([.init("pg_settings", .object([.init("port", .string("1"))]))]))])
+        #expect(throws: KilnError.self) { try Specs.endpoint(spec, projectDefaults: .object([])) }
+    }
+
+    @Test(arguments: [(0.5, 104), (1, 209), (4, 839), (8, 1678), (16, 3357), (32, 4000), (64, 4000)])
+    func maxConnectionsFollowLakebase(cu: Double, connections: Int) {
+        #expect(ComputeSize(minCU: cu, maxCU: cu).maxConnections == connections)
+    }
+}
+
+@Suite struct OperationTests {
+    @Test func operationsAreNamedUnderTheirResource() throws {
+        let name = try #require(ResourceName("projects/p/branches/b"))
+        let operation = OperationRecord(workspaceID: 1, kind: .createBranch, resource: name, now: 0)
+        #expect(operation.name.hasPrefix("projects/p/branches/b/operations/"))
+        let json = operation.json
+        #expect(json["done"] == .bool(false) && json["response"] == nil && json["error"] == nil)
+        #expect(json.value(at: ["metadata", "@type"]) == .string("type.googleapis.com/databricks.postgres.v1.BranchOperationMetadata"))
+    }
+
+    @Test func deletesAnswerEmpty() {
+        #expect(OperationKind.deleteBranch.answersEmpty && OperationKind.undeleteProject.answersEmpty)
+        #expect(!OperationKind.createBranch.answersEmpty && !OperationKind.updateRole.answersEmpty)
+    }
+
+    @Test func waitersAreReleasedByCompletionOrTimeout() async {
+        let board = CompletionBoard()
+        let ticket = board.ticket()
+        async let waited: Void = board.wait("op", ticket: ticket)
+        try? await Task.sleep(for: .milliseconds(10))
+        board.complete("op")
+        await waited
+        let early = board.ticket()
+        board.resolve("other", ticket: early)
+        await board.wait("other", ticket: early)   // resolved before it waited: returns at once
+    }
+
+    @Test func credentialsVerifyAndRejectForgeries() {
+        let credentials = DatabaseCredentials(keyData: .init(repeating: 7, count: 32))
+        let claims = DatabaseCredentialClaims(workspaceID: 1, endpoint: "ep-a", subject: "me@x", expires: 10)
+        let token = credentials.issue(claims)
+        #expect(credentials.verify(token) == claims)
+        #expect(credentials.verify(token + "x") == nil)
+        #expect(DatabaseCredentials(keyData: .init(repeating: 8, count: 32)).verify(token) == nil)
+    }
+}
