@@ -187,11 +187,6 @@ public struct AccountStore: Sendable {
     }
 }
 
-extension Migrator {
-    /// Serialises bootstrap across processes sharing one PostgreSQL database.
-    static let bootstrapLockKey: Int64 = 0x4B494C4F
-}
-
 extension Workspace {
     init(row: any SQLRow) throws {
         self.init(

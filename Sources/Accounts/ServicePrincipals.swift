@@ -68,14 +68,14 @@ public struct ServicePrincipals: Sendable {
     public func issueToken(for user: User, audience: Audience) async throws -> String {
         let expiry = clock.nowMillis() / 1000 + Self.tokenLifetimeSeconds
         let payload = "\(user.userID)|\(audience.text)|\(expiry)"
-        return "kiln_m2m.\(Self.base64URL(Data(payload.utf8))).\(try await signature(payload))"
+        return "kiln_m2m.\(Base64URL.encode(Data(payload.utf8))).\(try await signature(payload))"
     }
 
     /// The user and audience of a valid, unexpired access token.
     public func verify(_ token: String) async throws -> (User, Audience)? {
         let parts = token.split(separator: ".")
-        guard parts.count == 3, parts[0] == "kiln_m2m", let data = Self.data(base64URL: String(parts[1])),
-              let payload = String(data: data, encoding: .utf8), let mac = Self.data(base64URL: String(parts[2])),
+        guard parts.count == 3, parts[0] == "kiln_m2m", let data = Base64URL.decode(String(parts[1])),
+              let payload = String(data: data, encoding: .utf8), let mac = Base64URL.decode(String(parts[2])),
               HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: data, using: SymmetricKey(data: try await signingKey()))
         else { return nil }
         let fields = payload.split(separator: "|").map(String.init)
@@ -88,35 +88,15 @@ public struct ServicePrincipals: Sendable {
 
     private func signature(_ payload: String) async throws -> String {
         let key = SymmetricKey(data: try await signingKey())
-        return Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)))
+        return Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)))
     }
 
     /// The signing key, created on first use and then kept in memory.
     private func signingKey() async throws -> Data {
         if let key = keyCache.key.withLock({ $0 }) { return key }
-        let key = try await database.write(lockKey: Migrator.bootstrapLockKey) { db in
-            if let existing = try await db.select().column("secret").from("kiln_secrets").where("name", .equal, "m2m-signing-key")
-                .first()?.decode(column: "secret", as: String.self), let key = Data(base64Encoded: existing) {
-                return key
-            }
-            let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
-            try await db.insert(into: "kiln_secrets").columns("name", "secret")
-                .values(SQLBind("m2m-signing-key"), SQLBind(key.base64EncodedString())).run()
-            return key
-        }
+        let key = try await database.secret(named: "m2m-signing-key")
         keyCache.key.withLock { $0 = key }
         return key
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func data(base64URL text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
     }
 }
 

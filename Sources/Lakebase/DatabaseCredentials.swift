@@ -26,29 +26,18 @@ public struct DatabaseCredentials: Sendable {
     static let ttlRange = 300.0...3600.0
 
     func issue(_ claims: DatabaseCredentialClaims) -> String {
-        let payload = Self.base64URL(try! JSONEncoder().encode(claims))
+        let payload = Base64URL.encode(try! JSONEncoder().encode(claims))
         let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)
-        return Self.prefix + payload + "." + Self.base64URL(Data(mac))
+        return Self.prefix + payload + "." + Base64URL.encode(Data(mac))
     }
 
     /// The claims of a genuine token, expired or not (expiry is checked at login, by the caller).
     public func verify(_ token: String) -> DatabaseCredentialClaims? {
         guard token.hasPrefix(Self.prefix) else { return nil }
         let parts = token.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let mac = Self.data(base64URL: String(parts[1])),
+        guard parts.count == 2, let mac = Base64URL.decode(String(parts[1])),
               HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(parts[0].utf8), using: key),
-              let payload = Self.data(base64URL: String(parts[0])) else { return nil }
+              let payload = Base64URL.decode(String(parts[0])) else { return nil }
         return try? JSONDecoder().decode(DatabaseCredentialClaims.self, from: payload)
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func data(base64URL text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
     }
 }

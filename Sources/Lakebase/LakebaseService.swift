@@ -150,7 +150,7 @@ struct Page {
         if let size, size < 0 { throw KilnError.invalidParameter("page_size cannot be negative.") }
         self.size = min(size.flatMap { $0 == 0 ? nil : $0 } ?? 50, maximum)
         if let token, !token.isEmpty {
-            guard let data = DatabaseCredentials.data(base64URL: token), let text = String(data: data, encoding: .utf8),
+            guard let data = Base64URL.decode(token), let text = String(data: data, encoding: .utf8),
                   text.hasPrefix("offset:"), let offset = Int(text.dropFirst(7)), offset >= 0 else {
                 throw KilnError.invalidParameter("Invalid page_token.")
             }
@@ -165,6 +165,6 @@ struct Page {
     }
 
     func nextToken(total: Int) -> String? {
-        offset + size < total ? DatabaseCredentials.base64URL(Data("offset:\(offset + size)".utf8)) : nil
+        offset + size < total ? Base64URL.encode(Data("offset:\(offset + size)".utf8)) : nil
     }
 }

@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import KilnCore
 import Persistence
-import SQLKit
 
 /// Kiln's Lakebase secret: seals role passwords at rest (AES-GCM) and signs database credentials
 /// (HMAC-SHA256), each with its own key derived from one random secret kept in `kiln_secrets`.
@@ -15,16 +14,7 @@ struct LakebaseSecrets: Sendable {
     var credentialKey: SymmetricKey { SymmetricKey(data: credentialKeyData) }
 
     static func load(database: any Database) async throws -> LakebaseSecrets {
-        let secret = try await database.write { db in
-            if let existing = try await db.select().column("secret").from("kiln_secrets").where("name", .equal, "lakebase-key")
-                .first()?.decode(column: "secret", as: String.self), let data = Data(base64Encoded: existing) {
-                return data
-            }
-            let data = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-            try await db.insert(into: "kiln_secrets").columns("name", "secret")
-                .values(SQLBind("lakebase-key"), SQLBind(data.base64EncodedString())).run()
-            return data
-        }
+        let secret = try await database.secret(named: "lakebase-key")
         let root = SymmetricKey(data: secret)
         func derive(_ purpose: String) -> Data {
             HKDF<SHA256>.deriveKey(inputKeyMaterial: root, info: Data(purpose.utf8), outputByteCount: 32).withUnsafeBytes { Data($0) }
