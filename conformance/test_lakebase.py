@@ -328,42 +328,45 @@ def test_restart_and_kill_leave_no_stray_postgres(tmp_path, database_url):
     url = fresh_database(database_url, "kiln_lakebase_restart")
     env = {"KILN_POSTGRES_PORTS": "56100-56199"}
     port = free_port()
-    kiln = start_kiln(data, "127.0.0.1", port, url, extra_env=env)
-    w = WorkspaceClient(host=kiln.url, token=kiln.token, auth_type="pat")
-    w.postgres.create_project(project=Project(), project_id="keep").wait()
-    user, password = app_role(w, "projects/keep/branches/production")
-    with connect(w, "projects/keep/branches/production/endpoints/primary", user, password) as conn:
-        conn.execute("create table kept(x int)")
-        conn.execute("insert into kept values (42)")
+    started = []
+
+    def start():
+        started.append(start_kiln(data, "127.0.0.1", port, url, extra_env=env))
+        return started[-1], WorkspaceClient(host=started[-1].url, token=started[-1].token, auth_type="pat")
 
     def postgres_count():
         out = subprocess.run(["pgrep", "-f", f"postgres -D {data}"], capture_output=True, text=True).stdout
         return len(out.split())
 
-    assert postgres_count() == 1
-    kiln.stop()
-    assert postgres_count() == 0
-    kiln = start_kiln(data, "127.0.0.1", port, url, extra_env=env)
-    w = WorkspaceClient(host=kiln.url, token=kiln.token, auth_type="pat")
-    wait_active(w, "projects/keep/branches/production/endpoints/primary")
-    with connect(w, "projects/keep/branches/production/endpoints/primary", user, password) as conn:
-        assert conn.execute("select x from kept").fetchone()[0] == 42
-    # kill -9 in the middle of an operation: nothing stray, and the operation ends after the restart.
-    op = w.api_client.do("POST", "/api/2.0/postgres/projects/keep/branches", query={"branch_id": "mid"},
-                         body={"spec": {}})
-    kiln.process.send_signal(signal.SIGKILL)
-    kiln.process.wait()
-    deadline = time.time() + 10
-    while postgres_count() and time.time() < deadline:
-        time.sleep(0.1)
-    assert postgres_count() == 0
-    kiln = start_kiln(data, "127.0.0.1", port, url, extra_env=env)
     try:
-        w = WorkspaceClient(host=kiln.url, token=kiln.token, auth_type="pat")
+        kiln, w = start()
+        w.postgres.create_project(project=Project(), project_id="keep").wait()
+        user, password = app_role(w, "projects/keep/branches/production")
+        with connect(w, "projects/keep/branches/production/endpoints/primary", user, password) as conn:
+            conn.execute("create table kept(x int)")
+            conn.execute("insert into kept values (42)")
+        assert postgres_count() == 1
+        kiln.stop()
+        assert postgres_count() == 0
+        kiln, w = start()
+        wait_active(w, "projects/keep/branches/production/endpoints/primary")
+        with connect(w, "projects/keep/branches/production/endpoints/primary", user, password) as conn:
+            assert conn.execute("select x from kept").fetchone()[0] == 42
+        # kill -9 in the middle of an operation: nothing stray, and the operation ends after the restart.
+        op = w.api_client.do("POST", "/api/2.0/postgres/projects/keep/branches", query={"branch_id": "mid"},
+                             body={"spec": {}})
+        kiln.process.send_signal(signal.SIGKILL)
+        kiln.process.wait()
+        deadline = time.time() + 10
+        while postgres_count() and time.time() < deadline:
+            time.sleep(0.1)
+        assert postgres_count() == 0
+        kiln, w = start()
         done = w.api_client.do("GET", f"/api/2.0/postgres/{op['name']}")
         assert done["done"] is True
         if "error" not in done:
             assert w.postgres.get_branch("projects/keep/branches/mid").status.current_state == BranchStatusState.READY
     finally:
-        kiln.stop()
+        for kiln in started:
+            kiln.stop()
     assert postgres_count() == 0

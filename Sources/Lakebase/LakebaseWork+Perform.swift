@@ -72,11 +72,9 @@ extension LakebaseWork {
         let directory = try await dataDirectory(project: project, branch: branch)
         do {
             if !directories.exists(directory) { try await directories.createEmpty(at: directory) }
-            var ready = branch
-            ready.privateState.set("data_directory", .string(directory))
             try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             var statements: [String] = []
-            for role in rows where role.kind == .role { statements += try await createRoleSQL(role, ifMissing: true, port: endpoint.port!) }
+            for role in rows where role.kind == .role { statements += try await createRoleSQL(role, port: endpoint.port!) }
             statements += rows.filter { $0.kind == .database }.compactMap { database in
                 rows.first { $0.name.description == database.spec["role"]?.stringValue }.map {
                     "ALTER DATABASE databricks_postgres OWNER TO \(SQLText.identifier($0.spec["postgres_role"]?.stringValue ?? ""))"

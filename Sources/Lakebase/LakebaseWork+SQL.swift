@@ -5,7 +5,7 @@ import Persistence
 
 extension LakebaseWork {
     /// `CREATE ROLE` (or `ALTER ROLE` when it exists) with the spec's attributes, password and membership.
-    func createRoleSQL(_ role: StoredResource, ifMissing: Bool, port: Int) async throws -> [String] {
+    func createRoleSQL(_ role: StoredResource, port: Int) async throws -> [String] {
         let pgName = role.spec["postgres_role"]?.stringValue ?? ""
         let exists = try await !AdminSession.strings(configuration: configuration, port: port, database: "postgres",
                                                      "SELECT rolname::text FROM pg_roles WHERE rolname = \(SQLText.literal(pgName))").isEmpty
@@ -46,7 +46,7 @@ extension LakebaseWork {
                         try await AdminSession.run(configuration: configuration, port: port, database: "postgres", ["DROP ROLE IF EXISTS \(identifier)"])
                     } else {
                         try await AdminSession.run(configuration: configuration, port: port, database: "postgres",
-                                                   try await self.createRoleSQL(role, ifMissing: true, port: port))
+                                                   try await self.createRoleSQL(role, port: port))
                     }
                 } catch let error as ComputeError {
                     throw KilnError(.badRequest, "PostgreSQL refused the change: \(error.description)")
@@ -69,8 +69,8 @@ extension LakebaseWork {
             throw LakebaseService.notFound(.database)
         }
         let pgName = resource.spec["postgres_database"]?.stringValue ?? ""
-        let ownerName = ResourceName(resource.spec["role"]?.stringValue ?? "")
-        let owner = try await ownerName.asyncMap { try await row($0, ws: ws) } ?? nil
+        var owner: StoredResource?
+        if let ownerName = ResourceName(resource.spec["role"]?.stringValue ?? "") { owner = try await row(ownerName, ws: ws) }
         let ownerIdentifier = SQLText.identifier(owner?.spec["postgres_role"]?.stringValue ?? "kiln_system")
         var statements: [String]
         switch operation.kind {
@@ -114,15 +114,6 @@ extension LakebaseWork {
             try await database.write { db in try await ResourceTable.update(db, restored) }
         default:
             break
-        }
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        switch self {
-        case .some(let value): try await transform(value)
-        case .none: nil
         }
     }
 }

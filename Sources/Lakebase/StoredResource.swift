@@ -81,7 +81,9 @@ enum ResourceTable {
     }
 
     static func count(_ db: any SQLDatabase, workspaceID: Int64, parent: String, kind: ResourceKind) async throws -> Int {
-        try await children(db, workspaceID: workspaceID, parent: parent, kind: kind).count
+        try await db.select().column(SQLFunction("count", args: SQLLiteral.all), as: "n").from(table)
+            .where("workspace_id", .equal, workspaceID).where("parent", .equal, parent).where("kind", .equal, kind.rawValue)
+            .first()?.decode(column: "n", as: Int.self) ?? 0
     }
 
     static func insert(_ db: any SQLDatabase, _ resource: StoredResource) async throws {
