@@ -137,6 +137,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ComputeTests",
+            dependencies: ["Compute", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "LakebaseTests", dependencies: ["Lakebase", "Compute", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(name: "NotebookFormatsTests", dependencies: ["NotebookFormats", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(

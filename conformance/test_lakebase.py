@@ -29,6 +29,11 @@ def connect(w, endpoint, user, password, dbname="databricks_postgres"):
                            dbname=dbname, autocommit=True, connect_timeout=10)
 
 
+def data_directories(kiln):
+    """Every branch data directory (and partial copy) under the Kiln's data dir."""
+    return sorted(str(p) for p in kiln.data_dir.rglob("PG_VERSION") if "template" not in str(p))
+
+
 def wait_active(w, endpoint, timeout=30):
     """After a restart Kiln starts the computes in the background."""
     deadline = time.time() + timeout
@@ -259,6 +264,27 @@ def test_soft_delete_undelete_and_show_deleted(w):
         w.postgres.get_project("projects/soft")
 
 
+def test_an_expired_branch_is_deleted_with_its_compute(w, project):
+    from google.protobuf.duration_pb2 import Duration
+    branch = w.postgres.create_branch(parent="projects/shop", branch=Branch(spec=BranchSpec(
+        source_branch="projects/shop/branches/production", ttl=Duration(seconds=2))), branch_id="short-lived").wait()
+    assert branch.status.expire_time
+    endpoint = "projects/shop/branches/short-lived/endpoints/primary"
+    port = endpoint_port(w, endpoint)
+    deadline = time.time() + 30
+    while True:
+        try:
+            w.postgres.get_branch("projects/shop/branches/short-lived")
+        except NotFound:
+            break
+        assert time.time() < deadline, "the expired branch was not deleted"
+        time.sleep(0.2)
+    assert "projects/shop/branches/short-lived" not in [b.name for b in w.postgres.list_branches(
+        "projects/shop", show_deleted=True)]
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(host="127.0.0.1", port=port, user="x", password="x", dbname="x", connect_timeout=3)
+
+
 def test_pagination_terminates(w):
     for i in range(3):
         w.postgres.create_project(project=Project(), project_id=f"page-{i}").wait()
@@ -271,6 +297,20 @@ def test_pagination_terminates(w):
     assert w.api_client.do("GET", "/api/2.0/postgres/projects/shop/branches/production/endpoints")["endpoints"]
     with pytest.raises(InvalidParameterValue):
         w.api_client.do("GET", "/api/2.0/postgres/projects", query={"page_token": "garbage!"})
+
+
+def test_a_compute_that_cannot_start_fails_the_create_and_leaves_nothing(w, kiln):
+    before = data_directories(kiln)
+    op = w.postgres.create_project(project=Project(spec=ProjectSpec(default_endpoint_settings=ProjectDefaultEndpointSettings(
+        pg_settings={"work_mem": "lots"}))), project_id="broken")
+    with pytest.raises(Exception, match="work_mem"):
+        op.wait()
+    with pytest.raises(NotFound):
+        w.postgres.get_project("projects/broken")
+    assert "projects/broken" not in [p.name for p in w.postgres.list_projects(show_deleted=True)]
+    assert data_directories(kiln) == before
+    w.postgres.create_project(project=Project(), project_id="broken").wait()   # the id is free again
+    w.postgres.delete_project("projects/broken", purge=True).wait()
 
 
 @pytest.mark.parametrize("project_id", ["Upper", "1abc", "has_underscore", "trailing-", "x" * 64])

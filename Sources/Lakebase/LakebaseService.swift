@@ -38,10 +38,12 @@ public final class LakebaseService: Sendable {
     static let pollWait = Duration.seconds(20)
     static let softDeleteRetention: Int64 = 7 * 86_400_000
 
-    /// - Parameter storageArea: the directory where a workspace's branches live.
+    /// - Parameters:
+    ///   - storageArea: the directory where a workspace's branches live.
+    ///   - sweepInterval: how often expired branches and soft-deleted resources past their purge time are deleted.
     public init(
         database: any Database, supervisor: ComputeSupervisor, storageArea: @escaping @Sendable (Int64) async throws -> String,
-        clock: any WallClock = SystemClock(), logger: Logger
+        sweepInterval: Duration = .seconds(5), clock: any WallClock = SystemClock(), logger: Logger
     ) {
         self.database = database
         self.clock = clock
@@ -51,6 +53,7 @@ public final class LakebaseService: Sendable {
         let work = self.work
         runner.setWork { operation in try await work.perform(operation) }
         runner.setBeforeResume { await work.restoreComputes() }
+        runner.setSweep(every: sweepInterval) { [weak self] in await self?.sweep() }
     }
 
     /// The background service that runs operations (add it to the application's services).
@@ -116,20 +119,28 @@ public final class LakebaseService: Sendable {
 
     // MARK: - Operations
 
-    /// Stores `operation` with the changes `body` makes (in one transaction), starts it, and answers
-    /// with it once it finished or `answerWait` passed.
+    /// Records an operation (`record`) and answers with it once it finished or `answerWait` passed.
     func start(
         _ kind: OperationKind, _ resource: ResourceName, payload: JSONTree = .object([]), caller: LakebaseCaller,
         changes: @escaping @Sendable (any SQLDatabase) async throws -> Void
     ) async throws -> JSONTree {
-        let operation = OperationRecord(workspaceID: caller.workspaceID, kind: kind, resource: resource, payload: payload, now: clock.nowMillis())
-        try await database.write(lockKey: Self.lockKey(caller.workspaceID, resource.projectID)) { db in
+        let operation = try await record(kind, resource, workspaceID: caller.workspaceID, payload: payload, changes: changes)
+        let finished = try await runner.wait(workspaceID: caller.workspaceID, name: operation.name, timeout: Self.answerWait)
+        return (finished ?? operation).json
+    }
+
+    /// Stores a new operation with the `changes` it makes (in one transaction) and queues it.
+    func record(
+        _ kind: OperationKind, _ resource: ResourceName, workspaceID: Int64, payload: JSONTree = .object([]),
+        changes: @escaping @Sendable (any SQLDatabase) async throws -> Void
+    ) async throws -> OperationRecord {
+        let operation = OperationRecord(workspaceID: workspaceID, kind: kind, resource: resource, payload: payload, now: clock.nowMillis())
+        try await database.write(lockKey: Self.lockKey(workspaceID, resource.projectID)) { db in
             try await changes(db)
             try await OperationTable.insert(db, operation)
         }
         runner.submit(operation)
-        let finished = try await runner.wait(workspaceID: caller.workspaceID, name: operation.name, timeout: Self.answerWait)
-        return (finished ?? operation).json
+        return operation
     }
 
     static func lockKey(_ workspaceID: Int64, _ projectID: String) -> Int64 {

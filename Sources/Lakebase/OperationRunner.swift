@@ -13,6 +13,7 @@ final class OperationRunner: Service {
     private let logger: Logger
     private let work: Mutex<Work?> = Mutex(nil)
     private let beforeResume: Mutex<(@Sendable () async -> Void)?> = Mutex(nil)
+    private let sweep: Mutex<(interval: Duration, body: @Sendable () async -> Void)?> = Mutex(nil)
     private let projectLocks = KeyedLocks()
     private let board = CompletionBoard()
     private let queue: AsyncStream<OperationRecord>
@@ -37,6 +38,11 @@ final class OperationRunner: Service {
     /// Sets what to do at start-up before unfinished operations run again (start the computes).
     func setBeforeResume(_ body: @escaping @Sendable () async -> Void) { beforeResume.withLock { $0 = body } }
 
+    /// Sets a job to run every `interval` once operations run (deleting what is due).
+    func setSweep(every interval: Duration, _ body: @escaping @Sendable () async -> Void) {
+        sweep.withLock { $0 = (interval, body) }
+    }
+
     /// Queues a stored operation.
     func submit(_ operation: OperationRecord) { queueContinuation.yield(operation) }
 
@@ -49,6 +55,11 @@ final class OperationRunner: Service {
             submit(operation)
         }
         await withDiscardingTaskGroup { group in
+            if let sweep = sweep.withLock({ $0 }) {
+                group.addTask {
+                    while (try? await Task.sleep(for: sweep.interval)) != nil { await sweep.body() }
+                }
+            }
             for await operation in queue.cancelOnGracefulShutdown() {
                 group.addTask { await self.perform(operation) }
             }

@@ -1,0 +1,71 @@
+import KilnCore
+import Logging
+import Persistence
+
+extension LakebaseService {
+    /// Deletes what is due: branches past their `expire_time` (with their computes, for good, as
+    /// Lakebase does) and soft-deleted projects and branches past their `purge_time`. Each deletion is an
+    /// ordinary operation, run in turn; a failure is logged and tried again at the next sweep.
+    func sweep() async {
+        let now = clock.nowMillis()
+        let due: [(workspaceID: Int64, name: ResourceName)]
+        do {
+            due = try await database.read { db in
+                Self.dueForDeletion(projects: try await ResourceTable.all(db, kind: .project),
+                                    branches: try await ResourceTable.all(db, kind: .branch), now: now)
+            }
+        } catch {
+            logger.error("Cannot read what is due for deletion", metadata: ["error": "\(error)"])
+            return
+        }
+        for (workspaceID, name) in due {
+            let purge = JSONTree.object([.init("purge", .bool(true))])
+            do {
+                let operation = try await record(name.kind == .project ? .deleteProject : .deleteBranch, name,
+                                                 workspaceID: workspaceID, payload: purge) { _ in }
+                _ = try await runner.wait(workspaceID: workspaceID, name: operation.name, timeout: .seconds(600))
+                logger.info("Deleted a resource that was due", metadata: ["resource": "\(name)", "workspace": "\(workspaceID)"])
+            } catch {
+                logger.warning("Cannot delete a resource that is due", metadata: ["resource": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The projects and branches to delete now, with their workspaces: soft-deleted ones whose purge time
+    /// passed, and live branches whose expiry passed — unless protected, a root or default branch, or a
+    /// parent of live branches (the contract forbids deleting those). A branch of a project that goes too
+    /// is left to the project.
+    static func dueForDeletion(projects: [StoredResource], branches: [StoredResource], now: Int64) -> [(workspaceID: Int64, name: ResourceName)] {
+        var due: [(workspaceID: Int64, name: ResourceName)] = []
+        var goingProjects: Set<String> = []
+        var deletedProjects: Set<String> = []
+        for project in projects where project.deletedAt != nil {
+            deletedProjects.insert("\(project.workspaceID)/\(project.name)")
+            if let purgeAt = project.purgeAt, purgeAt <= now {
+                due.append((project.workspaceID, project.name))
+                goingProjects.insert("\(project.workspaceID)/\(project.name)")
+            }
+        }
+        let defaults = Set(projects.compactMap { project in
+            project.spec["default_branch"]?.stringValue.map { "\(project.workspaceID)/\($0)" }
+        })
+        let parents = Set(branches.filter { $0.deletedAt == nil }.compactMap { branch in
+            branch.spec["source_branch"]?.stringValue.map { "\(branch.workspaceID)/\($0)" }
+        })
+        for branch in branches {
+            let key = "\(branch.workspaceID)/\(branch.name)"
+            let project = "\(branch.workspaceID)/\(branch.name.project)"
+            if goingProjects.contains(project) { continue }
+            if let purgeAt = branch.purgeAt, branch.deletedAt != nil {
+                if purgeAt <= now { due.append((branch.workspaceID, branch.name)) }
+                continue
+            }
+            guard branch.deletedAt == nil, !deletedProjects.contains(project),
+                  let text = branch.spec["expire_time"]?.stringValue, let expiry = ProtoTime.millis(timestamp: text), expiry <= now,
+                  branch.spec["is_protected"]?.boolValue != true, branch.spec["source_branch"] != nil,
+                  !defaults.contains(key), !parents.contains(key) else { continue }
+            due.append((branch.workspaceID, branch.name))
+        }
+        return due
+    }
+}

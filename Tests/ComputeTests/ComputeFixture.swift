@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Compute
+import Foundation
+import Logging
+
+/// A throwaway work directory with its own compute configuration, for tests that run real postgres.
+struct ComputeFixture {
+    let root: String
+    let configuration: ComputeConfiguration
+    var directories: DataDirectories { DataDirectories(configuration: configuration) }
+
+    init() throws {
+        root = NSTemporaryDirectory() + "kiln-compute-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        chmod(root, 0o755)   // the postgres account must reach the data directories inside
+        configuration = try ComputeConfiguration(workDirectory: root + "/compute")
+    }
+
+    /// A port no process listens on (TCP) right now.
+    func freePort() -> Int {
+        for _ in 0..<100 {
+            let port = Int.random(in: 57000..<58000)
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(socket) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound == 0 && !FileManager.default.fileExists(atPath: "\(configuration.socketDirectory)/.s.PGSQL.\(port)") {
+                return port
+            }
+        }
+        fatalError("no free port")
+    }
+
+    /// A new empty cluster under the fixture and the spec that serves it.
+    func newServer(_ name: String, settings: [String: String] = [:]) async throws -> ServerSpec {
+        let path = root + "/data/" + name
+        try await directories.createEmpty(at: path)
+        return ServerSpec(id: name, dataDirectory: path, port: freePort(), settings: settings)
+    }
+
+    func query(_ spec: ServerSpec, _ sql: String) async throws -> [String] {
+        try await AdminSession.strings(configuration: configuration, port: spec.port, database: "databricks_postgres", sql)
+    }
+
+    /// The postmaster's process id, from its pid file.
+    static func postmasterPID(_ spec: ServerSpec) -> Int32? {
+        guard let text = try? String(contentsOfFile: spec.dataDirectory + "/postmaster.pid", encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").first.flatMap { Int32($0) }
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
+
+    /// Polls `condition` every 20 ms for up to `seconds`.
+    static func eventually(seconds: Double = 20, _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return await condition()
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: root)
+        try? FileManager.default.removeItem(atPath: configuration.socketDirectory)
+    }
+}
+
+/// Runs `body` with a supervisor whose `run()` is going, and stops everything afterwards.
+func withSupervisor(_ fixture: ComputeFixture, _ body: (ComputeSupervisor) async throws -> Void) async throws {
+    let supervisor = ComputeSupervisor(configuration: fixture.configuration, logger: Logger(label: "test.compute"))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await supervisor.run() }
+        do {
+            try await body(supervisor)
+        } catch {
+            group.cancelAll()
+            await supervisor.stopAll()
+            throw error
+        }
+        group.cancelAll()
+        await supervisor.stopAll()
+    }
+}
