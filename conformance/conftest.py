@@ -32,6 +32,7 @@ class Kiln:
     data_dir: Path
     process: subprocess.Popen
     output: list[str]
+    proxy_port: int = 0
 
     @property
     def url(self) -> str:
@@ -58,10 +59,11 @@ def clean_env(**extra: str) -> dict[str, str]:
 def start_kiln(data_dir: Path, host: str, port: int, database_url: str | None = None,
                extra_env: dict[str, str] | None = None) -> Kiln:
     env = clean_env(**(extra_env or {}))
+    env.setdefault("KILN_POSTGRES_PROXY_PORT", str(free_port()))   # never the machine's 5432
     if database_url:
         env["KILN_DATABASE_URL"] = database_url
     process = subprocess.Popen(
-        [KILN, "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"],
+        [KILN, "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir), "--log-level", os.environ.get("KILN_LOG_LEVEL", "warning")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     output: list[str] = []
     token = None
@@ -86,7 +88,7 @@ def start_kiln(data_dir: Path, host: str, port: int, database_url: str | None = 
     # Keep draining output so the server never blocks on a full pipe.
     import threading
     threading.Thread(target=lambda: [output.append(l) for l in process.stdout], daemon=True).start()
-    return Kiln(host, port, token, data_dir, process, output)
+    return Kiln(host, port, token, data_dir, process, output, int(env["KILN_POSTGRES_PROXY_PORT"]))
 
 
 def traversable(path: Path) -> Path:

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 
@@ -10,17 +13,28 @@ struct ClusterTemplate: Sendable {
 
     var path: String { configuration.workDirectory + "/template-\(configuration.majorVersion)-v2" }
 
+    /// Who may connect to a compute, and how. Only processes of Kiln's own user (or root) can reach the
+    /// socket directory (mode 0700): Kiln itself and its proxy, which checked the client's login already.
     static let hba = """
-        # Kiln: its own superuser only over the Unix socket; everyone else with a SCRAM password over TCP.
+        # Kiln: its own superuser for maintenance and copies; every other login was checked by Kiln's proxy.
         local   all             kiln_system                             trust
         local   replication     kiln_system                             trust
-        local   all             all                                     reject
-        host    all             kiln_system     0.0.0.0/0               reject
-        host    all             kiln_system     ::/0                    reject
-        host    all             all             0.0.0.0/0               scram-sha-256
-        host    all             all             ::/0                    scram-sha-256
+        local   all             all                                     trust
 
         """
+
+    static func hbaPath(_ configuration: ComputeConfiguration) -> String {
+        configuration.workDirectory + "/pg_hba.conf"
+    }
+
+    /// Writes the shared `pg_hba.conf` every compute uses (`hba_file`), unless it is there already.
+    static func writeHBA(_ configuration: ComputeConfiguration) throws {
+        let path = hbaPath(configuration)
+        if (try? String(contentsOfFile: path, encoding: .utf8)) == hba { return }
+        try configuration.user.makeDirectory(configuration.workDirectory)
+        try hba.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o644)
+    }
 
     /// Makes the template if it is not there yet (a crash half way leaves only a `.partial` directory).
     func prepare(logger: Logger) async throws {
@@ -34,12 +48,8 @@ struct ClusterTemplate: Sendable {
         let commands = Commands(configuration: configuration)
         try await commands.run([configuration.program("initdb"), "-D", partial, "-U", "kiln_system", "--auth=trust",
                                 "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"], what: "initdb")
-        try Self.hba.write(toFile: partial + "/pg_hba.conf", atomically: true, encoding: .utf8)
-        let spec = ServerSpec(id: "template", dataDirectory: partial, port: configuration.ports.upperBound - 1,
-                              settings: ["listen_addresses": ""])
-        var startConfiguration = configuration
-        startConfiguration.listenHost = ""
-        let server = try await PostgresServer.start(spec, configuration: startConfiguration)
+        let spec = ServerSpec(id: "template", dataDirectory: partial, port: configuration.ports.upperBound - 1, settings: [:])
+        let server = try await PostgresServer.start(spec, configuration: configuration)
         do {
             try await AdminSession.run(configuration: configuration, port: spec.port, database: "postgres", [
                 "CREATE ROLE databricks_superuser NOLOGIN CREATEDB CREATEROLE BYPASSRLS",

@@ -7,7 +7,7 @@ import Foundation
 /// | `binDirectory` | the newest `/usr/lib/postgresql/<major>/bin` |
 /// | `workDirectory` | `<data-dir>/compute` (the empty-cluster template lives here) |
 /// | `socketDirectory` | `/tmp/kiln-<hash of the work directory>` (Unix socket paths are limited to 107 bytes) |
-/// | `listenHost` | `127.0.0.1`, where endpoints accept TCP connections |
+/// | `listenHost` | `127.0.0.1`, where Kiln's proxy takes each endpoint's clients (postgres listens on its Unix socket only) |
 /// | `ports` | `55000..<56000`, one per endpoint |
 /// | `user` | the `postgres` account when Kiln runs as root (PostgreSQL refuses root), else Kiln's own user |
 public struct ComputeConfiguration: Sendable {

@@ -34,10 +34,12 @@ final class PostgresServer: Sendable {
     /// `standby` for a replica). Throws with the end of the server log when it exits or takes longer
     /// than `timeout`.
     static func start(_ spec: ServerSpec, configuration: ComputeConfiguration, timeout: Duration = .seconds(60)) async throws -> PostgresServer {
+        try ClusterTemplate.writeHBA(configuration)
         var arguments = [configuration.program("postgres"), "-D", spec.dataDirectory,
                          "-c", "port=\(spec.port)",
-                         "-c", "listen_addresses=\(configuration.listenHost)",
-                         "-c", "unix_socket_directories=\(configuration.socketDirectory)"]
+                         "-c", "listen_addresses=",   // clients come through Kiln's proxy, over the Unix socket
+                         "-c", "unix_socket_directories=\(configuration.socketDirectory)",
+                         "-c", "hba_file=\(ClusterTemplate.hbaPath(configuration))"]
         for (key, value) in (Self.baseSettings.merging(spec.settings) { _, new in new }).sorted(by: { $0.key < $1.key }) {
             arguments += ["-c", "\(key)=\(value)"]
         }

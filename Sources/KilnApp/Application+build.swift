@@ -7,6 +7,8 @@ public import Persistence
 import ServiceLifecycle
 import Compute
 import Lakebase
+import PGProxy
+import Prometheus
 
 /// The composition root: opens the database, and returns the application with its services and
 /// start-up steps (migrations, first-start bootstrap) plus the database to close after it stops.
@@ -35,7 +37,17 @@ public func buildApplication(
     let compute = try ComputeConfiguration(
         workDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("compute").path,
         listenHost: configuration.postgresHost, ports: configuration.postgresPorts)
-    let domain = KilnDomain(database: database, storageRoot: configuration.storageRoot, compute: compute, logger: logger)
+    let domain = KilnDomain(database: database, storageRoot: configuration.storageRoot, compute: compute,
+                            suspendTimeoutOverride: configuration.postgresSuspendTimeout, logger: logger)
+    let proxy = try ProxyServer(
+        configuration: ProxyConfiguration(
+            host: configuration.postgresHost, sharedPort: configuration.postgresProxyPort,
+            tls: try ProxyCertificates(directory: configuration.postgresTLSDirectory)
+                .serverConfiguration(domain: configuration.postgresDomain, host: configuration.postgresHost),
+            requireTLS: configuration.postgresRequireTLS),
+        directory: LakebaseProxyDirectory(lakebase: domain.lakebase, logger: logger),
+        metrics: PrometheusMetricsFactory(registry: domain.metrics), logger: logger)
+    proxy.follow(domain.lakebase, logger: logger)
     let router = buildRouter(services: domain.http)
     let publicURL = configuration.publicURL
 
@@ -54,7 +66,7 @@ public func buildApplication(
         domain.lakebase.activate()
     }
     // The supervisor is added last so that it stops last: it stops every postgres on shutdown.
-    application.addServices(domain.provisioner, domain.lakebase.service, domain.supervisor)
+    application.addServices(domain.provisioner, domain.lakebase.service, proxy, domain.supervisor)
     return (application, database)
 }
 

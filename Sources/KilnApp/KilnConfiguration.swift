@@ -14,7 +14,11 @@ public import Logging
 /// | admin user name | `--admin-user` | `KILN_ADMIN_USER` | `admin@kiln.local` |
 /// | storage root (where buckets live) | `--storage-root` | `KILN_STORAGE_ROOT` | `<data-dir>/storage` |
 /// | host Lakebase endpoints listen on | – | `KILN_POSTGRES_HOST` | `127.0.0.1` |
-/// | ports of Lakebase endpoints | – | `KILN_POSTGRES_PORTS` | `55000-55999` |
+/// | ports of Lakebase endpoints (the proxy's per-endpoint listeners) | – | `KILN_POSTGRES_PORTS` | `55000-55999` |
+/// | the proxy's shared port (`off`: none) | – | `KILN_POSTGRES_PROXY_PORT` | `5432` |
+/// | domain of endpoint host names (`ep-….<domain>`) | – | `KILN_POSTGRES_DOMAIN` | `kiln.localhost` |
+/// | refuse Postgres clients without TLS | – | `KILN_POSTGRES_REQUIRE_TLS` | `false` |
+/// | suspend timeout of every endpoint, in seconds (tests, demos) | – | `KILN_POSTGRES_SUSPEND_TIMEOUT` | each endpoint's own |
 public struct KilnConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -30,6 +34,18 @@ public struct KilnConfiguration: Sendable {
     public var postgresHost = "127.0.0.1"
     /// The ports Lakebase endpoints get, one each.
     public var postgresPorts = 55000..<56000
+    /// The proxy's shared port, routed by TLS server name or `options=endpoint=…`; nil: none.
+    public var postgresProxyPort: Int? = 5432
+    /// Endpoint host names are `<endpoint uid>.<postgresDomain>`.
+    public var postgresDomain = "kiln.localhost"
+    public var postgresRequireTLS = false
+    /// Replaces every endpoint's suspend timeout.
+    public var postgresSuspendTimeout: Duration?
+
+    /// The proxy's certificate authority and server certificate.
+    public var postgresTLSDirectory: String {
+        URL(fileURLWithPath: dataDirectory).appendingPathComponent("postgres-tls").path
+    }
 
     /// The directory that holds the buckets.
     public var storageRoot: String {
@@ -90,6 +106,29 @@ public struct KilnConfiguration: Sendable {
                 throw ConfigurationError("KILN_POSTGRES_PORTS must be a range such as 55000-55999, not '\(text)'.")
             }
             configuration.postgresPorts = bounds[0]..<(bounds[1] + 1)
+        }
+        if let text = environment["KILN_POSTGRES_PROXY_PORT"], !text.isEmpty {
+            if text == "off" {
+                configuration.postgresProxyPort = nil
+            } else {
+                guard let port = Int(text), (1...65535).contains(port) else {
+                    throw ConfigurationError("KILN_POSTGRES_PROXY_PORT must be a port number or 'off', not '\(text)'.")
+                }
+                configuration.postgresProxyPort = port
+            }
+        }
+        if let domain = environment["KILN_POSTGRES_DOMAIN"], !domain.isEmpty { configuration.postgresDomain = domain }
+        if let text = environment["KILN_POSTGRES_REQUIRE_TLS"], !text.isEmpty {
+            guard let flag = ["true": true, "1": true, "false": false, "0": false][text.lowercased()] else {
+                throw ConfigurationError("KILN_POSTGRES_REQUIRE_TLS must be true or false, not '\(text)'.")
+            }
+            configuration.postgresRequireTLS = flag
+        }
+        if let text = environment["KILN_POSTGRES_SUSPEND_TIMEOUT"], !text.isEmpty {
+            guard let seconds = Double(text), seconds > 0 else {
+                throw ConfigurationError("KILN_POSTGRES_SUSPEND_TIMEOUT must be a number of seconds, not '\(text)'.")
+            }
+            configuration.postgresSuspendTimeout = .milliseconds(Int(seconds * 1000))
         }
         return configuration
     }

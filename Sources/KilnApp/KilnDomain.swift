@@ -5,6 +5,7 @@ import Persistence
 import Logging
 import Compute
 import Lakebase
+import Prometheus
 import WorkspaceFiles
 
 /// The domain services over one database.
@@ -19,8 +20,11 @@ struct KilnDomain: Sendable {
     let servicePrincipals: ServicePrincipals
     let supervisor: ComputeSupervisor
     let lakebase: LakebaseService
+    /// What `/metrics` shows; the Postgres proxy records into it.
+    let metrics = PrometheusCollectorRegistry()
 
-    init(database: any Database, storageRoot: String, compute: ComputeConfiguration, logger: Logger, clock: any WallClock = SystemClock()) {
+    init(database: any Database, storageRoot: String, compute: ComputeConfiguration, suspendTimeoutOverride: Duration? = nil,
+         logger: Logger, clock: any WallClock = SystemClock()) {
         accounts = AccountStore(database: database, clock: clock)
         tokens = TokenStore(database: database, clock: clock)
         workspaceFiles = WorkspaceService(database: database, clock: clock)
@@ -44,13 +48,13 @@ struct KilnDomain: Sendable {
         // <storage-root>/workspaces/<id>.
         lakebase = LakebaseService(database: database, supervisor: supervisor, storageArea: { workspaceID in
             try await accountWorkspaces.storageArea(workspaceID: workspaceID) ?? "\(storageRoot)/workspaces/\(workspaceID)"
-        }, clock: clock, logger: logger)
+        }, suspendTimeoutOverride: suspendTimeoutOverride, clock: clock, logger: logger)
     }
 
     var http: KilnServices {
         KilnServices(
             accounts: accounts, tokens: tokens, workspaceFiles: workspaceFiles,
             accountResources: accountResources, accountWorkspaces: accountWorkspaces,
-            servicePrincipals: servicePrincipals, lakebase: lakebase)
+            servicePrincipals: servicePrincipals, lakebase: lakebase, metrics: metrics)
     }
 }

@@ -2,6 +2,7 @@ public import Accounts
 public import Hummingbird
 public import WorkspaceFiles
 public import Lakebase
+public import Prometheus
 
 /// What the router needs from the rest of Kiln.
 public struct KilnServices: Sendable {
@@ -12,12 +13,14 @@ public struct KilnServices: Sendable {
     public var accountWorkspaces: AccountWorkspaces
     public var servicePrincipals: ServicePrincipals
     public var lakebase: LakebaseService
+    public var metrics: PrometheusCollectorRegistry
 
     public init(
         accounts: AccountStore, tokens: TokenStore, workspaceFiles: WorkspaceService,
         accountResources: AccountResourceStore, accountWorkspaces: AccountWorkspaces,
-        servicePrincipals: ServicePrincipals, lakebase: LakebaseService
+        servicePrincipals: ServicePrincipals, lakebase: LakebaseService, metrics: PrometheusCollectorRegistry
     ) {
+        self.metrics = metrics
         self.lakebase = lakebase
         self.servicePrincipals = servicePrincipals
         self.accounts = accounts
@@ -38,6 +41,7 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
         servicePrincipals: services.servicePrincipals))
 
     PublicController().addRoutes(to: router)
+    MetricsController(registry: services.metrics).addRoutes(to: router)
     OIDCController(servicePrincipals: services.servicePrincipals).addRoutes(to: router)
     let api = router.group("api/2.0", context: AuthenticatedContext.self)
     TokenController(tokens: services.tokens).addRoutes(to: api)

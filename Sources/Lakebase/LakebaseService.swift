@@ -4,6 +4,7 @@ public import KilnCore
 public import Logging
 public import Persistence
 import SQLKit
+import Synchronization
 public import ServiceLifecycle
 
 /// Who calls the Postgres API: the workspace and the Databricks identity.
@@ -31,6 +32,9 @@ public final class LakebaseService: Sendable {
     let runner: OperationRunner
     let work: LakebaseWork
     let locks = KeyedLocks()
+    let endpointsChanged = Mutex<(@Sendable () async -> Void)?>(nil)
+    /// Replaces every endpoint's suspend timeout (tests and demos); nil: each endpoint's own.
+    let suspendTimeoutOverride: Duration?
 
     /// How long a mutation waits for its operation before answering (most finish well within it).
     static let answerWait = Duration.seconds(2)
@@ -43,16 +47,30 @@ public final class LakebaseService: Sendable {
     ///   - sweepInterval: how often expired branches and soft-deleted resources past their purge time are deleted.
     public init(
         database: any Database, supervisor: ComputeSupervisor, storageArea: @escaping @Sendable (Int64) async throws -> String,
-        sweepInterval: Duration = .seconds(5), clock: any WallClock = SystemClock(), logger: Logger
+        sweepInterval: Duration = .seconds(5), suspendTimeoutOverride: Duration? = nil,
+        clock: any WallClock = SystemClock(), logger: Logger
     ) {
+        self.suspendTimeoutOverride = suspendTimeoutOverride
         self.database = database
         self.clock = clock
         self.logger = logger
         self.runner = OperationRunner(database: database, logger: logger)
         self.work = LakebaseWork(database: database, supervisor: supervisor, storageArea: storageArea, clock: clock, logger: logger)
         let work = self.work
-        runner.setWork { operation in try await work.perform(operation) }
-        runner.setBeforeResume { await work.restoreComputes() }
+        runner.setWork { [weak self] operation in
+            do {
+                let result = try await work.perform(operation)
+                await self?.notifyEndpointsChanged()
+                return result
+            } catch {
+                await self?.notifyEndpointsChanged()
+                throw error
+            }
+        }
+        runner.setBeforeResume { [weak self] in
+            await work.restoreComputes()
+            await self?.notifyEndpointsChanged()
+        }
         runner.setSweep(every: sweepInterval) { [weak self] in await self?.sweep() }
     }
 

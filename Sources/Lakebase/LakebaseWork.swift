@@ -145,7 +145,7 @@ final class LakebaseWork: Sendable {
     // MARK: - SQL on a branch
 
     /// Runs `body` with the port of a running server of the branch: its endpoint's, or a private one
-    /// started for the purpose (listening on the Unix socket only) and stopped afterwards.
+    /// started for the purpose and stopped afterwards.
     func withBranchServer<T: Sendable>(_ branch: StoredResource, _ body: @Sendable (Int) async throws -> T) async throws -> T {
         let endpoints = try await database.read { db in
             try await ResourceTable.children(db, workspaceID: branch.workspaceID, parent: branch.name.description, kind: .endpoint)
@@ -157,7 +157,7 @@ final class LakebaseWork: Sendable {
             throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
         }
         let port = try await database.read { db in try await self.freePort(db) }
-        let spec = ServerSpec(id: "maintenance-\(branch.uid)", dataDirectory: directory, port: port, settings: ["listen_addresses": ""])
+        let spec = ServerSpec(id: "maintenance-\(branch.uid)", dataDirectory: directory, port: port, settings: [:])
         try await supervisor.start(spec)
         do {
             let result = try await body(port)

@@ -16,6 +16,8 @@ final class OperationRunner: Service {
     private let sweep: Mutex<(interval: Duration, body: @Sendable () async -> Void)?> = Mutex(nil)
     private let projectLocks = KeyedLocks()
     private let board = CompletionBoard()
+    /// Operations queued or running: one found unfinished at start-up may also have just been submitted.
+    private let inFlight = Mutex<Set<String>>([])
     private let queue: AsyncStream<OperationRecord>
     private let queueContinuation: AsyncStream<OperationRecord>.Continuation
 
@@ -43,15 +45,17 @@ final class OperationRunner: Service {
         sweep.withLock { $0 = (interval, body) }
     }
 
-    /// Queues a stored operation.
-    func submit(_ operation: OperationRecord) { queueContinuation.yield(operation) }
+    /// Queues a stored operation, unless it is queued or running already.
+    func submit(_ operation: OperationRecord) {
+        guard inFlight.withLock({ $0.insert(operation.name).inserted }) else { return }
+        queueContinuation.yield(operation)
+    }
 
     func run() async throws {
         var activations = activation.cancelOnGracefulShutdown().makeAsyncIterator()
         guard await activations.next() != nil else { return }
         if let beforeResume = beforeResume.withLock({ $0 }) { await beforeResume() }
         for operation in try await database.read({ db in try await OperationTable.pending(db) }) {
-            logger.info("Resuming an operation a previous run left unfinished", metadata: ["operation": "\(operation.name)"])
             submit(operation)
         }
         await withDiscardingTaskGroup { group in
@@ -68,6 +72,14 @@ final class OperationRunner: Service {
     }
 
     private func perform(_ operation: OperationRecord) async {
+        // The start-up scan may find an operation submitted (and even finished) since: run it once.
+        let stored = try? await database.read { db in
+            try await OperationTable.get(db, workspaceID: operation.workspaceID, name: operation.name)
+        }
+        if stored?.done ?? false {
+            inFlight.withLock { _ = $0.remove(operation.name) }
+            return
+        }
         let lockKey = "\(operation.workspaceID)/\(operation.resource.projectID)"
         let result: JSONTree
         do {
@@ -81,7 +93,10 @@ final class OperationRunner: Service {
             }
             result = .object([.init("response", body)])
         } catch {
-            if Task.isCancelled { return }   // shutting down: the next start runs it again
+            if Task.isCancelled {   // shutting down: the next start runs it again
+                inFlight.withLock { _ = $0.remove(operation.name) }
+                return
+            }
             let kilnError = error as? KilnError
             if kilnError == nil {
                 logger.error("Operation failed", metadata: ["operation": "\(operation.name)", "error": "\(error)"])
@@ -96,6 +111,7 @@ final class OperationRunner: Service {
         } catch {
             logger.error("Cannot record the end of an operation", metadata: ["operation": "\(operation.name)", "error": "\(error)"])
         }
+        inFlight.withLock { _ = $0.remove(operation.name) }
         board.complete(operation.name)
     }
 

@@ -1,0 +1,70 @@
+import Foundation
+import KilnCore
+import Lakebase
+import Logging
+import PGProxy
+
+/// The proxy's view of Lakebase: which endpoint a login is for, whether its password is a valid
+/// database credential or the role's native password, and waking and suspending its compute.
+struct LakebaseProxyDirectory: ProxyDirectory {
+    let lakebase: LakebaseService
+    let logger: Logger
+
+    func open(_ login: ProxyLogin) async throws -> ProxyTarget {
+        guard let endpoint = try await lakebase.connectableEndpoint(uid: login.endpoint) else {
+            throw ProxyRefusal("08001", "endpoint \(login.endpoint) not found")
+        }
+        if endpoint.disabled {
+            throw ProxyRefusal("08004", "endpoint \(login.endpoint) is disabled; enable it to connect")
+        }
+        let isCredential = login.password.hasPrefix("kiln_pg.")
+        if isCredential { try await checkCredential(login, endpoint: endpoint) }
+        let woke: Bool
+        do {
+            woke = try await lakebase.wake(endpoint)
+        } catch {
+            logger.error("An endpoint could not start for a connection", metadata: ["endpoint": "\(endpoint.uid)", "error": "\(error)"])
+            throw ProxyRefusal("08006", "endpoint \(login.endpoint) could not start; see the Kiln log")
+        }
+        if !isCredential, try await !lakebase.checkNativePassword(endpoint, role: login.user, password: login.password) {
+            throw ProxyRefusal.badPassword(login.user)
+        }
+        return ProxyTarget(socketPath: lakebase.socketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke)
+    }
+
+    /// A database credential logs in the identity it was issued to, on its endpoint, until it expires
+    /// (checked here, at login only: open sessions continue, as in Lakebase).
+    private func checkCredential(_ login: ProxyLogin, endpoint: ConnectableEndpoint) async throws {
+        guard let claims = try await lakebase.credentialVerifier().verify(login.password),
+              claims.workspaceID == endpoint.workspaceID, claims.endpoint == endpoint.uid else {
+            throw ProxyRefusal.badPassword(login.user)
+        }
+        guard claims.expires > Int64(Date().timeIntervalSince1970) else {
+            throw ProxyRefusal("28P01", "the database credential for user \"\(login.user)\" has expired; generate a new one")
+        }
+        guard claims.subject == login.user else {
+            throw ProxyRefusal("28P01", "the database credential was issued to \(claims.subject), not \"\(login.user)\"")
+        }
+    }
+
+    func idle(endpoint: String) async {
+        await lakebase.suspend(uid: endpoint)
+    }
+}
+
+extension ProxyServer {
+    /// Keeps the per-endpoint listeners in step with Lakebase's endpoints.
+    func follow(_ lakebase: LakebaseService, logger: Logger) {
+        lakebase.onEndpointsChanged { [weak self] in
+            guard let self else { return }
+            do {
+                let listeners = try await lakebase.connectableEndpoints().map {
+                    EndpointListener(endpoint: $0.uid, port: $0.port, idleTimeout: $0.suspendTimeout)
+                }
+                try await self.setEndpointListeners(listeners)
+            } catch {
+                logger.error("Cannot update the endpoints' listeners", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+public import Compute
+import Foundation
+import KilnCore
+import Logging
+import Persistence
+import SQLKit
+import Synchronization
+
+/// What Kiln's Postgres proxy needs to know of an endpoint.
+public struct ConnectableEndpoint: Sendable {
+    public var uid: String
+    public var workspaceID: Int64
+    /// The endpoint's port: its own listener, and the name of its postgres's Unix socket.
+    public var port: Int
+    public var disabled: Bool
+    /// How long it may go without clients before it is suspended; nil: never.
+    public var suspendTimeout: Duration?
+}
+
+extension LakebaseService {
+    /// Every endpoint clients can connect to (ready, its branch and project not deleted).
+    public func connectableEndpoints() async throws -> [ConnectableEndpoint] {
+        let (endpoints, branches, projects) = try await database.read { db in
+            (try await ResourceTable.all(db, kind: .endpoint), try await ResourceTable.all(db, kind: .branch),
+             try await ResourceTable.all(db, kind: .project))
+        }
+        let gone = Set((branches + projects).filter { $0.deletedAt != nil }.map { "\($0.workspaceID)/\($0.name)" })
+        return endpoints.filter { endpoint in
+            endpoint.isReady && endpoint.port != nil
+                && !gone.contains("\(endpoint.workspaceID)/\(endpoint.name.parent!)")
+                && !gone.contains("\(endpoint.workspaceID)/\(endpoint.name.project)")
+        }.map(connectable)
+    }
+
+    /// The endpoint with this uid, if clients can connect to it.
+    public func connectableEndpoint(uid: String) async throws -> ConnectableEndpoint? {
+        try await connectableEndpoints().first { $0.uid == uid }
+    }
+
+    /// Starts the endpoint's compute if it is suspended; true when it had to be started. Throws when
+    /// it is disabled or cannot start.
+    public func wake(_ endpoint: ConnectableEndpoint) async throws -> Bool {
+        if await work.supervisor.isRunning(id: endpoint.uid) { return false }
+        guard let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }) else {
+            throw KilnError(.notFound, "endpoint \(endpoint.uid) not found")
+        }
+        guard row.spec["disabled"]?.boolValue != true else { throw KilnError(.invalidState, "endpoint \(endpoint.uid) is disabled") }
+        try await work.startIfWanted(row)
+        guard await work.supervisor.isRunning(id: endpoint.uid) else {
+            throw KilnError(.invalidState, "endpoint \(endpoint.uid) cannot run now")
+        }
+        return true
+    }
+
+    /// Suspends an endpoint nobody uses (scale to zero): its postgres stops, its state becomes IDLE.
+    public func suspend(uid: String) async {
+        guard let row = try? await database.read({ db in try await ResourceTable.endpoint(db, uid: uid) }),
+              row.spec["no_suspension"]?.boolValue != true else { return }
+        await work.supervisor.stop(id: uid)
+        logger.info("Suspended an idle endpoint", metadata: ["endpoint": "\(row.name)"])
+    }
+
+    /// Whether `password` is the native password of `role` on the running endpoint (checked against
+    /// its SCRAM secret in `pg_authid`, as postgres would).
+    public func checkNativePassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool {
+        let sql = "SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = \(SQLText.literal(role)) AND rolcanlogin "
+            + "AND (rolvaliduntil IS NULL OR rolvaliduntil > now())"
+        let secrets = try await AdminSession.strings(configuration: work.configuration, port: endpoint.port, database: "postgres", sql)
+        guard let text = secrets.first, let secret = ScramSecret(text) else { return false }
+        return secret.matches(password)
+    }
+
+    /// The Unix socket of an endpoint's postgres.
+    public func socketPath(_ endpoint: ConnectableEndpoint) -> String {
+        "\(work.configuration.socketDirectory)/.s.PGSQL.\(endpoint.port)"
+    }
+
+    /// Calls `body` whenever endpoints may have come, gone or changed (after every operation and at
+    /// start-up), before the operation is reported done.
+    public func onEndpointsChanged(_ body: @escaping @Sendable () async -> Void) {
+        endpointsChanged.withLock { $0 = body }
+    }
+
+    func notifyEndpointsChanged() async {
+        if let body = endpointsChanged.withLock({ $0 }) { await body() }
+    }
+
+    private func connectable(_ row: StoredResource) -> ConnectableEndpoint {
+        let timeout: Duration? = if row.spec["no_suspension"]?.boolValue == true {
+            nil
+        } else if let override = suspendTimeoutOverride {
+            override
+        } else {
+            .seconds(row.spec["suspend_timeout_duration"]?.stringValue.flatMap(ProtoTime.seconds(duration:)) ?? 86_400)
+        }
+        return ConnectableEndpoint(uid: row.uid, workspaceID: row.workspaceID, port: row.port ?? 0,
+                                   disabled: row.spec["disabled"]?.boolValue == true, suspendTimeout: timeout)
+    }
+}
+
+extension ResourceTable {
+    static func endpoint(_ db: any SQLDatabase, uid: String) async throws -> StoredResource? {
+        try await db.select().column("*").from(table).where("kind", .equal, ResourceKind.endpoint.rawValue).where("uid", .equal, uid)
+            .first().map(StoredResource.init(row:))
+    }
+}

@@ -1,0 +1,78 @@
+/// What the proxy asks of the system behind it (Kiln's Lakebase): whether a login may connect, and
+/// where its endpoint's postgres listens (started first if it was suspended). The proxy itself knows
+/// nothing of projects, tokens or roles.
+public protocol ProxyDirectory: Sendable {
+    /// Checks `login` and returns where its endpoint serves, waking it if need be. Throws a
+    /// `ProxyRefusal` (shown to the client) or any other error (logged, not shown).
+    func open(_ login: ProxyLogin) async throws -> ProxyTarget
+
+    /// No client has been connected to `endpoint` for its idle timeout: suspend it.
+    func idle(endpoint: String) async
+}
+
+/// A client's login, once the proxy knows its endpoint and password.
+public struct ProxyLogin: Sendable, Equatable {
+    /// The endpoint id: from the listener's port, the TLS server name's first label, or `options=endpoint=…`.
+    public var endpoint: String
+    public var user: String
+    public var database: String
+    public var password: String
+    /// Whether the client connected with TLS.
+    public var tls: Bool
+
+    public init(endpoint: String, user: String, database: String, password: String, tls: Bool) {
+        self.endpoint = endpoint
+        self.user = user
+        self.database = database
+        self.password = password
+        self.tls = tls
+    }
+}
+
+/// Where an endpoint's postgres accepts the proxy's connections.
+public struct ProxyTarget: Sendable {
+    /// The path of the server's Unix socket (`…/.s.PGSQL.<port>`).
+    public var socketPath: String
+    /// How long the endpoint may go without clients before `idle(endpoint:)`; nil: never.
+    public var idleTimeout: Duration?
+    /// Whether the endpoint had to be started for this login (a wake from zero).
+    public var woke: Bool
+
+    public init(socketPath: String, idleTimeout: Duration?, woke: Bool) {
+        self.socketPath = socketPath
+        self.idleTimeout = idleTimeout
+        self.woke = woke
+    }
+}
+
+/// A refusal the client sees as an `ErrorResponse` with this SQLSTATE and message.
+public struct ProxyRefusal: Error, Sendable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+
+    public init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    public static func badPassword(_ user: String) -> ProxyRefusal {
+        ProxyRefusal("28P01", "password authentication failed for user \"\(user)\"")
+    }
+}
+
+/// One endpoint's own listener: a stable port that needs neither TLS server names nor options.
+public struct EndpointListener: Sendable, Hashable {
+    public var endpoint: String
+    public var port: Int
+    /// The idle timeout to apply from the moment the listener opens (a compute started without clients
+    /// still suspends); nil: never.
+    public var idleTimeout: Duration?
+
+    public init(endpoint: String, port: Int, idleTimeout: Duration?) {
+        self.endpoint = endpoint
+        self.port = port
+        self.idleTimeout = idleTimeout
+    }
+}

@@ -1,0 +1,209 @@
+"""Kiln's Postgres proxy with psycopg and psql: credential and password logins, TLS verify-full, SNI and
+`options` routing, wake from zero, suspend after the timeout, refusals (lakebase-contract.md §B.3, §B.4)."""
+import socket
+import subprocess
+import time
+
+import psycopg
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service.postgres import (
+    EndpointSpec, EndpointStatusState, EndpointType, Endpoint, Project, Role, RoleMembershipRole, RoleRoleSpec,
+)
+from databricks.sdk.common.types.fieldmask import FieldMask
+
+from conftest import free_port, start_kiln, traversable
+
+ENDPOINT = "projects/proxy/branches/production/endpoints/primary"
+SUSPEND_SECONDS = 2
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory, database_url):
+    """A Kiln of its own whose endpoints suspend after two idle seconds."""
+    data_dir = traversable(tmp_path_factory.mktemp("kiln-proxy"))
+    kiln = start_kiln(data_dir, "127.0.0.1", free_port(), None, extra_env={
+        "KILN_POSTGRES_PORTS": "56600-56699", "KILN_POSTGRES_SUSPEND_TIMEOUT": str(SUSPEND_SECONDS)})
+    w = WorkspaceClient(host=kiln.url, token=kiln.token)
+    w.postgres.create_project(project=Project(), project_id="proxy").wait()
+    w.postgres.create_role(parent="projects/proxy/branches/production", role=Role(spec=RoleRoleSpec(
+        postgres_role="app", membership_roles=[RoleMembershipRole.DATABRICKS_SUPERUSER])), role_id="app-role").wait()
+    yield kiln, w
+    kiln.stop()
+
+
+def endpoint_info(w):
+    raw = w.api_client.do("GET", f"/api/2.0/postgres/{ENDPOINT}")
+    return raw["uid"], raw["status"]["hosts"]["port"]
+
+
+def app_password(w):
+    return w.postgres.reveal_role_password("projects/proxy/branches/production/roles/app-role").password
+
+
+def state(w):
+    return w.postgres.get_endpoint(ENDPOINT).status.current_state
+
+
+def test_role_password_on_the_endpoint_port(proxied):
+    kiln, w = proxied
+    _, port = endpoint_info(w)
+    with psycopg.connect(host="127.0.0.1", port=port, user="app", password=app_password(w), dbname="databricks_postgres",
+                         sslmode="require") as conn:
+        assert conn.execute("select current_user").fetchone()[0] == "app"
+        assert conn.info.pgconn.ssl_in_use
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(host="127.0.0.1", port=port, user="app", password="wrong", dbname="databricks_postgres", sslmode="require")
+    with pytest.raises(psycopg.OperationalError, match='database "nope" does not exist'):
+        psycopg.connect(host="127.0.0.1", port=port, user="app", password=app_password(w), dbname="nope", sslmode="disable")
+
+
+def test_credential_login_with_sni_and_verify_full(proxied):
+    kiln, w = proxied
+    uid, _ = endpoint_info(w)
+    token = w.postgres.generate_database_credential(endpoint=ENDPOINT).token
+    me = w.current_user.me().user_name
+    with psycopg.connect(host=f"{uid}.kiln.localhost", hostaddr="127.0.0.1", port=kiln.proxy_port, user=me, password=token,
+                         dbname="databricks_postgres", sslmode="verify-full",
+                         sslrootcert=str(kiln.data_dir / "postgres-tls" / "ca.pem")) as conn:
+        assert conn.execute("select current_user").fetchone()[0] == me
+    # The same token names its identity: another user name is refused.
+    with pytest.raises(psycopg.OperationalError, match="28P01|issued to"):
+        psycopg.connect(host="127.0.0.1", port=kiln.proxy_port, user="app", password=token,
+                        dbname="databricks_postgres", options=f"endpoint={uid}", sslmode="disable")
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(host="127.0.0.1", port=kiln.proxy_port, user=me, password=forged, dbname="databricks_postgres",
+                        options=f"endpoint={uid}", sslmode="disable")
+
+
+def test_options_routing_and_unknown_endpoints(proxied):
+    kiln, w = proxied
+    uid, _ = endpoint_info(w)
+    with psycopg.connect(host="127.0.0.1", port=kiln.proxy_port, user="app", password=app_password(w),
+                         dbname="databricks_postgres", options=f"endpoint={uid} -c search_path=public",
+                         sslmode="disable") as conn:
+        assert conn.execute("show search_path").fetchone()[0] == "public"
+    with pytest.raises(psycopg.OperationalError, match="Endpoint ID is not specified"):
+        psycopg.connect(host="127.0.0.1", port=kiln.proxy_port, user="app", password="x", dbname="d", sslmode="disable")
+    with pytest.raises(psycopg.OperationalError, match="not found"):
+        psycopg.connect(host="127.0.0.1", port=kiln.proxy_port, user="app", password="x", dbname="d",
+                        options="endpoint=ep-no-such-thing", sslmode="disable")
+
+
+def test_psql_connects_through_the_proxy(proxied):
+    kiln, w = proxied
+    uid, port = endpoint_info(w)
+    psql = subprocess.run(["psql", f"host=127.0.0.1 port={port} user=app dbname=databricks_postgres sslmode=require",
+                           "-Atc", "select 40 + 2"], env={"PGPASSWORD": app_password(w), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=30)
+    assert psql.stdout.strip() == "42", psql.stderr
+
+
+def test_suspends_when_idle_and_wakes_on_connect(proxied):
+    kiln, w = proxied
+    _, port = endpoint_info(w)
+    password = app_password(w)
+    with psycopg.connect(host="127.0.0.1", port=port, user="app", password=password, dbname="databricks_postgres") as conn:
+        conn.execute("create table if not exists kept as select 7 as n")
+        time.sleep(SUSPEND_SECONDS + 1)   # an open session keeps the compute up
+        assert state(w) == EndpointStatusState.ACTIVE
+    deadline = time.time() + 20
+    while state(w) != EndpointStatusState.IDLE:
+        assert time.time() < deadline, "the endpoint did not suspend"
+        time.sleep(0.2)
+    with psycopg.connect(host="127.0.0.1", port=port, user="app", password=password, dbname="databricks_postgres") as conn:
+        assert conn.execute("select n from kept").fetchone()[0] == 7
+        assert state(w) == EndpointStatusState.ACTIVE
+
+
+def test_concurrent_connections_wake_once(proxied):
+    kiln, w = proxied
+    _, port = endpoint_info(w)
+    password = app_password(w)
+    deadline = time.time() + 20
+    while state(w) != EndpointStatusState.IDLE:
+        assert time.time() < deadline
+        time.sleep(0.2)
+    import concurrent.futures
+    def one(_):
+        with psycopg.connect(host="127.0.0.1", port=port, user="app", password=password, dbname="databricks_postgres") as c:
+            return c.execute("select 1").fetchone()[0]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(one, range(8))) == [1] * 8
+
+
+def test_disabled_endpoint_refuses(proxied):
+    kiln, w = proxied
+    _, port = endpoint_info(w)
+    w.postgres.update_endpoint(ENDPOINT, Endpoint(spec=EndpointSpec(
+        endpoint_type=EndpointType.ENDPOINT_TYPE_READ_WRITE, disabled=True)),
+                               FieldMask(["spec.disabled"])).wait()
+    try:
+        with pytest.raises(psycopg.OperationalError, match="disabled"):
+            psycopg.connect(host="127.0.0.1", port=port, user="app", password=app_password(w), dbname="databricks_postgres",
+                            sslmode="disable")
+    finally:
+        w.postgres.update_endpoint(ENDPOINT, Endpoint(spec=EndpointSpec(
+            endpoint_type=EndpointType.ENDPOINT_TYPE_READ_WRITE, disabled=False)),
+                                   FieldMask(["spec.disabled"])).wait()
+
+
+def test_garbage_slow_and_many_clients_do_not_stop_the_proxy(proxied):
+    kiln, w = proxied
+    _, port = endpoint_info(w)
+    with socket.create_connection(("127.0.0.1", port)) as s:   # garbage
+        s.sendall(b"\x00\x00\x00\x03GET / HTTP/1.1\r\n\r\n")
+        s.settimeout(5)
+        assert s.recv(1024)[:1] == b"E"
+    with socket.create_connection(("127.0.0.1", port)) as s:   # oversized
+        s.sendall(b"\x7f\xff\xff\xff")
+        s.settimeout(5)
+        assert s.recv(1024)[:1] == b"E"
+    slow = socket.create_connection(("127.0.0.1", port))          # a client that says nothing
+    sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+    for s in sockets:
+        s.sendall(b"\x00\x00")                                     # truncated startup packets
+    for s in sockets:
+        s.close()
+    with psycopg.connect(host="127.0.0.1", port=port, user="app", password=app_password(w), dbname="databricks_postgres") as c:
+        assert c.execute("select 1").fetchone()[0] == 1
+    slow.settimeout(15)
+    assert slow.recv(1024) == b""                                  # closed by the handshake timeout
+    slow.close()
+
+
+def test_cancel_reaches_the_backend(proxied):
+    kiln, w = proxied
+    _, port = endpoint_info(w)
+    with psycopg.connect(host="127.0.0.1", port=port, user="app", password=app_password(w), dbname="databricks_postgres") as c:
+        import threading
+        threading.Timer(0.5, c.cancel).start()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            c.execute("select pg_sleep(20)")
+
+
+def metric(text, name, labels=""):
+    """The value of one sample in Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(f"{name}{labels} "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name}{labels} not in /metrics:\n{text}")
+
+
+def test_metrics_count_connections_bytes_and_wakes(proxied):
+    kiln, w = proxied
+    import urllib.request
+    text = urllib.request.urlopen(f"{kiln.url}/metrics").read().decode()   # no credentials needed
+    assert metric(text, "kiln_proxy_connections_total") >= 10
+    assert metric(text, "kiln_proxy_connections_refused_total") >= 5
+    assert metric(text, "kiln_proxy_wakes_total") >= 1              # the suspend-and-wake tests above
+    assert metric(text, "kiln_proxy_wake_seconds_count") == metric(text, "kiln_proxy_wakes_total")
+    assert metric(text, "kiln_proxy_bytes_total", '{direction="server_to_client"}') > 0
+    assert metric(text, "kiln_proxy_bytes_total", '{direction="client_to_server"}') > 0
+    _, port = endpoint_info(w)
+    before = metric(text, "kiln_proxy_connections_total")
+    with psycopg.connect(host="127.0.0.1", port=port, user="app", password=app_password(w), dbname="databricks_postgres"):
+        text = urllib.request.urlopen(f"{kiln.url}/metrics").read().decode()
+        assert metric(text, "kiln_proxy_connections_active") >= 1
+        assert metric(text, "kiln_proxy_connections_total") == before + 1
