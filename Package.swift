@@ -35,6 +35,7 @@ let package = Package(
     targets: [
         .target(
             name: "KilnCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(

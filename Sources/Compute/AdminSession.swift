@@ -18,30 +18,37 @@ public enum AdminSession {
     /// Runs a query and returns the first column of every row as text.
     public static func strings(configuration: ComputeConfiguration, port: Int, database: String, _ sql: String) async throws -> [String] {
         try await withConnection(configuration: configuration, port: port, database: database) { connection in
-            var values: [String] = []
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
-                values.append(try row.decode(String.self))
-            }
-            return values
+            try await strings(connection, sql)
         }
     }
 
     static let logger = Logger(label: "kiln.compute.admin")
 
-    static func withConnection<T: Sendable>(
-        configuration: ComputeConfiguration, port: Int, database: String,
-        _ body: @Sendable (PostgresConnection) async throws -> T
-    ) async throws -> T {
+    static func connect(configuration: ComputeConfiguration, port: Int, database: String) async throws -> PostgresConnection {
         let socket = "\(configuration.socketDirectory)/.s.PGSQL.\(port)"
-        let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(
+            return try await PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.next(),
                 configuration: .init(unixSocketPath: socket, username: "kiln_system", password: nil, database: database),
                 id: 1, logger: logger)
         } catch {
             throw ComputeError("Cannot reach the compute: \(String(reflecting: error))")
         }
+    }
+
+    static func strings(_ connection: PostgresConnection, _ sql: String) async throws -> [String] {
+        var values: [String] = []
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+            values.append(try row.decode(String.self))
+        }
+        return values
+    }
+
+    static func withConnection<T: Sendable>(
+        configuration: ComputeConfiguration, port: Int, database: String,
+        _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try await connect(configuration: configuration, port: port, database: database)
         do {
             let result = try await body(connection)
             try? await connection.close()

@@ -38,7 +38,9 @@ public func buildApplication(
         workDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("compute").path,
         listenHost: configuration.postgresHost, ports: configuration.postgresPorts)
     let domain = KilnDomain(database: database, storageRoot: configuration.storageRoot, compute: compute,
-                            suspendTimeoutOverride: configuration.postgresSuspendTimeout, logger: logger)
+                            suspendTimeoutOverride: configuration.postgresSuspendTimeout,
+                            access: PostgresAccess(domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort),
+                            logger: logger)
     let proxy = try ProxyServer(
         configuration: ProxyConfiguration(
             host: configuration.postgresHost, sharedPort: configuration.postgresProxyPort,

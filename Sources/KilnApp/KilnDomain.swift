@@ -24,7 +24,7 @@ struct KilnDomain: Sendable {
     let metrics = PrometheusCollectorRegistry()
 
     init(database: any Database, storageRoot: String, compute: ComputeConfiguration, suspendTimeoutOverride: Duration? = nil,
-         logger: Logger, clock: any WallClock = SystemClock()) {
+         access: PostgresAccess = PostgresAccess(), logger: Logger, clock: any WallClock = SystemClock()) {
         accounts = AccountStore(database: database, clock: clock)
         tokens = TokenStore(database: database, clock: clock)
         workspaceFiles = WorkspaceService(database: database, clock: clock)
@@ -48,7 +48,7 @@ struct KilnDomain: Sendable {
         // <storage-root>/workspaces/<id>.
         lakebase = LakebaseService(database: database, supervisor: supervisor, storageArea: { workspaceID in
             try await accountWorkspaces.storageArea(workspaceID: workspaceID) ?? "\(storageRoot)/workspaces/\(workspaceID)"
-        }, suspendTimeoutOverride: suspendTimeoutOverride, clock: clock, logger: logger)
+        }, suspendTimeoutOverride: suspendTimeoutOverride, access: access, clock: clock, logger: logger)
     }
 
     var http: KilnServices {

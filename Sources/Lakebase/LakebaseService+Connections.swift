@@ -34,7 +34,14 @@ extension LakebaseService {
 
     /// The endpoint with this uid, if clients can connect to it.
     public func connectableEndpoint(uid: String) async throws -> ConnectableEndpoint? {
-        try await connectableEndpoints().first { $0.uid == uid }
+        try await database.read { db in
+            guard let endpoint = try await ResourceTable.endpoint(db, uid: uid), endpoint.isReady, endpoint.port != nil,
+                  let branchName = endpoint.name.parent,
+                  let branch = try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
+                  let project = try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: endpoint.name.project),
+                  branch.deletedAt == nil, project.deletedAt == nil else { return nil }
+            return connectable(endpoint)
+        }
     }
 
     /// Starts the endpoint's compute if it is suspended; true when it had to be started. Throws when
@@ -56,18 +63,23 @@ extension LakebaseService {
     public func suspend(uid: String) async {
         guard let row = try? await database.read({ db in try await ResourceTable.endpoint(db, uid: uid) }),
               row.spec["no_suspension"]?.boolValue != true else { return }
+        if let port = row.port { await adminConnections.close(port: port) }
         await work.supervisor.stop(id: uid)
         logger.info("Suspended an idle endpoint", metadata: ["endpoint": "\(row.name)"])
     }
 
     /// Whether `password` is the native password of `role` on the running endpoint (checked against
-    /// its SCRAM secret in `pg_authid`, as postgres would).
+    /// its SCRAM secret in `pg_authid`, as postgres would; a password that matched the same secret
+    /// lately is not derived again).
     public func checkNativePassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool {
         let sql = "SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = \(SQLText.literal(role)) AND rolcanlogin "
             + "AND (rolvaliduntil IS NULL OR rolvaliduntil > now())"
-        let secrets = try await AdminSession.strings(configuration: work.configuration, port: endpoint.port, database: "postgres", sql)
-        guard let text = secrets.first, let secret = ScramSecret(text) else { return false }
-        return secret.matches(password)
+        guard let text = try await adminConnections.strings(port: endpoint.port, sql).first,
+              let secret = ScramSecret(text) else { return false }
+        if VerifiedPasswords.shared.contains(storedHash: text, password: password) { return true }
+        guard secret.matches(password) else { return false }
+        VerifiedPasswords.shared.insert(storedHash: text, password: password)
+        return true
     }
 
     /// The Unix socket of an endpoint's postgres.

@@ -32,6 +32,8 @@ public final class LakebaseService: Sendable {
     let runner: OperationRunner
     let work: LakebaseWork
     let locks = KeyedLocks()
+    /// For the proxy's password checks, one open connection per running compute.
+    let adminConnections: AdminConnections
     let endpointsChanged = Mutex<(@Sendable () async -> Void)?>(nil)
     /// Replaces every endpoint's suspend timeout (tests and demos); nil: each endpoint's own.
     let suspendTimeoutOverride: Duration?
@@ -47,7 +49,7 @@ public final class LakebaseService: Sendable {
     ///   - sweepInterval: how often expired branches and soft-deleted resources past their purge time are deleted.
     public init(
         database: any Database, supervisor: ComputeSupervisor, storageArea: @escaping @Sendable (Int64) async throws -> String,
-        sweepInterval: Duration = .seconds(5), suspendTimeoutOverride: Duration? = nil,
+        sweepInterval: Duration = .seconds(5), suspendTimeoutOverride: Duration? = nil, access: PostgresAccess = PostgresAccess(),
         clock: any WallClock = SystemClock(), logger: Logger
     ) {
         self.suspendTimeoutOverride = suspendTimeoutOverride
@@ -55,8 +57,9 @@ public final class LakebaseService: Sendable {
         self.clock = clock
         self.logger = logger
         self.runner = OperationRunner(database: database, logger: logger)
-        self.work = LakebaseWork(database: database, supervisor: supervisor, storageArea: storageArea, clock: clock, logger: logger)
+        self.work = LakebaseWork(database: database, supervisor: supervisor, storageArea: storageArea, access: access, clock: clock, logger: logger)
         let work = self.work
+        self.adminConnections = AdminConnections(configuration: work.configuration)
         runner.setWork { [weak self] operation in
             do {
                 let result = try await work.perform(operation)

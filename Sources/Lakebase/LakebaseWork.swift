@@ -15,10 +15,12 @@ final class LakebaseWork: Sendable {
     let storageArea: @Sendable (Int64) async throws -> String
     let clock: any WallClock
     let logger: Logger
+    let access: PostgresAccess
     private let loadedSecrets = Mutex<LakebaseSecrets?>(nil)
 
     init(database: any Database, supervisor: ComputeSupervisor, storageArea: @escaping @Sendable (Int64) async throws -> String,
-         clock: any WallClock, logger: Logger) {
+         access: PostgresAccess, clock: any WallClock, logger: Logger) {
+        self.access = access
         self.database = database
         self.supervisor = supervisor
         self.directories = DataDirectories(configuration: supervisor.configuration)
@@ -54,7 +56,7 @@ final class LakebaseWork: Sendable {
             branchSize: { [directories] branch in
                 branch.privateState["data_directory"]?.stringValue.map { directories.size(of: $0 + "/base") } ?? 0
             },
-            host: configuration.listenHost)
+            host: configuration.listenHost, access: access)
     }
 
     // MARK: - Ports

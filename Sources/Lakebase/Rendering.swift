@@ -6,8 +6,23 @@ struct RuntimeFacts: Sendable {
     var endpointState: @Sendable (StoredResource) async -> String
     /// The branch's logical size in bytes.
     var branchSize: @Sendable (StoredResource) -> Int64
-    /// The host clients connect to.
+    /// The address the endpoints' own ports listen on.
     var host: String
+    /// How else the proxy reaches endpoints.
+    var access: PostgresAccess
+}
+
+/// How Kiln's Postgres proxy is reached, beyond each endpoint's own port: reported in `status.hosts`.
+public struct PostgresAccess: Sendable {
+    /// Endpoint host names are `<uid>.<domain>` (TLS server names, routed at the shared port).
+    public var domain: String
+    /// The proxy's shared port; nil when it has none.
+    public var sharedPort: Int?
+
+    public init(domain: String = "kiln.localhost", sharedPort: Int? = nil) {
+        self.domain = domain
+        self.sharedPort = sharedPort
+    }
 }
 
 /// Resources as the API shows them: `status` with defaults materialised, never `spec`.
@@ -51,8 +66,12 @@ enum Rendering {
             if resource.spec["no_suspension"]?.boolValue == true {
                 status.set("suspend_timeout_duration", .string("0s"))
             }
+            // `host` and `port` reach this endpoint alone; `server_name` (at `shared_port` too) is its
+            // TLS name, as Lakebase's `host` is.
             var hosts = JSONTree.object([.init("host", .string(facts.host))])
             if let port = resource.port { hosts.set("port", .integer(Int64(port))) }
+            hosts.set("server_name", .string("\(resource.uid).\(facts.access.domain)"))
+            if let shared = facts.access.sharedPort { hosts.set("shared_port", .integer(Int64(shared))) }
             status.set("hosts", hosts)
             status.set("last_active_time", .string(ProtoTime.timestamp(millis: resource.stateChangedAt)))
         case .role, .database:

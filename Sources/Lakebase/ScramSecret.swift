@@ -29,15 +29,20 @@ struct ScramSecret: Sendable {
         return zip(candidate, storedKey).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    /// PBKDF2-HMAC-SHA256 with one block of output (32 bytes), SCRAM's `Hi()`.
+    /// PBKDF2-HMAC-SHA256 with one block of output (32 bytes), SCRAM's `Hi()`. The keyed HMAC state is
+    /// made once and copied for each of the thousands of rounds.
     static func pbkdf2(password: Data, salt: Data, iterations: Int) -> Data {
-        let key = SymmetricKey(data: password)
-        var block = Data(HMAC<SHA256>.authenticationCode(for: salt + [0, 0, 0, 1], using: key))
+        let keyed = HMAC<SHA256>(key: SymmetricKey(data: password))
+        var round = keyed
+        round.update(data: salt + [0, 0, 0, 1])
+        var block = Array(round.finalize())
         var result = block
         for _ in 1..<iterations {
-            block = Data(HMAC<SHA256>.authenticationCode(for: block, using: key))
+            round = keyed
+            round.update(data: block)
+            block = Array(round.finalize())
             for index in result.indices { result[index] ^= block[index] }
         }
-        return result
+        return Data(result)
     }
 }

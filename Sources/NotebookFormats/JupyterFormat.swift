@@ -1,4 +1,4 @@
-public import KilnCore
+import KilnCore
 /// The JUPYTER format: nbformat 4 `.ipynb` with Databricks' metadata (notebook-formats.md §3).
 public enum JupyterFormat {
     static let notebookKey = "application/vnd.databricks.v1+notebook"

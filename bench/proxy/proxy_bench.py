@@ -80,8 +80,10 @@ def start_direct(work: Path, settings, password):
     as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
                  "--auth-host=scram-sha-256", "--no-sync"])
     port = free_port()
-    options = " ".join(f"-c {s}" for s in settings) + f" -c listen_addresses=127.0.0.1 -p {port} -k {work}"
-    as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(work / "direct.log"), "-w", "-o", options, "start"])
+    with open(data / "postgresql.conf", "a") as conf:
+        conf.writelines(f"{name} = '{value}'\n" for name, value in (s.split("=", 1) for s in settings))
+    as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(work / "direct.log"), "-w",
+                 "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {work}", "start"])
     psql = [str(PG_BIN / "psql"), "-h", str(work), "-p", str(port), "-U", "postgres", "-qAt"]
     as_postgres([*psql, "-d", "postgres", "-c", f"create role {USER} superuser login password '{password}'"])
     as_postgres([*psql, "-d", "postgres", "-c", f"create database databricks_postgres owner {USER}"])

@@ -1,16 +1,19 @@
+import Crypto
+import Foundation
 import Synchronization
 
-/// Remembers recent successful password checks so that Basic auth costs one PBKDF2 derivation per login,
-/// not one per request. An entry is a SHA-256 of the stored hash and the password, so changing the
-/// password (a new stored hash) invalidates it; failed attempts are never remembered and stay slow.
-final class VerifiedPasswords: Sendable {
-    static let shared = VerifiedPasswords()
+/// Remembers recent successful password checks so that a password costs one PBKDF2 derivation per
+/// ten minutes, not one per request (Basic auth) or per connection (the Postgres proxy). An entry is a
+/// SHA-256 of the stored hash and the password, so changing the password (a new stored hash)
+/// invalidates it; failed attempts are never remembered and stay slow.
+public final class VerifiedPasswords: Sendable {
+    public static let shared = VerifiedPasswords()
 
     private let entries = Mutex<[String: ContinuousClock.Instant]>([:])
     private let lifetime: Duration = .seconds(600)
     private let capacity = 4096
 
-    func contains(storedHash: String, password: String) -> Bool {
+    public func contains(storedHash: String, password: String) -> Bool {
         let key = Self.key(storedHash, password)
         return entries.withLock { entries in
             guard let added = entries[key] else { return false }
@@ -22,7 +25,7 @@ final class VerifiedPasswords: Sendable {
         }
     }
 
-    func insert(storedHash: String, password: String) {
+    public func insert(storedHash: String, password: String) {
         let key = Self.key(storedHash, password)
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
@@ -31,6 +34,6 @@ final class VerifiedPasswords: Sendable {
     }
 
     private static func key(_ storedHash: String, _ password: String) -> String {
-        TokenStore.hash(storedHash + "\u{0}" + password)
+        SHA256.hash(data: Data((storedHash + "\u{0}" + password).utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }

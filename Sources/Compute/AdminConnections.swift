@@ -1,0 +1,51 @@
+import PostgresNIO
+
+/// One open `kiln_system` connection to the `postgres` database of each compute, for Kiln's small
+/// frequent queries (the proxy's password checks), so that they do not start a postgres backend each
+/// time. A connection whose postgres stopped is replaced on the next use.
+public actor AdminConnections {
+    private let configuration: ComputeConfiguration
+    private var connections: [Int: PostgresConnection] = [:]
+
+    public init(configuration: ComputeConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Runs a query on the compute serving `port`; returns the first column of every row as text.
+    public func strings(port: Int, _ sql: String) async throws -> [String] {
+        if let open = connections[port], !open.isClosed, let values = try? await AdminSession.strings(open, sql) {
+            return values
+        }
+        let connection = try await replace(port: port)
+        do {
+            return try await AdminSession.strings(connection, sql)
+        } catch let error as PSQLError {
+            throw ComputeError(error.serverInfo?[.message] ?? String(reflecting: error))
+        }
+    }
+
+    /// Closes the connection to the compute on `port` (it is stopping).
+    public func close(port: Int) async {
+        try? await connections.removeValue(forKey: port)?.close()
+    }
+
+    /// Closes every connection (Kiln is stopping).
+    public func closeAll() async {
+        let all = connections.values
+        connections.removeAll()
+        for connection in all { try? await connection.close() }
+    }
+
+    private func replace(port: Int) async throws -> PostgresConnection {
+        let stale = connections.removeValue(forKey: port)
+        try? await stale?.close()
+        let connection = try await AdminSession.connect(configuration: configuration, port: port, database: "postgres")
+        // Another caller may have connected while this one waited: keep one.
+        if let other = connections[port], !other.isClosed {
+            try? await connection.close()
+            return other
+        }
+        connections[port] = connection
+        return connection
+    }
+}
