@@ -410,3 +410,92 @@ def test_restart_and_kill_leave_no_stray_postgres(tmp_path, database_url):
         for kiln in started:
             kiln.stop()
     assert postgres_count() == 0
+
+
+def wait_for(check, timeout=15, what="condition"):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except psycopg.Error:
+            pass
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_read_replicas_follow_their_branch_read_only(w, kiln):
+    w.postgres.create_project(project=Project(), project_id="replicas").wait()
+    branch = "projects/replicas/branches/production"
+    primary = f"{branch}/endpoints/primary"
+    user, password = app_role(w, branch)
+    with connect(w, primary, user, password) as conn:
+        conn.execute("create table t (n int)")
+        conn.execute("insert into t values (1)")
+    reader = w.postgres.create_endpoint(parent=branch, endpoint_id="reader", endpoint=Endpoint(spec=EndpointSpec(
+        endpoint_type=EndpointType.ENDPOINT_TYPE_READ_ONLY, autoscaling_limit_min_cu=0.5, autoscaling_limit_max_cu=0.5))).wait()
+    assert reader.status.endpoint_type == EndpointType.ENDPOINT_TYPE_READ_ONLY
+    assert reader.status.current_state == EndpointStatusState.ACTIVE
+    hosts = w.api_client.do("GET", f"/api/2.0/postgres/{reader.name}")["status"]["hosts"]
+    assert hosts["read_only_host"] == hosts["host"] and hosts["port"] != endpoint_port(w, primary)
+
+    def rows():
+        with connect(w, reader.name, user, password) as conn:
+            return [n for (n,) in conn.execute("select n from t order by n")]
+
+    with connect(w, reader.name, user, password) as conn:
+        assert conn.execute("select n from t").fetchall() == [(1,)]
+        assert conn.execute("select pg_is_in_recovery()").fetchone()[0] is True
+        # A standby needs its primary's max_connections: 0.5 CU (104) is raised to the primary's 1 CU (209).
+        assert conn.execute("show max_connections").fetchone()[0] == "209"
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("insert into t values (99)")
+    with connect(w, primary, user, password) as conn:
+        conn.execute("insert into t values (2)")
+    wait_for(lambda: rows() == [1, 2], what="the replica to stream the new row")
+
+    # A suspended replica that wakes while its primary is suspended too still sees every committed row.
+    def set_disabled(endpoint, endpoint_type, disabled):
+        w.postgres.update_endpoint(endpoint, Endpoint(spec=EndpointSpec(endpoint_type=endpoint_type, disabled=disabled)),
+                                   FieldMask(["spec.disabled"])).wait()
+    set_disabled(reader.name, EndpointType.ENDPOINT_TYPE_READ_ONLY, True)
+    with connect(w, primary, user, password) as conn:
+        conn.execute("insert into t values (3)")
+    set_disabled(primary, EndpointType.ENDPOINT_TYPE_READ_WRITE, True)
+    set_disabled(reader.name, EndpointType.ENDPOINT_TYPE_READ_ONLY, False)
+    wait_for(lambda: rows() == [1, 2, 3], what="the replica to read the suspended primary's WAL")
+    set_disabled(primary, EndpointType.ENDPOINT_TYPE_READ_WRITE, False)
+    with connect(w, primary, user, password) as conn:
+        conn.execute("insert into t values (4)")
+    wait_for(lambda: rows() == [1, 2, 3, 4], what="the replica to stream again")
+
+    # Six replicas per branch; the seventh is refused.
+    for i in range(5):
+        w.postgres.create_endpoint(parent=branch, endpoint_id=f"r{i}", endpoint=Endpoint(spec=EndpointSpec(
+            endpoint_type=EndpointType.ENDPOINT_TYPE_READ_ONLY, disabled=True))).wait()
+    with pytest.raises(Exception, match="read-only endpoints per branch") as info:
+        w.postgres.create_endpoint(parent=branch, endpoint_id="r5", endpoint=Endpoint(spec=EndpointSpec(
+            endpoint_type=EndpointType.ENDPOINT_TYPE_READ_ONLY, disabled=True))).wait()
+    assert info.value.error_code == "RESOURCE_LIMIT_EXCEEDED"
+
+    # Deleting a replica removes its data and the slot that kept WAL for it on the primary.
+    def slots():
+        with connect(w, primary, user, password) as conn:
+            return sorted(name for (name,) in conn.execute("select slot_name from pg_replication_slots"))
+    assert len(slots()) == 6
+    w.postgres.delete_endpoint(reader.name).wait()
+    assert len(slots()) == 5 and not any(reader.uid in path for path in data_directories(kiln))
+    with pytest.raises(NotFound):
+        w.postgres.get_endpoint(reader.name)
+    # A branch made from this one keeps none of its slots.
+    w.postgres.create_branch(parent="projects/replicas", branch_id="child", branch=Branch(spec=BranchSpec(
+        source_branch=branch))).wait()
+    with connect(w, "projects/replicas/branches/child/endpoints/primary", user, password) as conn:
+        assert conn.execute("select count(*) from pg_replication_slots").fetchone()[0] == 0
+        assert conn.execute("select count(*) from t").fetchone()[0] == 4
+    project_uid = w.postgres.get_project("projects/replicas").uid
+    # <storage area>/lakebase/<project uid>/<branch or replica uid>/PG_VERSION: two branches, five replicas.
+    assert sum(path.endswith("/PG_VERSION") and path.split("/")[-3] == project_uid
+               for path in data_directories(kiln)) == 2 + 5
+    w.postgres.delete_project("projects/replicas", purge=True).wait()
+    assert not any(project_uid in path for path in data_directories(kiln))

@@ -45,4 +45,12 @@ public struct ComputeUser: Sendable, Equatable {
         if switches { _ = chown(path, uid, gid) }
         _ = chmod(path, mode_t(mode))
     }
+
+    /// Writes a file owned by this user, readable by it alone.
+    func writeFile(_ path: String, contents: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ComputeError("Cannot write \(path)")
+        }
+        if switches { _ = chown(path, uid, gid) }
+    }
 }

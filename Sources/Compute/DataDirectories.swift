@@ -30,6 +30,7 @@ public struct DataDirectories: Sendable {
         do {
             try await commands.run(["/bin/cp", "-a", source, partial], what: "Copying the parent's data")
             try? FileManager.default.removeItem(atPath: partial + "/postmaster.pid")
+            try removeReplicationSlots(in: partial)
             try await commands.run(["/bin/sync", "-f", partial], what: "Syncing the copy")
             try FileManager.default.moveItem(atPath: partial, toPath: path)
         } catch {
@@ -52,6 +53,35 @@ public struct DataDirectories: Sendable {
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
+        }
+    }
+
+    /// A hot standby of a running server: `pg_basebackup` over its Unix socket that also creates the
+    /// physical replication `slot` through which the server keeps the WAL the standby has yet to
+    /// receive, then `standby.signal`. A failure removes the partial copy (and the slot, if it was made).
+    public func copy(standbyOfPort port: Int, slot: String, to path: String) async throws {
+        try prepareParent(of: path)
+        let partial = path + ".partial"
+        try? FileManager.default.removeItem(atPath: partial)
+        do {
+            try await commands.run([configuration.program("pg_basebackup"), "-h", configuration.socketDirectory,
+                                    "-p", String(port), "-U", "kiln_system", "-D", partial, "-X", "stream", "-c", "fast",
+                                    "-C", "-S", slot],
+                                   what: "pg_basebackup of the primary")
+            try configuration.user.writeFile(partial + "/standby.signal", contents: "")
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
+    /// A copy keeps no replication slots: they belong to the standbys of the original, and a slot
+    /// nobody reads would keep WAL forever.
+    private func removeReplicationSlots(in path: String) throws {
+        let slots = path + "/pg_replslot"
+        for slot in (try? FileManager.default.contentsOfDirectory(atPath: slots)) ?? [] {
+            try FileManager.default.removeItem(atPath: slots + "/" + slot)
         }
     }
 

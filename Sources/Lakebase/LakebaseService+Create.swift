@@ -11,6 +11,7 @@ enum Limits {
     static let activeComputesPerProject = 20
     static let rolesPerBranch = 500
     static let databasesPerBranch = 500
+    static let readReplicasPerBranch = 6
 
     static func exceeded(_ what: String, _ limit: Int) -> KilnError {
         KilnError(.resourceLimitExceeded, "The limit of \(limit) \(what) has been reached.")
@@ -176,16 +177,18 @@ extension LakebaseService {
         let ws = caller.workspaceID
         let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
         let endpointSpec = try Specs.endpoint(spec, projectDefaults: project.spec["default_endpoint_settings"] ?? .object([]))
-        guard endpointSpec["endpoint_type"]?.stringValue == "ENDPOINT_TYPE_READ_WRITE" else {
-            throw KilnError(.notImplemented, "Read-only endpoints (read replicas) are not supported by Kiln yet.")
-        }
+        let readOnly = endpointSpec["endpoint_type"]?.stringValue == "ENDPOINT_TYPE_READ_ONLY"
         let now = clock.nowMillis()
         return try await start(.createEndpoint, name, caller: caller) { db in
             if try await ResourceTable.get(db, workspaceID: ws, name: name) != nil {
                 throw KilnError(.alreadyExists, "endpoint with such id already exists in the branch")
             }
             let existing = try await ResourceTable.children(db, workspaceID: ws, parent: name.parent!.description, kind: .endpoint)
-            if existing.contains(where: { $0.spec["endpoint_type"]?.stringValue == "ENDPOINT_TYPE_READ_WRITE" }) {
+            if readOnly {
+                guard existing.filter(\.isReadOnly).count < Limits.readReplicasPerBranch else {
+                    throw Limits.exceeded("read-only endpoints per branch", Limits.readReplicasPerBranch)
+                }
+            } else if existing.contains(where: { !$0.isReadOnly }) {
                 throw KilnError(.alreadyExists, "A branch can only have one READ_WRITE endpoint; \(name.parent!) already has one.")
             }
             if endpointSpec["disabled"]?.boolValue != true {

@@ -24,7 +24,10 @@ extension LakebaseWork {
             try await undeleteTree(name, ws: ws)
             return nil
         case .deleteEndpoint:
-            if let endpoint = try await row(name, ws: ws) { await supervisor.stop(id: endpoint.uid) }
+            if let endpoint = try await row(name, ws: ws) {
+                await supervisor.stop(id: endpoint.uid)
+                if endpoint.isReadOnly { await removeReplica(endpoint) }
+            }
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             return nil
         case .createRole, .updateRole, .deleteRole:
@@ -102,7 +105,9 @@ extension LakebaseWork {
             if !directories.exists(directory) {
                 let sourceEndpoints = try await children(sourceName, .endpoint, ws: ws)
                 var running: Int?
-                for endpoint in sourceEndpoints where await supervisor.isRunning(id: endpoint.uid) { running = endpoint.port }
+                for endpoint in sourceEndpoints where !endpoint.isReadOnly {
+                    if await supervisor.isRunning(id: endpoint.uid) { running = endpoint.port }
+                }
                 if let running {
                     try await directories.copy(runningServerPort: running, to: directory)
                 } else {
@@ -148,8 +153,8 @@ extension LakebaseWork {
         let inside = rows.filter { $0.name == name || $0.name.description.hasPrefix(prefix) }
         for endpoint in inside where endpoint.kind == .endpoint { await supervisor.stop(id: endpoint.uid) }
         guard purge else { return }
-        for branch in inside where branch.kind == .branch {
-            if let directory = branch.privateState["data_directory"]?.stringValue { directories.remove(directory) }
+        for resource in inside where resource.kind == .branch || resource.isReadOnly {
+            if let directory = resource.privateState["data_directory"]?.stringValue { directories.remove(directory) }
         }
         try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
     }
@@ -168,10 +173,14 @@ extension LakebaseWork {
     /// Makes the endpoint's compute match its spec; on failure an update goes back to the previous
     /// spec, a create is removed.
     private func applyEndpoint(_ name: ResourceName, ws: Int64, previous: JSONTree?) async throws {
-        guard let endpoint = try await row(name, ws: ws) else { throw LakebaseService.notFound(.endpoint) }
+        guard var endpoint = try await row(name, ws: ws) else { throw LakebaseService.notFound(.endpoint) }
         do {
+            if endpoint.isReadOnly && endpoint.privateState["data_directory"] == nil {
+                endpoint = try await makeReplica(endpoint)
+            }
             try await startIfWanted(endpoint)
             try await markReady([endpoint])
+            if !endpoint.isReadOnly && previous != nil { await followPrimary(of: name.parent!, ws: ws) }
         } catch {
             if let previous {
                 var reverted = endpoint
@@ -181,6 +190,7 @@ extension LakebaseWork {
                 try? await startIfWanted(restored)
             } else {
                 await supervisor.stop(id: endpoint.uid)
+                if endpoint.isReadOnly { await removeReplica(endpoint) }
                 try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             }
             throw KilnError(.invalidParameterValue, "The compute could not start with these settings: \(error)")

@@ -112,10 +112,10 @@ final class LakebaseWork: Sendable {
         }
         do {
             let branches = try await database.read { db in try await ResourceTable.all(db, kind: .branch) }
-            let directories = branches.compactMap { $0.privateState["data_directory"]?.stringValue }
+            let endpoints = try await database.read { db in try await ResourceTable.all(db, kind: .endpoint) }
+            let directories = (branches + endpoints).compactMap { $0.privateState["data_directory"]?.stringValue }
             let stopped = await OrphanSweep.stopOrphans(dataDirectories: directories)
             if stopped > 0 { logger.warning("Stopped postgres processes a previous run left behind", metadata: ["count": "\(stopped)"]) }
-            let endpoints = try await database.read { db in try await ResourceTable.all(db, kind: .endpoint) }
             for endpoint in endpoints where endpoint.isReady {
                 do {
                     try await startIfWanted(endpoint)
@@ -135,13 +135,20 @@ final class LakebaseWork: Sendable {
             (try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
              try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName.project))
         }
+        let owner = endpoint.isReadOnly ? endpoint : branch
         guard let branch, let project, branch.deletedAt == nil, project.deletedAt == nil,
               endpoint.spec["disabled"]?.boolValue != true,
-              let directory = branch.privateState["data_directory"]?.stringValue, directories.exists(directory) else {
+              let directory = owner?.privateState["data_directory"]?.stringValue, directories.exists(directory),
+              let branchDirectory = branch.privateState["data_directory"]?.stringValue else {
             await supervisor.stop(id: endpoint.uid)
             return
         }
-        try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+        if endpoint.isReadOnly {
+            let primary = try await primary(of: branchName, ws: endpoint.workspaceID)
+            try await supervisor.start(replicaSpec(endpoint, directory: directory, primary: primary, primaryDirectory: branchDirectory))
+        } else {
+            try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+        }
     }
 
     // MARK: - SQL on a branch
@@ -152,8 +159,8 @@ final class LakebaseWork: Sendable {
         let endpoints = try await database.read { db in
             try await ResourceTable.children(db, workspaceID: branch.workspaceID, parent: branch.name.description, kind: .endpoint)
         }
-        for endpoint in endpoints where await supervisor.isRunning(id: endpoint.uid) {
-            if let port = endpoint.port { return try await body(port) }
+        for endpoint in endpoints where !endpoint.isReadOnly {
+            if await supervisor.isRunning(id: endpoint.uid), let port = endpoint.port { return try await body(port) }
         }
         guard let directory = branch.privateState["data_directory"]?.stringValue else {
             throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")

@@ -72,6 +72,7 @@ enum Rendering {
             if let port = resource.port { hosts.set("port", .integer(Int64(port))) }
             hosts.set("server_name", .string("\(resource.uid).\(facts.access.domain)"))
             if let shared = facts.access.sharedPort { hosts.set("shared_port", .integer(Int64(shared))) }
+            if resource.isReadOnly { hosts.set("read_only_host", .string(facts.host)) }
             status.set("hosts", hosts)
             status.set("last_active_time", .string(ProtoTime.timestamp(millis: resource.stateChangedAt)))
         case .role, .database:
