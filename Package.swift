@@ -181,7 +181,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PGProxyTests",
-            dependencies: ["PGProxy", "PGWire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "PGProxy", "PGWire", "Compute", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LakebaseTests", dependencies: ["Lakebase", "Compute", "KilnCore"], swiftSettings: swiftSettings),

@@ -1,5 +1,5 @@
 """Lakebase benchmark: SDK wall time of create_project().wait(), create_branch().wait() from a 50 MB and a
-1 GB parent, compute start to first SELECT 1, and the idle memory of one endpoint. Prints a table of medians.
+1 GB parent, compute start and read-replica creation to first SELECT 1, and the idle memory of one endpoint. Prints a table of medians.
 
 Usage: bench/lakebase/run  (builds release, or set KILN_BINARY)"""
 import os, statistics, subprocess, sys, tempfile, time
@@ -95,8 +95,18 @@ def main():
                 endpoint_type=rw, disabled=False)), FieldMask(["spec.disabled"])).wait(), first_select(w, endpoint, "bench", password))))
         rows.append(("start a compute (enable).wait() to first SELECT 1", start_ms))
 
+        ro = EndpointType.ENDPOINT_TYPE_READ_ONLY
+        replica_ms = []
+        for i in range(RUNS):
+            name = f"{prod}/endpoints/reader-{i}"
+            replica_ms.append(timed(lambda i=i, name=name: (w.postgres.create_endpoint(
+                parent=prod, endpoint_id=f"reader-{i}", endpoint=Endpoint(spec=EndpointSpec(endpoint_type=ro))).wait(),
+                first_select(w, name, "bench", password))))
+            w.postgres.delete_endpoint(name).wait()
+        rows.append(("create_endpoint(READ_ONLY).wait() to first SELECT 1, 50 MB", replica_ms))
+
         time.sleep(3)
-        branch_dir = next(p for p in data.rglob("PG_VERSION") if "bench-0" not in str(p) and "template" not in str(p)).parent
+        branch_dir = next(p.parent for p in data.rglob("postmaster.pid") if "template" not in str(p))
         idle = [pss_mib(str(branch_dir))]
         print(f"\n{'measure':60} {'median':>10} {'min':>10} {'max':>10}")
         for label, values in rows:

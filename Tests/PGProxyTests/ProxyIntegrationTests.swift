@@ -1,0 +1,143 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Compute
+import Foundation
+import Logging
+import PGProxy
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// The proxy in front of a real postgres (Debian's, spawned by `ComputeSupervisor`): logins, wake on
+/// connect, suspend when idle. The directory here is the test's; Kiln's own is Lakebase (covered by the
+/// conformance suite).
+@Suite(.serialized) struct ProxyIntegrationTests {
+    /// Accepts the password "secret" for one endpoint whose compute it starts on demand and stops when idle.
+    final class Directory: ProxyDirectory {
+        let supervisor: ComputeSupervisor
+        let spec: ServerSpec
+        let wakes = Mutex(0)
+        let suspends = Mutex(0)
+
+        init(supervisor: ComputeSupervisor, spec: ServerSpec) {
+            self.supervisor = supervisor
+            self.spec = spec
+        }
+
+        func open(_ login: ProxyLogin) async throws -> ProxyTarget {
+            guard login.endpoint == "ep-test" else { throw ProxyRefusal("08001", "endpoint not found") }
+            guard login.password == "secret" else { throw ProxyRefusal.badPassword(login.user) }
+            let woke = await !supervisor.isRunning(id: spec.id)
+            if woke {
+                try await supervisor.start(spec)
+                wakes.withLock { $0 += 1 }
+            }
+            let socket = "\(supervisor.configuration.socketDirectory)/.s.PGSQL.\(spec.port)"
+            return ProxyTarget(socketPath: socket, idleTimeout: .milliseconds(300), woke: woke)
+        }
+
+        func idle(endpoint: String) async {
+            await supervisor.stop(id: spec.id)
+            suspends.withLock { $0 += 1 }
+        }
+    }
+
+    static func freeTCPPort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Runs `body` with a proxy listening on a port of its own for endpoint `ep-test`, whose postgres
+    /// is not running yet.
+    func withProxy(_ body: (Directory, PostgresConnection.Configuration) async throws -> Void) async throws {
+        let root = NSTemporaryDirectory() + "kiln-proxy-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        chmod(root, 0o755)
+        let configuration = try ComputeConfiguration(workDirectory: root + "/compute")
+        defer {
+            try? FileManager.default.removeItem(atPath: root)
+            try? FileManager.default.removeItem(atPath: configuration.socketDirectory)
+        }
+        try await DataDirectories(configuration: configuration).createEmpty(at: root + "/data")
+        // postgres listens on its Unix socket only; the port names the socket.
+        let spec = ServerSpec(id: "ep-test", dataDirectory: root + "/data", port: Int.random(in: 40000..<50000), settings: [:])
+        let supervisor = ComputeSupervisor(configuration: configuration, logger: Logger(label: "test.compute"))
+        let directory = Directory(supervisor: supervisor, spec: spec)
+        let proxy = try ProxyServer(configuration: ProxyConfiguration(host: "127.0.0.1", sharedPort: nil, tls: nil),
+                                    directory: directory, logger: Logger(label: "test.proxy"))
+        let port = Self.freeTCPPort()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await supervisor.run() }
+            group.addTask { try await proxy.run() }
+            defer { group.cancelAll() }
+            try await proxy.setEndpointListeners([EndpointListener(endpoint: "ep-test", port: port, idleTimeout: nil)])
+            let client = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: "kiln_system",
+                                                          password: "secret", database: "postgres", tls: .disable)
+            do {
+                try await body(directory, client)
+            } catch {
+                await supervisor.stopAll()
+                throw error
+            }
+            await supervisor.stopAll()
+        }
+    }
+
+    static func currentUser(_ client: PostgresConnection.Configuration) async throws -> String {
+        let logger = Logger(label: "test.client")
+        let connection = try await PostgresConnection.connect(configuration: client, id: 1, logger: logger)
+        do {
+            var user = ""
+            for try await value in try await connection.query("SELECT current_user::text", logger: logger).decode(String.self) {
+                user = value
+            }
+            try await connection.close()
+            return user
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    static func eventually(_ condition: () async -> Bool) async -> Bool {
+        for _ in 0..<500 {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    @Test func aLoginWakesThePostgresWhichSuspendsWhenIdleAndWakesAgain() async throws {
+        try await withProxy { directory, client in
+            let first = try await Self.currentUser(client)
+            #expect(first == "kiln_system")
+            #expect(directory.wakes.withLock { $0 } == 1)
+            #expect(await Self.eventually { directory.suspends.withLock { $0 } == 1 })
+            #expect(await !directory.supervisor.isRunning(id: "ep-test"))
+            let second = try await Self.currentUser(client)
+            #expect(second == "kiln_system")
+            #expect(directory.wakes.withLock { $0 } == 2)
+        }
+    }
+
+    @Test func aWrongPasswordIsRefusedWith28P01AndStartsNothing() async throws {
+        try await withProxy { directory, client in
+            var wrong = client
+            wrong.password = "guess"
+            let error = await #expect(throws: PSQLError.self) { try await Self.currentUser(wrong) }
+            #expect(error?.serverInfo?[.sqlState] == "28P01")
+            #expect(directory.wakes.withLock { $0 } == 0)
+            let user = try await Self.currentUser(client)
+            #expect(user == "kiln_system")
+        }
+    }
+}
