@@ -244,6 +244,31 @@ def test_delete_removes_the_workspace_and_its_data(a, kiln, login):
     assert response.status_code == 404
 
 
+def test_deleting_a_workspace_stops_its_lakebase_computes(a, kiln, login):
+    import psycopg
+    from databricks.sdk.service.postgres import Project, Role, RoleMembershipRole, RoleRoleSpec
+    ws = workspace(a)
+    client = WorkspaceClient(host=f"{kiln.url}/w/{ws.deployment_name}", username=login.username,
+                             password=login.password, auth_type="basic")
+    client.postgres.create_project(project=Project(), project_id="doomed").wait()
+    branch = "projects/doomed/branches/production"
+    client.postgres.create_role(parent=branch, role_id="app-user", role=Role(spec=RoleRoleSpec(
+        postgres_role="app", membership_roles=[RoleMembershipRole.DATABRICKS_SUPERUSER]))).wait()
+    password = client.postgres.reveal_role_password(f"{branch}/roles/app-user").password
+    port = client.api_client.do("GET", f"/api/2.0/postgres/{branch}/endpoints/primary")["status"]["hosts"]["port"]
+    psycopg.connect(host="127.0.0.1", port=port, user="app", password=password, dbname="databricks_postgres").close()
+
+    def running():
+        out = subprocess.run(["pgrep", "-f", f"/{ws.workspace_id}/lakebase/"], capture_output=True, text=True).stdout
+        return len(out.split())
+    assert running() > 0
+    a.workspaces.delete(ws.workspace_id)
+    assert running() == 0
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(host="127.0.0.1", port=port, user="app", password=password, dbname="databricks_postgres",
+                        connect_timeout=3)
+
+
 def test_concurrent_creates_with_one_deployment_name(a):
     import concurrent.futures
     dep = unique("race")

@@ -71,6 +71,11 @@ public actor ComputeSupervisor: Service {
         instances[id]?.state ?? .stopped
     }
 
+    /// The ids of every compute Kiln runs (or is restarting).
+    public func ids() -> [String] {
+        Array(instances.keys)
+    }
+
     /// Whether the compute is up and accepting connections.
     public func isRunning(id: String) -> Bool {
         guard let server = instances[id]?.server else { return false }

@@ -49,6 +49,8 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     WorkspaceController(service: services.workspaceFiles).addRoutes(to: api)
     PostgresController(service: services.lakebase).addRoutes(to: api)
     let accountAPI = router.group("api/2.0/accounts/:account_id", context: AccountContext.self)
-    AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces).addRoutes(to: accountAPI)
+    let lakebase = services.lakebase
+    AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces,
+                      workspaceDeleted: { await lakebase.stopComputesWithoutEndpoints() }).addRoutes(to: accountAPI)
     return router
 }

@@ -68,6 +68,19 @@ extension LakebaseService {
         logger.info("Suspended an idle endpoint", metadata: ["endpoint": "\(row.name)"])
     }
 
+    /// Stops the computes whose endpoints are gone without an operation of their own (their workspace
+    /// was deleted), and drops their proxy listeners.
+    public func stopComputesWithoutEndpoints() async {
+        guard let endpoints = try? await database.read({ db in try await ResourceTable.all(db, kind: .endpoint) }) else { return }
+        let known = Set(endpoints.map(\.uid))
+        for id in await work.supervisor.ids() where !known.contains(id) && !id.hasPrefix(LakebaseWork.maintenancePrefix) {
+            await work.supervisor.stop(id: id)
+            logger.info("Stopped the compute of a deleted endpoint", metadata: ["endpoint": "\(id)"])
+        }
+        await adminConnections.closeAll()
+        await notifyEndpointsChanged()
+    }
+
     /// Whether `password` is the native password of `role` on the running endpoint (checked against
     /// its SCRAM secret in `pg_authid`, as postgres would; a password that matched the same secret
     /// lately is not derived again).

@@ -153,6 +153,9 @@ final class LakebaseWork: Sendable {
 
     // MARK: - SQL on a branch
 
+    /// Names the private servers Kiln starts on a branch with no running endpoint.
+    static let maintenancePrefix = "maintenance-"
+
     /// Runs `body` with the port of a running server of the branch: its endpoint's, or a private one
     /// started for the purpose and stopped afterwards.
     func withBranchServer<T: Sendable>(_ branch: StoredResource, _ body: @Sendable (Int) async throws -> T) async throws -> T {
@@ -166,7 +169,7 @@ final class LakebaseWork: Sendable {
             throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
         }
         let port = try await database.read { db in try await self.freePort(db) }
-        let spec = ServerSpec(id: "maintenance-\(branch.uid)", dataDirectory: directory, port: port, settings: [:])
+        let spec = ServerSpec(id: Self.maintenancePrefix + branch.uid, dataDirectory: directory, port: port, settings: [:])
         try await supervisor.start(spec)
         do {
             let result = try await body(port)

@@ -9,10 +9,13 @@ import NIOCore
 public struct AccountController: Sendable {
     let resources: AccountResourceStore
     let workspaces: AccountWorkspaces
+    /// Runs after a workspace was deleted (its Lakebase computes stop).
+    let workspaceDeleted: @Sendable () async -> Void
 
-    public init(resources: AccountResourceStore, workspaces: AccountWorkspaces) {
+    public init(resources: AccountResourceStore, workspaces: AccountWorkspaces, workspaceDeleted: @escaping @Sendable () async -> Void = {}) {
         self.resources = resources
         self.workspaces = workspaces
+        self.workspaceDeleted = workspaceDeleted
     }
 
     public func addRoutes(to group: RouterGroup<AccountContext>) {
@@ -87,7 +90,9 @@ public struct AccountController: Sendable {
     }
 
     @Sendable func deleteWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
-        Self.json(try await workspaces.delete(accountID: context.user.accountID, workspaceID: try Self.workspaceID(context)))
+        let deleted = try await workspaces.delete(accountID: context.user.accountID, workspaceID: try Self.workspaceID(context))
+        await workspaceDeleted()
+        return Self.json(deleted)
     }
 
     static func workspaceID(_ context: AccountContext) throws -> Int64 {
