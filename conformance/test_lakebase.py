@@ -385,13 +385,16 @@ def test_restart_and_kill_leave_no_stray_postgres(tmp_path, database_url):
         with connect(w, "projects/keep/branches/production/endpoints/primary", user, password) as conn:
             conn.execute("create table kept(x int)")
             conn.execute("insert into kept values (42)")
-        assert postgres_count() == 1
+        w.postgres.create_endpoint(parent="projects/keep/branches/production", endpoint_id="reader", endpoint=Endpoint(
+            spec=EndpointSpec(endpoint_type=EndpointType.ENDPOINT_TYPE_READ_ONLY))).wait()
+        assert postgres_count() == 2
         kiln.stop()
         assert postgres_count() == 0
         kiln, w = start()
-        wait_active(w, "projects/keep/branches/production/endpoints/primary")
-        with connect(w, "projects/keep/branches/production/endpoints/primary", user, password) as conn:
-            assert conn.execute("select x from kept").fetchone()[0] == 42
+        for endpoint in ["primary", "reader"]:
+            wait_active(w, f"projects/keep/branches/production/endpoints/{endpoint}")
+            with connect(w, f"projects/keep/branches/production/endpoints/{endpoint}", user, password) as conn:
+                assert conn.execute("select x from kept").fetchone()[0] == 42
         # kill -9 in the middle of an operation: nothing stray, and the operation ends after the restart.
         op = w.api_client.do("POST", "/api/2.0/postgres/projects/keep/branches", query={"branch_id": "mid"},
                              body={"spec": {}})

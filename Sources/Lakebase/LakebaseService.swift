@@ -71,6 +71,8 @@ public final class LakebaseService: Sendable {
             }
         }
         runner.setBeforeResume { [weak self] in
+            // Endpoints are reachable (and wake on connect) before their computes are back.
+            await self?.notifyEndpointsChanged()
             await work.restoreComputes()
             await self?.notifyEndpointsChanged()
         }
