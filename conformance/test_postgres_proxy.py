@@ -154,6 +154,47 @@ def test_suspends_when_idle_and_wakes_on_connect(proxied):
         assert state(w) == EndpointStatusState.ACTIVE
 
 
+def test_a_compute_nobody_connects_to_suspends(proxied):
+    kiln, w = proxied
+    w.postgres.create_project(project=Project(), project_id="untouched").wait()
+    endpoint = "projects/untouched/branches/production/endpoints/primary"
+    assert w.postgres.get_endpoint(endpoint).status.current_state == EndpointStatusState.ACTIVE
+    deadline = time.time() + 20
+    while w.postgres.get_endpoint(endpoint).status.current_state != EndpointStatusState.IDLE:
+        assert time.time() < deadline, "a compute nobody connected to did not suspend"
+        time.sleep(0.2)
+    w.postgres.delete_project("projects/untouched", purge=True).wait()
+
+
+def test_wakes_wait_for_work_on_a_suspended_branch(proxied):
+    """Role changes on a suspended branch run on a private server over the branch's data; clients that
+    connect meanwhile wait for it and then wake the endpoint, none is refused."""
+    import threading
+    kiln, w = proxied
+    _, port = endpoint_info(w)
+    password = app_password(w)
+    for round in range(3):
+        deadline = time.time() + 20
+        while state(w) != EndpointStatusState.IDLE:
+            assert time.time() < deadline, "the endpoint did not suspend"
+            time.sleep(0.2)
+        work = threading.Thread(target=lambda: w.postgres.create_role(
+            parent="projects/proxy/branches/production", role_id=f"waker-{round}",
+            role=Role(spec=RoleRoleSpec(postgres_role=f"waker_{round}"))).wait())
+        work.start()
+        failures, served = [], 0
+        while work.is_alive() or served == 0:
+            try:
+                with psycopg.connect(host="127.0.0.1", port=port, user="app", password=password,
+                                     dbname="databricks_postgres", connect_timeout=10) as conn:
+                    conn.execute("select 1")
+                    served += 1
+            except psycopg.OperationalError as error:
+                failures.append(str(error))
+        work.join()
+        assert failures == [] and served > 0
+
+
 def test_concurrent_connections_wake_once(proxied):
     kiln, w = proxied
     _, port = endpoint_info(w)

@@ -62,9 +62,13 @@ extension LakebaseService {
     /// Suspends an endpoint nobody uses (scale to zero): its postgres stops, its state becomes IDLE.
     public func suspend(uid: String) async {
         guard let row = try? await database.read({ db in try await ResourceTable.endpoint(db, uid: uid) }),
-              row.spec["no_suspension"]?.boolValue != true else { return }
+              row.spec["no_suspension"]?.boolValue != true, await work.supervisor.isRunning(id: uid) else { return }
         if let port = row.port { await adminConnections.close(port: port) }
-        await work.supervisor.stop(id: uid)
+        if row.isReadOnly {
+            await work.supervisor.stop(id: uid)
+        } else {
+            await work.stopPrimary(row)
+        }
         logger.info("Suspended an idle endpoint", metadata: ["endpoint": "\(row.name)"])
     }
 

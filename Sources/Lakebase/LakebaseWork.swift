@@ -16,6 +16,10 @@ final class LakebaseWork: Sendable {
     let clock: any WallClock
     let logger: Logger
     let access: PostgresAccess
+    /// One per branch: held while a server runs SQL or a backup on the branch's data, and while its
+    /// read-write compute starts or stops, so that a wake never races a maintenance server for the
+    /// data directory and a suspend never stops a server in use.
+    let branchLocks = KeyedLocks()
     private let loadedSecrets = Mutex<LakebaseSecrets?>(nil)
 
     init(database: any Database, supervisor: ComputeSupervisor, storageArea: @escaping @Sendable (Int64) async throws -> String,
@@ -147,8 +151,18 @@ final class LakebaseWork: Sendable {
             let primary = try await primary(of: branchName, ws: endpoint.workspaceID)
             try await supervisor.start(replicaSpec(endpoint, directory: directory, primary: primary, primaryDirectory: branchDirectory))
         } else {
-            try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+            try await branchLocks.withLock(Self.lockKey(branch)) {
+                try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+            }
         }
+    }
+
+    static func lockKey(_ branch: StoredResource) -> String { "\(branch.workspaceID)/\(branch.name)" }
+
+    /// Stops a read-write compute unless the branch's data is in use (a suspend that can wait).
+    func stopPrimary(_ endpoint: StoredResource) async {
+        let key = "\(endpoint.workspaceID)/\(endpoint.name.parent!)"
+        try? await branchLocks.withLock(key) { await supervisor.stop(id: endpoint.uid) }
     }
 
     // MARK: - SQL on a branch
@@ -159,6 +173,10 @@ final class LakebaseWork: Sendable {
     /// Runs `body` with the port of a running server of the branch: its endpoint's, or a private one
     /// started for the purpose and stopped afterwards.
     func withBranchServer<T: Sendable>(_ branch: StoredResource, _ body: @Sendable (Int) async throws -> T) async throws -> T {
+        try await branchLocks.withLock(Self.lockKey(branch)) { try await withBranchServerLocked(branch, body) }
+    }
+
+    private func withBranchServerLocked<T: Sendable>(_ branch: StoredResource, _ body: @Sendable (Int) async throws -> T) async throws -> T {
         let endpoints = try await database.read { db in
             try await ResourceTable.children(db, workspaceID: branch.workspaceID, parent: branch.name.description, kind: .endpoint)
         }

@@ -24,9 +24,11 @@ actor ActivityTracker {
         if endpoints[endpoint]?.connections == 0 { startTimer(endpoint, idleTimeout: idleTimeout) }
     }
 
-    /// Starts the idle timer of an endpoint nobody is connected to (it was just started, or opened).
+    /// Starts the idle timer of an endpoint nobody is connected to, unless one is running (its
+    /// listener just opened, or its compute may have been started without clients).
     func quiet(_ endpoint: String, idleTimeout: Duration?) {
-        if endpoints[endpoint, default: Endpoint()].connections == 0 { startTimer(endpoint, idleTimeout: idleTimeout) }
+        let state = endpoints[endpoint] ?? Endpoint()
+        if state.connections == 0 && state.timer == nil { startTimer(endpoint, idleTimeout: idleTimeout) }
     }
 
     func connections(_ endpoint: String) -> Int { endpoints[endpoint]?.connections ?? 0 }
@@ -45,12 +47,14 @@ actor ActivityTracker {
     private func startTimer(_ endpoint: String, idleTimeout: Duration?) {
         cancelTimer(endpoint)
         guard let idleTimeout else { return }
-        let generation = endpoints[endpoint]?.generation ?? 0
+        var state = endpoints[endpoint] ?? Endpoint()
+        let generation = state.generation
         // One short-lived task per idle endpoint, cancelled by the next connection or by stopAll.
-        endpoints[endpoint]?.timer = Task {
+        state.timer = Task {
             guard (try? await Task.sleep(for: idleTimeout)) != nil else { return }
             await self.fire(endpoint, generation: generation)
         }
+        endpoints[endpoint] = state
     }
 
     private func fire(_ endpoint: String, generation: Int) async {

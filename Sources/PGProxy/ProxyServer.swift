@@ -83,11 +83,13 @@ public final class ProxyServer: Service {
                     let bound = try await bind(port: port, endpoint: listener.endpoint)
                     endpointListeners.withLock { $0[port] = (listener, bound.channel) }
                     acceptingContinuation.yield(bound)
-                    await activity.quiet(listener.endpoint, idleTimeout: listener.idleTimeout)
                 } catch {
                     failures.append("\(configuration.host):\(port) (\(error))")
                 }
             }
+            // A compute may have been started without clients (a new endpoint, a restart of Kiln): it
+            // suspends after its idle timeout unless somebody connects.
+            for listener in wanted.values { await activity.quiet(listener.endpoint, idleTimeout: listener.idleTimeout) }
             if !failures.isEmpty { throw ProxyRefusal("58000", "cannot listen on \(failures.joined(separator: ", "))") }
         }
     }

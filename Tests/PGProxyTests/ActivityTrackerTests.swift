@@ -1,0 +1,44 @@
+import Synchronization
+import Testing
+@testable import PGProxy
+
+/// Scale to zero: the tracker tells the directory when an endpoint has had no clients for its timeout.
+@Suite struct ActivityTrackerTests {
+    final class Idles: ProxyDirectory {
+        let calls = Mutex<[String]>([])
+        func open(_ login: ProxyLogin) async throws -> ProxyTarget { throw ProxyRefusal("08001", "unused") }
+        func idle(endpoint: String) async { calls.withLock { $0.append(endpoint) } }
+    }
+
+    static func settle() async { try? await Task.sleep(for: .milliseconds(300)) }
+
+    @Test func aComputeStartedWithoutClientsSuspendsOnce() async {
+        let idles = Idles()
+        let tracker = ActivityTracker(directory: idles)
+        await tracker.quiet("ep-a", idleTimeout: .milliseconds(50))
+        await tracker.quiet("ep-a", idleTimeout: .milliseconds(50))   // a timer is running: not another
+        await Self.settle()
+        #expect(idles.calls.withLock { $0 } == ["ep-a"])
+    }
+
+    @Test func aClientKeepsItUpAndItsDepartureStartsTheTimer() async {
+        let idles = Idles()
+        let tracker = ActivityTracker(directory: idles)
+        await tracker.quiet("ep-b", idleTimeout: .milliseconds(50))
+        await tracker.connected("ep-b")
+        await tracker.quiet("ep-b", idleTimeout: .milliseconds(50))   // clients connected: no timer
+        await Self.settle()
+        #expect(idles.calls.withLock { $0 }.isEmpty)
+        await tracker.disconnected("ep-b", idleTimeout: .milliseconds(50))
+        await Self.settle()
+        #expect(idles.calls.withLock { $0 } == ["ep-b"])
+    }
+
+    @Test func noTimeoutMeansNeverSuspended() async {
+        let idles = Idles()
+        let tracker = ActivityTracker(directory: idles)
+        await tracker.quiet("ep-c", idleTimeout: nil)
+        await Self.settle()
+        #expect(idles.calls.withLock { $0 }.isEmpty)
+    }
+}
