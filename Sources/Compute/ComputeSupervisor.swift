@@ -23,6 +23,9 @@ public actor ComputeSupervisor: Service {
     private let logger: Logger
     private var instances: [String: Instance] = [:]
     private let locks = KeyedLocks()
+    /// Set once Kiln shuts down: from then on nothing starts (an operation or a wake still under way
+    /// must not leave a postgres behind the final stop).
+    private var shuttingDown = false
     private let watches: AsyncStream<PostgresServer>
     private let watchContinuation: AsyncStream<PostgresServer>.Continuation
 
@@ -40,6 +43,7 @@ public actor ComputeSupervisor: Service {
     }
 
     private func startLocked(_ spec: ServerSpec) async throws {
+        guard !shuttingDown else { throw ComputeError("Kiln is shutting down; \(spec.id) was not started") }
         if let instance = instances[spec.id], let server = instance.server, !server.process.hasExited {
             if instance.spec == spec { return }
             instances[spec.id]?.server = nil
@@ -88,6 +92,7 @@ public actor ComputeSupervisor: Service {
             for await server in watches.cancelOnGracefulShutdown() {
                 group.addTask { await self.watch(server) }
             }
+            shuttingDown = true
             await stopAll()
             group.cancelAll()
         }
@@ -129,7 +134,7 @@ public actor ComputeSupervisor: Service {
 
     /// One restart attempt; true when it is running again (or no longer wanted).
     private func restartLocked(_ crashed: PostgresServer) async throws -> Bool {
-        guard let instance = instances[crashed.spec.id], instance.server == nil, instance.spec == crashed.spec else { return true }
+        guard !shuttingDown, let instance = instances[crashed.spec.id], instance.server == nil, instance.spec == crashed.spec else { return true }
         do {
             let server = try await PostgresServer.start(crashed.spec, configuration: configuration)
             instances[crashed.spec.id] = Instance(spec: crashed.spec, server: server, state: .running)

@@ -67,8 +67,9 @@ public func buildApplication(
         domain.provisioner.wake()
         domain.lakebase.activate()
     }
-    // The supervisor is added last so that it stops last: it stops every postgres on shutdown.
-    application.addServices(domain.provisioner, domain.lakebase.service, proxy, domain.supervisor)
+    // Services stop in the reverse order of this list, each after the one before has finished: the proxy
+    // first (no more wakes), then the operations, and the supervisor last, which stops every postgres.
+    application.addServices(domain.supervisor, domain.provisioner, domain.lakebase.service, proxy)
     return (application, database)
 }
 
