@@ -285,3 +285,52 @@ def test_metrics_count_connections_bytes_and_wakes(proxied):
         text = urllib.request.urlopen(f"{kiln.url}/metrics").read().decode()
         assert metric(text, "kiln_proxy_connections_active") >= 1
         assert metric(text, "kiln_proxy_connections_total") == before + 1
+
+
+def test_a_restarted_kiln_leaves_suspended_endpoints_suspended(tmp_path_factory):
+    """Computes that scaled to zero stay at zero across a restart of Kiln and wake on the first connection;
+    the others come back."""
+    data_dir = traversable(tmp_path_factory.mktemp("kiln-restart-idle"))
+    env = {"KILN_POSTGRES_PORTS": "56800-56899", "KILN_POSTGRES_SUSPEND_TIMEOUT": str(SUSPEND_SECONDS)}
+    port = free_port()
+    kilns = []
+
+    def postgres_count():
+        out = subprocess.run(["pgrep", "-f", f"postgres -D {data_dir}"], capture_output=True, text=True).stdout
+        return len(out.split())
+    try:
+        kilns.append(start_kiln(data_dir, "127.0.0.1", port, None, extra_env=env))
+        w = WorkspaceClient(host=kilns[-1].url, token=kilns[-1].token)
+        w.postgres.create_project(project=Project(), project_id="sleepy").wait()
+        endpoint = "projects/sleepy/branches/production/endpoints/primary"
+        w.postgres.create_role(parent="projects/sleepy/branches/production", role_id="app-role", role=Role(
+            spec=RoleRoleSpec(postgres_role="app", membership_roles=[RoleMembershipRole.DATABRICKS_SUPERUSER]))).wait()
+        password = w.postgres.reveal_role_password("projects/sleepy/branches/production/roles/app-role").password
+        deadline = time.time() + 20
+        while w.postgres.get_endpoint(endpoint).status.current_state != EndpointStatusState.IDLE:
+            assert time.time() < deadline, "the endpoint did not suspend"
+            time.sleep(0.2)
+        kilns[-1].stop()
+        kilns.append(start_kiln(data_dir, "127.0.0.1", port, None, extra_env=env))
+        w = WorkspaceClient(host=kilns[-1].url, token=kilns[-1].token)
+        time.sleep(1)   # computes are restored in the background after "ready"
+        assert w.postgres.get_endpoint(endpoint).status.current_state == EndpointStatusState.IDLE
+        assert postgres_count() == 0
+        endpoint_port = w.api_client.do("GET", f"/api/2.0/postgres/{endpoint}")["status"]["hosts"]["port"]
+        conn = psycopg.connect(host="127.0.0.1", port=endpoint_port, user="app", password=password,
+                               dbname="databricks_postgres", autocommit=True)
+        assert conn.execute("select 1").fetchone()[0] == 1
+        assert w.postgres.get_endpoint(endpoint).status.current_state == EndpointStatusState.ACTIVE
+        # Woken (and in use when Kiln stops), it is an ordinary running endpoint: the next restart brings it back.
+        kilns[-1].stop()
+        conn.close()
+        kilns.append(start_kiln(data_dir, "127.0.0.1", port, None, extra_env=env))
+        w = WorkspaceClient(host=kilns[-1].url, token=kilns[-1].token)
+        deadline = time.time() + 20
+        while w.postgres.get_endpoint(endpoint).status.current_state != EndpointStatusState.ACTIVE:
+            assert time.time() < deadline, "a running endpoint was not restored"
+            time.sleep(0.1)
+    finally:
+        for kiln in kilns:
+            kiln.stop()
+    assert postgres_count() == 0

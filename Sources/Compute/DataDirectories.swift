@@ -90,6 +90,21 @@ public struct DataDirectories: Sendable {
         try? FileManager.default.removeItem(atPath: path)
         try? FileManager.default.removeItem(atPath: path + ".partial")
         try? FileManager.default.removeItem(atPath: path + ".log")
+        try? FileManager.default.removeItem(atPath: path + ".suspended")
+    }
+
+    /// Records whether the compute of the data directory at `path` was suspended for being idle (a
+    /// marker file beside it), so that a restarted Kiln leaves it suspended until a client connects.
+    public func setSuspended(_ path: String, _ suspended: Bool) {
+        if suspended {
+            FileManager.default.createFile(atPath: path + ".suspended", contents: nil)
+        } else {
+            try? FileManager.default.removeItem(atPath: path + ".suspended")
+        }
+    }
+
+    public func isSuspended(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path + ".suspended")
     }
 
     /// Whether a complete data directory is at `path`.

@@ -64,11 +64,7 @@ extension LakebaseService {
         guard let row = try? await database.read({ db in try await ResourceTable.endpoint(db, uid: uid) }),
               row.spec["no_suspension"]?.boolValue != true, await work.supervisor.isRunning(id: uid) else { return }
         if let port = row.port { await adminConnections.close(port: port) }
-        if row.isReadOnly {
-            await work.supervisor.stop(id: uid)
-        } else {
-            await work.stopPrimary(row)
-        }
+        await work.suspend(row)
         logger.info("Suspended an idle endpoint", metadata: ["endpoint": "\(row.name)"])
     }
 

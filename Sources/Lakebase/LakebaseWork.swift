@@ -107,7 +107,8 @@ final class LakebaseWork: Sendable {
 
     // MARK: - Start-up
 
-    /// Stops what a killed Kiln left running, then starts every endpoint that should run.
+    /// Stops what a killed Kiln left running, then starts every endpoint that should run (not those
+    /// that were suspended for being idle: they wake on connect).
     func restoreComputes() async {
         do {
             try await directories.prepareTemplate()
@@ -122,7 +123,7 @@ final class LakebaseWork: Sendable {
             if stopped > 0 { logger.warning("Stopped postgres processes a previous run left behind", metadata: ["count": "\(stopped)"]) }
             for endpoint in endpoints where endpoint.isReady {
                 do {
-                    try await startIfWanted(endpoint)
+                    try await startIfWanted(endpoint, unlessSuspended: true)
                 } catch {
                     logger.error("An endpoint did not start", metadata: ["endpoint": "\(endpoint.name)", "error": "\(error)"])
                 }
@@ -133,7 +134,7 @@ final class LakebaseWork: Sendable {
     }
 
     /// Starts an endpoint unless it is disabled or its branch or project is deleted.
-    func startIfWanted(_ endpoint: StoredResource) async throws {
+    func startIfWanted(_ endpoint: StoredResource, unlessSuspended: Bool = false) async throws {
         let branchName = endpoint.name.parent!
         let (branch, project) = try await database.read { db in
             (try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
@@ -147,6 +148,8 @@ final class LakebaseWork: Sendable {
             await supervisor.stop(id: endpoint.uid)
             return
         }
+        if unlessSuspended && directories.isSuspended(directory) && endpoint.spec["no_suspension"]?.boolValue != true { return }
+        defer { directories.setSuspended(directory, false) }
         if endpoint.isReadOnly {
             let primary = try await primary(of: branchName, ws: endpoint.workspaceID)
             try await supervisor.start(replicaSpec(endpoint, directory: directory, primary: primary, primaryDirectory: branchDirectory))
@@ -159,10 +162,15 @@ final class LakebaseWork: Sendable {
 
     static func lockKey(_ branch: StoredResource) -> String { "\(branch.workspaceID)/\(branch.name)" }
 
-    /// Stops a read-write compute unless the branch's data is in use (a suspend that can wait).
-    func stopPrimary(_ endpoint: StoredResource) async {
+    /// Suspends an idle endpoint: stops its compute (a read-write one once the branch's data is not in
+    /// use) and marks it suspended, so that a restarted Kiln does not start it again.
+    func suspend(_ endpoint: StoredResource) async {
         let key = "\(endpoint.workspaceID)/\(endpoint.name.parent!)"
-        try? await branchLocks.withLock(key) { await supervisor.stop(id: endpoint.uid) }
+        let owner = endpoint.isReadOnly ? endpoint : try? await row(endpoint.name.parent!, ws: endpoint.workspaceID)
+        try? await branchLocks.withLock(key) {
+            await supervisor.stop(id: endpoint.uid)
+            if let directory = owner?.privateState["data_directory"]?.stringValue { directories.setSuspended(directory, true) }
+        }
     }
 
     // MARK: - SQL on a branch

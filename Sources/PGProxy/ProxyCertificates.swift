@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOCore
 public import NIOSSL
 import SwiftASN1
 import X509
@@ -30,7 +31,11 @@ public struct ProxyCertificates: Sendable {
         }
         let chain = try NIOSSLCertificate.fromPEMFile(directory + "/server.pem")
         let key = try NIOSSLPrivateKey(file: directory + "/server-key.pem", format: .pem)
-        return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        // When the proxy hangs up (Kiln stops, the compute went away) it waits this long for the client's
+        // close_notify, which libpq never sends; NIOSSL's default of 5 s held every TLS session that long.
+        configuration.shutdownTimeout = .milliseconds(200)
+        return configuration
     }
 
     private func certificateAuthority() throws -> (P256.Signing.PrivateKey, Certificate) {
