@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 public import KilnCore
 public import Persistence
@@ -95,7 +94,7 @@ public struct TokenStore: Sendable {
     }
 
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        sha256Hex(secret)
     }
 }
 

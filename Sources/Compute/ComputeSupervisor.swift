@@ -100,7 +100,7 @@ public actor ComputeSupervisor: Service {
 
     /// Stops every compute, all at once.
     public func stopAll() async {
-        let ids = Array(instances.keys)
+        let ids = ids()
         await withTaskGroup(of: Void.self) { group in
             for id in ids { group.addTask { await self.stop(id: id) } }
         }

@@ -42,33 +42,29 @@ public struct DataDirectories: Sendable {
     /// A copy of a running server's data: `pg_basebackup` over its Unix socket, consistent as of the
     /// moment it finishes. A failure removes the partial copy.
     public func copy(runningServerPort port: Int, to path: String) async throws {
-        try prepareParent(of: path)
-        let partial = path + ".partial"
-        try? FileManager.default.removeItem(atPath: partial)
-        do {
-            try await commands.run([configuration.program("pg_basebackup"), "-h", configuration.socketDirectory,
-                                    "-p", String(port), "-U", "kiln_system", "-D", partial, "-X", "stream", "-c", "fast"],
-                                   what: "pg_basebackup of the parent")
-            try FileManager.default.moveItem(atPath: partial, toPath: path)
-        } catch {
-            try? FileManager.default.removeItem(atPath: partial)
-            throw error
+        try await baseBackup(port: port, to: path, what: "pg_basebackup of the parent")
+    }
+
+    /// A hot standby of a running server: a base backup that also creates the physical replication
+    /// `slot` through which the server keeps the WAL the standby has yet to receive, then
+    /// `standby.signal`. A failure removes the partial copy; a slot already made is the caller's to drop.
+    public func copy(standbyOfPort port: Int, slot: String, to path: String) async throws {
+        try await baseBackup(port: port, to: path, extraArguments: ["-C", "-S", slot], what: "pg_basebackup of the primary") { partial in
+            try configuration.user.writeFile(partial + "/standby.signal", contents: "")
         }
     }
 
-    /// A hot standby of a running server: `pg_basebackup` over its Unix socket that also creates the
-    /// physical replication `slot` through which the server keeps the WAL the standby has yet to
-    /// receive, then `standby.signal`. A failure removes the partial copy (and the slot, if it was made).
-    public func copy(standbyOfPort port: Int, slot: String, to path: String) async throws {
+    private func baseBackup(
+        port: Int, to path: String, extraArguments: [String] = [], what: String, finish: (String) throws -> Void = { _ in }
+    ) async throws {
         try prepareParent(of: path)
         let partial = path + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
         do {
             try await commands.run([configuration.program("pg_basebackup"), "-h", configuration.socketDirectory,
-                                    "-p", String(port), "-U", "kiln_system", "-D", partial, "-X", "stream", "-c", "fast",
-                                    "-C", "-S", slot],
-                                   what: "pg_basebackup of the primary")
-            try configuration.user.writeFile(partial + "/standby.signal", contents: "")
+                                    "-p", String(port), "-U", "kiln_system", "-D", partial, "-X", "stream", "-c", "fast"]
+                                   + extraArguments, what: what)
+            try finish(partial)
             try FileManager.default.moveItem(atPath: partial, toPath: path)
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
@@ -85,7 +81,8 @@ public struct DataDirectories: Sendable {
         }
     }
 
-    /// Removes a data directory and its log. Its server must be stopped.
+    /// Removes a data directory and what lies beside it (its log, its suspended marker). Its server must
+    /// be stopped.
     public func remove(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)
         try? FileManager.default.removeItem(atPath: path + ".partial")

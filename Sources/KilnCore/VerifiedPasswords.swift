@@ -1,5 +1,3 @@
-import Crypto
-import Foundation
 import Synchronization
 
 /// Remembers recent successful password checks so that a password costs one PBKDF2 derivation per
@@ -34,6 +32,6 @@ public final class VerifiedPasswords: Sendable {
     }
 
     private static func key(_ storedHash: String, _ password: String) -> String {
-        SHA256.hash(data: Data((storedHash + "\u{0}" + password).utf8)).map { String(format: "%02x", $0) }.joined()
+        sha256Hex(storedHash + "\u{0}" + password)
     }
 }

@@ -72,7 +72,7 @@ extension LakebaseWork {
         guard let project = rows.first(where: { $0.kind == .project }),
               let branch = rows.first(where: { $0.kind == .branch }),
               let endpoint = rows.first(where: { $0.kind == .endpoint }) else { throw LakebaseService.notFound(.project) }
-        let directory = try await dataDirectory(project: project, branch: branch)
+        let directory = try await dataDirectory(project: project, owner: branch)
         do {
             if !directories.exists(directory) { try await directories.createEmpty(at: directory) }
             try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
@@ -98,7 +98,7 @@ extension LakebaseWork {
               let sourceName = ResourceName(branch.spec["source_branch"]?.stringValue ?? ""),
               let source = try await row(sourceName, ws: ws), let sourceDirectory = source.privateState["data_directory"]?.stringValue
         else { throw LakebaseService.notFound(.branch) }
-        let directory = try await dataDirectory(project: project, branch: branch)
+        let directory = try await dataDirectory(project: project, owner: branch)
         let endpoints = try await children(name, .endpoint, ws: ws)
         let others = try await children(name, .role, ws: ws) + children(name, .database, ws: ws)
         do {

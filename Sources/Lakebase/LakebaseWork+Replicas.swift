@@ -31,13 +31,6 @@ extension LakebaseWork {
         return result
     }
 
-    /// Where a replica's data directory goes: `<workspace storage area>/lakebase/<project uid>/<endpoint uid>`.
-    func replicaDirectory(project: StoredResource, replica: StoredResource) async throws -> String {
-        if let existing = replica.privateState["data_directory"]?.stringValue { return existing }
-        let area = try await storageArea(replica.workspaceID)
-        return "\(area)/lakebase/\(project.uid)/\(replica.uid)"
-    }
-
     /// The branch's read-write endpoint.
     func primary(of branch: ResourceName, ws: Int64) async throws -> StoredResource? {
         try await children(branch, .endpoint, ws: ws).first { !$0.isReadOnly }
@@ -68,7 +61,7 @@ extension LakebaseWork {
         guard let branch = try await row(replica.name.parent!, ws: ws), let project = try await row(replica.name.project, ws: ws) else {
             throw LakebaseService.notFound(.branch)
         }
-        let directory = try await replicaDirectory(project: project, replica: replica)
+        let directory = try await dataDirectory(project: project, owner: replica)
         if !directories.exists(directory) {
             let slot = Self.slotName(replica)
             try await withBranchServer(branch) { [directories] port in

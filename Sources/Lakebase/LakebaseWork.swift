@@ -91,11 +91,17 @@ final class LakebaseWork: Sendable {
 
     // MARK: - Layout
 
-    /// Where a branch's data directory goes: `<workspace storage area>/lakebase/<project uid>/<branch uid>`.
-    func dataDirectory(project: StoredResource, branch: StoredResource) async throws -> String {
-        if let existing = branch.privateState["data_directory"]?.stringValue { return existing }
-        let area = try await storageArea(branch.workspaceID)
-        return "\(area)/lakebase/\(project.uid)/\(branch.uid)"
+    /// Where the data directory of a branch (or of a read replica, which has its own) goes:
+    /// `<workspace storage area>/lakebase/<project uid>/<owner uid>`.
+    func dataDirectory(project: StoredResource, owner: StoredResource) async throws -> String {
+        if let existing = owner.privateState["data_directory"]?.stringValue { return existing }
+        let area = try await storageArea(owner.workspaceID)
+        return "\(area)/lakebase/\(project.uid)/\(owner.uid)"
+    }
+
+    /// The data directory an endpoint's compute serves: its branch's, or a replica's own.
+    static func dataDirectory(of endpoint: StoredResource, branch: StoredResource?) -> String? {
+        (endpoint.isReadOnly ? endpoint : branch)?.privateState["data_directory"]?.stringValue
     }
 
     func serverSpec(endpoint: StoredResource, dataDirectory: String) -> ServerSpec {
@@ -140,10 +146,9 @@ final class LakebaseWork: Sendable {
             (try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
              try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName.project))
         }
-        let owner = endpoint.isReadOnly ? endpoint : branch
         guard let branch, let project, branch.deletedAt == nil, project.deletedAt == nil,
               endpoint.spec["disabled"]?.boolValue != true,
-              let directory = owner?.privateState["data_directory"]?.stringValue, directories.exists(directory),
+              let directory = Self.dataDirectory(of: endpoint, branch: branch), directories.exists(directory),
               let branchDirectory = branch.privateState["data_directory"]?.stringValue else {
             await supervisor.stop(id: endpoint.uid)
             return
@@ -154,22 +159,22 @@ final class LakebaseWork: Sendable {
             let primary = try await primary(of: branchName, ws: endpoint.workspaceID)
             try await supervisor.start(replicaSpec(endpoint, directory: directory, primary: primary, primaryDirectory: branchDirectory))
         } else {
-            try await branchLocks.withLock(Self.lockKey(branch)) {
+            try await branchLocks.withLock(Self.lockKey(workspaceID: branch.workspaceID, branch: branch.name)) {
                 try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             }
         }
     }
 
-    static func lockKey(_ branch: StoredResource) -> String { "\(branch.workspaceID)/\(branch.name)" }
+    static func lockKey(workspaceID: Int64, branch: ResourceName) -> String { "\(workspaceID)/\(branch)" }
 
     /// Suspends an idle endpoint: stops its compute (a read-write one once the branch's data is not in
     /// use) and marks it suspended, so that a restarted Kiln does not start it again.
     func suspend(_ endpoint: StoredResource) async {
-        let key = "\(endpoint.workspaceID)/\(endpoint.name.parent!)"
-        let owner = endpoint.isReadOnly ? endpoint : try? await row(endpoint.name.parent!, ws: endpoint.workspaceID)
-        try? await branchLocks.withLock(key) {
+        let branchName = endpoint.name.parent!
+        let branch = try? await row(branchName, ws: endpoint.workspaceID)
+        try? await branchLocks.withLock(Self.lockKey(workspaceID: endpoint.workspaceID, branch: branchName)) {
             await supervisor.stop(id: endpoint.uid)
-            if let directory = owner?.privateState["data_directory"]?.stringValue { directories.setSuspended(directory, true) }
+            if let directory = Self.dataDirectory(of: endpoint, branch: branch) { directories.setSuspended(directory, true) }
         }
     }
 
@@ -181,7 +186,9 @@ final class LakebaseWork: Sendable {
     /// Runs `body` with the port of a running server of the branch: its endpoint's, or a private one
     /// started for the purpose and stopped afterwards.
     func withBranchServer<T: Sendable>(_ branch: StoredResource, _ body: @Sendable (Int) async throws -> T) async throws -> T {
-        try await branchLocks.withLock(Self.lockKey(branch)) { try await withBranchServerLocked(branch, body) }
+        try await branchLocks.withLock(Self.lockKey(workspaceID: branch.workspaceID, branch: branch.name)) {
+            try await withBranchServerLocked(branch, body)
+        }
     }
 
     private func withBranchServerLocked<T: Sendable>(_ branch: StoredResource, _ body: @Sendable (Int) async throws -> T) async throws -> T {
