@@ -138,6 +138,9 @@ let package = Package(
         .target(
             name: "KilnApp",
             dependencies: [
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "KilnCore",
                 "Persistence",
                 "Accounts",

@@ -37,11 +37,14 @@ public struct AccountStore: Sendable {
         }
     }
 
-    /// The users of an account, in creation order.
+    /// The users of an account, in creation order; service principals (users that log in with a client
+    /// id and secret) are not among them, as in Databricks' SCIM `Users`.
     public func users(accountID: String) async throws -> [User] {
         try await database.read { db in
-            try await db.select().column("*").from("users").where("account_id", .equal, accountID)
-                .orderBy("created_at").all().map(User.init(row:))
+            let principals = Set(try await db.select().column("user_id").from("service_principals").all()
+                .map { try $0.decode(column: "user_id", as: Int64.self) })
+            return try await db.select().column("*").from("users").where("account_id", .equal, accountID)
+                .orderBy("created_at").all().map(User.init(row:)).filter { !principals.contains($0.userID) }
         }
     }
 

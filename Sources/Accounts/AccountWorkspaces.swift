@@ -106,23 +106,22 @@ public struct AccountWorkspaces: Sendable {
     }
 
     /// PATCH: fields named in `mask` (or, without a mask, every field in the body) change. A FAILED
-    /// workspace is redeployed with them; on a RUNNING one only credentials and network may change.
+    /// workspace is redeployed with them; a RUNNING one takes what `runningChanges` allows and provisions
+    /// the update (PROVISIONING, serving meanwhile, then RUNNING, or FAILED if a reference broke).
     public func update(accountID: String, workspaceID: Int64, body: JSONTree, mask: [String]?) async throws -> JSONTree {
         let current = try await row(accountID: accountID, workspaceID: workspaceID)
         guard !current.workspace.isDefault else {
             throw KilnError(.invalidState, "The default workspace is managed by Kiln and cannot be updated.")
         }
         guard case .object(let fields) = body else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
-        let changed = mask ?? fields.map(\.key).filter { Self.settableFields.contains($0) }
+        var changed = mask ?? fields.map(\.key).filter { Self.settableFields.contains($0) }
         for field in changed where !Self.settableFields.contains(field) {
             throw KilnError.invalidParameter("Field \(field) cannot be updated.")
         }
         switch current.workspace.status {
         case "RUNNING":
-            let allowed: Set = ["credentials_id", "network_id"]
-            if let field = changed.first(where: { !allowed.contains($0) && body[$0] != current.config[$0] }) {
-                throw KilnError(.invalidState, "Field \(field) of a RUNNING workspace cannot be changed; only credentials_id and network_id can.")
-            }
+            changed = try Self.runningChanges(changed, body: body, current: current.config, workspaceID: workspaceID)
+            if changed.isEmpty { return current.json }
         case "FAILED":
             break
         default:
@@ -140,10 +139,8 @@ public struct AccountWorkspaces: Sendable {
             var updated = current
             updated.config = config
             updated.workspace.name = config["workspace_name"]?.stringValue ?? current.workspace.name
-            if redeploy {
-                updated.workspace.status = "PROVISIONING"
-                updated.workspace.statusMessage = "Workspace is being redeployed."
-            }
+            updated.workspace.status = "PROVISIONING"
+            updated.workspace.statusMessage = redeploy ? "Workspace is being redeployed." : Workspace.updatingMessage
             try await db.update("workspaces")
                 .set("workspace_name", to: updated.workspace.name)
                 .set("workspace_status", to: updated.workspace.status)
@@ -152,8 +149,44 @@ public struct AccountWorkspaces: Sendable {
                 .where("workspace_id", .equal, workspaceID).run()
             return updated
         }
-        if redeploy { onProvisioningNeeded() }
+        onProvisioningNeeded()
         return row.json
+    }
+
+    /// The fields a RUNNING workspace may change, each with its rule (Account API reference, Workspaces ›
+    /// Update, AWS): `credentials_id`; `network_id` only when it already uses a customer-managed VPC;
+    /// `managed_services_customer_managed_key_id` added or rotated; `storage_customer_managed_key_id` only
+    /// when it has none yet; `private_access_settings_id` added or upgraded, never removed; `custom_tags`
+    /// (empty tags change nothing); `network_connectivity_config_id` switched, never removed. Returns the
+    /// fields that really change; a broken rule is `INVALID_PARAMETER_VALUE`, another field `INVALID_STATE`.
+    static func runningChanges(_ fields: [String], body: JSONTree, current: JSONTree, workspaceID: Int64) throws -> [String] {
+        var changes: [String] = []
+        for field in fields {
+            let new = body[field].flatMap { $0.isNull || $0.stringValue == "" ? nil : $0 }
+            let old = current[field]
+            if new == old { continue }
+            func refuse(_ why: String) -> KilnError { KilnError.invalidParameter("\(field) of running workspace \(workspaceID) \(why).") }
+            switch field {
+            case "credentials_id", "managed_services_customer_managed_key_id", "private_access_settings_id",
+                 "network_connectivity_config_id":
+                guard new != nil else { throw refuse("cannot be removed") }
+            case "network_id":
+                guard old != nil else {
+                    throw refuse("can only be changed when the workspace already uses a customer-managed VPC; it uses the Databricks-managed one")
+                }
+                guard new != nil else { throw refuse("cannot be removed") }
+            case "storage_customer_managed_key_id":
+                guard old == nil else { throw refuse("cannot be changed once the workspace has a storage key") }
+            case "custom_tags":
+                guard let new, new != .object([]) else { continue }
+            default:
+                throw KilnError(.invalidState, "Field \(field) of a RUNNING workspace cannot be changed; a running workspace accepts "
+                    + "credentials_id, network_id, managed_services_customer_managed_key_id, storage_customer_managed_key_id, "
+                    + "private_access_settings_id, custom_tags and network_connectivity_config_id.")
+            }
+            changes.append(field)
+        }
+        return changes
     }
 
     /// Deletes the workspace, everything in it (its objects and tokens go with it: `ON DELETE CASCADE`) and

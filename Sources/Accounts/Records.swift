@@ -31,6 +31,12 @@ public struct Workspace: Sendable, Equatable {
 
     /// Only a RUNNING workspace serves its APIs.
     public var isRunning: Bool { status == "RUNNING" }
+
+    /// The status message of a RUNNING workspace that is PROVISIONING an update; it serves meanwhile.
+    public static let updatingMessage = "Workspace is being updated."
+
+    /// Whether the workspace serves its APIs: RUNNING, or provisioning an update of a running one.
+    public var isServing: Bool { isRunning || (status == "PROVISIONING" && statusMessage == Self.updatingMessage) }
 }
 
 /// Who made a request, and in which workspace.

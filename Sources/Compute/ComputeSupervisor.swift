@@ -44,12 +44,14 @@ public actor ComputeSupervisor: Service {
 
     private func startLocked(_ spec: ServerSpec) async throws {
         guard !shuttingDown else { throw ComputeError("Kiln is shutting down; \(spec.id) was not started") }
-        if let instance = instances[spec.id], let server = instance.server, !server.process.hasExited {
-            if instance.spec == spec { return }
-            instances[spec.id]?.server = nil
+        let previous = instances[spec.id]
+        if let previous, let server = previous.server, !server.process.hasExited, previous.spec == spec { return }
+        // The new spec is recorded before the old server stops, so its watcher sees a wanted exit.
+        instances[spec.id] = Instance(spec: spec, server: nil, state: .stopped)
+        if let server = previous?.server, !server.process.hasExited {
+            logger.info("Compute restarting with new settings", metadata: ["compute": "\(spec.id)"])
             await server.stop()
         }
-        instances[spec.id] = Instance(spec: spec, server: nil, state: .stopped)
         do {
             let server = try await PostgresServer.start(spec, configuration: configuration)
             instances[spec.id] = Instance(spec: spec, server: server, state: .running)
@@ -67,7 +69,10 @@ public actor ComputeSupervisor: Service {
 
     private func stopLocked(id: String) async {
         guard let instance = instances.removeValue(forKey: id) else { return }
-        await instance.server?.stop()
+        if let server = instance.server {
+            await server.stop()
+            logger.info("Compute stopped", metadata: ["compute": "\(id)"])
+        }
     }
 
     /// The state of a compute; `stopped` when Kiln does not run it.

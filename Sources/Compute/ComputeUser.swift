@@ -36,6 +36,51 @@ public struct ComputeUser: Sendable, Equatable {
         return command + ["--"] + arguments
     }
 
+    /// Makes sure this user can reach `directory`: every folder above it must be searchable by it. Kiln
+    /// running as root with its data under a closed folder (`/root` is 0700) would otherwise fail at the
+    /// first `initdb`. A closed folder gets an ACL entry `u:<user>:x` (search only, nothing readable)
+    /// with `setfacl`; returns the folders so opened, for the log.
+    ///
+    /// Throws `ComputeError` naming the folder and the fix when it cannot open one (no `setfacl`, or a
+    /// filesystem without ACLs).
+    public func ensureCanReach(_ directory: String) async throws -> [String] {
+        guard switches else { return [] }
+        let path = URL(fileURLWithPath: directory).standardizedFileURL.path
+        if try await canSearch(path) { return [] }
+        var granted: [String] = []
+        var folder = "/"
+        for component in path.split(separator: "/") {
+            folder = folder == "/" ? "/\(component)" : "\(folder)/\(component)"
+            guard FileManager.default.fileExists(atPath: folder), !(try await canSearch(folder)) else { continue }
+            let setfacl = ["/usr/bin/setfacl", "/bin/setfacl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            let opened: Bool
+            if let setfacl {
+                opened = try await Self.succeeds([setfacl, "-m", "u:\(name):x", folder])
+            } else {
+                opened = false
+            }
+            guard opened, try await canSearch(folder) else {
+                throw ComputeError(
+                    "PostgreSQL runs as the '\(name)' account, which cannot reach the data directory \(path): \(folder) is closed to it. "
+                    + "Grant it search permission with `setfacl -m u:\(name):x \(folder)` (Debian package acl), or `chmod o+x \(folder)`, "
+                    + "or choose a data directory it can reach (--data-dir).")
+            }
+            granted.append(folder)
+        }
+        return granted
+    }
+
+    /// Whether this user has search permission along the whole of `path`.
+    private func canSearch(_ path: String) async throws -> Bool {
+        try await Self.succeeds(command(["/usr/bin/test", "-x", path]))
+    }
+
+    private static func succeeds(_ command: [String]) async throws -> Bool {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-check-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        return await (try Launcher.shared.launch(command, logPath: log)).waitForExit() == 0
+    }
+
     /// Creates `path` (and its parents) owned by this user, so its commands can write there.
     func makeDirectory(_ path: String, mode: Int = 0o755) throws {
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path

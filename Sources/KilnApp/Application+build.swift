@@ -9,6 +9,9 @@ import Compute
 import Lakebase
 import PGProxy
 import Prometheus
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 
 /// The composition root: opens the database, and returns the application with its services and
 /// start-up steps (migrations, first-start bootstrap) plus the database to close after it stops.
@@ -37,6 +40,9 @@ public func buildApplication(
     let compute = try ComputeConfiguration(
         workDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("compute").path,
         listenHost: configuration.postgresHost, ports: configuration.postgresPorts)
+    for folder in try await compute.user.ensureCanReach(configuration.dataDirectory) {
+        logger.notice("Gave the \(compute.user.name) account search permission on \(folder) (ACL u:\(compute.user.name):x), so PostgreSQL can reach the data directory.")
+    }
     let domain = KilnDomain(database: database, storageRoot: configuration.storageRoot, compute: compute,
                             suspendTimeoutOverride: configuration.postgresSuspendTimeout,
                             access: PostgresAccess(domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort),
@@ -50,11 +56,14 @@ public func buildApplication(
         directory: LakebaseProxyDirectory(lakebase: domain.lakebase, logger: logger),
         metrics: PrometheusMetricsFactory(registry: domain.metrics), logger: logger)
     proxy.follow(domain.lakebase, logger: logger)
-    let router = buildRouter(services: domain.http)
+    var http = domain.http
+    http.scheme = configuration.scheme
+    let router = buildRouter(services: http)
     let publicURL = configuration.publicURL
 
     var application = Application(
         responder: WorkspacePathPrefix(router.buildResponder()),
+        server: try httpServer(configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
         services: services,
         onServerRunning: { _ in announce("Kiln is ready on \(publicURL)") },
@@ -71,6 +80,28 @@ public func buildApplication(
     // first (no more wakes), then the operations, and the supervisor last, which stops every postgres.
     application.addServices(domain.supervisor, domain.provisioner, domain.lakebase.service, proxy)
     return (application, database)
+}
+
+/// HTTP/1.1, over TLS when `configuration.https` says so: with the given PEM files, or with a certificate
+/// of Kiln's own CA for `localhost`, `*.localhost` (workspace hosts) and the listen address.
+func httpServer(_ configuration: KilnConfiguration) throws -> HTTPServerBuilder {
+    switch configuration.https {
+    case nil:
+        return .http1()
+    case .ownAuthority:
+        let tls = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
+            .serverConfiguration(dnsNames: ["localhost", "*.localhost"], address: configuration.host, file: "http")
+        return try .tls(.http1(), tlsConfiguration: tls)
+    case .files(let certificate, let key):
+        do {
+            let tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            return try .tls(.http1(), tlsConfiguration: tls)
+        } catch {
+            throw ConfigurationError("Cannot use the TLS certificate \(certificate) with the key \(key): \(error)")
+        }
+    }
 }
 
 /// Builds Kiln and serves until SIGINT or SIGTERM, then closes the database.

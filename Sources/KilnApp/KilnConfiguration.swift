@@ -19,6 +19,8 @@ public import Logging
 /// | domain of endpoint host names (`ep-….<domain>`) | – | `KILN_POSTGRES_DOMAIN` | `kiln.localhost` |
 /// | refuse Postgres clients without TLS | – | `KILN_POSTGRES_REQUIRE_TLS` | `false` |
 /// | suspend timeout of every endpoint, in seconds (tests, demos) | – | `KILN_POSTGRES_SUSPEND_TIMEOUT` | each endpoint's own |
+/// | serve HTTPS with a certificate of Kiln's own CA | `--tls` | `KILN_TLS` | `false` (plain HTTP) |
+/// | serve HTTPS with this PEM certificate chain and key | `--tls-cert`, `--tls-key` | `KILN_TLS_CERT`, `KILN_TLS_KEY` | none |
 public struct KilnConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -41,6 +43,17 @@ public struct KilnConfiguration: Sendable {
     public var postgresRequireTLS = false
     /// Replaces every endpoint's suspend timeout.
     public var postgresSuspendTimeout: Duration?
+    /// How the HTTP API is served: plain HTTP (nil), or HTTPS.
+    public var https: HTTPSCertificate?
+
+    /// Where the HTTPS API's certificate comes from.
+    public enum HTTPSCertificate: Sendable, Equatable {
+        /// Made by Kiln's own CA (`<data-dir>/postgres-tls/ca.pem`) for `localhost`, `*.localhost` and the
+        /// listen address.
+        case ownAuthority
+        /// PEM files: the certificate chain and its private key.
+        case files(certificate: String, key: String)
+    }
 
     /// The proxy's certificate authority and server certificate.
     public var postgresTLSDirectory: String {
@@ -72,6 +85,7 @@ public struct KilnConfiguration: Sendable {
     public static func resolve(
         host: String? = nil, port: Int? = nil, dataDirectory: String? = nil, databaseURL: String? = nil,
         logLevel: String? = nil, adminUserName: String? = nil, storageRoot: String? = nil,
+        tls: Bool = false, tlsCertificate: String? = nil, tlsKey: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> KilnConfiguration {
         func value(_ flag: String?, _ key: String) -> String? {
@@ -130,14 +144,27 @@ public struct KilnConfiguration: Sendable {
             }
             configuration.postgresSuspendTimeout = .milliseconds(Int(seconds * 1000))
         }
+        switch (value(tlsCertificate, "KILN_TLS_CERT"), value(tlsKey, "KILN_TLS_KEY")) {
+        case (let certificate?, let key?):
+            configuration.https = .files(certificate: certificate, key: key)
+        case (nil, nil):
+            let flag = environment["KILN_TLS"].map { ["true", "1"].contains($0.lowercased()) } ?? false
+            if tls || flag { configuration.https = .ownAuthority }
+        default:
+            throw ConfigurationError("A TLS certificate needs its key: give both --tls-cert and --tls-key (KILN_TLS_CERT, KILN_TLS_KEY).")
+        }
         return configuration
     }
+
+    /// `https` when the API is served over TLS, else `http`.
+    public var scheme: String { https == nil ? "http" : "https" }
 
     /// The URL clients use: a wildcard listen address is reached through the loopback address.
     public var publicURL: String {
         let visibleHost = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host
         let hostPart = visibleHost.contains(":") ? "[\(visibleHost)]" : visibleHost
-        return "http://\(hostPart):\(port)"
+        let defaultPort = https == nil ? 80 : 443
+        return port == defaultPort ? "\(scheme)://\(hostPart)" : "\(scheme)://\(hostPart):\(port)"
     }
 }
 

@@ -23,6 +23,19 @@ public enum IdentifierGenerator {
         var hexDigits = Array(hex(32))
         hexDigits[12] = "4"
         hexDigits[16] = Array("89ab")[Int.random(in: 0..<4)]
+        return formatted(hexDigits)
+    }
+
+    /// A UUID that is a function of `name`: the first 128 bits of its SHA-256, marked as an RFC 9562
+    /// version-8 (custom) UUID. The same name always gives the same UUID.
+    public static func uuid(named name: String) -> String {
+        var hexDigits = Array(sha256Hex(name).prefix(32))
+        hexDigits[12] = "8"
+        hexDigits[16] = Array("89ab")[Int(String(hexDigits[16]), radix: 16)! % 4]
+        return formatted(hexDigits)
+    }
+
+    private static func formatted(_ hexDigits: [Character]) -> String {
         let text = String(hexDigits)
         let parts = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { range in
             String(text[text.index(text.startIndex, offsetBy: range.lowerBound)..<text.index(text.startIndex, offsetBy: range.upperBound)])

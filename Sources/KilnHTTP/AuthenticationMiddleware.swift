@@ -47,8 +47,9 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// An OAuth access token: good for its account (account API and every workspace of the account) or for
-    /// the one workspace it was issued by.
+    /// An OAuth access token: one from the account's token endpoint is good for the Account API and every
+    /// workspace of the account (the unified host's M2M flow sends `X-Databricks-Workspace-Id` with it);
+    /// one from a workspace's own endpoint is good for that workspace only.
     private func authenticateServicePrincipal(_ token: String, request: Request, context: inout Context) async throws {
         guard let (principal, audience) = try await servicePrincipals.verify(token) else {
             throw KilnError(.unauthenticated, "Invalid or expired access token.")
@@ -56,6 +57,9 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         if let accountID = Self.accountID(inPath: request.uri.path) {
             guard principal.accountID == accountID else {
                 throw KilnError(.resourceDoesNotExist, "The account does not exist or the user does not belong to this account.")
+            }
+            guard audience == .account(accountID) else {
+                throw KilnError(.unauthenticated, "This access token was issued by a workspace and is not valid for the Account API.")
             }
             guard principal.isAdmin else { throw KilnError(.permissionDenied, "Only account admins can use the Account API.") }
             context.accountUser = principal

@@ -10,12 +10,22 @@ public struct DatabricksError: HTTPResponseError, Sendable {
     public var code: String
     public var message: String
     public var details: [JSONTree]
+    /// Set for SCIM endpoints' own errors, which Databricks answers in SCIM's shape (RFC 7644 §3.12):
+    /// `{"schemas":[…Error],"detail","scimType","status"}`; the SDK reads them as "<scimType> <detail>".
+    public var scimType: String?
 
     public init(status: HTTPResponse.Status, code: String, message: String, details: [JSONTree] = []) {
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+    }
+
+    /// A SCIM error such as `invalidFilter`.
+    public static func scim(status: HTTPResponse.Status, scimType: String, detail: String) -> DatabricksError {
+        var error = DatabricksError(status: status, code: "SCIM_\(status.code)", message: detail)
+        error.scimType = scimType
+        return error
     }
 
     /// The one mapping from a domain error to its HTTP status.
@@ -44,7 +54,13 @@ public struct DatabricksError: HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var body = ByteBuffer()
-        if details.isEmpty {
+        if let scimType {
+            body.writeBytes(JSONTree.object([
+                .init("schemas", .array([.string("urn:ietf:params:scim:api:messages:2.0:Error")])),
+                .init("detail", .string(message)), .init("scimType", .string(scimType)),
+                .init("status", .string(String(status.code))),
+            ]).compactJSON())
+        } else if details.isEmpty {
             body.writeBytes(JSONResponse.encode(ErrorBody(errorCode: code, message: message)))
         } else {
             body.writeBytes(JSONTree.object([.init("error_code", .string(code)), .init("message", .string(message)),

@@ -14,6 +14,8 @@ public struct KilnServices: Sendable {
     public var servicePrincipals: ServicePrincipals
     public var lakebase: LakebaseService
     public var metrics: PrometheusCollectorRegistry
+    /// `https` when the API is served over TLS: the scheme of the URLs Kiln hands out (OIDC discovery).
+    public var scheme = "http"
 
     public init(
         accounts: AccountStore, tokens: TokenStore, workspaceFiles: WorkspaceService,
@@ -40,13 +42,14 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
         authenticator: Authenticator(accounts: services.accounts, tokens: services.tokens),
         servicePrincipals: services.servicePrincipals))
 
-    PublicController().addRoutes(to: router)
+    PublicController(scheme: services.scheme).addRoutes(to: router)
     MetricsController(registry: services.metrics).addRoutes(to: router)
-    OIDCController(servicePrincipals: services.servicePrincipals).addRoutes(to: router)
+    OIDCController(servicePrincipals: services.servicePrincipals, scheme: services.scheme).addRoutes(to: router)
     let api = router.group("api/2.0", context: AuthenticatedContext.self)
     TokenController(tokens: services.tokens).addRoutes(to: api)
     SCIMController(accounts: services.accounts).addRoutes(to: api)
     WorkspaceController(service: services.workspaceFiles).addRoutes(to: api)
+    WorkspaceFilesController(service: services.workspaceFiles).addRoutes(to: api)
     PostgresController(service: services.lakebase).addRoutes(to: api)
     let accountAPI = router.group("api/2.0/accounts/:account_id", context: AccountContext.self)
     let lakebase = services.lakebase

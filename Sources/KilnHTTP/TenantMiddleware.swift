@@ -25,7 +25,7 @@ public struct TenantMiddleware: RouterMiddleware {
         var context = context
         let workspace = try await resolve(request)
         context.workspace = workspace
-        if let workspace, !workspace.isRunning, request.uri.path.hasPrefix("/api/"),
+        if let workspace, !workspace.isServing, request.uri.path.hasPrefix("/api/"),
            AuthenticationMiddleware.accountID(inPath: request.uri.path) == nil {
             throw KilnError(.invalidState, "Workspace \(workspace.deploymentName) is \(workspace.status), not RUNNING: \(workspace.statusMessage)")
         }

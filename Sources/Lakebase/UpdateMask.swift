@@ -1,75 +1,83 @@
 import Foundation
 import KilnCore
 
-/// Which `update_mask` paths a kind accepts and what they mean (lakebase-contract.md §6).
+/// The updatable fields of one resource kind, as `update_mask` names them (lakebase-contract.md §6).
+///
+/// Every path is relative to the resource (`spec.display_name`). A oneof is named by its group
+/// (`spec.suspension`), never by a member (`spec.suspend_timeout_duration`); immutable and create-only
+/// fields (`spec.pg_version`, `initial_endpoint_spec`) are not updatable paths at all.
 struct MaskRules: Sendable {
-    /// Leaf and message paths that may be named, besides the oneof groups and their members.
-    var paths: Set<String>
-    /// Message paths: the body's fields under them are merged in; a missing message is an error.
+    /// Scalar fields.
+    var scalars: Set<String>
+    /// Message fields below `spec`: naming one replaces it whole.
     var messages: Set<String>
-    /// Repeated and map fields: absent from the body means "make it empty".
+    /// List and map fields: absent from the body means "make it empty".
     var repeated: Set<String>
-    /// Oneof groups, by path: naming the group (or one member) replaces all members.
+    /// Oneof groups, by path, with their members' names.
     var oneofs: [String: [String]]
-    /// Paths that may not be named (immutable fields): 400.
-    var immutable: Set<String>
-    /// Paths accepted and ignored (create-time only).
-    var ignored: Set<String> = []
-    /// What `*` stands for.
+    /// What `*` (or `spec` named with other paths) replaces: every updatable field.
     var star: [String]
-    /// Body fields that are never applied by an update (always-sent or immutable), under `spec`.
+    /// Repeated fields that `*` leaves alone when the body has them absent or empty, rather than clearing
+    /// (`custom_tags`: "use wildcard "*" which auto-excludes empty tags", `postgres.py:ProjectSpec`).
+    var keptEmptyUnderStar: Set<String> = []
+    /// Body fields under `spec` that an update never applies (immutable, or always sent by the SDK).
     var neverApplied: Set<String>
 
+    /// Whether `path` may stand in a mask.
+    func isUpdatable(_ path: String) -> Bool {
+        path == "*" || path == "spec" || scalars.contains(path) || messages.contains(path) || repeated.contains(path)
+            || oneofs[path] != nil
+    }
+
+    /// The fields a named message stands for: every scalar, list, map and oneof group below it.
+    func fields(under message: String) -> [String] {
+        (scalars.union(repeated).union(oneofs.keys)).filter { $0.hasPrefix(message + ".") }.sorted()
+    }
+
     static let project = MaskRules(
-        paths: ["spec", "spec.budget_policy_id", "spec.custom_tags", "spec.default_branch", "spec.default_endpoint_settings",
-                "spec.default_endpoint_settings.autoscaling_limit_max_cu", "spec.default_endpoint_settings.autoscaling_limit_min_cu",
-                "spec.default_endpoint_settings.pg_settings", "spec.display_name", "spec.enable_pg_native_login",
-                "spec.history_retention_duration"],
-        messages: ["spec", "spec.default_endpoint_settings"],
+        scalars: ["spec.budget_policy_id", "spec.default_branch", "spec.display_name", "spec.enable_pg_native_login",
+                  "spec.history_retention_duration", "spec.default_endpoint_settings.autoscaling_limit_max_cu",
+                  "spec.default_endpoint_settings.autoscaling_limit_min_cu"],
+        messages: ["spec.default_endpoint_settings"],
         repeated: ["spec.custom_tags", "spec.default_endpoint_settings.pg_settings"],
         oneofs: ["spec.default_endpoint_settings.suspension": ["suspend_timeout_duration", "no_suspension"]],
-        immutable: ["spec.pg_version"],
-        ignored: ["initial_branch_spec", "initial_endpoint_spec"],
         star: ["spec.display_name", "spec.history_retention_duration", "spec.enable_pg_native_login",
-               "spec.default_endpoint_settings", "spec.custom_tags"],
+               "spec.default_endpoint_settings.autoscaling_limit_min_cu", "spec.default_endpoint_settings.autoscaling_limit_max_cu",
+               "spec.default_endpoint_settings.pg_settings", "spec.default_endpoint_settings.suspension", "spec.custom_tags"],
+        keptEmptyUnderStar: ["spec.custom_tags"],
         neverApplied: ["pg_version"])
 
     static let branch = MaskRules(
-        paths: ["spec", "spec.is_protected"],
-        messages: ["spec"],
+        scalars: ["spec.is_protected"],
+        messages: [],
         repeated: [],
         oneofs: ["spec.expiration": ["ttl", "expire_time", "no_expiry"]],
-        immutable: ["spec.source_branch", "spec.source_branch_lsn", "spec.source_branch_time", "spec.source_snapshot"],
-        star: ["spec.is_protected"],
+        star: ["spec.is_protected", "spec.expiration"],
         neverApplied: ["source_branch", "source_branch_lsn", "source_branch_time", "source_snapshot"])
 
     static let endpoint = MaskRules(
-        paths: ["spec", "spec.autoscaling_limit_max_cu", "spec.autoscaling_limit_min_cu", "spec.disabled", "spec.group",
-                "spec.group.enable_readable_secondaries", "spec.group.max", "spec.group.min", "spec.settings",
-                "spec.settings.pg_settings"],
-        messages: ["spec", "spec.group", "spec.settings"],
+        scalars: ["spec.autoscaling_limit_max_cu", "spec.autoscaling_limit_min_cu", "spec.disabled",
+                  "spec.group.enable_readable_secondaries", "spec.group.max", "spec.group.min"],
+        messages: ["spec.group", "spec.settings"],
         repeated: ["spec.settings.pg_settings"],
         oneofs: ["spec.suspension": ["suspend_timeout_duration", "no_suspension"]],
-        immutable: ["spec.endpoint_type"],
-        star: ["spec"],
+        star: ["spec.autoscaling_limit_min_cu", "spec.autoscaling_limit_max_cu", "spec.disabled", "spec.suspension",
+               "spec.settings.pg_settings"],
         neverApplied: ["endpoint_type"])
 
     static let role = MaskRules(
-        paths: ["spec", "spec.membership_roles", "spec.attributes", "spec.attributes.createdb", "spec.attributes.createrole",
-                "spec.attributes.bypassrls"],
-        messages: ["spec", "spec.attributes"],
+        scalars: ["spec.attributes.createdb", "spec.attributes.createrole", "spec.attributes.bypassrls"],
+        messages: ["spec.attributes"],
         repeated: ["spec.membership_roles"],
         oneofs: [:],
-        immutable: ["spec.identity_type", "spec.auth_method", "spec.postgres_role"],
         star: ["spec.membership_roles", "spec.attributes.createdb", "spec.attributes.createrole", "spec.attributes.bypassrls"],
         neverApplied: ["identity_type", "auth_method", "postgres_role"])
 
     static let database = MaskRules(
-        paths: ["spec", "spec.postgres_database", "spec.role"],
-        messages: ["spec"],
+        scalars: ["spec.postgres_database", "spec.role"],
+        messages: [],
         repeated: [],
         oneofs: [:],
-        immutable: [],
         star: ["spec.postgres_database", "spec.role"],
         neverApplied: [])
 
@@ -84,74 +92,98 @@ struct MaskRules: Sendable {
     }
 }
 
-/// Applies an update: the masked paths of `body` onto the stored spec `current`.
+/// Applies an update: the masked fields of `body` onto the stored spec `current`, as the Lakebase API
+/// does (observed on the real service; databricks/cli PRs 6440, 6443, 6767 and the SDK's
+/// `update_role` docstring):
+///
+/// - `spec` alone (and no mask at all) merges what the body's spec supplies and keeps the rest; a
+///   oneof member displaces its siblings; JSON `null` counts as absent.
+/// - `*`, or `spec` together with other paths, replaces every updatable field (`MaskRules.star`).
+/// - A message below `spec` (`spec.default_endpoint_settings`) replaces that message whole: every field
+///   below it is required, its oneof groups included.
+/// - A scalar or a oneof group must be supplied and not `null`; a oneof group takes exactly one member.
+///   A list or map that is absent or empty is cleared.
+/// - A path that is not an updatable field → 400 "Unknown field path in update_mask: '<path>'" (checked
+///   for every path first); a required field that is missing → 400 "Field '<path>' is in update_mask
+///   but not provided in request".
 struct UpdateMask {
     let rules: MaskRules
 
-    /// The paths of an `update_mask` query value; no mask means "everything the body's spec has".
+    /// The paths of an `update_mask` query value; no mask means `spec` (merge what the body has).
     static func paths(_ mask: String?) -> [String] {
         guard let mask else { return ["spec"] }
         return mask.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func apply(paths: [String], body: JSONTree, to current: JSONTree) throws(KilnError) -> JSONTree {
-        var spec = current
+        if let unknown = paths.first(where: { !rules.isUpdatable($0) }) {
+            throw KilnError.invalidParameter("Unknown field path in update_mask: '\(unknown)'")
+        }
         var bodySpec = body["spec"] ?? .object([])
         for field in rules.neverApplied { bodySpec.setValue(nil, at: [field]) }
-        let expanded = paths.flatMap { $0 == "*" ? rules.star : [$0] }
-        for path in expanded {
-            if rules.ignored.contains(path) { continue }
-            if rules.immutable.contains(path) {
-                throw KilnError.invalidParameter("Field '\(path)' cannot be updated.")
-            }
-            let (group, member) = oneof(of: path)
-            guard rules.paths.contains(path) || group != nil else {
-                throw KilnError.invalidParameter("Unknown field path in update_mask: '\(path)'")
-            }
-            let relative = Array(path.split(separator: ".").dropFirst().map(String.init))
-            if let group, let members = rules.oneofs[group] {
-                let parent = Array(group.split(separator: ".").dropFirst().dropLast().map(String.init))
-                let wanted = member.map { [$0] } ?? members
-                let present = wanted.filter { bodySpec.value(at: parent + [$0]) != nil }
-                guard !present.isEmpty else {
-                    throw KilnError.invalidParameter("Field '\(path)' is in update_mask but not provided in request")
-                }
-                for name in members { spec.setValue(nil, at: parent + [name]) }
-                for name in present { spec.setValue(bodySpec.value(at: parent + [name]), at: parent + [name]) }
-            } else if rules.messages.contains(path) {
-                guard let value = bodySpec.value(at: relative) else {
-                    throw KilnError.invalidParameter("Field '\(path)' is in update_mask but not provided in request")
-                }
-                merge(value, into: &spec, at: relative, path: path)
-            } else if let value = bodySpec.value(at: relative), !value.isNull {
-                spec.setValue(value, at: relative)
-            } else if rules.repeated.contains(path) {
-                spec.setValue(nil, at: relative)
-            } else {
-                throw KilnError.invalidParameter("Field '\(path)' is in update_mask but not provided in request")
-            }
+        var spec = current
+        if paths == ["spec"] {
+            merge(bodySpec, into: &spec, at: [], path: "spec")
+            return spec
+        }
+        let replacesAll = paths.contains("*") || paths.contains("spec")
+        var fields: [String] = replacesAll ? rules.star : []
+        for path in paths where path != "*" && path != "spec" {
+            fields += rules.messages.contains(path) ? rules.fields(under: path) : [path]
+        }
+        var seen: Set<String> = []
+        for field in fields where seen.insert(field).inserted {
+            try replace(field, from: bodySpec, in: &spec, underStar: replacesAll && rules.star.contains(field))
         }
         return spec
     }
 
-    /// The oneof group a path names, and the member if it names one member.
-    private func oneof(of path: String) -> (group: String?, member: String?) {
-        if rules.oneofs[path] != nil { return (path, nil) }
-        for (group, members) in rules.oneofs {
-            let parent = group.split(separator: ".").dropLast().joined(separator: ".")
-            for member in members where path == "\(parent).\(member)" { return (group, member) }
+    /// Replaces one field of `spec` with the body's.
+    private func replace(_ field: String, from bodySpec: JSONTree, in spec: inout JSONTree, underStar: Bool) throws(KilnError) {
+        let relative = Self.relative(field)
+        let missing = KilnError.invalidParameter("Field '\(field)' is in update_mask but not provided in request")
+        if let members = rules.oneofs[field] {
+            let parent = Array(relative.dropLast())
+            let supplied = members.filter { bodySpec.value(at: parent + [$0]).map { !$0.isNull } ?? false }
+            guard let member = supplied.first else { throw missing }
+            guard supplied.count == 1 else {
+                throw KilnError.invalidParameter("Only one of \(supplied.joined(separator: ", ")) may be set in '\(field)'.")
+            }
+            for name in members { spec.setValue(nil, at: parent + [name]) }
+            spec.setValue(bodySpec.value(at: parent + [member]), at: parent + [member])
+            return
         }
-        return (nil, nil)
+        let value = bodySpec.value(at: relative).flatMap { $0.isNull ? nil : $0 }
+        if rules.repeated.contains(field) {
+            if underStar, rules.keptEmptyUnderStar.contains(field), value.map(Self.isEmpty) ?? true { return }
+            spec.setValue(value, at: relative)
+            return
+        }
+        guard let value else { throw missing }
+        spec.setValue(value, at: relative)
+    }
+
+    /// `["default_endpoint_settings", "suspension"]` of `spec.default_endpoint_settings.suspension`.
+    private static func relative(_ path: String) -> [String] {
+        Array(path.split(separator: ".").dropFirst().map(String.init))
+    }
+
+    private static func isEmpty(_ value: JSONTree) -> Bool {
+        switch value {
+        case .array(let items): items.isEmpty
+        case .object(let members): members.isEmpty
+        default: false
+        }
     }
 
     /// Copies the fields of `value` into `spec` at `relative`: messages recursively, everything else
-    /// (scalars, lists, maps) whole; a oneof member replaces its siblings.
+    /// (scalars, lists, maps) whole; a oneof member replaces its siblings; `null` is left out.
     private func merge(_ value: JSONTree, into spec: inout JSONTree, at relative: [String], path: String) {
         guard case .object(let members) = value else {
             spec.setValue(value, at: relative)
             return
         }
-        for member in members {
+        for member in members where !member.value.isNull {
             let childPath = "\(path).\(member.key)"
             let childRelative = relative + [member.key]
             if rules.messages.contains(childPath), case .object = member.value {
@@ -162,7 +194,7 @@ struct UpdateMask {
                 && group.split(separator: ".").dropLast().joined(separator: ".") == path {
                 for name in names { spec.setValue(nil, at: relative + [name]) }
             }
-            spec.setValue(member.value.isNull ? nil : member.value, at: childRelative)
+            spec.setValue(member.value, at: childRelative)
         }
     }
 }

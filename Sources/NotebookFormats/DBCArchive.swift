@@ -40,10 +40,10 @@ public enum DBCArchive {
         return items
     }
 
-    /// Writes an archive: the manifest, then the items in order.
-    public static func write(_ items: [Item], folderIDs: [String: Int64] = [:]) -> [UInt8] {
+    /// Writes an archive: the manifest (its `guid` given, or a random one), then the items in order.
+    public static func write(_ items: [Item], folderIDs: [String: Int64] = [:], guid: String = IdentifierGenerator.uuid()) -> [UInt8] {
         var entries: [(String, [UInt8])] = [("manifest.mf", JSONTree.object([
-            .init("version", .string("Manifest")), .init("guid", .string(IdentifierGenerator.uuid())),
+            .init("version", .string("Manifest")), .init("guid", .string(guid)),
             .init("origId", .integer(-1)), .init("name", .string("manifest.mf")),
         ]).compactJSON())]
         for item in items {

@@ -47,24 +47,31 @@ public enum JupyterFormat {
     }
 
     /// Writes `notebook` named `name` as Databricks does: its original document (name updated) when it
-    /// was imported from JUPYTER, otherwise one built from the cells.
+    /// was imported from JUPYTER, otherwise one built from the cells. Either way
+    /// `metadata.language_info.name` is the notebook's language in lower case, as Databricks exports it
+    /// whatever the imported document said (databricks/cli `integration/libs/filer/filer_test.go`).
     public static func write(_ notebook: Notebook, name: String) -> [UInt8] {
         if case .jupyter(var document) = notebook.original {
-            if var metadata = document["metadata"], var databricks = metadata[notebookKey] {
+            var metadata = document["metadata"].flatMap { $0.isObject ? $0 : nil } ?? .object([])
+            if var databricks = metadata[notebookKey] {
                 databricks.set("notebookName", .string(name))
                 metadata.set(notebookKey, databricks)
-                document.set("metadata", metadata)
             }
+            var languageInfo = metadata["language_info"].flatMap { $0.isObject ? $0 : nil } ?? .object([])
+            languageInfo.set("name", .string(NotebookV1.modelLanguage(notebook.language)))
+            metadata.set("language_info", languageInfo)
+            document.set("metadata", metadata)
             return document.databricksNotebookJSON()
         }
         return build(notebook, name: name).databricksNotebookJSON()
     }
 
     static func build(_ notebook: Notebook, name: String) -> JSONTree {
-        let cells: [JSONTree] = notebook.cells.map { cell in
+        let ids = notebook.ids ?? .random(cells: notebook.cells.count)
+        let cells: [JSONTree] = notebook.cells.enumerated().map { index, cell in
             var metadata: [JSONTree.Member] = [
                 .init("cellMetadata", .object([])), .init("inputWidgets", .object([])),
-                .init("nuid", .string(IdentifierGenerator.uuid())), .init("showTitle", .bool(cell.showTitle)),
+                .init("nuid", .string(ids.command(index))), .init("showTitle", .bool(cell.showTitle)),
                 .init("tableResultSettingsMap", .object([])), .init("title", .string(cell.title)),
             ]
             switch CellKind(command: cell.command) {

@@ -13,6 +13,9 @@ public struct Notebook: Sendable, Equatable {
     /// The document the notebook was imported from, when that format carries more than the cells
     /// (results, ids, widgets, outputs). Exporting to the same format writes it back unchanged.
     public var original: OriginalDocument?
+    /// The ids the notebook was stored with; nil for a notebook only read from a format (writers then
+    /// make random ones).
+    public var ids: NotebookIDs?
 
     public init(
         language: NotebookLanguage,

@@ -46,8 +46,10 @@ public enum NotebookV1 {
             model.set("name", .string(name))
             return model
         }
+        let ids = notebook.ids ?? .random(cells: notebook.cells.count)
         let commands: [JSONTree] = notebook.cells.enumerated().map { index, cell in
-            command(cell, position: Double(index + 1), objectID: objectID + Int64(index) + 1)
+            command(cell, position: Double(index + 1), objectID: objectID + Int64(index) + 1,
+                    guid: ids.commandGUID(index), nuid: ids.command(index))
         }
         let environment = notebook.environmentLines.map {
             EnvironmentBlock.metadata(fromLines: $0, comment: notebook.language.commentPrefix)
@@ -59,7 +61,7 @@ public enum NotebookV1 {
             .init("language", .string(modelLanguage(notebook.language))),
             .init("commands", .array(commands)),
             .init("dashboards", .array([])),
-            .init("guid", .string(IdentifierGenerator.uuid())),
+            .init("guid", .string(ids.notebook)),
             .init("globalVars", .object([])),
             .init("iPythonMetadata", .null),
             .init("inputWidgets", .object([])),
@@ -69,11 +71,11 @@ public enum NotebookV1 {
         ])
     }
 
-    static func command(_ cell: Cell, position: Double, objectID: Int64) -> JSONTree {
+    static func command(_ cell: Cell, position: Double, objectID: Int64, guid: String, nuid: String) -> JSONTree {
         .object([
             .init("version", .string("CommandV1")),
             .init("origId", .integer(objectID)),
-            .init("guid", .string(IdentifierGenerator.uuid())),
+            .init("guid", .string(guid)),
             .init("subtype", .string("command")),
             .init("commandType", .string("auto")),
             .init("position", .double(position)),
@@ -125,7 +127,7 @@ public enum NotebookV1 {
             .init("listResultMetadata", .array([])),
             .init("subcommandOptions", .null),
             .init("contentSha256Hex", .null),
-            .init("nuid", .string(IdentifierGenerator.uuid())),
+            .init("nuid", .string(nuid)),
         ])
     }
 }

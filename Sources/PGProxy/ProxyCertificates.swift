@@ -19,18 +19,25 @@ public struct ProxyCertificates: Sendable {
 
     /// Loads (or makes) the certificates and returns the proxy's TLS configuration.
     public func serverConfiguration(domain: String, host: String) throws -> TLSConfiguration {
+        try serverConfiguration(dnsNames: [domain, "*." + domain, "localhost"], address: host, file: "server")
+    }
+
+    /// Loads (or makes) a server certificate from the same authority, `<file>.pem` and `<file>-key.pem`,
+    /// for `dnsNames` and the listen `address` (an IP address or a host name), and returns its TLS
+    /// configuration. Kiln's HTTPS API uses it with the file name `http`.
+    public func serverConfiguration(dnsNames: [String], address: String, file: String) throws -> TLSConfiguration {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let names = [domain, "*." + domain, "localhost", host].joined(separator: ",")
-        let namesPath = directory + "/server.names"
+        let names = (dnsNames + [address]).joined(separator: ",")
+        let namesPath = directory + "/\(file).names"
         let (caKey, caCertificate) = try certificateAuthority()
         if (try? String(contentsOfFile: namesPath, encoding: .utf8)) != names
-            || !FileManager.default.fileExists(atPath: directory + "/server.pem") {
-            try makeServerCertificate(domain: domain, host: host, caKey: caKey, ca: caCertificate)
+            || !FileManager.default.fileExists(atPath: directory + "/\(file).pem") {
+            try makeServerCertificate(dnsNames: dnsNames, address: address, file: file, caKey: caKey, ca: caCertificate)
             try names.write(toFile: namesPath, atomically: true, encoding: .utf8)
         }
-        let chain = try NIOSSLCertificate.fromPEMFile(directory + "/server.pem")
-        let key = try NIOSSLPrivateKey(file: directory + "/server-key.pem", format: .pem)
+        let chain = try NIOSSLCertificate.fromPEMFile(directory + "/\(file).pem")
+        let key = try NIOSSLPrivateKey(file: directory + "/\(file)-key.pem", format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         // When the proxy hangs up (Kiln stops, the compute went away) it waits this long for the client's
         // close_notify, which libpq never sends; NIOSSL's default of 5 s held every TLS session that long.
@@ -61,20 +68,22 @@ public struct ProxyCertificates: Sendable {
         return (key, certificate)
     }
 
-    private func makeServerCertificate(domain: String, host: String, caKey: P256.Signing.PrivateKey, ca: Certificate) throws {
+    private func makeServerCertificate(
+        dnsNames: [String], address: String, file: String, caKey: P256.Signing.PrivateKey, ca: Certificate
+    ) throws {
         let key = P256.Signing.PrivateKey()
-        var alternativeNames: [GeneralName] = [.dnsName(domain), .dnsName("*." + domain), .dnsName("localhost")]
-        var address = in_addr()
-        if inet_pton(AF_INET, host, &address) == 1 {
-            alternativeNames.append(.ipAddress(ASN1OctetString(contentBytes: withUnsafeBytes(of: address) { ArraySlice($0) })))
-        } else if !host.isEmpty {
-            alternativeNames.append(.dnsName(host))
+        var alternativeNames: [GeneralName] = dnsNames.map { .dnsName($0) }
+        var ipv4 = in_addr()
+        if inet_pton(AF_INET, address, &ipv4) == 1 {
+            alternativeNames.append(.ipAddress(ASN1OctetString(contentBytes: withUnsafeBytes(of: ipv4) { ArraySlice($0) })))
+        } else if !address.isEmpty {
+            alternativeNames.append(.dnsName(address))
         }
         let now = Date()
         let certificate = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
             notValidBefore: now - 3600, notValidAfter: now + 2 * 365 * 86400,
-            issuer: ca.subject, subject: try DistinguishedName { CommonName(domain) }, signatureAlgorithm: .ecdsaWithSHA256,
+            issuer: ca.subject, subject: try DistinguishedName { CommonName(dnsNames.first ?? address) }, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
@@ -82,8 +91,8 @@ public struct ProxyCertificates: Sendable {
                 SubjectAlternativeNames(alternativeNames)
             },
             issuerPrivateKey: .init(caKey))
-        try write(key.pemRepresentation, to: directory + "/server-key.pem", mode: 0o600)
-        try write(try certificate.serializeAsPEM().pemString, to: directory + "/server.pem", mode: 0o644)
+        try write(key.pemRepresentation, to: directory + "/\(file)-key.pem", mode: 0o600)
+        try write(try certificate.serializeAsPEM().pemString, to: directory + "/\(file).pem", mode: 0o644)
     }
 
     private func write(_ text: String, to path: String, mode: Int) throws {

@@ -12,11 +12,7 @@ enum ImportPlan: Sendable, Equatable {
     static let maximumInflatedSize = 10 * WorkspaceService.maximumContentSize
 
     static func make(for request: ImportRequest) throws -> ImportPlan {
-        guard request.content.count <= WorkspaceService.maximumContentSize else {
-            throw KilnError(
-                .maxNotebookSizeExceeded,
-                "The content is \(request.content.count) bytes, over the maximum of \(WorkspaceService.maximumContentSize) bytes (10 MB).")
-        }
+        try checkSize(request.content)
         let bytes = [UInt8](request.content)
         let path = request.path
         do {
@@ -47,6 +43,16 @@ enum ImportPlan: Sendable, Equatable {
         } catch let error as NotebookFormatError {
             throw KilnError.invalidParameter(error.description)
         }
+    }
+
+    /// What the workspace-files API's `import-file` stores: a notebook when the extension and content
+    /// say so (`.py`/`.scala`/`.sql`/`.r` with the notebook header, `.ipynb`; extension stripped), any
+    /// other content (archives included) a file of those bytes.
+    static func workspaceFile(at path: WorkspacePath, content: Data) throws -> ObjectPlan {
+        let request = ImportRequest(path: path, format: .auto, language: nil, content: content, overwrite: false)
+        if !["zip", "dbc"].contains(path.fileExtension), case .object(let plan) = try make(for: request) { return plan }
+        try checkSize(content)
+        return .file(at: path, content: content)
     }
 
     /// AUTO: a notebook when the extension and content say so (extension stripped), a zip as a folder,
@@ -109,6 +115,14 @@ enum ImportPlan: Sendable, Equatable {
         return .tree(tree)
     }
 
+    private static func checkSize(_ content: Data) throws(KilnError) {
+        guard content.count <= WorkspaceService.maximumContentSize else {
+            throw KilnError(
+                .maxNotebookSizeExceeded,
+                "The content is \(content.count) bytes, over the maximum of \(WorkspaceService.maximumContentSize) bytes (10 MB).")
+        }
+    }
+
     private static func utf8(_ bytes: [UInt8], _ format: String) throws(KilnError) -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KilnError.invalidParameter("The content of a \(format) notebook must be UTF-8 text.")
@@ -131,8 +145,11 @@ struct ObjectPlan: Sendable, Equatable {
         ObjectPlan(path: path, objectType: .file, language: nil, storedContent: content, size: Int64(content.count))
     }
 
+    /// A notebook, stored with new ids for itself and its cells.
     static func notebook(at path: WorkspacePath, _ notebook: Notebook) throws(KilnError) -> ObjectPlan {
         guard !path.isRoot else { throw KilnError(.resourceAlreadyExists, "Path (/) already exists.") }
+        var notebook = notebook
+        notebook.ids = .random(cells: notebook.cells.count)
         return ObjectPlan(
             path: path, objectType: .notebook, language: notebook.language,
             storedContent: NotebookCoding.encode(notebook),

@@ -7,8 +7,9 @@ import NotebookFormats
 ///
 /// Layout (integers are little-endian `UInt32`, strings are a length then UTF-8 bytes):
 /// `"KNB1"`, language, magic style, environment line count (`UInt32.max` for none) and lines, cell count,
-/// then per cell: command, title, show-title byte; last the original document: a kind byte (0 none,
-/// 1 NotebookV1, 2 JUPYTER) and its compact JSON.
+/// then per cell: command, title, show-title byte; then the original document: a kind byte (0 none,
+/// 1 NotebookV1, 2 JUPYTER) and its compact JSON; last, when the notebook has ids (notebooks stored
+/// before Kiln kept them end earlier), the notebook's guid, a count and each cell's nuid.
 enum NotebookCoding {
     static let magic = Array("KNB1".utf8)
 
@@ -39,6 +40,11 @@ enum NotebookCoding {
             writer.bytes.append(2)
             writer.blob(tree.compactJSON())
         }
+        if let ids = notebook.ids {
+            writer.string(ids.notebook)
+            writer.integer(ids.commands.count)
+            ids.commands.forEach { writer.string($0) }
+        }
         return Data(writer.bytes)
     }
 
@@ -65,6 +71,13 @@ enum NotebookCoding {
             let json = try reader.take(try reader.integer())
             guard let tree = try? JSONTree.parse(json) else { throw CorruptNotebook() }
             notebook.original = kind == 1 ? .notebookV1(tree) : .jupyter(tree)
+        }
+        if reader.remaining > 0 {
+            let guid = try reader.string()
+            let count = try reader.integer()
+            guard count <= reader.remaining else { throw CorruptNotebook() }
+            let commands = try (0..<count).map { _ throws(CorruptNotebook) in try reader.string() }
+            notebook.ids = NotebookIDs(notebook: guid, commands: commands)
         }
         return notebook
     }

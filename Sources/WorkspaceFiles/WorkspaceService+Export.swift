@@ -18,7 +18,7 @@ extension WorkspaceService {
         case .directory:
             exported = try await exportFolder(object, workspaceID: workspaceID, format: format)
         case .notebook:
-            exported = try Self.exportNotebook(try NotebookCoding.decode(content), object: object, format: format)
+            exported = try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
         case .file:
             guard [.source, .auto, .raw].contains(format) else {
                 throw KilnError.invalidParameter("A file (\(path)) can only be exported as SOURCE, AUTO or RAW, not \(format.rawValue).")
@@ -32,6 +32,14 @@ extension WorkspaceService {
         return exported
     }
 
+    /// A stored notebook with its ids: the kept ones, or (stored before Kiln kept ids) ones derived from
+    /// its object id, so that every export of it repeats them.
+    static func storedNotebook(_ content: Data, objectID: Int64) throws -> Notebook {
+        var notebook = try NotebookCoding.decode(content)
+        if notebook.ids == nil { notebook.ids = .derived(seed: String(objectID), cells: notebook.cells.count) }
+        return notebook
+    }
+
     static func exportNotebook(_ notebook: Notebook, object: ObjectInfo, format: WorkspaceFormat) throws -> ExportedObject {
         let name = object.path.name
         switch format {
@@ -43,13 +51,19 @@ extension WorkspaceService {
             return ExportedObject(content: Data(HTMLFormat.write(notebook, name: name, objectID: object.objectID)), fileType: "html")
         case .dbc:
             let model = NotebookV1.model(for: notebook, name: name, objectID: object.objectID)
-            return ExportedObject(content: Data(DBCArchive.write([.notebook(folder: [], name: name, model: model)])), fileType: "dbc")
+            let archive = DBCArchive.write([.notebook(folder: [], name: name, model: model)], guid: manifestGUID(object))
+            return ExportedObject(content: Data(archive), fileType: "dbc")
         case .rMarkdown:
             guard notebook.language == .r else {
                 throw KilnError.invalidParameter("R_MARKDOWN export is only for R notebooks; \(object.path) is a \(notebook.language.rawValue) notebook.")
             }
             return ExportedObject(content: Data(RMarkdownFormat.write(notebook, name: name)), fileType: "Rmd")
         }
+    }
+
+    /// A DBC archive's manifest guid: a function of the exported object, so exports repeat it.
+    static func manifestGUID(_ object: ObjectInfo) -> String {
+        IdentifierGenerator.uuid(named: "manifest:\(object.objectID)")
     }
 
     private func exportFolder(_ folder: ObjectInfo, workspaceID: Int64, format: WorkspaceFormat) async throws -> ExportedObject {
@@ -71,14 +85,14 @@ extension WorkspaceService {
                 case .directory:
                     items.append(.folder(path: components))
                 case .notebook:
-                    let notebook = try NotebookCoding.decode(content ?? Data())
+                    let notebook = try Self.storedNotebook(content ?? Data(), objectID: object.objectID)
                     let model = NotebookV1.model(for: notebook, name: object.path.name, objectID: object.objectID)
                     items.append(.notebook(folder: Array(components.dropLast()), name: object.path.name, model: model))
                 case .file:
                     continue  // DBC archives hold notebooks and folders only
                 }
             }
-            return ExportedObject(content: Data(DBCArchive.write(items)), fileType: "dbc")
+            return ExportedObject(content: Data(DBCArchive.write(items, guid: Self.manifestGUID(folder))), fileType: "dbc")
         }
         var entries: [(String, [UInt8])] = []
         for (object, content) in descendants {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import KilnCore
 import Persistence
 import SQLKit
@@ -18,6 +18,27 @@ extension WorkspaceService {
             case .tree(let tree):
                 return try await Self.store(tree, db: db, workspaceID: workspaceID, now: now)
             }
+        }
+    }
+
+    /// The workspace-files API's `import-file`: `content` becomes a notebook (extension stripped) when it
+    /// is one by its extension and header, else a file. The parent folder must exist
+    /// (`RESOURCE_DOES_NOT_EXIST`, 404). Without `overwrite`, an existing file is `ALREADY_EXISTS` (409)
+    /// and an existing notebook or folder `RESOURCE_ALREADY_EXISTS` "Path (…) already exists." (400), the
+    /// answers the Databricks CLI tells apart (databricks/cli `libs/filer/workspace_files_client.go`).
+    @discardableResult
+    public func importFile(workspaceID: Int64, path: WorkspacePath, content: Data, overwrite: Bool) async throws -> ObjectInfo {
+        let plan = try ImportPlan.workspaceFile(at: path, content: content)
+        let now = clock.nowMillis()
+        return try await database.write(lockKey: workspaceID) { db in
+            try await Self.requireFolder(db, workspaceID: workspaceID, path: plan.path.parent)
+            if !overwrite, let existing = try await ObjectTable.find(db, workspaceID: workspaceID, path: plan.path) {
+                if existing.objectType == .file {
+                    throw KilnError(.alreadyExists, "A file already exists at \(plan.path): \(plan.path) already exists.")
+                }
+                throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists.")
+            }
+            return try await Self.store(plan, overwrite: overwrite, db: db, workspaceID: workspaceID, now: now)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 public import KilnCore
+public import NotebookFormats
 public import Persistence
 import SQLKit
 
@@ -26,6 +27,15 @@ public struct WorkspaceService: Sendable {
         }
         guard let found else { throw Self.doesNotExist(path) }
         return found
+    }
+
+    /// The format a notebook is natively kept in (`repos_export_format` of get-status with
+    /// `return_export_info=true`): JUPYTER for one imported from `.ipynb`, SOURCE otherwise; nil for
+    /// folders and files.
+    public func nativeFormat(workspaceID: Int64, of object: ObjectInfo) async throws -> NativeFormat? {
+        guard object.objectType == .notebook else { return nil }
+        let content = try await database.read { db in try await ObjectTable.content(db, objectID: object.objectID) }
+        return try NotebookCoding.decode(content).nativeFormat
     }
 
     /// The children of a folder, or the object itself when `path` is not a folder.

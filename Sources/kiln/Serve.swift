@@ -18,13 +18,18 @@ struct Serve: AsyncParsableCommand {
     var adminUser: String?
     @Option(help: "Directory holding the storage configurations' buckets (KILN_STORAGE_ROOT; default <data-dir>/storage).")
     var storageRoot: String?
+    @Flag(help: "Serve HTTPS with a certificate of Kiln's own CA, <data-dir>/postgres-tls/ca.pem (KILN_TLS).")
+    var tls = false
+    @Option(help: "Serve HTTPS with this PEM certificate chain (KILN_TLS_CERT; needs --tls-key).") var tlsCert: String?
+    @Option(help: "The PEM private key of --tls-cert (KILN_TLS_KEY).") var tlsKey: String?
 
     func run() async throws {
         let configuration: KilnConfiguration
         do {
             configuration = try KilnConfiguration.resolve(
                 host: host, port: port, dataDirectory: dataDir, databaseURL: databaseURL,
-                logLevel: logLevel, adminUserName: adminUser, storageRoot: storageRoot)
+                logLevel: logLevel, adminUserName: adminUser, storageRoot: storageRoot,
+                tls: tls, tlsCertificate: tlsCert, tlsKey: tlsKey)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }

@@ -13,12 +13,34 @@ import Testing
         Array(try Data(contentsOf: Fixtures.root.appendingPathComponent(path)))
     }
 
+    /// Byte for byte, but for `language_info`, which today's exports always carry: an export from before
+    /// 2024 without it gains `{"name": "<language>"}` and nothing else.
     @Test(arguments: files("jupyter").filter { $0.hasPrefix("jaceklaskowski__") })
     func databricksIpynbIsWrittenBackByteForByte(name: String) throws {
         let original = try Self.bytes("jupyter/\(name)")
         let notebook = try JupyterFormat.read(original)
-        let notebookName = try JSONTree.parse(original)["metadata"]?[JupyterFormat.notebookKey]?["notebookName"]?.stringValue ?? ""
-        #expect(JupyterFormat.write(notebook, name: notebookName) == original)
+        var document = try JSONTree.parse(original)
+        let notebookName = document["metadata"]?[JupyterFormat.notebookKey]?["notebookName"]?.stringValue ?? ""
+        var expected = original
+        if document["metadata"]?["language_info"] == nil {
+            #expect(name.contains("no-language_info"))
+            var metadata = try #require(document["metadata"])
+            metadata.set("language_info", .object([.init("name", .string(notebook.language.rawValue.lowercased()))]))
+            document.set("metadata", metadata)
+            expected = document.databricksNotebookJSON()
+        }
+        #expect(JupyterFormat.write(notebook, name: notebookName) == expected)
+    }
+
+    @Test(arguments: [
+        (#"{"cells":[],"metadata":{"kernelspec":{"language":"R"},"language_info":{"name":"R"}},"nbformat":4}"#, "r"),
+        (#"{"cells":[{"cell_type":"code","source":"1","metadata":{}}],"nbformat":4,"nbformat_minor":5}"#, "python"),
+        (#"{"cells":[],"metadata":{"kernelspec":{"language":"scala"}},"nbformat":4}"#, "scala"),
+    ])
+    func jupyterExportsNameTheLanguageInLowerCase(document: String, language: String) throws {
+        let notebook = try JupyterFormat.read(Array(document.utf8))
+        let exported = try JSONTree.parse(JupyterFormat.write(notebook, name: "n"))
+        #expect(exported["metadata"]?["language_info"]?["name"] == .string(language))
     }
 
     @Test(arguments: files("jupyter"))

@@ -49,6 +49,11 @@ public indirect enum JSONTree: Sendable, Equatable {
 
     public var isNull: Bool { self == .null }
 
+    public var isObject: Bool {
+        if case .object = self { return true }
+        return false
+    }
+
     /// Sets (or appends) the member `key` of an object; other values are left alone.
     public mutating func set(_ key: String, _ value: JSONTree) {
         guard case .object(var members) = self else { return }

@@ -7,17 +7,20 @@ import KilnCore
 /// per workspace (`/oidc/…`, also under `/w/<name>`) and per account (`/oidc/accounts/<id>/…`).
 public struct OIDCController: Sendable {
     let servicePrincipals: ServicePrincipals
+    /// `http` or `https`, for the URLs in the discovery documents.
+    let scheme: String
 
-    public init(servicePrincipals: ServicePrincipals) {
+    public init(servicePrincipals: ServicePrincipals, scheme: String = "http") {
         self.servicePrincipals = servicePrincipals
+        self.scheme = scheme
     }
 
     public func addRoutes(to router: Router<KilnRequestContext>) {
         router.get("oidc/.well-known/oauth-authorization-server") { request, context in
-            Self.discovery(base: Self.baseURL(request) + "/oidc")
+            Self.discovery(base: Self.baseURL(request, scheme: self.scheme) + "/oidc")
         }
         router.get("oidc/accounts/:account_id/.well-known/oauth-authorization-server") { request, context in
-            Self.discovery(base: Self.baseURL(request) + "/oidc/accounts/" + (try context.parameters.require("account_id")))
+            Self.discovery(base: Self.baseURL(request, scheme: self.scheme) + "/oidc/accounts/" + (try context.parameters.require("account_id")))
         }
         router.post("oidc/v1/token") { request, context in
             guard let workspace = context.workspace else { throw KilnError(.resourceDoesNotExist, "No workspace is served here.") }
@@ -29,11 +32,11 @@ public struct OIDCController: Sendable {
         }
     }
 
-    /// `http://<host>` plus the `/w/<name>` prefix when the request came through one.
-    static func baseURL(_ request: Request) -> String {
+    /// `<scheme>://<host>` plus the `/w/<name>` prefix when the request came through one.
+    static func baseURL(_ request: Request, scheme: String) -> String {
         let host = request.head.authority ?? "127.0.0.1"
         let prefix = request.headers[.kilnDeployment].map { "/w/\($0)" } ?? ""
-        return "http://\(host)\(prefix)"
+        return "\(scheme)://\(host)\(prefix)"
     }
 
     static func discovery(base: String) -> Response {

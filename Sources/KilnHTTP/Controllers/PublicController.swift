@@ -3,7 +3,12 @@ public import Hummingbird
 
 /// Routes that need no credentials: health and the SDK's host-metadata probe.
 public struct PublicController: Sendable {
-    public init() {}
+    /// `http` or `https`, for the URLs in the host metadata.
+    let scheme: String
+
+    public init(scheme: String = "http") {
+        self.scheme = scheme
+    }
 
     public func addRoutes(to router: Router<KilnRequestContext>) {
         router.get("healthz", use: health)
@@ -14,12 +19,19 @@ public struct PublicController: Sendable {
         JSONResponse.ok(["status": "ok"])
     }
 
-    /// Answers at once (never 429/503, which would make SDK constructors retry for minutes).
+    /// Answers at once (never 429/503, which would make SDK constructors retry for minutes). The SDK
+    /// (`config.py:Config._resolve_host_metadata`) fills `account_id`, `workspace_id` and its OAuth
+    /// discovery URL from it. The bare host is the unified host, whose OIDC endpoint is the account's
+    /// (`{account_id}` is the SDK's placeholder), so its M2M tokens serve every workspace of the account;
+    /// a workspace's own host names the workspace's endpoint, whose tokens open that workspace only.
     @Sendable func hostMetadata(_ request: Request, context: KilnRequestContext) async throws -> Response {
         guard let workspace = context.workspace else { return JSONResponse.empty() }
+        let base = OIDCController.baseURL(request, scheme: scheme)
+        let unified = workspace.isDefault && request.headers[.kilnDeployment] == nil
         return JSONResponse.ok([
+            "account_id": workspace.accountID,
             "workspace_id": String(workspace.workspaceID),
-            "oidc_endpoint": OIDCController.baseURL(request) + "/oidc",
+            "oidc_endpoint": unified ? base + "/oidc/accounts/{account_id}" : base + "/oidc",
         ])
     }
 }

@@ -27,14 +27,20 @@ public struct SCIMController: Sendable {
         return response
     }
 
+    /// SCIM list: `filter` (RFC 7644, form-encoded as the SDK sends it: `userName+eq+%22x%22`),
+    /// then 1-based `startIndex` and `count` paging. A filter Kiln cannot read → 400 `invalidFilter`.
     @Sendable func listUsers(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        var users = try await accounts.users(accountID: context.workspace.accountID)
-        if let filter = request.uri.queryParameters["filter"].map(String.init),
-           let match = filter.firstMatch(of: #/userName\s+eq\s+"?([^"]+)"?/#.ignoresCase()) {
-            users = users.filter { $0.userName.lowercased() == String(match.1).lowercased() }
-        }
-        // SCIM pages are 1-based: `startIndex` is the first result, `count` the page size.
         let parameters = APIParameters(values: APIParameters.parseQuery(request.uri.query ?? ""))
+        var users = try await accounts.users(accountID: context.workspace.accountID)
+        if let text = try parameters.string("filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            let filter: SCIMFilter
+            do {
+                filter = try SCIMFilter.parse(text)
+            } catch {
+                throw DatabricksError.scim(status: .badRequest, scimType: "invalidFilter", detail: error.message)
+            }
+            users = users.filter { filter.matches(SCIMUser($0).filterAttributes) }
+        }
         let start = max(1, Int(try parameters.int64("startIndex") ?? 1))
         let count = max(0, Int(try parameters.int64("count") ?? 10_000))
         let page = users.dropFirst(start - 1).prefix(count).map(SCIMUser.init)
@@ -107,6 +113,16 @@ struct SCIMUser: Encodable {
         emails = [.init(value: user.userName, type: "work", primary: true)]
         groups = user.isAdmin ? [.init(display: "admins", value: "admins")] : []
         schemas = ["urn:ietf:params:scim:schemas:core:2.0:User"]
+    }
+
+    /// The attributes a SCIM filter may name, by lower-case path.
+    var filterAttributes: [String: [SCIMFilter.Value]] {
+        [
+            "id": [.string(id)], "username": [.string(userName)], "displayname": [.string(displayName)],
+            "active": [.bool(active)], "emails.value": emails.map { .string($0.value) },
+            "emails": emails.map { .string($0.value) }, "emails.type": emails.map { .string($0.type) },
+            "groups.display": groups.map { .string($0.display) }, "groups.value": groups.map { .string($0.value) },
+        ]
     }
 }
 

@@ -14,6 +14,8 @@ struct ObjectInfoBody: Encodable {
     var createdAt: Int64?
     var modifiedAt: Int64?
     var size: Int64?
+    /// Set by get-status with `return_export_info=true`, for notebooks.
+    var reposExportFormat: String?
 
     init(_ object: ObjectInfo) {
         objectType = object.objectType.rawValue
@@ -39,6 +41,7 @@ struct ObjectInfoBody: Encodable {
         case createdAt = "created_at"
         case modifiedAt = "modified_at"
         case size
+        case reposExportFormat = "repos_export_format"
     }
 }
 

@@ -39,9 +39,13 @@ public struct WorkspaceController: Sendable {
 
     @Sendable func getStatus(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let parameters = try await APIParameters.read(request)
-        let object = try await service.getStatus(
-            workspaceID: context.workspace.workspaceID, path: try WorkspacePath(parameters.requiredString("path")))
-        return JSONResponse.ok(ObjectInfoBody(object))
+        let workspaceID = context.workspace.workspaceID
+        let object = try await service.getStatus(workspaceID: workspaceID, path: try WorkspacePath(parameters.requiredString("path")))
+        var body = ObjectInfoBody(object)
+        if try parameters.bool("return_export_info") == true {
+            body.reposExportFormat = try await service.nativeFormat(workspaceID: workspaceID, of: object)?.rawValue
+        }
+        return JSONResponse.ok(body)
     }
 
     @Sendable func mkdirs(_ request: Request, context: AuthenticatedContext) async throws -> Response {

@@ -1,0 +1,237 @@
+/// A SCIM 2.0 `filter` (RFC 7644 §3.4.2.2) as Databricks' SCIM lists take it: `attrPath op value`
+/// comparisons (`eq ne co sw ew gt ge lt le`, and `pr`), joined by `and` / `or`, negated by `not (…)`,
+/// grouped by parentheses. Operators and logical words are case-insensitive, and so are string
+/// comparisons (SCIM's `caseExact` is false for the attributes Kiln serves).
+///
+/// `parse` throws `SCIMFilter.Invalid` for text it cannot read; the HTTP edge answers 400 with SCIM's
+/// `invalidFilter` error, never every resource.
+public indirect enum SCIMFilter: Sendable, Equatable {
+    case compare(attribute: String, op: Operator, value: Value)
+    case present(attribute: String)
+    case and(SCIMFilter, SCIMFilter)
+    case or(SCIMFilter, SCIMFilter)
+    case not(SCIMFilter)
+
+    public enum Operator: String, Sendable, CaseIterable {
+        case eq, ne, co, sw, ew, gt, ge, lt, le
+    }
+
+    /// A comparison value: a JSON string, number, boolean or null.
+    public enum Value: Sendable, Equatable {
+        case string(String)
+        case number(Double)
+        case bool(Bool)
+        case null
+    }
+
+    /// Why a filter could not be read; `message` is the SCIM error's `detail`.
+    public struct Invalid: Error, Sendable, Equatable {
+        public var message: String
+    }
+
+    /// Parses a filter; throws `Invalid` for anything that is not one.
+    public static func parse(_ text: String) throws(Invalid) -> SCIMFilter {
+        var parser = Parser(tokens: try tokenize(text))
+        let filter = try parser.orExpression()
+        guard parser.atEnd else { throw Invalid(message: "Unexpected '\(parser.peek!)' in filter: \(text)") }
+        return filter
+    }
+
+    /// Whether a resource matches. `attributes` gives each attribute path (lower case, as `emails.value`)
+    /// its values; a multi-valued attribute matches when any value does.
+    public func matches(_ attributes: [String: [Value]]) -> Bool {
+        switch self {
+        case .and(let left, let right): left.matches(attributes) && right.matches(attributes)
+        case .or(let left, let right): left.matches(attributes) || right.matches(attributes)
+        case .not(let inner): !inner.matches(attributes)
+        case .present(let attribute):
+            (attributes[Self.key(attribute)] ?? []).contains { $0 != .null && $0 != .string("") }
+        case .compare(let attribute, let op, let value):
+            (attributes[Self.key(attribute)] ?? []).contains { Self.compare($0, op, value) }
+        }
+    }
+
+    /// `emails.value` of `Emails.Value` or `urn:ietf:params:scim:schemas:core:2.0:User:emails.value`.
+    private static func key(_ attribute: String) -> String {
+        (attribute.split(separator: ":").last.map(String.init) ?? attribute).lowercased()
+    }
+
+    private static func compare(_ actual: Value, _ op: Operator, _ wanted: Value) -> Bool {
+        switch (actual, wanted) {
+        case (.string(let a), .string(let b)):
+            let a = a.lowercased(), b = b.lowercased()
+            switch op {
+            case .eq: return a == b
+            case .ne: return a != b
+            case .co: return a.contains(b)
+            case .sw: return a.hasPrefix(b)
+            case .ew: return a.hasSuffix(b)
+            case .gt: return a > b
+            case .ge: return a >= b
+            case .lt: return a < b
+            case .le: return a <= b
+            }
+        case (.number(let a), .number(let b)):
+            switch op {
+            case .eq: return a == b
+            case .ne: return a != b
+            case .gt: return a > b
+            case .ge: return a >= b
+            case .lt: return a < b
+            case .le: return a <= b
+            case .co, .sw, .ew: return false
+            }
+        default:
+            switch op {
+            case .eq: return actual == wanted
+            case .ne: return actual != wanted
+            default: return false
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    enum Token: Equatable, CustomStringConvertible {
+        case word(String)
+        case string(String)
+        case open
+        case close
+
+        var description: String {
+            switch self {
+            case .word(let word): word
+            case .string(let text): "\"\(text)\""
+            case .open: "("
+            case .close: ")"
+            }
+        }
+    }
+
+    static func tokenize(_ text: String) throws(Invalid) -> [Token] {
+        var tokens: [Token] = []
+        let characters = Array(text)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            if character.isWhitespace {
+                index += 1
+            } else if character == "(" || character == ")" {
+                tokens.append(character == "(" ? .open : .close)
+                index += 1
+            } else if character == "\"" {
+                var value = ""
+                index += 1
+                var closed = false
+                while index < characters.count {
+                    let next = characters[index]
+                    index += 1
+                    if next == "\"" { closed = true; break }
+                    if next == "\\", index < characters.count {
+                        let escaped = characters[index]
+                        index += 1
+                        switch escaped {
+                        case "n": value.append("\n")
+                        case "t": value.append("\t")
+                        default: value.append(escaped)
+                        }
+                    } else {
+                        value.append(next)
+                    }
+                }
+                guard closed else { throw Invalid(message: "Unterminated string in filter: \(text)") }
+                tokens.append(.string(value))
+            } else {
+                var word = ""
+                while index < characters.count, !characters[index].isWhitespace, !"()\"".contains(characters[index]) {
+                    word.append(characters[index])
+                    index += 1
+                }
+                tokens.append(.word(word))
+            }
+        }
+        guard !tokens.isEmpty else { throw Invalid(message: "The filter is empty.") }
+        return tokens
+    }
+
+    struct Parser {
+        var tokens: [Token]
+        var position = 0
+
+        var atEnd: Bool { position == tokens.count }
+        var peek: Token? { atEnd ? nil : tokens[position] }
+
+        mutating func next() -> Token? {
+            defer { position += 1 }
+            return peek
+        }
+
+        func isWord(_ word: String) -> Bool {
+            if case .word(let text)? = peek { return text.lowercased() == word }
+            return false
+        }
+
+        mutating func orExpression() throws(Invalid) -> SCIMFilter {
+            var filter = try andExpression()
+            while isWord("or") {
+                position += 1
+                filter = .or(filter, try andExpression())
+            }
+            return filter
+        }
+
+        mutating func andExpression() throws(Invalid) -> SCIMFilter {
+            var filter = try term()
+            while isWord("and") {
+                position += 1
+                filter = .and(filter, try term())
+            }
+            return filter
+        }
+
+        mutating func term() throws(Invalid) -> SCIMFilter {
+            if isWord("not") {
+                position += 1
+                guard peek == .open else { throw Invalid(message: "'not' must be followed by a parenthesised filter.") }
+                return .not(try term())
+            }
+            if peek == .open {
+                position += 1
+                let inner = try orExpression()
+                guard next() == .close else { throw Invalid(message: "A '(' in the filter is not closed.") }
+                return inner
+            }
+            guard case .word(let attribute)? = next(), Self.isAttributePath(attribute) else {
+                throw Invalid(message: "Expected an attribute name in the filter, found \(tokens.indices.contains(position - 1) ? "'\(tokens[position - 1])'" : "the end").")
+            }
+            guard case .word(let opText)? = next() else { throw Invalid(message: "Expected an operator after '\(attribute)'.") }
+            if opText.lowercased() == "pr" { return .present(attribute: attribute) }
+            guard let op = Operator(rawValue: opText.lowercased()) else {
+                throw Invalid(message: "Given filter operator is not supported: '\(opText)'.")
+            }
+            switch next() {
+            case .string(let text)?:
+                return .compare(attribute: attribute, op: op, value: .string(text))
+            case .word(let literal)?:
+                switch literal.lowercased() {
+                case "true": return .compare(attribute: attribute, op: op, value: .bool(true))
+                case "false": return .compare(attribute: attribute, op: op, value: .bool(false))
+                case "null": return .compare(attribute: attribute, op: op, value: .null)
+                default:
+                    guard let number = Double(literal) else {
+                        throw Invalid(message: "The value '\(literal)' must be a quoted string, a number, true, false or null.")
+                    }
+                    return .compare(attribute: attribute, op: op, value: .number(number))
+                }
+            default:
+                throw Invalid(message: "Expected a value after '\(attribute) \(opText)'.")
+            }
+        }
+
+        /// `userName`, `emails.value`, `urn:…:User:userName`: letters, digits and `.:_-$`, starting with a letter.
+        static func isAttributePath(_ text: String) -> Bool {
+            guard let first = text.first, first.isLetter else { return false }
+            return text.allSatisfy { $0.isLetter || $0.isNumber || ".:_-$".contains($0) }
+        }
+    }
+}

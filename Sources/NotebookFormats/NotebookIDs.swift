@@ -1,0 +1,37 @@
+public import KilnCore
+
+/// The ids Databricks gives a notebook and its commands (a cell's `nuid`, a command's `guid`, the
+/// notebook's `guid`). Kiln makes them when a notebook is stored and keeps them, so that exporting the
+/// same notebook twice gives the same bytes (notebook-formats.md §3.1, §4.3).
+public struct NotebookIDs: Sendable, Equatable {
+    /// The notebook's `guid`.
+    public var notebook: String
+    /// Each cell's `nuid`, in cell order.
+    public var commands: [String]
+
+    public init(notebook: String, commands: [String]) {
+        self.notebook = notebook
+        self.commands = commands
+    }
+
+    /// Fresh random ids for a notebook of `cells` cells.
+    public static func random(cells: Int) -> NotebookIDs {
+        NotebookIDs(notebook: IdentifierGenerator.uuid(), commands: (0..<cells).map { _ in IdentifierGenerator.uuid() })
+    }
+
+    /// Ids that are a function of `seed` (for notebooks stored before Kiln kept ids: their object id).
+    public static func derived(seed: String, cells: Int) -> NotebookIDs {
+        let notebook = IdentifierGenerator.uuid(named: "notebook:\(seed)")
+        return NotebookIDs(notebook: notebook, commands: (0..<cells).map { IdentifierGenerator.uuid(named: "\(notebook):\($0)") })
+    }
+
+    /// The `nuid` of cell `index`; one derived from the notebook's guid past the kept list.
+    public func command(_ index: Int) -> String {
+        index < commands.count ? commands[index] : IdentifierGenerator.uuid(named: "\(notebook):\(index)")
+    }
+
+    /// The NotebookV1 `guid` of cell `index` (Databricks' commands have a `guid` besides the `nuid`).
+    public func commandGUID(_ index: Int) -> String {
+        IdentifierGenerator.uuid(named: "guid:\(command(index))")
+    }
+}
