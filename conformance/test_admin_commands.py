@@ -89,7 +89,7 @@ def test_oauth_m2m_on_account_and_workspaces(server):
     client_id, secret = service_principal(kiln, url, "--admin")
     login = read_account_login(kiln.data_dir)
     metadata = requests.get(f"{kiln.url}/.well-known/databricks-config").json()
-    assert metadata["oidc_endpoint"] == f"{kiln.url}/oidc"
+    assert metadata["oidc_endpoint"] == f"{kiln.url}/oidc/accounts/{{account_id}}"
     w = WorkspaceClient(host=kiln.url, client_id=client_id, client_secret=secret, auth_type="oauth-m2m")
     assert w.current_user.me().user_name == client_id
     w.workspace.mkdirs("/Shared/from-m2m")
@@ -112,6 +112,16 @@ def test_oauth_m2m_on_account_and_workspaces(server):
                                   data={"grant_type": "client_credentials"}, auth=(client_id, secret)).json()
     assert account_token["token_type"] == "Bearer" and account_token["expires_in"] > 40
     assert requests.get(f"{kiln.url}/w/{ws.deployment_name}/api/2.0/preview/scim/v2/Me",
+                        headers={"Authorization": f"Bearer {account_token['access_token']}"}).status_code == 200
+    # The unified host: an M2M token from the OIDC endpoint the bare host names serves any workspace of the
+    # account through X-Databricks-Workspace-Id; a workspace's own token never opens the Account API.
+    unified = WorkspaceClient(host=kiln.url, workspace_id=str(ws.workspace_id), client_id=client_id, client_secret=secret,
+                              auth_type="oauth-m2m")
+    assert unified.current_user.me().user_name == client_id
+    assert [o.path for o in unified.workspace.list("/Shared") if o.path == "/Shared/from-m2m"] == []
+    refused = requests.get(f"{kiln.url}/api/2.0/accounts/{login.account_id}/workspaces", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401 and refused.json()["error_code"] == "UNAUTHENTICATED"
+    assert requests.get(f"{kiln.url}/api/2.0/accounts/{login.account_id}/workspaces",
                         headers={"Authorization": f"Bearer {account_token['access_token']}"}).status_code == 200
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert requests.get(f"{kiln.url}/w/{ws.deployment_name}/api/2.0/preview/scim/v2/Me",
