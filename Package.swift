@@ -172,6 +172,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ComputeTests",
             dependencies: ["Compute", .product(name: "Logging", package: "swift-log")],

@@ -150,7 +150,18 @@ public struct AccountWorkspaces: Sendable {
             return updated
         }
         onProvisioningNeeded()
-        return row.json
+        return try await settled(row, accountID: accountID).json
+    }
+
+    /// The workspace once the provisioner has taken `row` out of PROVISIONING, or as it is after 2 s: the
+    /// work takes milliseconds, so the SDK's first poll (`update(...).result()`) already finds it done.
+    private func settled(_ row: Row, accountID: String) async throws -> Row {
+        var current = row
+        for _ in 0..<400 where current.workspace.status == "PROVISIONING" {
+            try await Task.sleep(for: .milliseconds(5))
+            current = try await self.row(accountID: accountID, workspaceID: row.workspace.workspaceID)
+        }
+        return current
     }
 
     /// The fields a RUNNING workspace may change, each with its rule (Account API reference, Workspaces ›
