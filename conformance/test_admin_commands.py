@@ -93,6 +93,13 @@ def test_oauth_m2m_on_account_and_workspaces(server):
     w = WorkspaceClient(host=kiln.url, client_id=client_id, client_secret=secret, auth_type="oauth-m2m")
     assert w.current_user.me().user_name == client_id
     w.workspace.mkdirs("/Shared/from-m2m")
+    # A service principal is no User: not listed, not readable through Users.
+    admin_client = WorkspaceClient(host=kiln.url, token=kiln.token, auth_type="pat")
+    assert client_id not in [u.user_name for u in admin_client.users.list()]
+    assert not list(admin_client.users.list(filter=f'userName eq "{client_id}"'))
+    from databricks.sdk.errors import NotFound
+    with pytest.raises(NotFound):
+        admin_client.users.get(w.current_user.me().id)
     a = AccountClient(host=kiln.url, account_id=login.account_id, client_id=client_id, client_secret=secret,
                       auth_type="oauth-m2m")
     cred = a.credentials.create(credentials_name="m2m", aws_credentials=p.CreateCredentialAwsCredentials(

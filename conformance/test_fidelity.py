@@ -19,6 +19,7 @@ from databricks.sdk.service.workspace import ExportFormat, ImportFormat, Languag
 
 from conftest import CLI, KILN, clean_env, free_port, read_account_login, start_kiln, traversable
 from test_account_api import credential, storage, unique, workspace
+from test_lakebase import app_role, connect
 
 
 # --- 1. Lakebase update masks, for every resource kind --------------------------------------------------
@@ -233,11 +234,12 @@ def https_kiln(tmp_path, database_url):
     server.stop()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the legacy CLI drops the port, so this serves on 443, which needs root")
 def test_sdk_and_legacy_cli_over_https(https_kiln, tmp_path):
     kiln = https_kiln
     ca = str(kiln.data_dir / "postgres-tls" / "ca.pem")
     assert any("Kiln is ready on https://127.0.0.3" in line for line in kiln.output)
-    assert "host = https://127.0.0.3" in (kiln.data_dir / "databrickscfg").read_text()
+    assert "host = https://127.0.0.3\n" in (kiln.data_dir / "databrickscfg").read_text()
     with pytest.raises(requests.exceptions.SSLError):
         requests.get("https://127.0.0.3/healthz")
     assert requests.get("https://127.0.0.3/healthz", verify=ca).json() == {"status": "ok"}
@@ -254,22 +256,43 @@ def test_sdk_and_legacy_cli_over_https(https_kiln, tmp_path):
     assert listed.returncode == 0 and "over-tls" in listed.stdout, listed.stderr
 
 
+def test_a_restart_with_tls_points_the_profiles_at_https(tmp_path, database_url):
+    from conftest import fresh_database
+    url = fresh_database(database_url, "kiln_tls_restart")
+    data = traversable(tmp_path) / "kiln"
+    port = free_port()
+    start_kiln(data, "127.0.0.1", port, url).stop()
+    assert f"host = http://127.0.0.1:{port}\n" in (data / "databrickscfg").read_text()
+    server = start_kiln(data, "127.0.0.1", port, url, extra_env={"KILN_TLS": "1"})
+    try:
+        profile = (data / "databrickscfg").read_text()
+        assert profile.count(f"host = https://127.0.0.1:{port}\n") == 2 and "http://" not in profile
+        ca = str(data / "postgres-tls" / "ca.pem")
+        assert requests.get(f"https://127.0.0.1:{port}/healthz", verify=ca).status_code == 200
+    finally:
+        server.stop()
+
+
 # --- 6. Root with the data directory under a closed folder --------------------------------------------------
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="Kiln runs PostgreSQL as another account only when it is root")
 def test_root_under_a_0700_folder_serves_lakebase(tmp_path, database_url):
     from conftest import fresh_database
     from databricks.sdk.service.postgres import Project, ProjectSpec
-    closed = traversable(tmp_path) / "closed"
-    closed.mkdir(mode=0o700)
-    closed.chmod(0o700)
-    server = start_kiln(closed / "kiln", "127.0.0.1", free_port(), fresh_database(database_url, "kiln_closed"))
+    closed, elsewhere = traversable(tmp_path) / "closed", tmp_path / "elsewhere"
+    for folder in (closed, elsewhere):
+        folder.mkdir(mode=0o700)
+        folder.chmod(0o700)
+    # Branch data lives under the storage root, which may be outside the data directory.
+    server = start_kiln(closed / "kiln", "127.0.0.1", free_port(), fresh_database(database_url, "kiln_closed"),
+                        extra_env={"KILN_STORAGE_ROOT": str(elsewhere / "storage")})
     try:
         w = WorkspaceClient(host=server.url, token=server.token, auth_type="pat")
         project = w.postgres.create_project(project=Project(spec=ProjectSpec(display_name="Closed")), project_id="closed").wait()
         assert project.status.display_name == "Closed"
-        acl = subprocess.run(["getfacl", "-p", str(closed)], capture_output=True, text=True).stdout
-        assert "user:postgres:--x" in acl
+        for folder in (closed, elsewhere):
+            acl = subprocess.run(["getfacl", "-p", str(folder)], capture_output=True, text=True).stdout
+            assert "user:postgres:--x" in acl
     finally:
         server.stop()
 
@@ -306,9 +329,15 @@ def test_a_settings_change_is_not_logged_as_a_crash(w, kiln, masked):
     from databricks.sdk.service.postgres import EndpointStatusState
     endpoint = f"{masked}/branches/production/endpoints/primary"
     assert w.postgres.get_endpoint(endpoint).status.current_state == EndpointStatusState.ACTIVE
+    user, password = app_role(w, f"{masked}/branches/production", "restart-check", "restart_check")
+    with connect(w, endpoint, user, password) as conn:
+        started = conn.execute("select pg_postmaster_start_time()").fetchone()[0]
     seen = len(kiln.output)
     w.postgres.update_endpoint(endpoint, Endpoint(spec=EndpointSpec(
         endpoint_type=EndpointType.ENDPOINT_TYPE_READ_WRITE, settings=EndpointSettings(pg_settings={"work_mem": "16MB"}))),
         FieldMask(["spec.settings.pg_settings"])).wait()
+    with connect(w, endpoint, user, password) as conn:
+        assert conn.execute("select pg_postmaster_start_time()").fetchone()[0] > started   # it did restart
+        assert conn.execute("show work_mem").fetchone()[0] == "16MB"
     time.sleep(0.5)
     assert not [line for line in kiln.output[seen:] if "exited" in line or "warning" in line], kiln.output[seen:]

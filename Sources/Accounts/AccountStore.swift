@@ -41,10 +41,16 @@ public struct AccountStore: Sendable {
     /// id and secret) are not among them, as in Databricks' SCIM `Users`.
     public func users(accountID: String) async throws -> [User] {
         try await database.read { db in
-            let principals = Set(try await db.select().column("user_id").from("service_principals").all()
-                .map { try $0.decode(column: "user_id", as: Int64.self) })
-            return try await db.select().column("*").from("users").where("account_id", .equal, accountID)
-                .orderBy("created_at").all().map(User.init(row:)).filter { !principals.contains($0.userID) }
+            try await db.select().column("*").from("users").where("account_id", .equal, accountID)
+                .where(SQLIdentifier("user_id"), .notIn, SQLGroupExpression(db.select().column("user_id").from("service_principals").query))
+                .orderBy("created_at").all().map(User.init(row:))
+        }
+    }
+
+    /// Whether the user is a service principal (logs in with a client id and secret).
+    public func isServicePrincipal(userID: Int64) async throws -> Bool {
+        try await database.read { db in
+            try await db.select().column("user_id").from("service_principals").where("user_id", .equal, userID).first() != nil
         }
     }
 

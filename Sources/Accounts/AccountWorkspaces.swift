@@ -157,7 +157,8 @@ public struct AccountWorkspaces: Sendable {
     /// work takes milliseconds, so the SDK's first poll (`update(...).result()`) already finds it done.
     private func settled(_ row: Row, accountID: String) async throws -> Row {
         var current = row
-        for _ in 0..<400 where current.workspace.status == "PROVISIONING" {
+        let deadline = ContinuousClock.now + .seconds(2)
+        while current.workspace.status == "PROVISIONING", ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
             current = try await self.row(accountID: accountID, workspaceID: row.workspace.workspaceID)
         }

@@ -6,12 +6,18 @@
 /// `parse` throws `SCIMFilter.Invalid` for text it cannot read; the HTTP edge answers 400 with SCIM's
 /// `invalidFilter` error, never every resource.
 public indirect enum SCIMFilter: Sendable, Equatable {
+    /// `attribute op value`, for example `userName eq "a@b.com"`.
     case compare(attribute: String, op: Operator, value: Value)
+    /// `attribute pr`: the attribute has a non-empty value.
     case present(attribute: String)
+    /// Both filters match.
     case and(SCIMFilter, SCIMFilter)
+    /// Either filter matches.
     case or(SCIMFilter, SCIMFilter)
+    /// `not (filter)`.
     case not(SCIMFilter)
 
+    /// RFC 7644's comparison operators: equal, not equal, contains, starts with, ends with, and the orderings.
     public enum Operator: String, Sendable, CaseIterable {
         case eq, ne, co, sw, ew, gt, ge, lt, le
     }
@@ -26,6 +32,7 @@ public indirect enum SCIMFilter: Sendable, Equatable {
 
     /// Why a filter could not be read; `message` is the SCIM error's `detail`.
     public struct Invalid: Error, Sendable, Equatable {
+        /// What is wrong, for the SCIM error's `detail`.
         public var message: String
     }
 
@@ -155,8 +162,12 @@ public indirect enum SCIMFilter: Sendable, Equatable {
     }
 
     struct Parser {
+        /// The deepest nesting of `(` and `not` read; deeper filters are refused, not recursed into.
+        static let maximumDepth = 32
+
         var tokens: [Token]
         var position = 0
+        var depth = 0
 
         var atEnd: Bool { position == tokens.count }
         var peek: Token? { atEnd ? nil : tokens[position] }
@@ -190,6 +201,11 @@ public indirect enum SCIMFilter: Sendable, Equatable {
         }
 
         mutating func term() throws(Invalid) -> SCIMFilter {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Self.maximumDepth else {
+                throw Invalid(message: "The filter nests deeper than \(Self.maximumDepth) levels.")
+            }
             if isWord("not") {
                 position += 1
                 guard peek == .open else { throw Invalid(message: "'not' must be followed by a parenthesised filter.") }

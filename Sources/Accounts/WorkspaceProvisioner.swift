@@ -67,7 +67,8 @@ public struct WorkspaceProvisioner: Service {
                 _ = try await resources.get(.credentials, accountID: workspace.accountID, id: credentialsID)
             }
             try storage.provision(bucket: bucket, workspaceID: workspace.workspaceID)
-            try await prepare(workspace)
+            // An update of a running workspace re-checks what it refers to; its contents are the user's.
+            if workspace.statusMessage != Workspace.updatingMessage { try await prepare(workspace) }
         } catch let error as KilnError {
             status = "FAILED"
             message = "Workspace provisioning failed: \(error.message)"

@@ -40,7 +40,10 @@ public func buildApplication(
     let compute = try ComputeConfiguration(
         workDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("compute").path,
         listenHost: configuration.postgresHost, ports: configuration.postgresPorts)
-    for folder in try await compute.user.ensureCanReach(configuration.dataDirectory) {
+    // Branch data lives under the storage root, which may lie outside the data directory.
+    var opened = try await compute.user.ensureCanReach(configuration.dataDirectory)
+    opened += try await compute.user.ensureCanReach(configuration.storageRoot)
+    for folder in opened {
         logger.notice("Gave the \(compute.user.name) account search permission on \(folder) (ACL u:\(compute.user.name):x), so PostgreSQL can reach the data directory.")
     }
     let domain = KilnDomain(database: database, storageRoot: configuration.storageRoot, compute: compute,
@@ -83,14 +86,16 @@ public func buildApplication(
 }
 
 /// HTTP/1.1, over TLS when `configuration.https` says so: with the given PEM files, or with a certificate
-/// of Kiln's own CA for `localhost`, `*.localhost` (workspace hosts) and the listen address.
+/// of Kiln's own CA for `localhost` and the address clients use (the listen address; 127.0.0.1 for a
+/// wildcard one). TLS clients refuse a `*.localhost` wildcard (one label after the star), so workspaces are
+/// reached over HTTPS by their `/w/<name>` prefix.
 func httpServer(_ configuration: KilnConfiguration) throws -> HTTPServerBuilder {
     switch configuration.https {
     case nil:
         return .http1()
     case .ownAuthority:
         let tls = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
-            .serverConfiguration(dnsNames: ["localhost", "*.localhost"], address: configuration.host, file: "http")
+            .serverConfiguration(dnsNames: ["localhost"], address: configuration.visibleHost, file: "http")
         return try .tls(.http1(), tlsConfiguration: tls)
     case .files(let certificate, let key):
         do {

@@ -14,6 +14,7 @@ struct Bootstrap {
         let profilePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("databrickscfg").path
         guard let (account, admin, workspace) = try await services.accounts.bootstrap(adminUserName: configuration.adminUserName)
         else {
+            try Self.updateHosts(inProfile: profilePath, to: configuration.publicURL)
             return "Kiln data is in \(configuration.dataDirectory); the admin's token is in the [kiln] profile of \(profilePath)."
         }
         let password = try await services.accounts.assignRandomPassword(userID: admin.userID)
@@ -46,5 +47,19 @@ struct Bootstrap {
             export DATABRICKS_HOST=\(configuration.publicURL) DATABRICKS_TOKEN=\(secret)
             Account API: account_id \(account.accountID), user \(admin.userName), password \(password)
             """
+    }
+
+    /// Points the profiles' `host` lines at `url`, so that a restart with another address, port or scheme
+    /// (`--tls`) leaves profiles that work. A missing profile is left missing.
+    static func updateHosts(inProfile path: String, to url: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.hasPrefix("host = ") ? "host = \(url)" : String(line)
+        }
+        let updated = lines.joined(separator: "\n")
+        guard updated != text else { return }
+        guard FileManager.default.createFile(atPath: path, contents: Data(updated.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigurationError("Cannot write \(path).")
+        }
     }
 }

@@ -159,9 +159,13 @@ public struct KilnConfiguration: Sendable {
     /// `https` when the API is served over TLS, else `http`.
     public var scheme: String { https == nil ? "http" : "https" }
 
+    /// The address clients reach Kiln at: the listen address, or the loopback address for a wildcard one.
+    public var visibleHost: String {
+        ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host
+    }
+
     /// The URL clients use: a wildcard listen address is reached through the loopback address.
     public var publicURL: String {
-        let visibleHost = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host
         let hostPart = visibleHost.contains(":") ? "[\(visibleHost)]" : visibleHost
         let defaultPort = https == nil ? 80 : 443
         return port == defaultPort ? "\(scheme)://\(hostPart)" : "\(scheme)://\(hostPart):\(port)"

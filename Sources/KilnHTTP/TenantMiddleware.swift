@@ -7,7 +7,8 @@ import KilnCore
 /// Finds the workspace a request addresses, in this order: the `/w/<deployment>` path prefix (see
 /// `WorkspacePathPrefix`), a host `<deployment>.localhost` (or `<deployment>.<base domain>`), the
 /// `X-Databricks-Workspace-Id` header, else the default workspace on the bare host. A workspace that is
-/// not RUNNING serves nothing but its host metadata.
+/// not serving (neither RUNNING nor provisioning an update of a running one) serves nothing but its host
+/// metadata.
 public struct TenantMiddleware: RouterMiddleware {
     public typealias Context = KilnRequestContext
 

@@ -1,4 +1,4 @@
-public import KilnCore
+import KilnCore
 
 /// The ids Databricks gives a notebook and its commands (a cell's `nuid`, a command's `guid`, the
 /// notebook's `guid`). Kiln makes them when a notebook is stored and keeps them, so that exporting the
@@ -9,6 +9,7 @@ public struct NotebookIDs: Sendable, Equatable {
     /// Each cell's `nuid`, in cell order.
     public var commands: [String]
 
+    /// Ids as given: the notebook's guid and each cell's nuid in order.
     public init(notebook: String, commands: [String]) {
         self.notebook = notebook
         self.commands = commands
@@ -17,6 +18,26 @@ public struct NotebookIDs: Sendable, Equatable {
     /// Fresh random ids for a notebook of `cells` cells.
     public static func random(cells: Int) -> NotebookIDs {
         NotebookIDs(notebook: IdentifierGenerator.uuid(), commands: (0..<cells).map { _ in IdentifierGenerator.uuid() })
+    }
+
+    /// Ids for a notebook about to be stored: the `nuid`s (and a NotebookV1 model's `guid`) that its
+    /// original document carries, so every export names a cell alike; random ones where it has none.
+    public static func forStoring(_ notebook: Notebook) -> NotebookIDs {
+        var ids = random(cells: notebook.cells.count)
+        let kept: [String?]
+        switch notebook.original {
+        case .jupyter(let document)?:
+            kept = (document["cells"]?.arrayValue ?? []).map { $0["metadata"]?["application/vnd.databricks.v1+cell"]?["nuid"]?.stringValue }
+        case .notebookV1(let model)?:
+            if let guid = model["guid"]?.stringValue, !guid.isEmpty { ids.notebook = guid }
+            kept = NotebookV1.cellCommands(of: model).map { $0["nuid"]?.stringValue }
+        case nil:
+            kept = []
+        }
+        for (index, nuid) in kept.prefix(ids.commands.count).enumerated() {
+            if let nuid, !nuid.isEmpty { ids.commands[index] = nuid }
+        }
+        return ids
     }
 
     /// Ids that are a function of `seed` (for notebooks stored before Kiln kept ids: their object id).

@@ -15,28 +15,35 @@ public enum NotebookV1 {
         else {
             throw .invalid(format: "NotebookV1", reason: "the model has no known language.")
         }
-        guard let commands = model["commands"]?.arrayValue else {
+        guard model["commands"]?.arrayValue != nil else {
             throw .invalid(format: "NotebookV1", reason: "the model has no commands.")
         }
-        var positioned: [(Double, Int, Cell)] = []
-        for (index, command) in commands.enumerated() {
-            let subtype = command["subtype"]?.stringValue ?? "command"
-            guard subtype == "command" else { continue }
+        var cells: [Cell] = []
+        for (index, command) in cellCommands(of: model).enumerated() {
             guard let text = command["command"]?.stringValue else {
                 throw .invalid(format: "NotebookV1", reason: "command \(index) has no text.")
             }
-            let cell = Cell(
+            cells.append(Cell(
                 command: text,
                 title: command["commandTitle"]?.stringValue ?? "",
-                showTitle: command["showCommandTitle"]?.boolValue ?? false)
-            positioned.append((command["position"]?.doubleValue ?? Double(index), index, cell))
+                showTitle: command["showCommandTitle"]?.boolValue ?? false))
         }
-        positioned.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-        var notebook = Notebook(language: language, cells: positioned.map(\.2), original: .notebookV1(model))
+        var notebook = Notebook(language: language, cells: cells, original: .notebookV1(model))
         if let environment = model["environmentMetadata"], !environment.isNull {
             notebook.environmentLines = EnvironmentBlock.lines(fromMetadata: environment, comment: language.commentPrefix)
         }
         return notebook
+    }
+
+    /// The model's cells: its `command` entries (not `%run` script sub-commands) in `position` order,
+    /// array order breaking ties (DBC arrays are not stored in order).
+    static func cellCommands(of model: JSONTree) -> [JSONTree] {
+        let commands = (model["commands"]?.arrayValue ?? []).enumerated().filter { _, command in
+            (command["subtype"]?.stringValue ?? "command") == "command"
+        }
+        return commands.sorted { a, b in
+            (a.element["position"]?.doubleValue ?? Double(a.offset), a.offset) < (b.element["position"]?.doubleValue ?? Double(b.offset), b.offset)
+        }.map(\.element)
     }
 
     /// The model of `notebook` named `name`: its original with the name updated when it came from a

@@ -145,11 +145,11 @@ struct ObjectPlan: Sendable, Equatable {
         ObjectPlan(path: path, objectType: .file, language: nil, storedContent: content, size: Int64(content.count))
     }
 
-    /// A notebook, stored with new ids for itself and its cells.
+    /// A notebook, stored with ids for itself and its cells: those its document carries, else new ones.
     static func notebook(at path: WorkspacePath, _ notebook: Notebook) throws(KilnError) -> ObjectPlan {
         guard !path.isRoot else { throw KilnError(.resourceAlreadyExists, "Path (/) already exists.") }
         var notebook = notebook
-        notebook.ids = .random(cells: notebook.cells.count)
+        notebook.ids = .forStoring(notebook)
         return ObjectPlan(
             path: path, objectType: .notebook, language: notebook.language,
             storedContent: NotebookCoding.encode(notebook),

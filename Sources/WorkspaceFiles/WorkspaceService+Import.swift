@@ -34,7 +34,7 @@ extension WorkspaceService {
             try await Self.requireFolder(db, workspaceID: workspaceID, path: plan.path.parent)
             if !overwrite, let existing = try await ObjectTable.find(db, workspaceID: workspaceID, path: plan.path) {
                 if existing.objectType == .file {
-                    throw KilnError(.alreadyExists, "A file already exists at \(plan.path): \(plan.path) already exists.")
+                    throw KilnError(.alreadyExists, "Path (\(plan.path)) already exists.")
                 }
                 throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists.")
             }

@@ -49,6 +49,7 @@ public indirect enum JSONTree: Sendable, Equatable {
 
     public var isNull: Bool { self == .null }
 
+    /// Whether this is a JSON object.
     public var isObject: Bool {
         if case .object = self { return true }
         return false

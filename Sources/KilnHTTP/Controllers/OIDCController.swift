@@ -10,6 +10,7 @@ public struct OIDCController: Sendable {
     /// `http` or `https`, for the URLs in the discovery documents.
     let scheme: String
 
+    /// Token endpoints for `servicePrincipals`, whose discovery documents name URLs with `scheme`.
     public init(servicePrincipals: ServicePrincipals, scheme: String = "http") {
         self.servicePrincipals = servicePrincipals
         self.scheme = scheme

@@ -6,6 +6,7 @@ public struct PublicController: Sendable {
     /// `http` or `https`, for the URLs in the host metadata.
     let scheme: String
 
+    /// Public routes whose URLs use `scheme` (`http`, or `https` when Kiln serves TLS).
     public init(scheme: String = "http") {
         self.scheme = scheme
     }

@@ -74,7 +74,8 @@ public struct SCIMController: Sendable {
 
     private func user(_ context: AuthenticatedContext) async throws -> User {
         let text = try context.parameters.require("id")
-        guard let id = Int64(text), let user = try await accounts.user(id: id), user.accountID == context.workspace.accountID else {
+        guard let id = Int64(text), let user = try await accounts.user(id: id), user.accountID == context.workspace.accountID,
+              !(try await accounts.isServicePrincipal(userID: id)) else {
             throw KilnError(.resourceDoesNotExist, "User \(text) does not exist.")
         }
         return user

@@ -12,10 +12,12 @@ public import WorkspaceFiles
 public struct WorkspaceFilesController: Sendable {
     let service: WorkspaceService
 
+    /// A controller over the workspace tree `service` keeps.
     public init(service: WorkspaceService) {
         self.service = service
     }
 
+    /// Adds `workspace-files/import-file/**` (POST) and `workspace-files/**` (GET) to the `api/2.0` group.
     public func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.post("workspace-files/import-file/**", use: importFile)
         group.get("workspace-files/**", use: read)
@@ -36,7 +38,8 @@ public struct WorkspaceFilesController: Sendable {
         return JSONResponse.empty()
     }
 
-    /// A file's bytes (a notebook's SOURCE); a folder is 400, a missing path 404.
+    /// A file's bytes (a notebook's SOURCE); a folder is 400, a missing path 404. The Databricks CLI's own
+    /// sync tests read files back this way (`integration/cmd/sync/sync_test.go`).
     @Sendable func read(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let path = try Self.workspacePath(request, after: "/workspace-files/")
         let object = try await service.getStatus(workspaceID: context.workspace.workspaceID, path: path)
