@@ -336,8 +336,12 @@ def test_a_settings_change_is_not_logged_as_a_crash(w, kiln, masked):
     w.postgres.update_endpoint(endpoint, Endpoint(spec=EndpointSpec(
         endpoint_type=EndpointType.ENDPOINT_TYPE_READ_WRITE, settings=EndpointSettings(pg_settings={"work_mem": "16MB"}))),
         FieldMask(["spec.settings.pg_settings"])).wait()
+    w.postgres.update_endpoint(endpoint, Endpoint(spec=EndpointSpec(
+        endpoint_type=EndpointType.ENDPOINT_TYPE_READ_WRITE, autoscaling_limit_min_cu=1, autoscaling_limit_max_cu=2)),
+        FieldMask(["spec.autoscaling_limit_min_cu", "spec.autoscaling_limit_max_cu"])).wait()
     with connect(w, endpoint, user, password) as conn:
         assert conn.execute("select pg_postmaster_start_time()").fetchone()[0] > started   # it did restart
         assert conn.execute("show work_mem").fetchone()[0] == "16MB"
+        assert conn.execute("show max_connections").fetchone()[0] == "419"
     time.sleep(0.5)
     assert not [line for line in kiln.output[seen:] if "exited" in line or "warning" in line], kiln.output[seen:]
