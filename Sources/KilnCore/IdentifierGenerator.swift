@@ -1,3 +1,6 @@
+import Crypto
+import Foundation
+
 /// Makes the numeric identifiers Databricks uses for objects and workspaces: positive 16-digit
 /// integers, below 2^53 so that JavaScript clients read them exactly.
 public enum IdentifierGenerator {
@@ -20,26 +23,31 @@ public enum IdentifierGenerator {
 
     /// A random RFC 4122 version-4 UUID in lower case.
     public static func uuid() -> String {
-        var hexDigits = Array(hex(32))
-        hexDigits[12] = "4"
-        hexDigits[16] = Array("89ab")[Int.random(in: 0..<4)]
-        return formatted(hexDigits)
+        var generator = SystemRandomNumberGenerator()
+        let halves = (generator.next() as UInt64, generator.next() as UInt64)
+        return withUnsafeBytes(of: halves) { formatted(Array($0), version: 4) }
     }
 
     /// A UUID that is a function of `name`: the first 128 bits of its SHA-256, marked as an RFC 9562
     /// version-8 (custom) UUID. The same name always gives the same UUID.
     public static func uuid(named name: String) -> String {
-        var hexDigits = Array(sha256Hex(name).prefix(32))
-        hexDigits[12] = "8"
-        hexDigits[16] = Array("89ab")[Int(String(hexDigits[16]), radix: 16)! % 4]
-        return formatted(hexDigits)
+        formatted(Array(SHA256.hash(data: Data(name.utf8)).prefix(16)), version: 8)
     }
 
-    private static func formatted(_ hexDigits: [Character]) -> String {
-        let text = String(hexDigits)
-        let parts = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { range in
-            String(text[text.index(text.startIndex, offsetBy: range.lowerBound)..<text.index(text.startIndex, offsetBy: range.upperBound)])
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// `bytes` (16) as `xxxxxxxx-xxxx-Vxxx-yxxx-xxxxxxxxxxxx` with the version `V` and the RFC 4122 variant.
+    private static func formatted(_ bytes: [UInt8], version: UInt8) -> String {
+        var bytes = bytes
+        bytes[6] = (bytes[6] & 0x0F) | (version << 4)
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if [4, 6, 8, 10].contains(index) { text.append(UInt8(ascii: "-")) }
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
         }
-        return parts.joined(separator: "-")
+        return String(decoding: text, as: UTF8.self)
     }
 }
