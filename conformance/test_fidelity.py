@@ -194,6 +194,18 @@ def test_exporting_twice_gives_the_same_bytes(w, home, fmt):
         assert len(set(nuids)) == len(nuids) == 2
 
 
+def test_every_format_names_a_cell_by_the_nuid_it_was_imported_with(w, home):
+    import io
+    import zipfile
+    from conftest import FIXTURES
+    data = (FIXTURES / "jupyter" / "jaceklaskowski__RAG__sql-language.ipynb").read_bytes()
+    nuids = [c["metadata"]["application/vnd.databricks.v1+cell"]["nuid"] for c in json.loads(data)["cells"]]
+    w.workspace.upload(f"{home}/rag", data, format=ImportFormat.JUPYTER)
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(w.workspace.export(f"{home}/rag", format=ExportFormat.DBC).content)))
+    model = json.loads(archive.read([n for n in archive.namelist() if n != "manifest.mf"][0]))
+    assert [c["nuid"] for c in sorted(model["commands"], key=lambda c: c["position"])] == nuids
+
+
 # --- 4. The workspace-files API ----------------------------------------------------------------------------
 
 def import_file(http, kiln, path, body, overwrite=None, encode=True):
