@@ -334,3 +334,39 @@ def test_a_restarted_kiln_leaves_suspended_endpoints_suspended(tmp_path_factory)
         for kiln in kilns:
             kiln.stop()
     assert postgres_count() == 0
+
+
+def test_a_suspend_during_a_branch_copy_waits_for_it(tmp_path_factory):
+    """Creating a branch copies its running parent with pg_basebackup; the parent's idle timer fires in the
+    middle of it. The suspend must wait for the copy (the branch's data has one owner at a time), not stop the
+    parent under pg_basebackup and fail the branch."""
+    from databricks.sdk.service.postgres import Branch, BranchSpec, BranchStatusState
+    data_dir = traversable(tmp_path_factory.mktemp("kiln-race"))
+    kiln = start_kiln(data_dir, "127.0.0.1", free_port(), None, extra_env={
+        "KILN_POSTGRES_PORTS": "56900-56999", "KILN_POSTGRES_SUSPEND_TIMEOUT": "0.5"})
+    try:
+        w = WorkspaceClient(host=kiln.url, token=kiln.token)
+        w.postgres.create_project(project=Project(), project_id="race").wait()
+        parent = "projects/race/branches/production"
+        w.postgres.create_role(parent=parent, role=Role(spec=RoleRoleSpec(
+            postgres_role="app", membership_roles=[RoleMembershipRole.DATABRICKS_SUPERUSER])), role_id="app-role").wait()
+        password = w.postgres.reveal_role_password(f"{parent}/roles/app-role").password
+
+        def port(endpoint):
+            return w.api_client.do("GET", f"/api/2.0/postgres/{endpoint}")["status"]["hosts"]["port"]
+
+        rows = 120_000
+        for attempt in range(2):
+            with psycopg.connect(host="127.0.0.1", port=port(f"{parent}/endpoints/primary"), user="app", password=password,
+                                 dbname="databricks_postgres", autocommit=True) as conn:
+                if attempt == 0:
+                    conn.execute(f"create table big as select g, repeat('x', 1000) as pad from generate_series(1, {rows}) g")
+            # The parent suspends 0.5 s after this disconnect, while its 130 MB are being copied.
+            branch = w.postgres.create_branch(parent="projects/race", branch_id=f"copy-{attempt}", branch=Branch(
+                spec=BranchSpec(source_branch=parent, no_expiry=True))).wait()
+            assert branch.status.current_state == BranchStatusState.READY
+            with psycopg.connect(host="127.0.0.1", port=port(f"projects/race/branches/copy-{attempt}/endpoints/primary"), user="app", password=password,
+                                 dbname="databricks_postgres", connect_timeout=30) as conn:
+                assert conn.execute("select count(*) from big").fetchone()[0] == rows
+    finally:
+        kiln.stop()

@@ -103,16 +103,7 @@ extension LakebaseWork {
         let others = try await children(name, .role, ws: ws) + children(name, .database, ws: ws)
         do {
             if !directories.exists(directory) {
-                let sourceEndpoints = try await children(sourceName, .endpoint, ws: ws)
-                var running: Int?
-                for endpoint in sourceEndpoints where !endpoint.isReadOnly {
-                    if await supervisor.isRunning(id: endpoint.uid) { running = endpoint.port }
-                }
-                if let running {
-                    try await directories.copy(runningServerPort: running, to: directory)
-                } else {
-                    try await directories.copy(stoppedDirectory: sourceDirectory, to: directory)
-                }
+                try await copyData(of: source, from: sourceDirectory, to: directory)
             }
             var ready = branch
             ready.privateState.set("data_directory", .string(directory))
@@ -128,6 +119,24 @@ extension LakebaseWork {
             directories.remove(directory)
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             throw error
+        }
+    }
+
+    /// Copies a branch's data for a child: `pg_basebackup` when its read-write compute runs, a plain copy
+    /// when it is suspended. The source's branch lock is held throughout, so a wake cannot start a compute
+    /// on a directory being copied, nor a suspend stop one under `pg_basebackup`.
+    private func copyData(of source: StoredResource, from sourceDirectory: String, to directory: String) async throws {
+        try await branchLocks.withLock(Self.lockKey(workspaceID: source.workspaceID, branch: source.name)) {
+            let endpoints = try await children(source.name, .endpoint, ws: source.workspaceID)
+            var running: Int?
+            for endpoint in endpoints where !endpoint.isReadOnly {
+                if await supervisor.isRunning(id: endpoint.uid) { running = endpoint.port }
+            }
+            if let running {
+                try await directories.copy(runningServerPort: running, to: directory)
+            } else {
+                try await directories.copy(stoppedDirectory: sourceDirectory, to: directory)
+            }
         }
     }
 
