@@ -11,14 +11,24 @@ public actor AdminConnections {
         self.configuration = configuration
     }
 
+    /// The stored SCRAM secret of `role` (`pg_authid.rolpassword`, "" when it has none) if it may log in
+    /// now, or nil. `role` is what a proxy client sent as its user name: it is bound, never spliced into
+    /// the SQL.
+    public func loginSecret(port: Int, role: String) async throws -> String? {
+        try await strings(port: port, """
+            SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = \(role) AND rolcanlogin
+            AND (rolvaliduntil IS NULL OR rolvaliduntil > now())
+            """).first
+    }
+
     /// Runs a query on the compute serving `port`; returns the first column of every row as text.
-    public func strings(port: Int, _ sql: String) async throws -> [String] {
-        if let open = connections[port], !open.isClosed, let values = try? await AdminSession.strings(open, sql) {
+    func strings(port: Int, _ query: PostgresQuery) async throws -> [String] {
+        if let open = connections[port], !open.isClosed, let values = try? await AdminSession.strings(open, query) {
             return values
         }
         let connection = try await replace(port: port)
         do {
-            return try await AdminSession.strings(connection, sql)
+            return try await AdminSession.strings(connection, query)
         } catch let error as PSQLError {
             throw ComputeError(error.serverInfo?[.message] ?? String(reflecting: error))
         }

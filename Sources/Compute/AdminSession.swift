@@ -18,7 +18,14 @@ public enum AdminSession {
     /// Runs a query and returns the first column of every row as text.
     public static func strings(configuration: ComputeConfiguration, port: Int, database: String, _ sql: String) async throws -> [String] {
         try await withConnection(configuration: configuration, port: port, database: database) { connection in
-            try await strings(connection, sql)
+            try await strings(connection, PostgresQuery(unsafeSQL: sql))
+        }
+    }
+
+    /// Whether a role named `role` exists on the compute (the name is bound, not spliced into the SQL).
+    public static func roleExists(configuration: ComputeConfiguration, port: Int, role: String) async throws -> Bool {
+        try await withConnection(configuration: configuration, port: port, database: "postgres") { connection in
+            try await !strings(connection, "SELECT rolname::text FROM pg_roles WHERE rolname = \(role)").isEmpty
         }
     }
 
@@ -36,9 +43,9 @@ public enum AdminSession {
         }
     }
 
-    static func strings(_ connection: PostgresConnection, _ sql: String) async throws -> [String] {
+    static func strings(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [String] {
         var values: [String] = []
-        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+        for try await row in try await connection.query(query, logger: logger) {
             values.append(try row.decode(String.self))
         }
         return values
@@ -63,7 +70,7 @@ public enum AdminSession {
     }
 }
 
-/// Quoting for SQL that cannot take bind parameters (DDL).
+/// Quoting for SQL that cannot take bind parameters (DDL); queries bind their values instead.
 public enum SQLText {
     /// `"name"`, with inner quotes doubled.
     public static func identifier(_ name: String) -> String {

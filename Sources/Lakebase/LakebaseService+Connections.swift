@@ -85,9 +85,7 @@ extension LakebaseService {
     /// its SCRAM secret in `pg_authid`, as postgres would; a password that matched the same secret
     /// lately is not derived again).
     public func checkNativePassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool {
-        let sql = "SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = \(SQLText.literal(role)) AND rolcanlogin "
-            + "AND (rolvaliduntil IS NULL OR rolvaliduntil > now())"
-        guard let text = try await adminConnections.strings(port: endpoint.port, sql).first,
+        guard let text = try await adminConnections.loginSecret(port: endpoint.port, role: role),
               let secret = ScramSecret(text) else { return false }
         if VerifiedPasswords.shared.contains(storedHash: text, password: password) { return true }
         guard secret.matches(password) else { return false }

@@ -7,8 +7,7 @@ extension LakebaseWork {
     /// `CREATE ROLE` (or `ALTER ROLE` when it exists) with the spec's attributes, password and membership.
     func createRoleSQL(_ role: StoredResource, port: Int) async throws -> [String] {
         let pgName = role.spec["postgres_role"]?.stringValue ?? ""
-        let exists = try await !AdminSession.strings(configuration: configuration, port: port, database: "postgres",
-                                                     "SELECT rolname::text FROM pg_roles WHERE rolname = \(SQLText.literal(pgName))").isEmpty
+        let exists = try await AdminSession.roleExists(configuration: configuration, port: port, role: pgName)
         let attributes = role.spec["attributes"] ?? .object([])
         func flag(_ key: String, _ word: String) -> String { attributes[key]?.boolValue == true ? word : "NO" + word }
         var options = [role.spec["auth_method"]?.stringValue == "NO_LOGIN" ? "NOLOGIN" : "LOGIN",
