@@ -336,6 +336,31 @@ def test_a_restarted_kiln_leaves_suspended_endpoints_suspended(tmp_path_factory)
     assert postgres_count() == 0
 
 
+def test_a_wrong_password_wakes_nothing(proxied):
+    """The proxy checks a native password against the verifiers kept when the compute was suspended, so a
+    client that knows the endpoint but not a password cannot start it (Neon authenticates before waking)."""
+    kiln, w = proxied
+    _, port = endpoint_info(w)
+    deadline = time.time() + 20
+    while state(w) != EndpointStatusState.IDLE:
+        assert time.time() < deadline, "the endpoint did not suspend"
+        time.sleep(0.2)
+    for user, password in [("app", "wrong"), ("nobody", "wrong"), ("app", "app")]:
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(host="127.0.0.1", port=port, user=user, password=password, dbname="databricks_postgres",
+                            connect_timeout=10)
+    assert state(w) == EndpointStatusState.IDLE
+    # A role made while the endpoint sleeps (on a private server over its data) can log in: the kept
+    # verifiers follow the change.
+    w.postgres.create_role(parent="projects/proxy/branches/production", role_id="late-role",
+                           role=Role(spec=RoleRoleSpec(postgres_role="late"))).wait()
+    late = w.postgres.reveal_role_password("projects/proxy/branches/production/roles/late-role").password
+    assert state(w) == EndpointStatusState.IDLE
+    with psycopg.connect(host="127.0.0.1", port=port, user="late", password=late, dbname="databricks_postgres") as conn:
+        assert conn.execute("select current_user").fetchone()[0] == "late"
+        assert state(w) == EndpointStatusState.ACTIVE
+
+
 def test_a_suspend_during_a_branch_copy_waits_for_it(tmp_path_factory):
     """Creating a branch copies its running parent with pg_basebackup; the parent's idle timer fires in the
     middle of it. The suspend must wait for the copy (the branch's data has one owner at a time), not stop the

@@ -22,6 +22,19 @@ public enum AdminSession {
         }
     }
 
+    /// Every role that may log in now, with its SCRAM secret (`pg_authid.rolpassword`, "" for none).
+    public static func loginVerifiers(configuration: ComputeConfiguration, port: Int) async throws -> [String: String] {
+        try await withConnection(configuration: configuration, port: port, database: "postgres") { connection in
+            var verifiers: [String: String] = [:]
+            let rows = try await connection.query("""
+                SELECT rolname::text, coalesce(rolpassword, '') FROM pg_authid
+                WHERE rolcanlogin AND (rolvaliduntil IS NULL OR rolvaliduntil > now())
+                """, logger: logger)
+            for try await (name, secret) in rows.decode((String, String).self) { verifiers[name] = secret }
+            return verifiers
+        }
+    }
+
     /// Whether a role named `role` exists on the compute (the name is bound, not spliced into the SQL).
     public static func roleExists(configuration: ComputeConfiguration, port: Int, role: String) async throws -> Bool {
         try await withConnection(configuration: configuration, port: port, database: "postgres") { connection in

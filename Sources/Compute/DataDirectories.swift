@@ -91,13 +91,29 @@ public struct DataDirectories: Sendable {
     }
 
     /// Records whether the compute of the data directory at `path` was suspended for being idle (a
-    /// marker file beside it), so that a restarted Kiln leaves it suspended until a client connects.
-    public func setSuspended(_ path: String, _ suspended: Bool) {
+    /// marker file beside it), so that a restarted Kiln leaves it suspended until a client connects. The
+    /// marker keeps `verifiers` — each role that may log in, with its SCRAM secret, as `pg_authid` held
+    /// them at the suspend — so that a wrong password is refused without starting the compute.
+    public func setSuspended(_ path: String, _ suspended: Bool, verifiers: [String: String]? = nil) {
         if suspended {
-            FileManager.default.createFile(atPath: path + ".suspended", contents: nil)
+            let contents = verifiers.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+            FileManager.default.createFile(atPath: path + ".suspended", contents: contents, attributes: [.posixPermissions: 0o600])
         } else {
             try? FileManager.default.removeItem(atPath: path + ".suspended")
         }
+    }
+
+    /// The login verifiers kept when the compute at `path` was suspended; nil when it is not suspended or
+    /// they are unknown (suspended before Kiln kept them, or forgotten since).
+    public func keptVerifiers(_ path: String) -> [String: String]? {
+        guard let data = FileManager.default.contents(atPath: path + ".suspended"), !data.isEmpty else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
+    }
+
+    /// Replaces the kept verifiers of a suspended compute (nil: forget them); nothing if it is not suspended.
+    public func replaceVerifiers(_ path: String, with verifiers: [String: String]?) {
+        guard isSuspended(path) else { return }
+        setSuspended(path, true, verifiers: verifiers)
     }
 
     public func isSuspended(_ path: String) -> Bool {

@@ -19,6 +19,10 @@ struct LakebaseProxyDirectory: ProxyDirectory {
         }
         let isCredential = login.password.hasPrefix("kiln_pg.")
         if isCredential { try await checkCredential(login, endpoint: endpoint) }
+        // A wrong native password wakes nothing when the verifiers kept at the suspend can tell.
+        if !isCredential, try await lakebase.checkKeptPassword(endpoint, role: login.user, password: login.password) == false {
+            throw ProxyRefusal.badPassword(login.user)
+        }
         let woke: Bool
         do {
             woke = try await lakebase.wake(endpoint)

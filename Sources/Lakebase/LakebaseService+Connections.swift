@@ -81,12 +81,27 @@ extension LakebaseService {
         await notifyEndpointsChanged()
     }
 
+    /// Whether `password` is `role`'s native password by the verifiers kept when the endpoint was
+    /// suspended: false means refuse without waking it (as Neon's proxy authenticates before
+    /// `wake_compute`); nil means not known here (it runs, or nothing was kept), so wake and ask postgres.
+    public func checkKeptPassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool? {
+        guard let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }),
+              let verifiers = try await work.keptVerifiers(of: row) else { return nil }
+        guard let text = verifiers[role], let secret = ScramSecret(text) else { return false }
+        return Self.matches(secret, stored: text, password: password)
+    }
+
     /// Whether `password` is the native password of `role` on the running endpoint (checked against
     /// its SCRAM secret in `pg_authid`, as postgres would; a password that matched the same secret
     /// lately is not derived again).
     public func checkNativePassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool {
         guard let text = try await adminConnections.loginSecret(port: endpoint.port, role: role),
               let secret = ScramSecret(text) else { return false }
+        return Self.matches(secret, stored: text, password: password)
+    }
+
+    /// `secret.matches(password)`, remembered for a password that matched the same stored secret lately.
+    private static func matches(_ secret: ScramSecret, stored text: String, password: String) -> Bool {
         if VerifiedPasswords.shared.contains(storedHash: text, password: password) { return true }
         guard secret.matches(password) else { return false }
         VerifiedPasswords.shared.insert(storedHash: text, password: password)

@@ -173,9 +173,21 @@ final class LakebaseWork: Sendable {
         let branchName = endpoint.name.parent!
         let branch = try? await row(branchName, ws: endpoint.workspaceID)
         try? await branchLocks.withLock(Self.lockKey(workspaceID: endpoint.workspaceID, branch: branchName)) {
+            var verifiers: [String: String]?
+            if let port = endpoint.port { verifiers = try? await AdminSession.loginVerifiers(configuration: configuration, port: port) }
             await supervisor.stop(id: endpoint.uid)
-            if let directory = Self.dataDirectory(of: endpoint, branch: branch) { directories.setSuspended(directory, true) }
+            if let directory = Self.dataDirectory(of: endpoint, branch: branch) {
+                directories.setSuspended(directory, true, verifiers: verifiers)
+            }
         }
+    }
+
+    /// The login verifiers kept for a suspended endpoint (see `DataDirectories.setSuspended`); nil when
+    /// it runs or none are known.
+    func keptVerifiers(of endpoint: StoredResource) async throws -> [String: String]? {
+        guard !(await supervisor.isRunning(id: endpoint.uid)), let branch = try await row(endpoint.name.parent!, ws: endpoint.workspaceID),
+              let directory = Self.dataDirectory(of: endpoint, branch: branch) else { return nil }
+        return directories.keptVerifiers(directory)
     }
 
     // MARK: - SQL on a branch
@@ -195,6 +207,11 @@ final class LakebaseWork: Sendable {
         let endpoints = try await database.read { db in
             try await ResourceTable.children(db, workspaceID: branch.workspaceID, parent: branch.name.description, kind: .endpoint)
         }
+        // The work may change roles: suspended replicas forget the verifiers they kept (they learn the
+        // change only when they next run); a suspended primary keeps those the branch has afterwards.
+        for replica in endpoints where replica.isReadOnly {
+            if let directory = Self.dataDirectory(of: replica, branch: branch) { directories.replaceVerifiers(directory, with: nil) }
+        }
         for endpoint in endpoints where !endpoint.isReadOnly {
             if await supervisor.isRunning(id: endpoint.uid), let port = endpoint.port { return try await body(port) }
         }
@@ -206,7 +223,11 @@ final class LakebaseWork: Sendable {
         try await supervisor.start(spec)
         do {
             let result = try await body(port)
+            let verifiers = try? await AdminSession.loginVerifiers(configuration: configuration, port: port)
             await supervisor.stop(id: spec.id)
+            for endpoint in endpoints where !endpoint.isReadOnly {
+                if let path = Self.dataDirectory(of: endpoint, branch: branch) { directories.replaceVerifiers(path, with: verifiers) }
+            }
             return result
         } catch {
             await supervisor.stop(id: spec.id)
