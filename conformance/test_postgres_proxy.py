@@ -361,6 +361,33 @@ def test_a_wrong_password_wakes_nothing(proxied):
         assert state(w) == EndpointStatusState.ACTIVE
 
 
+def test_a_replica_checks_passwords_against_its_primary_without_waking(proxied):
+    """A sleeping replica's roles are its primary's, which clients may change meanwhile: a password set on
+    the running primary logs in to the replica, a wrong one wakes neither."""
+    kiln, w = proxied
+    branch = "projects/proxy/branches/production"
+    w.postgres.create_endpoint(parent=branch, endpoint_id="reader", endpoint=Endpoint(spec=EndpointSpec(
+        endpoint_type=EndpointType.ENDPOINT_TYPE_READ_ONLY, autoscaling_limit_min_cu=0.5, autoscaling_limit_max_cu=0.5))).wait()
+    reader = f"{branch}/endpoints/reader"
+    reader_port = w.api_client.do("GET", f"/api/2.0/postgres/{reader}")["status"]["hosts"]["port"]
+    _, primary_port = endpoint_info(w)
+    deadline = time.time() + 30
+    while w.postgres.get_endpoint(reader).status.current_state != EndpointStatusState.IDLE:
+        assert time.time() < deadline, "the replica did not suspend"
+        time.sleep(0.2)
+    with psycopg.connect(host="127.0.0.1", port=primary_port, user="app", password=app_password(w),
+                         dbname="databricks_postgres", autocommit=True) as conn:
+        conn.execute("alter role app password 'changed-by-a-client'")
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(host="127.0.0.1", port=reader_port, user="app", password="wrong", dbname="databricks_postgres")
+        assert w.postgres.get_endpoint(reader).status.current_state == EndpointStatusState.IDLE
+        with psycopg.connect(host="127.0.0.1", port=reader_port, user="app", password="changed-by-a-client",
+                             dbname="databricks_postgres", connect_timeout=30) as replica:
+            assert replica.execute("select pg_is_in_recovery()").fetchone()[0] is True
+        conn.execute(f"alter role app password '{app_password(w)}'")
+    w.postgres.delete_endpoint(reader).wait()
+
+
 def test_a_suspend_during_a_branch_copy_waits_for_it(tmp_path_factory):
     """Creating a branch copies its running parent with pg_basebackup; the parent's idle timer fires in the
     middle of it. The suspend must wait for the copy (the branch's data has one owner at a time), not stop the

@@ -81,12 +81,25 @@ extension LakebaseService {
         await notifyEndpointsChanged()
     }
 
-    /// Whether `password` is `role`'s native password by the verifiers kept when the endpoint was
-    /// suspended: false means refuse without waking it (as Neon's proxy authenticates before
-    /// `wake_compute`); nil means not known here (it runs, or nothing was kept), so wake and ask postgres.
+    /// Whether `password` is `role`'s native password, known without waking a suspended endpoint (as
+    /// Neon's proxy authenticates before `wake_compute`): for a read-write endpoint from the verifiers kept
+    /// when it was suspended; for a replica from its primary (whose roles it replays): the running
+    /// primary's `pg_authid`, or the verifiers the suspended primary kept. False means refuse; nil means
+    /// not known here (the endpoint runs, or nothing was kept), so wake it and ask postgres.
     public func checkKeptPassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool? {
-        guard let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }),
-              let verifiers = try await work.keptVerifiers(of: row) else { return nil }
+        guard !(await work.supervisor.isRunning(id: endpoint.uid)),
+              let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }) else { return nil }
+        var primary = row
+        if row.isReadOnly {
+            guard let found = try await work.primary(of: row.name.parent!, ws: row.workspaceID) else { return nil }
+            if await work.supervisor.isRunning(id: found.uid), let port = found.port {
+                guard let text = try await adminConnections.loginSecret(port: port, role: role),
+                      let secret = ScramSecret(text) else { return false }
+                return Self.matches(secret, stored: text, password: password)
+            }
+            primary = found
+        }
+        guard let verifiers = try await work.keptVerifiers(of: primary) else { return nil }
         guard let text = verifiers[role], let secret = ScramSecret(text) else { return false }
         return Self.matches(secret, stored: text, password: password)
     }

@@ -173,8 +173,11 @@ final class LakebaseWork: Sendable {
         let branchName = endpoint.name.parent!
         let branch = try? await row(branchName, ws: endpoint.workspaceID)
         try? await branchLocks.withLock(Self.lockKey(workspaceID: endpoint.workspaceID, branch: branchName)) {
+            // A replica's roles are its primary's, which can change while it sleeps: only a primary keeps them.
             var verifiers: [String: String]?
-            if let port = endpoint.port { verifiers = try? await AdminSession.loginVerifiers(configuration: configuration, port: port) }
+            if !endpoint.isReadOnly, let port = endpoint.port {
+                verifiers = try? await AdminSession.loginVerifiers(configuration: configuration, port: port)
+            }
             await supervisor.stop(id: endpoint.uid)
             if let directory = Self.dataDirectory(of: endpoint, branch: branch) {
                 directories.setSuspended(directory, true, verifiers: verifiers)
@@ -182,8 +185,8 @@ final class LakebaseWork: Sendable {
         }
     }
 
-    /// The login verifiers kept for a suspended endpoint (see `DataDirectories.setSuspended`); nil when
-    /// it runs or none are known.
+    /// The login verifiers kept for a suspended read-write endpoint (see `DataDirectories.setSuspended`);
+    /// nil when it runs or none are known.
     func keptVerifiers(of endpoint: StoredResource) async throws -> [String: String]? {
         guard !(await supervisor.isRunning(id: endpoint.uid)), let branch = try await row(endpoint.name.parent!, ws: endpoint.workspaceID),
               let directory = Self.dataDirectory(of: endpoint, branch: branch) else { return nil }
@@ -207,11 +210,6 @@ final class LakebaseWork: Sendable {
         let endpoints = try await database.read { db in
             try await ResourceTable.children(db, workspaceID: branch.workspaceID, parent: branch.name.description, kind: .endpoint)
         }
-        // The work may change roles: suspended replicas forget the verifiers they kept (they learn the
-        // change only when they next run); a suspended primary keeps those the branch has afterwards.
-        for replica in endpoints where replica.isReadOnly {
-            if let directory = Self.dataDirectory(of: replica, branch: branch) { directories.replaceVerifiers(directory, with: nil) }
-        }
         for endpoint in endpoints where !endpoint.isReadOnly {
             if await supervisor.isRunning(id: endpoint.uid), let port = endpoint.port { return try await body(port) }
         }
@@ -223,6 +221,7 @@ final class LakebaseWork: Sendable {
         try await supervisor.start(spec)
         do {
             let result = try await body(port)
+            // The work may have changed roles: the suspended primary keeps the branch's verifiers as they are now.
             let verifiers = try? await AdminSession.loginVerifiers(configuration: configuration, port: port)
             await supervisor.stop(id: spec.id)
             for endpoint in endpoints where !endpoint.isReadOnly {
