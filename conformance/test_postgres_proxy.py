@@ -375,17 +375,21 @@ def test_a_replica_checks_passwords_against_its_primary_without_waking(proxied):
     while w.postgres.get_endpoint(reader).status.current_state != EndpointStatusState.IDLE:
         assert time.time() < deadline, "the replica did not suspend"
         time.sleep(0.2)
-    with psycopg.connect(host="127.0.0.1", port=primary_port, user="app", password=app_password(w),
-                         dbname="databricks_postgres", autocommit=True) as conn:
-        conn.execute("alter role app password 'changed-by-a-client'")
-        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-            psycopg.connect(host="127.0.0.1", port=reader_port, user="app", password="wrong", dbname="databricks_postgres")
-        assert w.postgres.get_endpoint(reader).status.current_state == EndpointStatusState.IDLE
-        with psycopg.connect(host="127.0.0.1", port=reader_port, user="app", password="changed-by-a-client",
-                             dbname="databricks_postgres", connect_timeout=30) as replica:
-            assert replica.execute("select pg_is_in_recovery()").fetchone()[0] is True
-        conn.execute(f"alter role app password '{app_password(w)}'")
-    w.postgres.delete_endpoint(reader).wait()
+    try:
+        with psycopg.connect(host="127.0.0.1", port=primary_port, user="app", password=app_password(w),
+                             dbname="databricks_postgres", autocommit=True) as conn:
+            conn.execute("alter role app password 'changed-by-a-client'")
+            try:
+                with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+                    psycopg.connect(host="127.0.0.1", port=reader_port, user="app", password="wrong", dbname="databricks_postgres")
+                assert w.postgres.get_endpoint(reader).status.current_state == EndpointStatusState.IDLE
+                with psycopg.connect(host="127.0.0.1", port=reader_port, user="app", password="changed-by-a-client",
+                                     dbname="databricks_postgres", connect_timeout=30) as replica:
+                    assert replica.execute("select pg_is_in_recovery()").fetchone()[0] is True
+            finally:
+                conn.execute(f"alter role app password '{app_password(w)}'")
+    finally:
+        w.postgres.delete_endpoint(reader).wait()
 
 
 def test_a_suspend_during_a_branch_copy_waits_for_it(tmp_path_factory):

@@ -51,8 +51,8 @@ struct LakebaseProxyDirectory: ProxyDirectory {
         }
     }
 
-    func idle(endpoint: String) async {
-        await lakebase.suspend(uid: endpoint)
+    func idle(endpoint: String, stillIdle: @escaping @Sendable () async -> Bool) async {
+        await lakebase.suspend(uid: endpoint, stillIdle: stillIdle)
     }
 }
 

@@ -59,12 +59,13 @@ extension LakebaseService {
         return true
     }
 
-    /// Suspends an endpoint nobody uses (scale to zero): its postgres stops, its state becomes IDLE.
-    public func suspend(uid: String) async {
+    /// Suspends an endpoint nobody uses (scale to zero): its postgres stops, its state becomes IDLE —
+    /// unless `stillIdle()`, asked once the branch's data is free, says a client came meanwhile.
+    public func suspend(uid: String, stillIdle: @escaping @Sendable () async -> Bool = { true }) async {
         guard let row = try? await database.read({ db in try await ResourceTable.endpoint(db, uid: uid) }),
               row.spec["no_suspension"]?.boolValue != true, await work.supervisor.isRunning(id: uid) else { return }
+        guard await work.suspend(row, stillIdle: stillIdle) else { return }
         if let port = row.port { await adminConnections.close(port: port) }
-        await work.suspend(row)
         logger.info("Suspended an idle endpoint", metadata: ["endpoint": "\(row.name)"])
     }
 
@@ -93,8 +94,13 @@ extension LakebaseService {
         if row.isReadOnly {
             guard let found = try await work.primary(of: row.name.parent!, ws: row.workspaceID) else { return nil }
             if await work.supervisor.isRunning(id: found.uid), let port = found.port {
-                guard let text = try await adminConnections.loginSecret(port: port, role: role),
-                      let secret = ScramSecret(text) else { return false }
+                let text: String?
+                do {
+                    text = try await adminConnections.loginSecret(port: port, role: role)
+                } catch {
+                    return nil   // the primary is going away: wake the replica and ask it
+                }
+                guard let text, let secret = ScramSecret(text) else { return false }
                 return Self.matches(secret, stored: text, password: password)
             }
             primary = found
@@ -106,9 +112,16 @@ extension LakebaseService {
 
     /// Whether `password` is the native password of `role` on the running endpoint (checked against
     /// its SCRAM secret in `pg_authid`, as postgres would; a password that matched the same secret
-    /// lately is not derived again).
+    /// lately is not derived again). A replica whose primary runs is checked against the primary, whose
+    /// roles it replays: a replica that just woke may not have replayed a recent password change yet.
     public func checkNativePassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool {
-        guard let text = try await adminConnections.loginSecret(port: endpoint.port, role: role),
+        var port = endpoint.port
+        if let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }), row.isReadOnly,
+           let primary = try await work.primary(of: row.name.parent!, ws: row.workspaceID), let primaryPort = primary.port,
+           await work.supervisor.isRunning(id: primary.uid) {
+            port = primaryPort
+        }
+        guard let text = try await adminConnections.loginSecret(port: port, role: role),
               let secret = ScramSecret(text) else { return false }
         return Self.matches(secret, stored: text, password: password)
     }

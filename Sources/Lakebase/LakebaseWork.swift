@@ -169,20 +169,27 @@ final class LakebaseWork: Sendable {
 
     /// Suspends an idle endpoint: stops its compute (a read-write one once the branch's data is not in
     /// use) and marks it suspended, so that a restarted Kiln does not start it again.
-    func suspend(_ endpoint: StoredResource) async {
+    /// Returns whether it suspended: not when `stillIdle()`, asked once the branch's data is free (a
+    /// branch copy may hold it), says a client came meanwhile.
+    @discardableResult
+    func suspend(_ endpoint: StoredResource, stillIdle: @escaping @Sendable () async -> Bool = { true }) async -> Bool {
         let branchName = endpoint.name.parent!
         let branch = try? await row(branchName, ws: endpoint.workspaceID)
-        try? await branchLocks.withLock(Self.lockKey(workspaceID: endpoint.workspaceID, branch: branchName)) {
+        let suspended = try? await branchLocks.withLock(Self.lockKey(workspaceID: endpoint.workspaceID, branch: branchName)) { () async -> Bool in
+            guard await stillIdle() else { return false }
             // A replica's roles are its primary's, which can change while it sleeps: only a primary keeps them.
             var verifiers: [String: String]?
             if !endpoint.isReadOnly, let port = endpoint.port {
                 verifiers = try? await AdminSession.loginVerifiers(configuration: configuration, port: port)
             }
-            await supervisor.stop(id: endpoint.uid)
+            // The marker is written first, so that a login right after the stop finds the verifiers.
             if let directory = Self.dataDirectory(of: endpoint, branch: branch) {
                 directories.setSuspended(directory, true, verifiers: verifiers)
             }
+            await supervisor.stop(id: endpoint.uid)
+            return true
         }
+        return suspended ?? false
     }
 
     /// The login verifiers kept for a suspended read-write endpoint (see `DataDirectories.setSuspended`);
@@ -218,15 +225,16 @@ final class LakebaseWork: Sendable {
         }
         let port = try await database.read { db in try await self.freePort(db) }
         let spec = ServerSpec(id: Self.maintenancePrefix + branch.uid, dataDirectory: directory, port: port, settings: [:])
+        // The work may change roles: the suspended primary forgets its kept verifiers until the work is
+        // done and keeps the branch's as they are then (forgotten ones make a login wake it and ask postgres).
+        let primaryDirectories = endpoints.filter { !$0.isReadOnly }.compactMap { Self.dataDirectory(of: $0, branch: branch) }
+        for path in primaryDirectories { directories.replaceVerifiers(path, with: nil) }
         try await supervisor.start(spec)
         do {
             let result = try await body(port)
-            // The work may have changed roles: the suspended primary keeps the branch's verifiers as they are now.
             let verifiers = try? await AdminSession.loginVerifiers(configuration: configuration, port: port)
+            for path in primaryDirectories { directories.replaceVerifiers(path, with: verifiers) }
             await supervisor.stop(id: spec.id)
-            for endpoint in endpoints where !endpoint.isReadOnly {
-                if let path = Self.dataDirectory(of: endpoint, branch: branch) { directories.replaceVerifiers(path, with: verifiers) }
-            }
             return result
         } catch {
             await supervisor.stop(id: spec.id)

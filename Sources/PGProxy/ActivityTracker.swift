@@ -60,6 +60,12 @@ actor ActivityTracker {
     private func fire(_ endpoint: String, generation: Int) async {
         guard let state = endpoints[endpoint], state.generation == generation, state.connections == 0 else { return }
         endpoints[endpoint]?.timer = nil
-        await directory.idle(endpoint: endpoint)
+        await directory.idle(endpoint: endpoint) { await self.isIdle(endpoint, since: generation) }
+    }
+
+    /// Whether no client has connected to `endpoint` since the timer of `generation` was set.
+    private func isIdle(_ endpoint: String, since generation: Int) -> Bool {
+        guard let state = endpoints[endpoint] else { return true }
+        return state.connections == 0 && state.generation == generation
     }
 }

@@ -6,8 +6,10 @@ public protocol ProxyDirectory: Sendable {
     /// `ProxyRefusal` (shown to the client) or any other error (logged, not shown).
     func open(_ login: ProxyLogin) async throws -> ProxyTarget
 
-    /// No client has been connected to `endpoint` for its idle timeout: suspend it.
-    func idle(endpoint: String) async
+    /// No client has been connected to `endpoint` for its idle timeout: suspend it, unless `stillIdle()`
+    /// says otherwise once the suspend may go ahead (a client logged in while it waited for other work
+    /// on the endpoint's data).
+    func idle(endpoint: String, stillIdle: @escaping @Sendable () async -> Bool) async
 }
 
 /// A client's login, once the proxy knows its endpoint and password.

@@ -80,7 +80,7 @@ struct ProxySession {
         }
     }
 
-    /// Asks the directory, connects to postgres, relays its startup, then splices the two connections.
+    /// Asks the directory, then splices the client to its endpoint's postgres.
     private func connect(_ login: ProxyLogin, parameters: StartupParameters, timeout: Scheduled<Void>) async throws {
         let channel = client.channel
         let started = ContinuousClock.now
@@ -89,6 +89,21 @@ struct ProxySession {
             server.metrics.wakes.increment()
             server.metrics.wakeLatency.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         }
+        // Counted from the moment it is let in, so that an idle suspend still waiting for the endpoint's
+        // data lets this client through rather than stopping postgres under it.
+        await server.activity.connected(login.endpoint)
+        do {
+            try await splice(login, target: target, parameters: parameters, timeout: timeout)
+        } catch {
+            await server.activity.disconnected(login.endpoint, idleTimeout: target.idleTimeout)
+            throw error
+        }
+        await server.activity.disconnected(login.endpoint, idleTimeout: target.idleTimeout)
+    }
+
+    /// Connects to postgres, relays its startup, then copies bytes both ways until either side closes.
+    private func splice(_ login: ProxyLogin, target: ProxyTarget, parameters: StartupParameters, timeout: Scheduled<Void>) async throws {
+        let channel = client.channel
         let (backendMessages, continuation) = AsyncThrowingStream<BackendMessage, any Error>.makeStream()
         let backend = try await ClientBootstrap(group: channel.eventLoop)
             .channelInitializer { backend in
@@ -112,13 +127,11 @@ struct ProxySession {
             throw error
         }
         timeout.cancel()
-        await server.activity.connected(login.endpoint)
         server.metrics.active.increment()
         try? await channel.closeFuture.get()
         try? await backend.closeFuture.get()
         if let proxyKey { server.cancels.remove(proxyKey) }
         server.metrics.active.decrement()
-        await server.activity.disconnected(login.endpoint, idleTimeout: target.idleTimeout)
     }
 
     private enum StartupOutcome {

@@ -7,7 +7,7 @@ import Testing
     final class Idles: ProxyDirectory {
         let calls = Mutex<[String]>([])
         func open(_ login: ProxyLogin) async throws -> ProxyTarget { throw ProxyRefusal("08001", "unused") }
-        func idle(endpoint: String) async { calls.withLock { $0.append(endpoint) } }
+        func idle(endpoint: String, stillIdle: @escaping @Sendable () async -> Bool) async { calls.withLock { $0.append(endpoint) } }
     }
 
     static func settle() async { try? await Task.sleep(for: .milliseconds(300)) }
@@ -40,5 +40,30 @@ import Testing
         await tracker.quiet("ep-c", idleTimeout: nil)
         await Self.settle()
         #expect(idles.calls.withLock { $0 }.isEmpty)
+    }
+
+    /// A suspend that has to wait (a branch copy holds the endpoint's data) asks again before it stops
+    /// postgres: a client that came meanwhile keeps the endpoint up.
+    final class SlowSuspends: ProxyDirectory {
+        let answers = Mutex<[Bool]>([])
+        func open(_ login: ProxyLogin) async throws -> ProxyTarget { throw ProxyRefusal("08001", "unused") }
+        func idle(endpoint: String, stillIdle: @escaping @Sendable () async -> Bool) async {
+            try? await Task.sleep(for: .milliseconds(150))
+            let answer = await stillIdle()
+            answers.withLock { $0.append(answer) }
+        }
+    }
+
+    @Test func aClientThatComesWhileTheSuspendWaitsKeepsTheEndpoint() async {
+        let directory = SlowSuspends()
+        let tracker = ActivityTracker(directory: directory)
+        await tracker.quiet("ep-d", idleTimeout: .milliseconds(20))
+        try? await Task.sleep(for: .milliseconds(80))   // the timer fired; the suspend waits
+        await tracker.connected("ep-d")
+        await Self.settle()
+        #expect(directory.answers.withLock { $0 } == [false])
+        await tracker.quiet("ep-e", idleTimeout: .milliseconds(20))
+        await Self.settle()
+        #expect(directory.answers.withLock { $0 } == [false, true])
     }
 }

@@ -37,7 +37,7 @@ import Testing
             return ProxyTarget(socketPath: socket, idleTimeout: .milliseconds(300), woke: woke)
         }
 
-        func idle(endpoint: String) async {
+        func idle(endpoint: String, stillIdle: @escaping @Sendable () async -> Bool) async {
             await supervisor.stop(id: spec.id)
             suspends.withLock { $0 += 1 }
         }
