@@ -46,24 +46,36 @@ import Testing
     /// postgres: a client that came meanwhile keeps the endpoint up.
     final class SlowSuspends: ProxyDirectory {
         let answers = Mutex<[Bool]>([])
+        let (entered, enter) = AsyncStream.makeStream(of: Void.self)
+        let (released, release) = AsyncStream.makeStream(of: Void.self)
+
         func open(_ login: ProxyLogin) async throws -> ProxyTarget { throw ProxyRefusal("08001", "unused") }
+
         func idle(endpoint: String, stillIdle: @escaping @Sendable () async -> Bool) async {
-            try? await Task.sleep(for: .milliseconds(150))
+            enter.yield()
+            for await _ in released { break }   // the suspend waits here, as for a branch copy
             let answer = await stillIdle()
             answers.withLock { $0.append(answer) }
+        }
+
+        func answered(_ count: Int) async -> [Bool] {
+            for _ in 0..<500 where answers.withLock({ $0.count }) < count { try? await Task.sleep(for: .milliseconds(10)) }
+            return answers.withLock { $0 }
         }
     }
 
     @Test func aClientThatComesWhileTheSuspendWaitsKeepsTheEndpoint() async {
         let directory = SlowSuspends()
         let tracker = ActivityTracker(directory: directory)
-        await tracker.quiet("ep-d", idleTimeout: .milliseconds(20))
-        try? await Task.sleep(for: .milliseconds(80))   // the timer fired; the suspend waits
+        var entered = directory.entered.makeAsyncIterator()
+        await tracker.quiet("ep-d", idleTimeout: .milliseconds(10))
+        _ = await entered.next()                        // the timer fired and the suspend is waiting
         await tracker.connected("ep-d")
-        await Self.settle()
-        #expect(directory.answers.withLock { $0 } == [false])
-        await tracker.quiet("ep-e", idleTimeout: .milliseconds(20))
-        await Self.settle()
-        #expect(directory.answers.withLock { $0 } == [false, true])
+        directory.release.yield()
+        #expect(await directory.answered(1) == [false])
+        await tracker.quiet("ep-e", idleTimeout: .milliseconds(10))
+        _ = await entered.next()
+        directory.release.yield()
+        #expect(await directory.answered(2) == [false, true])
     }
 }
