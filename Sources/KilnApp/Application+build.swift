@@ -40,9 +40,13 @@ public func buildApplication(
     let compute = try ComputeConfiguration(
         workDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("compute").path,
         listenHost: configuration.postgresHost, ports: configuration.postgresPorts)
-    // Branch data lives under the storage root, which may lie outside the data directory.
+    // Branch data lives under the storage root, which may lie outside the data directory (inside it, Kiln
+    // makes every folder open to postgres).
     var opened = try await compute.user.ensureCanReach(configuration.dataDirectory)
-    opened += try await compute.user.ensureCanReach(configuration.storageRoot)
+    let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory).standardizedFileURL.path
+    if !URL(fileURLWithPath: configuration.storageRoot).standardizedFileURL.path.hasPrefix(dataDirectory + "/") {
+        opened += try await compute.user.ensureCanReach(configuration.storageRoot)
+    }
     for folder in opened {
         logger.notice("Gave the \(compute.user.name) account search permission on \(folder) (ACL u:\(compute.user.name):x), so PostgreSQL can reach the data directory.")
     }

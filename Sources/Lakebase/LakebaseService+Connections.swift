@@ -90,47 +90,48 @@ extension LakebaseService {
     public func checkKeptPassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool? {
         guard !(await work.supervisor.isRunning(id: endpoint.uid)),
               let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }) else { return nil }
-        var primary = row
+        var owner = row
         if row.isReadOnly {
-            guard let found = try await work.primary(of: row.name.parent!, ws: row.workspaceID) else { return nil }
-            if await work.supervisor.isRunning(id: found.uid), let port = found.port {
-                let text: String?
+            guard let (primary, runningPort) = try await primary(ofReplica: row) else { return nil }
+            if let runningPort {
                 do {
-                    text = try await adminConnections.loginSecret(port: port, role: role)
+                    return Self.matches(try await adminConnections.loginSecret(port: runningPort, role: role), password: password)
                 } catch {
                     return nil   // the primary is going away: wake the replica and ask it
                 }
-                guard let text, let secret = ScramSecret(text) else { return false }
-                return Self.matches(secret, stored: text, password: password)
             }
-            primary = found
+            owner = primary
         }
-        guard let verifiers = try await work.keptVerifiers(of: primary) else { return nil }
-        guard let text = verifiers[role], let secret = ScramSecret(text) else { return false }
-        return Self.matches(secret, stored: text, password: password)
+        guard let verifiers = try await work.keptVerifiers(of: owner) else { return nil }
+        return Self.matches(verifiers[role], password: password)
     }
 
     /// Whether `password` is the native password of `role` on the running endpoint (checked against
-    /// its SCRAM secret in `pg_authid`, as postgres would; a password that matched the same secret
-    /// lately is not derived again). A replica whose primary runs is checked against the primary, whose
-    /// roles it replays: a replica that just woke may not have replayed a recent password change yet.
+    /// its SCRAM secret in `pg_authid`, as postgres would). A replica whose primary runs is checked
+    /// against the primary, whose roles it replays: a replica that just woke may not have replayed a
+    /// recent password change yet.
     public func checkNativePassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool {
         var port = endpoint.port
         if let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }), row.isReadOnly,
-           let primary = try await work.primary(of: row.name.parent!, ws: row.workspaceID), let primaryPort = primary.port,
-           await work.supervisor.isRunning(id: primary.uid) {
+           let primaryPort = try await primary(ofReplica: row)?.runningPort {
             port = primaryPort
         }
-        guard let text = try await adminConnections.loginSecret(port: port, role: role),
-              let secret = ScramSecret(text) else { return false }
-        return Self.matches(secret, stored: text, password: password)
+        return Self.matches(try await adminConnections.loginSecret(port: port, role: role), password: password)
     }
 
-    /// `secret.matches(password)`, remembered for a password that matched the same stored secret lately.
-    private static func matches(_ secret: ScramSecret, stored text: String, password: String) -> Bool {
-        if VerifiedPasswords.shared.contains(storedHash: text, password: password) { return true }
+    /// A replica's primary (its branch's read-write endpoint) and the primary's port when it runs.
+    private func primary(ofReplica replica: StoredResource) async throws -> (endpoint: StoredResource, runningPort: Int?)? {
+        guard let primary = try await work.primary(of: replica.name.parent!, ws: replica.workspaceID) else { return nil }
+        return (primary, await work.supervisor.isRunning(id: primary.uid) ? primary.port : nil)
+    }
+
+    /// Whether `password` matches a role's stored SCRAM secret (nil or empty: not a role that may log in
+    /// with a password); a password that matched the same secret lately is not derived again.
+    private static func matches(_ stored: String?, password: String) -> Bool {
+        guard let stored, let secret = ScramSecret(stored) else { return false }
+        if VerifiedPasswords.shared.contains(storedHash: stored, password: password) { return true }
         guard secret.matches(password) else { return false }
-        VerifiedPasswords.shared.insert(storedHash: text, password: password)
+        VerifiedPasswords.shared.insert(storedHash: stored, password: password)
         return true
     }
 
