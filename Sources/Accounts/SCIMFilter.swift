@@ -64,36 +64,28 @@ public indirect enum SCIMFilter: Sendable, Equatable {
     }
 
     private static func compare(_ actual: Value, _ op: Operator, _ wanted: Value) -> Bool {
-        switch (actual, wanted) {
-        case (.string(let a), .string(let b)):
-            let a = a.lowercased(), b = b.lowercased()
-            switch op {
-            case .eq: return a == b
-            case .ne: return a != b
-            case .co: return a.contains(b)
-            case .sw: return a.hasPrefix(b)
-            case .ew: return a.hasSuffix(b)
-            case .gt: return a > b
-            case .ge: return a >= b
-            case .lt: return a < b
-            case .le: return a <= b
-            }
-        case (.number(let a), .number(let b)):
-            switch op {
-            case .eq: return a == b
-            case .ne: return a != b
-            case .gt: return a > b
-            case .ge: return a >= b
-            case .lt: return a < b
-            case .le: return a <= b
-            case .co, .sw, .ew: return false
-            }
-        default:
-            switch op {
-            case .eq: return actual == wanted
-            case .ne: return actual != wanted
-            default: return false
-            }
+        switch (actual, wanted, op) {
+        case (.string(let a), .string(let b), .co): a.lowercased().contains(b.lowercased())
+        case (.string(let a), .string(let b), .sw): a.lowercased().hasPrefix(b.lowercased())
+        case (.string(let a), .string(let b), .ew): a.lowercased().hasSuffix(b.lowercased())
+        case (.string(let a), .string(let b), _): ordered(a.lowercased(), op, b.lowercased())
+        case (.number(let a), .number(let b), _): ordered(a, op, b)
+        case (_, _, .eq): actual == wanted
+        case (_, _, .ne): actual != wanted
+        default: false
+        }
+    }
+
+    /// `a op b` for the equality and ordering operators; the substring ones never hold here.
+    private static func ordered<T: Comparable>(_ a: T, _ op: Operator, _ b: T) -> Bool {
+        switch op {
+        case .eq: a == b
+        case .ne: a != b
+        case .gt: a > b
+        case .ge: a >= b
+        case .lt: a < b
+        case .le: a <= b
+        case .co, .sw, .ew: false
         }
     }
 

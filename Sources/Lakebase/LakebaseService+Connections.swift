@@ -15,6 +15,8 @@ public struct ConnectableEndpoint: Sendable {
     public var disabled: Bool
     /// How long it may go without clients before it is suspended; nil: never.
     public var suspendTimeout: Duration?
+    /// For a read replica, its branch (whose read-write endpoint holds the roles it replays); nil otherwise.
+    var replicaOf: ResourceName?
 }
 
 extension LakebaseService {
@@ -91,8 +93,8 @@ extension LakebaseService {
         guard !(await work.supervisor.isRunning(id: endpoint.uid)),
               let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }) else { return nil }
         var owner = row
-        if row.isReadOnly {
-            guard let (primary, runningPort) = try await primary(ofReplica: row) else { return nil }
+        if let branch = endpoint.replicaOf {
+            guard let (primary, runningPort) = try await primary(of: branch, ws: endpoint.workspaceID) else { return nil }
             if let runningPort {
                 do {
                     return Self.matches(try await adminConnections.loginSecret(port: runningPort, role: role), password: password)
@@ -112,16 +114,15 @@ extension LakebaseService {
     /// recent password change yet.
     public func checkNativePassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool {
         var port = endpoint.port
-        if let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }), row.isReadOnly,
-           let primaryPort = try await primary(ofReplica: row)?.runningPort {
+        if let branch = endpoint.replicaOf, let primaryPort = try await primary(of: branch, ws: endpoint.workspaceID)?.runningPort {
             port = primaryPort
         }
         return Self.matches(try await adminConnections.loginSecret(port: port, role: role), password: password)
     }
 
-    /// A replica's primary (its branch's read-write endpoint) and the primary's port when it runs.
-    private func primary(ofReplica replica: StoredResource) async throws -> (endpoint: StoredResource, runningPort: Int?)? {
-        guard let primary = try await work.primary(of: replica.name.parent!, ws: replica.workspaceID) else { return nil }
+    /// A branch's read-write endpoint (a replica's primary) and its port when it runs.
+    private func primary(of branch: ResourceName, ws: Int64) async throws -> (endpoint: StoredResource, runningPort: Int?)? {
+        guard let primary = try await work.primary(of: branch, ws: ws) else { return nil }
         return (primary, await work.supervisor.isRunning(id: primary.uid) ? primary.port : nil)
     }
 
@@ -159,7 +160,8 @@ extension LakebaseService {
             .seconds(row.spec["suspend_timeout_duration"]?.stringValue.flatMap(ProtoTime.seconds(duration:)) ?? 86_400)
         }
         return ConnectableEndpoint(uid: row.uid, workspaceID: row.workspaceID, port: row.port ?? 0,
-                                   disabled: row.spec["disabled"]?.boolValue == true, suspendTimeout: timeout)
+                                   disabled: row.spec["disabled"]?.boolValue == true, suspendTimeout: timeout,
+                                   replicaOf: row.isReadOnly ? row.name.parent : nil)
     }
 }
 

@@ -40,10 +40,10 @@ public struct NotebookIDs: Sendable, Equatable {
         return ids
     }
 
-    /// Ids that are a function of `seed` (for notebooks stored before Kiln kept ids: their object id).
-    public static func derived(seed: String, cells: Int) -> NotebookIDs {
-        let notebook = IdentifierGenerator.uuid(named: "notebook:\(seed)")
-        return NotebookIDs(notebook: notebook, commands: (0..<cells).map { IdentifierGenerator.uuid(named: "\(notebook):\($0)") })
+    /// Ids that are a function of `seed` (for notebooks stored before Kiln kept ids: their object id):
+    /// a guid named by the seed, and every cell's nuid derived from it by `command(_:)`.
+    public static func derived(seed: String) -> NotebookIDs {
+        NotebookIDs(notebook: IdentifierGenerator.uuid(named: "notebook:\(seed)"), commands: [])
     }
 
     /// The `nuid` of cell `index`; one derived from the notebook's guid past the kept list.

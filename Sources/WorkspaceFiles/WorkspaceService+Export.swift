@@ -36,7 +36,7 @@ extension WorkspaceService {
     /// its object id, so that every export of it repeats them.
     static func storedNotebook(_ content: Data, objectID: Int64) throws -> Notebook {
         var notebook = try NotebookCoding.decode(content)
-        if notebook.ids == nil { notebook.ids = .derived(seed: String(objectID), cells: notebook.cells.count) }
+        if notebook.ids == nil { notebook.ids = .derived(seed: String(objectID)) }
         return notebook
     }
 
