@@ -171,11 +171,13 @@ let package = Package(
             path: "bench/FormatBench",
             swiftSettings: swiftSettings
         ),
+        // A fake `ComputeDriver` for in-process tests of Compute's owner and of Lakebase.
+        .target(name: "ComputeTestSupport", dependencies: ["Compute"], path: "Tests/ComputeTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: swiftSettings),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ComputeTests",
-            dependencies: ["Compute", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Compute", "ComputeTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -191,7 +193,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LakebaseTests", dependencies: ["Lakebase", "Compute", "KilnCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LakebaseTests",
+            dependencies: ["Lakebase", "Compute", "ComputeTestSupport", "KilnCore", "Persistence",
+                .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "NotebookFormatsTests", dependencies: ["NotebookFormats", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PersistenceTests",

@@ -3,18 +3,18 @@ import PostgresNIO
 /// One open `kiln_system` connection to the `postgres` database of each compute, for Kiln's small
 /// frequent queries (the proxy's password checks), so that they do not start a postgres backend each
 /// time. A connection whose postgres stopped is replaced on the next use.
-public actor AdminConnections {
+actor AdminConnections {
     private let configuration: ComputeConfiguration
     private var connections: [Int: PostgresConnection] = [:]
 
-    public init(configuration: ComputeConfiguration) {
+    init(configuration: ComputeConfiguration) {
         self.configuration = configuration
     }
 
     /// The stored SCRAM secret of `role` (`pg_authid.rolpassword`, "" when it has none) if it may log in
     /// now, or nil. `role` is what a proxy client sent as its user name: it is bound, never spliced into
     /// the SQL.
-    public func loginSecret(port: Int, role: String) async throws -> String? {
+    func loginSecret(port: Int, role: String) async throws -> String? {
         try await strings(port: port, """
             SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = \(role) AND rolcanlogin
             AND (rolvaliduntil IS NULL OR rolvaliduntil > now())
@@ -35,12 +35,12 @@ public actor AdminConnections {
     }
 
     /// Closes the connection to the compute on `port` (it is stopping).
-    public func close(port: Int) async {
+    func close(port: Int) async {
         try? await connections.removeValue(forKey: port)?.close()
     }
 
     /// Closes every connection (Kiln is stopping).
-    public func closeAll() async {
+    func closeAll() async {
         let all = connections.values
         connections.removeAll()
         for connection in all { try? await connection.close() }

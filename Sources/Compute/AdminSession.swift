@@ -15,8 +15,15 @@ public enum AdminSession {
         }
     }
 
-    /// Runs a query and returns the first column of every row as text.
-    public static func strings(configuration: ComputeConfiguration, port: Int, database: String, _ sql: String) async throws -> [String] {
+    /// The databases clients can connect to (not the templates).
+    public static func databases(configuration: ComputeConfiguration, port: Int) async throws -> [String] {
+        try await withConnection(configuration: configuration, port: port, database: "postgres") { connection in
+            try await strings(connection, "SELECT datname::text FROM pg_database WHERE datallowconn AND NOT datistemplate")
+        }
+    }
+
+    /// Runs a query (tests' own SQL) and returns the first column of every row as text.
+    static func strings(configuration: ComputeConfiguration, port: Int, database: String, _ sql: String) async throws -> [String] {
         try await withConnection(configuration: configuration, port: port, database: database) { connection in
             try await strings(connection, PostgresQuery(unsafeSQL: sql))
         }

@@ -80,6 +80,11 @@ public actor ComputeSupervisor: Service {
         instances[id]?.state ?? .stopped
     }
 
+    /// The spec of the compute Kiln runs (or is restarting) under this id.
+    public func spec(id: String) -> ServerSpec? {
+        instances[id]?.spec
+    }
+
     /// The ids of every compute Kiln runs (or is restarting).
     public func ids() -> [String] {
         Array(instances.keys)

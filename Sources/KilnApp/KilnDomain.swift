@@ -43,10 +43,11 @@ struct KilnDomain: Sendable {
         let accountWorkspaces = AccountWorkspaces(
             database: database, storage: storage, clock: clock, onProvisioningNeeded: { provisioner.wake() })
         self.accountWorkspaces = accountWorkspaces
-        supervisor = ComputeSupervisor(configuration: compute, logger: logger)
+        let driver = LocalComputeDriver(configuration: compute, logger: logger)
+        supervisor = driver.supervisor
         // Branches live in the workspace's storage area; the default workspace has none and uses
         // <storage-root>/workspaces/<id>.
-        lakebase = LakebaseService(database: database, supervisor: supervisor, storageArea: { workspaceID in
+        lakebase = LakebaseService(database: database, computes: DataDirectoryOwner(driver: driver), storageArea: { workspaceID in
             try await accountWorkspaces.storageArea(workspaceID: workspaceID) ?? "\(storageRoot)/workspaces/\(workspaceID)"
         }, suspendTimeoutOverride: suspendTimeoutOverride, access: access, clock: clock, logger: logger)
     }

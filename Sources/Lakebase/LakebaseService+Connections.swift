@@ -49,13 +49,13 @@ extension LakebaseService {
     /// Starts the endpoint's compute if it is suspended; true when it had to be started. Throws when
     /// it is disabled or cannot start.
     public func wake(_ endpoint: ConnectableEndpoint) async throws -> Bool {
-        if await work.supervisor.isRunning(id: endpoint.uid) { return false }
+        if await work.driver.isRunning(id: endpoint.uid) { return false }
         guard let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }) else {
             throw KilnError(.notFound, "endpoint \(endpoint.uid) not found")
         }
         guard row.spec["disabled"]?.boolValue != true else { throw KilnError(.invalidState, "endpoint \(endpoint.uid) is disabled") }
         try await work.startIfWanted(row)
-        guard await work.supervisor.isRunning(id: endpoint.uid) else {
+        guard await work.driver.isRunning(id: endpoint.uid) else {
             throw KilnError(.invalidState, "endpoint \(endpoint.uid) cannot run now")
         }
         return true
@@ -65,9 +65,9 @@ extension LakebaseService {
     /// unless `stillIdle()`, asked once the branch's data is free, says a client came meanwhile.
     public func suspend(uid: String, stillIdle: @escaping @Sendable () async -> Bool = { true }) async {
         guard let row = try? await database.read({ db in try await ResourceTable.endpoint(db, uid: uid) }),
-              row.spec["no_suspension"]?.boolValue != true, await work.supervisor.isRunning(id: uid) else { return }
+              row.spec["no_suspension"]?.boolValue != true, await work.driver.isRunning(id: uid) else { return }
         guard await work.suspend(row, stillIdle: stillIdle) else { return }
-        if let port = row.port { await adminConnections.close(port: port) }
+        if let port = row.port { await work.driver.closeConnections(port: port) }
         logger.info("Suspended an idle endpoint", metadata: ["endpoint": "\(row.name)"])
     }
 
@@ -76,11 +76,11 @@ extension LakebaseService {
     public func stopComputesWithoutEndpoints() async {
         guard let endpoints = try? await database.read({ db in try await ResourceTable.all(db, kind: .endpoint) }) else { return }
         let known = Set(endpoints.map(\.uid))
-        for id in await work.supervisor.ids() where !known.contains(id) && !id.hasPrefix(LakebaseWork.maintenancePrefix) {
-            await work.supervisor.stop(id: id)
+        for id in await work.driver.ids() where !known.contains(id) && !id.hasPrefix(DataDirectoryOwner.maintenancePrefix) {
+            await work.owner.stop(id: id)
             logger.info("Stopped the compute of a deleted endpoint", metadata: ["endpoint": "\(id)"])
         }
-        await adminConnections.closeAll()
+        await work.driver.closeAllConnections()
         await notifyEndpointsChanged()
     }
 
@@ -90,14 +90,14 @@ extension LakebaseService {
     /// primary's `pg_authid`, or the verifiers the suspended primary kept. False means refuse; nil means
     /// not known here (the endpoint runs, or nothing was kept), so wake it and ask postgres.
     public func checkKeptPassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool? {
-        guard !(await work.supervisor.isRunning(id: endpoint.uid)),
+        guard !(await work.driver.isRunning(id: endpoint.uid)),
               let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }) else { return nil }
         var owner = row
         if let branch = endpoint.replicaOf {
             guard let (primary, runningPort) = try await primary(of: branch, ws: endpoint.workspaceID) else { return nil }
             if let runningPort {
                 do {
-                    return Self.matches(try await adminConnections.loginSecret(port: runningPort, role: role), password: password)
+                    return Self.matches(try await work.driver.loginSecret(port: runningPort, role: role), password: password)
                 } catch {
                     return nil   // the primary is going away: wake the replica and ask it
                 }
@@ -117,13 +117,13 @@ extension LakebaseService {
         if let branch = endpoint.replicaOf, let primaryPort = try await primary(of: branch, ws: endpoint.workspaceID)?.runningPort {
             port = primaryPort
         }
-        return Self.matches(try await adminConnections.loginSecret(port: port, role: role), password: password)
+        return Self.matches(try await work.driver.loginSecret(port: port, role: role), password: password)
     }
 
     /// A branch's read-write endpoint (a replica's primary) and its port when it runs.
     private func primary(of branch: ResourceName, ws: Int64) async throws -> (endpoint: StoredResource, runningPort: Int?)? {
         guard let primary = try await work.primary(of: branch, ws: ws) else { return nil }
-        return (primary, await work.supervisor.isRunning(id: primary.uid) ? primary.port : nil)
+        return (primary, await work.driver.isRunning(id: primary.uid) ? primary.port : nil)
     }
 
     /// Whether `password` matches a role's stored SCRAM secret (nil or empty: not a role that may log in
@@ -138,7 +138,7 @@ extension LakebaseService {
 
     /// The Unix socket of an endpoint's postgres.
     public func socketPath(_ endpoint: ConnectableEndpoint) -> String {
-        "\(work.configuration.socketDirectory)/.s.PGSQL.\(endpoint.port)"
+        work.driver.socketPath(port: endpoint.port)
     }
 
     /// Calls `body` whenever endpoints may have come, gone or changed (after every operation and at

@@ -32,8 +32,6 @@ public final class LakebaseService: Sendable {
     let runner: OperationRunner
     let work: LakebaseWork
     let locks = KeyedLocks()
-    /// For the proxy's password checks, one open connection per running compute.
-    let adminConnections: AdminConnections
     let endpointsChanged = Mutex<(@Sendable () async -> Void)?>(nil)
     /// Replaces every endpoint's suspend timeout (tests and demos); nil: each endpoint's own.
     let suspendTimeoutOverride: Duration?
@@ -45,10 +43,11 @@ public final class LakebaseService: Sendable {
     static let softDeleteRetention: Int64 = 7 * 86_400_000
 
     /// - Parameters:
+    ///   - computes: the owner of the computes' data directories (and, through it, the compute driver).
     ///   - storageArea: the directory where a workspace's branches live.
     ///   - sweepInterval: how often expired branches and soft-deleted resources past their purge time are deleted.
     public init(
-        database: any Database, supervisor: ComputeSupervisor, storageArea: @escaping @Sendable (Int64) async throws -> String,
+        database: any Database, computes: DataDirectoryOwner, storageArea: @escaping @Sendable (Int64) async throws -> String,
         sweepInterval: Duration = .seconds(5), suspendTimeoutOverride: Duration? = nil, access: PostgresAccess = PostgresAccess(),
         clock: any WallClock = SystemClock(), logger: Logger
     ) {
@@ -57,9 +56,8 @@ public final class LakebaseService: Sendable {
         self.clock = clock
         self.logger = logger
         self.runner = OperationRunner(database: database, logger: logger)
-        self.work = LakebaseWork(database: database, supervisor: supervisor, storageArea: storageArea, access: access, clock: clock, logger: logger)
+        self.work = LakebaseWork(database: database, owner: computes, storageArea: storageArea, access: access, clock: clock, logger: logger)
         let work = self.work
-        self.adminConnections = AdminConnections(configuration: work.configuration)
         runner.setWork { [weak self] operation in
             do {
                 let result = try await work.perform(operation)

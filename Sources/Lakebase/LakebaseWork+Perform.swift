@@ -25,7 +25,7 @@ extension LakebaseWork {
             return nil
         case .deleteEndpoint:
             if let endpoint = try await row(name, ws: ws) {
-                await supervisor.stop(id: endpoint.uid)
+                await owner.stop(id: endpoint.uid)
                 if endpoint.isReadOnly { await removeReplica(endpoint) }
             }
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
@@ -74,8 +74,8 @@ extension LakebaseWork {
               let endpoint = rows.first(where: { $0.kind == .endpoint }) else { throw LakebaseService.notFound(.project) }
         let directory = try await dataDirectory(project: project, owner: branch)
         do {
-            if !directories.exists(directory) { try await directories.createEmpty(at: directory) }
-            try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+            try await owner.createEmpty(at: directory)
+            try await owner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             var statements: [String] = []
             for role in rows where role.kind == .role { statements += try await createRoleSQL(role, port: endpoint.port!) }
             statements += rows.filter { $0.kind == .database }.compactMap { database in
@@ -83,11 +83,11 @@ extension LakebaseWork {
                     "ALTER DATABASE databricks_postgres OWNER TO \(SQLText.identifier($0.spec["postgres_role"]?.stringValue ?? ""))"
                 }
             }
-            try await AdminSession.run(configuration: configuration, port: endpoint.port!, database: "postgres", statements)
+            try await driver.run(port: endpoint.port!, database: "postgres", statements)
             try await markReady(rows, dataDirectory: directory)
         } catch {
-            await supervisor.stop(id: endpoint.uid)
-            directories.remove(directory)
+            await owner.stop(id: endpoint.uid)
+            await owner.remove(directory)
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             throw error
         }
@@ -102,41 +102,21 @@ extension LakebaseWork {
         let endpoints = try await children(name, .endpoint, ws: ws)
         let others = try await children(name, .role, ws: ws) + children(name, .database, ws: ws)
         do {
-            if !directories.exists(directory) {
-                try await copyData(of: source, from: sourceDirectory, to: directory)
-            }
+            if !driver.exists(directory) { try await owner.copy(sourceDirectory, to: directory) }
             var ready = branch
             ready.privateState.set("data_directory", .string(directory))
             for endpoint in endpoints where endpoint.spec["disabled"]?.boolValue != true {
-                try await supervisor.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+                try await owner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             }
             if source.spec["is_protected"]?.boolValue == true {
                 try await renewPasswords(of: others.filter { $0.kind == .role }, branch: ready)
             }
             try await markReady([branch] + endpoints, dataDirectory: directory)
         } catch {
-            for endpoint in endpoints { await supervisor.stop(id: endpoint.uid) }
-            directories.remove(directory)
+            for endpoint in endpoints { await owner.stop(id: endpoint.uid) }
+            await owner.remove(directory)
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             throw error
-        }
-    }
-
-    /// Copies a branch's data for a child: `pg_basebackup` when its read-write compute runs, a plain copy
-    /// when it is suspended. The source's branch lock is held throughout, so a wake cannot start a compute
-    /// on a directory being copied, nor a suspend stop one under `pg_basebackup`.
-    private func copyData(of source: StoredResource, from sourceDirectory: String, to directory: String) async throws {
-        try await branchLocks.withLock(Self.lockKey(workspaceID: source.workspaceID, branch: source.name)) {
-            let endpoints = try await children(source.name, .endpoint, ws: source.workspaceID)
-            var running: Int?
-            for endpoint in endpoints where !endpoint.isReadOnly {
-                if await supervisor.isRunning(id: endpoint.uid) { running = endpoint.port }
-            }
-            if let running {
-                try await directories.copy(runningServerPort: running, to: directory)
-            } else {
-                try await directories.copy(stoppedDirectory: sourceDirectory, to: directory)
-            }
         }
     }
 
@@ -160,10 +140,10 @@ extension LakebaseWork {
         let rows = try await database.read { db in try await ResourceTable.project(db, workspaceID: ws, projectID: name.projectID) }
         let prefix = name.description + "/"
         let inside = rows.filter { $0.name == name || $0.name.description.hasPrefix(prefix) }
-        for endpoint in inside where endpoint.kind == .endpoint { await supervisor.stop(id: endpoint.uid) }
+        for endpoint in inside where endpoint.kind == .endpoint { await owner.stop(id: endpoint.uid) }
         guard purge else { return }
         for resource in inside where resource.kind == .branch || resource.isReadOnly {
-            if let directory = resource.privateState["data_directory"]?.stringValue { directories.remove(directory) }
+            if let directory = resource.privateState["data_directory"]?.stringValue { await owner.remove(directory) }
         }
         try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
     }
@@ -198,7 +178,7 @@ extension LakebaseWork {
                 try await database.write { db in try await ResourceTable.update(db, restored) }
                 try? await startIfWanted(restored)
             } else {
-                await supervisor.stop(id: endpoint.uid)
+                await owner.stop(id: endpoint.uid)
                 if endpoint.isReadOnly { await removeReplica(endpoint) }
                 try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             }

@@ -44,7 +44,7 @@ extension LakebaseWork {
             spec.settings = Self.standbySettings(spec.settings, primary: serverSpec(endpoint: primary, dataDirectory: primaryDirectory).settings)
             if let port = primary.port {
                 spec.settings["primary_conninfo"] =
-                    "host=\(configuration.socketDirectory) port=\(port) user=kiln_system application_name=\(replica.uid)"
+                    "host=\(driver.socketDirectory) port=\(port) user=kiln_system application_name=\(replica.uid)"
             }
         }
         spec.settings["primary_slot_name"] = Self.slotName(replica)
@@ -62,11 +62,13 @@ extension LakebaseWork {
             throw LakebaseService.notFound(.branch)
         }
         let directory = try await dataDirectory(project: project, owner: replica)
-        if !directories.exists(directory) {
-            let slot = Self.slotName(replica)
-            try await withBranchServer(branch) { [directories] port in
-                try await directories.copy(standbyOfPort: port, slot: slot, to: directory)
+        if !driver.exists(directory) {
+            guard let branchDirectory = branch.privateState["data_directory"]?.stringValue else {
+                throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
             }
+            try await owner.makeStandby(of: branchDirectory, slot: Self.slotName(replica), to: directory, maintenancePort: { [database] in
+                try await database.read { db in try await self.freePort(db) }
+            })
         }
         var made = replica
         made.privateState.set("data_directory", .string(directory))
@@ -78,7 +80,7 @@ extension LakebaseWork {
     /// Removes a stopped replica's data and its slot on the primary (so the primary stops keeping WAL
     /// for it).
     func removeReplica(_ replica: StoredResource) async {
-        if let directory = replica.privateState["data_directory"]?.stringValue { directories.remove(directory) }
+        if let directory = replica.privateState["data_directory"]?.stringValue { await owner.remove(directory) }
         guard let branch = try? await row(replica.name.parent!, ws: replica.workspaceID), branch.deletedAt == nil,
               branch.privateState["data_directory"] != nil else { return }
         let slot = SQLText.literal(Self.slotName(replica))
@@ -92,7 +94,7 @@ extension LakebaseWork {
     /// Restarts the branch's running replicas whose settings follow a primary that changed.
     func followPrimary(of branch: ResourceName, ws: Int64) async {
         for replica in (try? await children(branch, .endpoint, ws: ws)) ?? [] where replica.isReadOnly {
-            guard await supervisor.isRunning(id: replica.uid) else { continue }
+            guard await driver.isRunning(id: replica.uid) else { continue }
             do {
                 try await startIfWanted(replica)
             } catch {

@@ -7,7 +7,7 @@ extension LakebaseWork {
     /// `CREATE ROLE` (or `ALTER ROLE` when it exists) with the spec's attributes, password and membership.
     func createRoleSQL(_ role: StoredResource, port: Int) async throws -> [String] {
         let pgName = role.spec["postgres_role"]?.stringValue ?? ""
-        let exists = try await AdminSession.roleExists(configuration: configuration, port: port, role: pgName)
+        let exists = try await driver.roleExists(port: port, role: pgName)
         let attributes = role.spec["attributes"] ?? .object([])
         func flag(_ key: String, _ word: String) -> String { attributes[key]?.boolValue == true ? word : "NO" + word }
         var options = [role.spec["auth_method"]?.stringValue == "NO_LOGIN" ? "NOLOGIN" : "LOGIN",
@@ -28,24 +28,21 @@ extension LakebaseWork {
         guard let role = try await row(operation.resource, ws: ws), let branch = try await row(operation.resource.parent!, ws: ws) else {
             throw LakebaseService.notFound(.role)
         }
-        let configuration = configuration
+        let driver = driver
         do {
             try await withBranchServer(branch) { port in
                 do {
                     if operation.kind == .deleteRole {
                         let identifier = SQLText.identifier(role.spec["postgres_role"]?.stringValue ?? "")
                         if let target = operation.payload["reassign_owned_to"]?.stringValue {
-                            let databases = try await AdminSession.strings(configuration: configuration, port: port, database: "postgres",
-                                "SELECT datname::text FROM pg_database WHERE datallowconn AND NOT datistemplate")
-                            for database in databases {
-                                try await AdminSession.run(configuration: configuration, port: port, database: database, [
+                            for database in try await driver.databases(port: port) {
+                                try await driver.run(port: port, database: database, [
                                     "REASSIGN OWNED BY \(identifier) TO \(SQLText.identifier(target))", "DROP OWNED BY \(identifier)"])
                             }
                         }
-                        try await AdminSession.run(configuration: configuration, port: port, database: "postgres", ["DROP ROLE IF EXISTS \(identifier)"])
+                        try await driver.run(port: port, database: "postgres", ["DROP ROLE IF EXISTS \(identifier)"])
                     } else {
-                        try await AdminSession.run(configuration: configuration, port: port, database: "postgres",
-                                                   try await self.createRoleSQL(role, port: port))
+                        try await driver.run(port: port, database: "postgres", try await self.createRoleSQL(role, port: port))
                     }
                 } catch let error as ComputeError {
                     throw KilnError(.badRequest, "PostgreSQL refused the change: \(error.description)")

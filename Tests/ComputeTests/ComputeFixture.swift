@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Compute
+@testable import Compute
 import Foundation
 import Logging
 

@@ -1,0 +1,89 @@
+/// Where computes run and where their data lives: the seam between Lakebase and the machine (DESIGN.md,
+/// "Beyond one machine"). `LocalComputeDriver` runs postgres processes on data directories of this
+/// machine; a Kubernetes driver would run a pod per endpoint on a volume per branch; tests use a fake.
+///
+/// A driver does what it is asked and nothing more: it does not serialise work on one data directory.
+/// Everything that starts, stops, copies or removes a branch's or replica's data goes through
+/// `DataDirectoryOwner`, which does.
+public protocol ComputeDriver: Sendable {
+    // MARK: Placement
+
+    /// The address on which Kiln's proxy takes each endpoint's clients (its own port).
+    var listenHost: String { get }
+    /// The ports endpoints (and maintenance servers) are given, one each.
+    var ports: Range<Int> { get }
+    /// The directory of the computes' Unix sockets (`<dir>/.s.PGSQL.<port>`).
+    var socketDirectory: String { get }
+    /// Whether `port` is free for a new compute.
+    func canUse(port: Int) -> Bool
+
+    // MARK: Data directories
+
+    /// Makes the empty-cluster template now, so that the first project does not wait for `initdb`.
+    func prepareTemplate() async throws
+    /// A new empty cluster at `path`.
+    func createEmpty(at path: String) async throws
+    /// A copy of a data directory whose server is stopped; a failure leaves nothing at `path`.
+    func copy(stoppedDirectory source: String, to path: String) async throws
+    /// A copy of the data of the server running on `port`, consistent as of the moment it finishes.
+    func copy(runningServerPort port: Int, to path: String) async throws
+    /// A hot standby of the server running on `port`, with the replication slot `slot` made on it.
+    func copy(standbyOfPort port: Int, slot: String, to path: String) async throws
+    /// Removes a data directory and what lies beside it; its server must be stopped.
+    func remove(_ path: String) async
+    /// Whether a complete data directory is at `path`.
+    func exists(_ path: String) -> Bool
+    /// The bytes the data directory's files hold.
+    func size(of path: String) -> Int64
+    /// Marks (or unmarks) the data directory's compute as suspended for being idle, keeping `verifiers`
+    /// (role name → SCRAM secret) so that a password can be checked while it sleeps.
+    func setSuspended(_ path: String, _ suspended: Bool, verifiers: [String: String]?)
+    /// Whether the data directory's compute was suspended for being idle.
+    func isSuspended(_ path: String) -> Bool
+    /// The verifiers kept at the suspend; nil when not suspended or none are known.
+    func keptVerifiers(_ path: String) -> [String: String]?
+    /// Stops what a killed Kiln left running on these data directories; returns how many it stopped.
+    func stopOrphans(dataDirectories: [String]) async -> Int
+
+    // MARK: Computes
+
+    /// Starts the compute `spec` describes (restarting it when it runs with another spec) and returns once
+    /// it accepts connections. Throws, leaving nothing running, when it cannot start.
+    func start(_ spec: ServerSpec) async throws
+    /// Stops a compute (fast shutdown) and forgets it.
+    func stop(id: String) async
+    /// What the compute is doing now; `stopped` when the driver does not run it.
+    func state(id: String) async -> ComputeSupervisor.State
+    /// Whether the compute is up and accepting connections.
+    func isRunning(id: String) async -> Bool
+    /// The spec of the compute the driver runs (or is restarting) under this id.
+    func spec(id: String) async -> ServerSpec?
+    /// The ids of every compute the driver runs (or is restarting).
+    func ids() async -> [String]
+
+    // MARK: Kiln's SQL on a running compute (as `kiln_system`)
+
+    /// Runs `statements` in order on `database`, each on its own (no transaction: `CREATE DATABASE` cannot
+    /// run in one). Throws `ComputeError` with postgres's message when one fails.
+    func run(port: Int, database: String, _ statements: [String]) async throws
+    /// The databases clients can connect to.
+    func databases(port: Int) async throws -> [String]
+    /// Whether a role of this name exists.
+    func roleExists(port: Int, role: String) async throws -> Bool
+    /// Every role that may log in now, with its SCRAM secret ("" for none).
+    func loginVerifiers(port: Int) async throws -> [String: String]
+    /// `role`'s SCRAM secret if it may log in now ("" when it has none), else nil; over a connection kept
+    /// open for such frequent checks.
+    func loginSecret(port: Int, role: String) async throws -> String?
+    /// Closes the kept connection to the compute on `port` (it is stopping).
+    func closeConnections(port: Int) async
+    /// Closes every kept connection.
+    func closeAllConnections() async
+}
+
+extension ComputeDriver {
+    /// The Unix socket of the compute on `port`.
+    public func socketPath(port: Int) -> String {
+        "\(socketDirectory)/.s.PGSQL.\(port)"
+    }
+}

@@ -1,0 +1,137 @@
+import KilnCore
+
+/// The one owner of the computes' data directories: every start, stop, suspend, copy, clone and removal
+/// of a branch's or a replica's data goes through it, one at a time per data directory. So a wake never
+/// starts a compute on a directory being copied, a suspend never stops the server a `pg_basebackup` reads,
+/// and a maintenance server never shares a directory with an endpoint's compute.
+///
+/// A branch's data directory is served by its read-write endpoint's compute (or, for Kiln's own SQL while
+/// that sleeps, a maintenance server); a read replica has a directory of its own. The owner finds which
+/// compute serves a directory from the driver's specs, so callers name directories, not endpoints.
+public final class DataDirectoryOwner: Sendable {
+    /// Where the work is done; its reads (`exists`, `isSuspended`, `keptVerifiers`, `state`…) need no owner.
+    public let driver: any ComputeDriver
+    private let locks = KeyedLocks()
+
+    /// Names the private servers Kiln starts on a directory no compute serves (`withServer`).
+    public static let maintenancePrefix = "maintenance-"
+
+    public init(driver: any ComputeDriver) {
+        self.driver = driver
+    }
+
+    /// Runs `body` while holding the data directory's lock; nothing else owned happens to it meanwhile.
+    private func withDirectory<T: Sendable>(_ path: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        try await locks.withLock(path, body)
+    }
+
+    /// The port of the compute serving `path` when one is up.
+    private func runningPort(on path: String) async -> Int? {
+        for id in await driver.ids() {
+            guard let spec = await driver.spec(id: id), spec.dataDirectory == path else { continue }
+            if await driver.isRunning(id: id) { return spec.port }
+        }
+        return nil
+    }
+
+    // MARK: - Data
+
+    /// A new empty cluster at `path` (nothing when one is there already).
+    public func createEmpty(at path: String) async throws {
+        try await withDirectory(path) { [driver] in
+            if !driver.exists(path) { try await driver.createEmpty(at: path) }
+        }
+    }
+
+    /// Copies the data at `source` to `path` for a new branch: a base backup from the compute that serves
+    /// it when one is up, a plain copy when none is. Both directories are held throughout.
+    public func copy(_ source: String, to path: String) async throws {
+        try await withDirectory(source) {
+            try await self.withDirectory(path) { [driver] in
+                if let port = await self.runningPort(on: source) {
+                    try await driver.copy(runningServerPort: port, to: path)
+                } else {
+                    try await driver.copy(stoppedDirectory: source, to: path)
+                }
+            }
+        }
+    }
+
+    /// A hot standby of the data at `source` for a new replica at `path`, streaming through `slot`: a base
+    /// backup from the compute serving `source` (a maintenance server on `maintenancePort()` when none is up).
+    public func makeStandby(
+        of source: String, slot: String, to path: String, maintenancePort: @escaping @Sendable () async throws -> Int
+    ) async throws {
+        try await withServer(on: source, maintenancePort: maintenancePort) { [driver] port in
+            try await self.withDirectory(path) { try await driver.copy(standbyOfPort: port, slot: slot, to: path) }
+        }
+    }
+
+    /// Removes a data directory and what lies beside it. Its computes must be stopped.
+    public func remove(_ path: String) async {
+        _ = try? await withDirectory(path) { [driver] in await driver.remove(path) }
+    }
+
+    // MARK: - Computes
+
+    /// Starts (or restarts with a new spec) the compute `spec` describes on its data directory, which
+    /// then no longer counts as suspended. With `unlessSuspended`, a directory whose compute was suspended
+    /// for being idle stays so (it wakes when a client connects).
+    public func start(_ spec: ServerSpec, unlessSuspended: Bool = false) async throws {
+        try await withDirectory(spec.dataDirectory) { [driver] in
+            if unlessSuspended && driver.isSuspended(spec.dataDirectory) { return }
+            defer { driver.setSuspended(spec.dataDirectory, false, verifiers: nil) }
+            try await driver.start(spec)
+        }
+    }
+
+    /// Stops a compute, once no other work holds its data directory.
+    public func stop(id: String) async {
+        guard let spec = await driver.spec(id: id) else { return await driver.stop(id: id) }
+        _ = try? await withDirectory(spec.dataDirectory) { [driver] in await driver.stop(id: id) }
+    }
+
+    /// Suspends an idle compute: marks its directory suspended (keeping its login verifiers when
+    /// `keepingVerifiers`, for a read-write compute whose roles are its own) and stops it. Returns whether
+    /// it suspended: not when it is not running, or when `stillIdle()` — asked once the directory is free,
+    /// since a copy may hold it — says a client came meanwhile.
+    public func suspend(id: String, keepingVerifiers: Bool, stillIdle: @escaping @Sendable () async -> Bool) async -> Bool {
+        guard let spec = await driver.spec(id: id) else { return false }
+        let suspended = try? await withDirectory(spec.dataDirectory) { [driver] () async -> Bool in
+            guard await driver.isRunning(id: id), await stillIdle() else { return false }
+            let verifiers = keepingVerifiers ? try? await driver.loginVerifiers(port: spec.port) : nil
+            // The marker is written first, so that a login right after the stop finds the verifiers.
+            driver.setSuspended(spec.dataDirectory, true, verifiers: verifiers)
+            await driver.stop(id: id)
+            return true
+        }
+        return suspended ?? false
+    }
+
+    /// Runs `body` with the port of a running server of the data at `path`: the compute serving it, or
+    /// a maintenance server started on `maintenancePort()` for the purpose and stopped afterwards. The
+    /// work may change roles: a suspended directory forgets its kept verifiers until the work is done and
+    /// then keeps them as they are (forgotten ones make a login wake the compute and ask postgres).
+    public func withServer<T: Sendable>(
+        on path: String, maintenancePort: @escaping @Sendable () async throws -> Int, _ body: @escaping @Sendable (Int) async throws -> T
+    ) async throws -> T {
+        try await withDirectory(path) { [driver] in
+            if let port = await self.runningPort(on: path) { return try await body(port) }
+            guard driver.exists(path) else { throw ComputeError("There is no data at \(path) yet.") }
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            let spec = ServerSpec(id: Self.maintenancePrefix + name, dataDirectory: path, port: try await maintenancePort(), settings: [:])
+            let suspended = driver.isSuspended(path)
+            if suspended { driver.setSuspended(path, true, verifiers: nil) }
+            try await driver.start(spec)
+            do {
+                let result = try await body(spec.port)
+                if suspended { driver.setSuspended(path, true, verifiers: try? await driver.loginVerifiers(port: spec.port)) }
+                await driver.stop(id: spec.id)
+                return result
+            } catch {
+                await driver.stop(id: spec.id)
+                throw error
+            }
+        }
+    }
+}

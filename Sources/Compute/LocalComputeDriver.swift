@@ -1,0 +1,97 @@
+public import Logging
+
+/// Computes as postgres processes on this machine, supervised by `ComputeSupervisor`, with their data
+/// in directories under the workspaces' storage areas (`DataDirectories`) and Kiln's SQL over their
+/// Unix sockets (`AdminSession`, `AdminConnections`).
+public struct LocalComputeDriver: ComputeDriver {
+    /// The supervisor of every postgres; a `Service` the application runs (it stops them all at shutdown).
+    public let supervisor: ComputeSupervisor
+    let directories: DataDirectories
+    let connections: AdminConnections
+
+    public init(supervisor: ComputeSupervisor) {
+        self.supervisor = supervisor
+        directories = DataDirectories(configuration: supervisor.configuration)
+        connections = AdminConnections(configuration: supervisor.configuration)
+    }
+
+    public init(configuration: ComputeConfiguration, logger: Logger) {
+        self.init(supervisor: ComputeSupervisor(configuration: configuration, logger: logger))
+    }
+
+    var configuration: ComputeConfiguration { supervisor.configuration }
+
+    public var listenHost: String { configuration.listenHost }
+    public var ports: Range<Int> { configuration.ports }
+    public var socketDirectory: String { configuration.socketDirectory }
+
+    public func canUse(port: Int) -> Bool {
+        PortProbe.canBind(port: port, host: configuration.listenHost)
+    }
+
+    // MARK: Data directories
+
+    public func prepareTemplate() async throws { try await directories.prepareTemplate() }
+    public func createEmpty(at path: String) async throws { try await directories.createEmpty(at: path) }
+
+    public func copy(stoppedDirectory source: String, to path: String) async throws {
+        try await directories.copy(stoppedDirectory: source, to: path)
+    }
+
+    public func copy(runningServerPort port: Int, to path: String) async throws {
+        try await directories.copy(runningServerPort: port, to: path)
+    }
+
+    public func copy(standbyOfPort port: Int, slot: String, to path: String) async throws {
+        try await directories.copy(standbyOfPort: port, slot: slot, to: path)
+    }
+
+    public func remove(_ path: String) async { directories.remove(path) }
+    public func exists(_ path: String) -> Bool { directories.exists(path) }
+    public func size(of path: String) -> Int64 { directories.size(of: path) }
+
+    public func setSuspended(_ path: String, _ suspended: Bool, verifiers: [String: String]?) {
+        directories.setSuspended(path, suspended, verifiers: verifiers)
+    }
+
+    public func isSuspended(_ path: String) -> Bool { directories.isSuspended(path) }
+    public func keptVerifiers(_ path: String) -> [String: String]? { directories.keptVerifiers(path) }
+
+    public func stopOrphans(dataDirectories: [String]) async -> Int {
+        await OrphanSweep.stopOrphans(dataDirectories: dataDirectories)
+    }
+
+    // MARK: Computes
+
+    public func start(_ spec: ServerSpec) async throws { try await supervisor.start(spec) }
+    public func stop(id: String) async { await supervisor.stop(id: id) }
+    public func state(id: String) async -> ComputeSupervisor.State { await supervisor.state(id: id) }
+    public func isRunning(id: String) async -> Bool { await supervisor.isRunning(id: id) }
+    public func spec(id: String) async -> ServerSpec? { await supervisor.spec(id: id) }
+    public func ids() async -> [String] { await supervisor.ids() }
+
+    // MARK: SQL
+
+    public func run(port: Int, database: String, _ statements: [String]) async throws {
+        try await AdminSession.run(configuration: configuration, port: port, database: database, statements)
+    }
+
+    public func databases(port: Int) async throws -> [String] {
+        try await AdminSession.databases(configuration: configuration, port: port)
+    }
+
+    public func roleExists(port: Int, role: String) async throws -> Bool {
+        try await AdminSession.roleExists(configuration: configuration, port: port, role: role)
+    }
+
+    public func loginVerifiers(port: Int) async throws -> [String: String] {
+        try await AdminSession.loginVerifiers(configuration: configuration, port: port)
+    }
+
+    public func loginSecret(port: Int, role: String) async throws -> String? {
+        try await connections.loginSecret(port: port, role: role)
+    }
+
+    public func closeConnections(port: Int) async { await connections.close(port: port) }
+    public func closeAllConnections() async { await connections.closeAll() }
+}

@@ -1,0 +1,184 @@
+public import Compute
+import Synchronization
+
+/// A `ComputeDriver` with no processes and no files, for in-process tests of what drives computes
+/// (postgres-nio's `MockConnectionFactory`, Neon's `control_plane/client/mock.rs`). Data directories
+/// are names in a set, computes are specs in a table, SQL is recorded. Copies take `copyTime`, and the
+/// fake records a **violation** whenever work overlaps on one data directory in a way that would break
+/// real data: a compute started on a directory being copied (a live cluster copied file by file), or
+/// stopped while a base backup reads from it (the backup fails).
+public final class FakeComputeDriver: ComputeDriver {
+    private struct State {
+        var directories: Set<String> = []
+        var suspended: [String: [String: String]] = [:]
+        var running: [String: ServerSpec] = [:]
+        /// Directories being read by a copy, with how many copies read each.
+        var copying: [String: Int] = [:]
+        var violations: [String] = []
+        var statements: [String] = []
+        var starts = 0
+    }
+
+    private let state = Mutex(State())
+    /// How long each copy takes.
+    public let copyTime: Duration
+    /// Role name → SCRAM secret, as the fake's computes report them for every data directory.
+    public let verifiers: [String: String]
+
+    public init(copyTime: Duration = .milliseconds(1), verifiers: [String: String] = [:]) {
+        self.copyTime = copyTime
+        self.verifiers = verifiers
+    }
+
+    /// Overlaps that would have broken real data; empty when every piece of work had its directory alone.
+    public var violations: [String] { state.withLock { $0.violations } }
+    /// Every statement run on any compute, in order.
+    public var statements: [String] { state.withLock { $0.statements } }
+    /// How many times a compute was started.
+    public var starts: Int { state.withLock { $0.starts } }
+    /// The data directories that exist.
+    public var directories: Set<String> { state.withLock { $0.directories } }
+
+    public var listenHost: String { "127.0.0.1" }
+    public var ports: Range<Int> { 55000..<55100 }
+    public var socketDirectory: String { "/nonexistent/fake-sockets" }
+    public func canUse(port: Int) -> Bool { true }
+
+    // MARK: Data directories
+
+    public func prepareTemplate() async throws {}
+
+    public func createEmpty(at path: String) async throws {
+        _ = state.withLock { $0.directories.insert(path) }
+    }
+
+    public func copy(stoppedDirectory source: String, to path: String) async throws {
+        try beginCopy(of: source)
+        try? await Task.sleep(for: copyTime)
+        state.withLock { state in
+            if state.running.values.contains(where: { $0.dataDirectory == source }) {
+                state.violations.append("\(source) was copied file by file while a compute ran on it")
+            }
+            state.copying[source, default: 1] -= 1
+            state.directories.insert(path)
+        }
+    }
+
+    public func copy(runningServerPort port: Int, to path: String) async throws {
+        try await backup(port: port, to: path)
+    }
+
+    public func copy(standbyOfPort port: Int, slot: String, to path: String) async throws {
+        try await backup(port: port, to: path)
+    }
+
+    private func backup(port: Int, to path: String) async throws {
+        guard let source = state.withLock({ $0.running.values.first { $0.port == port }?.dataDirectory }) else {
+            throw ComputeError("pg_basebackup: no server on port \(port)")
+        }
+        try beginCopy(of: source)
+        try? await Task.sleep(for: copyTime)
+        try state.withLock { state in
+            state.copying[source, default: 1] -= 1
+            guard state.running.values.contains(where: { $0.port == port }) else {
+                throw ComputeError("pg_basebackup: the server on port \(port) went away")
+            }
+            state.directories.insert(path)
+        }
+    }
+
+    private func beginCopy(of source: String) throws {
+        try state.withLock { state in
+            guard state.directories.contains(source) else { throw ComputeError("no data at \(source)") }
+            state.copying[source, default: 0] += 1
+        }
+    }
+
+    public func remove(_ path: String) async {
+        state.withLock { state in
+            state.directories.remove(path)
+            state.suspended[path] = nil
+        }
+    }
+
+    public func exists(_ path: String) -> Bool { state.withLock { $0.directories.contains(path) } }
+    public func size(of path: String) -> Int64 { exists(path) ? 8 << 20 : 0 }
+
+    public func setSuspended(_ path: String, _ suspended: Bool, verifiers: [String: String]?) {
+        state.withLock { $0.suspended[path] = suspended ? (verifiers ?? [:]) : nil }
+    }
+
+    public func isSuspended(_ path: String) -> Bool { state.withLock { $0.suspended[path] != nil } }
+
+    public func keptVerifiers(_ path: String) -> [String: String]? {
+        state.withLock { $0.suspended[path].flatMap { $0.isEmpty ? nil : $0 } }
+    }
+
+    public func stopOrphans(dataDirectories: [String]) async -> Int { 0 }
+
+    // MARK: Computes
+
+    public func start(_ spec: ServerSpec) async throws {
+        try state.withLock { state in
+            guard state.directories.contains(spec.dataDirectory) else { throw ComputeError("no data at \(spec.dataDirectory)") }
+            if state.copying[spec.dataDirectory, default: 0] > 0 {
+                state.violations.append("\(spec.id) started on \(spec.dataDirectory) while it was copied")
+            }
+            state.running[spec.id] = spec
+            state.starts += 1
+        }
+    }
+
+    public func stop(id: String) async {
+        state.withLock { state in
+            guard let spec = state.running.removeValue(forKey: id) else { return }
+            if state.copying[spec.dataDirectory, default: 0] > 0 {
+                state.violations.append("\(id) stopped while a copy read \(spec.dataDirectory)")
+            }
+        }
+    }
+
+    public func state(id: String) async -> ComputeSupervisor.State {
+        state.withLock { $0.running[id] == nil ? .stopped : .running }
+    }
+
+    public func isRunning(id: String) async -> Bool { state.withLock { $0.running[id] != nil } }
+    public func spec(id: String) async -> ServerSpec? { state.withLock { $0.running[id] } }
+    public func ids() async -> [String] { state.withLock { Array($0.running.keys) } }
+
+    // MARK: SQL
+
+    public func run(port: Int, database: String, _ statements: [String]) async throws {
+        try requireServer(port: port)
+        state.withLock { $0.statements += statements }
+    }
+
+    public func databases(port: Int) async throws -> [String] {
+        try requireServer(port: port)
+        return ["postgres", "databricks_postgres"]
+    }
+
+    public func roleExists(port: Int, role: String) async throws -> Bool {
+        try requireServer(port: port)
+        return verifiers[role] != nil
+    }
+
+    public func loginVerifiers(port: Int) async throws -> [String: String] {
+        try requireServer(port: port)
+        return verifiers
+    }
+
+    public func loginSecret(port: Int, role: String) async throws -> String? {
+        try requireServer(port: port)
+        return verifiers[role]
+    }
+
+    public func closeConnections(port: Int) async {}
+    public func closeAllConnections() async {}
+
+    private func requireServer(port: Int) throws {
+        guard state.withLock({ $0.running.values.contains { $0.port == port } }) else {
+            throw ComputeError("Cannot reach the compute: no server on port \(port)")
+        }
+    }
+}

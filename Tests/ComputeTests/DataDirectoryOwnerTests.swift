@@ -1,0 +1,106 @@
+import Compute
+import ComputeTestSupport
+import Testing
+
+/// The owner serialises work on each data directory: the races a branch copy had with wakes and
+/// suspends (REVIEW-2026-11 §5.13) are checked against a fake driver that reports every overlap.
+@Suite struct DataDirectoryOwnerTests {
+    let driver = FakeComputeDriver(copyTime: .milliseconds(200))
+    var owner: DataDirectoryOwner { DataDirectoryOwner(driver: driver) }
+
+    func spec(_ id: String, on directory: String, port: Int = 55001) -> ServerSpec {
+        ServerSpec(id: id, dataDirectory: directory, port: port, settings: [:])
+    }
+
+    @Test func withoutAnOwnerTheFakeSeesAWakeDuringACopy() async throws {
+        try await driver.createEmpty(at: "/d/parent")
+        async let copy: Void = driver.copy(stoppedDirectory: "/d/parent", to: "/d/child")
+        try await Task.sleep(for: .milliseconds(50))
+        try await driver.start(spec("ep", on: "/d/parent"))
+        try await copy
+        #expect(driver.violations.count == 2)   // started during the copy, and copied while it ran
+    }
+
+    @Test func aWakeDuringACopyWaitsForIt() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/parent")
+        async let copy: Void = owner.copy("/d/parent", to: "/d/child")
+        try await Task.sleep(for: .milliseconds(50))
+        try await owner.start(spec("ep", on: "/d/parent"))
+        try await copy
+        #expect(driver.violations == [])
+        #expect(driver.exists("/d/child"))
+        #expect(await driver.isRunning(id: "ep"))
+    }
+
+    @Test func aSuspendDuringABaseBackupWaitsForIt() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/parent")
+        try await owner.start(spec("ep", on: "/d/parent"))
+        async let copy: Void = owner.copy("/d/parent", to: "/d/child")
+        try await Task.sleep(for: .milliseconds(50))
+        let suspended = await owner.suspend(id: "ep", keepingVerifiers: true) { true }
+        try await copy
+        #expect(suspended)
+        #expect(driver.violations == [])
+        #expect(driver.exists("/d/child"))
+        #expect(driver.isSuspended("/d/parent"))
+    }
+
+    @Test func aSuspendSparesAComputeThatAClientReachedWhileItWaited() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/parent")
+        try await owner.start(spec("ep", on: "/d/parent"))
+        async let copy: Void = owner.copy("/d/parent", to: "/d/child")
+        try await Task.sleep(for: .milliseconds(50))
+        let suspended = await owner.suspend(id: "ep", keepingVerifiers: true) { false }
+        try await copy
+        #expect(!suspended)
+        #expect(await driver.isRunning(id: "ep"))
+        #expect(!driver.isSuspended("/d/parent"))
+    }
+
+    @Test func aStartClearsTheSuspendedMarkUnlessAskedToLeaveItAsleep() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/a")
+        driver.setSuspended("/d/a", true, verifiers: ["alice": "SCRAM"])
+        try await owner.start(spec("ep", on: "/d/a"), unlessSuspended: true)
+        #expect(await !driver.isRunning(id: "ep"))
+        try await owner.start(spec("ep", on: "/d/a"))
+        #expect(await driver.isRunning(id: "ep"))
+        #expect(!driver.isSuspended("/d/a"))
+    }
+
+    @Test func maintenanceWorkOnASleepingDirectoryRefreshesItsKeptVerifiers() async throws {
+        let driver = FakeComputeDriver(verifiers: ["alice": "SCRAM-new"])
+        let owner = DataDirectoryOwner(driver: driver)
+        try await owner.createEmpty(at: "/d/a")
+        driver.setSuspended("/d/a", true, verifiers: ["alice": "SCRAM-old"])
+        let port = try await owner.withServer(on: "/d/a", maintenancePort: { 55010 }) { port in
+            #expect(driver.keptVerifiers("/d/a") == nil)   // forgotten while roles may change
+            try await driver.run(port: port, database: "postgres", ["ALTER ROLE alice PASSWORD 'x'"])
+            return port
+        }
+        #expect(port == 55010)
+        #expect(await driver.ids() == [])   // the maintenance server is stopped again
+        #expect(driver.keptVerifiers("/d/a") == ["alice": "SCRAM-new"])
+    }
+
+    @Test func maintenanceWorkUsesTheRunningComputeWhenThereIsOne() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/a")
+        try await owner.start(spec("ep", on: "/d/a", port: 55002))
+        let port = try await owner.withServer(on: "/d/a", maintenancePort: { Issue.record("no maintenance server wanted"); return 0 }) { $0 }
+        #expect(port == 55002)
+        #expect(driver.starts == 1)
+    }
+
+    @Test func aStandbyIsCopiedFromAMaintenanceServerWhenTheBranchSleeps() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/branch")
+        try await owner.makeStandby(of: "/d/branch", slot: "kiln_r", to: "/d/replica", maintenancePort: { 55011 })
+        #expect(driver.exists("/d/replica"))
+        #expect(await driver.ids() == [])
+        #expect(driver.violations == [])
+    }
+}
