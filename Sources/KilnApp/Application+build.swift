@@ -85,7 +85,7 @@ public func buildApplication(
     }
     // Services stop in the reverse order of this list, each after the one before has finished: the proxy
     // first (no more wakes), then the operations, and the supervisor last, which stops every postgres.
-    application.addServices(domain.supervisor, domain.provisioner, domain.lakebase.service, proxy)
+    application.addServices(domain.supervisor, domain.provisioner, domain.lakebase, proxy)
     return (application, database)
 }
 

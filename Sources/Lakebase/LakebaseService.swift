@@ -7,32 +7,17 @@ import SQLKit
 import Synchronization
 public import ServiceLifecycle
 
-/// Who calls the Postgres API: the workspace and the Databricks identity.
-public struct LakebaseCaller: Sendable {
-    public var workspaceID: Int64
-    /// The user name (an e-mail) or a service principal's application id.
-    public var identity: String
-    /// `USER` or `SERVICE_PRINCIPAL`.
-    public var identityType: String
-
-    public init(workspaceID: Int64, identity: String, identityType: String) {
-        self.workspaceID = workspaceID
-        self.identity = identity
-        self.identityType = identityType
-    }
-}
-
 /// The Lakebase Postgres API: projects, branches, endpoints, roles, databases, credentials and
 /// operations. Requests validate and record the desired state; an operation then does the work on
-/// real PostgreSQL servers (`LakebaseWork`), one project at a time.
-public final class LakebaseService: Sendable {
+/// real PostgreSQL servers (`Reconciler`), one project at a time.
+public final class LakebaseService: Service {
     let database: any Database
     let clock: any WallClock
     let logger: Logger
     let runner: OperationRunner
-    let work: LakebaseWork
+    let reconciler: Reconciler
+    let sweepInterval: Duration
     let locks = KeyedLocks()
-    let endpointsChanged = Mutex<(@Sendable () async -> Void)?>(nil)
     /// Replaces every endpoint's suspend timeout (tests and demos); nil: each endpoint's own.
     let suspendTimeoutOverride: Duration?
 
@@ -55,35 +40,20 @@ public final class LakebaseService: Sendable {
         self.database = database
         self.clock = clock
         self.logger = logger
-        self.runner = OperationRunner(database: database, logger: logger)
-        self.work = LakebaseWork(database: database, owner: computes, storageArea: storageArea, access: access, clock: clock, logger: logger)
-        let work = self.work
-        runner.setWork { [weak self] operation in
-            do {
-                let result = try await work.perform(operation)
-                await self?.notifyEndpointsChanged()
-                return result
-            } catch {
-                await self?.notifyEndpointsChanged()
-                throw error
-            }
-        }
-        runner.setBeforeResume { [weak self] in
-            // Endpoints are reachable (and wake on connect) before their computes are back.
-            await self?.notifyEndpointsChanged()
-            await work.restoreComputes()
-            await self?.notifyEndpointsChanged()
-        }
-        runner.setSweep(every: sweepInterval) { [weak self] in await self?.sweep() }
+        self.sweepInterval = sweepInterval
+        self.reconciler = Reconciler(database: database, owner: computes, storageArea: storageArea, access: access, clock: clock, logger: logger)
+        self.runner = OperationRunner(database: database, performer: reconciler, logger: logger)
     }
 
-    /// The background service that runs operations (add it to the application's services).
-    public var service: some Service { runner }
+    /// Runs operations (and the sweep of what is due for deletion) until graceful shutdown.
+    public func run() async throws {
+        try await runner.run(sweepingEvery: sweepInterval) { await self.sweep() }
+    }
 
     /// Starts the computes and the operations a previous run left; call once the schema is migrated.
     public func activate() { runner.activate() }
 
-    var facts: RuntimeFacts { work.facts }
+    var facts: RuntimeFacts { reconciler.facts }
 
     // MARK: - Reads
 
@@ -173,30 +143,3 @@ public final class LakebaseService: Sendable {
     }
 }
 
-/// `page_size` and `page_token`: the token is the offset of the next page, opaque to clients.
-struct Page {
-    var size: Int
-    var offset: Int
-
-    init(size: Int?, token: String?, maximum: Int) throws(KilnError) {
-        if let size, size < 0 { throw KilnError.invalidParameter("page_size cannot be negative.") }
-        self.size = min(size.flatMap { $0 == 0 ? nil : $0 } ?? 50, maximum)
-        if let token, !token.isEmpty {
-            guard let data = Base64URL.decode(token), let text = String(data: data, encoding: .utf8),
-                  text.hasPrefix("offset:"), let offset = Int(text.dropFirst(7)), offset >= 0 else {
-                throw KilnError.invalidParameter("Invalid page_token.")
-            }
-            self.offset = offset
-        } else {
-            offset = 0
-        }
-    }
-
-    func slice<T>(_ items: [T]) -> ArraySlice<T> {
-        items.dropFirst(offset).prefix(size)
-    }
-
-    func nextToken(total: Int) -> String? {
-        offset + size < total ? Base64URL.encode(Data("offset:\(offset + size)".utf8)) : nil
-    }
-}

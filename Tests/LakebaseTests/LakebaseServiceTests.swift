@@ -32,7 +32,7 @@ import Testing
             let service = LakebaseService(database: store, computes: DataDirectoryOwner(driver: driver),
                                           storageArea: { "\(root)/workspaces/\($0)" }, sweepInterval: .seconds(3600), logger: logger)
             try await withThrowingTaskGroup { group in
-                group.addTask { try await service.runner.run() }
+                group.addTask { try await service.run() }
                 service.activate()
                 try await body(service)
                 group.cancelAll()

@@ -3,21 +3,6 @@ public import KilnCore
 import SQLKit
 import Persistence
 
-/// The limits of Lakebase (lakebase-contract.md §B.5).
-enum Limits {
-    static let projectsPerWorkspace = 1000
-    static let branchesPerProject = 500
-    static let protectedBranchesPerProject = 1
-    static let activeComputesPerProject = 20
-    static let rolesPerBranch = 500
-    static let databasesPerBranch = 500
-    static let readReplicasPerBranch = 6
-
-    static func exceeded(_ what: String, _ limit: Int) -> KilnError {
-        KilnError(.resourceLimitExceeded, "The limit of \(limit) \(what) has been reached.")
-    }
-}
-
 extension LakebaseService {
     /// `POST …/{parent}/{collection}?{kind}_id=…`: creates a resource (or, with `replace_existing`,
     /// updates the one that exists).
@@ -104,7 +89,7 @@ extension LakebaseService {
     }
 
     func newEndpoint(_ db: any SQLDatabase, name: ResourceName, spec: JSONTree, ws: Int64, now: Int64) async throws -> StoredResource {
-        let port = try await work.freePort(db)
+        let port = try await reconciler.freePort(db)
         return StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.endpoint), spec: spec, port: port, now: now)
     }
 
@@ -203,7 +188,7 @@ extension LakebaseService {
         let roleSpec = try Specs.role(spec)
         var privateState = JSONTree.object([])
         if roleSpec["auth_method"]?.stringValue == "PG_PASSWORD_SCRAM_SHA_256" {
-            privateState.set("password", .string(try await work.secrets().seal(LakebaseSecrets.newPassword())))
+            privateState.set("password", .string(try await reconciler.secrets().seal(LakebaseSecrets.newPassword())))
         }
         let now = clock.nowMillis()
         let sealed = privateState

@@ -7,13 +7,9 @@ import Synchronization
 /// Runs operations in the background, one at a time per project, records how each ended, and lets
 /// callers wait for one. At start-up it runs again whatever a previous Kiln left unfinished.
 final class OperationRunner: Service {
-    typealias Work = @Sendable (OperationRecord) async throws -> JSONTree?
-
     private let database: any Database
     private let logger: Logger
-    private let work: Mutex<Work?> = Mutex(nil)
-    private let beforeResume: Mutex<(@Sendable () async -> Void)?> = Mutex(nil)
-    private let sweep: Mutex<(interval: Duration, body: @Sendable () async -> Void)?> = Mutex(nil)
+    private let performer: any OperationPerformer
     private let projectLocks = KeyedLocks()
     private let board = CompletionBoard()
     /// Operations queued or running: one found unfinished at start-up may also have just been submitted.
@@ -24,8 +20,9 @@ final class OperationRunner: Service {
     private let activation: AsyncStream<Void>
     private let activationContinuation: AsyncStream<Void>.Continuation
 
-    init(database: any Database, logger: Logger) {
+    init(database: any Database, performer: any OperationPerformer, logger: Logger) {
         self.database = database
+        self.performer = performer
         self.logger = logger
         (queue, queueContinuation) = AsyncStream.makeStream()
         (activation, activationContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -34,17 +31,6 @@ final class OperationRunner: Service {
     /// Lets `run` begin: the schema is in place.
     func activate() { activationContinuation.yield() }
 
-    /// Sets what performing an operation means (the service that owns the compute).
-    func setWork(_ body: @escaping Work) { work.withLock { $0 = body } }
-
-    /// Sets what to do at start-up before unfinished operations run again (start the computes).
-    func setBeforeResume(_ body: @escaping @Sendable () async -> Void) { beforeResume.withLock { $0 = body } }
-
-    /// Sets a job to run every `interval` once operations run (deleting what is due).
-    func setSweep(every interval: Duration, _ body: @escaping @Sendable () async -> Void) {
-        sweep.withLock { $0 = (interval, body) }
-    }
-
     /// Queues a stored operation, unless it is queued or running already.
     func submit(_ operation: OperationRecord) {
         guard inFlight.withLock({ $0.insert(operation.name).inserted }) else { return }
@@ -52,16 +38,22 @@ final class OperationRunner: Service {
     }
 
     func run() async throws {
+        try await run(sweepingEvery: nil) {}
+    }
+
+    /// Once activated: lets the performer resume, queues what a previous run left unfinished, then runs
+    /// operations as they come, and `sweep` every `interval` (when given), until graceful shutdown.
+    func run(sweepingEvery interval: Duration?, _ sweep: @escaping @Sendable () async -> Void) async throws {
         var activations = activation.cancelOnGracefulShutdown().makeAsyncIterator()
         guard await activations.next() != nil else { return }
-        if let beforeResume = beforeResume.withLock({ $0 }) { await beforeResume() }
+        await performer.resume()
         for operation in try await database.read({ db in try await OperationTable.pending(db) }) {
             submit(operation)
         }
         await withDiscardingTaskGroup { group in
-            if let sweep = sweep.withLock({ $0 }) {
+            if let interval {
                 group.addTask {
-                    while (try? await Task.sleep(for: sweep.interval)) != nil { await sweep.body() }
+                    while (try? await Task.sleep(for: interval)) != nil { await sweep() }
                 }
             }
             for await operation in queue.cancelOnGracefulShutdown() {
@@ -83,8 +75,7 @@ final class OperationRunner: Service {
         let lockKey = "\(operation.workspaceID)/\(operation.resource.projectID)"
         let result: JSONTree
         do {
-            guard let work = work.withLock({ $0 }) else { throw KilnError(.internalError, "The operation runner has no work.") }
-            let response = try await projectLocks.withLock(lockKey) { try await work(operation) }
+            let response = try await projectLocks.withLock(lockKey) { try await self.performer.perform(operation) }
             var body = response ?? .object([])
             if operation.kind.answersEmpty || response == nil {
                 body = .object([.init("@type", .string("type.googleapis.com/google.protobuf.Empty"))])
@@ -134,53 +125,3 @@ final class OperationRunner: Service {
     }
 }
 
-/// Continuations of callers waiting for operations, by operation name.
-final class CompletionBoard: Sendable {
-    private struct State {
-        var nextTicket = 0
-        var waiters: [String: [Int: CheckedContinuation<Void, Never>]] = [:]
-        /// Tickets resolved before their waiter registered.
-        var resolvedEarly: Set<Int> = []
-    }
-
-    private let state = Mutex(State())
-
-    func ticket() -> Int {
-        state.withLock { state in
-            state.nextTicket += 1
-            return state.nextTicket
-        }
-    }
-
-    func wait(_ name: String, ticket: Int) async {
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state in
-                if state.resolvedEarly.remove(ticket) != nil { return true }
-                state.waiters[name, default: [:]][ticket] = continuation
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
-    }
-
-    /// Releases one waiter (its timeout passed, or the operation was already done).
-    func resolve(_ name: String, ticket: Int) {
-        let continuation = state.withLock { state in
-            if let continuation = state.waiters[name]?.removeValue(forKey: ticket) { return Optional(continuation) }
-            state.resolvedEarly.insert(ticket)
-            return nil
-        }
-        continuation?.resume()
-    }
-
-    /// Drops what is left of a finished wait.
-    func forget(_ ticket: Int) {
-        _ = state.withLock { $0.resolvedEarly.remove(ticket) }
-    }
-
-    /// Releases everyone waiting for `name`.
-    func complete(_ name: String) {
-        let continuations = state.withLock { $0.waiters.removeValue(forKey: name).map { Array($0.values) } ?? [] }
-        for continuation in continuations { continuation.resume() }
-    }
-}

@@ -1,18 +1,6 @@
 import KilnCore
 import SQLKit
 
-/// The work behind a long-running operation.
-enum OperationKind: String, Sendable {
-    case createProject, updateProject, deleteProject, undeleteProject
-    case createBranch, updateBranch, deleteBranch, undeleteBranch
-    case createEndpoint, updateEndpoint, deleteEndpoint
-    case createRole, updateRole, deleteRole
-    case createDatabase, updateDatabase, deleteDatabase
-
-    /// Deletes answer `google.protobuf.Empty`; the rest answer the resource.
-    var answersEmpty: Bool { rawValue.hasPrefix("delete") || rawValue.hasPrefix("undelete") }
-}
-
 /// A long-running operation as stored: readable the moment the mutation returns, `done` with a
 /// `response` or an `error` when its work ends, and still there after a restart.
 struct OperationRecord: Sendable {
@@ -66,33 +54,3 @@ struct OperationRecord: Sendable {
     }
 }
 
-/// The `lakebase_operations` table.
-enum OperationTable {
-    static let table = "lakebase_operations"
-
-    static func insert(_ db: any SQLDatabase, _ operation: OperationRecord) async throws {
-        try await db.insert(into: table)
-            .columns("workspace_id", "name", "project", "kind", "resource", "payload", "done", "result", "created_at")
-            .values(SQLBind(operation.workspaceID), SQLBind(operation.name), SQLBind(operation.resource.projectID),
-                    SQLBind(operation.kind.rawValue), SQLBind(operation.resource.description),
-                    SQLBind(ResourceTable.text(operation.payload)), SQLBind(false), SQLBind(String?.none), SQLBind(operation.createdAt))
-            .run()
-    }
-
-    static func get(_ db: any SQLDatabase, workspaceID: Int64, name: String) async throws -> OperationRecord? {
-        try await db.select().column("*").from(table)
-            .where("workspace_id", .equal, workspaceID).where("name", .equal, name)
-            .first().map(OperationRecord.init(row:))
-    }
-
-    static func pending(_ db: any SQLDatabase) async throws -> [OperationRecord] {
-        try await db.select().column("*").from(table).where("done", .equal, false)
-            .orderBy("created_at").all().map(OperationRecord.init(row:))
-    }
-
-    static func finish(_ db: any SQLDatabase, _ operation: OperationRecord, result: JSONTree) async throws {
-        try await db.update(table).set("done", to: true).set("result", to: ResourceTable.text(result))
-            .where("workspace_id", .equal, operation.workspaceID).where("name", .equal, operation.name)
-            .run()
-    }
-}

@@ -8,7 +8,7 @@ import Persistence
 /// and kept current by streaming from the branch's read-write compute through a replication slot (the
 /// primary keeps the WAL a suspended replica has yet to read). A replica that wakes while its primary
 /// is suspended reads that WAL from the primary's `pg_wal`, so it still sees every committed change.
-extension LakebaseWork {
+extension Reconciler {
     /// The physical replication slot that keeps a replica's WAL on its primary.
     static func slotName(_ replica: StoredResource) -> String {
         "kiln_" + String(replica.uid.map { $0 == "-" ? "_" : $0 })

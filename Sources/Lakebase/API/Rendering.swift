@@ -1,30 +1,5 @@
 import KilnCore
 
-/// What reads show beyond the stored spec: the live state of computes and the size of branches.
-struct RuntimeFacts: Sendable {
-    /// The endpoint's `current_state`: INIT, ACTIVE, IDLE or DEGRADED.
-    var endpointState: @Sendable (StoredResource) async -> String
-    /// The branch's logical size in bytes.
-    var branchSize: @Sendable (StoredResource) -> Int64
-    /// The address the endpoints' own ports listen on.
-    var host: String
-    /// How else the proxy reaches endpoints.
-    var access: PostgresAccess
-}
-
-/// How Kiln's Postgres proxy is reached, beyond each endpoint's own port: reported in `status.hosts`.
-public struct PostgresAccess: Sendable {
-    /// Endpoint host names are `<uid>.<domain>` (TLS server names, routed at the shared port).
-    public var domain: String
-    /// The proxy's shared port; nil when it has none.
-    public var sharedPort: Int?
-
-    public init(domain: String = "kiln.localhost", sharedPort: Int? = nil) {
-        self.domain = domain
-        self.sharedPort = sharedPort
-    }
-}
-
 /// Resources as the API shows them: `status` with defaults materialised, never `spec`.
 enum Rendering {
     static let branchSizeLimit: Int64 = 8_796_093_022_208

@@ -8,7 +8,7 @@ import Synchronization
 
 /// The work of operations on real PostgreSQL: data directories for branches, a supervised postgres per
 /// endpoint, SQL for roles and databases. Each method leaves nothing half made when it fails.
-final class LakebaseWork: Sendable {
+final class Reconciler: Sendable {
     let database: any Database
     /// Every start, stop, copy and removal of a branch's or replica's data goes through it.
     let owner: DataDirectoryOwner
@@ -17,6 +17,7 @@ final class LakebaseWork: Sendable {
     let logger: Logger
     let access: PostgresAccess
     private let loadedSecrets = Mutex<LakebaseSecrets?>(nil)
+    private let endpointsChanged = Mutex<(@Sendable () async -> Void)?>(nil)
 
     init(database: any Database, owner: DataDirectoryOwner, storageArea: @escaping @Sendable (Int64) async throws -> String,
          access: PostgresAccess, clock: any WallClock, logger: Logger) {
@@ -30,6 +31,16 @@ final class LakebaseWork: Sendable {
 
     /// Where computes run; its reads need no owner.
     var driver: any ComputeDriver { owner.driver }
+
+    /// Calls `body` whenever endpoints may have come, gone or changed (after every operation and at
+    /// start-up), before the operation is reported done.
+    func onEndpointsChanged(_ body: @escaping @Sendable () async -> Void) {
+        endpointsChanged.withLock { $0 = body }
+    }
+
+    func notifyEndpointsChanged() async {
+        if let body = endpointsChanged.withLock({ $0 }) { await body() }
+    }
 
     func secrets() async throws -> LakebaseSecrets {
         if let secrets = loadedSecrets.withLock({ $0 }) { return secrets }

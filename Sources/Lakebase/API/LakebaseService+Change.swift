@@ -167,7 +167,7 @@ extension LakebaseService {
         guard let sealed = role.privateState["password"]?.stringValue else {
             throw KilnError(.badRequest, "role \(name) does not log in with a password (auth_method \(role.spec["auth_method"]?.stringValue ?? "?"))")
         }
-        return .object([.init("password", .string(try await work.secrets().open(sealed)))])
+        return .object([.init("password", .string(try await reconciler.secrets().open(sealed)))])
     }
 
     /// `POST …/credentials`: a signed token that logs in to the endpoint as the caller.
@@ -199,12 +199,12 @@ extension LakebaseService {
         _ = try reader.array("claims")
         let expires = (now + Int64(seconds * 1000)) / 1000
         let claims = DatabaseCredentialClaims(workspaceID: caller.workspaceID, endpoint: endpoint.uid, subject: caller.identity, expires: expires)
-        let token = try await work.credentials().issue(claims)
+        let token = try await reconciler.credentials().issue(claims)
         return .object([.init("token", .string(token)), .init("expire_time", .string(ProtoTime.timestamp(millis: expires * 1000)))])
     }
 
     /// The verifier of database credentials (the proxy's, later).
-    public func credentialVerifier() async throws -> DatabaseCredentials { try await work.credentials() }
+    public func credentialVerifier() async throws -> DatabaseCredentials { try await reconciler.credentials() }
 
     static func managedByParent(_ message: String) -> KilnError {
         KilnError(.badRequest, message, details: [.object([

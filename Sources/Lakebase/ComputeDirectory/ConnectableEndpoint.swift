@@ -1,0 +1,14 @@
+import Foundation
+
+/// What Kiln's Postgres proxy needs to know of an endpoint.
+public struct ConnectableEndpoint: Sendable {
+    public var uid: String
+    public var workspaceID: Int64
+    /// The endpoint's port: its own listener, and the name of its postgres's Unix socket.
+    public var port: Int
+    public var disabled: Bool
+    /// How long it may go without clients before it is suspended; nil: never.
+    public var suspendTimeout: Duration?
+    /// For a read replica, its branch (whose read-write endpoint holds the roles it replays); nil otherwise.
+    var replicaOf: ResourceName?
+}

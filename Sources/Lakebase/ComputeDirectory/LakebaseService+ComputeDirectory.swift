@@ -1,0 +1,66 @@
+public import Compute
+import Foundation
+import KilnCore
+import Logging
+import Persistence
+import SQLKit
+import Synchronization
+
+extension LakebaseService {
+    /// Every endpoint clients can connect to (ready, its branch and project not deleted).
+    public func connectableEndpoints() async throws -> [ConnectableEndpoint] {
+        let (endpoints, branches, projects) = try await database.read { db in
+            (try await ResourceTable.all(db, kind: .endpoint), try await ResourceTable.all(db, kind: .branch),
+             try await ResourceTable.all(db, kind: .project))
+        }
+        let gone = Set((branches + projects).filter { $0.deletedAt != nil }.map { "\($0.workspaceID)/\($0.name)" })
+        return endpoints.filter { endpoint in
+            endpoint.isReady && endpoint.port != nil
+                && !gone.contains("\(endpoint.workspaceID)/\(endpoint.name.parent!)")
+                && !gone.contains("\(endpoint.workspaceID)/\(endpoint.name.project)")
+        }.map(connectable)
+    }
+
+    /// The endpoint with this uid, if clients can connect to it.
+    public func connectableEndpoint(uid: String) async throws -> ConnectableEndpoint? {
+        try await database.read { db in
+            guard let endpoint = try await ResourceTable.endpoint(db, uid: uid), endpoint.isReady, endpoint.port != nil,
+                  let branchName = endpoint.name.parent,
+                  let branch = try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
+                  let project = try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: endpoint.name.project),
+                  branch.deletedAt == nil, project.deletedAt == nil else { return nil }
+            return connectable(endpoint)
+        }
+    }
+
+    /// The Unix socket of an endpoint's postgres.
+    public func socketPath(_ endpoint: ConnectableEndpoint) -> String {
+        reconciler.driver.socketPath(port: endpoint.port)
+    }
+
+    /// Calls `body` whenever endpoints may have come, gone or changed (after every operation and at
+    /// start-up), before the operation is reported done.
+    public func onEndpointsChanged(_ body: @escaping @Sendable () async -> Void) {
+        reconciler.onEndpointsChanged(body)
+    }
+
+    private func connectable(_ row: StoredResource) -> ConnectableEndpoint {
+        let timeout: Duration? = if row.spec["no_suspension"]?.boolValue == true {
+            nil
+        } else if let override = suspendTimeoutOverride {
+            override
+        } else {
+            .seconds(row.spec["suspend_timeout_duration"]?.stringValue.flatMap(ProtoTime.seconds(duration:)) ?? 86_400)
+        }
+        return ConnectableEndpoint(uid: row.uid, workspaceID: row.workspaceID, port: row.port ?? 0,
+                                   disabled: row.spec["disabled"]?.boolValue == true, suspendTimeout: timeout,
+                                   replicaOf: row.isReadOnly ? row.name.parent : nil)
+    }
+}
+
+extension ResourceTable {
+    static func endpoint(_ db: any SQLDatabase, uid: String) async throws -> StoredResource? {
+        try await db.select().column("*").from(table).where("kind", .equal, ResourceKind.endpoint.rawValue).where("uid", .equal, uid)
+            .first().map(StoredResource.init(row:))
+    }
+}

@@ -1,0 +1,13 @@
+import KilnCore
+
+/// The work behind a long-running operation.
+enum OperationKind: String, Sendable {
+    case createProject, updateProject, deleteProject, undeleteProject
+    case createBranch, updateBranch, deleteBranch, undeleteBranch
+    case createEndpoint, updateEndpoint, deleteEndpoint
+    case createRole, updateRole, deleteRole
+    case createDatabase, updateDatabase, deleteDatabase
+
+    /// Deletes answer `google.protobuf.Empty`; the rest answer the resource.
+    var answersEmpty: Bool { rawValue.hasPrefix("delete") || rawValue.hasPrefix("undelete") }
+}

@@ -1,0 +1,44 @@
+import Compute
+import KilnCore
+import Persistence
+import SQLKit
+
+/// Databases on a branch's postgres: `CREATE`, `ALTER` (rename, owner) and `DROP DATABASE`.
+extension Reconciler {
+    func applyDatabase(_ operation: OperationRecord) async throws {
+        let ws = operation.workspaceID
+        guard let resource = try await row(operation.resource, ws: ws), let branch = try await row(operation.resource.parent!, ws: ws) else {
+            throw LakebaseService.notFound(.database)
+        }
+        let pgName = resource.spec["postgres_database"]?.stringValue ?? ""
+        var owner: StoredResource?
+        if let ownerName = ResourceName(resource.spec["role"]?.stringValue ?? "") { owner = try await row(ownerName, ws: ws) }
+        let ownerIdentifier = SQLText.identifier(owner?.spec["postgres_role"]?.stringValue ?? "kiln_system")
+        var statements: [String]
+        switch operation.kind {
+        case .deleteDatabase:
+            statements = ["DROP DATABASE IF EXISTS \(SQLText.identifier(pgName)) WITH (FORCE)"]
+        case .updateDatabase:
+            let previousName = operation.payload.value(at: ["previous", "postgres_database"])?.stringValue ?? pgName
+            statements = []
+            if previousName != pgName {
+                statements.append("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(SQLText.literal(previousName))")
+                statements.append("ALTER DATABASE \(SQLText.identifier(previousName)) RENAME TO \(SQLText.identifier(pgName))")
+            }
+            statements.append("ALTER DATABASE \(SQLText.identifier(pgName)) OWNER TO \(ownerIdentifier)")
+        default:
+            statements = ["CREATE DATABASE \(SQLText.identifier(pgName)) OWNER \(ownerIdentifier)"]
+        }
+        do {
+            try await sql(branch, statements)
+        } catch {
+            try await undo(operation, resource: resource)
+            throw error
+        }
+        if operation.kind == .deleteDatabase {
+            try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: operation.resource) }
+        } else {
+            try await markReady([resource])
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Compute
+import KilnCore
+import Persistence
+import SQLKit
+
+/// Roles on a branch's postgres: `CREATE`/`ALTER ROLE` from the spec, `DROP ROLE` (after reassigning what it owns).
+extension Reconciler {
+    func applyRole(_ operation: OperationRecord) async throws {
+        let ws = operation.workspaceID
+        guard let role = try await row(operation.resource, ws: ws), let branch = try await row(operation.resource.parent!, ws: ws) else {
+            throw LakebaseService.notFound(.role)
+        }
+        let driver = driver
+        do {
+            try await withBranchServer(branch) { port in
+                do {
+                    if operation.kind == .deleteRole {
+                        let identifier = SQLText.identifier(role.spec["postgres_role"]?.stringValue ?? "")
+                        if let target = operation.payload["reassign_owned_to"]?.stringValue {
+                            for database in try await driver.databases(port: port) {
+                                try await driver.run(port: port, database: database, [
+                                    "REASSIGN OWNED BY \(identifier) TO \(SQLText.identifier(target))", "DROP OWNED BY \(identifier)"])
+                            }
+                        }
+                        try await driver.run(port: port, database: "postgres", ["DROP ROLE IF EXISTS \(identifier)"])
+                    } else {
+                        try await driver.run(port: port, database: "postgres", try await self.createRoleSQL(role, port: port))
+                    }
+                } catch let error as ComputeError {
+                    throw KilnError(.badRequest, "PostgreSQL refused the change: \(error.description)")
+                }
+            }
+        } catch {
+            try await undo(operation, resource: role)
+            throw error
+        }
+        if operation.kind == .deleteRole {
+            try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: operation.resource) }
+        } else {
+            try await markReady([role])
+        }
+    }
+
+    /// `CREATE ROLE` (or `ALTER ROLE` when it exists) with the spec's attributes, password and membership.
+    func createRoleSQL(_ role: StoredResource, port: Int) async throws -> [String] {
+        let pgName = role.spec["postgres_role"]?.stringValue ?? ""
+        let exists = try await driver.roleExists(port: port, role: pgName)
+        let attributes = role.spec["attributes"] ?? .object([])
+        func flag(_ key: String, _ word: String) -> String { attributes[key]?.boolValue == true ? word : "NO" + word }
+        var options = [role.spec["auth_method"]?.stringValue == "NO_LOGIN" ? "NOLOGIN" : "LOGIN",
+                       flag("createdb", "CREATEDB"), flag("createrole", "CREATEROLE"), flag("bypassrls", "BYPASSRLS")]
+        if let sealed = role.privateState["password"]?.stringValue {
+            options.append("PASSWORD \(SQLText.literal(try await secrets().open(sealed)))")
+        } else {
+            options.append("PASSWORD NULL")
+        }
+        let identifier = SQLText.identifier(pgName)
+        let member = role.spec["membership_roles"]?.arrayValue?.contains(.string("DATABRICKS_SUPERUSER")) == true
+        return ["\(exists ? "ALTER" : "CREATE") ROLE \(identifier) \(options.joined(separator: " "))",
+                member ? "GRANT databricks_superuser TO \(identifier)" : "REVOKE databricks_superuser FROM \(identifier)"]
+    }
+
+    /// After failed SQL: a create is removed, an update goes back to the previous spec, a delete stays.
+    func undo(_ operation: OperationRecord, resource: StoredResource) async throws {
+        let ws = operation.workspaceID
+        switch operation.kind {
+        case .createRole, .createDatabase:
+            try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: operation.resource) }
+        case .updateRole, .updateDatabase:
+            guard let previous = operation.payload["previous"] else { return }
+            var reverted = resource
+            reverted.spec = previous
+            let restored = reverted
+            try await database.write { db in try await ResourceTable.update(db, restored) }
+        default:
+            break
+        }
+    }
+}

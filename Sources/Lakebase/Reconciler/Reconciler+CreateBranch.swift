@@ -1,0 +1,51 @@
+import Compute
+import KilnCore
+import Persistence
+import SQLKit
+
+/// A new branch: a copy of its source's data (`DataDirectoryOwner.copy`, which holds the source while it copies),
+/// then its computes. A failure removes all of it.
+extension Reconciler {
+    func createBranch(_ name: ResourceName, ws: Int64) async throws {
+        guard let branch = try await row(name, ws: ws), let project = try await row(name.project, ws: ws),
+              let sourceName = ResourceName(branch.spec["source_branch"]?.stringValue ?? ""),
+              let source = try await row(sourceName, ws: ws), let sourceDirectory = source.privateState["data_directory"]?.stringValue
+        else { throw LakebaseService.notFound(.branch) }
+        let directory = try await dataDirectory(project: project, owner: branch)
+        let endpoints = try await children(name, .endpoint, ws: ws)
+        let others = try await children(name, .role, ws: ws) + children(name, .database, ws: ws)
+        do {
+            if !driver.exists(directory) { try await owner.copy(sourceDirectory, to: directory) }
+            var ready = branch
+            ready.privateState.set("data_directory", .string(directory))
+            for endpoint in endpoints where endpoint.spec["disabled"]?.boolValue != true {
+                try await owner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+            }
+            if source.spec["is_protected"]?.boolValue == true {
+                try await renewPasswords(of: others.filter { $0.kind == .role }, branch: ready)
+            }
+            try await markReady([branch] + endpoints, dataDirectory: directory)
+        } catch {
+            for endpoint in endpoints { await owner.stop(id: endpoint.uid) }
+            await owner.remove(directory)
+            try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
+            throw error
+        }
+    }
+
+    /// A branch made from a protected branch gets new passwords for the roles it copied.
+    func renewPasswords(of roles: [StoredResource], branch: StoredResource) async throws {
+        var statements: [String] = []
+        var updated: [StoredResource] = []
+        for var role in roles where role.privateState["password"] != nil {
+            let password = LakebaseSecrets.newPassword()
+            role.privateState.set("password", .string(try await secrets().seal(password)))
+            statements.append("ALTER ROLE \(SQLText.identifier(role.spec["postgres_role"]?.stringValue ?? "")) PASSWORD \(SQLText.literal(password))")
+            updated.append(role)
+        }
+        guard !statements.isEmpty else { return }
+        try await sql(branch, statements)
+        let renewed = updated
+        try await database.write { db in for role in renewed { try await ResourceTable.update(db, role) } }
+    }
+}
