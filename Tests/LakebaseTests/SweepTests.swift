@@ -8,7 +8,7 @@ import Testing
 
     func resource(_ name: String, workspace: Int64 = 1, spec: String = "{}", deletedAt: Int64? = nil, purgeAt: Int64? = nil) throws -> StoredResource {
         var row = StoredResource(workspaceID: workspace, name: try #require(ResourceName(name)), uid: "u",
-                                 spec: try JSONTree.parse(Array(spec.utf8)), state: "READY", now: 0)
+                                 spec: try JSONTree.parse(Array(spec.utf8)), state: .ready, now: 0)
         row.deletedAt = deletedAt
         row.purgeAt = purgeAt
         return row

@@ -15,7 +15,7 @@ extension LakebaseService {
         switch name.kind {
         case .project:
             spec = try Specs.project(merged, projectID: name.id)
-            if let defaultBranch = spec["default_branch"]?.stringValue, defaultBranch != resource.spec["default_branch"]?.stringValue {
+            if let defaultBranch = spec["default_branch"]?.stringValue, defaultBranch != resource.projectSpec.defaultBranch?.description {
                 guard let branch = ResourceName(defaultBranch), branch.kind == .branch, branch.projectID == name.projectID,
                       (try? await visible(branch, caller: caller, includeDeleted: false)) != nil else {
                     throw KilnError.invalidParameter("spec.default_branch must be a branch of \(name), not '\(defaultBranch)'.")
@@ -24,7 +24,7 @@ extension LakebaseService {
         case .branch:
             var settings = try Specs.branchSettings(merged, now: now)
             for key in ["source_branch", "source_branch_time"] { if let value = resource.spec[key] { settings.set(key, value) } }
-            let isDefault = project.spec["default_branch"]?.stringValue == name.description
+            let isDefault = project.projectSpec.defaultBranch == name
             if settings["expire_time"] != nil, settings["is_protected"]?.boolValue == true || isDefault {
                 throw KilnError.invalidParameter("A protected or default branch cannot expire.")
             }
@@ -51,17 +51,17 @@ extension LakebaseService {
                 throw Self.notFound(name.kind)
             }
             switch name.kind {
-            case .branch where newSpec["is_protected"]?.boolValue == true && current.spec["is_protected"]?.boolValue != true:
+            case .branch where newSpec["is_protected"]?.boolValue == true && !current.branchSpec.isProtected:
                 let protected = try await ResourceTable.children(db, workspaceID: ws, parent: name.project.description, kind: .branch)
-                    .filter { $0.spec["is_protected"]?.boolValue == true }.count
+                    .filter { $0.branchSpec.isProtected }.count
                 guard protected < Limits.protectedBranchesPerProject else {
                     throw Limits.exceeded("protected branches per project", Limits.protectedBranchesPerProject)
                 }
-            case .endpoint where newSpec["disabled"]?.boolValue != true && current.spec["disabled"]?.boolValue == true:
+            case .endpoint where newSpec["disabled"]?.boolValue != true && current.endpointSpec.disabled:
                 try await self.checkActiveComputes(db, project: name.project, ws: ws, adding: 1)
             case .database:
-                try await Self.checkOwner(db, newSpec, branch: name.parent!, ws: ws)
-                let others = try await ResourceTable.children(db, workspaceID: ws, parent: name.parent!.description, kind: .database)
+                try await Self.checkOwner(db, newSpec, branch: name.branch, ws: ws)
+                let others = try await ResourceTable.children(db, workspaceID: ws, parent: name.branch.description, kind: .database)
                 if others.contains(where: { $0.name != name && $0.spec["postgres_database"] == newSpec["postgres_database"] }) {
                     throw KilnError(.badRequest, "database with that name already exists")
                 }
@@ -85,28 +85,22 @@ extension LakebaseService {
             let branches = try await database.read { db in
                 try await ResourceTable.children(db, workspaceID: ws, parent: name.description, kind: .branch)
             }
-            if branches.contains(where: { $0.spec["is_protected"]?.boolValue == true && $0.deletedAt == nil }) {
+            if branches.contains(where: { $0.branchSpec.isProtected && $0.deletedAt == nil }) {
                 throw KilnError(.badRequest, "cannot delete a project with a protected branch")
             }
             return try await start(.deleteProject, name, payload: .object([.init("purge", .bool(purge))]), caller: caller) { db in
                 try await Self.markDeleted(db, name: name, ws: ws, now: now)
             }
         case .branch:
-            if resource.spec["source_branch"] == nil || project.spec["default_branch"]?.stringValue == name.description {
-                throw Self.managedByParent("Cannot delete root branch '\(name)'. Root branches cannot be deleted independently.")
-            }
-            if resource.spec["is_protected"]?.boolValue == true { throw KilnError(.badRequest, "cannot delete protected branch") }
-            let children = try await database.read { db in
+            let liveChild = try await database.read { db in
                 try await ResourceTable.children(db, workspaceID: ws, parent: name.project.description, kind: .branch)
-            }.filter { $0.spec["source_branch"]?.stringValue == name.description && $0.deletedAt == nil }
-            if let child = children.first {
-                throw KilnError(.badRequest, "Cannot delete branch '\(name)': it has child branches (\(child.name)); delete them first.")
-            }
+            }.first { $0.branchSpec.sourceBranch == name && $0.deletedAt == nil }
+            if let refusal = resource.deletionRefusal(project: project, liveChild: liveChild?.name) { throw refusal }
             return try await start(.deleteBranch, name, payload: .object([.init("purge", .bool(purge))]), caller: caller) { db in
                 try await Self.markDeleted(db, name: name, ws: ws, now: now)
             }
         case .endpoint:
-            if resource.spec["endpoint_type"]?.stringValue == "ENDPOINT_TYPE_READ_WRITE" {
+            if resource.endpointSpec.type == .readWrite {
                 throw Self.managedByParent("Cannot delete read-write endpoint '\(name)'. Read-write endpoints cannot be deleted.")
             }
             return try await start(.deleteEndpoint, name, caller: caller) { _ in }
@@ -114,14 +108,14 @@ extension LakebaseService {
             var payload = JSONTree.object([])
             if let reassignOwnedTo, !reassignOwnedTo.isEmpty {
                 guard let target = ResourceName(reassignOwnedTo), target.kind == .role, target.parent == name.parent, target != name else {
-                    throw KilnError.invalidParameter("reassign_owned_to must name another role of \(name.parent!), not '\(reassignOwnedTo)'.")
+                    throw KilnError.invalidParameter("reassign_owned_to must name another role of \(name.branch), not '\(reassignOwnedTo)'.")
                 }
                 let (targetRole, _) = try await visible(target, caller: caller, includeDeleted: false)
                 payload.set("reassign_owned_to", targetRole.spec["postgres_role"] ?? .null)
             }
             let owned = try await database.read { db in
-                try await ResourceTable.children(db, workspaceID: ws, parent: name.parent!.description, kind: .database)
-            }.filter { $0.spec["role"]?.stringValue == name.description }
+                try await ResourceTable.children(db, workspaceID: ws, parent: name.branch.description, kind: .database)
+            }.filter { $0.databaseSpec.owner == name }
             if let database = owned.first, payload["reassign_owned_to"] == nil {
                 throw KilnError(.badRequest, "role \(name) owns database \(database.name); change its owner or pass reassign_owned_to.")
             }
@@ -164,8 +158,8 @@ extension LakebaseService {
     /// `POST …/roles/{r}/password`: the role's current password.
     public func revealPassword(_ name: ResourceName, caller: LakebaseCaller) async throws -> JSONTree {
         let (role, _) = try await visible(name, caller: caller, includeDeleted: false)
-        guard let sealed = role.privateState["password"]?.stringValue else {
-            throw KilnError(.badRequest, "role \(name) does not log in with a password (auth_method \(role.spec["auth_method"]?.stringValue ?? "?"))")
+        guard let sealed = role.sealedPassword else {
+            throw KilnError(.badRequest, "role \(name) does not log in with a password (auth_method \(role.roleSpec.authMethod.rawValue))")
         }
         return .object([.init("password", .string(try await reconciler.secrets().open(sealed)))])
     }

@@ -102,7 +102,7 @@ extension LakebaseService {
         var settings = try Specs.branchSettings(spec, now: now)
         let ws = caller.workspaceID
         let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
-        let sourceText = try reader.string("source_branch") ?? project.spec["default_branch"]?.stringValue ?? ""
+        let sourceText = try reader.string("source_branch") ?? project.projectSpec.defaultBranch?.description ?? ""
         guard let source = ResourceName(sourceText), source.kind == .branch else {
             throw KilnError.invalidParameter("spec.source_branch must be a branch name such as projects/\(name.projectID)/branches/production, not '\(sourceText)'.")
         }
@@ -117,7 +117,7 @@ extension LakebaseService {
         settings.set("source_branch_time", .string(ProtoTime.timestamp(millis: now)))
         let branchSettings = settings
         let endpointSpec = try Specs.endpoint(.object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE"))]),
-                                              projectDefaults: project.spec["default_endpoint_settings"] ?? .object([]))
+                                              projectDefaults: project.projectSpec.defaultEndpointSettings)
         return try await start(.createBranch, name, caller: caller) { db in
             guard let sourceRow = try await ResourceTable.get(db, workspaceID: ws, name: source), sourceRow.deletedAt == nil else {
                 throw KilnError(.notFound, "source branch \(source) not found")
@@ -128,7 +128,7 @@ extension LakebaseService {
             }
             let siblings = try await ResourceTable.children(db, workspaceID: ws, parent: name.project.description, kind: .branch)
             guard siblings.count < Limits.branchesPerProject else { throw Limits.exceeded("branches per project", Limits.branchesPerProject) }
-            if isProtected, siblings.filter({ $0.spec["is_protected"]?.boolValue == true }).count >= Limits.protectedBranchesPerProject {
+            if isProtected, siblings.filter({ $0.branchSpec.isProtected }).count >= Limits.protectedBranchesPerProject {
                 throw Limits.exceeded("protected branches per project", Limits.protectedBranchesPerProject)
             }
             try await self.checkActiveComputes(db, project: name.project, ws: ws, adding: 1)
@@ -140,7 +140,7 @@ extension LakebaseService {
                     var copy = row
                     copy.name = name.child(kind, row.name.id)
                     copy.uid = UIDs.make(kind)
-                    if kind == .database, let owner = ResourceName(row.spec["role"]?.stringValue ?? "") {
+                    if kind == .database, let owner = row.databaseSpec.owner {
                         copy.spec.set("role", .string(name.child(.role, owner.id).description))
                     }
                     (copy.createdAt, copy.updatedAt, copy.stateChangedAt) = (now, now, now)
@@ -152,7 +152,7 @@ extension LakebaseService {
 
     func checkActiveComputes(_ db: any SQLDatabase, project: ResourceName, ws: Int64, adding: Int) async throws {
         let active = try await ResourceTable.project(db, workspaceID: ws, projectID: project.projectID)
-            .filter { $0.kind == .endpoint && $0.spec["disabled"]?.boolValue != true }.count
+            .filter { $0.kind == .endpoint && !$0.endpointSpec.disabled }.count
         guard active + adding <= Limits.activeComputesPerProject else {
             throw Limits.exceeded("active computes per project", Limits.activeComputesPerProject)
         }
@@ -161,20 +161,20 @@ extension LakebaseService {
     private func createEndpoint(_ name: ResourceName, spec: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
         let ws = caller.workspaceID
         let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
-        let endpointSpec = try Specs.endpoint(spec, projectDefaults: project.spec["default_endpoint_settings"] ?? .object([]))
+        let endpointSpec = try Specs.endpoint(spec, projectDefaults: project.projectSpec.defaultEndpointSettings)
         let readOnly = endpointSpec["endpoint_type"]?.stringValue == "ENDPOINT_TYPE_READ_ONLY"
         let now = clock.nowMillis()
         return try await start(.createEndpoint, name, caller: caller) { db in
             if try await ResourceTable.get(db, workspaceID: ws, name: name) != nil {
                 throw KilnError(.alreadyExists, "endpoint with such id already exists in the branch")
             }
-            let existing = try await ResourceTable.children(db, workspaceID: ws, parent: name.parent!.description, kind: .endpoint)
+            let existing = try await ResourceTable.children(db, workspaceID: ws, parent: name.branch.description, kind: .endpoint)
             if readOnly {
                 guard existing.filter(\.isReadOnly).count < Limits.readReplicasPerBranch else {
                     throw Limits.exceeded("read-only endpoints per branch", Limits.readReplicasPerBranch)
                 }
             } else if existing.contains(where: { !$0.isReadOnly }) {
-                throw KilnError(.alreadyExists, "A branch can only have one READ_WRITE endpoint; \(name.parent!) already has one.")
+                throw KilnError(.alreadyExists, "A branch can only have one READ_WRITE endpoint; \(name.branch) already has one.")
             }
             if endpointSpec["disabled"]?.boolValue != true {
                 try await self.checkActiveComputes(db, project: name.project, ws: ws, adding: 1)
@@ -193,7 +193,7 @@ extension LakebaseService {
         let now = clock.nowMillis()
         let sealed = privateState
         return try await start(.createRole, name, caller: caller) { db in
-            let roles = try await ResourceTable.children(db, workspaceID: ws, parent: name.parent!.description, kind: .role)
+            let roles = try await ResourceTable.children(db, workspaceID: ws, parent: name.branch.description, kind: .role)
             if roles.contains(where: { $0.name == name || $0.spec["postgres_role"] == roleSpec["postgres_role"] }) {
                 throw KilnError(.badRequest, "role with that name already exists")
             }
@@ -207,8 +207,8 @@ extension LakebaseService {
         let databaseSpec = try Specs.database(spec)
         let now = clock.nowMillis()
         return try await start(.createDatabase, name, caller: caller) { db in
-            try await Self.checkOwner(db, databaseSpec, branch: name.parent!, ws: ws)
-            let databases = try await ResourceTable.children(db, workspaceID: ws, parent: name.parent!.description, kind: .database)
+            try await Self.checkOwner(db, databaseSpec, branch: name.branch, ws: ws)
+            let databases = try await ResourceTable.children(db, workspaceID: ws, parent: name.branch.description, kind: .database)
             if databases.contains(where: { $0.name == name || $0.spec["postgres_database"] == databaseSpec["postgres_database"] }) {
                 throw KilnError(.badRequest, "database with that name already exists")
             }

@@ -27,8 +27,8 @@ enum Rendering {
             status.set("branch_logical_size_limit_bytes", .integer(branchSizeLimit))
             status.set("synthetic_storage_size_bytes", resource.privateState["storage_bytes"] ?? .integer(0))
         case .branch:
-            let isDefault = project?.spec["default_branch"]?.stringValue == name.description
-            status.set("current_state", .string(resource.deletedAt != nil ? "DELETED" : (resource.isReady ? "READY" : "INIT")))
+            let isDefault = project?.projectSpec.defaultBranch == name
+            status.set("current_state", .string(resource.deletedAt != nil ? "DELETED" : resource.state.rawValue))
             status.set("state_change_time", .string(ProtoTime.timestamp(millis: resource.stateChangedAt)))
             status.set("default", .bool(isDefault))
             status.set("logical_size_bytes", .integer(resource.isReady ? facts.branchSize(resource) : 0))
@@ -38,7 +38,7 @@ enum Rendering {
             }
         case .endpoint:
             status.set("current_state", .string(await facts.endpointState(resource)))
-            if resource.spec["no_suspension"]?.boolValue == true {
+            if resource.endpointSpec.noSuspension {
                 status.set("suspend_timeout_duration", .string("0s"))
             }
             // `host` and `port` reach this endpoint alone; `server_name` (at `shared_port` too) is its

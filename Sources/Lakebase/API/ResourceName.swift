@@ -53,6 +53,12 @@ public struct ResourceName: Sendable, Hashable, CustomStringConvertible {
     /// The project this resource belongs to (itself for a project).
     public var project: ResourceName { ResourceName(kind: .project, ids: [ids[0]]) }
 
+    /// The branch this resource belongs to (itself for a branch; a project has none, and is given its own
+    /// name back). Endpoints, roles and databases always have one: use this rather than `parent!`.
+    public var branch: ResourceName {
+        ids.count < 2 ? project : ResourceName(kind: .branch, ids: Array(ids.prefix(2)))
+    }
+
     /// The parent resource (`nil` for a project).
     public var parent: ResourceName? {
         guard let parentKind = kind.parentKind else { return nil }

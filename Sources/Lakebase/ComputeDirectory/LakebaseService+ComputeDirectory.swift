@@ -13,23 +13,20 @@ extension LakebaseService {
             (try await ResourceTable.all(db, kind: .endpoint), try await ResourceTable.all(db, kind: .branch),
              try await ResourceTable.all(db, kind: .project))
         }
-        let gone = Set((branches + projects).filter { $0.deletedAt != nil }.map { "\($0.workspaceID)/\($0.name)" })
+        let byName = Dictionary((branches + projects).map { ("\($0.workspaceID)/\($0.name)", $0) }) { first, _ in first }
         return endpoints.filter { endpoint in
-            endpoint.isReady && endpoint.port != nil
-                && !gone.contains("\(endpoint.workspaceID)/\(endpoint.name.parent!)")
-                && !gone.contains("\(endpoint.workspaceID)/\(endpoint.name.project)")
+            endpoint.isConnectable(branch: byName["\(endpoint.workspaceID)/\(endpoint.name.branch)"],
+                                   project: byName["\(endpoint.workspaceID)/\(endpoint.name.project)"])
         }.map(connectable)
     }
 
     /// The endpoint with this uid, if clients can connect to it.
     public func connectableEndpoint(uid: String) async throws -> ConnectableEndpoint? {
         try await database.read { db in
-            guard let endpoint = try await ResourceTable.endpoint(db, uid: uid), endpoint.isReady, endpoint.port != nil,
-                  let branchName = endpoint.name.parent,
-                  let branch = try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
-                  let project = try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: endpoint.name.project),
-                  branch.deletedAt == nil, project.deletedAt == nil else { return nil }
-            return connectable(endpoint)
+            guard let endpoint = try await ResourceTable.endpoint(db, uid: uid) else { return nil }
+            let branch = try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: endpoint.name.branch)
+            let project = try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: endpoint.name.project)
+            return endpoint.isConnectable(branch: branch, project: project) ? connectable(endpoint) : nil
         }
     }
 
@@ -45,15 +42,15 @@ extension LakebaseService {
     }
 
     private func connectable(_ row: StoredResource) -> ConnectableEndpoint {
-        let timeout: Duration? = if row.spec["no_suspension"]?.boolValue == true {
+        let timeout: Duration? = if row.endpointSpec.noSuspension {
             nil
         } else if let override = suspendTimeoutOverride {
             override
         } else {
-            .seconds(row.spec["suspend_timeout_duration"]?.stringValue.flatMap(ProtoTime.seconds(duration:)) ?? 86_400)
+            .seconds(row.endpointSpec.suspendTimeoutSeconds ?? 86_400)
         }
         return ConnectableEndpoint(uid: row.uid, workspaceID: row.workspaceID, port: row.port ?? 0,
-                                   disabled: row.spec["disabled"]?.boolValue == true, suspendTimeout: timeout,
+                                   disabled: row.endpointSpec.disabled, suspendTimeout: timeout,
                                    replicaOf: row.isReadOnly ? row.name.parent : nil)
     }
 }

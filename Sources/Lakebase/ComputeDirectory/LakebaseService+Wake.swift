@@ -13,7 +13,7 @@ extension LakebaseService {
         guard let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }) else {
             throw KilnError(.notFound, "endpoint \(endpoint.uid) not found")
         }
-        guard row.spec["disabled"]?.boolValue != true else { throw KilnError(.invalidState, "endpoint \(endpoint.uid) is disabled") }
+        guard !row.endpointSpec.disabled else { throw KilnError(.invalidState, "endpoint \(endpoint.uid) is disabled") }
         try await reconciler.startIfWanted(row)
         guard await reconciler.driver.isRunning(id: endpoint.uid) else {
             throw KilnError(.invalidState, "endpoint \(endpoint.uid) cannot run now")
@@ -25,7 +25,7 @@ extension LakebaseService {
     /// unless `stillIdle()`, asked once the branch's data is free, says a client came meanwhile.
     public func suspend(uid: String, stillIdle: @escaping @Sendable () async -> Bool = { true }) async {
         guard let row = try? await database.read({ db in try await ResourceTable.endpoint(db, uid: uid) }),
-              row.spec["no_suspension"]?.boolValue != true, await reconciler.driver.isRunning(id: uid) else { return }
+              !row.endpointSpec.noSuspension, await reconciler.driver.isRunning(id: uid) else { return }
         guard await reconciler.suspend(row, stillIdle: stillIdle) else { return }
         if let port = row.port { await reconciler.driver.closeConnections(port: port) }
         logger.info("Suspended an idle endpoint", metadata: ["endpoint": "\(row.name)"])

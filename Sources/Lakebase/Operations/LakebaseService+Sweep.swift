@@ -32,38 +32,33 @@ extension LakebaseService {
     }
 
     /// The projects and branches to delete now, with their workspaces: soft-deleted ones whose purge time
-    /// passed, and live branches whose expiry passed — unless protected, a root or default branch, or a
-    /// parent of live branches (the contract forbids deleting those). A branch of a project that goes too
-    /// is left to the project.
+    /// passed, and live branches whose expiry passed — unless the rules of deletion keep them
+    /// (`StoredResource.deletionRefusal`). A branch of a project that goes too is left to the project.
     static func dueForDeletion(projects: [StoredResource], branches: [StoredResource], now: Int64) -> [(workspaceID: Int64, name: ResourceName)] {
         var due: [(workspaceID: Int64, name: ResourceName)] = []
         var goingProjects: Set<String> = []
-        var deletedProjects: Set<String> = []
-        for project in projects where project.deletedAt != nil {
-            deletedProjects.insert("\(project.workspaceID)/\(project.name)")
-            if let purgeAt = project.purgeAt, purgeAt <= now {
+        for project in projects {
+            if let purgeAt = project.purgeAt, project.deletedAt != nil, purgeAt <= now {
                 due.append((project.workspaceID, project.name))
                 goingProjects.insert("\(project.workspaceID)/\(project.name)")
             }
         }
-        let defaults = Set(projects.compactMap { project in
-            project.spec["default_branch"]?.stringValue.map { "\(project.workspaceID)/\($0)" }
-        })
-        let parents = Set(branches.filter { $0.deletedAt == nil }.compactMap { branch in
-            branch.spec["source_branch"]?.stringValue.map { "\(branch.workspaceID)/\($0)" }
-        })
+        let projectsByName = Dictionary(projects.map { ("\($0.workspaceID)/\($0.name)", $0) }) { first, _ in first }
+        var liveChildren: [String: ResourceName] = [:]
+        for branch in branches where branch.deletedAt == nil {
+            if let source = branch.branchSpec.sourceBranch { liveChildren["\(branch.workspaceID)/\(source)"] = branch.name }
+        }
         for branch in branches {
-            let key = "\(branch.workspaceID)/\(branch.name)"
-            let project = "\(branch.workspaceID)/\(branch.name.project)"
-            if goingProjects.contains(project) { continue }
+            let projectKey = "\(branch.workspaceID)/\(branch.name.project)"
+            if goingProjects.contains(projectKey) { continue }
             if let purgeAt = branch.purgeAt, branch.deletedAt != nil {
                 if purgeAt <= now { due.append((branch.workspaceID, branch.name)) }
                 continue
             }
-            guard branch.deletedAt == nil, !deletedProjects.contains(project),
-                  let text = branch.spec["expire_time"]?.stringValue, let expiry = ProtoTime.millis(timestamp: text), expiry <= now,
-                  branch.spec["is_protected"]?.boolValue != true, branch.spec["source_branch"] != nil,
-                  !defaults.contains(key), !parents.contains(key) else { continue }
+            guard let project = projectsByName[projectKey], project.deletedAt == nil,
+                  let expiry = branch.branchSpec.expiresAt, expiry <= now,
+                  branch.deletionRefusal(project: project, liveChild: liveChildren["\(branch.workspaceID)/\(branch.name)"]) == nil
+            else { continue }
             due.append((branch.workspaceID, branch.name))
         }
         return due

@@ -7,13 +7,13 @@ import SQLKit
 extension Reconciler {
     func applyDatabase(_ operation: OperationRecord) async throws {
         let ws = operation.workspaceID
-        guard let resource = try await row(operation.resource, ws: ws), let branch = try await row(operation.resource.parent!, ws: ws) else {
+        guard let resource = try await row(operation.resource, ws: ws), let branch = try await row(operation.resource.branch, ws: ws) else {
             throw LakebaseService.notFound(.database)
         }
-        let pgName = resource.spec["postgres_database"]?.stringValue ?? ""
+        let pgName = resource.databaseSpec.postgresDatabase
         var owner: StoredResource?
-        if let ownerName = ResourceName(resource.spec["role"]?.stringValue ?? "") { owner = try await row(ownerName, ws: ws) }
-        let ownerIdentifier = SQLText.identifier(owner?.spec["postgres_role"]?.stringValue ?? "kiln_system")
+        if let ownerName = resource.databaseSpec.owner { owner = try await row(ownerName, ws: ws) }
+        let ownerIdentifier = SQLText.identifier(owner?.roleSpec.postgresRole ?? "kiln_system")
         var statements: [String]
         switch operation.kind {
         case .deleteDatabase:

@@ -9,12 +9,12 @@ extension Reconciler {
     func applyEndpoint(_ name: ResourceName, ws: Int64, previous: JSONTree?) async throws {
         guard var endpoint = try await row(name, ws: ws) else { throw LakebaseService.notFound(.endpoint) }
         do {
-            if endpoint.isReadOnly && endpoint.privateState["data_directory"] == nil {
+            if endpoint.isReadOnly && endpoint.dataDirectory == nil {
                 endpoint = try await makeReplica(endpoint)
             }
             try await startIfWanted(endpoint)
             try await markReady([endpoint])
-            if !endpoint.isReadOnly && previous != nil { await followPrimary(of: name.parent!, ws: ws) }
+            if !endpoint.isReadOnly && previous != nil { await followPrimary(of: name.branch, ws: ws) }
         } catch {
             if let previous {
                 var reverted = endpoint

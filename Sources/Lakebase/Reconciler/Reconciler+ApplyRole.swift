@@ -7,7 +7,7 @@ import SQLKit
 extension Reconciler {
     func applyRole(_ operation: OperationRecord) async throws {
         let ws = operation.workspaceID
-        guard let role = try await row(operation.resource, ws: ws), let branch = try await row(operation.resource.parent!, ws: ws) else {
+        guard let role = try await row(operation.resource, ws: ws), let branch = try await row(operation.resource.branch, ws: ws) else {
             throw LakebaseService.notFound(.role)
         }
         let driver = driver
@@ -15,7 +15,7 @@ extension Reconciler {
             try await withBranchServer(branch) { port in
                 do {
                     if operation.kind == .deleteRole {
-                        let identifier = SQLText.identifier(role.spec["postgres_role"]?.stringValue ?? "")
+                        let identifier = SQLText.identifier(role.roleSpec.postgresRole)
                         if let target = operation.payload["reassign_owned_to"]?.stringValue {
                             for database in try await driver.databases(port: port) {
                                 try await driver.run(port: port, database: database, [
@@ -43,21 +43,20 @@ extension Reconciler {
 
     /// `CREATE ROLE` (or `ALTER ROLE` when it exists) with the spec's attributes, password and membership.
     func createRoleSQL(_ role: StoredResource, port: Int) async throws -> [String] {
-        let pgName = role.spec["postgres_role"]?.stringValue ?? ""
+        let pgName = role.roleSpec.postgresRole
         let exists = try await driver.roleExists(port: port, role: pgName)
-        let attributes = role.spec["attributes"] ?? .object([])
-        func flag(_ key: String, _ word: String) -> String { attributes[key]?.boolValue == true ? word : "NO" + word }
-        var options = [role.spec["auth_method"]?.stringValue == "NO_LOGIN" ? "NOLOGIN" : "LOGIN",
-                       flag("createdb", "CREATEDB"), flag("createrole", "CREATEROLE"), flag("bypassrls", "BYPASSRLS")]
-        if let sealed = role.privateState["password"]?.stringValue {
+        let spec = role.roleSpec
+        func flag(_ on: Bool, _ word: String) -> String { on ? word : "NO" + word }
+        var options = [spec.authMethod == .noLogin ? "NOLOGIN" : "LOGIN", flag(spec.createsDatabases, "CREATEDB"),
+                       flag(spec.createsRoles, "CREATEROLE"), flag(spec.bypassesRowSecurity, "BYPASSRLS")]
+        if let sealed = role.sealedPassword {
             options.append("PASSWORD \(SQLText.literal(try await secrets().open(sealed)))")
         } else {
             options.append("PASSWORD NULL")
         }
         let identifier = SQLText.identifier(pgName)
-        let member = role.spec["membership_roles"]?.arrayValue?.contains(.string("DATABRICKS_SUPERUSER")) == true
         return ["\(exists ? "ALTER" : "CREATE") ROLE \(identifier) \(options.joined(separator: " "))",
-                member ? "GRANT databricks_superuser TO \(identifier)" : "REVOKE databricks_superuser FROM \(identifier)"]
+                spec.isSuperuserMember ? "GRANT databricks_superuser TO \(identifier)" : "REVOKE databricks_superuser FROM \(identifier)"]
     }
 
     /// After failed SQL: a create is removed, an update goes back to the previous spec, a delete stays.

@@ -8,8 +8,8 @@ import SQLKit
 extension Reconciler {
     func createBranch(_ name: ResourceName, ws: Int64) async throws {
         guard let branch = try await row(name, ws: ws), let project = try await row(name.project, ws: ws),
-              let sourceName = ResourceName(branch.spec["source_branch"]?.stringValue ?? ""),
-              let source = try await row(sourceName, ws: ws), let sourceDirectory = source.privateState["data_directory"]?.stringValue
+              let sourceName = branch.branchSpec.sourceBranch,
+              let source = try await row(sourceName, ws: ws), let sourceDirectory = source.dataDirectory
         else { throw LakebaseService.notFound(.branch) }
         let directory = try await dataDirectory(project: project, owner: branch)
         let endpoints = try await children(name, .endpoint, ws: ws)
@@ -17,11 +17,11 @@ extension Reconciler {
         do {
             if !driver.exists(directory) { try await owner.copy(sourceDirectory, to: directory) }
             var ready = branch
-            ready.privateState.set("data_directory", .string(directory))
-            for endpoint in endpoints where endpoint.spec["disabled"]?.boolValue != true {
+            ready.setDataDirectory(directory)
+            for endpoint in endpoints where !endpoint.endpointSpec.disabled {
                 try await owner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             }
-            if source.spec["is_protected"]?.boolValue == true {
+            if source.branchSpec.isProtected {
                 try await renewPasswords(of: others.filter { $0.kind == .role }, branch: ready)
             }
             try await markReady([branch] + endpoints, dataDirectory: directory)
@@ -37,10 +37,10 @@ extension Reconciler {
     func renewPasswords(of roles: [StoredResource], branch: StoredResource) async throws {
         var statements: [String] = []
         var updated: [StoredResource] = []
-        for var role in roles where role.privateState["password"] != nil {
+        for var role in roles where role.sealedPassword != nil {
             let password = LakebaseSecrets.newPassword()
-            role.privateState.set("password", .string(try await secrets().seal(password)))
-            statements.append("ALTER ROLE \(SQLText.identifier(role.spec["postgres_role"]?.stringValue ?? "")) PASSWORD \(SQLText.literal(password))")
+            role.setSealedPassword(try await secrets().seal(password))
+            statements.append("ALTER ROLE \(SQLText.identifier(role.roleSpec.postgresRole)) PASSWORD \(SQLText.literal(password))")
             updated.append(role)
         }
         guard !statements.isEmpty else { return }

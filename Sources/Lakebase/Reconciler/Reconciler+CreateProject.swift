@@ -18,8 +18,8 @@ extension Reconciler {
             var statements: [String] = []
             for role in rows where role.kind == .role { statements += try await createRoleSQL(role, port: endpoint.port!) }
             statements += rows.filter { $0.kind == .database }.compactMap { database in
-                rows.first { $0.name.description == database.spec["role"]?.stringValue }.map {
-                    "ALTER DATABASE databricks_postgres OWNER TO \(SQLText.identifier($0.spec["postgres_role"]?.stringValue ?? ""))"
+                rows.first { $0.name == database.databaseSpec.owner }.map {
+                    "ALTER DATABASE databricks_postgres OWNER TO \(SQLText.identifier($0.roleSpec.postgresRole))"
                 }
             }
             try await driver.run(port: endpoint.port!, database: "postgres", statements)

@@ -13,7 +13,7 @@ extension Reconciler {
         for endpoint in inside where endpoint.kind == .endpoint { await owner.stop(id: endpoint.uid) }
         guard purge else { return }
         for resource in inside where resource.kind == .branch || resource.isReadOnly {
-            if let directory = resource.privateState["data_directory"]?.stringValue { await owner.remove(directory) }
+            if let directory = resource.dataDirectory { await owner.remove(directory) }
         }
         try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
     }

@@ -77,9 +77,9 @@ extension Reconciler: OperationPerformer {
             for var resource in resources {
                 guard let current = try await ResourceTable.get(db, workspaceID: resource.workspaceID, name: resource.name) else { continue }
                 resource.spec = current.spec
-                resource.state = "READY"
+                resource.state = .ready
                 resource.stateChangedAt = now
-                if let dataDirectory, resource.kind == .branch { resource.privateState.set("data_directory", .string(dataDirectory)) }
+                if let dataDirectory, resource.kind == .branch { resource.setDataDirectory(dataDirectory) }
                 try await ResourceTable.update(db, resource)
             }
         }

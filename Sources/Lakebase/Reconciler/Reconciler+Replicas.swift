@@ -58,12 +58,12 @@ extension Reconciler {
     /// be) with the replica's slot. Returns the replica with its data directory recorded.
     func makeReplica(_ replica: StoredResource) async throws -> StoredResource {
         let ws = replica.workspaceID
-        guard let branch = try await row(replica.name.parent!, ws: ws), let project = try await row(replica.name.project, ws: ws) else {
+        guard let branch = try await row(replica.name.branch, ws: ws), let project = try await row(replica.name.project, ws: ws) else {
             throw LakebaseService.notFound(.branch)
         }
         let directory = try await dataDirectory(project: project, owner: replica)
         if !driver.exists(directory) {
-            guard let branchDirectory = branch.privateState["data_directory"]?.stringValue else {
+            guard let branchDirectory = branch.dataDirectory else {
                 throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
             }
             try await owner.makeStandby(of: branchDirectory, slot: Self.slotName(replica), to: directory, maintenancePort: { [database] in
@@ -71,7 +71,7 @@ extension Reconciler {
             })
         }
         var made = replica
-        made.privateState.set("data_directory", .string(directory))
+        made.setDataDirectory(directory)
         let recorded = made
         try await database.write { db in try await ResourceTable.update(db, recorded) }
         return made
@@ -80,9 +80,9 @@ extension Reconciler {
     /// Removes a stopped replica's data and its slot on the primary (so the primary stops keeping WAL
     /// for it).
     func removeReplica(_ replica: StoredResource) async {
-        if let directory = replica.privateState["data_directory"]?.stringValue { await owner.remove(directory) }
-        guard let branch = try? await row(replica.name.parent!, ws: replica.workspaceID), branch.deletedAt == nil,
-              branch.privateState["data_directory"] != nil else { return }
+        if let directory = replica.dataDirectory { await owner.remove(directory) }
+        guard let branch = try? await row(replica.name.branch, ws: replica.workspaceID), branch.deletedAt == nil,
+              branch.dataDirectory != nil else { return }
         let slot = SQLText.literal(Self.slotName(replica))
         do {
             try await sql(branch, ["SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = \(slot)"])
@@ -102,9 +102,4 @@ extension Reconciler {
             }
         }
     }
-}
-
-extension StoredResource {
-    /// A read-only endpoint (a read replica).
-    var isReadOnly: Bool { kind == .endpoint && spec["endpoint_type"]?.stringValue == "ENDPOINT_TYPE_READ_ONLY" }
 }

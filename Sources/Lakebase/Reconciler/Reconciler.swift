@@ -57,7 +57,7 @@ final class Reconciler: Sendable {
         RuntimeFacts(
             endpointState: { [driver] endpoint in
                 guard endpoint.isReady else { return "INIT" }
-                if endpoint.spec["disabled"]?.boolValue == true { return "IDLE" }
+                if endpoint.endpointSpec.disabled { return "IDLE" }
                 switch await driver.state(id: endpoint.uid) {
                 case .running: return "ACTIVE"
                 case .degraded: return "DEGRADED"
@@ -65,7 +65,7 @@ final class Reconciler: Sendable {
                 }
             },
             branchSize: { [driver] branch in
-                branch.privateState["data_directory"]?.stringValue.map { driver.size(of: $0 + "/base") } ?? 0
+                branch.dataDirectory.map { driver.size(of: $0 + "/base") } ?? 0
             },
             host: driver.listenHost, access: access)
     }
@@ -86,20 +86,19 @@ final class Reconciler: Sendable {
     /// Where the data directory of a branch (or of a read replica, which has its own) goes:
     /// `<workspace storage area>/lakebase/<project uid>/<owner uid>`.
     func dataDirectory(project: StoredResource, owner: StoredResource) async throws -> String {
-        if let existing = owner.privateState["data_directory"]?.stringValue { return existing }
+        if let existing = owner.dataDirectory { return existing }
         let area = try await storageArea(owner.workspaceID)
         return "\(area)/lakebase/\(project.uid)/\(owner.uid)"
     }
 
     /// The data directory an endpoint's compute serves: its branch's, or a replica's own.
     static func dataDirectory(of endpoint: StoredResource, branch: StoredResource?) -> String? {
-        (endpoint.isReadOnly ? endpoint : branch)?.privateState["data_directory"]?.stringValue
+        (endpoint.isReadOnly ? endpoint : branch)?.dataDirectory
     }
 
     func serverSpec(endpoint: StoredResource, dataDirectory: String) -> ServerSpec {
-        let size = ComputeSize(minCU: endpoint.spec["autoscaling_limit_min_cu"]?.doubleValue ?? 1,
-                               maxCU: endpoint.spec["autoscaling_limit_max_cu"]?.doubleValue ?? 1)
-        let settings = size.settings.merging(endpoint.spec.value(at: ["settings", "pg_settings"])?.stringMap ?? [:]) { _, user in user }
+        let spec = endpoint.endpointSpec
+        let settings = ComputeSize(minCU: spec.minCU, maxCU: spec.maxCU).settings.merging(spec.pgSettings) { _, user in user }
         return ServerSpec(id: endpoint.uid, dataDirectory: dataDirectory, port: endpoint.port ?? 0, settings: settings)
     }
 
@@ -116,7 +115,7 @@ final class Reconciler: Sendable {
         do {
             let branches = try await database.read { db in try await ResourceTable.all(db, kind: .branch) }
             let endpoints = try await database.read { db in try await ResourceTable.all(db, kind: .endpoint) }
-            let directories = (branches + endpoints).compactMap { $0.privateState["data_directory"]?.stringValue }
+            let directories = (branches + endpoints).compactMap { $0.dataDirectory }
             let stopped = await driver.stopOrphans(dataDirectories: directories)
             if stopped > 0 { logger.warning("Stopped postgres processes a previous run left behind", metadata: ["count": "\(stopped)"]) }
             for endpoint in endpoints where endpoint.isReady {
@@ -133,19 +132,18 @@ final class Reconciler: Sendable {
 
     /// Starts an endpoint unless it is disabled or its branch or project is deleted.
     func startIfWanted(_ endpoint: StoredResource, unlessSuspended: Bool = false) async throws {
-        let branchName = endpoint.name.parent!
+        let branchName = endpoint.name.branch
         let (branch, project) = try await database.read { db in
             (try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
              try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName.project))
         }
-        guard let branch, let project, branch.deletedAt == nil, project.deletedAt == nil,
-              endpoint.spec["disabled"]?.boolValue != true,
+        guard endpoint.wantsCompute(branch: branch, project: project), let branch,
               let directory = Self.dataDirectory(of: endpoint, branch: branch), driver.exists(directory),
-              let branchDirectory = branch.privateState["data_directory"]?.stringValue else {
+              let branchDirectory = branch.dataDirectory else {
             await owner.stop(id: endpoint.uid)
             return
         }
-        let staySuspended = unlessSuspended && endpoint.spec["no_suspension"]?.boolValue != true
+        let staySuspended = unlessSuspended && !endpoint.endpointSpec.noSuspension
         if endpoint.isReadOnly {
             let primary = try await primary(of: branchName, ws: endpoint.workspaceID)
             try await owner.start(replicaSpec(endpoint, directory: directory, primary: primary, primaryDirectory: branchDirectory),
@@ -167,7 +165,7 @@ final class Reconciler: Sendable {
     /// The login verifiers kept for a suspended read-write endpoint (see `ComputeDriver.setSuspended`);
     /// nil when it runs or none are known.
     func keptVerifiers(of endpoint: StoredResource) async throws -> [String: String]? {
-        guard !(await driver.isRunning(id: endpoint.uid)), let branch = try await row(endpoint.name.parent!, ws: endpoint.workspaceID),
+        guard !(await driver.isRunning(id: endpoint.uid)), let branch = try await row(endpoint.name.branch, ws: endpoint.workspaceID),
               let directory = Self.dataDirectory(of: endpoint, branch: branch) else { return nil }
         return driver.keptVerifiers(directory)
     }
@@ -177,7 +175,7 @@ final class Reconciler: Sendable {
     /// Runs `body` with the port of a running server of the branch: its endpoint's, or a maintenance
     /// server started for the purpose and stopped afterwards.
     func withBranchServer<T: Sendable>(_ branch: StoredResource, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
-        guard let directory = branch.privateState["data_directory"]?.stringValue else {
+        guard let directory = branch.dataDirectory else {
             throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
         }
         return try await owner.withServer(on: directory, maintenancePort: { [database] in

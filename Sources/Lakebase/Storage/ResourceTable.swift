@@ -39,7 +39,7 @@ enum ResourceTable {
                      "created_at", "updated_at", "state_changed_at", "deleted_at", "purge_at", "seq")
             .values(SQLBind(resource.workspaceID), SQLBind(resource.name.description), SQLBind(resource.kind.rawValue),
                     SQLBind(resource.name.parent?.description ?? ""), SQLBind(resource.name.projectID), SQLBind(resource.uid),
-                    SQLBind(text(resource.spec)), SQLBind(text(resource.privateState)), SQLBind(resource.state), SQLBind(resource.port),
+                    SQLBind(text(resource.spec)), SQLBind(text(resource.privateState)), SQLBind(resource.state.rawValue), SQLBind(resource.port),
                     SQLBind(resource.createdAt), SQLBind(resource.updatedAt), SQLBind(resource.stateChangedAt),
                     SQLBind(resource.deletedAt), SQLBind(resource.purgeAt), SQLBind(resource.createdAt * 1000 + Int64.random(in: 0..<1000)))
             .run()
@@ -48,7 +48,7 @@ enum ResourceTable {
     static func update(_ db: any SQLDatabase, _ resource: StoredResource) async throws {
         try await db.update(table)
             .set("spec", to: text(resource.spec)).set("internal", to: text(resource.privateState))
-            .set("state", to: resource.state).set("port", to: resource.port)
+            .set("state", to: resource.state.rawValue).set("port", to: resource.port)
             .set("updated_at", to: resource.updatedAt).set("state_changed_at", to: resource.stateChangedAt)
             .set("deleted_at", to: resource.deletedAt).set("purge_at", to: resource.purgeAt)
             .where("workspace_id", .equal, resource.workspaceID).where("name", .equal, resource.name.description)

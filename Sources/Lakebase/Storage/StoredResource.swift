@@ -1,6 +1,12 @@
 import KilnCore
 import SQLKit
 
+/// Where a resource is in its life: made by its creating operation, then ready (soft deletion is `deletedAt`).
+enum ResourceState: String, Sendable {
+    case initializing = "INIT"
+    case ready = "READY"
+}
+
 /// One Lakebase resource as stored: its effective spec, Kiln's private details (data directory,
 /// password), and its lifecycle.
 struct StoredResource: Sendable {
@@ -12,7 +18,7 @@ struct StoredResource: Sendable {
     /// What only Kiln sees: `data_directory`, the sealed `password`, ….
     var privateState: JSONTree
     /// `INIT` while its creation runs, then `READY`.
-    var state: String
+    var state: ResourceState
     /// The endpoint's TCP port.
     var port: Int?
     var createdAt: Int64
@@ -22,10 +28,10 @@ struct StoredResource: Sendable {
     var purgeAt: Int64?
 
     var kind: ResourceKind { name.kind }
-    var isReady: Bool { state == "READY" }
+    var isReady: Bool { state == .ready }
 
     init(workspaceID: Int64, name: ResourceName, uid: String, spec: JSONTree, privateState: JSONTree = .object([]),
-         state: String = "INIT", port: Int? = nil, now: Int64) {
+         state: ResourceState = .initializing, port: Int? = nil, now: Int64) {
         self.workspaceID = workspaceID
         self.name = name
         self.uid = uid
@@ -46,7 +52,9 @@ struct StoredResource: Sendable {
         uid = try row.decode(column: "uid", as: String.self)
         spec = try JSONTree.parse(Array(try row.decode(column: "spec", as: String.self).utf8))
         privateState = try JSONTree.parse(Array(try row.decode(column: "internal", as: String.self).utf8))
-        state = try row.decode(column: "state", as: String.self)
+        let stateText = try row.decode(column: "state", as: String.self)
+        guard let state = ResourceState(rawValue: stateText) else { throw KilnError(.internalError, "A stored Lakebase state is invalid: \(stateText)") }
+        self.state = state
         port = try row.decode(column: "port", as: Int?.self)
         createdAt = try row.decode(column: "created_at", as: Int64.self)
         updatedAt = try row.decode(column: "updated_at", as: Int64.self)
