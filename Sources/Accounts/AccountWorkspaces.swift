@@ -12,11 +12,15 @@ public struct AccountWorkspaces: Sendable {
     let storage: WorkspaceStorage
     /// Called after a workspace needs provisioning, so the provisioner starts at once.
     let onProvisioningNeeded: @Sendable () -> Void
+    /// Called with a deleted workspace's id once its rows are gone and before its storage area is removed:
+    /// what other domains run there (Lakebase's computes) stops.
+    let onDeleted: @Sendable (Int64) async -> Void
 
     public init(
         database: any Database, storage: WorkspaceStorage, clock: any WallClock = SystemClock(),
-        onProvisioningNeeded: @escaping @Sendable () -> Void = {}
+        onProvisioningNeeded: @escaping @Sendable () -> Void = {}, onDeleted: @escaping @Sendable (Int64) async -> Void = { _ in }
     ) {
+        self.onDeleted = onDeleted
         self.database = database
         self.storage = storage
         self.clock = clock
@@ -88,6 +92,13 @@ public struct AccountWorkspaces: Sendable {
     /// The directory of a workspace's storage area; nil for a workspace without a storage
     /// configuration (the default workspace).
     public func storageArea(workspaceID: Int64) async throws -> String? {
+        try await Self.storageArea(workspaceID: workspaceID, database: database, resources: resources, storage: storage)
+    }
+
+    /// The same, for a domain built before the workspaces (Lakebase, whose computes the workspaces stop).
+    public static func storageArea(
+        workspaceID: Int64, database: any Database, resources: AccountResourceStore, storage: WorkspaceStorage
+    ) async throws -> String? {
         let row = try await database.read { db in
             try await db.select().column("*").from("workspaces").where("workspace_id", .equal, workspaceID).first().map(Row.init(row:))
         }
@@ -211,6 +222,7 @@ public struct AccountWorkspaces: Sendable {
         try await database.write(lockKey: workspaceID) { db in
             try await db.delete(from: "workspaces").where("workspace_id", .equal, workspaceID).run()
         }
+        await onDeleted(workspaceID)
         if let storageID = current.config["storage_configuration_id"]?.stringValue,
            let bucket = try? await resources.bucket(ofStorageConfiguration: storageID, accountID: accountID) {
             storage.remove(bucket: bucket, workspaceID: workspaceID)

@@ -40,16 +40,20 @@ struct KilnDomain: Sendable {
             }
         }
         self.provisioner = provisioner
-        let accountWorkspaces = AccountWorkspaces(
-            database: database, storage: storage, clock: clock, onProvisioningNeeded: { provisioner.wake() })
-        self.accountWorkspaces = accountWorkspaces
         let driver = LocalComputeDriver(configuration: compute, logger: logger)
         supervisor = driver.supervisor
         // Branches live in the workspace's storage area; the default workspace has none and uses
         // <storage-root>/workspaces/<id>.
-        lakebase = LakebaseService(database: database, computes: DataDirectoryOwner(driver: driver), storageArea: { workspaceID in
-            try await accountWorkspaces.storageArea(workspaceID: workspaceID) ?? "\(storageRoot)/workspaces/\(workspaceID)"
+        let (storage, resources) = (storage, accountResources)
+        let lakebase = LakebaseService(database: database, computes: DataDirectoryOwner(driver: driver), storageArea: { workspaceID in
+            try await AccountWorkspaces.storageArea(workspaceID: workspaceID, database: database, resources: resources, storage: storage)
+                ?? "\(storageRoot)/workspaces/\(workspaceID)"
         }, suspendTimeoutOverride: suspendTimeoutOverride, access: access, clock: clock, logger: logger)
+        self.lakebase = lakebase
+        // Deleting a workspace deletes its Lakebase rows (ON DELETE CASCADE); their computes stop here.
+        accountWorkspaces = AccountWorkspaces(
+            database: database, storage: storage, clock: clock, onProvisioningNeeded: { provisioner.wake() },
+            onDeleted: { _ in await lakebase.stopComputesWithoutEndpoints() })
     }
 
     var http: KilnServices {

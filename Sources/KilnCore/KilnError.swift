@@ -21,6 +21,17 @@ public struct KilnError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension KilnError {
+    /// The body Databricks answers errors with, `{"error_code","message"}` (with `details` when there are
+    /// any): the HTTP edge's error responses and a failed operation's `error` alike.
+    public var envelope: JSONTree { Self.envelope(code: code.rawValue, message: message, details: details) }
+
+    /// The envelope for a code that is not (only) a Databricks one, such as SCIM's.
+    public static func envelope(code: String, message: String, details: [JSONTree] = []) -> JSONTree {
+        var members: [JSONTree.Member] = [.init("error_code", .string(code)), .init("message", .string(message))]
+        if !details.isEmpty { members.append(.init("details", .array(details))) }
+        return .object(members)
+    }
+
     /// `INVALID_PARAMETER_VALUE`, the most common client error.
     public static func invalidParameter(_ message: String) -> KilnError {
         KilnError(.invalidParameterValue, message)

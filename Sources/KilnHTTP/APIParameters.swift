@@ -9,13 +9,18 @@ import NIOCore
 /// JSON body, with any Content-Type (the legacy CLI says `text/json`). POST bodies are JSON, or
 /// `multipart/form-data` for `workspace/import`. Body values win over query values.
 public struct APIParameters: Sendable {
-    var values: [String: JSONValue]
+    var values: [String: JSONTree]
     /// The file part of a multipart body (`content`), byte-exact.
     var uploadedFile: [UInt8]?
 
-    init(values: [String: JSONValue], uploadedFile: [UInt8]? = nil) {
+    init(values: [String: JSONTree], uploadedFile: [UInt8]? = nil) {
         self.values = values
         self.uploadedFile = uploadedFile
+    }
+
+    /// The query string alone (GET routes that take no body).
+    init(query: QueryParameters) {
+        self.init(values: query.all.mapValues(JSONTree.string))
     }
 
     /// Reads the query string and the body of `request`. A body over `bodyLimit` bytes fails with
@@ -25,47 +30,27 @@ public struct APIParameters: Sendable {
         bodyLimit: Int = RequestBodyReader.defaultLimit,
         tooLarge: KilnError? = nil
     ) async throws -> APIParameters {
-        var values = parseQuery(request.uri.query ?? "")
+        var parameters = APIParameters(query: QueryParameters(request))
         guard let body = try await RequestBodyReader.collect(request, limit: bodyLimit) else {
             throw tooLarge ?? KilnError(.requestEntityTooLarge, "The request body is larger than \(bodyLimit) bytes.")
         }
-        guard body.readableBytes > 0 else { return APIParameters(values: values) }
+        guard body.readableBytes > 0 else { return parameters }
         let bytes = Array(body.readableBytesView)
         if let contentType = request.headers[.contentType],
            let boundary = MultipartForm.boundary(fromContentType: contentType) {
             let form = try MultipartForm(body: bytes, boundary: boundary)
-            var file: [UInt8]?
             for part in form.parts {
                 if part.filename != nil || part.name == "content" {
-                    if part.name == "content" { file = part.data }
+                    if part.name == "content" { parameters.uploadedFile = part.data }
                 } else {
-                    values[part.name] = .string(String(decoding: part.data, as: UTF8.self))
+                    parameters.values[part.name] = .string(String(decoding: part.data, as: UTF8.self))
                 }
             }
-            return APIParameters(values: values, uploadedFile: file)
+            return parameters
         }
-        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(bytes)) else {
-            throw KilnError(.malformedRequest, "Invalid JSON given in the body of the request - expected a JSON object.")
-        }
-        values.merge(object) { _, body in body }
-        return APIParameters(values: values)
-    }
-
-    /// Decodes `a=b&c=d`: `+` is a space, then percent-decoding.
-    static func parseQuery(_ query: String) -> [String: JSONValue] {
-        var result: [String: JSONValue] = [:]
-        for pair in query.split(separator: "&") where !pair.isEmpty {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = decodeComponent(parts[0])
-            let value = parts.count > 1 ? decodeComponent(parts[1]) : ""
-            result[key] = .string(value)
-        }
-        return result
-    }
-
-    private static func decodeComponent(_ text: Substring) -> String {
-        let spaced = text.replacingOccurrences(of: "+", with: " ")
-        return spaced.removingPercentEncoding ?? spaced
+        guard case .object(let members) = try RequestBodyReader.jsonObject(bytes) else { return parameters }
+        for member in members { parameters.values[member.key] = member.value }
+        return parameters
     }
 
     /// A string parameter; numbers are not accepted where a string is expected.
@@ -83,32 +68,27 @@ public struct APIParameters: Sendable {
         return value
     }
 
-    /// A boolean, from JSON `true`/`false` or the query text `true`/`false` (any case).
+    /// A boolean, from JSON `true`/`false` or text by `QueryParameters`' rule.
     public func bool(_ key: String) throws(KilnError) -> Bool? {
         switch values[key] {
         case nil, .null: return nil
         case .bool(let value): return value
-        case .string(let text):
-            switch text.lowercased() {
-            case "true": return true
-            case "false": return false
-            default: throw KilnError.invalidParameter("Parameter '\(key)' must be true or false, not '\(text)'.")
-            }
+        case .string(let text): return try QueryParameters.bool(text, key: key)
         default: throw KilnError.invalidParameter("Parameter '\(key)' must be true or false.")
         }
     }
 
-    /// A 64-bit integer, from a JSON number or a string of digits.
+    /// A 64-bit integer, from a JSON number or text by `QueryParameters`' rule.
     public func int64(_ key: String) throws(KilnError) -> Int64? {
         switch values[key] {
         case nil, .null: return nil
-        case .integer(let value): return value
-        case .number(let value) where value.rounded() == value && abs(value) < 9.2e18: return Int64(value)
-        case .string(let text):
-            guard let value = Int64(text) else {
-                throw KilnError.invalidParameter("Parameter '\(key)' must be an integer, not '\(text)'.")
+        case .number(let text):
+            if let value = Int64(text) { return value }
+            guard let value = Double(text), value.rounded() == value, abs(value) < 9.2e18 else {
+                throw KilnError.invalidParameter("Parameter '\(key)' must be an integer.")
             }
-            return value
+            return Int64(value)
+        case .string(let text): return try QueryParameters.int(text, key: key)
         default: throw KilnError.invalidParameter("Parameter '\(key)' must be an integer.")
         }
     }

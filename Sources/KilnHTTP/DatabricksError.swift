@@ -60,26 +60,13 @@ public struct DatabricksError: HTTPResponseError, Sendable {
                 .init("detail", .string(message)), .init("scimType", .string(scimType)),
                 .init("status", .string(String(status.code))),
             ]).compactJSON())
-        } else if details.isEmpty {
-            body.writeBytes(JSONResponse.encode(ErrorBody(errorCode: code, message: message)))
         } else {
-            body.writeBytes(JSONTree.object([.init("error_code", .string(code)), .init("message", .string(message)),
-                                             .init("details", .array(details))]).compactJSON())
+            body.writeBytes(KilnError.envelope(code: code, message: message, details: details).compactJSON())
         }
         return Response(
             status: status,
             headers: [.contentType: "application/json"],
             body: .init(byteBuffer: body)
         )
-    }
-}
-
-struct ErrorBody: Encodable {
-    var errorCode: String
-    var message: String
-
-    enum CodingKeys: String, CodingKey {
-        case errorCode = "error_code"
-        case message
     }
 }

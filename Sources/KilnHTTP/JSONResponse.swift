@@ -1,12 +1,18 @@
 import Foundation
 public import Hummingbird
 import NIOCore
+public import KilnCore
 
 /// Builds JSON responses. Every 2xx JSON answer has a body, at least `{}`.
 public enum JSONResponse {
     /// A 200 response with `value` encoded as JSON.
     public static func ok(_ value: some Encodable) -> Response {
         make(status: .ok, bytes: encode(value))
+    }
+
+    /// A 200 response with `tree`'s bytes.
+    public static func ok(_ tree: JSONTree) -> Response {
+        make(status: .ok, bytes: tree.compactJSON())
     }
 
     /// A 200 response with `{}`.

@@ -1,14 +1,15 @@
 public import Accounts
 public import Hummingbird
+import KilnCore
 
 /// The context of every request: the workspace it addresses and, once authenticated, who sent it.
 public struct KilnRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The workspace the request addresses (set by `TenantMiddleware`).
     public var workspace: Workspace?
-    /// The caller (set by `AuthenticationMiddleware` when credentials were sent and are valid).
+    /// The caller (set by `WorkspaceAuthentication` when credentials were sent and are valid).
     public var identity: Identity?
-    /// The account admin calling the Account API (set by `AuthenticationMiddleware` on account routes).
+    /// The account admin calling the Account API (set by `AccountAuthentication`).
     public var accountUser: User?
 
     public init(source: ApplicationRequestContextSource) {
@@ -28,9 +29,8 @@ public struct AuthenticatedContext: ChildRequestContext {
 
     public init(context: KilnRequestContext) throws {
         guard let identity = context.identity else {
-            throw DatabricksError(
-                status: .unauthorized, code: "UNAUTHENTICATED",
-                message: "No credentials were sent. Authenticate with 'Authorization: Bearer <personal access token>'.")
+            throw DatabricksError(KilnError(
+                .unauthenticated, "No credentials were sent. Authenticate with 'Authorization: Bearer <personal access token>'."))
         }
         self.coreContext = context.coreContext
         self.identity = identity
@@ -50,9 +50,8 @@ public struct AccountContext: ChildRequestContext {
 
     public init(context: KilnRequestContext) throws {
         guard let user = context.accountUser else {
-            throw DatabricksError(
-                status: .unauthorized, code: "UNAUTHENTICATED",
-                message: "No credentials were sent. The Account API takes Basic auth of an account admin, or a token.")
+            throw DatabricksError(KilnError(
+                .unauthenticated, "No credentials were sent. The Account API takes Basic auth of an account admin, or a token."))
         }
         self.coreContext = context.coreContext
         self.user = user

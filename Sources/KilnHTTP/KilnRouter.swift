@@ -33,27 +33,30 @@ public struct KilnServices: Sendable {
     }
 }
 
-/// Builds the router: middleware first (they wrap only routes added after them), then the routes.
+/// Builds the router: middleware first (they wrap only routes added after them), then the routes. Every
+/// request has its errors rendered and its workspace found; each group of routes carries its own
+/// authentication — none for the public and OIDC routes, the workspace's for `api/2.0`, an account
+/// admin's for `api/2.0/accounts/:account_id` — and a context its handlers cannot get without it.
 public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     let router = Router(context: KilnRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: TenantMiddleware(accounts: services.accounts))
-    router.add(middleware: AuthenticationMiddleware(
-        authenticator: Authenticator(accounts: services.accounts, tokens: services.tokens),
-        servicePrincipals: services.servicePrincipals))
+    let authenticator = Authenticator(accounts: services.accounts, tokens: services.tokens)
 
     PublicController(scheme: services.scheme).addRoutes(to: router)
     MetricsController(registry: services.metrics).addRoutes(to: router)
     OIDCController(servicePrincipals: services.servicePrincipals, scheme: services.scheme).addRoutes(to: router)
-    let api = router.group("api/2.0", context: AuthenticatedContext.self)
+    let api = router.group("api/2.0")
+        .add(middleware: WorkspaceAuthentication(authenticator: authenticator, servicePrincipals: services.servicePrincipals))
+        .group(context: AuthenticatedContext.self)
     TokenController(tokens: services.tokens).addRoutes(to: api)
     SCIMController(accounts: services.accounts).addRoutes(to: api)
     WorkspaceController(service: services.workspaceFiles).addRoutes(to: api)
     WorkspaceFilesController(service: services.workspaceFiles).addRoutes(to: api)
     PostgresController(service: services.lakebase).addRoutes(to: api)
-    let accountAPI = router.group("api/2.0/accounts/:account_id", context: AccountContext.self)
-    let lakebase = services.lakebase
-    AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces,
-                      workspaceDeleted: { await lakebase.stopComputesWithoutEndpoints() }).addRoutes(to: accountAPI)
+    let accountAPI = router.group("api/2.0/accounts/:account_id")
+        .add(middleware: AccountAuthentication(authenticator: authenticator, servicePrincipals: services.servicePrincipals))
+        .group(context: AccountContext.self)
+    AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces).addRoutes(to: accountAPI)
     return router
 }

@@ -1,9 +1,10 @@
 public import Hummingbird
-import KilnCore
+public import KilnCore
 import NIOCore
 
-/// Reads request bodies with a size limit. A body over the limit is drained, not left half-read, so
-/// the client receives the error instead of a reset connection.
+/// The one way request bodies are read: with a size limit, and for JSON APIs into a `JSONTree` object.
+/// A body over the limit is drained, not left half-read, so the client receives the error instead of a
+/// reset connection.
 public enum RequestBodyReader {
     /// The limit for ordinary API calls: 1 MiB.
     public static let defaultLimit = 1 << 20
@@ -23,5 +24,23 @@ public enum RequestBodyReader {
             collected.writeBuffer(&chunk)
         }
         return overflowed ? nil : collected
+    }
+
+    /// The body as a JSON object (`{}` when empty). Throws `REQUEST_ENTITY_TOO_LARGE` (or `tooLarge`) over
+    /// `limit` bytes and `MALFORMED_REQUEST` for anything but a JSON object.
+    public static func jsonObject(_ request: Request, limit: Int = defaultLimit, tooLarge: KilnError? = nil) async throws -> JSONTree {
+        guard let body = try await collect(request, limit: limit) else {
+            throw tooLarge ?? KilnError(.requestEntityTooLarge, "The request body is larger than \(limit) bytes.")
+        }
+        return try jsonObject(Array(body.readableBytesView))
+    }
+
+    /// `bytes` as a JSON object (`{}` when empty), or `MALFORMED_REQUEST`.
+    static func jsonObject(_ bytes: [UInt8]) throws(KilnError) -> JSONTree {
+        guard !bytes.isEmpty else { return .object([]) }
+        guard let tree = try? JSONTree.parse(bytes), case .object = tree else {
+            throw KilnError(.malformedRequest, "Invalid JSON given in the body of the request - expected a JSON object.")
+        }
+        return tree
     }
 }

@@ -6,9 +6,8 @@ import KilnCore
 
 /// Finds the workspace a request addresses, in this order: the `/w/<deployment>` path prefix (see
 /// `WorkspacePathPrefix`), a host `<deployment>.localhost` (or `<deployment>.<base domain>`), the
-/// `X-Databricks-Workspace-Id` header, else the default workspace on the bare host. A workspace that is
-/// not serving (neither RUNNING nor provisioning an update of a running one) serves nothing but its host
-/// metadata.
+/// `X-Databricks-Workspace-Id` header, else the default workspace on the bare host. Whether the
+/// workspace serves its API is for the workspace routes to say (`WorkspaceAuthentication`).
 public struct TenantMiddleware: RouterMiddleware {
     public typealias Context = KilnRequestContext
 
@@ -26,10 +25,6 @@ public struct TenantMiddleware: RouterMiddleware {
         var context = context
         let workspace = try await resolve(request)
         context.workspace = workspace
-        if let workspace, !workspace.isServing, request.uri.path.hasPrefix("/api/"),
-           AuthenticationMiddleware.accountID(inPath: request.uri.path) == nil {
-            throw KilnError(.invalidState, "Workspace \(workspace.deploymentName) is \(workspace.status), not RUNNING: \(workspace.statusMessage)")
-        }
         return try await next(request, context)
     }
 

@@ -5,16 +5,32 @@ import Testing
 
 @Suite struct APIParametersTests {
     @Test func queryDecodesPlusAsSpaceAndPercentEscapes() {
-        let values = APIParameters.parseQuery("path=%2FUsers%2Fa%2Fnb+with+space%26x%3D1&recursive=true&empty=&flag")
-        #expect(values["path"] == .string("/Users/a/nb with space&x=1"))
-        #expect(values["recursive"] == .string("true"))
-        #expect(values["empty"] == .string(""))
-        #expect(values["flag"] == .string(""))
+        let query = QueryParameters("path=%2FUsers%2Fa%2Fnb+with+space%26x%3D1&recursive=true&empty=&flag&twice=1&twice=2")
+        #expect(query["path"] == "/Users/a/nb with space&x=1")
+        #expect(query["recursive"] == "true")
+        #expect(query["empty"] == "")
+        #expect(query["flag"] == "")
+        #expect(query["twice"] == "2")
+        #expect(query["missing"] == nil)
+    }
+
+    @Test func queryValuesFollowOneRulePerType() throws {
+        let query = QueryParameters("a=TRUE&b=false&e=&n=-12&mask=spec.a,+spec.b,&bad=yes&x=1.5")
+        #expect(try query.bool("a") == true)
+        #expect(try query.bool("b") == false)
+        #expect(try query.bool("e") == nil)
+        #expect(try query.bool("missing") == nil)
+        #expect(try query.int("n") == -12)
+        #expect(try query.int("e") == nil)
+        #expect(query.list("mask") == ["spec.a", "spec.b"])
+        #expect(query.list("missing") == nil)
+        #expect(throws: KilnError.self) { try query.bool("bad") }
+        #expect(throws: KilnError.self) { try query.int("x") }
     }
 
     @Test func typedAccessorsAcceptJSONAndQueryForms() throws {
         let parameters = APIParameters(values: [
-            "a": .bool(true), "b": .string("FALSE"), "n": .integer(12), "s": .string("34"), "d": .number(5),
+            "a": .bool(true), "b": .string("FALSE"), "n": .integer(12), "s": .string("34"), "d": .number("5.0"),
             "text": .string("x"), "null": .null,
         ])
         #expect(try parameters.bool("a") == true)
@@ -28,12 +44,25 @@ import Testing
     }
 
     @Test func wrongTypesAreInvalidParameterValue() {
-        let parameters = APIParameters(values: ["n": .integer(1), "b": .string("yes"), "s": .string("1.5"), "e": .string("")])
+        let parameters = APIParameters(values: [
+            "n": .integer(1), "b": .string("yes"), "s": .string("1.5"), "e": .string(""), "f": .number("1.5"),
+        ])
         #expect(throws: KilnError.self) { try parameters.string("n") }
         #expect(throws: KilnError.self) { try parameters.bool("b") }
         #expect(throws: KilnError.self) { try parameters.int64("s") }
+        #expect(throws: KilnError.self) { try parameters.int64("f") }
         #expect(throws: KilnError.missingField("e")) { try parameters.requiredString("e") }
         #expect(throws: KilnError.missingField("absent")) { try parameters.requiredString("absent") }
+    }
+
+    @Test func bodiesMustBeJSONObjects() throws {
+        #expect(try RequestBodyReader.jsonObject([]) == .object([]))
+        #expect(try RequestBodyReader.jsonObject(Array(#"{"a": 1}"#.utf8))["a"] == .number("1"))
+        for bad in ["[1]", "\"text\"", "{", "nul"] {
+            #expect(throws: KilnError(.malformedRequest, "Invalid JSON given in the body of the request - expected a JSON object.")) {
+                try RequestBodyReader.jsonObject(Array(bad.utf8))
+            }
+        }
     }
 }
 

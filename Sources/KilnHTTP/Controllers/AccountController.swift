@@ -9,13 +9,10 @@ import NIOCore
 public struct AccountController: Sendable {
     let resources: AccountResourceStore
     let workspaces: AccountWorkspaces
-    /// Runs after a workspace was deleted (its Lakebase computes stop).
-    let workspaceDeleted: @Sendable () async -> Void
 
-    public init(resources: AccountResourceStore, workspaces: AccountWorkspaces, workspaceDeleted: @escaping @Sendable () async -> Void = {}) {
+    public init(resources: AccountResourceStore, workspaces: AccountWorkspaces) {
         self.resources = resources
         self.workspaces = workspaces
-        self.workspaceDeleted = workspaceDeleted
     }
 
     public func addRoutes(to group: RouterGroup<AccountContext>) {
@@ -37,7 +34,7 @@ public struct AccountController: Sendable {
     }
 
     func create(_ kind: AccountResourceKind, _ request: Request, _ context: AccountContext) async throws -> Response {
-        Self.json(try await resources.create(kind, accountID: context.user.accountID, body: try await Self.body(request)))
+        Self.json(try await resources.create(kind, accountID: context.user.accountID, body: try await RequestBodyReader.jsonObject(request)))
     }
 
     func list(_ kind: AccountResourceKind, _ context: AccountContext) async throws -> Response {
@@ -54,15 +51,15 @@ public struct AccountController: Sendable {
 
     func replace(_ kind: AccountResourceKind, _ request: Request, _ context: AccountContext) async throws -> Response {
         Self.json(try await resources.replace(
-            kind, accountID: context.user.accountID, id: try context.parameters.require("id"), body: try await Self.body(request)))
+            kind, accountID: context.user.accountID, id: try context.parameters.require("id"), body: try await RequestBodyReader.jsonObject(request)))
     }
 
     /// PATCH: the body's fields (or those in `update_mask`) replace the stored ones.
     func update(_ kind: AccountResourceKind, _ request: Request, _ context: AccountContext) async throws -> Response {
         let id = try context.parameters.require("id")
         var merged = try await resources.get(kind, accountID: context.user.accountID, id: id)
-        let body = try await Self.body(request)
-        let mask = request.uri.queryParameters["update_mask"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        let body = try await RequestBodyReader.jsonObject(request)
+        let mask = QueryParameters(request).list("update_mask")
         if case .object(let fields) = body {
             for field in fields where mask?.contains(field.key) ?? true { merged.set(field.key, field.value) }
         }
@@ -70,7 +67,7 @@ public struct AccountController: Sendable {
     }
 
     @Sendable func createWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
-        Self.json(try await workspaces.create(accountID: context.user.accountID, body: try await Self.body(request)))
+        Self.json(try await workspaces.create(accountID: context.user.accountID, body: try await RequestBodyReader.jsonObject(request)))
     }
 
     @Sendable func listWorkspaces(_ request: Request, context: AccountContext) async throws -> Response {
@@ -82,17 +79,13 @@ public struct AccountController: Sendable {
     }
 
     @Sendable func updateWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
-        let mask = request.uri.queryParameters["update_mask"].map {
-            $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        }
+        let mask = QueryParameters(request).list("update_mask")
         return Self.json(try await workspaces.update(
-            accountID: context.user.accountID, workspaceID: try Self.workspaceID(context), body: try await Self.body(request), mask: mask))
+            accountID: context.user.accountID, workspaceID: try Self.workspaceID(context), body: try await RequestBodyReader.jsonObject(request), mask: mask))
     }
 
     @Sendable func deleteWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
-        let deleted = try await workspaces.delete(accountID: context.user.accountID, workspaceID: try Self.workspaceID(context))
-        await workspaceDeleted()
-        return Self.json(deleted)
+        Self.json(try await workspaces.delete(accountID: context.user.accountID, workspaceID: try Self.workspaceID(context)))
     }
 
     static func workspaceID(_ context: AccountContext) throws -> Int64 {
@@ -101,23 +94,5 @@ public struct AccountController: Sendable {
         return id
     }
 
-    static func body(_ request: Request) async throws -> JSONTree {
-        guard let body = try await RequestBodyReader.collect(request, limit: RequestBodyReader.defaultLimit) else {
-            throw KilnError(.requestEntityTooLarge, "The request body is larger than \(RequestBodyReader.defaultLimit) bytes.")
-        }
-        guard body.readableBytes > 0 else { return .object([]) }
-        do {
-            let tree = try JSONTree.parse(Array(body.readableBytesView))
-            guard case .object = tree else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
-            return tree
-        } catch let error as KilnError {
-            throw error
-        } catch {
-            throw KilnError(.malformedRequest, "Invalid JSON given in the body of the request - \(error)")
-        }
-    }
-
-    static func json(_ tree: JSONTree) -> Response {
-        JSONResponse.make(status: .ok, bytes: tree.compactJSON())
-    }
+    static func json(_ tree: JSONTree) -> Response { JSONResponse.ok(tree) }
 }

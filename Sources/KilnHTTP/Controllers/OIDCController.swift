@@ -53,8 +53,8 @@ public struct OIDCController: Sendable {
         guard let body = try await RequestBodyReader.collect(request, limit: 64 << 10) else {
             return Self.failure("invalid_request", "The request is too large.")
         }
-        let form = APIParameters.parseQuery(String(buffer: body))
-        guard case .string("client_credentials")? = form["grant_type"] else {
+        let form = QueryParameters(String(buffer: body))
+        guard form["grant_type"] == "client_credentials" else {
             return Self.failure("unsupported_grant_type", "Only grant_type=client_credentials is supported.")
         }
         var clientID: String?
@@ -63,8 +63,8 @@ public struct OIDCController: Sendable {
             clientID = credentials.userName
             secret = credentials.password
         }
-        if case .string(let id)? = form["client_id"] { clientID = id }
-        if case .string(let value)? = form["client_secret"] { secret = value }
+        if let id = form["client_id"] { clientID = id }
+        if let value = form["client_secret"] { secret = value }
         guard let clientID, let secret,
               let principal = try await servicePrincipals.authenticate(clientID: clientID, secret: secret),
               principal.accountID == accountID

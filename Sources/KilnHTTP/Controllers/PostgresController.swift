@@ -21,12 +21,12 @@ public struct PostgresController: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let query = APIParameters.parseQuery(request.uri.query ?? "")
+        let query = QueryParameters(request)
         switch try Self.route(request) {
         case .collection(let parent, let kind):
             let body = try await service.list(
-                kind, parent: parent, pageSize: try Self.int(query, "page_size"), pageToken: query["page_token"]?.stringValue,
-                showDeleted: try Self.bool(query, "show_deleted"), caller: Self.caller(context))
+                kind, parent: parent, pageSize: try query.int("page_size").map(Int.init), pageToken: query["page_token"],
+                showDeleted: try query.bool("show_deleted") ?? false, caller: Self.caller(context))
             return Self.json(body)
         case .resource(let name):
             return Self.json(try await service.get(name, caller: Self.caller(context)))
@@ -38,14 +38,14 @@ public struct PostgresController: Sendable {
     }
 
     @Sendable func post(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let query = APIParameters.parseQuery(request.uri.query ?? "")
-        let body = try await Self.body(request)
+        let query = QueryParameters(request)
+        let body = try await RequestBodyReader.jsonObject(request)
         let caller = Self.caller(context)
         switch try Self.route(request) {
         case .collection(let parent, let kind):
             return Self.json(try await service.create(
-                kind, parent: parent, id: query[kind.rawValue + "_id"]?.stringValue,
-                replaceExisting: try Self.bool(query, "replace_existing"), body: body, caller: caller))
+                kind, parent: parent, id: query[kind.rawValue + "_id"],
+                replaceExisting: try query.bool("replace_existing") ?? false, body: body, caller: caller))
         case .action(let name, "undelete"):
             return Self.json(try await service.undelete(name, caller: caller))
         case .action(let name, "password"):
@@ -58,17 +58,17 @@ public struct PostgresController: Sendable {
     }
 
     @Sendable func patch(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let query = APIParameters.parseQuery(request.uri.query ?? "")
+        let query = QueryParameters(request)
         guard case .resource(let name) = try Self.route(request) else { throw Self.unknownRoute(request) }
         return Self.json(try await service.update(
-            name, body: try await Self.body(request), mask: query["update_mask"]?.stringValue, caller: Self.caller(context)))
+            name, body: try await RequestBodyReader.jsonObject(request), mask: query["update_mask"], caller: Self.caller(context)))
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let query = APIParameters.parseQuery(request.uri.query ?? "")
+        let query = QueryParameters(request)
         guard case .resource(let name) = try Self.route(request) else { throw Self.unknownRoute(request) }
         return Self.json(try await service.delete(
-            name, purge: try Self.bool(query, "purge"), reassignOwnedTo: query["reassign_owned_to"]?.stringValue,
+            name, purge: try query.bool("purge") ?? false, reassignOwnedTo: query["reassign_owned_to"],
             caller: Self.caller(context)))
     }
 
@@ -96,37 +96,5 @@ public struct PostgresController: Sendable {
                               identityType: name.contains("@") ? "USER" : "SERVICE_PRINCIPAL")
     }
 
-    static func body(_ request: Request) async throws -> JSONTree {
-        guard let buffer = try await RequestBodyReader.collect(request, limit: 1 << 20) else {
-            throw KilnError(.requestEntityTooLarge, "The request body is larger than 1 MiB.")
-        }
-        guard buffer.readableBytes > 0 else { return .object([]) }
-        do {
-            let tree = try JSONTree.parse(Array(buffer.readableBytesView))
-            guard case .object = tree else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
-            return tree
-        } catch let error as KilnError {
-            throw error
-        } catch {
-            throw KilnError(.malformedRequest, "Invalid JSON given in the body of the request: \(error)")
-        }
-    }
-
-    static func bool(_ query: [String: JSONValue], _ key: String) throws -> Bool {
-        switch query[key]?.stringValue {
-        case nil, "", "false": return false
-        case "true": return true
-        case let other?: throw KilnError.invalidParameter("Query parameter '\(key)' must be true or false, not '\(other)'.")
-        }
-    }
-
-    static func int(_ query: [String: JSONValue], _ key: String) throws -> Int? {
-        guard let text = query[key]?.stringValue, !text.isEmpty else { return nil }
-        guard let value = Int(text) else { throw KilnError.invalidParameter("Query parameter '\(key)' must be an integer, not '\(text)'.") }
-        return value
-    }
-
-    static func json(_ tree: JSONTree) -> Response {
-        JSONResponse.make(status: .ok, bytes: tree.compactJSON())
-    }
+    static func json(_ tree: JSONTree) -> Response { JSONResponse.ok(tree) }
 }

@@ -30,7 +30,7 @@ public struct SCIMController: Sendable {
     /// SCIM list: `filter` (RFC 7644, form-encoded as the SDK sends it: `userName+eq+%22x%22`),
     /// then 1-based `startIndex` and `count` paging. A filter Kiln cannot read → 400 `invalidFilter`.
     @Sendable func listUsers(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let parameters = APIParameters(values: APIParameters.parseQuery(request.uri.query ?? ""))
+        let parameters = APIParameters(query: QueryParameters(request))
         var users = try await accounts.users(accountID: context.workspace.accountID)
         if let text = try parameters.string("filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
             let filter: SCIMFilter

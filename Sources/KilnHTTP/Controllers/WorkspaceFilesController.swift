@@ -27,7 +27,7 @@ public struct WorkspaceFilesController: Sendable {
     /// existing notebook or folder 400 "Path (…) already exists.".
     @Sendable func importFile(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let path = try Self.workspacePath(request, after: "/workspace-files/import-file/")
-        let parameters = APIParameters(values: APIParameters.parseQuery(request.uri.query ?? ""))
+        let parameters = APIParameters(query: QueryParameters(request))
         let limit = WorkspaceService.maximumContentSize
         guard let body = try await RequestBodyReader.collect(request, limit: limit) else {
             throw KilnError(.maxNotebookSizeExceeded, "The file is larger than the maximum of \(limit) bytes (10 MB).")

@@ -92,10 +92,7 @@ final class OperationRunner: Service {
             if kilnError == nil {
                 logger.error("Operation failed", metadata: ["operation": "\(operation.name)", "error": "\(error)"])
             }
-            result = .object([.init("error", .object([
-                .init("error_code", .string((kilnError?.code ?? .internalError).rawValue)),
-                .init("message", .string(kilnError?.message ?? "\(error)")),
-            ]))])
+            result = .object([.init("error", (kilnError ?? KilnError(.internalError, "\(error)")).envelope)])
         }
         do {
             try await database.write { db in try await OperationTable.finish(db, operation, result: result) }

@@ -1,0 +1,28 @@
+import Foundation
+import KilnCore
+
+/// The parsed `Authorization` header.
+struct Credentials {
+    var bearer: String?
+    var userName: String?
+    var password: String?
+
+    init(header: String) throws(KilnError) {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2 else { throw KilnError(.unauthenticated, "Malformed Authorization header.") }
+        let value = parts[1].trimmingCharacters(in: .whitespaces)
+        switch parts[0].lowercased() {
+        case "bearer":
+            guard !value.isEmpty else { throw KilnError(.unauthenticated, "Invalid access token.") }
+            bearer = value
+        case "basic":
+            guard let decoded = Data(base64Encoded: value).flatMap({ String(data: $0, encoding: .utf8) }),
+                  let colon = decoded.firstIndex(of: ":")
+            else { throw KilnError(.unauthenticated, "Malformed Basic credentials.") }
+            userName = String(decoded[..<colon])
+            password = String(decoded[decoded.index(after: colon)...])
+        default:
+            throw KilnError(.unauthenticated, "Unsupported authorization scheme '\(parts[0])'; use Bearer or Basic.")
+        }
+    }
+}

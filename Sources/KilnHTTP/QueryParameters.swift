@@ -1,0 +1,69 @@
+import Foundation
+public import Hummingbird
+public import KilnCore
+
+/// The parameters of a query string — or of a form body, which is written the same way — decoded once:
+/// `+` is a space, then percent-decoding, as Databricks' servers read them. A key given twice keeps its
+/// last value. Every route reads its query through this type, with one set of rules for each value type.
+public struct QueryParameters: Sendable {
+    private var values: [String: String]
+
+    /// Decodes `a=b&c=d`.
+    public init(_ query: String) {
+        var values: [String: String] = [:]
+        for pair in query.split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            values[Self.decode(parts[0])] = parts.count > 1 ? Self.decode(parts[1]) : ""
+        }
+        self.values = values
+    }
+
+    /// The query of `request`.
+    public init(_ request: Request) {
+        self.init(request.uri.query ?? "")
+    }
+
+    private static func decode(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
+    /// Every parameter, for merging with a body (`APIParameters`).
+    var all: [String: String] { values }
+
+    /// The text of a parameter as sent; nil when absent.
+    public subscript(key: String) -> String? { values[key] }
+
+    /// A boolean: `true` or `false` in any case; absent or empty is nil. Throws `INVALID_PARAMETER_VALUE`
+    /// for anything else.
+    public func bool(_ key: String) throws(KilnError) -> Bool? {
+        try values[key].flatMap { text throws(KilnError) in try Self.bool(text, key: key) }
+    }
+
+    /// An integer in decimal digits; absent or empty is nil. Throws `INVALID_PARAMETER_VALUE` otherwise.
+    public func int(_ key: String) throws(KilnError) -> Int64? {
+        try values[key].flatMap { text throws(KilnError) in try Self.int(text, key: key) }
+    }
+
+    /// A comma-separated list (`update_mask=a,b`), each item trimmed; nil when absent.
+    public func list(_ key: String) -> [String]? {
+        values[key].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+
+    /// The rule for booleans written as text (a query value, a form field, a JSON string).
+    static func bool(_ text: String, key: String) throws(KilnError) -> Bool? {
+        switch text.lowercased() {
+        case "": return nil
+        case "true": return true
+        case "false": return false
+        default: throw KilnError.invalidParameter("Parameter '\(key)' must be true or false, not '\(text)'.")
+        }
+    }
+
+    /// The rule for integers written as text.
+    static func int(_ text: String, key: String) throws(KilnError) -> Int64? {
+        guard !text.isEmpty else { return nil }
+        guard let value = Int64(text) else { throw KilnError.invalidParameter("Parameter '\(key)' must be an integer, not '\(text)'.") }
+        return value
+    }
+}
