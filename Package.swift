@@ -171,15 +171,24 @@ let package = Package(
             path: "bench/FormatBench",
             swiftSettings: swiftSettings
         ),
-        // A fake `ComputeDriver` for in-process tests of Compute's owner and of Lakebase.
+        // Test support: a fake `ComputeDriver` (no processes, no files) and the metadata engines to run on.
         .target(name: "ComputeTestSupport", dependencies: ["Compute"], path: "Tests/ComputeTestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "KilnCore"], swiftSettings: swiftSettings),
-        .testTarget(
-            name: "ComputeTests",
-            dependencies: ["Compute", "ComputeTestSupport", .product(name: "Logging", package: "swift-log")],
+        .target(
+            name: "PersistenceTestSupport",
+            dependencies: [
+                "Persistence", "KilnCore", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            path: "Tests/PersistenceTestSupport",
             swiftSettings: swiftSettings
         ),
+        // One test target per module; none of them needs PostgreSQL installed.
+        .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AccountsTests",
+            dependencies: ["Accounts", "KilnCore", "Persistence", "PersistenceTestSupport", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "ComputeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PGWireTests",
             dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")],
@@ -187,15 +196,13 @@ let package = Package(
         ),
         .testTarget(
             name: "PGProxyTests",
-            dependencies: [
-                "PGProxy", "PGWire", "Compute", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["PGProxy", "PGWire", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LakebaseTests",
-            dependencies: ["Lakebase", "Compute", "ComputeTestSupport", "KilnCore", "Persistence",
+            dependencies: [
+                "Lakebase", "Compute", "ComputeTestSupport", "KilnCore", "Persistence",
                 .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
@@ -203,25 +210,43 @@ let package = Package(
         .testTarget(name: "NotebookFormatsTests", dependencies: ["NotebookFormats", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: [
-                "Persistence", "Accounts", "WorkspaceFiles", "KilnCore", "NotebookFormats",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
+            dependencies: ["Persistence", "PersistenceTestSupport", "KilnCore", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WorkspaceFilesTests",
+            dependencies: ["WorkspaceFiles", "NotebookFormats", "Persistence", "PersistenceTestSupport", "KilnCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KilnHTTPTests",
             dependencies: [
-                "KilnApp",
-                "KilnHTTP",
-                "KilnCore",
-                "Persistence",
+                "KilnHTTP", "KilnCore", "Accounts", "WorkspaceFiles", "Lakebase", "Compute", "Persistence", "ComputeTestSupport",
+                "PersistenceTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KilnAppTests",
+            dependencies: [
+                "KilnApp", "KilnHTTP", "KilnCore", "Persistence",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Live tests: real postgres processes and real sockets.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Compute", "PGProxy", "PGWire", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

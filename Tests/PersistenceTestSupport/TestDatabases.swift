@@ -1,21 +1,21 @@
 import Foundation
 import KilnCore
 import Logging
-import Persistence
+public import Persistence
 import SQLKit
 import Synchronization
 
 /// The engines the repository suite runs on: SQLite always, PostgreSQL when the test command provides
 /// a server (`KILN_TEST_POSTGRES_URL`, set by `scripts/test`).
-enum TestDatabases {
-    static let postgresURL = ProcessInfo.processInfo.environment["KILN_TEST_POSTGRES_URL"]
+public enum TestDatabases {
+    public static let postgresURL = ProcessInfo.processInfo.environment["KILN_TEST_POSTGRES_URL"]
 
-    static var engines: [DatabaseEngine] {
+    public static var engines: [DatabaseEngine] {
         postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
     }
 
     /// Runs `body` on a new, migrated, empty database of `engine`, and removes it afterwards.
-    static func with<T: Sendable>(
+    public static func with<T: Sendable>(
         _ engine: DatabaseEngine, _ body: @Sendable (any Database) async throws -> T
     ) async throws -> T {
         let logger = Logger(label: "kiln-test")
@@ -65,17 +65,4 @@ enum TestDatabases {
     }
 
     struct ConfigurationMissing: Error {}
-}
-
-/// A clock the test moves by hand.
-final class ManualClock: WallClock {
-    private let now: Mutex<Int64>
-
-    init(_ start: Int64 = 1_700_000_000_000) {
-        now = Mutex(start)
-    }
-
-    func nowMillis() -> Int64 { now.withLock { $0 } }
-
-    func advance(millis: Int64) { now.withLock { $0 += millis } }
 }

@@ -2,6 +2,7 @@ import Accounts
 import KilnCore
 import Logging
 import Persistence
+import PersistenceTestSupport
 import SQLKit
 import Testing
 

@@ -3,6 +3,7 @@ import Foundation
 import KilnCore
 import NotebookFormats
 import Persistence
+import PersistenceTestSupport
 import Testing
 import WorkspaceFiles
 
