@@ -55,6 +55,8 @@ let package = Package(
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -65,6 +67,7 @@ let package = Package(
             dependencies: [
                 "KilnCore",
                 "Persistence",
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,6 +115,7 @@ let package = Package(
                 "KilnCore",
                 "Persistence",
                 "Compute",
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -120,7 +124,7 @@ let package = Package(
         ),
         .target(
             name: "WorkspaceFiles",
-            dependencies: ["KilnCore", "Persistence", "NotebookFormats"],
+            dependencies: ["KilnCore", "Persistence", "NotebookFormats", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -129,9 +133,12 @@ let package = Package(
                 "KilnCore",
                 "Accounts",
                 "WorkspaceFiles",
+                "NotebookFormats",
                 "Lakebase",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

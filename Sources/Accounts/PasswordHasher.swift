@@ -9,7 +9,7 @@ enum PasswordHasher {
     static let rounds = 210_000
 
     static func hash(_ password: String) -> String {
-        let salt = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+        let salt = Data(RandomSecret.bytes(16))
         return "pbkdf2-sha256$\(rounds)$\(salt.base64EncodedString())$\(derive(password, salt: salt, rounds: rounds).base64EncodedString())"
     }
 
@@ -19,8 +19,7 @@ enum PasswordHasher {
               let salt = Data(base64Encoded: String(parts[2])), let expected = Data(base64Encoded: String(parts[3]))
         else { return false }
         let actual = derive(password, salt: salt, rounds: rounds)
-        // Constant-time comparison.
-        return actual.count == expected.count && zip(actual, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        return ConstantTime.equal(actual, expected)
     }
 
     private static func derive(_ password: String, salt: Data, rounds: Int) -> Data {
@@ -32,7 +31,6 @@ enum PasswordHasher {
 
     /// A random password for the first admin: 24 characters from an unambiguous alphabet.
     static func generatePassword() -> String {
-        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
-        return String((0..<24).map { _ in alphabet.randomElement()! })
+        RandomSecret.string(24, from: RandomSecret.unambiguous)
     }
 }

@@ -41,7 +41,7 @@ public struct ServicePrincipals: Sendable {
             try await db.select().columns("user_id", "secret_hash").from("service_principals")
                 .where("application_id", .equal, clientID).first()
         }
-        guard let row, try row.decode(column: "secret_hash", as: String.self) == TokenStore.hash(secret) else { return nil }
+        guard let row, ConstantTime.equal(try row.decode(column: "secret_hash", as: String.self), TokenStore.hash(secret)) else { return nil }
         return try await accounts.user(id: try row.decode(column: "user_id", as: Int64.self))
     }
 

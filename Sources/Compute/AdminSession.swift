@@ -15,6 +15,20 @@ public enum AdminSession {
         }
     }
 
+    /// Ends every session on `database` (the name is bound).
+    public static func terminateSessions(configuration: ComputeConfiguration, port: Int, database: String) async throws {
+        try await withConnection(configuration: configuration, port: port, database: "postgres") { connection in
+            _ = try await strings(connection, "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE datname = \(database)")
+        }
+    }
+
+    /// Drops the physical replication slot `slot` if there is one (the name is bound).
+    public static func dropReplicationSlot(configuration: ComputeConfiguration, port: Int, slot: String) async throws {
+        try await withConnection(configuration: configuration, port: port, database: "postgres") { connection in
+            _ = try await strings(connection, "SELECT pg_drop_replication_slot(slot_name)::text FROM pg_replication_slots WHERE slot_name = \(slot)")
+        }
+    }
+
     /// The databases clients can connect to (not the templates).
     public static func databases(configuration: ComputeConfiguration, port: Int) async throws -> [String] {
         try await withConnection(configuration: configuration, port: port, database: "postgres") { connection in

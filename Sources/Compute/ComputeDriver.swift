@@ -66,6 +66,10 @@ public protocol ComputeDriver: Sendable {
     /// Runs `statements` in order on `database`, each on its own (no transaction: `CREATE DATABASE` cannot
     /// run in one). Throws `ComputeError` with postgres's message when one fails.
     func run(port: Int, database: String, _ statements: [String]) async throws
+    /// Ends every session on `database` (before it is renamed).
+    func terminateSessions(port: Int, database: String) async throws
+    /// Drops the physical replication slot `slot` if there is one.
+    func dropReplicationSlot(port: Int, slot: String) async throws
     /// The databases clients can connect to.
     func databases(port: Int) async throws -> [String]
     /// Whether a role of this name exists.

@@ -76,6 +76,14 @@ public struct LocalComputeDriver: ComputeDriver {
         try await AdminSession.run(configuration: configuration, port: port, database: database, statements)
     }
 
+    public func terminateSessions(port: Int, database: String) async throws {
+        try await AdminSession.terminateSessions(configuration: configuration, port: port, database: database)
+    }
+
+    public func dropReplicationSlot(port: Int, slot: String) async throws {
+        try await AdminSession.dropReplicationSlot(configuration: configuration, port: port, slot: slot)
+    }
+
     public func databases(port: Int) async throws -> [String] {
         try await AdminSession.databases(configuration: configuration, port: port)
     }

@@ -1,4 +1,3 @@
-import Foundation
 import KilnCore
 import Lakebase
 import Logging
@@ -36,18 +35,17 @@ struct LakebaseProxyDirectory: ProxyDirectory {
         return ProxyTarget(socketPath: lakebase.socketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke)
     }
 
-    /// A database credential logs in the identity it was issued to, on its endpoint, until it expires
-    /// (checked here, at login only: open sessions continue, as in Lakebase).
+    /// A database credential logs in the identity it was issued to, on its endpoint, until it expires.
     private func checkCredential(_ login: ProxyLogin, endpoint: ConnectableEndpoint) async throws {
-        guard let claims = try await lakebase.credentialVerifier().verify(login.password),
-              claims.workspaceID == endpoint.workspaceID, claims.endpoint == endpoint.uid else {
+        switch try await lakebase.checkCredential(login.password, endpoint: endpoint, user: login.user) {
+        case .valid:
+            return
+        case .invalid:
             throw ProxyRefusal.badPassword(login.user)
-        }
-        guard claims.expires > Int64(Date().timeIntervalSince1970) else {
+        case .expired:
             throw ProxyRefusal("28P01", "the database credential for user \"\(login.user)\" has expired; generate a new one")
-        }
-        guard claims.subject == login.user else {
-            throw ProxyRefusal("28P01", "the database credential was issued to \(claims.subject), not \"\(login.user)\"")
+        case .issuedTo(let subject):
+            throw ProxyRefusal("28P01", "the database credential was issued to \(subject), not \"\(login.user)\"")
         }
     }
 

@@ -16,9 +16,7 @@ public enum IdentifierGenerator {
 
     /// `count` random lower-case hexadecimal digits.
     public static func hex(_ count: Int) -> String {
-        let digits = Array("0123456789abcdef")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<count).map { _ in digits[Int(generator.next() % 16)] })
+        RandomSecret.string(count, from: Array("0123456789abcdef"))
     }
 
     /// A random RFC 4122 version-4 UUID in lower case.

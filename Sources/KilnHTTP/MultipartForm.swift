@@ -44,11 +44,6 @@ struct MultipartForm {
         self.parts = parts
     }
 
-    /// The part named `name`.
-    func part(_ name: String) -> Part? {
-        parts.first { $0.name == name }
-    }
-
     private static func disposition(_ headers: String) -> (String, String?)? {
         for line in headers.components(separatedBy: "\r\n")
         where line.lowercased().hasPrefix("content-disposition:") {

@@ -41,7 +41,7 @@ public enum DBCArchive {
     }
 
     /// Writes an archive: the manifest (its `guid` given, or a random one), then the items in order.
-    public static func write(_ items: [Item], folderIDs: [String: Int64] = [:], guid: String = IdentifierGenerator.uuid()) -> [UInt8] {
+    public static func write(_ items: [Item], guid: String = IdentifierGenerator.uuid()) -> [UInt8] {
         var entries: [(String, [UInt8])] = [("manifest.mf", JSONTree.object([
             .init("version", .string("Manifest")), .init("guid", .string(guid)),
             .init("origId", .integer(-1)), .init("name", .string("manifest.mf")),
@@ -51,7 +51,7 @@ public enum DBCArchive {
             case .folder(let path):
                 let folder = JSONTree.object([
                     .init("version", .string("FolderV1")),
-                    .init("origId", .integer(folderIDs[path.joined(separator: "/")] ?? 0)),
+                    .init("origId", .integer(0)),
                     .init("name", .string(path.last ?? "")), .init("guid", .string("")), .init("children", .array([])),
                 ])
                 entries.append((path.joined(separator: "/") + "/", folder.compactJSON()))
@@ -63,8 +63,5 @@ public enum DBCArchive {
         }
         return ZipContainer.write(entries)
     }
-
-    /// The archive entry extension of a language (`python`, `scala`, `sql`, `r`).
-    public static func fileExtension(for language: NotebookLanguage) -> String { extensions[language]! }
 
 }

@@ -63,7 +63,6 @@ public struct HandshakeStateMachine: Sendable {
             guard let user = parameters.user, !user.isEmpty else {
                 return fail("28000", "no PostgreSQL user name specified in startup packet")
             }
-            _ = user
             guard let endpoint = route(parameters) else {
                 return fail("08004", "Endpoint ID is not specified. Connect with a TLS client that sends the server name "
                             + "(host ep-<id>.<domain>), or to the endpoint's own port, or pass options=endpoint=<endpoint id>.")

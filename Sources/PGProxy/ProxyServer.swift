@@ -94,11 +94,6 @@ public final class ProxyServer: Service {
         }
     }
 
-    /// How many clients are connected to `endpoint` now.
-    public func connections(endpoint: String) async -> Int {
-        await activity.connections(endpoint)
-    }
-
     private func closeListeners() async {
         var channels = endpointListeners.withLock { listeners in
             defer { listeners.removeAll() }

@@ -1,4 +1,5 @@
 public import Foundation
+import KilnCore
 import SQLKit
 
 extension Migrator {
@@ -15,7 +16,7 @@ extension Database {
                 .first()?.decode(column: "secret", as: String.self), let key = Data(base64Encoded: existing) {
                 return key
             }
-            let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+            let key = Data(RandomSecret.bytes(32))
             try await db.insert(into: "kiln_secrets").columns("name", "secret")
                 .values(SQLBind(name), SQLBind(key.base64EncodedString())).run()
             return key

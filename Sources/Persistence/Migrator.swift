@@ -1,4 +1,5 @@
 public import Logging
+import KilnCore
 import SQLKit
 
 /// Applies the migrations a database has not seen yet, each in its own transaction, and records them
@@ -36,7 +37,7 @@ public struct Migrator: Sendable {
                 }
                 try await db.insert(into: "kiln_migrations")
                     .columns("version", "name", "applied_at")
-                    .values(SQLBind(migration.version), SQLBind(migration.name), SQLBind(SystemMillis.now()))
+                    .values(SQLBind(migration.version), SQLBind(migration.name), SQLBind(SystemClock().nowMillis()))
                     .run()
                 return true
             }

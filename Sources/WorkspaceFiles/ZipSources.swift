@@ -33,9 +33,4 @@ enum ZipSources {
         }
         return tree
     }
-
-    /// A zip of `<relative path>.<ext>` SOURCE renderings (and raw files when given).
-    static func write(_ entries: [(String, [UInt8])]) -> [UInt8] {
-        ZipContainer.write(entries)
-    }
 }

@@ -153,6 +153,16 @@ public final class FakeComputeDriver: ComputeDriver {
         state.withLock { $0.statements += statements }
     }
 
+    public func terminateSessions(port: Int, database: String) async throws {
+        try requireServer(port: port)
+        state.withLock { $0.statements.append("-- terminate sessions on \(database)") }
+    }
+
+    public func dropReplicationSlot(port: Int, slot: String) async throws {
+        try requireServer(port: port)
+        state.withLock { $0.statements.append("-- drop replication slot \(slot)") }
+    }
+
     public func databases(port: Int) async throws -> [String] {
         try requireServer(port: port)
         return ["postgres", "databricks_postgres"]

@@ -22,16 +22,7 @@ struct ComputeFixture {
     func freePort() -> Int {
         for _ in 0..<100 {
             let port = Int.random(in: 57000..<58000)
-            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(socket) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            if bound == 0 && !FileManager.default.fileExists(atPath: "\(configuration.socketDirectory)/.s.PGSQL.\(port)") {
+            if PortProbe.canBind(port: port) && !FileManager.default.fileExists(atPath: "\(configuration.socketDirectory)/.s.PGSQL.\(port)") {
                 return port
             }
         }

@@ -24,12 +24,12 @@ enum UIDs {
     }
 
     static func words() -> String {
-        let suffix = String((0..<8).map { _ in alphabet.randomElement()! })
+        let suffix = RandomSecret.string(8, from: alphabet)
         return "\(adjectives.randomElement()!)-\(nouns.randomElement()!)-\(suffix)"
     }
 
     /// A generated role or database id: `<prefix>-` and 8 characters.
     static func shortID(_ prefix: String) -> String {
-        prefix + "-" + String((0..<8).map { _ in alphabet.randomElement()! })
+        prefix + "-" + RandomSecret.string(8, from: alphabet)
     }
 }

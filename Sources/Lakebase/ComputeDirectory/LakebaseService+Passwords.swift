@@ -56,4 +56,25 @@ extension LakebaseService {
         VerifiedPasswords.shared.insert(storedHash: stored, password: password)
         return true
     }
+
+    /// Checks a database credential (from `generate_database_credential`) presented by a login as `user`
+    /// on `endpoint`: signed by this Kiln for this workspace and endpoint, not expired by the service's
+    /// clock (checked at login only: open sessions continue, as in Lakebase), and issued to `user`.
+    public func checkCredential(_ token: String, endpoint: ConnectableEndpoint, user: String) async throws -> CredentialCheck {
+        guard let claims = try await credentialVerifier().verify(token),
+              claims.workspaceID == endpoint.workspaceID, claims.endpoint == endpoint.uid else { return .invalid }
+        guard claims.expires * 1000 > clock.nowMillis() else { return .expired }
+        guard claims.subject == user else { return .issuedTo(claims.subject) }
+        return .valid
+    }
+}
+
+/// What a database credential presented at the proxy is good for (`LakebaseService.checkCredential`).
+public enum CredentialCheck: Sendable, Equatable {
+    case valid
+    /// Not a credential of this Kiln, or for another workspace or endpoint.
+    case invalid
+    case expired
+    /// Good, but for another identity (named).
+    case issuedTo(String)
 }

@@ -33,7 +33,6 @@ struct LakebaseSecrets: Sendable {
 
     /// A new random password: 32 characters of letters and digits.
     static func newPassword() -> String {
-        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
-        return String((0..<32).map { _ in alphabet.randomElement()! })
+        RandomSecret.string(32, from: RandomSecret.unambiguous)
     }
 }

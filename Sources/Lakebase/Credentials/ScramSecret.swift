@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KilnCore
 
 /// A role's stored SCRAM-SHA-256 secret (`pg_authid.rolpassword`):
 /// `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`. Checking a password against it is
@@ -25,8 +26,7 @@ struct ScramSecret: Sendable {
         let salted = Self.pbkdf2(password: Data(password.utf8), salt: salt, iterations: iterations)
         let clientKey = Data(HMAC<SHA256>.authenticationCode(for: Data("Client Key".utf8), using: SymmetricKey(data: salted)))
         let candidate = Data(SHA256.hash(data: clientKey))
-        guard candidate.count == storedKey.count else { return false }
-        return zip(candidate, storedKey).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+        return ConstantTime.equal(candidate, storedKey)
     }
 
     /// PBKDF2-HMAC-SHA256 with one block of output (32 bytes), SCRAM's `Hi()`. The keyed HMAC state is

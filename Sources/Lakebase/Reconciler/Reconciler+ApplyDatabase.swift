@@ -15,6 +15,7 @@ extension Reconciler {
         if let ownerName = resource.databaseSpec.owner { owner = try await row(ownerName, ws: ws) }
         let ownerIdentifier = SQLText.identifier(owner?.roleSpec.postgresRole ?? "kiln_system")
         var statements: [String]
+        var renamedFrom: String?
         switch operation.kind {
         case .deleteDatabase:
             statements = ["DROP DATABASE IF EXISTS \(SQLText.identifier(pgName)) WITH (FORCE)"]
@@ -22,7 +23,7 @@ extension Reconciler {
             let previousName = operation.payload.value(at: ["previous", "postgres_database"])?.stringValue ?? pgName
             statements = []
             if previousName != pgName {
-                statements.append("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(SQLText.literal(previousName))")
+                renamedFrom = previousName
                 statements.append("ALTER DATABASE \(SQLText.identifier(previousName)) RENAME TO \(SQLText.identifier(pgName))")
             }
             statements.append("ALTER DATABASE \(SQLText.identifier(pgName)) OWNER TO \(ownerIdentifier)")
@@ -30,7 +31,10 @@ extension Reconciler {
             statements = ["CREATE DATABASE \(SQLText.identifier(pgName)) OWNER \(ownerIdentifier)"]
         }
         do {
-            try await sql(branch, statements)
+            try await onBranch(branch) { [driver, statements, renamedFrom] port in
+                if let renamedFrom { try await driver.terminateSessions(port: port, database: renamedFrom) }
+                try await driver.run(port: port, database: "postgres", statements)
+            }
         } catch {
             try await undo(operation, resource: resource)
             throw error

@@ -12,22 +12,18 @@ extension Reconciler {
         }
         let driver = driver
         do {
-            try await withBranchServer(branch) { port in
-                do {
-                    if operation.kind == .deleteRole {
-                        let identifier = SQLText.identifier(role.roleSpec.postgresRole)
-                        if let target = operation.payload["reassign_owned_to"]?.stringValue {
-                            for database in try await driver.databases(port: port) {
-                                try await driver.run(port: port, database: database, [
-                                    "REASSIGN OWNED BY \(identifier) TO \(SQLText.identifier(target))", "DROP OWNED BY \(identifier)"])
-                            }
+            try await onBranch(branch) { port in
+                if operation.kind == .deleteRole {
+                    let identifier = SQLText.identifier(role.roleSpec.postgresRole)
+                    if let target = operation.payload["reassign_owned_to"]?.stringValue {
+                        for database in try await driver.databases(port: port) {
+                            try await driver.run(port: port, database: database, [
+                                "REASSIGN OWNED BY \(identifier) TO \(SQLText.identifier(target))", "DROP OWNED BY \(identifier)"])
                         }
-                        try await driver.run(port: port, database: "postgres", ["DROP ROLE IF EXISTS \(identifier)"])
-                    } else {
-                        try await driver.run(port: port, database: "postgres", try await self.createRoleSQL(role, port: port))
                     }
-                } catch let error as ComputeError {
-                    throw KilnError(.badRequest, "PostgreSQL refused the change: \(error.description)")
+                    try await driver.run(port: port, database: "postgres", ["DROP ROLE IF EXISTS \(identifier)"])
+                } else {
+                    try await driver.run(port: port, database: "postgres", try await self.createRoleSQL(role, port: port))
                 }
             }
         } catch {

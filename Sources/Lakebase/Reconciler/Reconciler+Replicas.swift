@@ -83,9 +83,9 @@ extension Reconciler {
         if let directory = replica.dataDirectory { await owner.remove(directory) }
         guard let branch = try? await row(replica.name.branch, ws: replica.workspaceID), branch.deletedAt == nil,
               branch.dataDirectory != nil else { return }
-        let slot = SQLText.literal(Self.slotName(replica))
+        let slot = Self.slotName(replica)
         do {
-            try await sql(branch, ["SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = \(slot)"])
+            try await onBranch(branch) { [driver] port in try await driver.dropReplicationSlot(port: port, slot: slot) }
         } catch {
             logger.warning("Cannot drop a deleted replica's replication slot", metadata: ["replica": "\(replica.name)", "error": "\(error)"])
         }

@@ -183,13 +183,19 @@ final class Reconciler: Sendable {
         }, body)
     }
 
-    func sql(_ branch: StoredResource, database name: String = "postgres", _ statements: [String]) async throws {
-        try await withBranchServer(branch) { [driver] port in
+    /// Runs Kiln's SQL on the branch (`body` gets the port of a running server of it, as `withBranchServer`);
+    /// postgres refusing it is the client's 400, with postgres's message.
+    func onBranch<T: Sendable>(_ branch: StoredResource, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
+        try await withBranchServer(branch) { port in
             do {
-                try await driver.run(port: port, database: name, statements)
+                return try await body(port)
             } catch let error as ComputeError {
                 throw KilnError(.badRequest, "PostgreSQL refused the change: \(error.description)")
             }
         }
+    }
+
+    func sql(_ branch: StoredResource, database name: String = "postgres", _ statements: [String]) async throws {
+        try await onBranch(branch) { [driver] port in try await driver.run(port: port, database: name, statements) }
     }
 }
