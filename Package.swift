@@ -198,12 +198,20 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "ComputeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PGWireTests",
-            dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")],
+            dependencies: [
+                "PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PGProxyTests",
-            dependencies: ["PGProxy", "PGWire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "PGProxy", "PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -217,12 +225,18 @@ let package = Package(
         .testTarget(name: "NotebookFormatsTests", dependencies: ["NotebookFormats", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "PersistenceTestSupport", "KilnCore", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: [
+                "Persistence", "PersistenceTestSupport", "KilnCore", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WorkspaceFilesTests",
-            dependencies: ["WorkspaceFiles", "NotebookFormats", "Persistence", "PersistenceTestSupport", "KilnCore"],
+            dependencies: [
+                "WorkspaceFiles", "NotebookFormats", "Accounts", "Persistence", "PersistenceTestSupport", "KilnCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -240,7 +254,8 @@ let package = Package(
         .testTarget(
             name: "KilnAppTests",
             dependencies: [
-                "KilnApp", "KilnHTTP", "KilnCore", "Persistence",
+                "KilnApp", "KilnHTTP", "KilnCore", "Persistence", "Lakebase", "Compute", "PGProxy", "ComputeTestSupport",
+                "PersistenceTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),

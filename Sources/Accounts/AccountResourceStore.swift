@@ -18,14 +18,7 @@ public struct AccountResourceStore: Sendable {
         let validated = try AccountValidation.validate(kind, body: body, accountID: accountID)
         let id = IdentifierGenerator.uuid()
         let now = clock.nowMillis()
-        var members: [JSONTree.Member] = [.init(kind.idField, .string(id))]
-        if let nameField = kind.nameField, let name = validated[nameField] { members.append(.init(nameField, name)) }
-        members.append(.init("account_id", .string(accountID)))
-        members.append(.init("creation_time", .integer(now)))
-        if case .object(let fields) = validated {
-            members += fields.filter { field in !members.contains { $0.key == field.key } && field.key != "creation_time" }
-        }
-        let resource = JSONTree.object(members)
+        let resource = Self.resource(kind, id: id, accountID: accountID, createdAt: now, validated: validated)
         let name = kind.nameField.flatMap { validated[$0]?.stringValue }
         try await database.write(lockKey: Self.lockKey(accountID)) { db in
             if let name, try await Self.row(db, kind: kind, accountID: accountID, name: name) != nil {
@@ -80,12 +73,8 @@ public struct AccountResourceStore: Sendable {
     public func replace(_ kind: AccountResourceKind, accountID: String, id: String, body: JSONTree) async throws -> JSONTree {
         let existing = try await get(kind, accountID: accountID, id: id)
         let validated = try AccountValidation.validate(kind, body: body, accountID: accountID)
-        var resource = existing
-        if case .object(let fields) = validated {
-            for field in fields where ![kind.idField, "account_id", "creation_time"].contains(field.key) {
-                resource.set(field.key, field.value)
-            }
-        }
+        let createdAt = existing["creation_time"].flatMap(Self.integer) ?? clock.nowMillis()
+        let resource = Self.resource(kind, id: id, accountID: accountID, createdAt: createdAt, validated: validated)
         let name = kind.nameField.flatMap { resource[$0]?.stringValue }
         let body = String(decoding: resource.compactJSON(), as: UTF8.self)
         try await database.write(lockKey: Self.lockKey(accountID)) { db in
@@ -98,6 +87,24 @@ public struct AccountResourceStore: Sendable {
                 .where("resource_id", .equal, id).run()
         }
         return resource
+    }
+
+    /// A resource as stored and shown: its id, name, account and creation time first, then the validated
+    /// body's fields. A PUT builds it afresh from the new body, as Databricks' "completely overwrites".
+    static func resource(_ kind: AccountResourceKind, id: String, accountID: String, createdAt: Int64, validated: JSONTree) -> JSONTree {
+        var members: [JSONTree.Member] = [.init(kind.idField, .string(id))]
+        if let nameField = kind.nameField, let name = validated[nameField] { members.append(.init(nameField, name)) }
+        members.append(.init("account_id", .string(accountID)))
+        members.append(.init("creation_time", .integer(createdAt)))
+        if case .object(let fields) = validated {
+            members += fields.filter { field in !members.contains { $0.key == field.key } && field.key != "creation_time" }
+        }
+        return .object(members)
+    }
+
+    private static func integer(_ value: JSONTree) -> Int64? {
+        if case .number(let text) = value { return Int64(text) }
+        return nil
     }
 
     /// The bucket a storage configuration names.

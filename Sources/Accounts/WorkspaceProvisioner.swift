@@ -72,6 +72,12 @@ public struct WorkspaceProvisioner: Service {
         } catch let error as KilnError {
             status = "FAILED"
             message = "Workspace provisioning failed: \(error.message)"
+        } catch {
+            // Not the user's fault (a database or file system error): the workspace fails with it all the
+            // same, rather than staying PROVISIONING and stopping the pass for the workspaces after it.
+            logger.error("Workspace provisioning failed", metadata: ["workspace_id": "\(workspace.workspaceID)", "error": "\(error)"])
+            status = "FAILED"
+            message = "Workspace provisioning failed: \(error)"
         }
         let (finalStatus, finalMessage) = (status, message)
         try await database.write(lockKey: workspace.workspaceID) { db in

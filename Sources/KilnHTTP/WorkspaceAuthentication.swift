@@ -2,10 +2,11 @@ public import Accounts
 public import Hummingbird
 import KilnCore
 
-/// The authentication of workspace routes (the `api/2.0` group, `KilnRouter`): the workspace the request
-/// addresses (`TenantMiddleware`) must be serving, and the credentials — a personal access token, Basic
-/// auth, or an OAuth token of a service principal — must be good for it. A request without an
-/// `Authorization` header passes without a caller; `AuthenticatedContext` then refuses it.
+/// The authentication of workspace routes (the `api/2.0` group, `KilnRouter`): the credentials — a
+/// personal access token, Basic auth, or an OAuth token of a service principal — must be good for the
+/// workspace the request addresses (`TenantMiddleware`), and that workspace must be serving. A request
+/// without an `Authorization` header passes without a caller, and learns nothing of the workspace's
+/// state: `AuthenticatedContext` refuses it.
 public struct WorkspaceAuthentication: RouterMiddleware {
     public typealias Context = KilnRequestContext
 
@@ -20,9 +21,6 @@ public struct WorkspaceAuthentication: RouterMiddleware {
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        if let workspace = context.workspace, !workspace.isServing {
-            throw KilnError(.invalidState, "Workspace \(workspace.deploymentName) is \(workspace.status), not RUNNING: \(workspace.statusMessage)")
-        }
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
         guard let workspace = context.workspace else { throw KilnError(.unauthenticated, "This host serves no workspace.") }
         let credentials = try Credentials(header: header)
@@ -33,6 +31,9 @@ public struct WorkspaceAuthentication: RouterMiddleware {
             context.identity = try await authenticator.authenticate(bearer: bearer, in: workspace)
         } else if let userName = credentials.userName, let password = credentials.password {
             context.identity = try await authenticator.authenticate(userName: userName, password: password, in: workspace)
+        }
+        if context.identity != nil, !workspace.isServing {
+            throw KilnError(.invalidState, "Workspace \(workspace.deploymentName) is \(workspace.status), not RUNNING: \(workspace.statusMessage)")
         }
         return try await next(request, context)
     }

@@ -32,7 +32,7 @@ public struct ProxyCertificates: Sendable {
         let namesPath = directory + "/\(file).names"
         let (caKey, caCertificate) = try certificateAuthority()
         if (try? String(contentsOfFile: namesPath, encoding: .utf8)) != names
-            || !FileManager.default.fileExists(atPath: directory + "/\(file).pem") {
+            || !Self.isIssued(by: caCertificate, certificateAt: directory + "/\(file).pem") {
             try makeServerCertificate(dnsNames: dnsNames, address: address, file: file, caKey: caKey, ca: caCertificate)
             try names.write(toFile: namesPath, atomically: true, encoding: .utf8)
         }
@@ -74,8 +74,11 @@ public struct ProxyCertificates: Sendable {
         let key = P256.Signing.PrivateKey()
         var alternativeNames: [GeneralName] = dnsNames.map { .dnsName($0) }
         var ipv4 = in_addr()
+        var ipv6 = in6_addr()
         if inet_pton(AF_INET, address, &ipv4) == 1 {
             alternativeNames.append(.ipAddress(ASN1OctetString(contentBytes: withUnsafeBytes(of: ipv4) { ArraySlice($0) })))
+        } else if inet_pton(AF_INET6, address, &ipv6) == 1 {
+            alternativeNames.append(.ipAddress(ASN1OctetString(contentBytes: withUnsafeBytes(of: ipv6) { ArraySlice($0) })))
         } else if !address.isEmpty {
             alternativeNames.append(.dnsName(address))
         }
@@ -93,6 +96,15 @@ public struct ProxyCertificates: Sendable {
             issuerPrivateKey: .init(caKey))
         try write(key.pemRepresentation, to: directory + "/\(file)-key.pem", mode: 0o600)
         try write(try certificate.serializeAsPEM().pemString, to: directory + "/\(file).pem", mode: 0o644)
+    }
+
+    /// Whether the certificate at `path` exists and was signed by `ca` (a new authority, after the old one's
+    /// files were removed to rotate it, reissues every server certificate).
+    static func isIssued(by ca: Certificate, certificateAt path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let certificate = try? Certificate(pemEncoded: text) else {
+            return false
+        }
+        return ca.publicKey.isValidSignature(certificate.signature, for: certificate)
     }
 
     private func write(_ text: String, to path: String, mode: Int) throws {

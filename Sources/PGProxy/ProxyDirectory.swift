@@ -48,7 +48,7 @@ public struct ProxyTarget: Sendable {
 }
 
 /// A refusal the client sees as an `ErrorResponse` with this SQLSTATE and message.
-public struct ProxyRefusal: Error, Sendable, CustomStringConvertible {
+public struct ProxyRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: String
     public var message: String
 

@@ -72,7 +72,7 @@ public struct StartupParameters: Sendable, Equatable {
     public func removingOptions(_ names: Set<String>) -> StartupParameters {
         guard self["options"] != nil else { return self }
         let kept = options.filter { !names.contains($0.0) }
-            .map { "-c " + ($0.0 + "=" + $0.1).flatMap { $0 == " " ? ["\\", " "] : [$0] } }
+            .map { "-c " + ($0.0 + "=" + $0.1).flatMap { $0 == " " || $0 == "\\" ? ["\\", $0] : [$0] } }
         var pairs = self.pairs.filter { $0.0 != "options" }
         if !kept.isEmpty { pairs.append(("options", kept.joined(separator: " "))) }
         return StartupParameters(pairs)

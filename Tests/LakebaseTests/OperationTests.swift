@@ -1,4 +1,5 @@
 import KilnCore
+import Synchronization
 import Testing
 @testable import Lakebase
 @testable import Compute
@@ -18,16 +19,21 @@ import Testing
         #expect(!OperationKind.createBranch.answersEmpty && !OperationKind.updateRole.answersEmpty)
     }
 
-    @Test func waitersAreReleasedByCompletionOrTimeout() async {
+    @Test(.timeLimit(.minutes(1))) func waitersAreReleasedByCompletionOrAnEarlyResolve() async throws {
         let board = CompletionBoard()
+        let released = Mutex(false)
         let ticket = board.ticket()
-        async let waited: Void = board.wait("op", ticket: ticket)
-        try? await Task.sleep(for: .milliseconds(10))
+        async let waited: Void = { await board.wait("op", ticket: ticket); released.withLock { $0 = true } }()
+        try await Task.sleep(for: .milliseconds(30))
+        board.complete("another op")
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(!released.withLock { $0 }, "released before its operation completed")
         board.complete("op")
         await waited
+        #expect(released.withLock { $0 })
         let early = board.ticket()
         board.resolve("other", ticket: early)
-        await board.wait("other", ticket: early)   // resolved before it waited: returns at once
+        await board.wait("other", ticket: early)   // resolved before it waited: returns at once (else the time limit fails it)
     }
 
     @Test func credentialsVerifyAndRejectForgeries() {

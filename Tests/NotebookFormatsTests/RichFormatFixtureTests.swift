@@ -13,6 +13,14 @@ import Testing
         Array(try Data(contentsOf: Fixtures.root.appendingPathComponent(path)))
     }
 
+    /// The parameterised tests below would pass with no cases if the fixtures went missing.
+    @Test func fixturesArePresent() {
+        #expect(Self.files("jupyter").filter { $0.hasSuffix(".ipynb") }.count >= 7)
+        #expect(Self.files("jupyter").filter { $0.hasPrefix("jaceklaskowski__") }.count >= 5)
+        #expect(Self.files("html").filter { $0.hasSuffix(".html") }.count >= 8)
+        #expect(Self.files("dbc").filter { $0.hasSuffix(".dbc") }.count >= 4)
+    }
+
     /// Byte for byte, but for `language_info`, which today's exports always carry: an export from before
     /// 2024 without it gains `{"name": "<language>"}` and nothing else.
     @Test(arguments: files("jupyter").filter { $0.hasPrefix("jaceklaskowski__") })

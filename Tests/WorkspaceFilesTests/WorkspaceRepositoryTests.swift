@@ -3,6 +3,7 @@ import Foundation
 import KilnCore
 import NotebookFormats
 import Persistence
+import SQLKit
 import PersistenceTestSupport
 import Testing
 import WorkspaceFiles
@@ -133,13 +134,29 @@ import WorkspaceFiles
 
     @Test(arguments: TestDatabases.engines)
     func workspacesAreIsolated(engine: DatabaseEngine) async throws {
-        try await Self.withWorkspace(engine) { service, workspace, _ in
-            try await service.mkdirs(workspaceID: workspace, path: WorkspacePath("/mine"))
-            let other = workspace + 1
-            #expect(try await service.list(workspaceID: other, path: .root).isEmpty)
-            await #expect(throws: KilnError.self) {
-                try await service.getStatus(workspaceID: other, path: WorkspacePath("/mine"))
+        try await TestDatabases.with(engine) { database in
+            let clock = ManualClock()
+            let (account, _, first) = try #require(try await AccountStore(database: database, clock: clock).bootstrap(adminUserName: "a"))
+            let (mine, theirs) = (first.workspaceID, first.workspaceID + 1)
+            try await database.write { db in
+                try await db.raw("""
+                    INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default, workspace_status, created_at)
+                    VALUES (\(bind: theirs), \(bind: account.accountID), 'other', 'other', false, 'RUNNING', 0)
+                    """).run()
             }
+            let service = WorkspaceService(database: database, clock: clock)
+            try await service.mkdirs(workspaceID: mine, path: WorkspacePath("/mine/shared"))
+            try await service.importObject(workspaceID: theirs, Self.source("/theirs"))
+            try await service.mkdirs(workspaceID: theirs, path: WorkspacePath("/mine/shared"))
+            #expect(try await service.list(workspaceID: mine, path: .root).map(\.path.value).contains("/mine"))
+            #expect(try await !service.list(workspaceID: mine, path: .root).map(\.path.value).contains("/theirs"))
+            #expect(try await service.list(workspaceID: theirs, path: .root).map(\.path.value).sorted() == ["/mine", "/theirs"])
+            await #expect(throws: KilnError.self) { try await service.getStatus(workspaceID: mine, path: WorkspacePath("/theirs")) }
+            // The same path in both: deleting one leaves the other.
+            let before = try await service.getStatus(workspaceID: theirs, path: WorkspacePath("/mine/shared"))
+            #expect(try await service.getStatus(workspaceID: mine, path: WorkspacePath("/mine/shared")).objectID != before.objectID)
+            try await service.delete(workspaceID: mine, path: WorkspacePath("/mine"), recursive: true)
+            #expect(try await service.getStatus(workspaceID: theirs, path: WorkspacePath("/mine/shared")) == before)
         }
     }
 }
