@@ -1,5 +1,5 @@
 public import KilnCore
-import Foundation
+public import Foundation
 import ZIPFoundation
 
 /// DBC archives: a ZIP of compact-JSON entries, `manifest.mf`, one `FolderV1` per folder (`dir/`) and one
@@ -41,7 +41,7 @@ public enum DBCArchive {
     }
 
     /// Writes an archive: the manifest (its `guid` given, or a random one), then the items in order.
-    public static func write(_ items: [Item], guid: String = IdentifierGenerator.uuid()) -> [UInt8] {
+    public static func write(_ items: [Item], guid: String = IdentifierGenerator.uuid(), modified: Date = ZipContainer.dosEpoch) -> [UInt8] {
         var entries: [(String, [UInt8])] = [("manifest.mf", JSONTree.object([
             .init("version", .string("Manifest")), .init("guid", .string(guid)),
             .init("origId", .integer(-1)), .init("name", .string("manifest.mf")),
@@ -61,7 +61,7 @@ public enum DBCArchive {
                 entries.append((path, model.compactJSON()))
             }
         }
-        return ZipContainer.write(entries)
+        return ZipContainer.write(entries, modified: modified)
     }
 
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import ZIPFoundation
 
 /// Zip archives in memory: reading entries with bounded inflation and safe names, and writing them.
@@ -35,13 +35,18 @@ public enum ZipContainer {
         return result
     }
 
-    public static func write(_ entries: [(String, [UInt8])]) -> [UInt8] {
+    /// The time zip entries carry when a writer gives none: the start of the DOS epoch, 1980-01-01.
+    public static let dosEpoch = Date(timeIntervalSince1970: 315_532_800)
+
+    /// A zip of `entries` (path, bytes), each stamped `modified` (not the time of writing, so that the same
+    /// content always gives the same bytes).
+    public static func write(_ entries: [(String, [UInt8])], modified: Date = dosEpoch) -> [UInt8] {
         // Writing to an in-memory archive only fails if memory does; there is no I/O to go wrong.
         guard let archive = try? Archive(data: Data(), accessMode: .create) else { return [] }
         for (path, content) in entries {
             let data = Data(content)
             try? archive.addEntry(
-                with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate
+                with: path, type: .file, uncompressedSize: Int64(data.count), modificationDate: modified, compressionMethod: .deflate
             ) { position, size in
                 data.subdata(in: Int(position)..<Int(position) + size)
             }

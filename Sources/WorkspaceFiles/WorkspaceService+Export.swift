@@ -51,7 +51,7 @@ extension WorkspaceService {
             return ExportedObject(content: Data(HTMLFormat.write(notebook, name: name, objectID: object.objectID)), fileType: "html")
         case .dbc:
             let model = NotebookV1.model(for: notebook, name: name, objectID: object.objectID)
-            let archive = DBCArchive.write([.notebook(folder: [], name: name, model: model)], guid: manifestGUID(object))
+            let archive = DBCArchive.write([.notebook(folder: [], name: name, model: model)], guid: manifestGUID(object), modified: modified(object))
             return ExportedObject(content: Data(archive), fileType: "dbc")
         case .rMarkdown:
             guard notebook.language == .r else {
@@ -59,6 +59,12 @@ extension WorkspaceService {
             }
             return ExportedObject(content: Data(RMarkdownFormat.write(notebook, name: name)), fileType: "Rmd")
         }
+    }
+
+    /// The time a zip or DBC export stamps its entries with: the exported object's last modification, so
+    /// that exporting unchanged content again gives the same bytes.
+    static func modified(_ object: ObjectInfo) -> Date {
+        Date(timeIntervalSince1970: Double(object.modifiedAt) / 1000)
     }
 
     /// A DBC archive's manifest guid: a function of the exported object, so exports repeat it.
@@ -92,7 +98,7 @@ extension WorkspaceService {
                     continue  // DBC archives hold notebooks and folders only
                 }
             }
-            return ExportedObject(content: Data(DBCArchive.write(items, guid: Self.manifestGUID(folder))), fileType: "dbc")
+            return ExportedObject(content: Data(DBCArchive.write(items, guid: Self.manifestGUID(folder), modified: Self.modified(folder))), fileType: "dbc")
         }
         var entries: [(String, [UInt8])] = []
         for (object, content) in descendants {
@@ -109,6 +115,6 @@ extension WorkspaceService {
                 continue  // SOURCE folder exports leave out non-notebook entries
             }
         }
-        return ExportedObject(content: Data(ZipContainer.write(entries)), fileType: "zip")
+        return ExportedObject(content: Data(ZipContainer.write(entries, modified: Self.modified(folder))), fileType: "zip")
     }
 }

@@ -40,7 +40,10 @@ import Testing
                 group.addTask { try await lakebase.run() }
                 lakebase.activate()
                 let caller = LakebaseCaller(workspaceID: 1, identity: "ada@example.com", identityType: "USER")
-                let created = try await lakebase.create(.project, parent: nil, id: "p", replaceExisting: false, body: .object([]), caller: caller)
+                var created = try await lakebase.create(.project, parent: nil, id: "p", replaceExisting: false, body: .object([]), caller: caller)
+                while created["done"] == .bool(false), let name = created["name"]?.stringValue {   // a loaded machine takes longer than the answer wait
+                    created = try await lakebase.operation(name, caller: caller)
+                }
                 #expect(created["error"] == nil)
                 let endpoint = try #require(try await lakebase.connectableEndpoints().first)
                 await lakebase.suspend(uid: endpoint.uid)

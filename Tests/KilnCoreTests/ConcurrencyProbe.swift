@@ -55,7 +55,7 @@ struct Gate: Sendable {
 /// Runs `body` in its own task and returns its result, or nil when it has not finished within `limit`.
 /// The task is then left behind: a lock that is never released fails the test instead of hanging it.
 func result<T: Sendable>(
-    within limit: Duration = .seconds(5), of body: @escaping @Sendable () async throws -> T
+    within limit: Duration = .seconds(60), of body: @escaping @Sendable () async throws -> T
 ) async throws -> T? {
     let outcome = Locked<Result<T, any Error>?>(nil)
     let task = Task {

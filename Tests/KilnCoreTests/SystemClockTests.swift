@@ -16,6 +16,6 @@ import Testing
         let first = clock.nowMillis()
         try await Task.sleep(for: .milliseconds(15))
         let second = clock.nowMillis()
-        #expect(second - first >= 10 && second - first < 5_000)
+        #expect(second - first >= 10 && second - first < 60_000)
     }
 }

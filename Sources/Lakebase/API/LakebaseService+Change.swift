@@ -111,7 +111,8 @@ extension LakebaseService {
                     throw KilnError.invalidParameter("reassign_owned_to must name another role of \(name.branch), not '\(reassignOwnedTo)'.")
                 }
                 let (targetRole, _) = try await visible(target, caller: caller, includeDeleted: false)
-                payload.set("reassign_owned_to", targetRole.spec["postgres_role"] ?? .null)
+                payload.set("reassign_owned_to", .string(targetRole.roleSpec.postgresRole))
+                payload.set("heir", .string(target.description))
             }
             let owned = try await database.read { db in
                 try await ResourceTable.children(db, workspaceID: ws, parent: name.branch.description, kind: .database)

@@ -64,11 +64,23 @@ final class OperationRunner: Service {
     }
 
     private func perform(_ operation: OperationRecord) async {
-        // The start-up scan may find an operation submitted (and even finished) since: run it once.
-        let stored = try? await database.read { db in
-            try await OperationTable.get(db, workspaceID: operation.workspaceID, name: operation.name)
+        // The start-up scan may find an operation submitted (and even finished) since: run it once. One
+        // that cannot be read is not run blind: at shutdown the next start runs it, otherwise it is tried again.
+        let stored: OperationRecord?
+        do {
+            stored = try await database.read { db in
+                try await OperationTable.get(db, workspaceID: operation.workspaceID, name: operation.name)
+            }
+        } catch {
+            inFlight.withLock { _ = $0.remove(operation.name) }
+            guard !Task.isCancelled else { return }
+            logger.error("Cannot read an operation before running it; trying again", metadata: ["operation": "\(operation.name)", "error": "\(error)"])
+            try? await Task.sleep(for: .seconds(1))
+            if !Task.isCancelled { submit(operation) }
+            return
         }
-        if stored?.done ?? false {
+        // Done already, or gone with its workspace: nothing to do.
+        guard let stored, !stored.done else {
             inFlight.withLock { _ = $0.remove(operation.name) }
             return
         }

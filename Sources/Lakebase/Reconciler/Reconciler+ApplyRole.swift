@@ -31,7 +31,17 @@ extension Reconciler {
             throw error
         }
         if operation.kind == .deleteRole {
-            try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: operation.resource) }
+            // The databases it owned now belong to its heir (`reassign_owned_to`), in the API as in postgres.
+            let heir = operation.payload["heir"]?.stringValue
+            let owned = try await children(operation.resource.branch, .database, ws: ws).filter { $0.databaseSpec.owner == operation.resource }
+            try await database.write { db in
+                for var owned in owned {
+                    guard let heir else { break }
+                    owned.spec.set("role", .string(heir))
+                    try await ResourceTable.update(db, owned)
+                }
+                try await ResourceTable.deleteTree(db, workspaceID: ws, name: operation.resource)
+            }
         } else {
             try await markReady([role])
         }
