@@ -11,7 +11,7 @@ let package = Package(
     name: "kiln",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "kiln", targets: ["kiln"]),
+        .executable(name: "kiln", targets: ["kiln"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

@@ -26,8 +26,10 @@ public struct AccountResourceStore: Sendable {
             }
             try await db.insert(into: "account_resources")
                 .columns("resource_id", "account_id", "kind", "resource_name", "body", "created_at")
-                .values(SQLBind(id), SQLBind(accountID), SQLBind(kind.rawValue), SQLBind(name),
-                        SQLBind(String(decoding: resource.compactJSON(), as: UTF8.self)), SQLBind(now))
+                .values(
+                    SQLBind(id), SQLBind(accountID), SQLBind(kind.rawValue), SQLBind(name),
+                    SQLBind(String(decoding: resource.compactJSON(), as: UTF8.self)), SQLBind(now)
+                )
                 .run()
         }
         return resource
@@ -60,8 +62,9 @@ public struct AccountResourceStore: Sendable {
         try await database.write(lockKey: Self.lockKey(accountID)) { db in
             for workspace in try await AccountWorkspaces.rows(db, accountID: accountID) {
                 for field in kind.workspaceFields where workspace.config[field]?.stringValue == id {
-                    throw KilnError(.invalidState,
-                                    "\(kind.noun) \(id) is used by workspace \(workspace.workspace.workspaceID); delete or update the workspace first.")
+                    throw KilnError(
+                        .invalidState,
+                        "\(kind.noun) \(id) is used by workspace \(workspace.workspace.workspaceID); delete or update the workspace first.")
                 }
             }
             try await db.delete(from: "account_resources").where("resource_id", .equal, id).run()

@@ -56,16 +56,19 @@ public struct AccountStore: Sendable {
 
     /// Adds a user (without a password) to an account.
     public func createUser(accountID: String, userName: String, displayName: String, isAdmin: Bool = false) async throws -> User {
-        let user = User(userID: IdentifierGenerator.next(), accountID: accountID, userName: userName,
-                        displayName: displayName, isAdmin: isAdmin, createdAt: clock.nowMillis())
+        let user = User(
+            userID: IdentifierGenerator.next(), accountID: accountID, userName: userName,
+            displayName: displayName, isAdmin: isAdmin, createdAt: clock.nowMillis())
         try await database.write(lockKey: Migrator.bootstrapLockKey) { db in
             let existing = try await db.select().column("user_id").from("users")
                 .where("account_id", .equal, accountID).where("user_name", .equal, userName).first()
             guard existing == nil else { throw KilnError(.resourceAlreadyExists, "User with username \(userName) already exists.") }
             try await db.insert(into: "users")
                 .columns("user_id", "account_id", "user_name", "display_name", "is_admin", "password_hash", "created_at")
-                .values(SQLBind(user.userID), SQLBind(accountID), SQLBind(userName), SQLBind(displayName),
-                        SQLBind(isAdmin), SQLLiteral.null, SQLBind(user.createdAt))
+                .values(
+                    SQLBind(user.userID), SQLBind(accountID), SQLBind(userName), SQLBind(displayName),
+                    SQLBind(isAdmin), SQLLiteral.null, SQLBind(user.createdAt)
+                )
                 .run()
         }
         return user
@@ -86,9 +89,10 @@ public struct AccountStore: Sendable {
             try await db.select().columns("account_id", "account_name", "created_at").from("accounts")
                 .orderBy("created_at").limit(1).first()
                 .map { row in
-                    Account(accountID: try row.decode(column: "account_id", as: String.self),
-                            name: try row.decode(column: "account_name", as: String.self),
-                            createdAt: try row.decode(column: "created_at", as: Int64.self))
+                    Account(
+                        accountID: try row.decode(column: "account_id", as: String.self),
+                        name: try row.decode(column: "account_name", as: String.self),
+                        createdAt: try row.decode(column: "created_at", as: Int64.self))
                 }
         }
     }
@@ -185,8 +189,10 @@ public struct AccountStore: Sendable {
                     SQLBind(admin.displayName), SQLBind(true), SQLLiteral.null, SQLBind(now)
                 ).run()
             try await db.insert(into: "workspaces")
-                .columns("workspace_id", "account_id", "workspace_name", "deployment_name", "is_default",
-                         "workspace_status", "created_at")
+                .columns(
+                    "workspace_id", "account_id", "workspace_name", "deployment_name", "is_default",
+                    "workspace_status", "created_at"
+                )
                 .values(
                     SQLBind(workspace.workspaceID), SQLBind(account.accountID), SQLBind(workspace.name),
                     SQLBind(workspace.deploymentName), SQLBind(true), SQLBind(workspace.status), SQLBind(now)

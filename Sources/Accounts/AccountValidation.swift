@@ -53,9 +53,11 @@ public enum AccountValidation {
 
     static func bucketName(_ value: String) throws(KilnError) {
         guard (3...63).contains(value.count), matches(value, #"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"#),
-              !value.contains(".."), !matches(value, #"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$"#)
+            !value.contains(".."), !matches(value, #"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$"#)
         else {
-            throw failed("bucket_name \(value) is not a valid S3 bucket name (3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit).")
+            throw failed(
+                "bucket_name \(value) is not a valid S3 bucket name (3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit)."
+            )
         }
     }
 

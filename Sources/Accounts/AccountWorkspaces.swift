@@ -35,11 +35,12 @@ public struct AccountWorkspaces: Sendable {
         ("managed_services_customer_managed_key_id", .customerManagedKeys),
         ("storage_customer_managed_key_id", .customerManagedKeys),
     ]
-    static let settableFields = references.map(\.0) + [
-        "workspace_name", "deployment_name", "aws_region", "cloud", "location", "pricing_tier", "compute_mode",
-        "storage_mode", "custom_tags", "network_connectivity_config_id", "cloud_resource_container",
-        "gcp_managed_network_config", "gke_config",
-    ]
+    static let settableFields =
+        references.map(\.0) + [
+            "workspace_name", "deployment_name", "aws_region", "cloud", "location", "pricing_tier", "compute_mode",
+            "storage_mode", "custom_tags", "network_connectivity_config_id", "cloud_resource_container",
+            "gcp_managed_network_config", "gke_config",
+        ]
     static let pricingTiers: Set<String> = ["COMMUNITY_EDITION", "DEDICATED", "ENTERPRISE", "PREMIUM", "STANDARD", "UNKNOWN"]
 
     struct Row {
@@ -67,11 +68,15 @@ public struct AccountWorkspaces: Sendable {
             var stored = config
             stored.set("deployment_name", .string(deployment))
             try await db.insert(into: "workspaces")
-                .columns("workspace_id", "account_id", "workspace_name", "deployment_name", "is_default", "workspace_status",
-                         "created_at", "workspace_status_message", "config")
-                .values(SQLBind(workspace.workspaceID), SQLBind(accountID), SQLBind(name), SQLBind(deployment), SQLBind(false),
-                        SQLBind(workspace.status), SQLBind(now), SQLBind(workspace.statusMessage),
-                        SQLBind(String(decoding: stored.compactJSON(), as: UTF8.self)))
+                .columns(
+                    "workspace_id", "account_id", "workspace_name", "deployment_name", "is_default", "workspace_status",
+                    "created_at", "workspace_status_message", "config"
+                )
+                .values(
+                    SQLBind(workspace.workspaceID), SQLBind(accountID), SQLBind(name), SQLBind(deployment), SQLBind(false),
+                    SQLBind(workspace.status), SQLBind(now), SQLBind(workspace.statusMessage),
+                    SQLBind(String(decoding: stored.compactJSON(), as: UTF8.self))
+                )
                 .run()
             return Row(workspace: workspace, config: stored)
         }
@@ -191,7 +196,7 @@ public struct AccountWorkspaces: Sendable {
             func refuse(_ why: String) -> KilnError { KilnError.invalidParameter("\(field) of running workspace \(workspaceID) \(why).") }
             switch field {
             case "credentials_id", "managed_services_customer_managed_key_id", "private_access_settings_id",
-                 "network_connectivity_config_id":
+                "network_connectivity_config_id":
                 guard new != nil else { throw refuse("cannot be removed") }
             case "network_id":
                 guard old != nil else {
@@ -203,9 +208,11 @@ public struct AccountWorkspaces: Sendable {
             case "custom_tags":
                 guard let new, new != .object([]) else { continue }
             default:
-                throw KilnError(.invalidState, "Field \(field) of a RUNNING workspace cannot be changed; a running workspace accepts "
-                    + "credentials_id, network_id, managed_services_customer_managed_key_id, storage_customer_managed_key_id, "
-                    + "private_access_settings_id, custom_tags and network_connectivity_config_id.")
+                throw KilnError(
+                    .invalidState,
+                    "Field \(field) of a RUNNING workspace cannot be changed; a running workspace accepts "
+                        + "credentials_id, network_id, managed_services_customer_managed_key_id, storage_customer_managed_key_id, "
+                        + "private_access_settings_id, custom_tags and network_connectivity_config_id.")
             }
             changes.append(field)
         }
@@ -224,7 +231,8 @@ public struct AccountWorkspaces: Sendable {
         }
         await onDeleted(workspaceID)
         if let storageID = current.config["storage_configuration_id"]?.stringValue,
-           let bucket = try? await resources.bucket(ofStorageConfiguration: storageID, accountID: accountID) {
+            let bucket = try? await resources.bucket(ofStorageConfiguration: storageID, accountID: accountID)
+        {
             storage.remove(bucket: bucket, workspaceID: workspaceID)
         }
         return current.json
@@ -280,7 +288,8 @@ public struct AccountWorkspaces: Sendable {
 
     /// A requested deployment name checked and prefixed, or a generated `dbc-xxxxxxxx-xxxx`.
     static func deploymentName(_ db: any SQLDatabase, accountID: String, requested: String?) async throws -> String {
-        let prefix = try await db.select().column("deployment_name_prefix").from("accounts")
+        let prefix =
+            try await db.select().column("deployment_name_prefix").from("accounts")
             .where("account_id", .equal, accountID).first()?.decode(column: "deployment_name_prefix", as: String?.self) ?? nil
         var name: String
         switch requested {
@@ -291,7 +300,8 @@ public struct AccountWorkspaces: Sendable {
             name = prefix
         case let requested?:
             guard requested.count <= 63, AccountValidation.matches(requested, #"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"#) else {
-                throw AccountValidation.failed("deployment_name \(requested) must be 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen.")
+                throw AccountValidation.failed(
+                    "deployment_name \(requested) must be 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen.")
             }
             name = prefix.map { "\($0)-\(requested)" } ?? requested
         }

@@ -15,7 +15,7 @@ public struct Authenticator: Sendable {
     /// The identity behind a bearer token in `workspace`, or an `UNAUTHENTICATED` error.
     public func authenticate(bearer secret: String, in workspace: Workspace) async throws -> Identity {
         guard let (userID, tokenID) = try await tokens.resolve(secret: secret, workspaceID: workspace.workspaceID),
-              let user = try await accounts.user(id: userID)
+            let user = try await accounts.user(id: userID)
         else {
             throw KilnError(.unauthenticated, "Invalid access token.")
         }

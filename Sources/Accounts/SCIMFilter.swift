@@ -125,7 +125,10 @@ public indirect enum SCIMFilter: Sendable, Equatable {
                 while index < characters.count {
                     let next = characters[index]
                     index += 1
-                    if next == "\"" { closed = true; break }
+                    if next == "\"" {
+                        closed = true
+                        break
+                    }
                     if next == "\\", index < characters.count {
                         let escaped = characters[index]
                         index += 1
@@ -210,7 +213,9 @@ public indirect enum SCIMFilter: Sendable, Equatable {
                 return inner
             }
             guard case .word(let attribute)? = next(), Self.isAttributePath(attribute) else {
-                throw Invalid(message: "Expected an attribute name in the filter, found \(tokens.indices.contains(position - 1) ? "'\(tokens[position - 1])'" : "the end").")
+                throw Invalid(
+                    message:
+                        "Expected an attribute name in the filter, found \(tokens.indices.contains(position - 1) ? "'\(tokens[position - 1])'" : "the end").")
             }
             guard case .word(let opText)? = next() else { throw Invalid(message: "Expected an operator after '\(attribute)'.") }
             if opText.lowercased() == "pr" { return .present(attribute: attribute) }

@@ -58,9 +58,13 @@ public struct ServicePrincipals: Sendable {
         }
 
         init?(text: String) {
-            if text.hasPrefix("account:") { self = .account(String(text.dropFirst(8))) }
-            else if text.hasPrefix("workspace:"), let id = Int64(text.dropFirst(10)) { self = .workspace(id) }
-            else { return nil }
+            if text.hasPrefix("account:") {
+                self = .account(String(text.dropFirst(8)))
+            } else if text.hasPrefix("workspace:"), let id = Int64(text.dropFirst(10)) {
+                self = .workspace(id)
+            } else {
+                return nil
+            }
         }
     }
 
@@ -75,13 +79,13 @@ public struct ServicePrincipals: Sendable {
     public func verify(_ token: String) async throws -> (User, Audience)? {
         let parts = token.split(separator: ".")
         guard parts.count == 3, parts[0] == "kiln_m2m", let data = Base64URL.decode(String(parts[1])),
-              let payload = String(data: data, encoding: .utf8), let mac = Base64URL.decode(String(parts[2])),
-              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: data, using: SymmetricKey(data: try await signingKey()))
+            let payload = String(data: data, encoding: .utf8), let mac = Base64URL.decode(String(parts[2])),
+            HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: data, using: SymmetricKey(data: try await signingKey()))
         else { return nil }
         let fields = payload.split(separator: "|").map(String.init)
         guard fields.count == 3, let userID = Int64(fields[0]), let audience = Audience(text: fields[1]),
-              let expiry = Int64(fields[2]), expiry > clock.nowMillis() / 1000,
-              let user = try await accounts.user(id: userID)
+            let expiry = Int64(fields[2]), expiry > clock.nowMillis() / 1000,
+            let user = try await accounts.user(id: userID)
         else { return nil }
         return (user, audience)
     }

@@ -74,8 +74,10 @@ public struct TokenStore: Sendable {
         guard let row else { return nil }
         let expiry = try row.decode(column: "expires_at", as: Int64.self)
         guard expiry < 0 || expiry > now else { return nil }
-        return (try row.decode(column: "user_id", as: Int64.self), try row.decode(column: "workspace_id", as: Int64.self),
-                try row.decode(column: "token_id", as: String.self))
+        return (
+            try row.decode(column: "user_id", as: Int64.self), try row.decode(column: "workspace_id", as: Int64.self),
+            try row.decode(column: "token_id", as: String.self)
+        )
     }
 
     /// The owner of `secret` if it is a live token of `workspaceID`: returns the user id and token id.
@@ -86,7 +88,7 @@ public struct TokenStore: Sendable {
                 .where("token_hash", .equal, Self.hash(secret)).first()
         }
         guard let row,
-              try row.decode(column: "workspace_id", as: Int64.self) == workspaceID
+            try row.decode(column: "workspace_id", as: Int64.self) == workspaceID
         else { return nil }
         let expiry = try row.decode(column: "expires_at", as: Int64.self)
         guard expiry < 0 || expiry > now else { return nil }

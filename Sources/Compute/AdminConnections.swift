@@ -15,10 +15,13 @@ actor AdminConnections {
     /// now, or nil. `role` is what a proxy client sent as its user name: it is bound, never spliced into
     /// the SQL.
     func loginSecret(port: Int, role: String) async throws -> String? {
-        try await strings(port: port, """
+        try await strings(
+            port: port,
+            """
             SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = \(role) AND rolcanlogin
             AND (rolvaliduntil IS NULL OR rolvaliduntil > now())
-            """).first
+            """
+        ).first
     }
 
     /// Runs a query on the compute serving `port`; returns the first column of every row as text.

@@ -46,9 +46,10 @@ public enum AdminSession {
     /// Every role that may log in now, with its SCRAM secret (`pg_authid.rolpassword`, "" for none).
     public static func loginVerifiers(configuration: ComputeConfiguration, port: Int) async throws -> [String: String] {
         try await withConnection(configuration: configuration, port: port, database: "postgres") { connection in
-            try await connection.query("SET statement_timeout TO 5000", logger: logger)   // never hold a suspend long
+            try await connection.query("SET statement_timeout TO 5000", logger: logger) // never hold a suspend long
             var verifiers: [String: String] = [:]
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT rolname::text, coalesce(rolpassword, '') FROM pg_authid
                 WHERE rolcanlogin AND (rolvaliduntil IS NULL OR rolvaliduntil > now())
                 """, logger: logger)

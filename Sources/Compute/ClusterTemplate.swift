@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import Logging
@@ -46,20 +46,27 @@ struct ClusterTemplate: Sendable {
         try? FileManager.default.removeItem(atPath: partial)
         let started = ContinuousClock.now
         let commands = Commands(configuration: configuration)
-        try await commands.run([configuration.program("initdb"), "-D", partial, "-U", "kiln_system", "--auth=trust",
-                                "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"], what: "initdb")
+        try await commands.run(
+            [
+                configuration.program("initdb"), "-D", partial, "-U", "kiln_system", "--auth=trust",
+                "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions",
+            ], what: "initdb")
         let spec = ServerSpec(id: "template", dataDirectory: partial, port: configuration.ports.upperBound - 1, settings: [:])
         let server = try await PostgresServer.start(spec, configuration: configuration)
         do {
-            try await AdminSession.run(configuration: configuration, port: spec.port, database: "postgres", [
-                "CREATE ROLE databricks_superuser NOLOGIN CREATEDB CREATEROLE BYPASSRLS",
-                "GRANT pg_read_all_data, pg_write_all_data, pg_monitor, pg_signal_backend TO databricks_superuser WITH ADMIN OPTION",
-                "CREATE DATABASE databricks_postgres",
-                "GRANT ALL ON DATABASE databricks_postgres TO databricks_superuser",
-            ])
-            try await AdminSession.run(configuration: configuration, port: spec.port, database: "databricks_postgres", [
-                "GRANT ALL ON SCHEMA public TO databricks_superuser",
-            ])
+            try await AdminSession.run(
+                configuration: configuration, port: spec.port, database: "postgres",
+                [
+                    "CREATE ROLE databricks_superuser NOLOGIN CREATEDB CREATEROLE BYPASSRLS",
+                    "GRANT pg_read_all_data, pg_write_all_data, pg_monitor, pg_signal_backend TO databricks_superuser WITH ADMIN OPTION",
+                    "CREATE DATABASE databricks_postgres",
+                    "GRANT ALL ON DATABASE databricks_postgres TO databricks_superuser",
+                ])
+            try await AdminSession.run(
+                configuration: configuration, port: spec.port, database: "databricks_postgres",
+                [
+                    "GRANT ALL ON SCHEMA public TO databricks_superuser"
+                ])
         } catch {
             await server.stop()
             throw error

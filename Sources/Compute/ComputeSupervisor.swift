@@ -135,7 +135,8 @@ public actor ComputeSupervisor: Service {
     /// when the exit was wanted (a stop or a restart with a new spec).
     private func markCrashed(_ server: PostgresServer, status: Int32) -> String? {
         guard let instance = instances[server.spec.id], instance.spec == server.spec,
-              instance.server === server || instance.server == nil else { return nil }
+            instance.server === server || instance.server == nil
+        else { return nil }
         let message = "postgres exited with status \(status): \(PostgresServer.logTail(server.spec))"
         instances[server.spec.id]?.state = .degraded(message)
         instances[server.spec.id]?.server = nil

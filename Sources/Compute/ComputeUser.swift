@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 import Foundation
 
@@ -62,8 +62,8 @@ public struct ComputeUser: Sendable, Equatable {
             guard opened, try await canSearch(folder) else {
                 throw ComputeError(
                     "PostgreSQL runs as the '\(name)' account, which cannot reach the data directory \(path): \(folder) is closed to it. "
-                    + "Grant it search permission with `setfacl -m u:\(name):x \(folder)` (Debian package acl), or `chmod o+x \(folder)`, "
-                    + "or choose a data directory it can reach (--data-dir).")
+                        + "Grant it search permission with `setfacl -m u:\(name):x \(folder)` (Debian package acl), or `chmod o+x \(folder)`, "
+                        + "or choose a data directory it can reach (--data-dir).")
             }
             granted.append(folder)
         }
@@ -84,8 +84,9 @@ public struct ComputeUser: Sendable, Equatable {
     /// Creates `path` (and its parents) owned by this user, so its commands can write there.
     func makeDirectory(_ path: String, mode: Int = 0o755) throws {
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: parent, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         if switches { _ = chown(path, uid, gid) }
         _ = chmod(path, mode_t(mode))

@@ -61,9 +61,12 @@ public struct DataDirectories: Sendable {
         let partial = path + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
         do {
-            try await commands.run([configuration.program("pg_basebackup"), "-h", configuration.socketDirectory,
-                                    "-p", String(port), "-U", "kiln_system", "-D", partial, "-X", "stream", "-c", "fast"]
-                                   + extraArguments, what: what)
+            try await commands.run(
+                [
+                    configuration.program("pg_basebackup"), "-h", configuration.socketDirectory,
+                    "-p", String(port), "-U", "kiln_system", "-D", partial, "-X", "stream", "-c", "fast",
+                ]
+                    + extraArguments, what: what)
             try finish(partial)
             try FileManager.default.moveItem(atPath: partial, toPath: path)
         } catch {

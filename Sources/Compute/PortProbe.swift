@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The one check of whether a TCP port is free: Kiln's port choices for endpoints and maintenance

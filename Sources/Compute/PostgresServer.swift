@@ -35,11 +35,13 @@ final class PostgresServer: Sendable {
     /// than `timeout`.
     static func start(_ spec: ServerSpec, configuration: ComputeConfiguration, timeout: Duration = .seconds(60)) async throws -> PostgresServer {
         try ClusterTemplate.writeHBA(configuration)
-        var arguments = [configuration.program("postgres"), "-D", spec.dataDirectory,
-                         "-c", "port=\(spec.port)",
-                         "-c", "listen_addresses=",   // clients come through Kiln's proxy, over the Unix socket
-                         "-c", "unix_socket_directories=\(configuration.socketDirectory)",
-                         "-c", "hba_file=\(ClusterTemplate.hbaPath(configuration))"]
+        var arguments = [
+            configuration.program("postgres"), "-D", spec.dataDirectory,
+            "-c", "port=\(spec.port)",
+            "-c", "listen_addresses=", // clients come through Kiln's proxy, over the Unix socket
+            "-c", "unix_socket_directories=\(configuration.socketDirectory)",
+            "-c", "hba_file=\(ClusterTemplate.hbaPath(configuration))",
+        ]
         for (key, value) in (Self.baseSettings.merging(spec.settings) { _, new in new }).sorted(by: { $0.key < $1.key }) {
             arguments += ["-c", "\(key)=\(value)"]
         }
@@ -54,7 +56,8 @@ final class PostgresServer: Sendable {
             if let text = try? String(contentsOfFile: pidFile, encoding: .utf8) {
                 let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
                 if lines.count > 7, lines[0] == "\(process.pid)",
-                   ["ready", "standby"].contains(lines[7].trimmingCharacters(in: .whitespaces)) {
+                    ["ready", "standby"].contains(lines[7].trimmingCharacters(in: .whitespaces))
+                {
                     return server
                 }
             }
@@ -68,7 +71,7 @@ final class PostgresServer: Sendable {
 
     /// Settings every Kiln compute runs with.
     static let baseSettings: [String: String] = [
-        "recovery_init_sync_method": "syncfs",   // a restart after a crash in ~30 ms, not seconds
+        "recovery_init_sync_method": "syncfs", // a restart after a crash in ~30 ms, not seconds
         "logging_collector": "off",
         "log_line_prefix": "%m [%p] ",
         "max_wal_senders": "4",
@@ -86,7 +89,7 @@ final class PostgresServer: Sendable {
                     process.signal(SIGQUIT)
                     try await Task.sleep(for: .seconds(10))
                     process.signal(SIGKILL)
-                } catch {}   // cancelled: the server exited in time
+                } catch {} // cancelled: the server exited in time
             }
             await group.next()
             group.cancelAll()

@@ -48,12 +48,14 @@ public func buildApplication(
         opened += try await compute.user.ensureCanReach(configuration.storageRoot)
     }
     for folder in opened {
-        logger.notice("Gave the \(compute.user.name) account search permission on \(folder) (ACL u:\(compute.user.name):x), so PostgreSQL can reach the data directory.")
+        logger.notice(
+            "Gave the \(compute.user.name) account search permission on \(folder) (ACL u:\(compute.user.name):x), so PostgreSQL can reach the data directory.")
     }
-    let domain = KilnDomain(database: database, storageRoot: configuration.storageRoot, compute: compute,
-                            suspendTimeoutOverride: configuration.postgresSuspendTimeout,
-                            access: PostgresAccess(domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort),
-                            logger: logger)
+    let domain = KilnDomain(
+        database: database, storageRoot: configuration.storageRoot, compute: compute,
+        suspendTimeoutOverride: configuration.postgresSuspendTimeout,
+        access: PostgresAccess(domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort),
+        logger: logger)
     let proxy = try ProxyServer(
         configuration: ProxyConfiguration(
             host: configuration.postgresHost, sharedPort: configuration.postgresProxyPort,

@@ -36,8 +36,9 @@ struct Bootstrap {
             password = \(password)
 
             """
-        guard FileManager.default.createFile(
-            atPath: profilePath, contents: Data(profile.utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: profilePath, contents: Data(profile.utf8), attributes: [.posixPermissions: 0o600])
         else {
             throw ConfigurationError("Cannot write \(profilePath).")
         }

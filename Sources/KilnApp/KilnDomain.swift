@@ -23,8 +23,10 @@ struct KilnDomain: Sendable {
     /// What `/metrics` shows; the Postgres proxy records into it.
     let metrics = PrometheusCollectorRegistry()
 
-    init(database: any Database, storageRoot: String, compute: ComputeConfiguration, suspendTimeoutOverride: Duration? = nil,
-         access: PostgresAccess = PostgresAccess(), logger: Logger, clock: any WallClock = SystemClock()) {
+    init(
+        database: any Database, storageRoot: String, compute: ComputeConfiguration, suspendTimeoutOverride: Duration? = nil,
+        access: PostgresAccess = PostgresAccess(), logger: Logger, clock: any WallClock = SystemClock()
+    ) {
         accounts = AccountStore(database: database, clock: clock)
         tokens = TokenStore(database: database, clock: clock)
         workspaceFiles = WorkspaceService(database: database, clock: clock)
@@ -45,10 +47,12 @@ struct KilnDomain: Sendable {
         // Branches live in the workspace's storage area; the default workspace has none and uses
         // <storage-root>/workspaces/<id>.
         let (storage, resources) = (storage, accountResources)
-        let lakebase = LakebaseService(database: database, computes: DataDirectoryOwner(driver: driver), storageArea: { workspaceID in
-            try await AccountWorkspaces.storageArea(workspaceID: workspaceID, database: database, resources: resources, storage: storage)
-                ?? "\(storageRoot)/workspaces/\(workspaceID)"
-        }, suspendTimeoutOverride: suspendTimeoutOverride, access: access, clock: clock, logger: logger)
+        let lakebase = LakebaseService(
+            database: database, computes: DataDirectoryOwner(driver: driver),
+            storageArea: { workspaceID in
+                try await AccountWorkspaces.storageArea(workspaceID: workspaceID, database: database, resources: resources, storage: storage)
+                    ?? "\(storageRoot)/workspaces/\(workspaceID)"
+            }, suspendTimeoutOverride: suspendTimeoutOverride, access: access, clock: clock, logger: logger)
         self.lakebase = lakebase
         // Deleting a workspace deletes its Lakebase rows (ON DELETE CASCADE); their computes stop here.
         accountWorkspaces = AccountWorkspaces(

@@ -37,7 +37,8 @@ public struct APIParameters: Sendable {
         guard body.readableBytes > 0 else { return parameters }
         let bytes = Array(body.readableBytesView)
         if let contentType = request.headers[.contentType],
-           let boundary = MultipartForm.boundary(fromContentType: contentType) {
+            let boundary = MultipartForm.boundary(fromContentType: contentType)
+        {
             let form = try MultipartForm(body: bytes, boundary: boundary)
             for part in form.parts {
                 if part.filename != nil || part.name == "content" {

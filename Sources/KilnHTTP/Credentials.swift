@@ -17,7 +17,7 @@ struct Credentials {
             bearer = value
         case "basic":
             guard let decoded = Data(base64Encoded: value).flatMap({ String(data: $0, encoding: .utf8) }),
-                  let colon = decoded.firstIndex(of: ":")
+                let colon = decoded.firstIndex(of: ":")
             else { throw KilnError(.unauthenticated, "Malformed Basic credentials.") }
             userName = String(decoded[..<colon])
             password = String(decoded[decoded.index(after: colon)...])

@@ -36,7 +36,7 @@ public struct DatabricksError: HTTPResponseError, Sendable {
     static func status(for code: ErrorCode) -> HTTPResponse.Status {
         switch code {
         case .invalidParameterValue, .malformedRequest, .directoryNotEmpty, .maxNotebookSizeExceeded, .invalidState,
-             .badRequest, .resourceLimitExceeded:
+            .badRequest, .resourceLimitExceeded:
             .badRequest
         // Production Databricks answers 400 for RESOURCE_ALREADY_EXISTS on workspace import and mkdirs;
         // the SDK classifies by code, so both 400 and 409 give ResourceAlreadyExists.
@@ -55,11 +55,12 @@ public struct DatabricksError: HTTPResponseError, Sendable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var body = ByteBuffer()
         if let scimType {
-            body.writeBytes(JSONTree.object([
-                .init("schemas", .array([.string("urn:ietf:params:scim:api:messages:2.0:Error")])),
-                .init("detail", .string(message)), .init("scimType", .string(scimType)),
-                .init("status", .string(String(status.code))),
-            ]).compactJSON())
+            body.writeBytes(
+                JSONTree.object([
+                    .init("schemas", .array([.string("urn:ietf:params:scim:api:messages:2.0:Error")])),
+                    .init("detail", .string(message)), .init("scimType", .string(scimType)),
+                    .init("status", .string(String(status.code))),
+                ]).compactJSON())
         } else {
             body.writeBytes(KilnError.envelope(code: code, message: message, details: details).compactJSON())
         }

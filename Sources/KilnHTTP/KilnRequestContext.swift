@@ -29,8 +29,9 @@ public struct AuthenticatedContext: ChildRequestContext {
 
     public init(context: KilnRequestContext) throws {
         guard let identity = context.identity else {
-            throw DatabricksError(KilnError(
-                .unauthenticated, "No credentials were sent. Authenticate with 'Authorization: Bearer <personal access token>'."))
+            throw DatabricksError(
+                KilnError(
+                    .unauthenticated, "No credentials were sent. Authenticate with 'Authorization: Bearer <personal access token>'."))
         }
         self.coreContext = context.coreContext
         self.identity = identity
@@ -50,8 +51,9 @@ public struct AccountContext: ChildRequestContext {
 
     public init(context: KilnRequestContext) throws {
         guard let user = context.accountUser else {
-            throw DatabricksError(KilnError(
-                .unauthenticated, "No credentials were sent. The Account API takes Basic auth of an account admin, or a token."))
+            throw DatabricksError(
+                KilnError(
+                    .unauthenticated, "No credentials were sent. The Account API takes Basic auth of an account admin, or a token."))
         }
         self.coreContext = context.coreContext
         self.user = user

@@ -30,7 +30,7 @@ struct MultipartForm {
         var parts: [Part] = []
         while true {
             position += delimiter.count
-            if body[position...].starts(with: Array("--".utf8)) { break }  // closing delimiter
+            if body[position...].starts(with: Array("--".utf8)) { break } // closing delimiter
             guard body[position...].starts(with: Array("\r\n".utf8)) else { throw malformed }
             position += 2
             guard let headerEnd = Self.find(Array("\r\n\r\n".utf8), in: body, from: position) else { throw malformed }

@@ -65,11 +65,14 @@ public final class LakebaseService: Service {
     /// A resource that exists and whose project is not deleted (a deleted project itself is visible).
     func visible(_ name: ResourceName, caller: LakebaseCaller, includeDeleted: Bool = true) async throws -> (StoredResource, StoredResource) {
         let (resource, project) = try await database.read { db in
-            (try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: name),
-             try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: name.project))
+            (
+                try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: name),
+                try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: name.project)
+            )
         }
         guard let resource, let project, project.deletedAt == nil || name.kind == .project,
-              includeDeleted || resource.deletedAt == nil else {
+            includeDeleted || resource.deletedAt == nil
+        else {
             throw Self.notFound(name.kind)
         }
         if name.kind != .project, name.kind != .branch, let branchName = name.parent {
@@ -89,9 +92,10 @@ public final class LakebaseService: Service {
         let rows = try await database.read { db in
             try await ResourceTable.children(db, workspaceID: caller.workspaceID, parent: parentName, kind: kind)
         }.filter { showDeleted || $0.deletedAt == nil }
-        let project: StoredResource? = if let parent {
-            try await database.read { db in try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: parent.project) }
-        } else { nil }
+        let project: StoredResource? =
+            if let parent {
+                try await database.read { db in try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: parent.project) }
+            } else { nil }
         var items: [JSONTree] = []
         for resource in page.slice(rows) {
             items.append(await Rendering.render(resource, project: kind == .project ? resource : project, facts: facts))
@@ -142,4 +146,3 @@ public final class LakebaseService: Service {
         KilnError(.notFound, "\(kind.noun) id not found")
     }
 }
-

@@ -25,8 +25,8 @@ public enum DBCArchive {
             }
             let fileName = components[components.count - 1]
             guard let dot = fileName.lastIndex(of: "."),
-                  extensions.values.contains(String(fileName[fileName.index(after: dot)...]))
-            else { continue }  // manifest.mf, and anything that is not a notebook
+                extensions.values.contains(String(fileName[fileName.index(after: dot)...]))
+            else { continue } // manifest.mf, and anything that is not a notebook
             let model: JSONTree
             do {
                 model = try JSONTree.parse(data)
@@ -42,10 +42,15 @@ public enum DBCArchive {
 
     /// Writes an archive: the manifest (its `guid` given, or a random one), then the items in order.
     public static func write(_ items: [Item], guid: String = IdentifierGenerator.uuid(), modified: Date = ZipContainer.dosEpoch) -> [UInt8] {
-        var entries: [(String, [UInt8])] = [("manifest.mf", JSONTree.object([
-            .init("version", .string("Manifest")), .init("guid", .string(guid)),
-            .init("origId", .integer(-1)), .init("name", .string("manifest.mf")),
-        ]).compactJSON())]
+        var entries: [(String, [UInt8])] = [
+            (
+                "manifest.mf",
+                JSONTree.object([
+                    .init("version", .string("Manifest")), .init("guid", .string(guid)),
+                    .init("origId", .integer(-1)), .init("name", .string("manifest.mf")),
+                ]).compactJSON()
+            )
+        ]
         for item in items {
             switch item {
             case .folder(let path):

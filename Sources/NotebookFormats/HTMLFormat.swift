@@ -18,8 +18,8 @@ public enum HTMLFormat {
         do {
             if bytes[valueStart] == UInt8(ascii: "'") {
                 guard let end = bytes[(valueStart + 1)...].firstIndex(of: UInt8(ascii: "'")),
-                      let percentEncoded = Data(base64Encoded: Data(bytes[(valueStart + 1)..<end])),
-                      let json = PercentEncoding.decode(Array(percentEncoded))
+                    let percentEncoded = Data(base64Encoded: Data(bytes[(valueStart + 1)..<end])),
+                    let json = PercentEncoding.decode(Array(percentEncoded))
                 else {
                     throw NotebookFormatError.invalid(format: "HTML", reason: "the model is not valid base64 of an encoded JSON text.")
                 }

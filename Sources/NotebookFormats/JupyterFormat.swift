@@ -35,10 +35,11 @@ public enum JupyterFormat {
             case let other:
                 throw .invalid(format: "JUPYTER", reason: "cell \(index) has the unknown cell_type '\(other ?? "none")'.")
             }
-            notebook.cells.append(Cell(
-                command: command,
-                title: cellMetadata?["title"]?.stringValue ?? "",
-                showTitle: cellMetadata?["showTitle"]?.boolValue ?? false))
+            notebook.cells.append(
+                Cell(
+                    command: command,
+                    title: cellMetadata?["title"]?.stringValue ?? "",
+                    showTitle: cellMetadata?["showTitle"]?.boolValue ?? false))
         }
         if let environment = databricks?["environmentMetadata"], !environment.isNull {
             notebook.environmentLines = EnvironmentBlock.lines(fromMetadata: environment, comment: language.commentPrefix)
@@ -91,9 +92,10 @@ public enum JupyterFormat {
             }
         }
         let language = NotebookV1.modelLanguage(notebook.language)
-        let environment = notebook.environmentLines.map {
-            EnvironmentBlock.metadata(fromLines: $0, comment: notebook.language.commentPrefix)
-        } ?? .null
+        let environment =
+            notebook.environmentLines.map {
+                EnvironmentBlock.metadata(fromLines: $0, comment: notebook.language.commentPrefix)
+            } ?? .null
         let databricks: JSONTree = .object([
             .init("computePreferences", .null), .init("dashboards", .array([])),
             .init("environmentMetadata", environment), .init("inputWidgetPreferences", .null),
@@ -103,9 +105,11 @@ public enum JupyterFormat {
         ])
         return .object([
             .init("cells", .array(cells)),
-            .init("metadata", .object([
-                .init(notebookKey, databricks), .init("language_info", .object([.init("name", .string(language))])),
-            ])),
+            .init(
+                "metadata",
+                .object([
+                    .init(notebookKey, databricks), .init("language_info", .object([.init("name", .string(language))])),
+                ])),
             .init("nbformat", .integer(4)), .init("nbformat_minor", .integer(0)),
         ])
     }

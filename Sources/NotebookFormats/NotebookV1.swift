@@ -11,7 +11,7 @@ public enum NotebookV1 {
             throw .invalid(format: "NotebookV1", reason: "the model's version is not NotebookV1.")
         }
         guard let languageName = model["language"]?.stringValue,
-              let language = NotebookLanguage(rawValue: languageName.uppercased())
+            let language = NotebookLanguage(rawValue: languageName.uppercased())
         else {
             throw .invalid(format: "NotebookV1", reason: "the model has no known language.")
         }
@@ -23,10 +23,11 @@ public enum NotebookV1 {
             guard let text = command["command"]?.stringValue else {
                 throw .invalid(format: "NotebookV1", reason: "command \(index) has no text.")
             }
-            cells.append(Cell(
-                command: text,
-                title: command["commandTitle"]?.stringValue ?? "",
-                showTitle: command["showCommandTitle"]?.boolValue ?? false))
+            cells.append(
+                Cell(
+                    command: text,
+                    title: command["commandTitle"]?.stringValue ?? "",
+                    showTitle: command["showCommandTitle"]?.boolValue ?? false))
         }
         var notebook = Notebook(language: language, cells: cells, original: .notebookV1(model))
         if let environment = model["environmentMetadata"], !environment.isNull {
@@ -55,12 +56,14 @@ public enum NotebookV1 {
         }
         let ids = notebook.ids ?? .random(cells: notebook.cells.count)
         let commands: [JSONTree] = notebook.cells.enumerated().map { index, cell in
-            command(cell, position: Double(index + 1), objectID: objectID + Int64(index) + 1,
-                    guid: ids.commandGUID(index), nuid: ids.command(index))
+            command(
+                cell, position: Double(index + 1), objectID: objectID + Int64(index) + 1,
+                guid: ids.commandGUID(index), nuid: ids.command(index))
         }
-        let environment = notebook.environmentLines.map {
-            EnvironmentBlock.metadata(fromLines: $0, comment: notebook.language.commentPrefix)
-        } ?? .null
+        let environment =
+            notebook.environmentLines.map {
+                EnvironmentBlock.metadata(fromLines: $0, comment: notebook.language.commentPrefix)
+            } ?? .null
         return .object([
             .init("version", .string("NotebookV1")),
             .init("origId", .integer(objectID)),

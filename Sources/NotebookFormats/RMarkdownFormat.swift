@@ -14,7 +14,8 @@ public enum RMarkdownFormat {
         for cell in notebook.cells {
             let kind = CellKind(command: cell.command)
             if case .markdown(let text, let sandbox) = kind, !sandbox, cell.title.isEmpty, !text.contains("```"),
-               !text.contains(cellSeparator), cell.command.hasPrefix("%md\n") {
+                !text.contains(cellSeparator), cell.command.hasPrefix("%md\n")
+            {
                 if previousWasMarkdown { blocks.append(cellSeparator) }
                 blocks.append(text)
                 previousWasMarkdown = true

@@ -131,7 +131,8 @@ private struct SourceReader {
             if index > 0, first < end, lines[first].isEmpty { first += 1 }
             if index < chunks.count - 1, first < end, lines[end - 1].isEmpty { end -= 1 }
             if index == 0, first < end, line(first).elementsEqual(scriptStart),
-               let close = (first + 1..<end).first(where: { line($0).elementsEqual(scriptEnd) }) {
+                let close = (first + 1..<end).first(where: { line($0).elementsEqual(scriptEnd) })
+            {
                 notebook.environmentLines = (first...close).map { string(line($0)) }
                 first = close + 1
             }
@@ -191,7 +192,7 @@ private struct SourceReader {
         guard line.starts(with: prefix) else { return nil }
         let rest = line.dropFirst(prefix.count)
         guard let comma = rest.firstIndex(of: UInt8(ascii: ",")), comma > rest.startIndex,
-              rest[..<comma].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            rest[..<comma].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { return nil }
         return (rest[..<comma].elementsEqual([UInt8(ascii: "1")]), string(rest[(comma + 1)...]))
     }
@@ -206,4 +207,3 @@ private struct SourceReader {
         return result
     }
 }
-

@@ -67,6 +67,5 @@ public enum ZipContainer {
         return components
     }
 
-
     private struct SizeExceeded: Error {}
 }

@@ -64,8 +64,10 @@ public struct HandshakeStateMachine: Sendable {
                 return fail("28000", "no PostgreSQL user name specified in startup packet")
             }
             guard let endpoint = route(parameters) else {
-                return fail("08004", "Endpoint ID is not specified. Connect with a TLS client that sends the server name "
-                            + "(host ep-<id>.<domain>), or to the endpoint's own port, or pass options=endpoint=<endpoint id>.")
+                return fail(
+                    "08004",
+                    "Endpoint ID is not specified. Connect with a TLS client that sends the server name "
+                        + "(host ep-<id>.<domain>), or to the endpoint's own port, or pass options=endpoint=<endpoint id>.")
             }
             state = .awaitingPassword(parameters, endpoint: endpoint)
             return .askForPassword
@@ -74,8 +76,9 @@ public struct HandshakeStateMachine: Sendable {
                 return fail("08P01", "invalid password packet")
             }
             state = .authenticating
-            let login = ProxyLogin(endpoint: endpoint, user: parameters.user ?? "", database: parameters.database ?? "",
-                                   password: password, tls: tls)
+            let login = ProxyLogin(
+                endpoint: endpoint, user: parameters.user ?? "", database: parameters.database ?? "",
+                password: password, tls: tls)
             return .authenticate(login, parameters.removingOptions([Self.endpointOption]))
         case (_, .terminate):
             state = .done
@@ -89,7 +92,8 @@ public struct HandshakeStateMachine: Sendable {
     func route(_ parameters: StartupParameters) -> String? {
         if let listenerEndpoint { return listenerEndpoint }
         if let serverName, let label = serverName.split(separator: ".").first, !label.isEmpty,
-           serverName.contains("."), !serverName.allSatisfy({ $0.isNumber || $0 == "." }) {
+            serverName.contains("."), !serverName.allSatisfy({ $0.isNumber || $0 == "." })
+        {
             return String(label)
         }
         return parameters.options.first { $0.0 == Self.endpointOption }?.1

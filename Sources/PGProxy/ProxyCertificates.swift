@@ -26,13 +26,15 @@ public struct ProxyCertificates: Sendable {
     /// for `dnsNames` and the listen `address` (an IP address or a host name), and returns its TLS
     /// configuration. Kiln's HTTPS API uses it with the file name `http`.
     public func serverConfiguration(dnsNames: [String], address: String, file: String) throws -> TLSConfiguration {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let names = (dnsNames + [address]).joined(separator: ",")
         let namesPath = directory + "/\(file).names"
         let (caKey, caCertificate) = try certificateAuthority()
         if (try? String(contentsOfFile: namesPath, encoding: .utf8)) != names
-            || !Self.isIssued(by: caCertificate, certificateAt: directory + "/\(file).pem") {
+            || !Self.isIssued(by: caCertificate, certificateAt: directory + "/\(file).pem")
+        {
             try makeServerCertificate(dnsNames: dnsNames, address: address, file: file, caKey: caKey, ca: caCertificate)
             try names.write(toFile: namesPath, atomically: true, encoding: .utf8)
         }
@@ -48,7 +50,8 @@ public struct ProxyCertificates: Sendable {
     private func certificateAuthority() throws -> (P256.Signing.PrivateKey, Certificate) {
         let keyPath = directory + "/ca-key.pem"
         if let keyText = try? String(contentsOfFile: keyPath, encoding: .utf8),
-           let certificateText = try? String(contentsOfFile: caPath, encoding: .utf8) {
+            let certificateText = try? String(contentsOfFile: caPath, encoding: .utf8)
+        {
             return (try P256.Signing.PrivateKey(pemRepresentation: keyText), try Certificate(pemEncoded: certificateText))
         }
         let key = P256.Signing.PrivateKey()

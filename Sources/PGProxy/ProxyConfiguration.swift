@@ -15,8 +15,10 @@ public struct ProxyConfiguration: Sendable {
     /// The largest handshake message accepted.
     public var maximumMessageLength: Int
 
-    public init(host: String, sharedPort: Int?, tls: TLSConfiguration?, requireTLS: Bool = false,
-                handshakeTimeout: Duration = .seconds(10), maximumMessageLength: Int = 10_000) {
+    public init(
+        host: String, sharedPort: Int?, tls: TLSConfiguration?, requireTLS: Bool = false,
+        handshakeTimeout: Duration = .seconds(10), maximumMessageLength: Int = 10_000
+    ) {
         self.host = host
         self.sharedPort = sharedPort
         self.tls = tls

@@ -28,8 +28,10 @@ public final class ProxyServer: Service {
     private let sharedListener = Mutex<(any Channel)?>(nil)
 
     /// `metrics` makes the connection, byte and wake figures (swift-metrics' global factory by default).
-    public init(configuration: ProxyConfiguration, directory: any ProxyDirectory,
-                metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger) throws {
+    public init(
+        configuration: ProxyConfiguration, directory: any ProxyDirectory,
+        metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger
+    ) throws {
         self.configuration = configuration
         self.metrics = ProxyMetrics(factory: metrics)
         self.directory = directory
@@ -49,8 +51,11 @@ public final class ProxyServer: Service {
                 logger.info("Postgres proxy listening", metadata: ["address": "\(configuration.host):\(port)"])
             } catch {
                 // Endpoints stay reachable on their own ports.
-                logger.error("The Postgres proxy cannot listen on its shared port", metadata: [
-                    "address": "\(configuration.host):\(port)", "error": "\(error)"])
+                logger.error(
+                    "The Postgres proxy cannot listen on its shared port",
+                    metadata: [
+                        "address": "\(configuration.host):\(port)", "error": "\(error)",
+                    ])
             }
         }
         await withDiscardingTaskGroup { group in
@@ -63,7 +68,7 @@ public final class ProxyServer: Service {
             }
             await self.closeListeners()
             await activity.stopAll()
-            group.cancelAll()   // sessions close their connections when cancelled
+            group.cancelAll() // sessions close their connections when cancelled
         }
     }
 

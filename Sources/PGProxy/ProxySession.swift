@@ -20,7 +20,7 @@ struct ProxySession {
     func run() async {
         let channel = client.channel
         let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(server.configuration.handshakeTimeout.nanoseconds)) {
-            channel.close(promise: nil)   // slow or silent clients do not hold a connection
+            channel.close(promise: nil) // slow or silent clients do not hold a connection
         }
         server.metrics.accepted.increment()
         await withTaskCancellationHandler {
@@ -47,8 +47,9 @@ struct ProxySession {
 
     private func handshake(timeout: Scheduled<Void>) async throws {
         let channel = client.channel
-        var machine = HandshakeStateMachine(listenerEndpoint: client.endpoint, tlsAvailable: server.sslContext != nil,
-                                            requireTLS: server.configuration.requireTLS)
+        var machine = HandshakeStateMachine(
+            listenerEndpoint: client.endpoint, tlsAvailable: server.sslContext != nil,
+            requireTLS: server.configuration.requireTLS)
         let serverName = ServerNameBox()
         var messages = client.messages.makeAsyncIterator()
         while let message = try await messages.next() {
@@ -115,8 +116,11 @@ struct ProxySession {
             .connect(unixDomainSocketPath: target.socketPath).get()
         let proxyKey: CancelKey?
         do {
-            guard case .spliced(let key) = try await relayStartup(parameters, backend: backend, messages: backendMessages,
-                                                                 socketPath: target.socketPath) else {
+            guard
+                case .spliced(let key) = try await relayStartup(
+                    parameters, backend: backend, messages: backendMessages,
+                    socketPath: target.socketPath)
+            else {
                 try? await backend.close()
                 try? await channel.close()
                 return
@@ -143,9 +147,11 @@ struct ProxySession {
 
     /// Sends the client's startup to postgres and relays postgres's answers until it is ready for
     /// queries, then splices the two connections.
-    private func relayStartup(_ parameters: StartupParameters, backend: any Channel,
-                              messages: AsyncThrowingStream<BackendMessage, any Error>,
-                              socketPath: String) async throws -> StartupOutcome {
+    private func relayStartup(
+        _ parameters: StartupParameters, backend: any Channel,
+        messages: AsyncThrowingStream<BackendMessage, any Error>,
+        socketPath: String
+    ) async throws -> StartupOutcome {
         var startup = backend.allocator.buffer(capacity: 256)
         parameters.encode(into: &startup)
         try await backend.writeAndFlush(startup)
@@ -206,10 +212,11 @@ struct ProxySession {
             var answer = channel.allocator.buffer(capacity: 1)
             answer.writeInteger(UInt8(ascii: "S"))
             let written = channel.writeAndFlush(answer)
-            let sni = ByteToMessageHandler(SNIHandler { result in
-                if case .hostname(let name) = result { box.set(name) }
-                return channel.eventLoop.makeSucceededVoidFuture()
-            })
+            let sni = ByteToMessageHandler(
+                SNIHandler { result in
+                    if case .hostname(let name) = result { box.set(name) }
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                })
             do {
                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
                 try channel.pipeline.syncOperations.addHandler(sni, position: .first)

@@ -70,20 +70,32 @@ public enum BackendMessage: Sendable, Equatable {
                 switch request {
                 case .ok: buffer.writeInteger(Int32(0))
                 case .cleartextPassword: buffer.writeInteger(Int32(3))
-                case .md5Password(let salt): buffer.writeInteger(Int32(5)); buffer.writeInteger(salt)
+                case .md5Password(let salt):
+                    buffer.writeInteger(Int32(5))
+                    buffer.writeInteger(salt)
                 case .sasl(let mechanisms):
                     buffer.writeInteger(Int32(10))
                     for name in mechanisms { buffer.writeNullTerminatedString(name) }
                     buffer.writeInteger(UInt8(0))
-                case .saslContinue(var data): buffer.writeInteger(Int32(11)); buffer.writeBuffer(&data)
-                case .saslFinal(var data): buffer.writeInteger(Int32(12)); buffer.writeBuffer(&data)
+                case .saslContinue(var data):
+                    buffer.writeInteger(Int32(11))
+                    buffer.writeBuffer(&data)
+                case .saslFinal(var data):
+                    buffer.writeInteger(Int32(12))
+                    buffer.writeBuffer(&data)
                 case .other(let code): buffer.writeInteger(code)
                 }
             }
         case .parameterStatus(let name, let value):
-            Self.frame(UInt8(ascii: "S"), into: &buffer) { $0.writeNullTerminatedString(name); $0.writeNullTerminatedString(value) }
+            Self.frame(UInt8(ascii: "S"), into: &buffer) {
+                $0.writeNullTerminatedString(name)
+                $0.writeNullTerminatedString(value)
+            }
         case .backendKeyData(let key):
-            Self.frame(UInt8(ascii: "K"), into: &buffer) { $0.writeInteger(key.processID); $0.writeInteger(key.secret) }
+            Self.frame(UInt8(ascii: "K"), into: &buffer) {
+                $0.writeInteger(key.processID)
+                $0.writeInteger(key.secret)
+            }
         case .readyForQuery(let status):
             Self.frame(UInt8(ascii: "Z"), into: &buffer) { $0.writeInteger(status) }
         case .errorResponse(let fields):

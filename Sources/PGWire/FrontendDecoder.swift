@@ -57,7 +57,8 @@ public struct FrontendDecoder: ByteToMessageDecoder, Sendable {
             startupDone = true
             return .startup(StartupParameters(pairs))
         default:
-            let major = code >> 16, minor = code & 0xffff
+            let major = code >> 16
+            let minor = code & 0xffff
             throw WireError("unsupported frontend protocol \(major).\(minor): server supports 3.0", code: "0A000")
         }
     }
@@ -67,7 +68,7 @@ public struct FrontendDecoder: ByteToMessageDecoder, Sendable {
         switch type {
         case UInt8(ascii: "p"): return .password(body)
         case UInt8(ascii: "X"):
-            startupDone = false   // the connection is over; whatever follows starts afresh
+            startupDone = false // the connection is over; whatever follows starts afresh
             return .terminate
         default: return .other(type: type)
         }
@@ -88,7 +89,8 @@ extension FrontendDecoder {
 public enum MessageFraming {
     public static func next(_ buffer: inout ByteBuffer, maximumLength: Int) throws(WireError) -> (UInt8, ByteBuffer)? {
         guard let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
-              let length = buffer.getInteger(at: buffer.readerIndex + 1, as: Int32.self) else { return nil }
+            let length = buffer.getInteger(at: buffer.readerIndex + 1, as: Int32.self)
+        else { return nil }
         guard length >= 4, length <= maximumLength else { throw WireError("invalid message length \(length)") }
         guard buffer.readableBytes >= 1 + Int(length) else { return nil }
         buffer.moveReaderIndex(forwardBy: 5)

@@ -55,10 +55,19 @@ public struct StartupParameters: Sendable, Equatable {
         var word = ""
         var escaped = false
         for character in text {
-            if escaped { word.append(character); escaped = false }
-            else if character == "\\" { escaped = true }
-            else if character == " " { if !word.isEmpty { words.append(word); word = "" } }
-            else { word.append(character) }
+            if escaped {
+                word.append(character)
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == " " {
+                if !word.isEmpty {
+                    words.append(word)
+                    word = ""
+                }
+            } else {
+                word.append(character)
+            }
         }
         if !word.isEmpty { words.append(word) }
         return words.filter { $0 != "-c" }.compactMap { word in

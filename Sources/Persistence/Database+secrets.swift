@@ -13,7 +13,8 @@ extension Database {
     public func secret(named name: String) async throws -> Data {
         try await write(lockKey: Migrator.bootstrapLockKey) { db in
             if let existing = try await db.select().column("secret").from("kiln_secrets").where("name", .equal, name)
-                .first()?.decode(column: "secret", as: String.self), let key = Data(base64Encoded: existing) {
+                .first()?.decode(column: "secret", as: String.self), let key = Data(base64Encoded: existing)
+            {
                 return key
             }
             let key = Data(RandomSecret.bytes(32))

@@ -18,15 +18,18 @@ public struct Migrator: Sendable {
     /// Brings the schema up to date. Safe to run concurrently from several Kiln processes on PostgreSQL.
     public func migrate() async throws {
         try await database.write { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 CREATE TABLE IF NOT EXISTS kiln_migrations (
                     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
-                """).run()
+                """
+            ).run()
         }
         for migration in migrations {
             let engine = database.engine
             let applied = try await database.write(lockKey: Self.migrationLockKey) { db -> Bool in
-                let current = try await db.raw("SELECT MAX(version) AS version FROM kiln_migrations")
+                let current =
+                    try await db.raw("SELECT MAX(version) AS version FROM kiln_migrations")
                     .first()?.decode(column: "version", as: Int?.self) ?? 0
                 if current > (migrations.last?.version ?? 0) {
                     throw DatabaseError.schemaTooNew(found: current, known: migrations.last?.version ?? 0)
@@ -48,5 +51,5 @@ public struct Migrator: Sendable {
     }
 
     /// Serialises migrations across processes sharing one PostgreSQL database.
-    static let migrationLockKey: Int64 = 0x4B494C4E  // "KILN"
+    static let migrationLockKey: Int64 = 0x4B494C4E // "KILN"
 }

@@ -5,7 +5,7 @@ import PostgresNIO
 enum PostgresURL {
     static func parse(_ text: String) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: text),
-              let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme)
+            let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme)
         else {
             throw DatabaseError.invalidURL("expected postgres://user:password@host:port/database")
         }

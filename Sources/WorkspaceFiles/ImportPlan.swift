@@ -23,7 +23,8 @@ enum ImportPlan: Sendable, Equatable {
                 guard let language = request.language else {
                     if ZipSources.looksLikeZip(bytes) { return .tree(try ZipSources.plan(bytes, at: path, includeFiles: false)) }
                     throw KilnError.invalidParameter(
-                        "A SOURCE import without a language must be a zip archive of a folder, and this content is not one: The zip file may not be valid or may be an unsupported version. Give a language (PYTHON, SCALA, SQL or R) to import one notebook.")
+                        "A SOURCE import without a language must be a zip archive of a folder, and this content is not one: The zip file may not be valid or may be an unsupported version. Give a language (PYTHON, SCALA, SQL or R) to import one notebook."
+                    )
                 }
                 return .object(try .notebook(at: path, try SourceFormat.parse(utf8(bytes, "SOURCE"), language: language)))
             case .jupyter:
@@ -62,8 +63,10 @@ enum ImportPlan: Sendable, Equatable {
         switch path.fileExtension {
         case let ext? where NotebookLanguage(sourceFileExtension: ext) != nil:
             if let text = String(validating: bytes, as: UTF8.self), SourceFormat.isNotebook(text, fileExtension: ext) {
-                return .object(try .notebook(at: path.removingExtension,
-                                             try SourceFormat.parse(text, language: NotebookLanguage(sourceFileExtension: ext)!)))
+                return .object(
+                    try .notebook(
+                        at: path.removingExtension,
+                        try SourceFormat.parse(text, language: NotebookLanguage(sourceFileExtension: ext)!)))
             }
         case "ipynb":
             if let notebook = try? JupyterFormat.read(bytes) { return .object(try .notebook(at: path.removingExtension, notebook)) }

@@ -51,8 +51,8 @@ enum NotebookCoding {
     static func decode(_ data: Data) throws(CorruptNotebook) -> Notebook {
         var reader = Reader(bytes: [UInt8](data))
         guard try reader.take(magic.count).elementsEqual(magic),
-              let language = NotebookLanguage(rawValue: try reader.string()),
-              let style = MagicStyle(rawValue: try reader.string())
+            let language = NotebookLanguage(rawValue: try reader.string()),
+            let style = MagicStyle(rawValue: try reader.string())
         else { throw CorruptNotebook() }
         var notebook = Notebook(language: language, cells: [], magicStyle: style)
         let environmentCount = try reader.integer()

@@ -43,8 +43,10 @@ enum ObjectTable {
 
     static func insert(_ db: any SQLDatabase, workspaceID: Int64, object: ObjectInfo, content: Data?) async throws {
         try await db.insert(into: name)
-            .columns("object_id", "workspace_id", "path", "parent_path", "object_type", "language", "size",
-                     "created_at", "modified_at", "content")
+            .columns(
+                "object_id", "workspace_id", "path", "parent_path", "object_type", "language", "size",
+                "created_at", "modified_at", "content"
+            )
             .values(
                 SQLBind(object.objectID), SQLBind(workspaceID), SQLBind(object.path.value),
                 SQLBind(object.path.parent.value), SQLBind(object.objectType.rawValue),

@@ -26,8 +26,9 @@ extension WorkspaceService {
             exported = ExportedObject(content: content, fileType: path.fileExtension)
         }
         guard exported.content.count <= Self.maximumContentSize else {
-            throw KilnError(.maxNotebookSizeExceeded,
-                            "The export of \(path) is \(exported.content.count) bytes, over the maximum of \(Self.maximumContentSize) bytes (10 MB).")
+            throw KilnError(
+                .maxNotebookSizeExceeded,
+                "The export of \(path) is \(exported.content.count) bytes, over the maximum of \(Self.maximumContentSize) bytes (10 MB).")
         }
         return exported
     }
@@ -95,7 +96,7 @@ extension WorkspaceService {
                     let model = NotebookV1.model(for: notebook, name: object.path.name, objectID: object.objectID)
                     items.append(.notebook(folder: Array(components.dropLast()), name: object.path.name, model: model))
                 case .file:
-                    continue  // DBC archives hold notebooks and folders only
+                    continue // DBC archives hold notebooks and folders only
                 }
             }
             return ExportedObject(content: Data(DBCArchive.write(items, guid: Self.manifestGUID(folder), modified: Self.modified(folder))), fileType: "dbc")
@@ -112,7 +113,7 @@ extension WorkspaceService {
             case .file where format == .auto:
                 entries.append((relativePath, [UInt8](content ?? Data())))
             case .file:
-                continue  // SOURCE folder exports leave out non-notebook entries
+                continue // SOURCE folder exports leave out non-notebook entries
             }
         }
         return ExportedObject(content: Data(ZipContainer.write(entries, modified: Self.modified(folder))), fileType: "zip")

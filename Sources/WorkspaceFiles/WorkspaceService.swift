@@ -81,7 +81,8 @@ public struct WorkspaceService: Sendable {
                 throw Self.doesNotExist(path)
             }
             if object.objectType == .directory, !recursive,
-               try await ObjectTable.hasChildren(db, workspaceID: workspaceID, of: path) {
+                try await ObjectTable.hasChildren(db, workspaceID: workspaceID, of: path)
+            {
                 throw KilnError(.directoryNotEmpty, "Folder (\(path)) is not empty")
             }
             try await ObjectTable.deleteSubtree(db, workspaceID: workspaceID, path: path)

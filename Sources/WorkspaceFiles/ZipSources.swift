@@ -19,7 +19,8 @@ enum ZipSources {
             guard !entryPath.hasSuffix("/"), let name = components.last else { continue }
             let target = try tree.path(components)
             if let ext = target.fileExtension, let language = NotebookLanguage(sourceFileExtension: ext),
-               let text = String(validating: data, as: UTF8.self), SourceFormat.isNotebook(text, fileExtension: ext) {
+                let text = String(validating: data, as: UTF8.self), SourceFormat.isNotebook(text, fileExtension: ext)
+            {
                 tree.objects.append(try .notebook(at: target.removingExtension, SourceFormat.parse(text, language: language)))
             } else if includeFiles {
                 guard data.count <= WorkspaceService.maximumContentSize else {

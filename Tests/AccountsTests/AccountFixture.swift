@@ -17,7 +17,8 @@ enum AccountFixture {
         case .storageConfigurations:
             try storage(name: name, bucket: "bucket-\(name)")
         case .networks:
-            try json(#"{"network_name":"\#(name)","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-1123abcd"],"security_group_ids":["sg-0123abcd"]}"#)
+            try json(
+                #"{"network_name":"\#(name)","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-1123abcd"],"security_group_ids":["sg-0123abcd"]}"#)
         case .customerManagedKeys:
             try key(useCases: #"["MANAGED_SERVICES","STORAGE"]"#)
         case .privateAccessSettings:
@@ -56,8 +57,10 @@ enum AccountFixture {
         try await database.write { db in
             try await db.insert(into: "workspaces")
                 .columns("workspace_id", "account_id", "workspace_name", "deployment_name", "is_default", "workspace_status", "created_at")
-                .values(SQLBind(id), SQLBind(accountID), SQLBind(deploymentName), SQLBind(deploymentName), SQLBind(false),
-                        SQLBind("RUNNING"), SQLBind(Int64(1)))
+                .values(
+                    SQLBind(id), SQLBind(accountID), SQLBind(deploymentName), SQLBind(deploymentName), SQLBind(false),
+                    SQLBind("RUNNING"), SQLBind(Int64(1))
+                )
                 .run()
         }
         return id

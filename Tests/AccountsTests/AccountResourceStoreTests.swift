@@ -64,8 +64,10 @@ import Testing
             #expect(notObject?.code == .malformedRequest)
             #expect(notObject?.message == "The request body must be a JSON object.")
             let unnamed = await AccountFixture.failure {
-                try await store.create(.credentials, accountID: accountID, body: AccountFixture.json(
-                    #"{"aws_credentials":{"sts_role":{"role_arn":"arn:aws:iam::123456789012:role/r"}}}"#))
+                try await store.create(
+                    .credentials, accountID: accountID,
+                    body: AccountFixture.json(
+                        #"{"aws_credentials":{"sts_role":{"role_arn":"arn:aws:iam::123456789012:role/r"}}}"#))
             }
             #expect(unnamed?.code == .malformedRequest)
             #expect(unnamed?.message == "Failed parameter validation checks: credentials_name is required.")
@@ -139,12 +141,14 @@ import Testing
             let key = try await store.create(.customerManagedKeys, accountID: accountID, body: AccountFixture.body(.customerManagedKeys))
             let spare = try await store.create(.credentials, accountID: accountID, body: AccountFixture.body(.credentials, name: "spare"))
             let workspaces = AccountWorkspaces(database: database, storage: WorkspaceStorage(root: "/nonexistent"), clock: clock)
-            let workspace = try await workspaces.create(accountID: accountID, body: .object([
-                .init("workspace_name", .string("w")), .init("aws_region", .string("us-east-1")),
-                .init("credentials_id", credential["credentials_id"]!),
-                .init("storage_configuration_id", storage["storage_configuration_id"]!),
-                .init("storage_customer_managed_key_id", key["customer_managed_key_id"]!),
-            ]))
+            let workspace = try await workspaces.create(
+                accountID: accountID,
+                body: .object([
+                    .init("workspace_name", .string("w")), .init("aws_region", .string("us-east-1")),
+                    .init("credentials_id", credential["credentials_id"]!),
+                    .init("storage_configuration_id", storage["storage_configuration_id"]!),
+                    .init("storage_customer_managed_key_id", key["customer_managed_key_id"]!),
+                ]))
             let workspaceID = try #require(AccountFixture.integer(workspace["workspace_id"]))
 
             for (kind, resource) in [(AccountResourceKind.credentials, credential), (.storageConfigurations, storage), (.customerManagedKeys, key)] {
@@ -170,9 +174,11 @@ import Testing
             let created = try await store.create(.privateAccessSettings, accountID: accountID, body: AccountFixture.body(.privateAccessSettings, name: "p1"))
             let id = try #require(created["private_access_settings_id"]?.stringValue)
             clock.advance(millis: 5000)
-            let replaced = try await store.replace(.privateAccessSettings, accountID: accountID, id: id, body: AccountFixture.json(
-                #"{"private_access_settings_name":"p2","region":"us-west-2","private_access_level":"ENDPOINT","public_access_enabled":true,"#
-                    + #""allowed_vpc_endpoint_ids":["e1"],"private_access_settings_id":"other","account_id":"other","creation_time":1}"#))
+            let replaced = try await store.replace(
+                .privateAccessSettings, accountID: accountID, id: id,
+                body: AccountFixture.json(
+                    #"{"private_access_settings_name":"p2","region":"us-west-2","private_access_level":"ENDPOINT","public_access_enabled":true,"#
+                        + #""allowed_vpc_endpoint_ids":["e1"],"private_access_settings_id":"other","account_id":"other","creation_time":1}"#))
             #expect(replaced["private_access_settings_id"] == .string(id))
             #expect(replaced["account_id"] == .string(accountID))
             #expect(replaced["creation_time"] == created["creation_time"])
@@ -194,10 +200,13 @@ import Testing
     @Test(arguments: TestDatabases.engines)
     func replaceDropsFieldsTheNewBodyLeavesOut(engine: DatabaseEngine) async throws {
         try await withStore(engine) { store, accountID, _, _ async throws in
-            let created = try await store.create(.privateAccessSettings, accountID: accountID, body: AccountFixture.json(
-                #"{"private_access_settings_name":"p","region":"eu-west-1","private_access_level":"ENDPOINT","allowed_vpc_endpoint_ids":["e1"]}"#))
+            let created = try await store.create(
+                .privateAccessSettings, accountID: accountID,
+                body: AccountFixture.json(
+                    #"{"private_access_settings_name":"p","region":"eu-west-1","private_access_level":"ENDPOINT","allowed_vpc_endpoint_ids":["e1"]}"#))
             let id = try #require(created["private_access_settings_id"]?.stringValue)
-            let replaced = try await store.replace(.privateAccessSettings, accountID: accountID, id: id, body: AccountFixture.body(.privateAccessSettings, name: "p"))
+            let replaced = try await store.replace(
+                .privateAccessSettings, accountID: accountID, id: id, body: AccountFixture.body(.privateAccessSettings, name: "p"))
             #expect(replaced["private_access_level"] == .string("ACCOUNT"))
             #expect(replaced["allowed_vpc_endpoint_ids"] == nil)
         }
@@ -215,8 +224,10 @@ import Testing
             #expect(clash?.code == .resourceAlreadyExists)
             #expect(clash?.message == "Private access settings with name p2 already exists.")
             let badRegion = await AccountFixture.failure {
-                try await store.replace(.privateAccessSettings, accountID: accountID, id: id, body: AccountFixture.json(
-                    #"{"private_access_settings_name":"p1","region":"mars-1"}"#))
+                try await store.replace(
+                    .privateAccessSettings, accountID: accountID, id: id,
+                    body: AccountFixture.json(
+                        #"{"private_access_settings_name":"p1","region":"mars-1"}"#))
             }
             #expect(badRegion?.code == .malformedRequest)
             #expect(badRegion?.message.hasPrefix("Failed parameter validation checks: region mars-1 is not supported.") == true)
@@ -226,7 +237,8 @@ import Testing
             #expect(missing?.code == .resourceDoesNotExist)
             // Keeping its own name is no clash; nothing above changed the stored resource.
             #expect(try await store.get(.privateAccessSettings, accountID: accountID, id: id) == first)
-            let same = try await store.replace(.privateAccessSettings, accountID: accountID, id: id, body: AccountFixture.body(.privateAccessSettings, name: "p1"))
+            let same = try await store.replace(
+                .privateAccessSettings, accountID: accountID, id: id, body: AccountFixture.body(.privateAccessSettings, name: "p1"))
             #expect(same == first)
         }
     }
@@ -243,8 +255,10 @@ import Testing
             try await database.write { db in
                 try await db.insert(into: "account_resources")
                     .columns("resource_id", "account_id", "kind", "resource_name", "body", "created_at")
-                    .values(SQLBind("bare"), SQLBind(accountID), SQLBind("storage-configurations"), SQLBind("bare"),
-                            SQLBind(#"{"storage_configuration_id":"bare"}"#), SQLBind(Int64(1)))
+                    .values(
+                        SQLBind("bare"), SQLBind(accountID), SQLBind("storage-configurations"), SQLBind("bare"),
+                        SQLBind(#"{"storage_configuration_id":"bare"}"#), SQLBind(Int64(1))
+                    )
                     .run()
             }
             let bare = await AccountFixture.failure { try await store.bucket(ofStorageConfiguration: "bare", accountID: accountID) }

@@ -22,8 +22,11 @@ import Testing
     func bootstrapCreatesOneAccountAdminAndDefaultWorkspace(engine: DatabaseEngine) async throws {
         try await withBootstrapped(engine) { accounts, account, admin, workspace, clock, _ async throws in
             #expect(account.name == "Kiln" && account.createdAt == clock.nowMillis())
-            #expect(admin == User(userID: admin.userID, accountID: account.accountID, userName: "root@example.com",
-                                  displayName: "Kiln Admin", isAdmin: true, createdAt: clock.nowMillis()))
+            #expect(
+                admin
+                    == User(
+                        userID: admin.userID, accountID: account.accountID, userName: "root@example.com",
+                        displayName: "Kiln Admin", isAdmin: true, createdAt: clock.nowMillis()))
             #expect(workspace.accountID == account.accountID && workspace.name == "default" && workspace.deploymentName == "default")
             #expect(workspace.isDefault && workspace.isRunning && workspace.isServing)
             #expect(try await accounts.primaryAccount() == account)

@@ -15,8 +15,14 @@ import Testing
         (.storageConfigurations, #"{"storage_configuration_name":"s","root_bucket_info":{"bucket_name":"ok-bucket.1"}}"#, true),
         (.storageConfigurations, #"{"storage_configuration_name":"s","root_bucket_info":{"bucket_name":"-bad"}}"#, false),
         (.storageConfigurations, #"{"storage_configuration_name":"s","root_bucket_info":{"bucket_name":"192.168.0.1"}}"#, false),
-        (.networks, #"{"network_name":"n","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-1123abcd"],"security_group_ids":["sg-0123abcd"]}"#, true),
-        (.networks, #"{"network_name":"n","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-0123abcd"],"security_group_ids":["sg-0123abcd"]}"#, false),
+        (
+            .networks, #"{"network_name":"n","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-1123abcd"],"security_group_ids":["sg-0123abcd"]}"#,
+            true
+        ),
+        (
+            .networks, #"{"network_name":"n","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-0123abcd"],"security_group_ids":["sg-0123abcd"]}"#,
+            false
+        ),
         (.networks, #"{"network_name":"n","vpc_id":"vpc-0123abcd","subnet_ids":["subnet-0123abcd","subnet-1123abcd"],"security_group_ids":[]}"#, false),
         (.customerManagedKeys, #"{"use_cases":["STORAGE"],"aws_key_info":{"key_arn":"arn:aws:kms:us-west-2:123456789012:key/abcd-12"}}"#, true),
         (.customerManagedKeys, #"{"use_cases":[],"aws_key_info":{"key_arn":"arn:aws:kms:us-west-2:123456789012:key/abcd-12"}}"#, false),

@@ -102,16 +102,20 @@ import Testing
             .malformed("custom_tags", .array([]), "custom_tags must be an object of strings."),
             .malformed("custom_tags", .object([.init("k", .integer(1))]), "custom tag k is invalid: keys are 1-127 characters, values up to 255."),
             .malformed("custom_tags", .object([.init("", .string("v"))]), "custom tag  is invalid: keys are 1-127 characters, values up to 255."),
-            .malformed("deployment_name", .string("Bad_Name"),
-                       "deployment_name Bad_Name must be 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen."),
-            .malformed("deployment_name", .string("trailing-"),
-                       "deployment_name trailing- must be 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen."),
+            .malformed(
+                "deployment_name", .string("Bad_Name"),
+                "deployment_name Bad_Name must be 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen."),
+            .malformed(
+                "deployment_name", .string("trailing-"),
+                "deployment_name trailing- must be 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen."),
             .malformed("deployment_name", .string("default"), "deployment_name default is reserved."),
             .malformed("deployment_name", .string("w"), "deployment_name w is reserved."),
-            Self(field: "credentials_id", value: .string("nope"), code: .resourceDoesNotExist,
-                 message: "Credential configuration nope referenced by credentials_id does not exist in account {account}."),
-            Self(field: "network_id", value: .string("nope"), code: .resourceDoesNotExist,
-                 message: "Network configuration nope referenced by network_id does not exist in account {account}."),
+            Self(
+                field: "credentials_id", value: .string("nope"), code: .resourceDoesNotExist,
+                message: "Credential configuration nope referenced by credentials_id does not exist in account {account}."),
+            Self(
+                field: "network_id", value: .string("nope"), code: .resourceDoesNotExist,
+                message: "Network configuration nope referenced by network_id does not exist in account {account}."),
         ]
     }
 
@@ -134,7 +138,9 @@ import Testing
             let keyID = try #require(key["customer_managed_key_id"])
             let refused = await AccountFixture.failure { try await setup.create(["storage_customer_managed_key_id": keyID]) }
             #expect(refused?.code == .malformedRequest)
-            #expect(refused?.message == "Failed parameter validation checks: key \(keyID.stringValue!) in storage_customer_managed_key_id does not have the use case STORAGE.")
+            #expect(
+                refused?.message
+                    == "Failed parameter validation checks: key \(keyID.stringValue!) in storage_customer_managed_key_id does not have the use case STORAGE.")
             let (_, created) = try await setup.create(["managed_services_customer_managed_key_id": keyID])
             #expect(created["managed_services_customer_managed_key_id"] == keyID)
         }
@@ -150,8 +156,9 @@ import Testing
             #expect(failed["workspace_status_message"] == .string("Workspace provisioning failed: cannot prepare"))
 
             let renamed = await AccountFixture.failure {
-                try await setup.workspaces.update(accountID: setup.accountID, workspaceID: id,
-                                                  body: setup.body(["deployment_name": .string("u2")]), mask: ["deployment_name"])
+                try await setup.workspaces.update(
+                    accountID: setup.accountID, workspaceID: id,
+                    body: setup.body(["deployment_name": .string("u2")]), mask: ["deployment_name"])
             }
             #expect(renamed?.code == .invalidState)
             #expect(renamed?.message == "The deployment name of a workspace cannot be changed.")
@@ -186,8 +193,9 @@ import Testing
             #expect(setup.events.wakeups.withLock { $0 } == wakeups)
 
             let renamed = await AccountFixture.failure {
-                try await setup.workspaces.update(accountID: setup.accountID, workspaceID: id,
-                                                  body: .object([.init("workspace_name", .string("x"))]), mask: nil)
+                try await setup.workspaces.update(
+                    accountID: setup.accountID, workspaceID: id,
+                    body: .object([.init("workspace_name", .string("x"))]), mask: nil)
             }
             #expect(renamed?.code == .invalidState)
             #expect(renamed?.message.hasPrefix("Field workspace_name of a RUNNING workspace cannot be changed") == true)
@@ -201,8 +209,9 @@ import Testing
             }
             #expect(notObject?.code == .malformedRequest)
             let dangling = await AccountFixture.failure {
-                try await setup.workspaces.update(accountID: setup.accountID, workspaceID: id,
-                                                  body: .object([.init("credentials_id", .string("nope"))]), mask: nil)
+                try await setup.workspaces.update(
+                    accountID: setup.accountID, workspaceID: id,
+                    body: .object([.init("credentials_id", .string("nope"))]), mask: nil)
             }
             #expect(dangling?.code == .resourceDoesNotExist)
             #expect(try await setup.workspaces.get(accountID: setup.accountID, workspaceID: id) == running)
@@ -211,8 +220,9 @@ import Testing
                 .credentials, accountID: setup.accountID, body: AccountFixture.body(.credentials, name: "rotated"))
             let rotatedID = try #require(newCredential["credentials_id"])
             let updated = try await setup.withProvisionerRunning {
-                try await setup.workspaces.update(accountID: setup.accountID, workspaceID: id,
-                                                  body: .object([.init("credentials_id", rotatedID)]), mask: ["credentials_id"])
+                try await setup.workspaces.update(
+                    accountID: setup.accountID, workspaceID: id,
+                    body: .object([.init("credentials_id", rotatedID)]), mask: ["credentials_id"])
             }
             #expect(updated["workspace_status"] == .string("RUNNING"))
             #expect(updated["workspace_status_message"] == .string("Workspace is running."))

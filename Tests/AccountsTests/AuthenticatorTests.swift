@@ -34,10 +34,11 @@ import Testing
                 try await accounts.setPassword(userID: user.userID, password: password)
             }
             let second = try await AccountFixture.addWorkspace(database, accountID: account.accountID, deploymentName: "second")
-            try await body(Setup(
-                clock: clock, authenticator: Authenticator(accounts: accounts, tokens: tokens), tokens: tokens,
-                accountID: account.accountID, otherAccountID: other, workspace: workspace, secondWorkspaceID: second,
-                admin: admin, ann: ann))
+            try await body(
+                Setup(
+                    clock: clock, authenticator: Authenticator(accounts: accounts, tokens: tokens), tokens: tokens,
+                    accountID: account.accountID, otherAccountID: other, workspace: workspace, secondWorkspaceID: second,
+                    admin: admin, ann: ann))
         }
     }
 
@@ -82,8 +83,9 @@ import Testing
         try await withSetup(engine) { setup async throws in
             let authenticator = setup.authenticator
             let accountID = setup.accountID
-            #expect(try await authenticator.authenticateAccountAdmin(
-                accountID: accountID, bearer: nil, userName: "admin", password: "admin-pass") == setup.admin)
+            #expect(
+                try await authenticator.authenticateAccountAdmin(
+                    accountID: accountID, bearer: nil, userName: "admin", password: "admin-pass") == setup.admin)
             let wrong = await AccountFixture.failure {
                 try await authenticator.authenticateAccountAdmin(accountID: accountID, bearer: nil, userName: "admin", password: "nope")
             }
@@ -102,8 +104,10 @@ import Testing
                 #expect(stranger?.code == .resourceDoesNotExist)
                 #expect(stranger?.message == "The account does not exist or the user does not belong to this account.")
             }
-            #expect(try await authenticator.authenticateAccountAdmin(
-                accountID: setup.otherAccountID, bearer: nil, userName: "eve", password: "eve-pass").userName == "eve")
+            #expect(
+                try await authenticator.authenticateAccountAdmin(
+                    accountID: setup.otherAccountID, bearer: nil, userName: "eve", password: "eve-pass"
+                ).userName == "eve")
         }
     }
 
@@ -116,8 +120,9 @@ import Testing
                 workspaceID: setup.secondWorkspaceID, userID: setup.admin.userID, comment: "", lifetimeSeconds: 60)
             let (annSecret, _) = try await setup.tokens.create(
                 workspaceID: setup.workspace.workspaceID, userID: setup.ann.userID, comment: "", lifetimeSeconds: nil)
-            #expect(try await authenticator.authenticateAccountAdmin(
-                accountID: accountID, bearer: adminSecret, userName: nil, password: nil) == setup.admin)
+            #expect(
+                try await authenticator.authenticateAccountAdmin(
+                    accountID: accountID, bearer: adminSecret, userName: nil, password: nil) == setup.admin)
             let notAdmin = await AccountFixture.failure {
                 try await authenticator.authenticateAccountAdmin(accountID: accountID, bearer: annSecret, userName: nil, password: nil)
             }

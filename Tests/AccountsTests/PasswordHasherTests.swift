@@ -58,8 +58,10 @@ import Testing
         #expect(!PasswordHasher.verify("correct horse", against: Self.altered(2) { _ in Data(repeating: 0, count: 16).base64EncodedString() }))
     }
 
-    @Test(arguments: ["", "plain", "pbkdf2-sha256$210000$abc", "md5$210000$AAAA$AAAA", "pbkdf2-sha256$many$AAAA$AAAA",
-                      "pbkdf2-sha256$1$not base64!$AAAA", "pbkdf2-sha256$1$AAAA$not base64!", "pbkdf2-sha256$1$AAAA$AAAA$AAAA"])
+    @Test(arguments: [
+        "", "plain", "pbkdf2-sha256$210000$abc", "md5$210000$AAAA$AAAA", "pbkdf2-sha256$many$AAAA$AAAA",
+        "pbkdf2-sha256$1$not base64!$AAAA", "pbkdf2-sha256$1$AAAA$not base64!", "pbkdf2-sha256$1$AAAA$AAAA$AAAA",
+    ])
     func unreadableStoredHashesNeverVerify(stored: String) {
         #expect(!PasswordHasher.verify("", against: stored))
         #expect(!PasswordHasher.verify("plain", against: stored))

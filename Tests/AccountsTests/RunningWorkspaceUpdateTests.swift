@@ -16,8 +16,9 @@ import Testing
 
     @Test func aRunningWorkspaceTakesWhatDatabricksAllows() throws {
         let body = JSONTreeFixture.object(["credentials_id": "c2", "custom_tags": nil, "private_access_settings_id": "p2"])
-        let changes = try AccountWorkspaces.runningChanges(["credentials_id", "private_access_settings_id", "custom_tags"],
-                                                            body: body, current: current, workspaceID: 1)
+        let changes = try AccountWorkspaces.runningChanges(
+            ["credentials_id", "private_access_settings_id", "custom_tags"],
+            body: body, current: current, workspaceID: 1)
         #expect(changes == ["credentials_id", "private_access_settings_id"])
         #expect(code("storage_customer_managed_key_id", "k2") == .invalidParameterValue)
         #expect(code("network_id", "n1") == .invalidParameterValue)

@@ -21,9 +21,11 @@ import Testing
         #expect(try SCIMFilter.parse(text).matches(user) == matches)
     }
 
-    @Test(arguments: ["", "userName", "userName bogus \"x\"", "userName eq", "userName eq \"open", "(userName eq \"x\"",
-                      "userName eq \"x\" and", "not userName eq \"x\"", "userName eq x", "\"x\" eq userName",
-                      "userName eq \"x\" )"])
+    @Test(arguments: [
+        "", "userName", "userName bogus \"x\"", "userName eq", "userName eq \"open", "(userName eq \"x\"",
+        "userName eq \"x\" and", "not userName eq \"x\"", "userName eq x", "\"x\" eq userName",
+        "userName eq \"x\" )",
+    ])
     func unreadableFiltersAreRefused(text: String) {
         #expect(throws: SCIMFilter.Invalid.self) { try SCIMFilter.parse(text) }
     }

@@ -114,10 +114,11 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ("account:abc", ServicePrincipals.Audience.account("abc")), ("workspace:42", .workspace(42)),
-        ("workspace:x", nil), ("user:1", nil), ("", nil),
-    ] as [(String, ServicePrincipals.Audience?)])
+    @Test(
+        arguments: [
+            ("account:abc", ServicePrincipals.Audience.account("abc")), ("workspace:42", .workspace(42)),
+            ("workspace:x", nil), ("user:1", nil), ("", nil),
+        ] as [(String, ServicePrincipals.Audience?)])
     func audiencesAreWrittenAndReadBack(text: String, audience: ServicePrincipals.Audience?) {
         #expect(ServicePrincipals.Audience(text: text) == audience)
         if let audience { #expect(audience.text == text) }

@@ -25,8 +25,10 @@ import Testing
             let (account, admin, workspace) = try #require(try await accounts.bootstrap(adminUserName: "admin"))
             let other = try await accounts.createUser(accountID: account.accountID, userName: "other", displayName: "Other")
             let second = try await AccountFixture.addWorkspace(database, accountID: account.accountID, deploymentName: "second")
-            try await body(Setup(database: database, clock: clock, tokens: TokenStore(database: database, clock: clock), admin: admin,
-                                 other: other, workspaceID: workspace.workspaceID, secondWorkspaceID: second))
+            try await body(
+                Setup(
+                    database: database, clock: clock, tokens: TokenStore(database: database, clock: clock), admin: admin,
+                    other: other, workspaceID: workspace.workspaceID, secondWorkspaceID: second))
         }
     }
 
@@ -110,8 +112,10 @@ import Testing
         try await withSetup(engine) { setup async throws in
             var mine: [TokenInfo] = []
             for comment in ["first", "second", "third"] {
-                mine.append(try await setup.tokens.create(
-                    workspaceID: setup.workspaceID, userID: setup.admin.userID, comment: comment, lifetimeSeconds: nil).info)
+                mine.append(
+                    try await setup.tokens.create(
+                        workspaceID: setup.workspaceID, userID: setup.admin.userID, comment: comment, lifetimeSeconds: nil
+                    ).info)
                 setup.clock.advance(millis: 10)
             }
             _ = try await setup.tokens.create(workspaceID: setup.workspaceID, userID: setup.other.userID, comment: "theirs", lifetimeSeconds: nil)

@@ -112,11 +112,12 @@ struct WorkspaceFixture: Sendable {
                     let deletion = Events.Deletion(workspaceID: id, rowWasGone: rowWasGone, areaWasThere: FileManager.default.fileExists(atPath: area))
                     events.deletions.withLock { $0.append(deletion) }
                 })
-            try await body(WorkspaceFixture(
-                database: database, clock: clock, root: root, accountID: account.accountID, admin: admin,
-                defaultWorkspace: defaultWorkspace, resources: resources, provisioner: provisioner, workspaces: workspaces,
-                events: events, credentialsID: try #require(credential["credentials_id"]?.stringValue),
-                storageID: try #require(storage["storage_configuration_id"]?.stringValue)))
+            try await body(
+                WorkspaceFixture(
+                    database: database, clock: clock, root: root, accountID: account.accountID, admin: admin,
+                    defaultWorkspace: defaultWorkspace, resources: resources, provisioner: provisioner, workspaces: workspaces,
+                    events: events, credentialsID: try #require(credential["credentials_id"]?.stringValue),
+                    storageID: try #require(storage["storage_configuration_id"]?.stringValue)))
         }
     }
 }

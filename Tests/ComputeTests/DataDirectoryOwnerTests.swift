@@ -18,7 +18,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
         try await driver.start(spec("ep", on: "/d/parent"))
         try await copy
-        #expect(driver.violations.count == 2)   // started during the copy, and copied while it ran
+        #expect(driver.violations.count == 2) // started during the copy, and copied while it ran
     }
 
     @Test func aWakeDuringACopyWaitsForIt() async throws {
@@ -77,12 +77,12 @@ import Testing
         try await owner.createEmpty(at: "/d/a")
         driver.setSuspended("/d/a", true, verifiers: ["alice": "SCRAM-old"])
         let port = try await owner.withServer(on: "/d/a", maintenancePort: { 55010 }) { port in
-            #expect(driver.keptVerifiers("/d/a") == nil)   // forgotten while roles may change
+            #expect(driver.keptVerifiers("/d/a") == nil) // forgotten while roles may change
             try await driver.run(port: port, database: "postgres", ["ALTER ROLE alice PASSWORD 'x'"])
             return port
         }
         #expect(port == 55010)
-        #expect(await driver.ids() == [])   // the maintenance server is stopped again
+        #expect(await driver.ids() == []) // the maintenance server is stopped again
         #expect(driver.keptVerifiers("/d/a") == ["alice": "SCRAM-new"])
     }
 
@@ -90,7 +90,13 @@ import Testing
         let owner = owner
         try await owner.createEmpty(at: "/d/a")
         try await owner.start(spec("ep", on: "/d/a", port: 55002))
-        let port = try await owner.withServer(on: "/d/a", maintenancePort: { Issue.record("no maintenance server wanted"); return 0 }) { $0 }
+        let port = try await owner.withServer(
+            on: "/d/a",
+            maintenancePort: {
+                Issue.record("no maintenance server wanted")
+                return 0
+            }
+        ) { $0 }
         #expect(port == 55002)
         #expect(driver.starts == 1)
     }

@@ -12,7 +12,7 @@ import Testing
         let path = root + "/data"
         let verifiers = ["app": "SCRAM-SHA-256$4096:c2FsdA==$a2V5:c2VydmVy", "nopassword": ""]
         #expect(directories.keptVerifiers(path) == nil && !directories.isSuspended(path))
-        directories.replaceVerifiers(path, with: verifiers)   // not suspended: nothing to replace
+        directories.replaceVerifiers(path, with: verifiers) // not suspended: nothing to replace
         #expect(!directories.isSuspended(path))
         directories.setSuspended(path, true, verifiers: verifiers)
         #expect(directories.isSuspended(path) && directories.keptVerifiers(path) == verifiers)

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 @testable import Compute
 import Foundation
@@ -14,7 +14,7 @@ struct ComputeFixture {
     init() throws {
         root = NSTemporaryDirectory() + "kiln-compute-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        chmod(root, 0o755)   // the postgres account must reach the data directories inside
+        chmod(root, 0o755) // the postgres account must reach the data directories inside
         configuration = try ComputeConfiguration(workDirectory: root + "/compute")
     }
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Compute
 import Foundation
@@ -61,16 +61,18 @@ import Testing
         let spec = ServerSpec(id: "ep-test", dataDirectory: root + "/data", port: Int.random(in: 40000..<50000), settings: [:])
         let supervisor = ComputeSupervisor(configuration: configuration, logger: Logger(label: "test.compute"))
         let directory = Directory(supervisor: supervisor, spec: spec)
-        let proxy = try ProxyServer(configuration: ProxyConfiguration(host: "127.0.0.1", sharedPort: nil, tls: nil),
-                                    directory: directory, logger: Logger(label: "test.proxy"))
+        let proxy = try ProxyServer(
+            configuration: ProxyConfiguration(host: "127.0.0.1", sharedPort: nil, tls: nil),
+            directory: directory, logger: Logger(label: "test.proxy"))
         let port = Self.freeTCPPort()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await supervisor.run() }
             group.addTask { try await proxy.run() }
             defer { group.cancelAll() }
             try await proxy.setEndpointListeners([EndpointListener(endpoint: "ep-test", port: port, idleTimeout: nil)])
-            let client = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: "kiln_system",
-                                                          password: "secret", database: "postgres", tls: .disable)
+            let client = PostgresConnection.Configuration(
+                host: "127.0.0.1", port: port, username: "kiln_system",
+                password: "secret", database: "postgres", tls: .disable)
             do {
                 try await body(directory, client)
             } catch {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Compute
 import Foundation
@@ -69,12 +69,15 @@ import Testing
             kill(pid, SIGKILL)
             var message = ""
             let degraded = await ComputeFixture.eventually {
-                if case .degraded(let text) = await supervisor.state(id: "a") { message = text; return true }
+                if case .degraded(let text) = await supervisor.state(id: "a") {
+                    message = text
+                    return true
+                }
                 return false
             }
             #expect(degraded)
             #expect(message.contains("postgres"))
-            try await Task.sleep(for: .milliseconds(500))   // several attempts with backoff, still failing
+            try await Task.sleep(for: .milliseconds(500)) // several attempts with backoff, still failing
             #expect(await supervisor.state(id: "a") != .running)
             #expect(await !supervisor.isRunning(id: "a"))
             try FileManager.default.moveItem(atPath: spec.dataDirectory + ".away", toPath: spec.dataDirectory)

@@ -11,8 +11,10 @@ import Testing
     }
 
     @Test func environmentOverridesDefaultsAndFlagsOverrideEnvironment() throws {
-        let environment = ["KILN_HOST": "0.0.0.0", "KILN_PORT": "9000", "KILN_DATA_DIR": "/d",
-                           "KILN_DATABASE_URL": "postgres://x@h/db", "KILN_LOG_LEVEL": "DEBUG"]
+        let environment = [
+            "KILN_HOST": "0.0.0.0", "KILN_PORT": "9000", "KILN_DATA_DIR": "/d",
+            "KILN_DATABASE_URL": "postgres://x@h/db", "KILN_LOG_LEVEL": "DEBUG",
+        ]
         let fromEnvironment = try KilnConfiguration.resolve(environment: environment)
         #expect(fromEnvironment.port == 9000 && fromEnvironment.dataDirectory == "/d")
         #expect(fromEnvironment.databaseURL == "postgres://x@h/db" && fromEnvironment.logLevel == .debug)

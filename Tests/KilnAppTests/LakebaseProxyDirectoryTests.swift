@@ -26,22 +26,25 @@ import Testing
         try await TestDatabases.with(.sqlite) { database in
             try await database.write { db in
                 try await db.raw("INSERT INTO accounts (account_id, account_name, created_at) VALUES ('a', 'a', 0)").run()
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default, workspace_status, created_at)
                     VALUES (1, 'a', 'w', 'w', true, 'RUNNING', 0)
-                    """).run()
+                    """
+                ).run()
             }
             let logger = Logger(label: "kiln-test")
             let root = NSTemporaryDirectory() + "kiln-proxy-directory-\(UUID().uuidString.prefix(8))"
             defer { try? FileManager.default.removeItem(atPath: root) }
-            let lakebase = LakebaseService(database: database, computes: DataDirectoryOwner(driver: driver),
-                                           storageArea: { "\(root)/\($0)" }, sweepInterval: .seconds(3600), logger: logger)
+            let lakebase = LakebaseService(
+                database: database, computes: DataDirectoryOwner(driver: driver),
+                storageArea: { "\(root)/\($0)" }, sweepInterval: .seconds(3600), logger: logger)
             try await withThrowingTaskGroup { group in
                 group.addTask { try await lakebase.run() }
                 lakebase.activate()
                 let caller = LakebaseCaller(workspaceID: 1, identity: "ada@example.com", identityType: "USER")
                 var created = try await lakebase.create(.project, parent: nil, id: "p", replaceExisting: false, body: .object([]), caller: caller)
-                while created["done"] == .bool(false), let name = created["name"]?.stringValue {   // a loaded machine takes longer than the answer wait
+                while created["done"] == .bool(false), let name = created["name"]?.stringValue { // a loaded machine takes longer than the answer wait
                     created = try await lakebase.operation(name, caller: caller)
                 }
                 #expect(created["error"] == nil)

@@ -36,10 +36,14 @@ import Testing
         var waiters: [Task<Void, any Error>] = []
         for id in 0..<8 {
             let started = Gate()
-            waiters.append(Task {
-                started.open()
-                try await lock.withLock { counter.enter(id); counter.leave() }
-            })
+            waiters.append(
+                Task {
+                    started.open()
+                    try await lock.withLock {
+                        counter.enter(id)
+                        counter.leave()
+                    }
+                })
             await started.wait()
             // Let the waiter reach the lock's queue before the next one starts.
             try await Task.sleep(for: .milliseconds(3))

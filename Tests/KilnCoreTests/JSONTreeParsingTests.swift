@@ -18,11 +18,13 @@ import Testing
 
     @Test func parsesEveryKindOfValue() throws {
         let tree = try parse(#" { "n" : null , "t":true, "f":false, "i":-12, "s":"x", "a":[1, [] ,{}], "o":{"k":"v"} } "#)
-        #expect(tree == .object([
-            .init("n", .null), .init("t", .bool(true)), .init("f", .bool(false)), .init("i", .number("-12")),
-            .init("s", .string("x")), .init("a", .array([.number("1"), .array([]), .object([])])),
-            .init("o", .object([.init("k", .string("v"))])),
-        ]))
+        #expect(
+            tree
+                == .object([
+                    .init("n", .null), .init("t", .bool(true)), .init("f", .bool(false)), .init("i", .number("-12")),
+                    .init("s", .string("x")), .init("a", .array([.number("1"), .array([]), .object([])])),
+                    .init("o", .object([.init("k", .string("v"))])),
+                ]))
     }
 
     @Test(arguments: ["0", "-0", "1.0", "1.10017465E8", "1.0E-4", "2.50", "1e400", "-1.5e+3", "12345678901234567890123"])

@@ -31,10 +31,12 @@ import Testing
     @Test func setReplacesTheFirstMemberInPlace() {
         var tree = sample
         tree.set("name", .string("renamed"))
-        #expect(tree == .object([
-            .init("name", .string("renamed")), .init("on", .bool(true)), .init("size", .number("2.5")),
-            .init("list", .array([.null])), .init("name", .string("second")),
-        ]))
+        #expect(
+            tree
+                == .object([
+                    .init("name", .string("renamed")), .init("on", .bool(true)), .init("size", .number("2.5")),
+                    .init("list", .array([.null])), .init("name", .string("second")),
+                ]))
     }
 
     @Test func setAppendsANewMember() {

@@ -27,7 +27,8 @@ import Testing
     }
 
     @Test func compactRoundTripsJacksonTextByteForByte() throws {
-        let text = #"{"version":"NotebookV1","position":1.0,"big":1.10017465E8,"small":1.0E-4,"neg":-0.0,"#
+        let text =
+            #"{"version":"NotebookV1","position":1.0,"big":1.10017465E8,"small":1.0E-4,"neg":-0.0,"#
             + #""s":"a/b \u001B é 🔥 \"q\" \\ \n\t","arr":[],"obj":{},"n":null,"t":true,"f":false,"#
             + #""nested":[{"x":[1,2,{"y":[[]]}]}],"dup":1,"dup":2}"#
         let bytes = Array(text.utf8)
@@ -49,22 +50,23 @@ import Testing
             .init("metadata", .object([])),
             .init("outputs", .array([])),
         ])
-        #expect(notebook(tree) == """
-            {
-             "cells": [
-              {
-               "cell_type": "code",
-               "source": [
-                "x"
-               ]
-              }
-             ],
-             "metadata": {},
-             "nbformat": 4,
-             "outputs": []
-            }
+        #expect(
+            notebook(tree) == """
+                {
+                 "cells": [
+                  {
+                   "cell_type": "code",
+                   "source": [
+                    "x"
+                   ]
+                  }
+                 ],
+                 "metadata": {},
+                 "nbformat": 4,
+                 "outputs": []
+                }
 
-            """)
+                """)
     }
 
     @Test func notebookJSONWritesScalarsAtTheTopLevel() {

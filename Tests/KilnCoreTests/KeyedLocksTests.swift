@@ -82,8 +82,18 @@ import Testing
         let aEntered = Gate()
         let bEntered = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await lockA { aEntered.open(); await bEntered.wait() } }
-            group.addTask { try await lockB { bEntered.open(); await aEntered.wait() } }
+            group.addTask {
+                try await lockA {
+                    aEntered.open()
+                    await bEntered.wait()
+                }
+            }
+            group.addTask {
+                try await lockB {
+                    bEntered.open()
+                    await aEntered.wait()
+                }
+            }
             try await group.waitForAll()
         }
         return true

@@ -4,19 +4,23 @@ import Testing
 @Suite struct KilnErrorTests {
     @Test func theEnvelopeHasTheCodeThenTheMessage() {
         let error = KilnError(.resourceDoesNotExist, "Path (/x) doesn't exist.")
-        #expect(error.envelope == .object([
-            .init("error_code", .string("RESOURCE_DOES_NOT_EXIST")), .init("message", .string("Path (/x) doesn't exist.")),
-        ]))
-        #expect(String(decoding: error.envelope.compactJSON(), as: UTF8.self)
-            == #"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Path (/x) doesn't exist."}"#)
+        #expect(
+            error.envelope
+                == .object([
+                    .init("error_code", .string("RESOURCE_DOES_NOT_EXIST")), .init("message", .string("Path (/x) doesn't exist.")),
+                ]))
+        #expect(
+            String(decoding: error.envelope.compactJSON(), as: UTF8.self)
+                == #"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Path (/x) doesn't exist."}"#)
     }
 
     @Test func detailsAreSentOnlyWhenThereAreAny() {
         let info = JSONTree.object([.init("@type", .string("type.googleapis.com/google.rpc.ErrorInfo")), .init("reason", .string("R"))])
         let error = KilnError(.notFound, "gone", details: [info])
         #expect(error.envelope["details"] == .array([info]))
-        #expect(String(decoding: error.envelope.compactJSON(), as: UTF8.self)
-            == #"{"error_code":"NOT_FOUND","message":"gone","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R"}]}"#)
+        #expect(
+            String(decoding: error.envelope.compactJSON(), as: UTF8.self)
+                == #"{"error_code":"NOT_FOUND","message":"gone","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R"}]}"#)
         #expect(KilnError(.notFound, "gone", details: []).envelope["details"] == nil)
     }
 
@@ -28,8 +32,9 @@ import Testing
 
     @Test func messagesAreEscapedInTheEnvelope() {
         let error = KilnError(.invalidParameterValue, "bad \"name\"\n")
-        #expect(String(decoding: error.envelope.compactJSON(), as: UTF8.self)
-            == #"{"error_code":"INVALID_PARAMETER_VALUE","message":"bad \"name\"\n"}"#)
+        #expect(
+            String(decoding: error.envelope.compactJSON(), as: UTF8.self)
+                == #"{"error_code":"INVALID_PARAMETER_VALUE","message":"bad \"name\"\n"}"#)
     }
 
     @Test func shorthandsUseInvalidParameterValue() {

@@ -97,9 +97,11 @@ import Testing
 
     @Test func aWorkspaceThatRefersToAMissingConfigurationIsRefused() async throws {
         try await TestServer.run { server in
-            let reply = try await server.call(.post, server.accountPath("workspaces"), json: """
-                {"workspace_name": "w", "aws_region": "us-east-1", "credentials_id": "nope", "storage_configuration_id": "nope"}
-                """)
+            let reply = try await server.call(
+                .post, server.accountPath("workspaces"),
+                json: """
+                    {"workspace_name": "w", "aws_region": "us-east-1", "credentials_id": "nope", "storage_configuration_id": "nope"}
+                    """)
             #expect(reply.status == .notFound)
             #expect(reply.errorCode == "RESOURCE_DOES_NOT_EXIST")
         }

@@ -99,9 +99,11 @@ import Testing
 
     @Test func aMissingProjectIsNotFound() async throws {
         try await TestServer.run { server in
-            for (method, uri) in [(HTTPRequest.Method.get, "/api/2.0/postgres/projects/nope"),
-                                  (.delete, "/api/2.0/postgres/projects/nope"),
-                                  (.get, "/api/2.0/postgres/projects/nope/branches")] {
+            for (method, uri) in [
+                (HTTPRequest.Method.get, "/api/2.0/postgres/projects/nope"),
+                (.delete, "/api/2.0/postgres/projects/nope"),
+                (.get, "/api/2.0/postgres/projects/nope/branches"),
+            ] {
                 let reply = try await server.call(method, uri)
                 #expect(reply.status == .notFound, "\(method) \(uri)")
                 #expect(reply.errorCode == "NOT_FOUND", "\(method) \(uri)")

@@ -87,9 +87,10 @@ struct TestServer: Sendable {
                 group.addTask { try await lakebase.run() }
                 lakebase.activate()
                 try await app.test(.router) { client in
-                    try await body(TestServer(
-                        client: client, services: services, provisioner: provisioner, account: account, admin: admin,
-                        workspace: workspace, adminToken: token))
+                    try await body(
+                        TestServer(
+                            client: client, services: services, provisioner: provisioner, account: account, admin: admin,
+                            workspace: workspace, adminToken: token))
                 }
             }
         }
@@ -142,19 +143,25 @@ struct TestServer: Sendable {
     /// Creates the credential and storage configurations a workspace needs, then the workspace, through
     /// the Account API. It stays PROVISIONING until `provisionWorkspaces()`.
     func createWorkspace(deploymentName: String) async throws -> Int64 {
-        let credentials = try await call(.post, accountPath("credentials"), json: """
-            {"credentials_name": "creds-\(deploymentName)",
-             "aws_credentials": {"sts_role": {"role_arn": "arn:aws:iam::123456789012:role/kiln"}}}
-            """)
-        let storage = try await call(.post, accountPath("storage-configurations"), json: """
-            {"storage_configuration_name": "storage-\(deploymentName)", "root_bucket_info": {"bucket_name": "bucket-\(deploymentName)"}}
-            """)
+        let credentials = try await call(
+            .post, accountPath("credentials"),
+            json: """
+                {"credentials_name": "creds-\(deploymentName)",
+                 "aws_credentials": {"sts_role": {"role_arn": "arn:aws:iam::123456789012:role/kiln"}}}
+                """)
+        let storage = try await call(
+            .post, accountPath("storage-configurations"),
+            json: """
+                {"storage_configuration_name": "storage-\(deploymentName)", "root_bucket_info": {"bucket_name": "bucket-\(deploymentName)"}}
+                """)
         let credentialsID = try #require(credentials["credentials_id"]?.stringValue)
         let storageID = try #require(storage["storage_configuration_id"]?.stringValue)
-        let created = try await call(.post, accountPath("workspaces"), json: """
-            {"workspace_name": "\(deploymentName)", "deployment_name": "\(deploymentName)", "aws_region": "us-east-1",
-             "credentials_id": "\(credentialsID)", "storage_configuration_id": "\(storageID)"}
-            """)
+        let created = try await call(
+            .post, accountPath("workspaces"),
+            json: """
+                {"workspace_name": "\(deploymentName)", "deployment_name": "\(deploymentName)", "aws_region": "us-east-1",
+                 "credentials_id": "\(credentialsID)", "storage_configuration_id": "\(storageID)"}
+                """)
         #expect(created.status == .ok, "\(created.text)")
         return try #require(created["workspace_id"]?.int64Value)
     }

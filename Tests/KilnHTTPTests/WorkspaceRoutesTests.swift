@@ -11,10 +11,12 @@ import Testing
     static let home = "/Users/\(TestServer.adminUserName)"
 
     func importNotebook(_ server: TestServer, _ path: String, _ source: String = "print(1)\n", overwrite: Bool = false) async throws -> Reply {
-        try await server.call(.post, "/api/2.0/workspace/import", json: """
-            {"path": "\(path)", "format": "SOURCE", "language": "PYTHON", "overwrite": \(overwrite),
-             "content": "\(Data(source.utf8).base64EncodedString())"}
-            """)
+        try await server.call(
+            .post, "/api/2.0/workspace/import",
+            json: """
+                {"path": "\(path)", "format": "SOURCE", "language": "PYTHON", "overwrite": \(overwrite),
+                 "content": "\(Data(source.utf8).base64EncodedString())"}
+                """)
     }
 
     func status(_ server: TestServer, _ path: String) async throws -> Reply {
@@ -109,9 +111,10 @@ import Testing
             #expect(try await importNotebook(server, "/p/nb").status == .ok)
             let list = try await server.call(.get, "/api/2.0/workspace/list?path=%2Fp")
             let objects = try #require(list["objects"]?.arrayValue)
-            let byPath = Dictionary(uniqueKeysWithValues: objects.compactMap { object in
-                object["path"]?.stringValue.map { ($0, object["object_type"]?.stringValue ?? "") }
-            })
+            let byPath = Dictionary(
+                uniqueKeysWithValues: objects.compactMap { object in
+                    object["path"]?.stringValue.map { ($0, object["object_type"]?.stringValue ?? "") }
+                })
             #expect(byPath == ["/p/empty": "DIRECTORY", "/p/nb": "NOTEBOOK"])
             #expect(objects.allSatisfy { $0["object_id"] != nil })
 
@@ -123,8 +126,10 @@ import Testing
 
     @Test func aMissingPathIsResourceDoesNotExist() async throws {
         try await TestServer.run { server in
-            for uri in ["/api/2.0/workspace/get-status?path=/nope", "/api/2.0/workspace/list?path=/nope",
-                        "/api/2.0/workspace/export?path=/nope"] {
+            for uri in [
+                "/api/2.0/workspace/get-status?path=/nope", "/api/2.0/workspace/list?path=/nope",
+                "/api/2.0/workspace/export?path=/nope",
+            ] {
                 let reply = try await server.call(.get, uri)
                 #expect(reply.status == .notFound, "\(uri)")
                 #expect(reply.errorCode == "RESOURCE_DOES_NOT_EXIST", "\(uri)")

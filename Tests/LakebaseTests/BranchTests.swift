@@ -17,17 +17,20 @@ import Testing
             #expect(try await lake.state("projects/p/branches/dev/endpoints/primary") == "ACTIVE")
             #expect(driver.directories.count == 2)
 
-            let parent = try await lake.service.list(.role, parent: LakebaseHarness.name("projects/p/branches/production"), pageSize: nil,
-                                                     pageToken: nil, showDeleted: false, caller: lake.caller)
-            let child = try await lake.service.list(.role, parent: LakebaseHarness.name("projects/p/branches/dev"), pageSize: nil,
-                                                    pageToken: nil, showDeleted: false, caller: lake.caller)
+            let parent = try await lake.service.list(
+                .role, parent: LakebaseHarness.name("projects/p/branches/production"), pageSize: nil,
+                pageToken: nil, showDeleted: false, caller: lake.caller)
+            let child = try await lake.service.list(
+                .role, parent: LakebaseHarness.name("projects/p/branches/dev"), pageSize: nil,
+                pageToken: nil, showDeleted: false, caller: lake.caller)
             let parentRole = try #require(parent["roles"]?.arrayValue?.first)
             let childRole = try #require(child["roles"]?.arrayValue?.first)
             #expect(childRole.value(at: ["status", "postgres_role"]) == .string("ada@example.com"))
             #expect(childRole["role_id"] == parentRole["role_id"])
             let roleID = try #require(childRole["role_id"]?.stringValue)
             // The copied database is owned by the child's copy of the role, not the parent's.
-            #expect(try await lake.status("projects/p/branches/dev/databases/databricks-postgres", "role")
+            #expect(
+                try await lake.status("projects/p/branches/dev/databases/databricks-postgres", "role")
                     == .string("projects/p/branches/dev/roles/\(roleID)"))
         }
     }
@@ -55,8 +58,9 @@ import Testing
             #expect(elsewhere?.code == .invalidParameterValue)
             await lake.expectError(.notFound) { try await lake.createBranch("x", from: "missing") }
             let past = await lake.failure {
-                try await lake.create(.branch, in: "projects/p", id: "x",
-                                      spec: #"{"source_branch": "projects/p/branches/production", "source_branch_time": "2030-01-01T00:00:00Z"}"#)
+                try await lake.create(
+                    .branch, in: "projects/p", id: "x",
+                    spec: #"{"source_branch": "projects/p/branches/production", "source_branch_time": "2030-01-01T00:00:00Z"}"#)
             }
             #expect(past?.code == .notImplemented)
             try await lake.createBranch("x")
@@ -106,7 +110,7 @@ import Testing
             try await lake.createBranch("child", from: "parent")
             let parent = await lake.failure { try await lake.delete("projects/p/branches/parent") }
             #expect(parent?.message.contains("projects/p/branches/child") == true)
-            try await lake.delete("projects/p/branches/child")   // a soft-deleted child no longer holds its parent
+            try await lake.delete("projects/p/branches/child") // a soft-deleted child no longer holds its parent
             #expect(try await lake.delete("projects/p/branches/parent")["error"] == nil)
         }
     }
@@ -124,8 +128,9 @@ import Testing
             #expect(try await lake.state("projects/p/branches/dev") == "DELETED")
             #expect(try await lake.status("projects/p/branches/dev", "purge_time") != nil)
             #expect(try await lake.connectable(endpoint) == nil)
-            let listed = try await lake.service.list(.branch, parent: LakebaseHarness.name("projects/p"), pageSize: nil, pageToken: nil,
-                                                     showDeleted: false, caller: lake.caller)
+            let listed = try await lake.service.list(
+                .branch, parent: LakebaseHarness.name("projects/p"), pageSize: nil, pageToken: nil,
+                showDeleted: false, caller: lake.caller)
             #expect(listed["branches"]?.arrayValue?.count == 1)
             await lake.expectError(.notFound) { try await lake.delete("projects/p/branches/dev") }
             await lake.expectError(.notFound) { try await lake.get("projects/p/branches/dev/endpoints/primary") }
@@ -165,7 +170,7 @@ import Testing
             let preview = try await lake.uid("projects/p/branches/preview/endpoints/primary")
             #expect(driver.directories.count == 3)
 
-            clock.advance(by: .seconds(3000))   // the test clock also runs with real time: leave a margin for a loaded machine
+            clock.advance(by: .seconds(3000)) // the test clock also runs with real time: leave a margin for a loaded machine
             await lake.service.sweep()
             #expect(try await lake.state("projects/p/branches/preview") == "READY")
 
@@ -173,7 +178,7 @@ import Testing
             await lake.service.sweep()
             await lake.expectError(.notFound) { try await lake.get("projects/p/branches/preview") }
             #expect(await !driver.isRunning(id: preview))
-            #expect(try await lake.state("projects/p/branches/old") == "DELETED")   // not yet past its purge time
+            #expect(try await lake.state("projects/p/branches/old") == "DELETED") // not yet past its purge time
             #expect(driver.directories.count == 2)
 
             clock.advance(by: .seconds(7 * 86_400))
@@ -192,7 +197,7 @@ import Testing
 
             // A disabled endpoint does not count, and enabling it again counts.
             try await lake.update("projects/p/branches/b1/endpoints/primary", mask: "spec.disabled", spec: #"{"disabled": true}"#)
-            try await lake.createBranch("fits-now")   // its endpoint is the twentieth active one
+            try await lake.createBranch("fits-now") // its endpoint is the twentieth active one
             let enabling = await lake.failure {
                 try await lake.update("projects/p/branches/b1/endpoints/primary", mask: "spec.disabled", spec: #"{"disabled": false}"#)
             }

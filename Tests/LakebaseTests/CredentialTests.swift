@@ -68,7 +68,8 @@ import Testing
             #expect(try await lake.service.checkCredential(token, endpoint: endpoint, user: "bob@example.com") == .issuedTo("ada@example.com"))
             #expect(try await lake.service.checkCredential(token, endpoint: other, user: "ada@example.com") == .invalid)
             #expect(try await lake.service.checkCredential(token + "x", endpoint: endpoint, user: "ada@example.com") == .invalid)
-            let claims = DatabaseCredentialClaims(workspaceID: 1, endpoint: endpoint.uid, subject: "ada@example.com", expires: lake.clock.nowMillis() / 1000 + 300)
+            let claims = DatabaseCredentialClaims(
+                workspaceID: 1, endpoint: endpoint.uid, subject: "ada@example.com", expires: lake.clock.nowMillis() / 1000 + 300)
             let forged = DatabaseCredentials(keyData: Data(repeating: 1, count: 32)).issue(claims)
             #expect(try await lake.service.checkCredential(forged, endpoint: endpoint, user: "ada@example.com") == .invalid)
 

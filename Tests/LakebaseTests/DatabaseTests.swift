@@ -26,8 +26,9 @@ import Testing
         let driver = FakeComputeDriver()
         try await LakebaseHarness.run(driver: driver) { lake in
             try await project(lake)
-            let operation = try await lake.create(.database, in: Self.branch, id: nil,
-                                                  spec: #"{"postgres_database": "shop_db", "role": "\#(Self.branch)/roles/app-user"}"#)
+            let operation = try await lake.create(
+                .database, in: Self.branch, id: nil,
+                spec: #"{"postgres_database": "shop_db", "role": "\#(Self.branch)/roles/app-user"}"#)
             #expect(operation.value(at: ["response", "name"]) == .string(Self.branch + "/databases/shop-db"))
             #expect(operation.value(at: ["response", "status", "role"]) == .string(Self.branch + "/roles/app-user"))
             #expect(driver.statements.last == "CREATE DATABASE \"shop_db\" OWNER \"app\"")
@@ -62,14 +63,17 @@ import Testing
 
             let rename = try await lake.update(shop, mask: "spec.postgres_database", spec: #"{"postgres_database": "store"}"#)
             #expect(rename.value(at: ["response", "status", "postgres_database"]) == .string("store"))
-            #expect(Array(driver.statements.suffix(3)) == [
-                "-- terminate sessions on shop", "ALTER DATABASE \"shop\" RENAME TO \"store\"", "ALTER DATABASE \"store\" OWNER TO \"app\"",
-            ])
+            #expect(
+                Array(driver.statements.suffix(3)) == [
+                    "-- terminate sessions on shop", "ALTER DATABASE \"shop\" RENAME TO \"store\"", "ALTER DATABASE \"store\" OWNER TO \"app\"",
+                ])
 
             try await lake.update(shop, mask: "spec.role", spec: #"{"role": "\#(Self.branch)/roles/other"}"#)
             #expect(Array(driver.statements.suffix(2)) == ["ALTER DATABASE \"store\" OWNER TO \"app\"", "ALTER DATABASE \"store\" OWNER TO \"other\""])
 
-            let taken = await lake.failure { try await lake.update(shop, mask: "spec.postgres_database", spec: #"{"postgres_database": "databricks_postgres"}"#) }
+            let taken = await lake.failure {
+                try await lake.update(shop, mask: "spec.postgres_database", spec: #"{"postgres_database": "databricks_postgres"}"#)
+            }
             #expect(taken?.code == .badRequest)
 
             let deletion = try await lake.delete(shop)

@@ -15,10 +15,11 @@ import Testing
     @Test func anEndpointRunsWithItsSizesSettingsAndPgSettings() async throws {
         let driver = FakeComputeDriver()
         try await LakebaseHarness.run(driver: driver) { lake in
-            try await lake.createProject(body: #"""
-                {"spec": {"default_endpoint_settings": {"autoscaling_limit_min_cu": 2, "autoscaling_limit_max_cu": 4,
-                                                        "pg_settings": {"work_mem": "64MB"}}}}
-                """#)
+            try await lake.createProject(
+                body: #"""
+                    {"spec": {"default_endpoint_settings": {"autoscaling_limit_min_cu": 2, "autoscaling_limit_max_cu": 4,
+                                                            "pg_settings": {"work_mem": "64MB"}}}}
+                    """#)
             let endpoint = try await lake.get(Self.primary)
             let uid = try #require(endpoint["uid"]?.stringValue)
             let spec = try #require(await driver.spec(id: uid))
@@ -95,7 +96,7 @@ import Testing
             #expect(await !driver.isRunning(id: uid))
             #expect(try await lake.state(Self.primary) == "IDLE")
 
-            let endpoint = try #require(try await lake.connectable(uid))   // still there: the proxy tells clients why
+            let endpoint = try #require(try await lake.connectable(uid)) // still there: the proxy tells clients why
             #expect(endpoint.disabled)
             await lake.expectError(.invalidState) { try await lake.service.wake(endpoint) }
             #expect(await !driver.isRunning(id: uid))
@@ -115,14 +116,14 @@ import Testing
             let endpoint = try #require(try await lake.connectable(uid))
             #expect(endpoint.suspendTimeout == .seconds(86_400))
 
-            await lake.service.suspend(uid: uid, stillIdle: { false })   // a client came meanwhile
+            await lake.service.suspend(uid: uid, stillIdle: { false }) // a client came meanwhile
             #expect(await driver.isRunning(id: uid))
             await lake.service.suspend(uid: uid)
             #expect(await !driver.isRunning(id: uid))
             #expect(try await lake.state(Self.primary) == "IDLE")
             let starts = driver.starts
             #expect(try await lake.service.wake(endpoint))
-            #expect(try await !lake.service.wake(endpoint))   // already awake
+            #expect(try await !lake.service.wake(endpoint)) // already awake
             #expect(driver.starts == starts + 1)
             #expect(try await lake.state(Self.primary) == "ACTIVE")
         }
@@ -152,8 +153,9 @@ import Testing
             #expect(Set(try await lake.service.connectableEndpoints().map(\.uid)) == [production, dev])
 
             // An endpoint whose creating operation has not run yet.
-            let pending = StoredResource(workspaceID: 1, name: try LakebaseHarness.name(Self.production + "/endpoints/pending"), uid: "ep-pending",
-                                         spec: .object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_ONLY"))]), port: 55099, now: 0)
+            let pending = StoredResource(
+                workspaceID: 1, name: try LakebaseHarness.name(Self.production + "/endpoints/pending"), uid: "ep-pending",
+                spec: .object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_ONLY"))]), port: 55099, now: 0)
             try await lake.service.database.write { db in try await ResourceTable.insert(db, pending) }
             #expect(try await lake.connectable("ep-pending") == nil)
             #expect(try await lake.service.connectableEndpoint(uid: "ep-pending") == nil)

@@ -49,7 +49,7 @@ final class FlakyComputeDriver: ComputeDriver {
 
     func start(_ spec: ServerSpec) async throws {
         if rules.withLock({ $0.refusesStart })(spec) {
-            await fake.stop(id: spec.id)   // a failed start leaves nothing running
+            await fake.stop(id: spec.id) // a failed start leaves nothing running
             throw ComputeError("postgres exited during start-up (test)")
         }
         try await fake.start(spec)

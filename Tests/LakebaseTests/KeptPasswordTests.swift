@@ -19,7 +19,7 @@ import Testing
         try await LakebaseHarness.run(driver: driver) { lake in
             try await lake.createProject()
             let endpoint = try #require(try await lake.connectable(try await lake.uid(Self.branch + "/endpoints/primary")))
-            #expect(try await check(lake, endpoint, "correct horse") == nil)   // running: postgres answers
+            #expect(try await check(lake, endpoint, "correct horse") == nil) // running: postgres answers
             #expect(try await lake.service.checkNativePassword(endpoint, role: "app", password: "correct horse"))
             #expect(try await !lake.service.checkNativePassword(endpoint, role: "app", password: "wrong"))
 
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func withoutKeptVerifiersTheComputeIsAsked() async throws {
-        try await LakebaseHarness.run { lake in   // a fake whose computes report no login roles
+        try await LakebaseHarness.run { lake in // a fake whose computes report no login roles
             try await lake.createProject()
             let endpoint = try #require(try await lake.connectable(try await lake.uid(Self.branch + "/endpoints/primary")))
             await lake.service.suspend(uid: endpoint.uid)
@@ -57,11 +57,11 @@ import Testing
 
             await lake.service.suspend(uid: replica.uid)
             #expect(await !driver.isRunning(id: replica.uid))
-            #expect(try await check(lake, replica, "correct horse") == true)   // the running primary's pg_authid
+            #expect(try await check(lake, replica, "correct horse") == true) // the running primary's pg_authid
             #expect(try await check(lake, replica, "wrong") == false)
 
             await lake.service.suspend(uid: primary)
-            #expect(try await check(lake, replica, "correct horse") == true)   // the suspended primary's kept verifiers
+            #expect(try await check(lake, replica, "correct horse") == true) // the suspended primary's kept verifiers
             #expect(try await check(lake, replica, "wrong") == false)
 
             #expect(try await lake.service.wake(replica))

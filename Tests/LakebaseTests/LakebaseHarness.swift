@@ -31,10 +31,12 @@ struct LakebaseHarness: Sendable {
         try await withStore(root: root) { store in
             try await store.write { db in
                 try await db.raw("INSERT INTO accounts (account_id, account_name, created_at) VALUES ('a', 'a', 0)").run()
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default, workspace_status, created_at)
                     VALUES (1, 'a', 'w', 'w', true, 'RUNNING', 0)
-                    """).run()
+                    """
+                ).run()
             }
         }
         try await body(root)
@@ -58,9 +60,10 @@ struct LakebaseHarness: Sendable {
         clock: TestClock = TestClock(), activate: Bool = true, _ body: @Sendable (LakebaseHarness) async throws -> T
     ) async throws -> T {
         try await withStore(root: root) { store in
-            let service = LakebaseService(database: store, computes: DataDirectoryOwner(driver: computes ?? driver),
-                                          storageArea: { "\(root)/workspaces/\($0)" }, sweepInterval: .seconds(3600),
-                                          clock: clock, logger: logger)
+            let service = LakebaseService(
+                database: store, computes: DataDirectoryOwner(driver: computes ?? driver),
+                storageArea: { "\(root)/workspaces/\($0)" }, sweepInterval: .seconds(3600),
+                clock: clock, logger: logger)
             let harness = LakebaseHarness(service: service, driver: driver, clock: clock)
             guard activate else { return try await body(harness) }
             return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -117,8 +120,10 @@ struct LakebaseHarness: Sendable {
     /// Creates a resource of `kind` under `parent` with the given spec.
     @discardableResult
     func create(_ kind: ResourceKind, in parent: String, id: String?, spec: String) async throws -> JSONTree {
-        try await finished(service.create(kind, parent: Self.name(parent), id: id, replaceExisting: false,
-                                          body: Self.json(#"{"spec": \#(spec)}"#), caller: caller))
+        try await finished(
+            service.create(
+                kind, parent: Self.name(parent), id: id, replaceExisting: false,
+                body: Self.json(#"{"spec": \#(spec)}"#), caller: caller))
     }
 
     func get(_ name: String) async throws -> JSONTree {

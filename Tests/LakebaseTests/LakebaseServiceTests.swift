@@ -61,8 +61,9 @@ import Testing
             let endpoint = try #require(try await service.connectableEndpoints().first)
             await service.suspend(uid: endpoint.uid)
             let startsBefore = driver.starts
-            let operation = try await lake.create(.role, in: "projects/p/branches/production", id: "reader",
-                                                  spec: #"{"postgres_role": "reader", "identity_type": "USER"}"#)
+            let operation = try await lake.create(
+                .role, in: "projects/p/branches/production", id: "reader",
+                spec: #"{"postgres_role": "reader", "identity_type": "USER"}"#)
             #expect(operation["error"] == nil)
             #expect(driver.starts == startsBefore + 1)
             #expect(await driver.ids() == [])
@@ -75,7 +76,7 @@ import Testing
         let driver = FakeComputeDriver()
         try await LakebaseHarness.run(driver: driver) { lake in
             _ = try await lake.createProject()
-            let branch = try await lake.createBranch("scratch")   // with a read-write endpoint of its own
+            let branch = try await lake.createBranch("scratch") // with a read-write endpoint of its own
             #expect(branch["error"] == nil)
             #expect(driver.directories.count == 2)
             #expect(await driver.ids().count == 2)

@@ -104,9 +104,11 @@ import Testing
             let operation = try await finish(.createRole, "projects/p/branches/b/roles/r", runner: runner, store: store)
             #expect(operation["done"] == .bool(true))
             #expect(operation["response"] == nil)
-            #expect(operation["error"] == .object([
-                .init("error_code", .string("INVALID_STATE")), .init("message", .string("The branch has no data yet.")),
-            ]))
+            #expect(
+                operation["error"]
+                    == .object([
+                        .init("error_code", .string("INVALID_STATE")), .init("message", .string("The branch has no data yet.")),
+                    ]))
         }
     }
 
@@ -125,9 +127,11 @@ import Testing
         }
         try await withRunner(performer) { runner, store in
             let created = try await finish(.createBranch, "projects/p/branches/b", runner: runner, store: store)
-            #expect(created["response"] == .object([
-                .init("@type", .string("type.googleapis.com/databricks.postgres.v1.Branch")), .init("name", .string("projects/p/branches/b")),
-            ]))
+            #expect(
+                created["response"]
+                    == .object([
+                        .init("@type", .string("type.googleapis.com/databricks.postgres.v1.Branch")), .init("name", .string("projects/p/branches/b")),
+                    ]))
             #expect(created.value(at: ["metadata", "@type"]) == .string("type.googleapis.com/databricks.postgres.v1.BranchOperationMetadata"))
             let empty = JSONTree.object([.init("@type", .string("type.googleapis.com/google.protobuf.Empty"))])
             #expect(try await finish(.deleteBranch, "projects/p/branches/b", runner: runner, store: store)["response"] == empty)
@@ -138,13 +142,18 @@ import Testing
     @Test func unfinishedOperationsRunAgainAtStartAfterThePerformerResumes() async throws {
         let performer = RecordingPerformer()
         let left = Mutex<[OperationRecord]>([])
-        try await withRunner(performer, before: { store in
-            let pending = [try await self.store(.createBranch, "projects/a/branches/x", in: store),
-                           try await self.store(.deleteEndpoint, "projects/b/branches/y/endpoints/e", in: store)]
-            let done = try await self.store(.deleteProject, "projects/c", in: store)
-            try await store.write { db in try await OperationTable.finish(db, done, result: .object([])) }
-            left.withLock { $0 = pending }
-        }) { runner, _ in
+        try await withRunner(
+            performer,
+            before: { store in
+                let pending = [
+                    try await self.store(.createBranch, "projects/a/branches/x", in: store),
+                    try await self.store(.deleteEndpoint, "projects/b/branches/y/endpoints/e", in: store),
+                ]
+                let done = try await self.store(.deleteProject, "projects/c", in: store)
+                try await store.write { db in try await OperationTable.finish(db, done, result: .object([])) }
+                left.withLock { $0 = pending }
+            }
+        ) { runner, _ in
             for operation in left.withLock({ $0 }) {
                 let finished = try await runner.wait(workspaceID: 1, name: operation.name, timeout: .seconds(60))
                 #expect(finished?.done == true)
@@ -161,7 +170,7 @@ import Testing
             runner.submit(operation)
             runner.submit(operation)
             _ = try await runner.wait(workspaceID: 1, name: operation.name, timeout: .seconds(60))
-            runner.submit(operation)   // done by now: read, not run again
+            runner.submit(operation) // done by now: read, not run again
             try await Task.sleep(for: .milliseconds(30))
         }
         let performed = performer.events.filter { $0.hasPrefix("updateBranch") }
@@ -175,7 +184,7 @@ import Testing
             runner.submit(operation)
             let start = ContinuousClock.now
             let early = try await runner.wait(workspaceID: 1, name: operation.name, timeout: .milliseconds(20))
-            #expect(early?.done == false)   // it gave up: the work takes far longer than the wait
+            #expect(early?.done == false) // it gave up: the work takes far longer than the wait
             _ = start
             #expect(try await runner.wait(workspaceID: 1, name: operation.name, timeout: .seconds(60))?.done == true)
             #expect(try await runner.wait(workspaceID: 1, name: "projects/p/operations/unknown", timeout: .seconds(60)) == nil)

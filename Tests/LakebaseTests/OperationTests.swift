@@ -23,7 +23,10 @@ import Testing
         let board = CompletionBoard()
         let released = Mutex(false)
         let ticket = board.ticket()
-        async let waited: Void = { await board.wait("op", ticket: ticket); released.withLock { $0 = true } }()
+        async let waited: Void = {
+            await board.wait("op", ticket: ticket)
+            released.withLock { $0 = true }
+        }()
         try await Task.sleep(for: .milliseconds(30))
         board.complete("another op")
         try await Task.sleep(for: .milliseconds(30))
@@ -33,7 +36,7 @@ import Testing
         #expect(released.withLock { $0 })
         let early = board.ticket()
         board.resolve("other", ticket: early)
-        await board.wait("other", ticket: early)   // resolved before it waited: returns at once (else the time limit fails it)
+        await board.wait("other", ticket: early) // resolved before it waited: returns at once (else the time limit fails it)
     }
 
     @Test func credentialsVerifyAndRejectForgeries() {

@@ -41,7 +41,8 @@ import Testing
             #expect(try await lake.get("projects/p")["delete_time"] != nil)
             await lake.expectError(.notFound) { try await lake.get(Self.production) }
             let listing = await lake.failure {
-                try await lake.service.list(.branch, parent: LakebaseHarness.name("projects/p"), pageSize: nil, pageToken: nil, showDeleted: true, caller: lake.caller)
+                try await lake.service.list(
+                    .branch, parent: LakebaseHarness.name("projects/p"), pageSize: nil, pageToken: nil, showDeleted: true, caller: lake.caller)
             }
             #expect(listing?.code == .notFound)
 
@@ -65,7 +66,7 @@ import Testing
             #expect(driver.directories.isEmpty)
             #expect(await driver.ids() == [])
             await lake.expectError(.notFound) { try await lake.get("projects/p") }
-            try await lake.createProject()   // the id is free again
+            try await lake.createProject() // the id is free again
         }
     }
 

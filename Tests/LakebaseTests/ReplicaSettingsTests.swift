@@ -11,7 +11,7 @@ import Testing
         #expect(settings["max_connections"] == "839")
         #expect(settings["max_locks_per_transaction"] == "256")
         #expect(settings["max_worker_processes"] == "8")
-        #expect(settings["shared_buffers"] == replica["shared_buffers"])   // its own size otherwise
+        #expect(settings["shared_buffers"] == replica["shared_buffers"]) // its own size otherwise
     }
 
     @Test func aLargerReplicaKeepsItsOwnValues() {

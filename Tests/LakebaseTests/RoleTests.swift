@@ -20,9 +20,10 @@ import Testing
             #expect(operation.value(at: ["response", "status", "auth_method"]) == .string("PG_PASSWORD_SCRAM_SHA_256"))
             let password = try #require(try await password(lake, Self.branch + "/roles/app-user"))
             #expect(password.count == 32)
-            #expect(Array(driver.statements.suffix(2)) == [
-                "CREATE ROLE \"app\" \(Self.options) PASSWORD '\(password)'", "REVOKE databricks_superuser FROM \"app\"",
-            ])
+            #expect(
+                Array(driver.statements.suffix(2)) == [
+                    "CREATE ROLE \"app\" \(Self.options) PASSWORD '\(password)'", "REVOKE databricks_superuser FROM \"app\"",
+                ])
         }
     }
 
@@ -30,13 +31,16 @@ import Testing
         let driver = FakeComputeDriver()
         try await LakebaseHarness.run(driver: driver) { lake in
             try await lake.createProject()
-            try await lake.create(.role, in: Self.branch, id: "owner", spec: #"""
-                {"postgres_role": "owner", "auth_method": "NO_LOGIN", "membership_roles": ["DATABRICKS_SUPERUSER"],
-                 "attributes": {"createdb": true, "createrole": true, "bypassrls": true}}
-                """#)
-            #expect(Array(driver.statements.suffix(2)) == [
-                "CREATE ROLE \"owner\" NOLOGIN CREATEDB CREATEROLE BYPASSRLS PASSWORD NULL", "GRANT databricks_superuser TO \"owner\"",
-            ])
+            try await lake.create(
+                .role, in: Self.branch, id: "owner",
+                spec: #"""
+                    {"postgres_role": "owner", "auth_method": "NO_LOGIN", "membership_roles": ["DATABRICKS_SUPERUSER"],
+                     "attributes": {"createdb": true, "createrole": true, "bypassrls": true}}
+                    """#)
+            #expect(
+                Array(driver.statements.suffix(2)) == [
+                    "CREATE ROLE \"owner\" NOLOGIN CREATEDB CREATEROLE BYPASSRLS PASSWORD NULL", "GRANT databricks_superuser TO \"owner\"",
+                ])
             try await lake.create(.role, in: Self.branch, id: "odd-name", spec: #"{"postgres_role": "we\"ird", "identity_type": "GROUP"}"#)
             #expect(driver.statements.suffix(2).first == "CREATE ROLE \"we\"\"ird\" \(Self.options) PASSWORD NULL")
             let oauth = await lake.failure { try await password(lake, Self.branch + "/roles/odd-name") }
@@ -93,7 +97,7 @@ import Testing
             await lake.expectError(.notFound) { try await lake.get(writer) }
 
             try await lake.create(.role, in: Self.branch, id: "idle", spec: #"{"postgres_role": "idle"}"#)
-            try await lake.delete(Self.branch + "/roles/idle")   // owns no database: dropped alone
+            try await lake.delete(Self.branch + "/roles/idle") // owns no database: dropped alone
             #expect(driver.statements.last == "DROP ROLE IF EXISTS \"idle\"")
         }
     }
@@ -120,7 +124,7 @@ import Testing
             let child = try #require(try await password(lake, "projects/p/branches/dev/roles/app-user"))
             #expect(child != parent)
             let altered = driver.statements.filter { $0.hasPrefix("ALTER ROLE") }
-            #expect(altered == ["ALTER ROLE \"app\" PASSWORD '\(child)'"])   // not the OAuth owner's
+            #expect(altered == ["ALTER ROLE \"app\" PASSWORD '\(child)'"]) // not the OAuth owner's
             #expect(try await password(lake, Self.branch + "/roles/app-user") == parent)
 
             // An unprotected source hands its passwords on.

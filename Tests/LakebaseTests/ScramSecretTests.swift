@@ -18,12 +18,15 @@ import Testing
     @Test func pbkdf2MatchesTheRFC7914Vector() {
         // RFC 7914 §11: PBKDF2-HMAC-SHA256, P = "passwd", S = "salt", c = 1 (first 32 bytes).
         let derived = ScramSecret.pbkdf2(password: Data("passwd".utf8), salt: Data("salt".utf8), iterations: 1)
-        #expect(derived.map { String(format: "%02x", $0) }.joined()
+        #expect(
+            derived.map { String(format: "%02x", $0) }.joined()
                 == "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc")
     }
 
-    @Test(arguments: ["", "md5abcdef", "SCRAM-SHA-256$x:c2FsdA==$a:b", "SCRAM-SHA-256$0:c2FsdA==$YQ==:Yg==",
-                      "SCRAM-SHA-256$4096:c2FsdA==", "SCRAM-SHA-1$4096:c2FsdA==$YQ==:Yg=="])
+    @Test(arguments: [
+        "", "md5abcdef", "SCRAM-SHA-256$x:c2FsdA==$a:b", "SCRAM-SHA-256$0:c2FsdA==$YQ==:Yg==",
+        "SCRAM-SHA-256$4096:c2FsdA==", "SCRAM-SHA-1$4096:c2FsdA==$YQ==:Yg==",
+    ])
     func otherSecretsAreNotScram(_ text: String) {
         #expect(ScramSecret(text) == nil)
     }

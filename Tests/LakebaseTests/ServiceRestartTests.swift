@@ -45,7 +45,7 @@ import Testing
                 await lake.service.suspend(uid: dev)
                 return (try await lake.uid("projects/p/branches/production/endpoints/primary"), dev)
             }
-            for id in await driver.ids() { await driver.stop(id: id) }   // the machine restarted
+            for id in await driver.ids() { await driver.stop(id: id) } // the machine restarted
 
             try await LakebaseHarness.run(root: root, driver: driver) { lake in
                 // Operations run once the start-up is done: after one, the computes are back.

@@ -26,8 +26,10 @@ import Testing
     }
 
     @Test func reservedSettingsAreRefused() {
-        let spec = JSONTree.object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE")),
-                                    .init("settings", .object([.init("pg_settings", .object([.init("port", .string("1"))]))]))])
+        let spec = JSONTree.object([
+            .init("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE")),
+            .init("settings", .object([.init("pg_settings", .object([.init("port", .string("1"))]))])),
+        ])
         #expect(throws: KilnError.self) { try Specs.endpoint(spec, projectDefaults: .object([])) }
     }
 

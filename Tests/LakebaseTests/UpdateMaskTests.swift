@@ -68,8 +68,10 @@ import Testing
     @Test func aNamedMessageNeedsEveryFieldBelowIt() throws {
         let current = try json(#"{"default_endpoint_settings":{"autoscaling_limit_min_cu":1,"autoscaling_limit_max_cu":4,"suspend_timeout_duration":"300s"}}"#)
         let body = try json(#"{"spec":{"default_endpoint_settings":{"autoscaling_limit_min_cu":0.5,"autoscaling_limit_max_cu":2}}}"#)
-        #expect(throws: KilnError.invalidParameter(
-            "Field 'spec.default_endpoint_settings.suspension' is in update_mask but not provided in request")) {
+        #expect(
+            throws: KilnError.invalidParameter(
+                "Field 'spec.default_endpoint_settings.suspension' is in update_mask but not provided in request")
+        ) {
             try project.apply(paths: ["spec.default_endpoint_settings"], body: body, to: current)
         }
         let leaf = try project.apply(paths: ["spec.default_endpoint_settings.autoscaling_limit_max_cu"], body: body, to: current)
@@ -102,8 +104,9 @@ import Testing
         #expect(throws: KilnError.invalidParameter("Field 'spec.expiration' is in update_mask but not provided in request")) {
             try branch.apply(paths: ["spec", "spec.is_protected"], body: try json(#"{"spec":{"is_protected":true}}"#), to: try json("{}"))
         }
-        let result = try branch.apply(paths: ["*"], body: try json(#"{"spec":{"is_protected":true,"no_expiry":true}}"#),
-                                      to: try json(#"{"ttl":"3600s"}"#))
+        let result = try branch.apply(
+            paths: ["*"], body: try json(#"{"spec":{"is_protected":true,"no_expiry":true}}"#),
+            to: try json(#"{"ttl":"3600s"}"#))
         #expect(result["ttl"] == nil && result["no_expiry"] == .bool(true) && result["is_protected"] == .bool(true))
     }
 

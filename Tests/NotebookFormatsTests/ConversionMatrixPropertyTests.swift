@@ -36,7 +36,7 @@ import Testing
     @Test(arguments: 0..<25)
     func everyPairRoundTrips(seed: Int) throws {
         var notebook = SourceRoundTripPropertyTests.randomNotebook(seed: UInt64(seed))
-        notebook.language = .r  // every format, R_MARKDOWN included, can hold an R notebook
+        notebook.language = .r // every format, R_MARKDOWN included, can hold an R notebook
         for (first, second) in Self.pairs {
             let a = try Self.read(Self.write(notebook, as: first), as: first, language: .r)
             let b = try Self.read(Self.write(a, as: second), as: second, language: .r)

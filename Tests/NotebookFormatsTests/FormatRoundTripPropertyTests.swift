@@ -28,8 +28,9 @@ import Testing
     func dbc(seed: Int) throws {
         let notebook = Self.notebook(seed)
         let model = NotebookV1.model(for: notebook, name: "n", objectID: 7)
-        let items = try DBCArchive.read(DBCArchive.write([.folder(path: ["f"]), .notebook(folder: ["f"], name: "n", model: model)]),
-                                        maximumSize: 1 << 20)
+        let items = try DBCArchive.read(
+            DBCArchive.write([.folder(path: ["f"]), .notebook(folder: ["f"], name: "n", model: model)]),
+            maximumSize: 1 << 20)
         guard case .notebook(let folder, let name, let readModel) = items.last else {
             Issue.record("no notebook")
             return

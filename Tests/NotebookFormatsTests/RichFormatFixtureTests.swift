@@ -63,7 +63,8 @@ import Testing
     @Test func languageComesFromKernelMetadata() throws {
         let sql = try JupyterFormat.read(try Self.bytes("jupyter/jaceklaskowski__RAG__sql-language.ipynb"))
         #expect(sql.language == .sql)
-        let plain = try JupyterFormat.read(Array(#"{"cells":[{"cell_type":"code","source":"1+1","metadata":{}}],"metadata":{"kernelspec":{"language":"R"}},"nbformat":4}"#.utf8))
+        let plain = try JupyterFormat.read(
+            Array(#"{"cells":[{"cell_type":"code","source":"1+1","metadata":{}}],"metadata":{"kernelspec":{"language":"R"}},"nbformat":4}"#.utf8))
         #expect(plain.language == .r && plain.cells == [Cell(command: "1+1")])
     }
 
@@ -74,11 +75,14 @@ import Testing
         func key(_ cell: JSONTree) -> [String] {
             let meta = cell["metadata"]?[JupyterFormat.cellKey]
             let lines = cell["source"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            return [cell["cell_type"]?.stringValue ?? "", lines.joined(), meta?["title"]?.stringValue ?? "",
-                    String(meta?["showTitle"]?.boolValue ?? false)]
+            return [
+                cell["cell_type"]?.stringValue ?? "", lines.joined(), meta?["title"]?.stringValue ?? "",
+                String(meta?["showTitle"]?.boolValue ?? false),
+            ]
         }
         #expect(mine["cells"]?.arrayValue?.map(key) == databricks["cells"]?.arrayValue?.map(key))
-        #expect(mine["metadata"]?[JupyterFormat.notebookKey]?["environmentMetadata"]
+        #expect(
+            mine["metadata"]?[JupyterFormat.notebookKey]?["environmentMetadata"]
                 == .object([.init("environment_version", .string("5"))]))
     }
 
@@ -147,9 +151,16 @@ import Testing
         #expect(jupyter.cells == notebook.cells)
         let html = try HTMLFormat.read(HTMLFormat.write(notebook, name: "Demo", objectID: 1))
         #expect(html.cells == notebook.cells)
-        let dbc = try DBCArchive.read(DBCArchive.write([.notebook(folder: [], name: "Demo",
-            model: NotebookV1.model(for: notebook, name: "Demo", objectID: 1))]), maximumSize: 1 << 20)
-        guard case .notebook(_, let name, let model) = dbc.first else { Issue.record("no notebook"); return }
+        let dbc = try DBCArchive.read(
+            DBCArchive.write([
+                .notebook(
+                    folder: [], name: "Demo",
+                    model: NotebookV1.model(for: notebook, name: "Demo", objectID: 1))
+            ]), maximumSize: 1 << 20)
+        guard case .notebook(_, let name, let model) = dbc.first else {
+            Issue.record("no notebook")
+            return
+        }
         #expect(name == "Demo")
         #expect(try NotebookV1.notebook(from: model).cells == notebook.cells)
     }

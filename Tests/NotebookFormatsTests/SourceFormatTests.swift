@@ -3,12 +3,14 @@ import NotebookFormats
 import Testing
 
 @Suite struct SourceFormatTests {
-    static let workedExample = Notebook(language: .python, cells: [
-        Cell(command: "%md\n# Demo\n\nSome *text*"),
-        Cell(command: "df = spark.range(3)\ndisplay(df)", title: "Load data", showTitle: true),
-        Cell(command: "%sql\nSELECT 1 AS one"),
-        Cell(command: "%run ./helpers"),
-    ])
+    static let workedExample = Notebook(
+        language: .python,
+        cells: [
+            Cell(command: "%md\n# Demo\n\nSome *text*"),
+            Cell(command: "df = spark.range(3)\ndisplay(df)", title: "Load data", showTitle: true),
+            Cell(command: "%sql\nSELECT 1 AS one"),
+            Cell(command: "%run ./helpers"),
+        ])
 
     @Test func rendersTheWorkedExampleExactly() throws {
         let expected = try Fixtures.text("worked-example/Demo.api-export.py")

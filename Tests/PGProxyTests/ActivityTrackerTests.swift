@@ -16,7 +16,7 @@ import Testing
         let idles = Idles()
         let tracker = ActivityTracker(directory: idles)
         await tracker.quiet("ep-a", idleTimeout: .milliseconds(50))
-        await tracker.quiet("ep-a", idleTimeout: .milliseconds(50))   // a timer is running: not another
+        await tracker.quiet("ep-a", idleTimeout: .milliseconds(50)) // a timer is running: not another
         await Self.settle()
         #expect(idles.calls.withLock { $0 } == ["ep-a"])
     }
@@ -26,7 +26,7 @@ import Testing
         let tracker = ActivityTracker(directory: idles)
         await tracker.quiet("ep-b", idleTimeout: .milliseconds(50))
         await tracker.connected("ep-b")
-        await tracker.quiet("ep-b", idleTimeout: .milliseconds(50))   // clients connected: no timer
+        await tracker.quiet("ep-b", idleTimeout: .milliseconds(50)) // clients connected: no timer
         await Self.settle()
         #expect(idles.calls.withLock { $0 }.isEmpty)
         await tracker.disconnected("ep-b", idleTimeout: .milliseconds(50))
@@ -53,7 +53,7 @@ import Testing
 
         func idle(endpoint: String, stillIdle: @escaping @Sendable () async -> Bool) async {
             enter.yield()
-            for await _ in released { break }   // the suspend waits here, as for a branch copy
+            for await _ in released { break } // the suspend waits here, as for a branch copy
             let answer = await stillIdle()
             answers.withLock { $0.append(answer) }
         }
@@ -69,7 +69,7 @@ import Testing
         let tracker = ActivityTracker(directory: directory)
         var entered = directory.entered.makeAsyncIterator()
         await tracker.quiet("ep-d", idleTimeout: .milliseconds(10))
-        _ = await entered.next()                        // the timer fired and the suspend is waiting
+        _ = await entered.next() // the timer fired and the suspend is waiting
         await tracker.connected("ep-d")
         directory.release.yield()
         #expect(await directory.answered(1) == [false])

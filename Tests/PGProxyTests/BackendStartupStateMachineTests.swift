@@ -42,18 +42,20 @@ import Testing
         ] {
             actions.append(machine.received(message, newKey: keys.next))
         }
-        #expect(actions == [
-            .forward(.authentication(.ok)), .forward(.parameterStatus(name: "server_version", value: "17.2")), .forward(notice),
-            .forward(unknown), .swapKey(backend: CancelKey(processID: 4242, secret: 7), proxyKey: CancelKey(processID: 1, secret: 100)),
-            .forward(.parameterStatus(name: "TimeZone", value: "UTC")), .ready(.readyForQuery(transactionStatus: UInt8(ascii: "I"))),
-        ])
-        #expect(keys.made == 1)   // a proxy key only for the server's key
+        #expect(
+            actions == [
+                .forward(.authentication(.ok)), .forward(.parameterStatus(name: "server_version", value: "17.2")), .forward(notice),
+                .forward(unknown), .swapKey(backend: CancelKey(processID: 4242, secret: 7), proxyKey: CancelKey(processID: 1, secret: 100)),
+                .forward(.parameterStatus(name: "TimeZone", value: "UTC")), .ready(.readyForQuery(transactionStatus: UInt8(ascii: "I"))),
+            ])
+        #expect(keys.made == 1) // a proxy key only for the server's key
     }
 
     @Test func aKeyBeforeAuthenticationIsStillSwapped() {
         var machine = BackendStartupStateMachine()
         let keys = Keys()
-        #expect(machine.received(.backendKeyData(CancelKey(processID: 9, secret: 9)), newKey: keys.next)
+        #expect(
+            machine.received(.backendKeyData(CancelKey(processID: 9, secret: 9)), newKey: keys.next)
                 == .swapKey(backend: CancelKey(processID: 9, secret: 9), proxyKey: CancelKey(processID: 1, secret: 100)))
     }
 
@@ -72,7 +74,8 @@ import Testing
         #expect(Self.isFault(early.received(.readyForQuery(transactionStatus: status), newKey: { .random() })))
         var ready = BackendStartupStateMachine()
         _ = ready.received(.authentication(.ok), newKey: { .random() })
-        #expect(ready.received(.readyForQuery(transactionStatus: status), newKey: { .random() })
+        #expect(
+            ready.received(.readyForQuery(transactionStatus: status), newKey: { .random() })
                 == .ready(.readyForQuery(transactionStatus: status)))
     }
 

@@ -40,11 +40,12 @@ import Testing
         async let received = server.executeThenClose { accepted in
             var all: [[UInt8]] = []
             for try await child in accepted {
-                all.append(try await child.executeThenClose { inbound, _ in
-                    var bytes: [UInt8] = []
-                    for try await chunk in inbound { bytes += chunk.readableBytesView }   // until the sender closes
-                    return bytes
-                })
+                all.append(
+                    try await child.executeThenClose { inbound, _ in
+                        var bytes: [UInt8] = []
+                        for try await chunk in inbound { bytes += chunk.readableBytesView } // until the sender closes
+                        return bytes
+                    })
                 if all.count == connections { break }
             }
             return all
@@ -58,16 +59,17 @@ import Testing
         let backend = CancelKey(processID: 5, secret: 5)
         let keys = (0..<200).map { _ in registry.register(socketPath: "/nowhere", backendKey: backend) }
         #expect(Set(keys).count == keys.count)
-        #expect(keys.allSatisfy { $0.processID > 0 })   // postgres pids are positive; clients may check
+        #expect(keys.allSatisfy { $0.processID > 0 }) // postgres pids are positive; clients may check
     }
 
     @Test func aCancelReachesPostgresWithPostgresKey() async throws {
         let registry = CancelRegistry()
         let backend = CancelKey(processID: 31_337, secret: -99)
-        let (_, connections) = try await Self.withListener({ path in
-            let proxyKey = registry.register(socketPath: path, backendKey: backend)
-            await registry.cancel(proxyKey, on: MultiThreadedEventLoopGroup.singleton.next(), logger: Logger(label: "kiln-test"))
-        }, connections: 1)
+        let (_, connections) = try await Self.withListener(
+            { path in
+                let proxyKey = registry.register(socketPath: path, backendKey: backend)
+                await registry.cancel(proxyKey, on: MultiThreadedEventLoopGroup.singleton.next(), logger: Logger(label: "kiln-test"))
+            }, connections: 1)
         var expected = ByteBuffer()
         backend.encodeCancelRequest(into: &expected)
         #expect(connections == [Array(expected.readableBytesView)])
@@ -75,26 +77,28 @@ import Testing
 
     @Test func unknownAndRemovedKeysReachNobody() async throws {
         let registry = CancelRegistry()
-        let (_, connections) = try await Self.withListener({ path in
-            let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
-            let removed = registry.register(socketPath: path, backendKey: CancelKey(processID: 1, secret: 1))
-            let kept = registry.register(socketPath: path, backendKey: CancelKey(processID: 2, secret: 2))
-            registry.remove(removed)
-            await registry.cancel(removed, on: eventLoop, logger: Logger(label: "kiln-test"))
-            await registry.cancel(CancelKey(processID: 3, secret: 3), on: eventLoop, logger: Logger(label: "kiln-test"))
-            await registry.cancel(kept, on: eventLoop, logger: Logger(label: "kiln-test"))
-        }, connections: 1)
+        let (_, connections) = try await Self.withListener(
+            { path in
+                let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+                let removed = registry.register(socketPath: path, backendKey: CancelKey(processID: 1, secret: 1))
+                let kept = registry.register(socketPath: path, backendKey: CancelKey(processID: 2, secret: 2))
+                registry.remove(removed)
+                await registry.cancel(removed, on: eventLoop, logger: Logger(label: "kiln-test"))
+                await registry.cancel(CancelKey(processID: 3, secret: 3), on: eventLoop, logger: Logger(label: "kiln-test"))
+                await registry.cancel(kept, on: eventLoop, logger: Logger(label: "kiln-test"))
+            }, connections: 1)
         var expected = ByteBuffer()
         CancelKey(processID: 2, secret: 2).encodeCancelRequest(into: &expected)
-        #expect(connections == [Array(expected.readableBytesView)])   // the first and only connection is the kept key's
+        #expect(connections == [Array(expected.readableBytesView)]) // the first and only connection is the kept key's
     }
 
     @Test func aPostgresThatIsGoneIsLoggedNotThrown() async {
         let registry = CancelRegistry()
         let messages = Messages()
         let logger = Logger(label: "kiln-test") { _ in RecordingLogHandler(messages: messages) }
-        let key = registry.register(socketPath: NSTemporaryDirectory() + "kiln-absent-\(UUID().uuidString.prefix(8)).s",
-                                    backendKey: CancelKey(processID: 1, secret: 1))
+        let key = registry.register(
+            socketPath: NSTemporaryDirectory() + "kiln-absent-\(UUID().uuidString.prefix(8)).s",
+            backendKey: CancelKey(processID: 1, secret: 1))
         await registry.cancel(key, on: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         #expect(messages.lines.withLock { $0 } == ["warning: A cancel request did not reach postgres"])
     }

@@ -65,7 +65,7 @@ import Testing
         #expect(try glue.server.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "SELECT 1"))
         #expect(try glue.client.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "row"))
         #expect(try glue.client.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "s!"))
-        #expect(try glue.client.readInbound(as: ByteBuffer.self) == nil)   // copied, not passed up
+        #expect(try glue.client.readInbound(as: ByteBuffer.self) == nil) // copied, not passed up
         #expect(glue.counts.first.withLock { $0 } == [8] && glue.counts.second.withLock { $0 } == [3, 2])
     }
 
@@ -86,7 +86,7 @@ import Testing
         glue.client.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         #expect(glue.serverRecorder.closes == [.output])
         #expect(glue.clientRecorder.closes.isEmpty)
-        glue.client.pipeline.fireUserInboundEventTriggered(ChannelEvent.outputClosed)   // not the partner's business
+        glue.client.pipeline.fireUserInboundEventTriggered(ChannelEvent.outputClosed) // not the partner's business
         #expect(glue.serverRecorder.closes == [.output])
     }
 
@@ -104,7 +104,7 @@ import Testing
         defer { glue.finish() }
         glue.client.pipeline.fireErrorCaught(ChannelError.connectTimeout(.seconds(1)))
         #expect(glue.serverRecorder.closes.first == .all)
-        #expect(!glue.server.isActive && !glue.client.isActive)   // and the partner's close closes this side too
+        #expect(!glue.server.isActive && !glue.client.isActive) // and the partner's close closes this side too
     }
 
     @Test func aSideReadsOnlyWhileItsPartnerCanWrite() {
@@ -115,12 +115,12 @@ import Testing
         glue.server.isWritable = false
         glue.client.read()
         glue.client.read()
-        #expect(glue.clientRecorder.reads == 1)   // held back
+        #expect(glue.clientRecorder.reads == 1) // held back
         glue.server.pipeline.fireChannelWritabilityChanged()
-        #expect(glue.clientRecorder.reads == 1)   // still not writable
+        #expect(glue.clientRecorder.reads == 1) // still not writable
         glue.server.isWritable = true
         glue.server.pipeline.fireChannelWritabilityChanged()
-        #expect(glue.clientRecorder.reads == 2)   // one read for the held-back ones
+        #expect(glue.clientRecorder.reads == 2) // one read for the held-back ones
         glue.server.pipeline.fireChannelWritabilityChanged()
         #expect(glue.clientRecorder.reads == 2)
         #expect(glue.serverRecorder.reads == 0)

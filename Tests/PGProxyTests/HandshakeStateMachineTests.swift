@@ -32,7 +32,10 @@ import Testing
         #expect(machine.received(.sslRequest) == .answerEncryption(acceptTLS: false))
         #expect(!machine.tls)
         #expect(machine.received(Self.startup([("user", "u")])) == .askForPassword)
-        guard case .authenticate(let login, _) = machine.received(Self.password("pw")) else { Issue.record(); return }
+        guard case .authenticate(let login, _) = machine.received(Self.password("pw")) else {
+            Issue.record()
+            return
+        }
         #expect(login == ProxyLogin(endpoint: "ep", user: "u", database: "u", password: "pw", tls: false))
     }
 
@@ -107,27 +110,39 @@ import Testing
 
     @Test func theRoutingWordIsNotForwardedButOtherOptionsAre() {
         var machine = Self.machine()
-        let sent = Self.startup([("user", "u"), ("database", "db"), ("options", "-c endpoint=ep-x -c search_path=s"),
-                                 ("application_name", "psql")])
+        let sent = Self.startup([
+            ("user", "u"), ("database", "db"), ("options", "-c endpoint=ep-x -c search_path=s"),
+            ("application_name", "psql"),
+        ])
         #expect(machine.received(sent) == .askForPassword)
-        guard case .authenticate(let login, let forwarded) = machine.received(Self.password("tok")) else { Issue.record(); return }
+        guard case .authenticate(let login, let forwarded) = machine.received(Self.password("tok")) else {
+            Issue.record()
+            return
+        }
         #expect(login == ProxyLogin(endpoint: "ep-x", user: "u", database: "db", password: "tok", tls: false))
-        #expect(forwarded == StartupParameters([("user", "u"), ("database", "db"), ("application_name", "psql"),
-                                                ("options", "-c search_path=s")]))
+        #expect(
+            forwarded
+                == StartupParameters([
+                    ("user", "u"), ("database", "db"), ("application_name", "psql"),
+                    ("options", "-c search_path=s"),
+                ]))
         if case .authenticating = machine.state {} else { Issue.record("expected authenticating, not \(machine.state)") }
     }
 
     @Test func anUnroutableStartupNamesTheWaysToRoute() {
         var machine = Self.machine()
-        guard case .fail(let fields) = machine.received(Self.startup([("user", "u")])) else { Issue.record(); return }
+        guard case .fail(let fields) = machine.received(Self.startup([("user", "u")])) else {
+            Issue.record()
+            return
+        }
         #expect(fields.code == "08004")
         #expect(fields.message?.contains("options=endpoint=") == true)
     }
 
     @Test(arguments: [
-        [] as [UInt8],                              // no terminator
-        Array("pw".utf8),                           // no terminator
-        Array("pw".utf8) + [0, 0],                  // bytes after the terminator
+        [] as [UInt8], // no terminator
+        Array("pw".utf8), // no terminator
+        Array("pw".utf8) + [0, 0], // bytes after the terminator
         Array("pw".utf8) + [0] + Array("x".utf8),
     ])
     func malformedPasswordPacketsAreRefused(body: [UInt8]) {
@@ -140,7 +155,10 @@ import Testing
     @Test func anEmptyPasswordIsPassedOnForTheDirectoryToJudge() {
         var machine = Self.machine(listener: "ep")
         _ = machine.received(Self.startup([("user", "u")]))
-        guard case .authenticate(let login, _) = machine.received(Self.password("")) else { Issue.record(); return }
+        guard case .authenticate(let login, _) = machine.received(Self.password("")) else {
+            Issue.record()
+            return
+        }
         #expect(login.password.isEmpty)
     }
 
@@ -181,12 +199,18 @@ import Testing
     /// What the session writes for a `fail`: an `ErrorResponse` a client decodes to the same SQLSTATE.
     @Test func refusalsTravelAsErrorResponses() throws {
         var machine = Self.machine(requireTLS: true)
-        guard case .fail(let fields) = machine.received(Self.startup([("user", "u")])) else { Issue.record(); return }
+        guard case .fail(let fields) = machine.received(Self.startup([("user", "u")])) else {
+            Issue.record()
+            return
+        }
         var buffer = ByteBuffer()
         BackendMessage.errorResponse(fields).encode(into: &buffer)
         #expect(buffer.getInteger(at: 0, as: UInt8.self) == UInt8(ascii: "E"))
         let (type, body) = try #require(try MessageFraming.next(&buffer, maximumLength: 10_000))
-        guard case .errorResponse(let decoded) = try BackendMessage.decode(type: type, body: body) else { Issue.record(); return }
+        guard case .errorResponse(let decoded) = try BackendMessage.decode(type: type, body: body) else {
+            Issue.record()
+            return
+        }
         #expect(decoded.code == "28000" && decoded == fields)
     }
 }

@@ -31,7 +31,7 @@ import Testing
         channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 5432), promise: nil)
         try channel.writeInbound(FrontendMessage.sslRequest)
         try channel.writeInbound(FrontendMessage.startup(StartupParameters([("user", "u")])))
-        #expect(try channel.readInbound(as: FrontendMessage.self) == nil)   // consumed, not passed on
+        #expect(try channel.readInbound(as: FrontendMessage.self) == nil) // consumed, not passed on
         _ = try channel.finish()
         #expect(recorder.inactive)
         let (messages, error) = await Self.drain(stream)

@@ -12,7 +12,7 @@ import X509
     static func withDirectory(_ body: (String) throws -> Void) throws {
         let root = NSTemporaryDirectory() + "kiln-certs-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try body(root + "/tls")   // a folder that does not exist yet
+        try body(root + "/tls") // a folder that does not exist yet
     }
 
     static func certificate(_ path: String) throws -> Certificate {
@@ -40,10 +40,11 @@ import X509
             #expect(try ca.extensions.basicConstraints == .isCertificateAuthority(maxPathLength: 0))
             #expect(try server.extensions.basicConstraints == .notCertificateAuthority)
             #expect(try server.extensions.extendedKeyUsage?.contains(.serverAuth) == true)
-            #expect(try Self.names(server) == [
-                .dnsName("kiln.test"), .dnsName("*.kiln.test"), .dnsName("localhost"),
-                .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])),
-            ])
+            #expect(
+                try Self.names(server) == [
+                    .dnsName("kiln.test"), .dnsName("*.kiln.test"), .dnsName("localhost"),
+                    .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])),
+                ])
             #expect(server.notValidBefore < Date() && server.notValidAfter > Date() + 365 * 86400)
         }
     }

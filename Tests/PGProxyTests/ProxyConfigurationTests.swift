@@ -17,7 +17,7 @@ import Testing
     @Test func theDefaultMessageLimitIsTheDecoders() throws {
         let limit = ProxyConfiguration(host: "::", sharedPort: nil, tls: nil).maximumMessageLength
         func startup(length: Int) -> ByteBuffer {
-            var buffer = ByteBuffer()   // 15 bytes besides the value: length, version, "user\0", "\0", "\0"
+            var buffer = ByteBuffer() // 15 bytes besides the value: length, version, "user\0", "\0", "\0"
             StartupParameters([("user", String(repeating: "a", count: length - 15))]).encode(into: &buffer)
             return buffer
         }
@@ -31,8 +31,9 @@ import Testing
     }
 
     @Test func everySettingCanBeGiven() {
-        let configuration = ProxyConfiguration(host: "0.0.0.0", sharedPort: nil, tls: nil, requireTLS: true,
-                                               handshakeTimeout: .milliseconds(250), maximumMessageLength: 512)
+        let configuration = ProxyConfiguration(
+            host: "0.0.0.0", sharedPort: nil, tls: nil, requireTLS: true,
+            handshakeTimeout: .milliseconds(250), maximumMessageLength: 512)
         #expect(configuration.sharedPort == nil && configuration.requireTLS)
         #expect(configuration.handshakeTimeout == .milliseconds(250) && configuration.maximumMessageLength == 512)
     }

@@ -49,11 +49,12 @@ import Testing
     @Test func seriesHavePrometheusNames() {
         let recorder = Recorder()
         _ = ProxyMetrics(factory: recorder)
-        #expect(recorder.series.withLock { $0.map(\.name) }.sorted() == [
-            "kiln_proxy_bytes_total{direction=client_to_server}", "kiln_proxy_bytes_total{direction=server_to_client}",
-            "kiln_proxy_connections_active", "kiln_proxy_connections_refused_total", "kiln_proxy_connections_total",
-            "kiln_proxy_wake_seconds", "kiln_proxy_wakes_total",
-        ])
+        #expect(
+            recorder.series.withLock { $0.map(\.name) }.sorted() == [
+                "kiln_proxy_bytes_total{direction=client_to_server}", "kiln_proxy_bytes_total{direction=server_to_client}",
+                "kiln_proxy_connections_active", "kiln_proxy_connections_refused_total", "kiln_proxy_connections_total",
+                "kiln_proxy_wake_seconds", "kiln_proxy_wakes_total",
+            ])
     }
 
     @Test func eachHandleFeedsItsOwnSeries() {

@@ -27,23 +27,35 @@ import Testing
         var named = HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: true, requireTLS: false)
         named.serverName = "ep-sni.example.com"
         #expect(named.route(options) == "ep-sni")
-        named.serverName = "127.0.0.1"   // an address is not a name
+        named.serverName = "127.0.0.1" // an address is not a name
         #expect(named.route(options) == "ep-opt")
         #expect(HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: false, requireTLS: false).route(StartupParameters([("user", "u")])) == nil)
     }
 
     @Test func refusals() {
         var plain = HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: true, requireTLS: true)
-        guard case .fail(let noTLS) = plain.received(.startup(StartupParameters([("user", "u")]))) else { Issue.record(); return }
+        guard case .fail(let noTLS) = plain.received(.startup(StartupParameters([("user", "u")]))) else {
+            Issue.record()
+            return
+        }
         #expect(noTLS.code == "28000")
         var unrouted = HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: false, requireTLS: false)
-        guard case .fail(let noEndpoint) = unrouted.received(.startup(StartupParameters([("user", "u")]))) else { Issue.record(); return }
+        guard case .fail(let noEndpoint) = unrouted.received(.startup(StartupParameters([("user", "u")]))) else {
+            Issue.record()
+            return
+        }
         #expect(noEndpoint.code == "08004")
         var nobody = HandshakeStateMachine(listenerEndpoint: "ep", tlsAvailable: false, requireTLS: false)
-        guard case .fail(let noUser) = nobody.received(.startup(StartupParameters([]))) else { Issue.record(); return }
+        guard case .fail(let noUser) = nobody.received(.startup(StartupParameters([]))) else {
+            Issue.record()
+            return
+        }
         #expect(noUser.code == "28000")
         var early = HandshakeStateMachine(listenerEndpoint: "ep", tlsAvailable: false, requireTLS: false)
-        guard case .fail(let unexpected) = early.received(password("x")) else { Issue.record(); return }
+        guard case .fail(let unexpected) = early.received(password("x")) else {
+            Issue.record()
+            return
+        }
         #expect(unexpected.code == "08P01")
         var cancel = HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: false, requireTLS: false)
         #expect(cancel.received(.cancel(CancelKey(processID: 1, secret: 2))) == .cancel(CancelKey(processID: 1, secret: 2)))
@@ -54,7 +66,8 @@ import Testing
         let proxyKey = CancelKey(processID: 9, secret: 9)
         #expect(machine.received(.authentication(.ok), newKey: { proxyKey }) == .forward(.authentication(.ok)))
         #expect(machine.received(.parameterStatus(name: "a", value: "b"), newKey: { proxyKey }) == .forward(.parameterStatus(name: "a", value: "b")))
-        #expect(machine.received(.backendKeyData(CancelKey(processID: 1, secret: 2)), newKey: { proxyKey })
+        #expect(
+            machine.received(.backendKeyData(CancelKey(processID: 1, secret: 2)), newKey: { proxyKey })
                 == .swapKey(backend: CancelKey(processID: 1, secret: 2), proxyKey: proxyKey))
         #expect(machine.received(.readyForQuery(transactionStatus: 73), newKey: { proxyKey }) == .ready(.readyForQuery(transactionStatus: 73)))
     }
@@ -64,8 +77,14 @@ import Testing
         let error = BackendMessage.errorResponse(.fatal("3D000", "database \"x\" does not exist"))
         #expect(machine.received(error, newKey: { .random() }) == .refused(error))
         var asking = BackendStartupStateMachine()
-        guard case .fault = asking.received(.authentication(.cleartextPassword), newKey: { .random() }) else { Issue.record(); return }
+        guard case .fault = asking.received(.authentication(.cleartextPassword), newKey: { .random() }) else {
+            Issue.record()
+            return
+        }
         var early = BackendStartupStateMachine()
-        guard case .fault = early.received(.readyForQuery(transactionStatus: 73), newKey: { .random() }) else { Issue.record(); return }
+        guard case .fault = early.received(.readyForQuery(transactionStatus: 73), newKey: { .random() }) else {
+            Issue.record()
+            return
+        }
     }
 }

@@ -20,19 +20,24 @@ import Testing
         #expect(Self.bytes(.authentication(.ok)) == [Self.r, 0, 0, 0, 8, 0, 0, 0, 0])
         #expect(Self.bytes(.authentication(.cleartextPassword)) == [Self.r, 0, 0, 0, 8, 0, 0, 0, 3])
         #expect(Self.bytes(.authentication(.md5Password(salt: 0x0102_0304))) == [Self.r, 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4])
-        #expect(Self.bytes(.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"])))
+        #expect(
+            Self.bytes(.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"])))
                 == [Self.r, 0, 0, 0, 23, 0, 0, 0, 10] + Self.cString("SCRAM-SHA-256") + [0])
-        #expect(Self.bytes(.authentication(.saslContinue(ByteBuffer(string: "r=ab"))))
+        #expect(
+            Self.bytes(.authentication(.saslContinue(ByteBuffer(string: "r=ab"))))
                 == [Self.r, 0, 0, 0, 12, 0, 0, 0, 11] + Array("r=ab".utf8))
-        #expect(Self.bytes(.authentication(.saslFinal(ByteBuffer(string: "v=x"))))
+        #expect(
+            Self.bytes(.authentication(.saslFinal(ByteBuffer(string: "v=x"))))
                 == [Self.r, 0, 0, 0, 11, 0, 0, 0, 12] + Array("v=x".utf8))
         #expect(Self.bytes(.authentication(.other(code: 7))) == [Self.r, 0, 0, 0, 8, 0, 0, 0, 7])
     }
 
     @Test func sessionMessagesEncodeAsTheProtocolSays() {
-        #expect(Self.bytes(.parameterStatus(name: "TimeZone", value: "UTC"))
+        #expect(
+            Self.bytes(.parameterStatus(name: "TimeZone", value: "UTC"))
                 == [UInt8(ascii: "S"), 0, 0, 0, 17] + Self.cString("TimeZone") + Self.cString("UTC"))
-        #expect(Self.bytes(.backendKeyData(CancelKey(processID: 258, secret: -1)))
+        #expect(
+            Self.bytes(.backendKeyData(CancelKey(processID: 258, secret: -1)))
                 == [UInt8(ascii: "K"), 0, 0, 0, 12, 0, 0, 1, 2, 0xFF, 0xFF, 0xFF, 0xFF])
         #expect(Self.bytes(.readyForQuery(transactionStatus: UInt8(ascii: "T"))) == [UInt8(ascii: "Z"), 0, 0, 0, 5, UInt8(ascii: "T")])
         #expect(Self.bytes(.other(type: UInt8(ascii: "D"), body: ByteBuffer(bytes: [9, 8]))) == [UInt8(ascii: "D"), 0, 0, 0, 6, 9, 8])
@@ -63,10 +68,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ("R", [] as [UInt8]), ("R", [0, 0]), ("R", [0, 0, 0, 5, 1, 2]),          // no code; half a code; half a salt
-        ("S", Self.cString("name")), ("S", Array("name".utf8)),                 // no value; no terminator at all
-        ("K", [0, 0, 0, 1, 0, 0]), ("Z", []),                                   // short key; no status byte
-        ("E", [UInt8(ascii: "C")] + Array("28P01".utf8)), ("N", [UInt8(ascii: "M")]),   // a field without its terminator
+        ("R", [] as [UInt8]), ("R", [0, 0]), ("R", [0, 0, 0, 5, 1, 2]), // no code; half a code; half a salt
+        ("S", Self.cString("name")), ("S", Array("name".utf8)), // no value; no terminator at all
+        ("K", [0, 0, 0, 1, 0, 0]), ("Z", []), // short key; no status byte
+        ("E", [UInt8(ascii: "C")] + Array("28P01".utf8)), ("N", [UInt8(ascii: "M")]), // a field without its terminator
     ])
     func truncatedBodiesAreRefused(type: String, body: [UInt8]) {
         #expect(throws: WireError.self) {
@@ -93,7 +98,7 @@ import Testing
         }
         var header = ByteBuffer(bytes: [UInt8(ascii: "D"), 0, 0])
         #expect(try MessageFraming.next(&header, maximumLength: 100) == nil)
-        #expect(header.readableBytes == 3)   // nothing consumed until the whole message is there
+        #expect(header.readableBytes == 3) // nothing consumed until the whole message is there
     }
 
     @Test func theBackendDecoderRefusesOversizedMessages() throws {

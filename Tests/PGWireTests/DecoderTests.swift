@@ -22,7 +22,8 @@ import Testing
 
     @Test func frontendHandshakeDecodesWhateverTheChunking() throws {
         var input = ByteBuffer()
-        input.writeInteger(Int32(8)); input.writeInteger(WireConstants.sslRequestCode)
+        input.writeInteger(Int32(8))
+        input.writeInteger(WireConstants.sslRequestCode)
         var startup = startupBytes([("user", "app"), ("database", "db"), ("options", "-c endpoint=ep-x")])
         input.writeBuffer(&startup)
         var password = passwordBytes("secret")
@@ -31,9 +32,16 @@ import Testing
         var body = ByteBuffer()
         body.writeNullTerminatedString("secret")
         try ByteToMessageDecoderVerifier.verifyDecoder(
-            inputOutputPairs: [(input, [.sslRequest,
-                                        .startup(StartupParameters([("user", "app"), ("database", "db"), ("options", "-c endpoint=ep-x")])),
-                                        .password(body), .terminate])],
+            inputOutputPairs: [
+                (
+                    input,
+                    [
+                        .sslRequest,
+                        .startup(StartupParameters([("user", "app"), ("database", "db"), ("options", "-c endpoint=ep-x")])),
+                        .password(body), .terminate,
+                    ]
+                )
+            ],
             decoderFactory: { FrontendDecoder() })
     }
 
@@ -58,11 +66,11 @@ import Testing
     }
 
     @Test(arguments: [
-        [0, 0, 0, 3, 0, 0, 0, 0] as [UInt8],                 // a length below the minimum
-        [0x7f, 0, 0, 0, 0, 3, 0, 0],                         // a length far above the maximum
-        [0, 0, 0, 8, 0, 2, 0, 0],                            // protocol 2.0
-        [0, 0, 0, 9, 0, 3, 0, 0, 0x61],                      // parameters without a terminator
-        [0, 0, 0, 12, 0, 3, 0, 0, 0x61, 0, 0x62, 0],         // a name and value, then no final zero
+        [0, 0, 0, 3, 0, 0, 0, 0] as [UInt8], // a length below the minimum
+        [0x7f, 0, 0, 0, 0, 3, 0, 0], // a length far above the maximum
+        [0, 0, 0, 8, 0, 2, 0, 0], // protocol 2.0
+        [0, 0, 0, 9, 0, 3, 0, 0, 0x61], // parameters without a terminator
+        [0, 0, 0, 12, 0, 3, 0, 0, 0x61, 0, 0x62, 0], // a name and value, then no final zero
     ])
     func garbageStartupPacketsAreRefused(bytes: [UInt8]) {
         var decoder = FrontendDecoder(maximumLength: 10_000)
@@ -82,7 +90,8 @@ import Testing
         var buffer = startupBytes([("user", "app")])
         _ = try decoder.next(&buffer)
         var huge = ByteBuffer()
-        huge.writeInteger(UInt8(ascii: "p")); huge.writeInteger(Int32(1_000_000))
+        huge.writeInteger(UInt8(ascii: "p"))
+        huge.writeInteger(Int32(1_000_000))
         #expect(throws: WireError.self) { _ = try decoder.next(&huge) }
     }
 

@@ -16,8 +16,8 @@ import Testing
         return messages
     }
 
-    static let sslRequest: [UInt8] = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F]   // 1234 << 16 | 5679
-    static let gssRequest: [UInt8] = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x30]   // 1234 << 16 | 5680
+    static let sslRequest: [UInt8] = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F] // 1234 << 16 | 5679
+    static let gssRequest: [UInt8] = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x30] // 1234 << 16 | 5680
 
     @Test func protocolNumbersAreThePostgresOnes() {
         #expect(WireConstants.protocolVersion3 == 3 << 16)
@@ -56,15 +56,18 @@ import Testing
         let emptyPassword: [UInt8] = [UInt8(ascii: "p"), 0, 0, 0, 4]
         let terminate: [UInt8] = [UInt8(ascii: "X"), 0, 0, 0, 4]
         let messages = try Self.decodeAll(Array(startup.readableBytesView) + query + emptyPassword + terminate + Self.sslRequest)
-        #expect(messages == [.startup(StartupParameters([("user", "u")])), .other(type: UInt8(ascii: "Q")),
-                             .password(ByteBuffer()), .terminate, .sslRequest])   // after Terminate, packets are untyped again
+        #expect(
+            messages == [
+                .startup(StartupParameters([("user", "u")])), .other(type: UInt8(ascii: "Q")),
+                .password(ByteBuffer()), .terminate, .sslRequest,
+            ]) // after Terminate, packets are untyped again
     }
 
     @Test(arguments: [
-        [0, 0, 0, 12, 0x04, 0xD2, 0x16, 0x2F, 0, 0, 0, 0] as [UInt8],   // an SSLRequest of the wrong length
-        [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2E],                             // a CancelRequest without its key
-        [0, 0, 0, 8, 0, 3, 0, 1],                                         // protocol 3.1
-        [0, 0, 0, 8, 0, 4, 0, 0],                                         // protocol 4.0
+        [0, 0, 0, 12, 0x04, 0xD2, 0x16, 0x2F, 0, 0, 0, 0] as [UInt8], // an SSLRequest of the wrong length
+        [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2E], // a CancelRequest without its key
+        [0, 0, 0, 8, 0, 3, 0, 1], // protocol 3.1
+        [0, 0, 0, 8, 0, 4, 0, 0], // protocol 4.0
     ])
     func unknownRequestsAreUnsupportedProtocols(bytes: [UInt8]) {
         let error = #expect(throws: WireError.self) { try Self.decodeAll(bytes) }
@@ -118,7 +121,7 @@ import Testing
         defer { _ = try? channel.finish() }
         var input = ByteBuffer()
         StartupParameters([("user", "u")]).encode(into: &input)
-        let early = [UInt8(ascii: "Q"), 0, 0, 0, 13] + Array("SELE".utf8)   // half a query
+        let early = [UInt8(ascii: "Q"), 0, 0, 0, 13] + Array("SELE".utf8) // half a query
         input.writeBytes(early)
         try channel.writeInbound(input)
         #expect(try channel.readInbound(as: FrontendMessage.self) == .startup(StartupParameters([("user", "u")])))

@@ -38,10 +38,11 @@ public enum TestDatabases {
             let databaseURL = String(base[..<base.lastIndex(of: "/")!]) + "/\(name)"
             let outcome: Result<T, any Error>
             do {
-                outcome = .success(try await withStore(url: databaseURL, logger: logger) { store in
-                    try await Migrator(database: store, logger: logger).migrate()
-                    return try await body(store)
-                })
+                outcome = .success(
+                    try await withStore(url: databaseURL, logger: logger) { store in
+                        try await Migrator(database: store, logger: logger).migrate()
+                        return try await body(store)
+                    })
             } catch {
                 outcome = .failure(error)
             }

@@ -137,18 +137,22 @@ import Testing
         try await TestDatabases.with(engine) { database in
             await #expect(throws: (any Error).self) {
                 try await database.write { db in
-                    try await db.raw("""
+                    try await db.raw(
+                        """
                         INSERT INTO users (user_id, account_id, user_name, display_name, is_admin, created_at)
                         VALUES (1, 'missing', 'u', 'U', \(bind: false), 0)
-                        """).run()
+                        """
+                    ).run()
                 }
             }
             try await database.write { db in
                 try await db.raw("INSERT INTO accounts (account_id, account_name, created_at) VALUES ('acc', 'A', 0)").run()
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO users (user_id, account_id, user_name, display_name, is_admin, created_at)
                     VALUES (1, 'acc', 'u', 'U', \(bind: false), 0)
-                    """).run()
+                    """
+                ).run()
             }
             #expect(try await rowCount(database, "users") == 1)
             try await database.write { db in try await db.raw("DELETE FROM accounts WHERE account_id = 'acc'").run() }
@@ -161,15 +165,19 @@ import Testing
         try await TestDatabases.with(engine) { database in
             try await database.write { db in
                 try await db.raw("INSERT INTO accounts (account_id, account_name, created_at) VALUES ('acc', 'A', 0)").run()
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default,
                         workspace_status, created_at) VALUES (1, 'acc', 'w', 'd', \(bind: true), 'RUNNING', 0)
-                    """).run()
+                    """
+                ).run()
                 for (id, path) in ["/b", "/a/x", "/B", "/a-b", "/é", "/a"].enumerated() {
-                    try await db.raw("""
+                    try await db.raw(
+                        """
                         INSERT INTO workspace_objects (object_id, workspace_id, path, parent_path, object_type, size,
                             created_at, modified_at) VALUES (\(bind: id), 1, \(bind: path), '/', 'FILE', 0, 0, 0)
-                        """).run()
+                        """
+                    ).run()
                 }
             }
             let paths = try await database.read { db in

@@ -17,8 +17,10 @@ import Testing
     private static func applied(_ database: any Database) async throws -> [(version: Int, name: String, appliedAt: Int64)] {
         try await database.read { db in
             try await db.raw("SELECT version, name, applied_at FROM kiln_migrations ORDER BY version").all().map { row in
-                (try row.decode(column: "version", as: Int.self), try row.decode(column: "name", as: String.self),
-                 try row.decode(column: "applied_at", as: Int64.self))
+                (
+                    try row.decode(column: "version", as: Int.self), try row.decode(column: "name", as: String.self),
+                    try row.decode(column: "applied_at", as: Int64.self)
+                )
             }
         }
     }

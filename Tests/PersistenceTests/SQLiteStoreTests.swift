@@ -48,8 +48,10 @@ import Testing
                             try await store.read { db in
                                 arrived.update { $0 += 1 }
                                 while arrived.value < 3 { await Task.yield() }
-                                return [try await pragma("foreign_keys", db), try await pragma("busy_timeout", db),
-                                        try await pragma("synchronous", db)]
+                                return [
+                                    try await pragma("foreign_keys", db), try await pragma("busy_timeout", db),
+                                    try await pragma("synchronous", db),
+                                ]
                             }
                         }
                     }
@@ -70,7 +72,10 @@ import Testing
                     for key in 0..<6 {
                         group.addTask {
                             try await store.write(lockKey: Int64(key)) { _ in
-                                inside.update { $0.now += 1; $0.maximum = max($0.maximum, $0.now) }
+                                inside.update {
+                                    $0.now += 1
+                                    $0.maximum = max($0.maximum, $0.now)
+                                }
                                 try await Task.sleep(for: .milliseconds(2))
                                 inside.update { $0.now -= 1 }
                             }

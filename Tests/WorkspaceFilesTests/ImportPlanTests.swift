@@ -9,10 +9,13 @@ import Testing
 @Suite struct ImportPlanTests {
     static let pythonSource = "# Databricks notebook source\nprint(1)\n\n# COMMAND ----------\n\n# MAGIC %md\n# MAGIC # Title"
 
-    static func plan(_ path: String, _ format: WorkspaceFormat, _ content: [UInt8], language: NotebookLanguage? = nil,
-                     overwrite: Bool = false) throws -> ImportPlan {
-        try ImportPlan.make(for: ImportRequest(
-            path: WorkspacePath(path), format: format, language: language, content: Data(content), overwrite: overwrite))
+    static func plan(
+        _ path: String, _ format: WorkspaceFormat, _ content: [UInt8], language: NotebookLanguage? = nil,
+        overwrite: Bool = false
+    ) throws -> ImportPlan {
+        try ImportPlan.make(
+            for: ImportRequest(
+                path: WorkspacePath(path), format: format, language: language, content: Data(content), overwrite: overwrite))
     }
 
     static func model(_ name: String, _ language: NotebookLanguage = .python, cells: [String] = ["1"]) -> JSONTree {
@@ -63,7 +66,7 @@ import Testing
         ])
         let tree = try Self.tree(Self.plan("/imported", .dbc, dbc))
         #expect(tree.root.value == "/imported")
-        #expect(tree.folders.map(\.value) == ["/imported/Week 1"])   // the single root folder is the import path
+        #expect(tree.folders.map(\.value) == ["/imported/Week 1"]) // the single root folder is the import path
         #expect(Set(tree.objects.map { "\($0.path.value) \($0.language!.rawValue)" }) == ["/imported/Week 1/Intro PYTHON", "/imported/Readme SQL"])
     }
 
@@ -106,9 +109,10 @@ import Testing
         let tree = try Self.tree(Self.plan("/w/bundle.zip", .auto, Self.project))
         #expect(tree.root.value == "/w/bundle")
         #expect(tree.folders.map(\.value) == ["/w/bundle/proj", "/w/bundle/proj/lib"])
-        #expect(tree.objects.map { "\($0.path.value) \($0.objectType.rawValue)" } == [
-            "/w/bundle/proj/main NOTEBOOK", "/w/bundle/proj/data.csv FILE", "/w/bundle/proj/lib/util.py FILE",
-        ])
+        #expect(
+            tree.objects.map { "\($0.path.value) \($0.objectType.rawValue)" } == [
+                "/w/bundle/proj/main NOTEBOOK", "/w/bundle/proj/data.csv FILE", "/w/bundle/proj/lib/util.py FILE",
+            ])
         #expect(tree.objects[1].storedContent == Data("a,b\n".utf8))
     }
 
@@ -122,7 +126,7 @@ import Testing
 
     @Test func zipSignaturesAreRecognised() {
         #expect(ZipSources.looksLikeZip(Self.project))
-        #expect(ZipSources.looksLikeZip(ZipContainer.write([])))   // an empty archive is only its end record
+        #expect(ZipSources.looksLikeZip(ZipContainer.write([]))) // an empty archive is only its end record
         #expect(!ZipSources.looksLikeZip(Array("PK".utf8)))
         #expect(!ZipSources.looksLikeZip(Array(Self.pythonSource.utf8)))
     }
@@ -152,10 +156,11 @@ import Testing
         #expect(dbc.objectType == .file)
         let notebook = try ImportPlan.workspaceFile(at: WorkspacePath("/w/job.py"), content: Data(Self.pythonSource.utf8))
         #expect(notebook.objectType == .notebook && notebook.path.value == "/w/job")
-        #expect(notebook.size == Int64(Self.pythonSource.utf8.count))   // its SOURCE rendering, which is what was sent
+        #expect(notebook.size == Int64(Self.pythonSource.utf8.count)) // its SOURCE rendering, which is what was sent
         let script = try ImportPlan.workspaceFile(at: WorkspacePath("/w/job.py"), content: Data("print(1)".utf8))
         #expect(script.objectType == .file && script.path.value == "/w/job.py")
-        #expect(Self.code { try ImportPlan.workspaceFile(at: WorkspacePath("/w/big.zip"), content: Data(count: WorkspaceService.maximumContentSize + 1)) }
+        #expect(
+            Self.code { try ImportPlan.workspaceFile(at: WorkspacePath("/w/big.zip"), content: Data(count: WorkspaceService.maximumContentSize + 1)) }
                 == .maxNotebookSizeExceeded)
     }
 

@@ -7,8 +7,9 @@ import Testing
 /// The import decisions that need no database.
 @Suite struct ImportRulesTests {
     static func plan(_ path: String, _ format: WorkspaceFormat, _ text: String, language: NotebookLanguage? = nil) throws -> ObjectPlan {
-        let plan = try ImportPlan.make(for: ImportRequest(
-            path: WorkspacePath(path), format: format, language: language, content: Data(text.utf8), overwrite: false))
+        let plan = try ImportPlan.make(
+            for: ImportRequest(
+                path: WorkspacePath(path), format: format, language: language, content: Data(text.utf8), overwrite: false))
         guard case .object(let object) = plan else { throw PlanWasATree() }
         return object
     }
@@ -53,26 +54,29 @@ import Testing
 
     @Test func dbcRefusesOverwrite() {
         #expect(throws: KilnError.self) {
-            try ImportPlan.make(for: ImportRequest(
-                path: WorkspacePath("/nb"), format: .dbc, language: nil, content: Data([0x50, 0x4B]), overwrite: true))
+            try ImportPlan.make(
+                for: ImportRequest(
+                    path: WorkspacePath("/nb"), format: .dbc, language: nil, content: Data([0x50, 0x4B]), overwrite: true))
         }
     }
 
     @Test func sizeLimitIsTenMegabytes() throws {
         let limit = WorkspaceService.maximumContentSize
-        _ = try ImportPlan.make(for: ImportRequest(
-            path: WorkspacePath("/ok"), format: .raw, language: nil, content: Data(count: limit), overwrite: false))
+        _ = try ImportPlan.make(
+            for: ImportRequest(
+                path: WorkspacePath("/ok"), format: .raw, language: nil, content: Data(count: limit), overwrite: false))
         #expect(throws: KilnError.self) {
-            try ImportPlan.make(for: ImportRequest(
-                path: WorkspacePath("/big"), format: .raw, language: nil, content: Data(count: limit + 1), overwrite: false))
+            try ImportPlan.make(
+                for: ImportRequest(
+                    path: WorkspacePath("/big"), format: .raw, language: nil, content: Data(count: limit + 1), overwrite: false))
         }
     }
 
     @Test func invalidUTF8NotebookIsRefused() {
         #expect(throws: KilnError.self) {
-            try ImportPlan.make(for: ImportRequest(
-                path: WorkspacePath("/nb"), format: .source, language: .python, content: Data([0xFF, 0xFE]), overwrite: false))
+            try ImportPlan.make(
+                for: ImportRequest(
+                    path: WorkspacePath("/nb"), format: .source, language: .python, content: Data([0xFF, 0xFE]), overwrite: false))
         }
     }
 }
-

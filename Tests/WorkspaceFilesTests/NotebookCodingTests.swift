@@ -17,8 +17,9 @@ import Testing
     @Test func notebooksStoredWithoutIdsGetStableOnes() throws {
         let decoded = try NotebookCoding.decode(NotebookCoding.encode(notebook))
         #expect(decoded.ids == nil)
-        let object = ObjectInfo(objectID: 7, path: try WorkspacePath("/a"), objectType: .notebook, language: .python,
-                                size: 1, createdAt: 0, modifiedAt: 0)
+        let object = ObjectInfo(
+            objectID: 7, path: try WorkspacePath("/a"), objectType: .notebook, language: .python,
+            size: 1, createdAt: 0, modifiedAt: 0)
         let content = NotebookCoding.encode(notebook)
         let first = try WorkspaceService.exportNotebook(try WorkspaceService.storedNotebook(content, objectID: 7), object: object, format: .jupyter)
         let second = try WorkspaceService.exportNotebook(try WorkspaceService.storedNotebook(content, objectID: 7), object: object, format: .jupyter)

@@ -139,10 +139,12 @@ import WorkspaceFiles
             let (account, _, first) = try #require(try await AccountStore(database: database, clock: clock).bootstrap(adminUserName: "a"))
             let (mine, theirs) = (first.workspaceID, first.workspaceID + 1)
             try await database.write { db in
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default, workspace_status, created_at)
                     VALUES (\(bind: theirs), \(bind: account.accountID), 'other', 'other', false, 'RUNNING', 0)
-                    """).run()
+                    """
+                ).run()
             }
             let service = WorkspaceService(database: database, clock: clock)
             try await service.mkdirs(workspaceID: mine, path: WorkspacePath("/mine/shared"))

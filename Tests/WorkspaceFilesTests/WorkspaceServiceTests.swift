@@ -13,8 +13,10 @@ import Testing
 
     static func path(_ text: String) -> WorkspacePath { try! WorkspacePath(text) }
 
-    static func request(_ path: String, _ format: WorkspaceFormat, _ content: [UInt8], language: NotebookLanguage? = nil,
-                        overwrite: Bool = false) -> ImportRequest {
+    static func request(
+        _ path: String, _ format: WorkspaceFormat, _ content: [UInt8], language: NotebookLanguage? = nil,
+        overwrite: Bool = false
+    ) -> ImportRequest {
         ImportRequest(path: Self.path(path), format: format, language: language, content: Data(content), overwrite: overwrite)
     }
 
@@ -47,7 +49,7 @@ import Testing
             try await Self.populate(service, workspace)
             let first = try await service.export(workspaceID: workspace, path: Self.path("/p"), format: .dbc)
             let second = try await service.export(workspaceID: workspace, path: Self.path("/p"), format: .dbc)
-            #expect(first.fileType == "dbc" && first.content == second.content)   // the same bytes every time
+            #expect(first.fileType == "dbc" && first.content == second.content) // the same bytes every time
             try await service.importObject(workspaceID: workspace, Self.request("/copy", .dbc, [UInt8](first.content)))
             #expect(try await Self.tree(service, workspace, "/copy") == ["/nb NOTEBOOK", "/sub DIRECTORY", "sub/q NOTEBOOK"])
             let q = try await service.export(workspaceID: workspace, path: Self.path("/copy/sub/q"), format: .source)
@@ -67,7 +69,8 @@ import Testing
             let autoEntries = try ZipContainer.entries([UInt8](auto.content), maximumSize: 1 << 20)
             #expect(autoEntries.map(\.0) == ["data.csv", "nb.py", "sub/", "sub/q.sql"] && autoEntries[0].1 == Array("a,b".utf8))
             try await service.importObject(workspaceID: workspace, Self.request("/again.zip", .auto, [UInt8](auto.content)))
-            #expect(try await Self.tree(service, workspace, "/again")
+            #expect(
+                try await Self.tree(service, workspace, "/again")
                     == ["/data.csv FILE", "/nb NOTEBOOK", "/sub DIRECTORY", "sub/q NOTEBOOK"])
         }
     }
@@ -110,12 +113,16 @@ import Testing
     func exportsRefuseFormatsTheObjectCannotTake(engine: DatabaseEngine) async throws {
         try await Repository.withWorkspace(engine) { service, workspace, _ in
             try await Self.populate(service, workspace)
-            for (path, format) in [("/p", WorkspaceFormat.html), ("/p", .jupyter), ("/p/data.csv", .jupyter), ("/p/data.csv", .dbc),
-                                   ("/p/nb", .rMarkdown)] {
-                #expect(await Self.code { _ = try await service.export(workspaceID: workspace, path: Self.path(path), format: format) }
+            for (path, format) in [
+                ("/p", WorkspaceFormat.html), ("/p", .jupyter), ("/p/data.csv", .jupyter), ("/p/data.csv", .dbc),
+                ("/p/nb", .rMarkdown),
+            ] {
+                #expect(
+                    await Self.code { _ = try await service.export(workspaceID: workspace, path: Self.path(path), format: format) }
                         == .invalidParameterValue, "\(path) \(format)")
             }
-            #expect(await Self.code { _ = try await service.export(workspaceID: workspace, path: Self.path("/nope"), format: .source) }
+            #expect(
+                await Self.code { _ = try await service.export(workspaceID: workspace, path: Self.path("/nope"), format: .source) }
                     == .resourceDoesNotExist)
             #expect(try await service.export(workspaceID: workspace, path: Self.path("/p/data.csv"), format: .raw).fileType == "csv")
         }
@@ -132,18 +139,22 @@ import Testing
                 try await service.importFile(workspaceID: workspace, path: Self.path("/f.txt"), content: Data("2".utf8), overwrite: false)
             }
             await #expect(throws: KilnError(.resourceAlreadyExists, "Path (/job) already exists.")) {
-                try await service.importFile(workspaceID: workspace, path: Self.path("/job.py"), content: Data("# Databricks notebook source\ny".utf8), overwrite: false)
+                try await service.importFile(
+                    workspaceID: workspace, path: Self.path("/job.py"), content: Data("# Databricks notebook source\ny".utf8), overwrite: false)
             }
             clock.advance(millis: 10)
             let replaced = try await service.importFile(workspaceID: workspace, path: Self.path("/f.txt"), content: Data("22".utf8), overwrite: true)
             #expect(replaced.objectID == file.objectID && replaced.size == 2 && replaced.modifiedAt == file.modifiedAt + 10)
             #expect(try await service.export(workspaceID: workspace, path: Self.path("/f.txt"), format: .auto).content == Data("22".utf8))
-            #expect(await Self.code { try await service.importFile(workspaceID: workspace, path: Self.path("/no/f"), content: Data(), overwrite: false) }
+            #expect(
+                await Self.code { try await service.importFile(workspaceID: workspace, path: Self.path("/no/f"), content: Data(), overwrite: false) }
                     == .resourceDoesNotExist)
-            #expect(await Self.code { try await service.importFile(workspaceID: workspace, path: Self.path("/f.txt/g"), content: Data(), overwrite: false) }
+            #expect(
+                await Self.code { try await service.importFile(workspaceID: workspace, path: Self.path("/f.txt/g"), content: Data(), overwrite: false) }
                     == .invalidParameterValue)
-            let zip = try await service.importFile(workspaceID: workspace, path: Self.path("/a.zip"), content: Data(ZipContainer.write([("x", [1])])), overwrite: false)
-            #expect(zip.objectType == .file)   // not unpacked
+            let zip = try await service.importFile(
+                workspaceID: workspace, path: Self.path("/a.zip"), content: Data(ZipContainer.write([("x", [1])])), overwrite: false)
+            #expect(zip.objectType == .file) // not unpacked
         }
     }
 
@@ -151,10 +162,12 @@ import Testing
     func overwriteMayChangeTheKindButNeverReplacesAFolder(engine: DatabaseEngine) async throws {
         try await Repository.withWorkspace(engine) { service, workspace, _ in
             let file = try await service.importObject(workspaceID: workspace, Self.request("/x", .raw, [1, 2, 3]))
-            let notebook = try await service.importObject(workspaceID: workspace, Self.request("/x", .source, Array("1".utf8), language: .python, overwrite: true))
+            let notebook = try await service.importObject(
+                workspaceID: workspace, Self.request("/x", .source, Array("1".utf8), language: .python, overwrite: true))
             #expect(notebook.objectID == file.objectID && notebook.objectType == .notebook && notebook.language == .python)
             try await service.mkdirs(workspaceID: workspace, path: Self.path("/d"))
-            #expect(await Self.code { try await service.importObject(workspaceID: workspace, Self.request("/d", .raw, [1], overwrite: true)) }
+            #expect(
+                await Self.code { try await service.importObject(workspaceID: workspace, Self.request("/d", .raw, [1], overwrite: true)) }
                     == .resourceAlreadyExists)
             #expect(try await service.getStatus(workspaceID: workspace, path: Self.path("/d")).objectType == .directory)
             #expect(await Self.code { try await service.mkdirs(workspaceID: workspace, path: Self.path("/x/y")) } == .resourceAlreadyExists)
@@ -164,15 +177,18 @@ import Testing
     @Test(arguments: TestDatabases.engines)
     func archivesImportAllOrNothing(engine: DatabaseEngine) async throws {
         try await Repository.withWorkspace(engine) { service, workspace, _ in
-            let clash = ZipContainer.write([("a", [1]), ("a/b.txt", [2])])   // `a` as a file and as a folder
-            #expect(await Self.code { try await service.importObject(workspaceID: workspace, Self.request("/bad.zip", .auto, clash)) }
+            let clash = ZipContainer.write([("a", [1]), ("a/b.txt", [2])]) // `a` as a file and as a folder
+            #expect(
+                await Self.code { try await service.importObject(workspaceID: workspace, Self.request("/bad.zip", .auto, clash)) }
                     == .invalidParameterValue)
             #expect(try await service.list(workspaceID: workspace, path: .root).isEmpty)
             let good = ZipContainer.write([("b.txt", [2])])
             try await service.importObject(workspaceID: workspace, Self.request("/good.zip", .auto, good))
-            #expect(await Self.code { try await service.importObject(workspaceID: workspace, Self.request("/good.zip", .auto, good)) }
+            #expect(
+                await Self.code { try await service.importObject(workspaceID: workspace, Self.request("/good.zip", .auto, good)) }
                     == .resourceAlreadyExists)
-            #expect(await Self.code { try await service.importObject(workspaceID: workspace, Self.request("/none/x.zip", .auto, good)) }
+            #expect(
+                await Self.code { try await service.importObject(workspaceID: workspace, Self.request("/none/x.zip", .auto, good)) }
                     == .resourceDoesNotExist)
         }
     }
@@ -199,7 +215,8 @@ import Testing
             try await service.mkdirs(workspaceID: workspace, path: Self.path("/empty"))
             try await service.delete(workspaceID: workspace, path: Self.path("/empty"), recursive: false)
             #expect(try await service.list(workspaceID: workspace, path: .root).isEmpty)
-            #expect(await Self.code { try await service.delete(workspaceID: workspace, path: Self.path("/empty"), recursive: false) }
+            #expect(
+                await Self.code { try await service.delete(workspaceID: workspace, path: Self.path("/empty"), recursive: false) }
                     == .resourceDoesNotExist)
         }
     }

@@ -17,7 +17,8 @@ func makeNotebook() -> Notebook {
         if index % 10 == 0 {
             command = "%md\n## Step \(index)\n\nThis step joins *orders* with **customers** and keeps the last 90 days. 🔥"
         } else {
-            command = (0..<12).map { "df_\($0) = spark.range(1000).selectExpr('id', 'id * \($0) as scaled').filter('id % 7 = \(index % 7)')" }
+            command =
+                (0..<12).map { "df_\($0) = spark.range(1000).selectExpr('id', 'id * \($0) as scaled').filter('id % 7 = \(index % 7)')" }
                 .joined(separator: "\n") + "\ndisplay(df_0)"
         }
         cells.append(Cell(command: command, title: index % 5 == 0 ? "Cell \(index)" : "", showTitle: index % 5 == 0))
@@ -34,11 +35,20 @@ let rNotebook = Notebook(language: .r, cells: notebook.cells)
 /// Each case prepares only its own input (outside the timing), so peak memory is the case's own.
 let cases: [String: () throws -> () throws -> Int] = [
     "baseline": { { notebook.cells.count } },
-    "source-read": { let text = SourceFormat.render(notebook); return { try SourceFormat.parse(text, language: .python).cells.count } },
+    "source-read": {
+        let text = SourceFormat.render(notebook)
+        return { try SourceFormat.parse(text, language: .python).cells.count }
+    },
     "source-write": { { SourceFormat.render(notebook).utf8.count } },
-    "jupyter-read": { let bytes = JupyterFormat.write(notebook, name: name); return { try JupyterFormat.read(bytes).cells.count } },
+    "jupyter-read": {
+        let bytes = JupyterFormat.write(notebook, name: name)
+        return { try JupyterFormat.read(bytes).cells.count }
+    },
     "jupyter-write": { { JupyterFormat.write(notebook, name: name).count } },
-    "html-read": { let bytes = HTMLFormat.write(notebook, name: name, objectID: 1); return { try HTMLFormat.read(bytes).cells.count } },
+    "html-read": {
+        let bytes = HTMLFormat.write(notebook, name: name, objectID: 1)
+        return { try HTMLFormat.read(bytes).cells.count }
+    },
     "html-write": { { HTMLFormat.write(notebook, name: name, objectID: 1).count } },
     "dbc-read": {
         let bytes = DBCArchive.write([.notebook(folder: [], name: name, model: NotebookV1.model(for: notebook, name: name, objectID: 1))])

@@ -49,9 +49,15 @@ struct JSONTreeParser {
         case UInt8(ascii: "{"): return try object(depth: depth)
         case UInt8(ascii: "["): return try array(depth: depth)
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         default: return .number(try number())
         }
     }
@@ -82,8 +88,14 @@ struct JSONTreeParser {
             members.append(.init(key, try value(depth: depth + 1)))
             skipWhitespace()
             guard offset < bytes.count else { throw error("unterminated object") }
-            if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
-            if bytes[offset] == UInt8(ascii: "}") { offset += 1; return .object(members) }
+            if bytes[offset] == UInt8(ascii: ",") {
+                offset += 1
+                continue
+            }
+            if bytes[offset] == UInt8(ascii: "}") {
+                offset += 1
+                return .object(members)
+            }
             throw error("expected ',' or '}'")
         }
     }
@@ -100,8 +112,14 @@ struct JSONTreeParser {
             values.append(try value(depth: depth + 1))
             skipWhitespace()
             guard offset < bytes.count else { throw error("unterminated array") }
-            if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
-            if bytes[offset] == UInt8(ascii: "]") { offset += 1; return .array(values) }
+            if bytes[offset] == UInt8(ascii: ",") {
+                offset += 1
+                continue
+            }
+            if bytes[offset] == UInt8(ascii: "]") {
+                offset += 1
+                return .array(values)
+            }
             throw error("expected ',' or ']'")
         }
     }
@@ -154,7 +172,8 @@ struct JSONTreeParser {
                 // Copy a run of plain bytes at once.
                 let runStart = offset
                 while offset < bytes.count, bytes[offset] != UInt8(ascii: "\""), bytes[offset] != UInt8(ascii: "\\"),
-                      bytes[offset] >= 0x20 {
+                    bytes[offset] >= 0x20
+                {
                     offset += 1
                 }
                 output.append(contentsOf: bytes[runStart..<offset])

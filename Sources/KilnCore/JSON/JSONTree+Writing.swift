@@ -108,11 +108,13 @@ enum JSONStringWriter {
                 case ..<0x20: escape = Array(unicodeEscape(UInt32(byte), upperCase: style == .jackson).utf8)
                 case 0xF0... where style == .python && index + 3 < bytes.count:
                     // A 4-byte UTF-8 sequence: a character outside the BMP, written as a surrogate pair.
-                    let scalar = UInt32(byte & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
+                    let scalar =
+                        UInt32(byte & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
                         | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F)
                     let value = scalar - 0x10000
-                    escape = Array((unicodeEscape(0xD800 + (value >> 10), upperCase: true)
-                        + unicodeEscape(0xDC00 + (value & 0x3FF), upperCase: true)).utf8)
+                    escape = Array(
+                        (unicodeEscape(0xD800 + (value >> 10), upperCase: true)
+                            + unicodeEscape(0xDC00 + (value & 0x3FF), upperCase: true)).utf8)
                     width = 4
                 default:
                     escape = nil

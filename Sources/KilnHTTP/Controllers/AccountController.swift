@@ -50,8 +50,9 @@ public struct AccountController: Sendable {
     }
 
     func replace(_ kind: AccountResourceKind, _ request: Request, _ context: AccountContext) async throws -> Response {
-        Self.json(try await resources.replace(
-            kind, accountID: context.user.accountID, id: try context.parameters.require("id"), body: try await RequestBodyReader.jsonObject(request)))
+        Self.json(
+            try await resources.replace(
+                kind, accountID: context.user.accountID, id: try context.parameters.require("id"), body: try await RequestBodyReader.jsonObject(request)))
     }
 
     /// PATCH: the body's fields (or those in `update_mask`) replace the stored ones.
@@ -80,8 +81,10 @@ public struct AccountController: Sendable {
 
     @Sendable func updateWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
         let mask = QueryParameters(request).list("update_mask")
-        return Self.json(try await workspaces.update(
-            accountID: context.user.accountID, workspaceID: try Self.workspaceID(context), body: try await RequestBodyReader.jsonObject(request), mask: mask))
+        return Self.json(
+            try await workspaces.update(
+                accountID: context.user.accountID, workspaceID: try Self.workspaceID(context), body: try await RequestBodyReader.jsonObject(request), mask: mask
+            ))
     }
 
     @Sendable func deleteWorkspace(_ request: Request, context: AccountContext) async throws -> Response {

@@ -18,7 +18,8 @@ public struct MetricsController: Sendable {
     @Sendable func metrics(_ request: Request, context: KilnRequestContext) async throws -> Response {
         var buffer = ByteBuffer()
         buffer.writeBytes(registry.emitToBuffer())
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: buffer))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: buffer))
     }
 }

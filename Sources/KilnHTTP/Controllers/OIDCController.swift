@@ -66,14 +66,15 @@ public struct OIDCController: Sendable {
         if let id = form["client_id"] { clientID = id }
         if let value = form["client_secret"] { secret = value }
         guard let clientID, let secret,
-              let principal = try await servicePrincipals.authenticate(clientID: clientID, secret: secret),
-              principal.accountID == accountID
+            let principal = try await servicePrincipals.authenticate(clientID: clientID, secret: secret),
+            principal.accountID == accountID
         else {
             return Self.failure("invalid_client", "Client authentication failed")
         }
         let token = try await servicePrincipals.issueToken(for: principal, audience: audience)
-        return JSONResponse.ok(TokenResponse(
-            accessToken: token, tokenType: "Bearer", expiresIn: Int(ServicePrincipals.tokenLifetimeSeconds), scope: "all-apis"))
+        return JSONResponse.ok(
+            TokenResponse(
+                accessToken: token, tokenType: "Bearer", expiresIn: Int(ServicePrincipals.tokenLifetimeSeconds), scope: "all-apis"))
     }
 
     /// An OAuth error: JSON, with a Content-Type (the SDK fails without one).

@@ -43,9 +43,10 @@ public struct PostgresController: Sendable {
         let caller = Self.caller(context)
         switch try Self.route(request) {
         case .collection(let parent, let kind):
-            return Self.json(try await service.create(
-                kind, parent: parent, id: query[kind.rawValue + "_id"],
-                replaceExisting: try query.bool("replace_existing") ?? false, body: body, caller: caller))
+            return Self.json(
+                try await service.create(
+                    kind, parent: parent, id: query[kind.rawValue + "_id"],
+                    replaceExisting: try query.bool("replace_existing") ?? false, body: body, caller: caller))
         case .action(let name, "undelete"):
             return Self.json(try await service.undelete(name, caller: caller))
         case .action(let name, "password"):
@@ -60,16 +61,18 @@ public struct PostgresController: Sendable {
     @Sendable func patch(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let query = QueryParameters(request)
         guard case .resource(let name) = try Self.route(request) else { throw Self.unknownRoute(request) }
-        return Self.json(try await service.update(
-            name, body: try await RequestBodyReader.jsonObject(request), mask: query["update_mask"], caller: Self.caller(context)))
+        return Self.json(
+            try await service.update(
+                name, body: try await RequestBodyReader.jsonObject(request), mask: query["update_mask"], caller: Self.caller(context)))
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let query = QueryParameters(request)
         guard case .resource(let name) = try Self.route(request) else { throw Self.unknownRoute(request) }
-        return Self.json(try await service.delete(
-            name, purge: try query.bool("purge") ?? false, reassignOwnedTo: query["reassign_owned_to"],
-            caller: Self.caller(context)))
+        return Self.json(
+            try await service.delete(
+                name, purge: try query.bool("purge") ?? false, reassignOwnedTo: query["reassign_owned_to"],
+                caller: Self.caller(context)))
     }
 
     // MARK: - Helpers
@@ -92,8 +95,9 @@ public struct PostgresController: Sendable {
 
     static func caller(_ context: AuthenticatedContext) -> LakebaseCaller {
         let name = context.identity.user.userName
-        return LakebaseCaller(workspaceID: context.workspace.workspaceID, identity: name,
-                              identityType: name.contains("@") ? "USER" : "SERVICE_PRINCIPAL")
+        return LakebaseCaller(
+            workspaceID: context.workspace.workspaceID, identity: name,
+            identityType: name.contains("@") ? "USER" : "SERVICE_PRINCIPAL")
     }
 
     static func json(_ tree: JSONTree) -> Response { JSONResponse.ok(tree) }

@@ -44,8 +44,9 @@ public struct SCIMController: Sendable {
         let start = max(1, Int(try parameters.int64("startIndex") ?? 1))
         let count = max(0, Int(try parameters.int64("count") ?? 10_000))
         let page = users.dropFirst(start - 1).prefix(count).map(SCIMUser.init)
-        return JSONResponse.ok(SCIMListResponse(
-            totalResults: users.count, startIndex: start, itemsPerPage: page.count, resources: Array(page)))
+        return JSONResponse.ok(
+            SCIMListResponse(
+                totalResults: users.count, startIndex: start, itemsPerPage: page.count, resources: Array(page)))
     }
 
     @Sendable func getUser(_ request: Request, context: AuthenticatedContext) async throws -> Response {
@@ -75,7 +76,8 @@ public struct SCIMController: Sendable {
     private func user(_ context: AuthenticatedContext) async throws -> User {
         let text = try context.parameters.require("id")
         guard let id = Int64(text), let user = try await accounts.user(id: id), user.accountID == context.workspace.accountID,
-              !(try await accounts.isServicePrincipal(userID: id)) else {
+            !(try await accounts.isServicePrincipal(userID: id))
+        else {
             throw KilnError(.resourceDoesNotExist, "User \(text) does not exist.")
         }
         return user

@@ -17,7 +17,8 @@ extension LakebaseService {
             spec = try Specs.project(merged, projectID: name.id)
             if let defaultBranch = spec["default_branch"]?.stringValue, defaultBranch != resource.projectSpec.defaultBranch?.description {
                 guard let branch = ResourceName(defaultBranch), branch.kind == .branch, branch.projectID == name.projectID,
-                      (try? await visible(branch, caller: caller, includeDeleted: false)) != nil else {
+                    (try? await visible(branch, caller: caller, includeDeleted: false)) != nil
+                else {
                     throw KilnError.invalidParameter("spec.default_branch must be a branch of \(name), not '\(defaultBranch)'.")
                 }
             }
@@ -39,13 +40,14 @@ extension LakebaseService {
             spec = try Specs.database(merged)
         }
         let newSpec = spec
-        let kind: OperationKind = switch name.kind {
-        case .project: .updateProject
-        case .branch: .updateBranch
-        case .endpoint: .updateEndpoint
-        case .role: .updateRole
-        case .database: .updateDatabase
-        }
+        let kind: OperationKind =
+            switch name.kind {
+            case .project: .updateProject
+            case .branch: .updateBranch
+            case .endpoint: .updateEndpoint
+            case .role: .updateRole
+            case .database: .updateDatabase
+            }
         return try await start(kind, name, payload: .object([.init("previous", resource.spec)]), caller: caller) { db in
             guard var current = try await ResourceTable.get(db, workspaceID: ws, name: name), current.deletedAt == nil else {
                 throw Self.notFound(name.kind)
@@ -202,11 +204,15 @@ extension LakebaseService {
     public func credentialVerifier() async throws -> DatabaseCredentials { try await reconciler.credentials() }
 
     static func managedByParent(_ message: String) -> KilnError {
-        KilnError(.badRequest, message, details: [.object([
-            .init("@type", .string("type.googleapis.com/google.rpc.ErrorInfo")),
-            .init("domain", .string("databricks.com")),
-            .init("reason", .string("RESOURCE_CONFLICT")),
-            .init("metadata", .object([.init("declarative_context", .string("MANAGED_BY_PARENT"))])),
-        ])])
+        KilnError(
+            .badRequest, message,
+            details: [
+                .object([
+                    .init("@type", .string("type.googleapis.com/google.rpc.ErrorInfo")),
+                    .init("domain", .string("databricks.com")),
+                    .init("reason", .string("RESOURCE_CONFLICT")),
+                    .init("metadata", .object([.init("declarative_context", .string("MANAGED_BY_PARENT"))])),
+                ])
+            ])
     }
 }

@@ -59,17 +59,21 @@ extension LakebaseService {
         let isProtected = try SpecReader(body["initial_branch_spec"], prefix: "initial_branch_spec").bool("is_protected") ?? false
         let now = clock.nowMillis()
         let ws = caller.workspaceID
-        let project = StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.project), spec: spec,
-                                     privateState: .object([.init("owner", .string(caller.identity))]), now: now)
-        let branch = StoredResource(workspaceID: ws, name: branchName, uid: UIDs.make(.branch),
-                                    spec: .object([.init("is_protected", .bool(isProtected))]), now: now)
+        let project = StoredResource(
+            workspaceID: ws, name: name, uid: UIDs.make(.project), spec: spec,
+            privateState: .object([.init("owner", .string(caller.identity))]), now: now)
+        let branch = StoredResource(
+            workspaceID: ws, name: branchName, uid: UIDs.make(.branch),
+            spec: .object([.init("is_protected", .bool(isProtected))]), now: now)
         let ownerRole = name.child(.branch, "production").child(.role, UIDs.shortID("role"))
-        let role = StoredResource(workspaceID: ws, name: ownerRole, uid: UIDs.make(.role), spec: .compact([
-            ("postgres_role", .string(caller.identity)), ("identity_type", .string(caller.identityType)),
-            ("auth_method", .string("LAKEBASE_OAUTH_V1")),
-            ("attributes", .object([.init("createdb", .bool(false)), .init("createrole", .bool(false)), .init("bypassrls", .bool(false))])),
-            ("membership_roles", .array([.string("DATABRICKS_SUPERUSER")])),
-        ]), now: now)
+        let role = StoredResource(
+            workspaceID: ws, name: ownerRole, uid: UIDs.make(.role),
+            spec: .compact([
+                ("postgres_role", .string(caller.identity)), ("identity_type", .string(caller.identityType)),
+                ("auth_method", .string("LAKEBASE_OAUTH_V1")),
+                ("attributes", .object([.init("createdb", .bool(false)), .init("createrole", .bool(false)), .init("bypassrls", .bool(false))])),
+                ("membership_roles", .array([.string("DATABRICKS_SUPERUSER")])),
+            ]), now: now)
         let defaultDatabase = StoredResource(
             workspaceID: ws, name: branchName.child(.database, "databricks-postgres"), uid: UIDs.make(.database),
             spec: .object([.init("postgres_database", .string("databricks_postgres")), .init("role", .string(ownerRole.description))]), now: now)
@@ -82,7 +86,8 @@ extension LakebaseService {
             }
             try await ResourceTable.insert(db, project)
             try await ResourceTable.insert(db, branch)
-            try await ResourceTable.insert(db, try await self.newEndpoint(db, name: branchName.child(.endpoint, "primary"), spec: endpointSpec, ws: ws, now: now))
+            try await ResourceTable.insert(
+                db, try await self.newEndpoint(db, name: branchName.child(.endpoint, "primary"), spec: endpointSpec, ws: ws, now: now))
             try await ResourceTable.insert(db, role)
             try await ResourceTable.insert(db, defaultDatabase)
         }
@@ -96,7 +101,8 @@ extension LakebaseService {
     private func createBranch(_ name: ResourceName, spec: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
         let reader = SpecReader(spec, prefix: "spec")
         if reader.has("source_branch_lsn") || reader.has("source_branch_time") || reader.has("source_snapshot") {
-            throw KilnError(.notImplemented, "Branching from a point in time, an LSN or a snapshot is not supported by Kiln yet; branch from the source's current state.")
+            throw KilnError(
+                .notImplemented, "Branching from a point in time, an LSN or a snapshot is not supported by Kiln yet; branch from the source's current state.")
         }
         let now = clock.nowMillis()
         var settings = try Specs.branchSettings(spec, now: now)
@@ -104,10 +110,12 @@ extension LakebaseService {
         let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
         let sourceText = try reader.string("source_branch") ?? project.projectSpec.defaultBranch?.description ?? ""
         guard let source = ResourceName(sourceText), source.kind == .branch else {
-            throw KilnError.invalidParameter("spec.source_branch must be a branch name such as projects/\(name.projectID)/branches/production, not '\(sourceText)'.")
+            throw KilnError.invalidParameter(
+                "spec.source_branch must be a branch name such as projects/\(name.projectID)/branches/production, not '\(sourceText)'.")
         }
         guard source.projectID == name.projectID else {
-            throw KilnError.invalidParameter("The source branch \(source) belongs to another project; a branch can only be created from a branch of projects/\(name.projectID).")
+            throw KilnError.invalidParameter(
+                "The source branch \(source) belongs to another project; a branch can only be created from a branch of projects/\(name.projectID).")
         }
         let isProtected = settings["is_protected"]?.boolValue == true
         if isProtected, settings["expire_time"] != nil {
@@ -116,8 +124,9 @@ extension LakebaseService {
         settings.set("source_branch", .string(source.description))
         settings.set("source_branch_time", .string(ProtoTime.timestamp(millis: now)))
         let branchSettings = settings
-        let endpointSpec = try Specs.endpoint(.object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE"))]),
-                                              projectDefaults: project.projectSpec.defaultEndpointSettings)
+        let endpointSpec = try Specs.endpoint(
+            .object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE"))]),
+            projectDefaults: project.projectSpec.defaultEndpointSettings)
         return try await start(.createBranch, name, caller: caller) { db in
             guard let sourceRow = try await ResourceTable.get(db, workspaceID: ws, name: source), sourceRow.deletedAt == nil else {
                 throw KilnError(.notFound, "source branch \(source) not found")
@@ -198,7 +207,8 @@ extension LakebaseService {
                 throw KilnError(.badRequest, "role with that name already exists")
             }
             guard roles.count < Limits.rolesPerBranch else { throw Limits.exceeded("roles per branch", Limits.rolesPerBranch) }
-            try await ResourceTable.insert(db, StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.role), spec: roleSpec, privateState: sealed, now: now))
+            try await ResourceTable.insert(
+                db, StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.role), spec: roleSpec, privateState: sealed, now: now))
         }
     }
 

@@ -11,7 +11,8 @@ struct Page {
         self.size = min(size.flatMap { $0 == 0 ? nil : $0 } ?? 50, maximum)
         if let token, !token.isEmpty {
             guard let data = Base64URL.decode(token), let text = String(data: data, encoding: .utf8),
-                  text.hasPrefix("offset:"), let offset = Int(text.dropFirst(7)), offset >= 0 else {
+                text.hasPrefix("offset:"), let offset = Int(text.dropFirst(7)), offset >= 0
+            else {
                 throw KilnError.invalidParameter("Invalid page_token.")
             }
             self.offset = offset

@@ -36,12 +36,13 @@ public enum PostgresRoute: Sendable, Equatable {
         var index = 0
         while index < segments.count {
             let segment = segments[index]
-            let expected: [ResourceKind] = switch name?.kind {
-            case nil: [.project]
-            case .project: [.branch]
-            case .branch: [.endpoint, .role, .database]
-            default: []
-            }
+            let expected: [ResourceKind] =
+                switch name?.kind {
+                case nil: [.project]
+                case .project: [.branch]
+                case .branch: [.endpoint, .role, .database]
+                default: []
+                }
             if let kind = expected.first(where: { $0.collection == segment }) {
                 if index + 1 == segments.count {
                     self = .collection(parent: name, kind: kind)
@@ -55,8 +56,10 @@ public enum PostgresRoute: Sendable, Equatable {
             let rest = Array(segments[index...])
             if ["snapshots", "snapshot-schedule", "data-api", "cdf-configs"].contains(segment) {
                 self = .unimplemented(segment)
-            } else if rest.count == 1, (current.kind == .project || current.kind == .branch) && segment == "undelete"
-                        || current.kind == .role && segment == "password" {
+            } else if rest.count == 1,
+                (current.kind == .project || current.kind == .branch) && segment == "undelete"
+                    || current.kind == .role && segment == "password"
+            {
                 self = .action(current, segment)
             } else {
                 return nil

@@ -10,8 +10,9 @@ enum ProtoTime {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        let base = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                          parts.tm_hour, parts.tm_min, parts.tm_sec)
+        let base = String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec)
         return fraction == 0 ? base + "Z" : base + String(format: ".%03dZ", fraction)
     }
 
@@ -19,11 +20,13 @@ enum ProtoTime {
     static func millis(timestamp text: String) -> Int64? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":") else { return nil }
+            bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
+        else { return nil }
         func number(_ range: Range<Int>) -> Int? { Int(String(decoding: bytes[range], as: UTF8.self)) }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         var index = 19
         var fractionMillis = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
@@ -39,7 +42,8 @@ enum ProtoTime {
         if zone == "Z" {
             offsetSeconds = 0
         } else if zone.count == 6, let sign = zone.first, sign == "+" || sign == "-",
-                  let h = Int(zone.dropFirst().prefix(2)), let m = Int(zone.suffix(2)), zone.dropFirst(3).first == ":" {
+            let h = Int(zone.dropFirst().prefix(2)), let m = Int(zone.suffix(2)), zone.dropFirst(3).first == ":"
+        {
             offsetSeconds = (sign == "+" ? 1 : -1) * (h * 3600 + m * 60)
         } else {
             return nil
@@ -64,7 +68,8 @@ enum ProtoTime {
     /// Seconds from `"300s"` / `"1.5s"`; nil for anything else.
     static func seconds(duration text: String) -> Double? {
         guard text.hasSuffix("s"), let value = Double(text.dropLast()), value.isFinite,
-              !text.dropLast().contains(where: { !"0123456789.-".contains($0) }) else { return nil }
+            !text.dropLast().contains(where: { !"0123456789.-".contains($0) })
+        else { return nil }
         return value
     }
 }

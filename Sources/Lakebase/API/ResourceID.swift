@@ -7,13 +7,17 @@ enum ResourceID {
     static func validate(_ id: String, kind: ResourceKind) throws(KilnError) {
         let minimum = (kind == .role || kind == .database) ? 4 : 1
         let bytes = Array(id.utf8)
-        let valid = (minimum...63).contains(bytes.count)
+        let valid =
+            (minimum...63).contains(bytes.count)
             && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
-            && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") }
+            && bytes.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-")
+            }
             && bytes.last != UInt8(ascii: "-")
         guard valid else {
             throw KilnError.invalidParameter(
-                "Invalid \(kind.idField) '\(id)': it must be \(minimum) to 63 characters of lower-case letters, digits and hyphens, start with a letter and not end with a hyphen.")
+                "Invalid \(kind.idField) '\(id)': it must be \(minimum) to 63 characters of lower-case letters, digits and hyphens, start with a letter and not end with a hyphen."
+            )
         }
     }
 

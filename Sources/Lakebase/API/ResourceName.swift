@@ -82,4 +82,3 @@ public struct ResourceName: Sendable, Hashable, CustomStringConvertible {
         self.ids = ids
     }
 }
-

@@ -51,7 +51,8 @@ enum Specs {
         }
         if let suspend {
             guard suspendRange.contains(suspend) else {
-                throw KilnError.invalidParameter("\(reader.field("suspend_timeout_duration")) must be between 60s and 604800s, not \(ProtoTime.duration(seconds: suspend)).")
+                throw KilnError.invalidParameter(
+                    "\(reader.field("suspend_timeout_duration")) must be between 60s and 604800s, not \(ProtoTime.duration(seconds: suspend)).")
             }
             result.set("suspend_timeout_duration", .string(ProtoTime.duration(seconds: suspend)))
         } else if noSuspension == true {
@@ -174,10 +175,12 @@ enum Specs {
         guard groupMin == 1 else {
             throw KilnError(.notImplemented, "High-availability endpoint groups (spec.group.max > 1) are not supported by Kiln yet.")
         }
-        result.set("group", .object([
-            .init("min", .integer(1)), .init("max", .integer(1)),
-            .init("enable_readable_secondaries", .bool(try group?.bool("enable_readable_secondaries") ?? false)),
-        ]))
+        result.set(
+            "group",
+            .object([
+                .init("min", .integer(1)), .init("max", .integer(1)),
+                .init("enable_readable_secondaries", .bool(try group?.bool("enable_readable_secondaries") ?? false)),
+            ]))
         let settingsReader = try reader.object("settings") ?? SpecReader(nil, prefix: "spec.settings")
         if let settings = try pgSettings(settingsReader) {
             result.set("settings", .object([.init("pg_settings", settings)]))
@@ -204,7 +207,8 @@ enum Specs {
             throw KilnError.invalidParameter("The Postgres role name '\(postgresRole)' is reserved.")
         }
         let identity = try reader.enumValue("identity_type", identityTypes)
-        let auth = try reader.enumValue("auth_method", authMethods)
+        let auth =
+            try reader.enumValue("auth_method", authMethods)
             ?? (identity == nil ? "PG_PASSWORD_SCRAM_SHA_256" : "LAKEBASE_OAUTH_V1")
         let attributes = try reader.object("attributes")
         var memberships: [JSONTree] = []
@@ -218,11 +222,14 @@ enum Specs {
             ("postgres_role", .string(postgresRole)),
             ("identity_type", identity.map(JSONTree.string)),
             ("auth_method", .string(auth)),
-            ("attributes", .object([
-                .init("createdb", .bool(try attributes?.bool("createdb") ?? false)),
-                .init("createrole", .bool(try attributes?.bool("createrole") ?? false)),
-                .init("bypassrls", .bool(try attributes?.bool("bypassrls") ?? false)),
-            ])),
+            (
+                "attributes",
+                .object([
+                    .init("createdb", .bool(try attributes?.bool("createdb") ?? false)),
+                    .init("createrole", .bool(try attributes?.bool("createrole") ?? false)),
+                    .init("bypassrls", .bool(try attributes?.bool("bypassrls") ?? false)),
+                ])
+            ),
             ("membership_roles", memberships.isEmpty ? nil : .array(memberships)),
         ])
     }

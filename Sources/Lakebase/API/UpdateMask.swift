@@ -35,15 +35,19 @@ struct MaskRules: Sendable {
     }
 
     static let project = MaskRules(
-        scalars: ["spec.budget_policy_id", "spec.default_branch", "spec.display_name", "spec.enable_pg_native_login",
-                  "spec.history_retention_duration", "spec.default_endpoint_settings.autoscaling_limit_max_cu",
-                  "spec.default_endpoint_settings.autoscaling_limit_min_cu"],
+        scalars: [
+            "spec.budget_policy_id", "spec.default_branch", "spec.display_name", "spec.enable_pg_native_login",
+            "spec.history_retention_duration", "spec.default_endpoint_settings.autoscaling_limit_max_cu",
+            "spec.default_endpoint_settings.autoscaling_limit_min_cu",
+        ],
         messages: ["spec.default_endpoint_settings"],
         repeated: ["spec.custom_tags", "spec.default_endpoint_settings.pg_settings"],
         oneofs: ["spec.default_endpoint_settings.suspension": ["suspend_timeout_duration", "no_suspension"]],
-        star: ["spec.display_name", "spec.history_retention_duration", "spec.enable_pg_native_login",
-               "spec.default_endpoint_settings.autoscaling_limit_min_cu", "spec.default_endpoint_settings.autoscaling_limit_max_cu",
-               "spec.default_endpoint_settings.pg_settings", "spec.default_endpoint_settings.suspension", "spec.custom_tags"],
+        star: [
+            "spec.display_name", "spec.history_retention_duration", "spec.enable_pg_native_login",
+            "spec.default_endpoint_settings.autoscaling_limit_min_cu", "spec.default_endpoint_settings.autoscaling_limit_max_cu",
+            "spec.default_endpoint_settings.pg_settings", "spec.default_endpoint_settings.suspension", "spec.custom_tags",
+        ],
         keptEmptyUnderStar: ["spec.custom_tags"],
         neverApplied: ["pg_version"])
 
@@ -56,13 +60,17 @@ struct MaskRules: Sendable {
         neverApplied: ["source_branch", "source_branch_lsn", "source_branch_time", "source_snapshot"])
 
     static let endpoint = MaskRules(
-        scalars: ["spec.autoscaling_limit_max_cu", "spec.autoscaling_limit_min_cu", "spec.disabled",
-                  "spec.group.enable_readable_secondaries", "spec.group.max", "spec.group.min"],
+        scalars: [
+            "spec.autoscaling_limit_max_cu", "spec.autoscaling_limit_min_cu", "spec.disabled",
+            "spec.group.enable_readable_secondaries", "spec.group.max", "spec.group.min",
+        ],
         messages: ["spec.group", "spec.settings"],
         repeated: ["spec.settings.pg_settings"],
         oneofs: ["spec.suspension": ["suspend_timeout_duration", "no_suspension"]],
-        star: ["spec.autoscaling_limit_min_cu", "spec.autoscaling_limit_max_cu", "spec.disabled", "spec.suspension",
-               "spec.settings.pg_settings"],
+        star: [
+            "spec.autoscaling_limit_min_cu", "spec.autoscaling_limit_max_cu", "spec.disabled", "spec.suspension",
+            "spec.settings.pg_settings",
+        ],
         neverApplied: ["endpoint_type"])
 
     static let role = MaskRules(
@@ -190,8 +198,10 @@ struct UpdateMask {
                 merge(member.value, into: &spec, at: childRelative, path: childPath)
                 continue
             }
-            for (group, names) in rules.oneofs where names.contains(member.key)
-                && group.split(separator: ".").dropLast().joined(separator: ".") == path {
+            for (group, names) in rules.oneofs
+            where names.contains(member.key)
+                && group.split(separator: ".").dropLast().joined(separator: ".") == path
+            {
                 for name in names { spec.setValue(nil, at: relative + [name]) }
             }
             spec.setValue(member.value, at: childRelative)

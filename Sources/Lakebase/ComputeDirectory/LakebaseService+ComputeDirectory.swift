@@ -10,13 +10,16 @@ extension LakebaseService {
     /// Every endpoint clients can connect to (ready, its branch and project not deleted).
     public func connectableEndpoints() async throws -> [ConnectableEndpoint] {
         let (endpoints, branches, projects) = try await database.read { db in
-            (try await ResourceTable.all(db, kind: .endpoint), try await ResourceTable.all(db, kind: .branch),
-             try await ResourceTable.all(db, kind: .project))
+            (
+                try await ResourceTable.all(db, kind: .endpoint), try await ResourceTable.all(db, kind: .branch),
+                try await ResourceTable.all(db, kind: .project)
+            )
         }
         let byName = Dictionary((branches + projects).map { ("\($0.workspaceID)/\($0.name)", $0) }) { first, _ in first }
         return endpoints.filter { endpoint in
-            endpoint.isConnectable(branch: byName["\(endpoint.workspaceID)/\(endpoint.name.branch)"],
-                                   project: byName["\(endpoint.workspaceID)/\(endpoint.name.project)"])
+            endpoint.isConnectable(
+                branch: byName["\(endpoint.workspaceID)/\(endpoint.name.branch)"],
+                project: byName["\(endpoint.workspaceID)/\(endpoint.name.project)"])
         }.map(connectable)
     }
 
@@ -42,16 +45,18 @@ extension LakebaseService {
     }
 
     private func connectable(_ row: StoredResource) -> ConnectableEndpoint {
-        let timeout: Duration? = if row.endpointSpec.noSuspension {
-            nil
-        } else if let override = suspendTimeoutOverride {
-            override
-        } else {
-            .seconds(row.endpointSpec.suspendTimeoutSeconds ?? 86_400)
-        }
-        return ConnectableEndpoint(uid: row.uid, workspaceID: row.workspaceID, port: row.port ?? 0,
-                                   disabled: row.endpointSpec.disabled, suspendTimeout: timeout,
-                                   replicaOf: row.isReadOnly ? row.name.parent : nil)
+        let timeout: Duration? =
+            if row.endpointSpec.noSuspension {
+                nil
+            } else if let override = suspendTimeoutOverride {
+                override
+            } else {
+                .seconds(row.endpointSpec.suspendTimeoutSeconds ?? 86_400)
+            }
+        return ConnectableEndpoint(
+            uid: row.uid, workspaceID: row.workspaceID, port: row.port ?? 0,
+            disabled: row.endpointSpec.disabled, suspendTimeout: timeout,
+            replicaOf: row.isReadOnly ? row.name.parent : nil)
     }
 }
 

@@ -12,7 +12,8 @@ extension LakebaseService {
     /// not known here (the endpoint runs, or nothing was kept), so wake it and ask postgres.
     public func checkKeptPassword(_ endpoint: ConnectableEndpoint, role: String, password: String) async throws -> Bool? {
         guard !(await reconciler.driver.isRunning(id: endpoint.uid)),
-              let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) }) else { return nil }
+            let row = try await database.read({ db in try await ResourceTable.endpoint(db, uid: endpoint.uid) })
+        else { return nil }
         var owner = row
         if let branch = endpoint.replicaOf {
             guard let (primary, runningPort) = try await primary(of: branch, ws: endpoint.workspaceID) else { return nil }
@@ -20,7 +21,7 @@ extension LakebaseService {
                 do {
                     return Self.matches(try await reconciler.driver.loginSecret(port: runningPort, role: role), password: password)
                 } catch {
-                    return nil   // the primary is going away: wake the replica and ask it
+                    return nil // the primary is going away: wake the replica and ask it
                 }
             }
             owner = primary
@@ -62,7 +63,8 @@ extension LakebaseService {
     /// clock (checked at login only: open sessions continue, as in Lakebase), and issued to `user`.
     public func checkCredential(_ token: String, endpoint: ConnectableEndpoint, user: String) async throws -> CredentialCheck {
         guard let claims = try await credentialVerifier().verify(token),
-              claims.workspaceID == endpoint.workspaceID, claims.endpoint == endpoint.uid else { return .invalid }
+            claims.workspaceID == endpoint.workspaceID, claims.endpoint == endpoint.uid
+        else { return .invalid }
         guard claims.expires * 1000 > clock.nowMillis() else { return .expired }
         guard claims.subject == user else { return .issuedTo(claims.subject) }
         return .valid

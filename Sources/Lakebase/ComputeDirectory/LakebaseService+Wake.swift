@@ -25,7 +25,8 @@ extension LakebaseService {
     /// unless `stillIdle()`, asked once the branch's data is free, says a client came meanwhile.
     public func suspend(uid: String, stillIdle: @escaping @Sendable () async -> Bool = { true }) async {
         guard let row = try? await database.read({ db in try await ResourceTable.endpoint(db, uid: uid) }),
-              !row.endpointSpec.noSuspension, await reconciler.driver.isRunning(id: uid) else { return }
+            !row.endpointSpec.noSuspension, await reconciler.driver.isRunning(id: uid)
+        else { return }
         guard await reconciler.suspend(row, stillIdle: stillIdle) else { return }
         if let port = row.port { await reconciler.driver.closeConnections(port: port) }
         logger.info("Suspended an idle endpoint", metadata: ["endpoint": "\(row.name)"])

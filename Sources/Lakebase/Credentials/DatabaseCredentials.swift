@@ -13,7 +13,10 @@ public struct DatabaseCredentialClaims: Sendable, Equatable, Codable {
     public var expires: Int64
 
     enum CodingKeys: String, CodingKey {
-        case workspaceID = "ws", endpoint = "ep", subject = "sub", expires = "exp"
+        case workspaceID = "ws"
+        case endpoint = "ep"
+        case subject = "sub"
+        case expires = "exp"
     }
 }
 
@@ -36,8 +39,9 @@ public struct DatabaseCredentials: Sendable {
         guard token.hasPrefix(Self.prefix) else { return nil }
         let parts = token.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let mac = Base64URL.decode(String(parts[1])),
-              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(parts[0].utf8), using: key),
-              let payload = Base64URL.decode(String(parts[0])) else { return nil }
+            HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(parts[0].utf8), using: key),
+            let payload = Base64URL.decode(String(parts[0]))
+        else { return nil }
         return try? JSONDecoder().decode(DatabaseCredentialClaims.self, from: payload)
     }
 }

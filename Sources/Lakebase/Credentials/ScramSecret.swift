@@ -13,9 +13,11 @@ struct ScramSecret: Sendable {
     init?(_ text: String) {
         let parts = text.split(separator: "$")
         guard parts.count == 3, parts[0] == "SCRAM-SHA-256" else { return nil }
-        let head = parts[1].split(separator: ":"), keys = parts[2].split(separator: ":")
+        let head = parts[1].split(separator: ":")
+        let keys = parts[2].split(separator: ":")
         guard head.count == 2, keys.count == 2, let iterations = Int(head[0]), iterations > 0, iterations <= 1_000_000,
-              let salt = Data(base64Encoded: String(head[1])), let storedKey = Data(base64Encoded: String(keys[0])) else { return nil }
+            let salt = Data(base64Encoded: String(head[1])), let storedKey = Data(base64Encoded: String(keys[0]))
+        else { return nil }
         self.iterations = iterations
         self.salt = salt
         self.storedKey = storedKey

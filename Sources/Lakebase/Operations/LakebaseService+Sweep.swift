@@ -11,8 +11,9 @@ extension LakebaseService {
         let due: [(workspaceID: Int64, name: ResourceName)]
         do {
             due = try await database.read { db in
-                Self.dueForDeletion(projects: try await ResourceTable.all(db, kind: .project),
-                                    branches: try await ResourceTable.all(db, kind: .branch), now: now)
+                Self.dueForDeletion(
+                    projects: try await ResourceTable.all(db, kind: .project),
+                    branches: try await ResourceTable.all(db, kind: .branch), now: now)
             }
         } catch {
             logger.error("Cannot read what is due for deletion", metadata: ["error": "\(error)"])
@@ -21,8 +22,10 @@ extension LakebaseService {
         for (workspaceID, name) in due {
             let purge = JSONTree.object([.init("purge", .bool(true))])
             do {
-                let operation = try await record(name.kind == .project ? .deleteProject : .deleteBranch, name,
-                                                 workspaceID: workspaceID, payload: purge) { _ in }
+                let operation = try await record(
+                    name.kind == .project ? .deleteProject : .deleteBranch, name,
+                    workspaceID: workspaceID, payload: purge
+                ) { _ in }
                 _ = try await runner.wait(workspaceID: workspaceID, name: operation.name, timeout: .seconds(600))
                 logger.info("Deleted a resource that was due", metadata: ["resource": "\(name)", "workspace": "\(workspaceID)"])
             } catch {
@@ -56,8 +59,8 @@ extension LakebaseService {
                 continue
             }
             guard let project = projectsByName[projectKey], project.deletedAt == nil,
-                  let expiry = branch.branchSpec.expiresAt, expiry <= now,
-                  branch.deletionRefusal(project: project, liveChild: liveChildren["\(branch.workspaceID)/\(branch.name)"]) == nil
+                let expiry = branch.branchSpec.expiresAt, expiry <= now,
+                branch.deletionRefusal(project: project, liveChild: liveChildren["\(branch.workspaceID)/\(branch.name)"]) == nil
             else { continue }
             due.append((branch.workspaceID, branch.name))
         }

@@ -53,4 +53,3 @@ struct OperationRecord: Sendable {
         return .object(members)
     }
 }
-

@@ -96,7 +96,7 @@ final class OperationRunner: Service {
             }
             result = .object([.init("response", body)])
         } catch {
-            if Task.isCancelled {   // shutting down: the next start runs it again
+            if Task.isCancelled { // shutting down: the next start runs it again
                 inFlight.withLock { _ = $0.remove(operation.name) }
                 return
             }
@@ -122,7 +122,10 @@ final class OperationRunner: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.board.wait(name, ticket: ticket) }
             group.addTask {
-                if (try? await read())?.done ?? true { self.board.resolve(name, ticket: ticket); return }
+                if (try? await read())?.done ?? true {
+                    self.board.resolve(name, ticket: ticket)
+                    return
+                }
                 try? await Task.sleep(for: timeout)
                 self.board.resolve(name, ticket: ticket)
             }
@@ -133,4 +136,3 @@ final class OperationRunner: Service {
         return try await read()
     }
 }
-

@@ -9,9 +9,11 @@ enum OperationTable {
     static func insert(_ db: any SQLDatabase, _ operation: OperationRecord) async throws {
         try await db.insert(into: table)
             .columns("workspace_id", "name", "project", "kind", "resource", "payload", "done", "result", "created_at")
-            .values(SQLBind(operation.workspaceID), SQLBind(operation.name), SQLBind(operation.resource.projectID),
-                    SQLBind(operation.kind.rawValue), SQLBind(operation.resource.description),
-                    SQLBind(ResourceTable.text(operation.payload)), SQLBind(false), SQLBind(String?.none), SQLBind(operation.createdAt))
+            .values(
+                SQLBind(operation.workspaceID), SQLBind(operation.name), SQLBind(operation.resource.projectID),
+                SQLBind(operation.kind.rawValue), SQLBind(operation.resource.description),
+                SQLBind(ResourceTable.text(operation.payload)), SQLBind(false), SQLBind(String?.none), SQLBind(operation.createdAt)
+            )
             .run()
     }
 

@@ -17,8 +17,11 @@ extension Reconciler {
                     let identifier = SQLText.identifier(role.roleSpec.postgresRole)
                     if let target = operation.payload["reassign_owned_to"]?.stringValue {
                         for database in try await driver.databases(port: port) {
-                            try await driver.run(port: port, database: database, [
-                                "REASSIGN OWNED BY \(identifier) TO \(SQLText.identifier(target))", "DROP OWNED BY \(identifier)"])
+                            try await driver.run(
+                                port: port, database: database,
+                                [
+                                    "REASSIGN OWNED BY \(identifier) TO \(SQLText.identifier(target))", "DROP OWNED BY \(identifier)",
+                                ])
                         }
                     }
                     try await driver.run(port: port, database: "postgres", ["DROP ROLE IF EXISTS \(identifier)"])
@@ -53,16 +56,20 @@ extension Reconciler {
         let exists = try await driver.roleExists(port: port, role: pgName)
         let spec = role.roleSpec
         func flag(_ on: Bool, _ word: String) -> String { on ? word : "NO" + word }
-        var options = [spec.authMethod == .noLogin ? "NOLOGIN" : "LOGIN", flag(spec.createsDatabases, "CREATEDB"),
-                       flag(spec.createsRoles, "CREATEROLE"), flag(spec.bypassesRowSecurity, "BYPASSRLS")]
+        var options = [
+            spec.authMethod == .noLogin ? "NOLOGIN" : "LOGIN", flag(spec.createsDatabases, "CREATEDB"),
+            flag(spec.createsRoles, "CREATEROLE"), flag(spec.bypassesRowSecurity, "BYPASSRLS"),
+        ]
         if let sealed = role.sealedPassword {
             options.append("PASSWORD \(SQLText.literal(try await secrets().open(sealed)))")
         } else {
             options.append("PASSWORD NULL")
         }
         let identifier = SQLText.identifier(pgName)
-        return ["\(exists ? "ALTER" : "CREATE") ROLE \(identifier) \(options.joined(separator: " "))",
-                spec.isSuperuserMember ? "GRANT databricks_superuser TO \(identifier)" : "REVOKE databricks_superuser FROM \(identifier)"]
+        return [
+            "\(exists ? "ALTER" : "CREATE") ROLE \(identifier) \(options.joined(separator: " "))",
+            spec.isSuperuserMember ? "GRANT databricks_superuser TO \(identifier)" : "REVOKE databricks_superuser FROM \(identifier)",
+        ]
     }
 
     /// After failed SQL: a create is removed, an update goes back to the previous spec, a delete stays.

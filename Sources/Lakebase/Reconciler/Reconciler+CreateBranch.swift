@@ -8,8 +8,8 @@ import SQLKit
 extension Reconciler {
     func createBranch(_ name: ResourceName, ws: Int64) async throws {
         guard let branch = try await row(name, ws: ws), let project = try await row(name.project, ws: ws),
-              let sourceName = branch.branchSpec.sourceBranch,
-              let source = try await row(sourceName, ws: ws), let sourceDirectory = source.dataDirectory
+            let sourceName = branch.branchSpec.sourceBranch,
+            let source = try await row(sourceName, ws: ws), let sourceDirectory = source.dataDirectory
         else { throw LakebaseService.notFound(.branch) }
         let directory = try await dataDirectory(project: project, owner: branch)
         let endpoints = try await children(name, .endpoint, ws: ws)

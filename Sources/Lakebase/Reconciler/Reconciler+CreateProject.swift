@@ -9,8 +9,9 @@ extension Reconciler {
     func createProject(_ name: ResourceName, ws: Int64) async throws {
         let rows = try await database.read { db in try await ResourceTable.project(db, workspaceID: ws, projectID: name.projectID) }
         guard let project = rows.first(where: { $0.kind == .project }),
-              let branch = rows.first(where: { $0.kind == .branch }),
-              let endpoint = rows.first(where: { $0.kind == .endpoint }) else { throw LakebaseService.notFound(.project) }
+            let branch = rows.first(where: { $0.kind == .branch }),
+            let endpoint = rows.first(where: { $0.kind == .endpoint })
+        else { throw LakebaseService.notFound(.project) }
         let directory = try await dataDirectory(project: project, owner: branch)
         do {
             try await owner.createEmpty(at: directory)

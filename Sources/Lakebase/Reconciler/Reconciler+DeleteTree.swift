@@ -21,8 +21,10 @@ extension Reconciler {
     func undeleteTree(_ name: ResourceName, ws: Int64) async throws {
         let rows = try await database.read { db in try await ResourceTable.project(db, workspaceID: ws, projectID: name.projectID) }
         let prefix = name.description + "/"
-        for endpoint in rows where endpoint.kind == .endpoint && endpoint.isReady
-            && (endpoint.name.description.hasPrefix(prefix) || name.kind == .project) {
+        for endpoint in rows
+        where endpoint.kind == .endpoint && endpoint.isReady
+            && (endpoint.name.description.hasPrefix(prefix) || name.kind == .project)
+        {
             try await startIfWanted(endpoint)
         }
     }

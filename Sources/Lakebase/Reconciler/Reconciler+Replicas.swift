@@ -66,9 +66,11 @@ extension Reconciler {
             guard let branchDirectory = branch.dataDirectory else {
                 throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
             }
-            try await owner.makeStandby(of: branchDirectory, slot: Self.slotName(replica), to: directory, maintenancePort: { [database] in
-                try await database.read { db in try await self.freePort(db) }
-            })
+            try await owner.makeStandby(
+                of: branchDirectory, slot: Self.slotName(replica), to: directory,
+                maintenancePort: { [database] in
+                    try await database.read { db in try await self.freePort(db) }
+                })
         }
         var made = replica
         made.setDataDirectory(directory)
@@ -82,7 +84,8 @@ extension Reconciler {
     func removeReplica(_ replica: StoredResource) async {
         if let directory = replica.dataDirectory { await owner.remove(directory) }
         guard let branch = try? await row(replica.name.branch, ws: replica.workspaceID), branch.deletedAt == nil,
-              branch.dataDirectory != nil else { return }
+            branch.dataDirectory != nil
+        else { return }
         let slot = Self.slotName(replica)
         do {
             try await onBranch(branch) { [driver] port in try await driver.dropReplicationSlot(port: port, slot: slot) }

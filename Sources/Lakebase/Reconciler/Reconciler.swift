@@ -19,8 +19,10 @@ final class Reconciler: Sendable {
     private let loadedSecrets = Mutex<LakebaseSecrets?>(nil)
     private let endpointsChanged = Mutex<(@Sendable () async -> Void)?>(nil)
 
-    init(database: any Database, owner: DataDirectoryOwner, storageArea: @escaping @Sendable (Int64) async throws -> String,
-         access: PostgresAccess, clock: any WallClock, logger: Logger) {
+    init(
+        database: any Database, owner: DataDirectoryOwner, storageArea: @escaping @Sendable (Int64) async throws -> String,
+        access: PostgresAccess, clock: any WallClock, logger: Logger
+    ) {
         self.access = access
         self.database = database
         self.owner = owner
@@ -134,20 +136,24 @@ final class Reconciler: Sendable {
     func startIfWanted(_ endpoint: StoredResource, unlessSuspended: Bool = false) async throws {
         let branchName = endpoint.name.branch
         let (branch, project) = try await database.read { db in
-            (try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
-             try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName.project))
+            (
+                try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
+                try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName.project)
+            )
         }
         guard endpoint.wantsCompute(branch: branch, project: project), let branch,
-              let directory = Self.dataDirectory(of: endpoint, branch: branch), driver.exists(directory),
-              let branchDirectory = branch.dataDirectory else {
+            let directory = Self.dataDirectory(of: endpoint, branch: branch), driver.exists(directory),
+            let branchDirectory = branch.dataDirectory
+        else {
             await owner.stop(id: endpoint.uid)
             return
         }
         let staySuspended = unlessSuspended && !endpoint.endpointSpec.noSuspension
         if endpoint.isReadOnly {
             let primary = try await primary(of: branchName, ws: endpoint.workspaceID)
-            try await owner.start(replicaSpec(endpoint, directory: directory, primary: primary, primaryDirectory: branchDirectory),
-                                  unlessSuspended: staySuspended)
+            try await owner.start(
+                replicaSpec(endpoint, directory: directory, primary: primary, primaryDirectory: branchDirectory),
+                unlessSuspended: staySuspended)
         } else {
             try await owner.start(serverSpec(endpoint: endpoint, dataDirectory: directory), unlessSuspended: staySuspended)
         }
@@ -166,7 +172,8 @@ final class Reconciler: Sendable {
     /// nil when it runs or none are known.
     func keptVerifiers(of endpoint: StoredResource) async throws -> [String: String]? {
         guard !(await driver.isRunning(id: endpoint.uid)), let branch = try await row(endpoint.name.branch, ws: endpoint.workspaceID),
-              let directory = Self.dataDirectory(of: endpoint, branch: branch) else { return nil }
+            let directory = Self.dataDirectory(of: endpoint, branch: branch)
+        else { return nil }
         return driver.keptVerifiers(directory)
     }
 
@@ -178,9 +185,11 @@ final class Reconciler: Sendable {
         guard let directory = branch.dataDirectory else {
             throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
         }
-        return try await owner.withServer(on: directory, maintenancePort: { [database] in
-            try await database.read { db in try await self.freePort(db) }
-        }, body)
+        return try await owner.withServer(
+            on: directory,
+            maintenancePort: { [database] in
+                try await database.read { db in try await self.freePort(db) }
+            }, body)
     }
 
     /// Runs Kiln's SQL on the branch (`body` gets the port of a running server of it, as `withBranchServer`);

@@ -35,13 +35,17 @@ enum ResourceTable {
 
     static func insert(_ db: any SQLDatabase, _ resource: StoredResource) async throws {
         try await db.insert(into: table)
-            .columns("workspace_id", "name", "kind", "parent", "project", "uid", "spec", "internal", "state", "port",
-                     "created_at", "updated_at", "state_changed_at", "deleted_at", "purge_at", "seq")
-            .values(SQLBind(resource.workspaceID), SQLBind(resource.name.description), SQLBind(resource.kind.rawValue),
-                    SQLBind(resource.name.parent?.description ?? ""), SQLBind(resource.name.projectID), SQLBind(resource.uid),
-                    SQLBind(text(resource.spec)), SQLBind(text(resource.privateState)), SQLBind(resource.state.rawValue), SQLBind(resource.port),
-                    SQLBind(resource.createdAt), SQLBind(resource.updatedAt), SQLBind(resource.stateChangedAt),
-                    SQLBind(resource.deletedAt), SQLBind(resource.purgeAt), SQLBind(resource.createdAt * 1000 + Int64.random(in: 0..<1000)))
+            .columns(
+                "workspace_id", "name", "kind", "parent", "project", "uid", "spec", "internal", "state", "port",
+                "created_at", "updated_at", "state_changed_at", "deleted_at", "purge_at", "seq"
+            )
+            .values(
+                SQLBind(resource.workspaceID), SQLBind(resource.name.description), SQLBind(resource.kind.rawValue),
+                SQLBind(resource.name.parent?.description ?? ""), SQLBind(resource.name.projectID), SQLBind(resource.uid),
+                SQLBind(text(resource.spec)), SQLBind(text(resource.privateState)), SQLBind(resource.state.rawValue), SQLBind(resource.port),
+                SQLBind(resource.createdAt), SQLBind(resource.updatedAt), SQLBind(resource.stateChangedAt),
+                SQLBind(resource.deletedAt), SQLBind(resource.purgeAt), SQLBind(resource.createdAt * 1000 + Int64.random(in: 0..<1000))
+            )
             .run()
     }
 
@@ -69,8 +73,9 @@ enum ResourceTable {
 
     /// Every endpoint port in use, across workspaces.
     static func usedPorts(_ db: any SQLDatabase) async throws -> Set<Int> {
-        Set(try await db.select().column("port").from(table).where("port", .isNot, SQLLiteral.null).all()
-            .map { try $0.decode(column: "port", as: Int.self) })
+        Set(
+            try await db.select().column("port").from(table).where("port", .isNot, SQLLiteral.null).all()
+                .map { try $0.decode(column: "port", as: Int.self) })
     }
 
     /// Every resource of a kind in every workspace (for start-up).

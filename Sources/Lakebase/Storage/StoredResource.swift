@@ -30,8 +30,10 @@ struct StoredResource: Sendable {
     var kind: ResourceKind { name.kind }
     var isReady: Bool { state == .ready }
 
-    init(workspaceID: Int64, name: ResourceName, uid: String, spec: JSONTree, privateState: JSONTree = .object([]),
-         state: ResourceState = .initializing, port: Int? = nil, now: Int64) {
+    init(
+        workspaceID: Int64, name: ResourceName, uid: String, spec: JSONTree, privateState: JSONTree = .object([]),
+        state: ResourceState = .initializing, port: Int? = nil, now: Int64
+    ) {
         self.workspaceID = workspaceID
         self.name = name
         self.uid = uid
@@ -63,4 +65,3 @@ struct StoredResource: Sendable {
         purgeAt = try row.decode(column: "purge_at", as: Int64?.self)
     }
 }
-
