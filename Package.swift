@@ -217,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "LakebaseTests",
             dependencies: [
-                "Lakebase", "Compute", "ComputeTestSupport", "KilnCore", "Persistence",
+                "Lakebase", "Compute", "ComputeTestSupport", "KilnCore", "Persistence", "PersistenceTestSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
@@ -261,6 +261,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "kilnTests",
+            dependencies: ["kiln", "KilnApp", "Accounts", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         // Live tests: real postgres processes and real sockets.

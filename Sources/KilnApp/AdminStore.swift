@@ -35,11 +35,10 @@ func withDatabase<T: Sendable>(
             return try await body(store)
         }
     }
-    let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("kiln.sqlite").path
-    guard FileManager.default.fileExists(atPath: path) else {
+    guard FileManager.default.fileExists(atPath: configuration.sqlitePath) else {
         throw ConfigurationError("No Kiln data in \(configuration.dataDirectory); run `kiln serve` once first.")
     }
-    let store = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
+    let store = try await SQLiteStore.open(path: configuration.sqlitePath, connections: 1, logger: logger)
     return try await store.closing {
         try await Migrator(database: store, logger: logger).migrate()
         return try await body(store)

@@ -34,8 +34,7 @@ public func buildApplication(
         services.append(store.client)
         database = store
     } else {
-        let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("kiln.sqlite").path
-        database = try await SQLiteStore.open(path: path, logger: logger)
+        database = try await SQLiteStore.open(path: configuration.sqlitePath, logger: logger)
     }
     let compute = try ComputeConfiguration(
         workDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("compute").path,

@@ -55,6 +55,11 @@ public struct KilnConfiguration: Sendable {
         case files(certificate: String, key: String)
     }
 
+    /// The SQLite metadata store, when no `databaseURL` is given: `<data-dir>/kiln.sqlite`.
+    public var sqlitePath: String {
+        URL(fileURLWithPath: dataDirectory).appendingPathComponent("kiln.sqlite").path
+    }
+
     /// The proxy's certificate authority and server certificate.
     public var postgresTLSDirectory: String {
         URL(fileURLWithPath: dataDirectory).appendingPathComponent("postgres-tls").path

@@ -7,11 +7,16 @@ actor ActivityTracker {
         var timer: Task<Void, Never>?
     }
 
+    /// Waits out an idle timeout; throws when the wait is cancelled (the real clock, or a test's own timers).
+    typealias Sleep = @Sendable (Duration) async throws -> Void
+
     private let directory: any ProxyDirectory
+    private let sleep: Sleep
     private var endpoints: [String: Endpoint] = [:]
 
-    init(directory: any ProxyDirectory) {
+    init(directory: any ProxyDirectory, sleep: @escaping Sleep = { try await Task.sleep(for: $0) }) {
         self.directory = directory
+        self.sleep = sleep
     }
 
     func connected(_ endpoint: String) {
@@ -50,8 +55,8 @@ actor ActivityTracker {
         var state = endpoints[endpoint] ?? Endpoint()
         let generation = state.generation
         // One short-lived task per idle endpoint, cancelled by the next connection or by stopAll.
-        state.timer = Task {
-            guard (try? await Task.sleep(for: idleTimeout)) != nil else { return }
+        state.timer = Task { [sleep] in
+            guard (try? await sleep(idleTimeout)) != nil, !Task.isCancelled else { return }
             await self.fire(endpoint, generation: generation)
         }
         endpoints[endpoint] = state

@@ -11,20 +11,6 @@ struct Admin: AsyncParsableCommand {
     )
 }
 
-/// Where the data is: the same options and variables as `kiln serve`.
-struct StoreOptions: ParsableArguments {
-    @Option(help: "Where Kiln keeps its data (KILN_DATA_DIR; default ./.kiln).") var dataDir: String?
-    @Option(help: "postgres:// URL of the metadata database (KILN_DATABASE_URL).") var databaseURL: String?
-
-    func configuration() throws -> KilnConfiguration {
-        do {
-            return try KilnConfiguration.resolve(dataDirectory: dataDir, databaseURL: databaseURL)
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        }
-    }
-}
-
 /// The account the admin commands act on (Kiln has one, created on first start).
 func primaryAccount(_ accounts: AccountStore) async throws -> Account {
     guard let account = try await accounts.primaryAccount() else {

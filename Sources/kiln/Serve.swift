@@ -9,9 +9,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address to listen on (KILN_HOST; default 127.0.0.1).") var host: String?
     @Option(help: "Port to listen on (KILN_PORT; default 8080).") var port: Int?
-    @Option(help: "Where Kiln keeps its data (KILN_DATA_DIR; default ./.kiln).") var dataDir: String?
-    @Option(help: "postgres:// URL of the metadata database (KILN_DATABASE_URL; default SQLite in the data dir).")
-    var databaseURL: String?
+    @OptionGroup var store: StoreOptions
     @Option(help: "trace, debug, info, notice, warning, error or critical (KILN_LOG_LEVEL; default info).")
     var logLevel: String?
     @Option(help: "User name of the admin created on first start (KILN_ADMIN_USER; default admin@kiln.local).")
@@ -27,7 +25,7 @@ struct Serve: AsyncParsableCommand {
         let configuration: KilnConfiguration
         do {
             configuration = try KilnConfiguration.resolve(
-                host: host, port: port, dataDirectory: dataDir, databaseURL: databaseURL,
+                host: host, port: port, dataDirectory: store.dataDir, databaseURL: store.databaseURL,
                 logLevel: logLevel, adminUserName: adminUser, storageRoot: storageRoot,
                 tls: tls, tlsCertificate: tlsCert, tlsKey: tlsKey)
         } catch let error as ConfigurationError {

@@ -8,7 +8,6 @@ import Logging
 import PGProxy
 import Persistence
 import PersistenceTestSupport
-import SQLKit
 import Testing
 
 /// The proxy's view of Lakebase, as `kiln serve` wires it, on a fake compute driver: which logins wake a
@@ -24,15 +23,7 @@ import Testing
     ) async throws {
         let driver = FakeComputeDriver(verifiers: ["app": Self.secret])
         try await TestDatabases.with(.sqlite) { database in
-            try await database.write { db in
-                try await db.raw("INSERT INTO accounts (account_id, account_name, created_at) VALUES ('a', 'a', 0)").run()
-                try await db.raw(
-                    """
-                    INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default, workspace_status, created_at)
-                    VALUES (1, 'a', 'w', 'w', true, 'RUNNING', 0)
-                    """
-                ).run()
-            }
+            try await TestDatabases.addWorkspace(1, to: database)
             let logger = Logger(label: "kiln-test")
             let root = NSTemporaryDirectory() + "kiln-proxy-directory-\(UUID().uuidString.prefix(8))"
             defer { try? FileManager.default.removeItem(atPath: root) }

@@ -5,7 +5,7 @@ import KilnCore
 @testable import Lakebase
 import Logging
 import Persistence
-import SQLKit
+import PersistenceTestSupport
 import Testing
 
 /// A `LakebaseService` in process: requests, operations and the reconciler on a fresh SQLite store, with
@@ -28,17 +28,7 @@ struct LakebaseHarness: Sendable {
         let root = NSTemporaryDirectory() + "kiln-lakebase-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try await withStore(root: root) { store in
-            try await store.write { db in
-                try await db.raw("INSERT INTO accounts (account_id, account_name, created_at) VALUES ('a', 'a', 0)").run()
-                try await db.raw(
-                    """
-                    INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default, workspace_status, created_at)
-                    VALUES (1, 'a', 'w', 'w', true, 'RUNNING', 0)
-                    """
-                ).run()
-            }
-        }
+        try await withStore(root: root) { store in try await TestDatabases.addWorkspace(1, to: store) }
         try await body(root)
     }
 

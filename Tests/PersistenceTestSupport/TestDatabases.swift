@@ -67,3 +67,22 @@ public enum TestDatabases {
 
     struct ConfigurationMissing: Error {}
 }
+
+extension TestDatabases {
+    /// Adds the account `accountID` (unless it is there) and a RUNNING workspace `workspaceID` of it, as bare
+    /// rows: what tests of a domain that only needs a workspace to belong to (Lakebase, the workspace tree) start from.
+    public static func addWorkspace(_ workspaceID: Int64, accountID: String = "a", to database: any Database) async throws {
+        try await database.write { db in
+            try await db.raw(
+                "INSERT INTO accounts (account_id, account_name, created_at) VALUES (\(bind: accountID), \(bind: accountID), 0) ON CONFLICT DO NOTHING"
+            )
+            .run()
+            try await db.raw(
+                """
+                INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default, workspace_status, created_at)
+                VALUES (\(bind: workspaceID), \(bind: accountID), \(bind: "w\(workspaceID)"), \(bind: "w\(workspaceID)"), false, 'RUNNING', 0)
+                """
+            ).run()
+        }
+    }
+}

@@ -3,7 +3,6 @@ import Foundation
 import KilnCore
 import NotebookFormats
 import Persistence
-import SQLKit
 import PersistenceTestSupport
 import Testing
 import WorkspaceFiles
@@ -138,14 +137,7 @@ import WorkspaceFiles
             let clock = ManualClock()
             let (account, _, first) = try #require(try await AccountStore(database: database, clock: clock).bootstrap(adminUserName: "a"))
             let (mine, theirs) = (first.workspaceID, first.workspaceID + 1)
-            try await database.write { db in
-                try await db.raw(
-                    """
-                    INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default, workspace_status, created_at)
-                    VALUES (\(bind: theirs), \(bind: account.accountID), 'other', 'other', false, 'RUNNING', 0)
-                    """
-                ).run()
-            }
+            try await TestDatabases.addWorkspace(theirs, accountID: account.accountID, to: database)
             let service = WorkspaceService(database: database, clock: clock)
             try await service.mkdirs(workspaceID: mine, path: WorkspacePath("/mine/shared"))
             try await service.importObject(workspaceID: theirs, Self.source("/theirs"))
