@@ -25,11 +25,16 @@ public final class DataDirectoryOwner: Sendable {
         try await locks.withLock(path, body)
     }
 
-    /// The port of the compute serving `path` when one is up.
-    private func runningPort(on path: String) async -> Int? {
+    /// The port of the compute serving `path` when one is up; nil when none is wanted there. Throws when
+    /// one is wanted but down (it crashed and the supervisor is restarting it): its data can be neither
+    /// copied file by file nor served by a second server until it runs again.
+    private func runningPort(on path: String) async throws -> Int? {
         for id in await driver.ids() {
             guard let spec = await driver.spec(id: id), spec.dataDirectory == path else { continue }
-            if await driver.isRunning(id: id) { return spec.port }
+            guard await driver.isRunning(id: id) else {
+                throw ComputeError("The compute \(id) is restarting after it stopped unexpectedly; try again once it runs.")
+            }
+            return spec.port
         }
         return nil
     }
@@ -48,7 +53,7 @@ public final class DataDirectoryOwner: Sendable {
     public func copy(_ source: String, to path: String) async throws {
         try await withDirectory(source) {
             try await self.withDirectory(path) { [driver] in
-                if let port = await self.runningPort(on: source) {
+                if let port = try await self.runningPort(on: source) {
                     try await driver.copy(runningServerPort: port, to: path)
                 } else {
                     try await driver.copy(stoppedDirectory: source, to: path)
@@ -116,7 +121,7 @@ public final class DataDirectoryOwner: Sendable {
         on path: String, maintenancePort: @escaping @Sendable () async throws -> Int, _ body: @escaping @Sendable (Int) async throws -> T
     ) async throws -> T {
         try await withDirectory(path) { [driver] in
-            if let port = await self.runningPort(on: path) { return try await body(port) }
+            if let port = try await self.runningPort(on: path) { return try await body(port) }
             guard driver.exists(path) else { throw ComputeError("There is no data at \(path) yet.") }
             let name = path.split(separator: "/").last.map(String.init) ?? path
             let spec = ServerSpec(id: Self.maintenancePrefix + name, dataDirectory: path, port: try await maintenancePort(), settings: [:])

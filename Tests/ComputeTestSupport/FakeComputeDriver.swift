@@ -12,6 +12,11 @@ public final class FakeComputeDriver: ComputeDriver {
         var directories: Set<String> = []
         var suspended: [String: [String: String]] = [:]
         var running: [String: ServerSpec] = [:]
+        /// Computes that stopped unexpectedly and are being restarted (wanted, not running).
+        var crashed: Set<String> = []
+
+        /// The computes that run and answer.
+        var live: [ServerSpec] { running.values.filter { !crashed.contains($0.id) } }
         /// Directories being read by a copy, with how many copies read each.
         var copying: [String: Int] = [:]
         var violations: [String] = []
@@ -73,14 +78,14 @@ public final class FakeComputeDriver: ComputeDriver {
     }
 
     private func backup(port: Int, to path: String) async throws {
-        guard let source = state.withLock({ $0.running.values.first { $0.port == port }?.dataDirectory }) else {
+        guard let source = state.withLock({ $0.live.first { $0.port == port }?.dataDirectory }) else {
             throw ComputeError("pg_basebackup: no server on port \(port)")
         }
         try beginCopy(of: source)
         try? await Task.sleep(for: copyTime)
         try state.withLock { state in
             state.copying[source, default: 1] -= 1
-            guard state.running.values.contains(where: { $0.port == port }) else {
+            guard state.live.contains(where: { $0.port == port }) else {
                 throw ComputeError("pg_basebackup: the server on port \(port) went away")
             }
             state.directories.insert(path)
@@ -125,12 +130,14 @@ public final class FakeComputeDriver: ComputeDriver {
                 state.violations.append("\(spec.id) started on \(spec.dataDirectory) while it was copied")
             }
             state.running[spec.id] = spec
+            state.crashed.remove(spec.id)
             state.starts += 1
         }
     }
 
     public func stop(id: String) async {
         state.withLock { state in
+            state.crashed.remove(id)
             guard let spec = state.running.removeValue(forKey: id) else { return }
             if state.copying[spec.dataDirectory, default: 0] > 0 {
                 state.violations.append("\(id) stopped while a copy read \(spec.dataDirectory)")
@@ -139,10 +146,17 @@ public final class FakeComputeDriver: ComputeDriver {
     }
 
     public func state(id: String) async -> ComputeSupervisor.State {
-        state.withLock { $0.running[id] == nil ? .stopped : .running }
+        state.withLock { state in
+            state.running[id] == nil ? .stopped : state.crashed.contains(id) ? .degraded("crashed") : .running
+        }
     }
 
-    public func isRunning(id: String) async -> Bool { state.withLock { $0.running[id] != nil } }
+    public func isRunning(id: String) async -> Bool { state.withLock { $0.running[id] != nil && !$0.crashed.contains(id) } }
+
+    /// Makes a running compute crash: still wanted (its spec stays), not running, as while the supervisor
+    /// restarts it; `recover` brings it back.
+    public func crash(id: String) { _ = state.withLock { $0.crashed.insert(id) } }
+    public func recover(id: String) { _ = state.withLock { $0.crashed.remove(id) } }
     public func spec(id: String) async -> ServerSpec? { state.withLock { $0.running[id] } }
     public func ids() async -> [String] { state.withLock { Array($0.running.keys) } }
 
@@ -187,7 +201,7 @@ public final class FakeComputeDriver: ComputeDriver {
     public func closeAllConnections() async {}
 
     private func requireServer(port: Int) throws {
-        guard state.withLock({ $0.running.values.contains { $0.port == port } }) else {
+        guard state.withLock({ $0.live.contains { $0.port == port } }) else {
             throw ComputeError("Cannot reach the compute: no server on port \(port)")
         }
     }

@@ -110,3 +110,24 @@ import Testing
         #expect(driver.violations == [])
     }
 }
+
+extension DataDirectoryOwnerTests {
+    /// A compute that crashed is wanted but down while the supervisor restarts it: its data is neither
+    /// copied file by file (the restart may write it meanwhile) nor given a second, maintenance server.
+    @Test func theDataOfACrashedComputeIsLeftAloneUntilItRunsAgain() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/parent")
+        try await owner.start(spec("ep", on: "/d/parent"))
+        driver.crash(id: "ep")
+        await #expect(throws: ComputeError.self) { try await owner.copy("/d/parent", to: "/d/child") }
+        await #expect(throws: ComputeError.self) {
+            try await owner.withServer(on: "/d/parent", maintenancePort: { 55012 }) { $0 }
+        }
+        #expect(!driver.exists("/d/child"))
+        #expect(driver.starts == 1)
+        driver.recover(id: "ep")
+        try await owner.copy("/d/parent", to: "/d/child")
+        #expect(driver.exists("/d/child"))
+        #expect(driver.violations == [])
+    }
+}
