@@ -195,7 +195,7 @@ let package = Package(
             dependencies: ["Accounts", "KilnCore", "Persistence", "PersistenceTestSupport", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ComputeTests", dependencies: ["Compute", "ComputeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "ComputeTestSupport", "KilnCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PGWireTests",
             dependencies: [

@@ -3,7 +3,9 @@ import KilnCore
 /// The one owner of the computes' data directories: every start, stop, suspend, copy, clone and removal
 /// of a branch's or a replica's data goes through it, one at a time per data directory. So a wake never
 /// starts a compute on a directory being copied, a suspend never stops the server a `pg_basebackup` reads,
-/// and a maintenance server never shares a directory with an endpoint's compute.
+/// and a maintenance server never shares a directory with an endpoint's compute. (The one exception is the
+/// driver's own restart of a compute that crashed; while it is down the owner neither copies its data nor
+/// serves it another way.)
 ///
 /// A branch's data directory is served by its read-write endpoint's compute (or, for Kiln's own SQL while
 /// that sleeps, a maintenance server); a read replica has a directory of its own. The owner finds which
@@ -32,7 +34,7 @@ public final class DataDirectoryOwner: Sendable {
         for id in await driver.ids() {
             guard let spec = await driver.spec(id: id), spec.dataDirectory == path else { continue }
             guard await driver.isRunning(id: id) else {
-                throw ComputeError("The compute \(id) is restarting after it stopped unexpectedly; try again once it runs.")
+                throw KilnError(.invalidState, "The compute \(id) is restarting after it stopped unexpectedly; try again once it runs.")
             }
             return spec.port
         }
@@ -72,19 +74,27 @@ public final class DataDirectoryOwner: Sendable {
         }
     }
 
-    /// Removes a data directory and what lies beside it. Its computes must be stopped.
+    /// Removes a data directory and what lies beside it, stopping first any compute still on it (a wake
+    /// that slipped in before the caller's stop).
     public func remove(_ path: String) async {
-        _ = try? await withDirectory(path) { [driver] in await driver.remove(path) }
+        _ = try? await withDirectory(path) { [driver] in
+            for id in await driver.ids() where await driver.spec(id: id)?.dataDirectory == path { await driver.stop(id: id) }
+            await driver.remove(path)
+        }
     }
 
     // MARK: - Computes
 
     /// Starts (or restarts with a new spec) the compute `spec` describes on its data directory, which
     /// then no longer counts as suspended. With `unlessSuspended`, a directory whose compute was suspended
-    /// for being idle stays so (it wakes when a client connects).
-    public func start(_ spec: ServerSpec, unlessSuspended: Bool = false) async throws {
+    /// for being idle stays so (it wakes when a client connects). `stillWanted()`, asked once the directory
+    /// is free, may say the compute is no longer wanted (deleted or disabled meanwhile): then nothing starts.
+    public func start(
+        _ spec: ServerSpec, unlessSuspended: Bool = false, stillWanted: @escaping @Sendable () async throws -> Bool = { true }
+    ) async throws {
         try await withDirectory(spec.dataDirectory) { [driver] in
             if unlessSuspended && driver.isSuspended(spec.dataDirectory) { return }
+            guard try await stillWanted() else { return }
             defer { driver.setSuspended(spec.dataDirectory, false, verifiers: nil) }
             try await driver.start(spec)
         }

@@ -34,22 +34,44 @@ public actor AsyncLock {
     }
 }
 
-/// One `AsyncLock` per key, made on first use: work on the same key runs one at a time, work on
-/// different keys runs concurrently. Locks are never freed; keys are resource names, few and long-lived.
+/// One `AsyncLock` per key, made on first use and freed when nobody holds or waits for it: work on the same
+/// key runs one at a time, work on different keys runs concurrently, and keys that come and go (data
+/// directories, operations' projects) leave nothing behind.
 public actor KeyedLocks {
-    private var locks: [String: AsyncLock] = [:]
+    private struct Entry {
+        var lock = AsyncLock()
+        /// The holder and the waiters.
+        var users = 0
+    }
+
+    private var locks: [String: Entry] = [:]
 
     public init() {}
 
-    private func lock(for key: String) -> AsyncLock {
-        if let lock = locks[key] { return lock }
-        let lock = AsyncLock()
-        locks[key] = lock
-        return lock
+    /// The key's lock, counted as used until `checkIn`.
+    private func checkOut(_ key: String) -> AsyncLock {
+        locks[key, default: Entry()].users += 1
+        return locks[key]!.lock
     }
+
+    private func checkIn(_ key: String) {
+        locks[key]?.users -= 1
+        if locks[key]?.users == 0 { locks[key] = nil }
+    }
+
+    /// How many keys have a lock now (held or waited for).
+    public var count: Int { locks.count }
 
     /// Runs `body` while holding the lock of `key`.
     public nonisolated func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
-        try await lock(for: key).withLock(body)
+        let lock = await checkOut(key)
+        do {
+            let result = try await lock.withLock(body)
+            await checkIn(key)
+            return result
+        } catch {
+            await checkIn(key)
+            throw error
+        }
     }
 }

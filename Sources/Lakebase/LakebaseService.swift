@@ -17,7 +17,6 @@ public final class LakebaseService: Service {
     let runner: OperationRunner
     let reconciler: Reconciler
     let sweepInterval: Duration
-    let locks = KeyedLocks()
     /// Replaces every endpoint's suspend timeout (tests and demos); nil: each endpoint's own.
     let suspendTimeoutOverride: Duration?
 

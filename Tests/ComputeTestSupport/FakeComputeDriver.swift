@@ -22,6 +22,10 @@ public final class FakeComputeDriver: ComputeDriver {
         var violations: [String] = []
         var statements: [String] = []
         var starts = 0
+        /// Copies begun so far, and whether new ones wait at the gate (`holdCopies`) and who waits there.
+        var copiesBegun = 0
+        var copiesHeld = false
+        var heldCopies: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -58,7 +62,7 @@ public final class FakeComputeDriver: ComputeDriver {
     }
 
     public func copy(stoppedDirectory source: String, to path: String) async throws {
-        try beginCopy(of: source)
+        try await beginCopy(of: source)
         try? await Task.sleep(for: copyTime)
         state.withLock { state in
             if state.running.values.contains(where: { $0.dataDirectory == source }) {
@@ -81,7 +85,7 @@ public final class FakeComputeDriver: ComputeDriver {
         guard let source = state.withLock({ $0.live.first { $0.port == port }?.dataDirectory }) else {
             throw ComputeError("pg_basebackup: no server on port \(port)")
         }
-        try beginCopy(of: source)
+        try await beginCopy(of: source)
         try? await Task.sleep(for: copyTime)
         try state.withLock { state in
             state.copying[source, default: 1] -= 1
@@ -92,15 +96,52 @@ public final class FakeComputeDriver: ComputeDriver {
         }
     }
 
-    private func beginCopy(of source: String) throws {
+    private func beginCopy(of source: String) async throws {
         try state.withLock { state in
             guard state.directories.contains(source) else { throw ComputeError("no data at \(source)") }
             state.copying[source, default: 0] += 1
+            state.copiesBegun += 1
         }
+        await withCheckedContinuation { continuation in
+            let held = state.withLock { state in
+                if state.copiesHeld { state.heldCopies.append(continuation) }
+                return state.copiesHeld
+            }
+            if !held { continuation.resume() }
+        }
+    }
+
+    /// Makes copies that begin from now on wait, reading their source, until `releaseCopies()`: a test can
+    /// then do something while a copy is certainly under way.
+    public func holdCopies() { state.withLock { $0.copiesHeld = true } }
+
+    /// Lets every held copy finish (and new ones run through).
+    public func releaseCopies() {
+        let held = state.withLock { state in
+            state.copiesHeld = false
+            defer { state.heldCopies.removeAll() }
+            return state.heldCopies
+        }
+        for continuation in held { continuation.resume() }
+    }
+
+    /// Waits until `count` copies have begun (about ten seconds at most).
+    public func waitForCopies(_ count: Int) async {
+        for _ in 0..<10_000 where state.withLock({ $0.copiesBegun }) < count { try? await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    /// Waits until `count` computes have been started in all (or `within` passes): lets a test give work
+    /// that should be waiting a fair chance to run if it were not.
+    public func waitForStarts(_ count: Int, within limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while state.withLock({ $0.starts }) < count, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
     }
 
     public func remove(_ path: String) async {
         state.withLock { state in
+            if state.running.values.contains(where: { $0.dataDirectory == path }) {
+                state.violations.append("\(path) was removed while a compute ran on it")
+            }
             state.directories.remove(path)
             state.suspended[path] = nil
         }

@@ -1,22 +1,29 @@
 import Compute
 import ComputeTestSupport
+import KilnCore
 import Testing
 
 /// The owner serialises work on each data directory: the races a branch copy had with wakes and
 /// suspends (REVIEW-2026-11 §5.13) are checked against a fake driver that reports every overlap.
 @Suite struct DataDirectoryOwnerTests {
-    let driver = FakeComputeDriver(copyTime: .milliseconds(200))
+    let driver = FakeComputeDriver()
     var owner: DataDirectoryOwner { DataDirectoryOwner(driver: driver) }
 
     func spec(_ id: String, on directory: String, port: Int = 55001) -> ServerSpec {
         ServerSpec(id: id, dataDirectory: directory, port: port, settings: [:])
     }
 
+    // The copies below are held at the fake's gate until the test releases them, so the wake or suspend
+    // certainly arrives while a copy reads the directory; work that waits is given 300 ms to show that it
+    // would not (on today's code it reaches the driver at once).
+
     @Test func withoutAnOwnerTheFakeSeesAWakeDuringACopy() async throws {
         try await driver.createEmpty(at: "/d/parent")
+        driver.holdCopies()
         async let copy: Void = driver.copy(stoppedDirectory: "/d/parent", to: "/d/child")
-        try await Task.sleep(for: .milliseconds(50))
+        await driver.waitForCopies(1)
         try await driver.start(spec("ep", on: "/d/parent"))
+        driver.releaseCopies()
         try await copy
         #expect(driver.violations.count == 2) // started during the copy, and copied while it ran
     }
@@ -24,10 +31,15 @@ import Testing
     @Test func aWakeDuringACopyWaitsForIt() async throws {
         let owner = owner
         try await owner.createEmpty(at: "/d/parent")
+        driver.holdCopies()
         async let copy: Void = owner.copy("/d/parent", to: "/d/child")
-        try await Task.sleep(for: .milliseconds(50))
-        try await owner.start(spec("ep", on: "/d/parent"))
+        await driver.waitForCopies(1)
+        async let wake: Void = owner.start(spec("ep", on: "/d/parent"))
+        await driver.waitForStarts(1, within: .milliseconds(300))
+        #expect(driver.starts == 0, "the wake started a compute on a directory being copied")
+        driver.releaseCopies()
         try await copy
+        try await wake
         #expect(driver.violations == [])
         #expect(driver.exists("/d/child"))
         #expect(await driver.isRunning(id: "ep"))
@@ -37,11 +49,15 @@ import Testing
         let owner = owner
         try await owner.createEmpty(at: "/d/parent")
         try await owner.start(spec("ep", on: "/d/parent"))
+        driver.holdCopies()
         async let copy: Void = owner.copy("/d/parent", to: "/d/child")
-        try await Task.sleep(for: .milliseconds(50))
-        let suspended = await owner.suspend(id: "ep", keepingVerifiers: true) { true }
+        await driver.waitForCopies(1)
+        async let suspended = owner.suspend(id: "ep", keepingVerifiers: true) { true }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await driver.isRunning(id: "ep"), "the suspend stopped the server a base backup reads")
+        driver.releaseCopies()
         try await copy
-        #expect(suspended)
+        #expect(await suspended)
         #expect(driver.violations == [])
         #expect(driver.exists("/d/child"))
         #expect(driver.isSuspended("/d/parent"))
@@ -51,13 +67,39 @@ import Testing
         let owner = owner
         try await owner.createEmpty(at: "/d/parent")
         try await owner.start(spec("ep", on: "/d/parent"))
+        driver.holdCopies()
         async let copy: Void = owner.copy("/d/parent", to: "/d/child")
-        try await Task.sleep(for: .milliseconds(50))
-        let suspended = await owner.suspend(id: "ep", keepingVerifiers: true) { false }
+        await driver.waitForCopies(1)
+        async let suspended = owner.suspend(id: "ep", keepingVerifiers: true) { false }
+        driver.releaseCopies()
         try await copy
-        #expect(!suspended)
+        #expect(await !suspended)
         #expect(await driver.isRunning(id: "ep"))
         #expect(!driver.isSuspended("/d/parent"))
+    }
+
+    @Test func aWakeThatWaitedStartsNothingOnceItIsNoLongerWanted() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/parent")
+        driver.holdCopies()
+        async let copy: Void = owner.copy("/d/parent", to: "/d/child")
+        await driver.waitForCopies(1)
+        async let wake: Void = owner.start(spec("ep", on: "/d/parent"), stillWanted: { false }) // deleted meanwhile
+        driver.releaseCopies()
+        try await copy
+        try await wake
+        #expect(await !driver.isRunning(id: "ep"))
+        #expect(driver.starts == 0)
+    }
+
+    @Test func removingADirectoryStopsWhatStillRunsOnItFirst() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/a")
+        try await owner.start(spec("ep", on: "/d/a"))
+        await owner.remove("/d/a")
+        #expect(await !driver.isRunning(id: "ep"))
+        #expect(!driver.exists("/d/a"))
+        #expect(driver.violations == [])
     }
 
     @Test func aStartClearsTheSuspendedMarkUnlessAskedToLeaveItAsleep() async throws {
@@ -119,8 +161,8 @@ extension DataDirectoryOwnerTests {
         try await owner.createEmpty(at: "/d/parent")
         try await owner.start(spec("ep", on: "/d/parent"))
         driver.crash(id: "ep")
-        await #expect(throws: ComputeError.self) { try await owner.copy("/d/parent", to: "/d/child") }
-        await #expect(throws: ComputeError.self) {
+        await #expect(throws: KilnError.self) { try await owner.copy("/d/parent", to: "/d/child") }
+        await #expect(throws: KilnError.self) {
             try await owner.withServer(on: "/d/parent", maintenancePort: { 55012 }) { $0 }
         }
         #expect(!driver.exists("/d/child"))

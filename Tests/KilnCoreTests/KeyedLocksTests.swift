@@ -99,3 +99,19 @@ import Testing
         return true
     }
 }
+
+extension KeyedLocksTests {
+    /// Keys come and go (a data directory per branch): a key's lock lives while it is held or waited for.
+    @Test func aLockIsFreedWhenNobodyHoldsOrWaitsForIt() async throws {
+        let locks = KeyedLocks()
+        #expect(await locks.count == 0)
+        try await locks.withLock("a") {
+            #expect(await locks.count == 1)
+            try await locks.withLock("b") { #expect(await locks.count == 2) }
+            #expect(await locks.count == 1)
+        }
+        #expect(await locks.count == 0)
+        await #expect(throws: CancellationError.self) { try await locks.withLock("c") { throw CancellationError() } }
+        #expect(await locks.count == 0)
+    }
+}

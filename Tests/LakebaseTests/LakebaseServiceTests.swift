@@ -26,7 +26,7 @@ import Testing
     /// The race of REVIEW-2026-11 §5.13: a branch is copied from its source while the proxy wakes and
     /// suspends the source's compute. The fake driver reports any overlap on the source's data.
     @Test func wakesAndSuspendsOfTheSourceWaitForABranchCopy() async throws {
-        let driver = FakeComputeDriver(copyTime: .milliseconds(300))
+        let driver = FakeComputeDriver()
         try await LakebaseHarness.run(driver: driver) { lake in
             let service = lake.service
             _ = try await lake.createProject()
@@ -34,16 +34,26 @@ import Testing
             await service.suspend(uid: endpoint.uid)
             #expect(await !driver.isRunning(id: endpoint.uid))
 
-            // Suspended source: a plain copy, with a wake arriving in the middle.
+            // Suspended source: a plain copy, held at the fake's gate, with a wake arriving in the middle.
+            driver.holdCopies()
             async let first = lake.createBranch("first")
-            try await Task.sleep(for: .milliseconds(80))
-            #expect(try await service.wake(endpoint))
+            await driver.waitForCopies(1)
+            async let woke = service.wake(endpoint)
+            try await Task.sleep(for: .milliseconds(300)) // a wake that did not wait would have started by now
+            #expect(await !driver.isRunning(id: endpoint.uid), "the wake started a compute on data being copied")
+            driver.releaseCopies()
+            #expect(try await woke)
             #expect(try await first["done"]?.boolValue == true)
 
-            // Running source: a base backup, with a suspend arriving in the middle.
+            // Running source: a base backup, held likewise, with a suspend arriving in the middle.
+            driver.holdCopies()
             async let second = lake.createBranch("second")
-            try await Task.sleep(for: .milliseconds(80))
-            await service.suspend(uid: endpoint.uid)
+            await driver.waitForCopies(2)
+            async let suspended: Void = service.suspend(uid: endpoint.uid)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await driver.isRunning(id: endpoint.uid), "the suspend stopped the server a base backup reads")
+            driver.releaseCopies()
+            await suspended
             #expect(try await second["done"]?.boolValue == true)
 
             #expect(driver.violations == [])

@@ -59,7 +59,7 @@ extension LakebaseService {
                 guard protected < Limits.protectedBranchesPerProject else {
                     throw Limits.exceeded("protected branches per project", Limits.protectedBranchesPerProject)
                 }
-            case .endpoint where newSpec["disabled"]?.boolValue != true && current.endpointSpec.disabled:
+            case .endpoint where !EndpointSpec(newSpec).disabled && current.endpointSpec.disabled:
                 try await self.checkActiveComputes(db, project: name.project, ws: ws, adding: 1)
             case .database:
                 try await Self.checkOwner(db, newSpec, branch: name.branch, ws: ws)

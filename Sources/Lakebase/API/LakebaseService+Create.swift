@@ -196,7 +196,7 @@ extension LakebaseService {
         let ws = caller.workspaceID
         let roleSpec = try Specs.role(spec)
         var privateState = JSONTree.object([])
-        if roleSpec["auth_method"]?.stringValue == "PG_PASSWORD_SCRAM_SHA_256" {
+        if RoleSpec(roleSpec).authMethod == .password {
             privateState.set("password", .string(try await reconciler.secrets().seal(LakebaseSecrets.newPassword())))
         }
         let now = clock.nowMillis()

@@ -51,7 +51,7 @@ extension LakebaseService {
             } else if let override = suspendTimeoutOverride {
                 override
             } else {
-                .seconds(row.endpointSpec.suspendTimeoutSeconds ?? 86_400)
+                .seconds(row.endpointSpec.suspendTimeoutSeconds ?? Specs.defaultSuspendTimeout)
             }
         return ConnectableEndpoint(
             uid: row.uid, workspaceID: row.workspaceID, port: row.port ?? 0,

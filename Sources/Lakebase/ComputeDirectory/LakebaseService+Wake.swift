@@ -38,7 +38,7 @@ extension LakebaseService {
         guard let endpoints = try? await database.read({ db in try await ResourceTable.all(db, kind: .endpoint) }) else { return }
         let known = Set(endpoints.map(\.uid))
         for id in await reconciler.driver.ids() where !known.contains(id) && !id.hasPrefix(DataDirectoryOwner.maintenancePrefix) {
-            await reconciler.owner.stop(id: id)
+            await reconciler.dataOwner.stop(id: id)
             logger.info("Stopped the compute of a deleted endpoint", metadata: ["endpoint": "\(id)"])
         }
         await reconciler.driver.closeAllConnections()

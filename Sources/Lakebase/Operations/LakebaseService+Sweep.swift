@@ -58,7 +58,7 @@ extension LakebaseService {
                 if purgeAt <= now { due.append((branch.workspaceID, branch.name)) }
                 continue
             }
-            guard let project = projectsByName[projectKey], project.deletedAt == nil,
+            guard branch.deletedAt == nil, let project = projectsByName[projectKey], project.deletedAt == nil,
                 let expiry = branch.branchSpec.expiresAt, expiry <= now,
                 branch.deletionRefusal(project: project, liveChild: liveChildren["\(branch.workspaceID)/\(branch.name)"]) == nil
             else { continue }

@@ -6,7 +6,7 @@ import Synchronization
 
 /// Runs operations in the background, one at a time per project, records how each ended, and lets
 /// callers wait for one. At start-up it runs again whatever a previous Kiln left unfinished.
-final class OperationRunner: Service {
+final class OperationRunner: Sendable {
     private let database: any Database
     private let logger: Logger
     private let performer: any OperationPerformer
@@ -14,6 +14,8 @@ final class OperationRunner: Service {
     private let board = CompletionBoard()
     /// Operations queued or running: one found unfinished at start-up may also have just been submitted.
     private let inFlight = Mutex<Set<String>>([])
+    /// Operations whose record could not be read lately, with how many times in a row.
+    private let readFailures = Mutex<[String: Int]>([:])
     private let queue: AsyncStream<OperationRecord>
     private let queueContinuation: AsyncStream<OperationRecord>.Continuation
 
@@ -35,10 +37,6 @@ final class OperationRunner: Service {
     func submit(_ operation: OperationRecord) {
         guard inFlight.withLock({ $0.insert(operation.name).inserted }) else { return }
         queueContinuation.yield(operation)
-    }
-
-    func run() async throws {
-        try await run(sweepingEvery: nil) {}
     }
 
     /// Once activated: lets the performer resume, queues what a previous run left unfinished, then runs
@@ -74,11 +72,20 @@ final class OperationRunner: Service {
         } catch {
             inFlight.withLock { _ = $0.remove(operation.name) }
             guard !Task.isCancelled else { return }
-            logger.error("Cannot read an operation before running it; trying again", metadata: ["operation": "\(operation.name)", "error": "\(error)"])
-            try? await Task.sleep(for: .seconds(1))
+            // 1 s, doubling to a minute: a database that is away for long is not asked every second.
+            let failures = readFailures.withLock { failures in
+                failures[operation.name, default: 0] += 1
+                return failures[operation.name]!
+            }
+            let delay = Duration.seconds(min(60, 1 << min(failures - 1, 6)))
+            logger.error(
+                "Cannot read an operation before running it; trying again",
+                metadata: ["operation": "\(operation.name)", "error": "\(error)", "retry_in": "\(delay)"])
+            try? await Task.sleep(for: delay)
             if !Task.isCancelled { submit(operation) }
             return
         }
+        _ = readFailures.withLock { $0.removeValue(forKey: operation.name) }
         // Done already, or gone with its workspace: nothing to do.
         guard let stored, !stored.done else {
             inFlight.withLock { _ = $0.remove(operation.name) }

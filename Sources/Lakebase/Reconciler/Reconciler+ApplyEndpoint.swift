@@ -23,7 +23,7 @@ extension Reconciler {
                 try await database.write { db in try await ResourceTable.update(db, restored) }
                 try? await startIfWanted(restored)
             } else {
-                await owner.stop(id: endpoint.uid)
+                await dataOwner.stop(id: endpoint.uid)
                 if endpoint.isReadOnly { await removeReplica(endpoint) }
                 try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             }

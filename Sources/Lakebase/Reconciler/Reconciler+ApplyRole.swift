@@ -36,14 +36,16 @@ extension Reconciler {
         if operation.kind == .deleteRole {
             // The databases it owned now belong to its heir (`reassign_owned_to`), in the API as in postgres.
             let heir = operation.payload["heir"]?.stringValue
-            let owned = try await children(operation.resource.branch, .database, ws: ws).filter { $0.databaseSpec.owner == operation.resource }
+            let role = operation.resource
             try await database.write { db in
-                for var owned in owned {
-                    guard let heir else { break }
-                    owned.spec.set("role", .string(heir))
-                    try await ResourceTable.update(db, owned)
+                if let heir {
+                    let databases = try await ResourceTable.children(db, workspaceID: ws, parent: role.branch.description, kind: .database)
+                    for var owned in databases where owned.databaseSpec.owner == role {
+                        owned.spec.set("role", .string(heir))
+                        try await ResourceTable.update(db, owned)
+                    }
                 }
-                try await ResourceTable.deleteTree(db, workspaceID: ws, name: operation.resource)
+                try await ResourceTable.deleteTree(db, workspaceID: ws, name: role)
             }
         } else {
             try await markReady([role])

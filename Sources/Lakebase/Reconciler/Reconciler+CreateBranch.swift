@@ -11,23 +11,23 @@ extension Reconciler {
             let sourceName = branch.branchSpec.sourceBranch,
             let source = try await row(sourceName, ws: ws), let sourceDirectory = source.dataDirectory
         else { throw LakebaseService.notFound(.branch) }
-        let directory = try await dataDirectory(project: project, owner: branch)
+        let directory = try await dataDirectory(project: project, for: branch)
         let endpoints = try await children(name, .endpoint, ws: ws)
         let others = try await children(name, .role, ws: ws) + children(name, .database, ws: ws)
         do {
-            if !driver.exists(directory) { try await owner.copy(sourceDirectory, to: directory) }
+            if !driver.exists(directory) { try await dataOwner.copy(sourceDirectory, to: directory) }
             var ready = branch
             ready.setDataDirectory(directory)
             for endpoint in endpoints where !endpoint.endpointSpec.disabled {
-                try await owner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+                try await dataOwner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             }
             if source.branchSpec.isProtected {
                 try await renewPasswords(of: others.filter { $0.kind == .role }, branch: ready)
             }
             try await markReady([branch] + endpoints, dataDirectory: directory)
         } catch {
-            for endpoint in endpoints { await owner.stop(id: endpoint.uid) }
-            await owner.remove(directory)
+            for endpoint in endpoints { await dataOwner.stop(id: endpoint.uid) }
+            await dataOwner.remove(directory)
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             throw error
         }

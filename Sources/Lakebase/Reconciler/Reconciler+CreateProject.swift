@@ -12,10 +12,10 @@ extension Reconciler {
             let branch = rows.first(where: { $0.kind == .branch }),
             let endpoint = rows.first(where: { $0.kind == .endpoint })
         else { throw LakebaseService.notFound(.project) }
-        let directory = try await dataDirectory(project: project, owner: branch)
+        let directory = try await dataDirectory(project: project, for: branch)
         do {
-            try await owner.createEmpty(at: directory)
-            try await owner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+            try await dataOwner.createEmpty(at: directory)
+            try await dataOwner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             var statements: [String] = []
             for role in rows where role.kind == .role { statements += try await createRoleSQL(role, port: endpoint.port!) }
             statements += rows.filter { $0.kind == .database }.compactMap { database in
@@ -26,8 +26,8 @@ extension Reconciler {
             try await driver.run(port: endpoint.port!, database: "postgres", statements)
             try await markReady(rows, dataDirectory: directory)
         } catch {
-            await owner.stop(id: endpoint.uid)
-            await owner.remove(directory)
+            await dataOwner.stop(id: endpoint.uid)
+            await dataOwner.remove(directory)
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             throw error
         }

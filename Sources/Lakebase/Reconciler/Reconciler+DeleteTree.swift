@@ -10,10 +10,10 @@ extension Reconciler {
         let rows = try await database.read { db in try await ResourceTable.project(db, workspaceID: ws, projectID: name.projectID) }
         let prefix = name.description + "/"
         let inside = rows.filter { $0.name == name || $0.name.description.hasPrefix(prefix) }
-        for endpoint in inside where endpoint.kind == .endpoint { await owner.stop(id: endpoint.uid) }
+        for endpoint in inside where endpoint.kind == .endpoint { await dataOwner.stop(id: endpoint.uid) }
         guard purge else { return }
         for resource in inside where resource.kind == .branch || resource.isReadOnly {
-            if let directory = resource.dataDirectory { await owner.remove(directory) }
+            if let directory = resource.dataDirectory { await dataOwner.remove(directory) }
         }
         try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
     }

@@ -17,8 +17,10 @@ extension Reconciler: OperationPerformer {
         }
     }
 
-    /// At start-up: endpoints are reachable (and wake on connect) before their computes are back.
+    /// At start-up: what a killed Kiln left running is stopped first; then endpoints are reachable (and
+    /// wake on connect) before their computes are back.
     func resume() async {
+        await stopOrphans()
         await notifyEndpointsChanged()
         await restoreComputes()
         await notifyEndpointsChanged()
@@ -45,7 +47,7 @@ extension Reconciler: OperationPerformer {
             return nil
         case .deleteEndpoint:
             if let endpoint = try await row(name, ws: ws) {
-                await owner.stop(id: endpoint.uid)
+                await dataOwner.stop(id: endpoint.uid)
                 if endpoint.isReadOnly { await removeReplica(endpoint) }
             }
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }

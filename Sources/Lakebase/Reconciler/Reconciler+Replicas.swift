@@ -61,12 +61,12 @@ extension Reconciler {
         guard let branch = try await row(replica.name.branch, ws: ws), let project = try await row(replica.name.project, ws: ws) else {
             throw LakebaseService.notFound(.branch)
         }
-        let directory = try await dataDirectory(project: project, owner: replica)
+        let directory = try await dataDirectory(project: project, for: replica)
         if !driver.exists(directory) {
             guard let branchDirectory = branch.dataDirectory else {
                 throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
             }
-            try await owner.makeStandby(
+            try await dataOwner.makeStandby(
                 of: branchDirectory, slot: Self.slotName(replica), to: directory,
                 maintenancePort: { [database] in
                     try await database.read { db in try await self.freePort(db) }
@@ -82,7 +82,7 @@ extension Reconciler {
     /// Removes a stopped replica's data and its slot on the primary (so the primary stops keeping WAL
     /// for it).
     func removeReplica(_ replica: StoredResource) async {
-        if let directory = replica.dataDirectory { await owner.remove(directory) }
+        if let directory = replica.dataDirectory { await dataOwner.remove(directory) }
         guard let branch = try? await row(replica.name.branch, ws: replica.workspaceID), branch.deletedAt == nil,
             branch.dataDirectory != nil
         else { return }

@@ -11,7 +11,7 @@ import Synchronization
 final class Reconciler: Sendable {
     let database: any Database
     /// Every start, stop, copy and removal of a branch's or replica's data goes through it.
-    let owner: DataDirectoryOwner
+    let dataOwner: DataDirectoryOwner
     let storageArea: @Sendable (Int64) async throws -> String
     let clock: any WallClock
     let logger: Logger
@@ -25,14 +25,14 @@ final class Reconciler: Sendable {
     ) {
         self.access = access
         self.database = database
-        self.owner = owner
+        self.dataOwner = owner
         self.storageArea = storageArea
         self.clock = clock
         self.logger = logger
     }
 
     /// Where computes run; its reads need no owner.
-    var driver: any ComputeDriver { owner.driver }
+    var driver: any ComputeDriver { dataOwner.driver }
 
     /// Calls `body` whenever endpoints may have come, gone or changed (after every operation and at
     /// start-up), before the operation is reported done.
@@ -87,10 +87,10 @@ final class Reconciler: Sendable {
 
     /// Where the data directory of a branch (or of a read replica, which has its own) goes:
     /// `<workspace storage area>/lakebase/<project uid>/<owner uid>`.
-    func dataDirectory(project: StoredResource, owner: StoredResource) async throws -> String {
-        if let existing = owner.dataDirectory { return existing }
-        let area = try await storageArea(owner.workspaceID)
-        return "\(area)/lakebase/\(project.uid)/\(owner.uid)"
+    func dataDirectory(project: StoredResource, for resource: StoredResource) async throws -> String {
+        if let existing = resource.dataDirectory { return existing }
+        let area = try await storageArea(resource.workspaceID)
+        return "\(area)/lakebase/\(project.uid)/\(resource.uid)"
     }
 
     /// The data directory an endpoint's compute serves: its branch's, or a replica's own.
@@ -106,8 +106,8 @@ final class Reconciler: Sendable {
 
     // MARK: - Start-up
 
-    /// Stops what a killed Kiln left running, then starts every endpoint that should run (not those
-    /// that were suspended for being idle: they wake on connect).
+    /// Makes the empty-cluster template, then starts every endpoint that should run (not those that were
+    /// suspended for being idle: they wake on connect).
     func restoreComputes() async {
         do {
             try await driver.prepareTemplate()
@@ -115,11 +115,7 @@ final class Reconciler: Sendable {
             logger.error("Cannot make the empty-cluster template; projects cannot be created", metadata: ["error": "\(error)"])
         }
         do {
-            let branches = try await database.read { db in try await ResourceTable.all(db, kind: .branch) }
             let endpoints = try await database.read { db in try await ResourceTable.all(db, kind: .endpoint) }
-            let directories = (branches + endpoints).compactMap { $0.dataDirectory }
-            let stopped = await driver.stopOrphans(dataDirectories: directories)
-            if stopped > 0 { logger.warning("Stopped postgres processes a previous run left behind", metadata: ["count": "\(stopped)"]) }
             for endpoint in endpoints where endpoint.isReady {
                 do {
                     try await startIfWanted(endpoint, unlessSuspended: true)
@@ -129,6 +125,20 @@ final class Reconciler: Sendable {
             }
         } catch {
             logger.error("Cannot restore the computes", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Stops the postgres processes a killed Kiln left on its data directories (before any client can wake
+    /// a compute of this run, whose process the sweep would otherwise take for an orphan).
+    func stopOrphans() async {
+        do {
+            let (branches, endpoints) = try await database.read { db in
+                (try await ResourceTable.all(db, kind: .branch), try await ResourceTable.all(db, kind: .endpoint))
+            }
+            let stopped = await driver.stopOrphans(dataDirectories: (branches + endpoints).compactMap(\.dataDirectory))
+            if stopped > 0 { logger.warning("Stopped postgres processes a previous run left behind", metadata: ["count": "\(stopped)"]) }
+        } catch {
+            logger.error("Cannot look for postgres processes a previous run left behind", metadata: ["error": "\(error)"])
         }
     }
 
@@ -145,17 +155,29 @@ final class Reconciler: Sendable {
             let directory = Self.dataDirectory(of: endpoint, branch: branch), driver.exists(directory),
             let branchDirectory = branch.dataDirectory
         else {
-            await owner.stop(id: endpoint.uid)
+            await dataOwner.stop(id: endpoint.uid)
             return
         }
         let staySuspended = unlessSuspended && !endpoint.endpointSpec.noSuspension
+        // A wake may wait for the directory behind a suspend or a copy; a delete or a disable may have come meanwhile.
+        let stillWanted = { @Sendable [database] () async throws -> Bool in
+            let (endpoint, branch, project) = try await database.read { db in
+                (
+                    try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: endpoint.name),
+                    try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName),
+                    try await ResourceTable.get(db, workspaceID: endpoint.workspaceID, name: branchName.project)
+                )
+            }
+            return endpoint?.wantsCompute(branch: branch, project: project) ?? false
+        }
         if endpoint.isReadOnly {
             let primary = try await primary(of: branchName, ws: endpoint.workspaceID)
-            try await owner.start(
+            try await dataOwner.start(
                 replicaSpec(endpoint, directory: directory, primary: primary, primaryDirectory: branchDirectory),
-                unlessSuspended: staySuspended)
+                unlessSuspended: staySuspended, stillWanted: stillWanted)
         } else {
-            try await owner.start(serverSpec(endpoint: endpoint, dataDirectory: directory), unlessSuspended: staySuspended)
+            try await dataOwner.start(
+                serverSpec(endpoint: endpoint, dataDirectory: directory), unlessSuspended: staySuspended, stillWanted: stillWanted)
         }
     }
 
@@ -165,7 +187,7 @@ final class Reconciler: Sendable {
     /// not when `stillIdle()`, asked once the data is free (a branch copy may hold it), says a client came.
     @discardableResult
     func suspend(_ endpoint: StoredResource, stillIdle: @escaping @Sendable () async -> Bool = { true }) async -> Bool {
-        await owner.suspend(id: endpoint.uid, keepingVerifiers: !endpoint.isReadOnly, stillIdle: stillIdle)
+        await dataOwner.suspend(id: endpoint.uid, keepingVerifiers: !endpoint.isReadOnly, stillIdle: stillIdle)
     }
 
     /// The login verifiers kept for a suspended read-write endpoint (see `ComputeDriver.setSuspended`);
@@ -185,7 +207,7 @@ final class Reconciler: Sendable {
         guard let directory = branch.dataDirectory else {
             throw KilnError(.invalidState, "The branch \(branch.name) has no data yet.")
         }
-        return try await owner.withServer(
+        return try await dataOwner.withServer(
             on: directory,
             maintenancePort: { [database] in
                 try await database.read { db in try await self.freePort(db) }
