@@ -426,3 +426,69 @@ def test_a_suspend_during_a_branch_copy_waits_for_it(tmp_path_factory):
                 assert conn.execute("select count(*) from big").fetchone()[0] == rows
     finally:
         kiln.stop()
+
+
+def test_the_endpoint_host_alone_connects_with_verify_full(proxied):
+    """`status.hosts.host` as the SDK returns it is the endpoint's own address: with Kiln's CA, `verify-full`
+    checks that very address; the port is the proxy's shared one (5432 when Kiln runs with its defaults)."""
+    kiln, w = proxied
+    host = w.postgres.get_endpoint(ENDPOINT).status.hosts.host
+    assert host.startswith("127.") and host != "127.0.0.1"
+    token = w.postgres.generate_database_credential(endpoint=ENDPOINT).token
+    me = w.current_user.me().user_name
+    ca = str(kiln.data_dir / "postgres-tls" / "ca.pem")
+    with psycopg.connect(host=host, port=kiln.proxy_port, user=me, password=token, dbname="databricks_postgres",
+                         sslmode="verify-full", sslrootcert=ca) as conn:
+        assert conn.execute("select current_user").fetchone()[0] == me
+    result = subprocess.run(
+        ["psql", f"host={host} port={kiln.proxy_port} user=app dbname=databricks_postgres sslmode=verify-full sslrootcert={ca}",
+         "-tAc", "select 1"],
+        env={"PGPASSWORD": app_password(w), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "1", result.stderr
+
+
+def test_every_endpoint_has_a_host_of_its_own_that_goes_with_it(proxied):
+    kiln, w = proxied
+    w.postgres.create_project(project=Project(), project_id="other").wait()
+    other = "projects/other/branches/production/endpoints/primary"
+    mine, theirs = (w.postgres.get_endpoint(name).status.hosts.host for name in (ENDPOINT, other))
+    assert mine != theirs
+    token = w.postgres.generate_database_credential(endpoint=other).token
+    me = w.current_user.me().user_name
+    with psycopg.connect(host=theirs, port=kiln.proxy_port, user=me, password=token, dbname="databricks_postgres",
+                         sslmode="require") as conn:
+        assert conn.execute("select current_user").fetchone()[0] == me
+    # The other project's credential is not good on this endpoint's host.
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(host=mine, port=kiln.proxy_port, user=me, password=token, dbname="databricks_postgres", sslmode="require")
+    w.postgres.delete_project("projects/other").wait()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(host=theirs, port=kiln.proxy_port, user=me, password=token, dbname="databricks_postgres",
+                        sslmode="require", connect_timeout=5)
+
+
+def test_a_port_held_on_all_addresses_falls_back_to_the_proxy_address(tmp_path):
+    """A PostgreSQL of the machine listening on all addresses at the shared port leaves no room for endpoint
+    addresses: Kiln says so at start-up and endpoints report the proxy's address with their own port."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("0.0.0.0", 0))
+    holder.listen()
+    taken = holder.getsockname()[1]
+    kiln = start_kiln(traversable(tmp_path), "127.0.0.1", free_port(), None, extra_env={
+        "KILN_POSTGRES_PROXY_PORT": str(taken), "KILN_POSTGRES_PORTS": "56700-56709", "KILN_LOG_LEVEL": "warning"})
+    try:
+        assert any("Endpoints get no address of their own" in line for line in kiln.output), "".join(kiln.output)
+        w = WorkspaceClient(host=kiln.url, token=kiln.token)
+        w.postgres.create_project(project=Project(), project_id="fallback").wait()
+        endpoint = "projects/fallback/branches/production/endpoints/primary"
+        assert w.postgres.get_endpoint(endpoint).status.hosts.host == "127.0.0.1"
+        port = w.api_client.do("GET", f"/api/2.0/postgres/{endpoint}")["status"]["hosts"]["port"]
+        token = w.postgres.generate_database_credential(endpoint=endpoint).token
+        me = w.current_user.me().user_name
+        with psycopg.connect(host="127.0.0.1", port=port, user=me, password=token, dbname="databricks_postgres",
+                             sslmode="require") as conn:
+            assert conn.execute("select 1").fetchone()[0] == 1
+    finally:
+        kiln.stop()
+        holder.close()

@@ -50,16 +50,19 @@ public func buildApplication(
         logger.notice(
             "Gave the \(compute.user.name) account search permission on \(folder) (ACL u:\(compute.user.name):x), so PostgreSQL can reach the data directory.")
     }
+    let endpointAddresses = endpointAddressesAvailable(configuration, logger: logger)
     let domain = KilnDomain(
         database: database, storageRoot: configuration.storageRoot, compute: compute,
         suspendTimeoutOverride: configuration.postgresSuspendTimeout,
-        access: PostgresAccess(domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort),
+        access: PostgresAccess(
+            domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort, endpointAddresses: endpointAddresses),
         logger: logger)
+    let certificates = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
     let proxy = try ProxyServer(
         configuration: ProxyConfiguration(
             host: configuration.postgresHost, sharedPort: configuration.postgresProxyPort,
-            tls: try ProxyCertificates(directory: configuration.postgresTLSDirectory)
-                .serverConfiguration(domain: configuration.postgresDomain, host: configuration.postgresHost),
+            tls: try certificates.serverConfiguration(domain: configuration.postgresDomain, host: configuration.postgresHost),
+            addressTLS: { address in try certificates.serverConfiguration(dnsNames: [], address: address, file: "endpoint-\(address)") },
             requireTLS: configuration.postgresRequireTLS),
         directory: LakebaseProxyDirectory(lakebase: domain.lakebase, logger: logger),
         metrics: PrometheusMetricsFactory(registry: domain.metrics), logger: logger)
@@ -124,4 +127,20 @@ public func runKiln(configuration: KilnConfiguration, announce: @escaping @Senda
         throw error
     }
     await database.shutdown()
+}
+
+/// Whether endpoints can have addresses of their own (`PostgresAccess.endpointAddresses`): the proxy has a
+/// shared port and can bind it on a loopback address other than its own. A PostgreSQL listening on all
+/// addresses at that port prevents it; Kiln then says so once, and endpoints report the proxy's address with
+/// their own port (README, "Connecting to Lakebase endpoints").
+func endpointAddressesAvailable(_ configuration: KilnConfiguration, logger: Logger) -> Bool {
+    guard let sharedPort = configuration.postgresProxyPort else { return false }
+    let probe = PostgresAccess.address(forPort: configuration.postgresPorts.lowerBound)
+    guard PortProbe.canBind(port: sharedPort, host: probe) else {
+        logger.warning(
+            "Endpoints get no address of their own: \(probe):\(sharedPort) cannot be bound (is a PostgreSQL listening on all addresses at port \(sharedPort)?). Each endpoint reports host \(configuration.postgresHost) with its own port instead."
+        )
+        return false
+    }
+    return true
 }

@@ -61,7 +61,7 @@ extension ProxyServer {
             guard let self else { return }
             do {
                 let listeners = try await lakebase.connectableEndpoints().map {
-                    EndpointListener(endpoint: $0.uid, port: $0.port, idleTimeout: $0.suspendTimeout)
+                    EndpointListener(endpoint: $0.uid, port: $0.port, idleTimeout: $0.suspendTimeout, address: $0.address)
                 }
                 try await self.setEndpointListeners(listeners)
             } catch {

@@ -8,6 +8,9 @@ public struct ProxyConfiguration: Sendable {
     public var sharedPort: Int?
     /// The server certificate and key; nil: no TLS (`SSLRequest` answered `N`).
     public var tls: TLSConfiguration?
+    /// Makes the TLS configuration of an endpoint's own address (a certificate naming that IP address);
+    /// nil: such listeners use `tls`.
+    public var addressTLS: (@Sendable (String) throws -> TLSConfiguration)?
     /// Refuse clients that do not use TLS.
     public var requireTLS: Bool
     /// The whole handshake (startup, TLS, password) must finish within this.
@@ -16,9 +19,10 @@ public struct ProxyConfiguration: Sendable {
     public var maximumMessageLength: Int
 
     public init(
-        host: String, sharedPort: Int?, tls: TLSConfiguration?, requireTLS: Bool = false,
-        handshakeTimeout: Duration = .seconds(10), maximumMessageLength: Int = 10_000
+        host: String, sharedPort: Int?, tls: TLSConfiguration?, addressTLS: (@Sendable (String) throws -> TLSConfiguration)? = nil,
+        requireTLS: Bool = false, handshakeTimeout: Duration = .seconds(10), maximumMessageLength: Int = 10_000
     ) {
+        self.addressTLS = addressTLS
         self.host = host
         self.sharedPort = sharedPort
         self.tls = tls

@@ -71,10 +71,14 @@ public struct EndpointListener: Sendable, Hashable {
     /// The idle timeout to apply from the moment the listener opens (a compute started without clients
     /// still suspends); nil: never.
     public var idleTimeout: Duration?
+    /// The endpoint's own address, on which the proxy also listens at its shared port, with a server
+    /// certificate for that address (`ProxyConfiguration.addressTLS`); nil: none.
+    public var address: String?
 
-    public init(endpoint: String, port: Int, idleTimeout: Duration?) {
+    public init(endpoint: String, port: Int, idleTimeout: Duration?, address: String? = nil) {
         self.endpoint = endpoint
         self.port = port
         self.idleTimeout = idleTimeout
+        self.address = address
     }
 }

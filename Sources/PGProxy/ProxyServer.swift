@@ -22,6 +22,8 @@ public final class ProxyServer: Service {
 
     private typealias Listener = NIOAsyncChannel<ClientConnection, Never>
     private let endpointListeners = Mutex<[Int: (listener: EndpointListener, channel: any Channel)]>([:])
+    /// Listeners on endpoints' own addresses at the shared port, by address.
+    private let addressListeners = Mutex<[String: (endpoint: String, channel: any Channel)]>([:])
     private let accepting: AsyncStream<Listener>
     private let acceptingContinuation: AsyncStream<Listener>.Continuation
     private let listenerLock = AsyncLock()
@@ -45,7 +47,7 @@ public final class ProxyServer: Service {
     public func run() async throws {
         if let port = configuration.sharedPort {
             do {
-                let shared = try await bind(port: port, endpoint: nil)
+                let shared = try await bind(port: port, endpoint: nil, sslContext: sslContext)
                 sharedListener.withLock { $0 = shared.channel }
                 acceptingContinuation.yield(shared)
                 logger.info("Postgres proxy listening", metadata: ["address": "\(configuration.host):\(port)"])
@@ -85,13 +87,14 @@ public final class ProxyServer: Service {
             var failures: [String] = []
             for (port, listener) in wanted.sorted(by: { $0.key < $1.key }) where current[port]?.listener.endpoint != listener.endpoint {
                 do {
-                    let bound = try await bind(port: port, endpoint: listener.endpoint)
+                    let bound = try await bind(port: port, endpoint: listener.endpoint, sslContext: sslContext)
                     endpointListeners.withLock { $0[port] = (listener, bound.channel) }
                     acceptingContinuation.yield(bound)
                 } catch {
                     failures.append("\(configuration.host):\(port) (\(error))")
                 }
             }
+            failures += await setAddressListeners(listeners)
             // A compute may have been started without clients (a new endpoint, a restart of Kiln): it
             // suspends after its idle timeout unless somebody connects.
             for listener in wanted.values { await activity.quiet(listener.endpoint, idleTimeout: listener.idleTimeout) }
@@ -104,23 +107,51 @@ public final class ProxyServer: Service {
             defer { listeners.removeAll() }
             return listeners.values.map(\.channel)
         }
+        channels += addressListeners.withLock { listeners in
+            defer { listeners.removeAll() }
+            return listeners.values.map(\.channel)
+        }
         if let shared = sharedListener.withLock({ $0 }) { channels.append(shared) }
         for channel in channels { try? await channel.close() }
     }
 
-    private func bind(port: Int, endpoint: String?) async throws -> Listener {
+    /// Makes the listeners on endpoints' own addresses (at the shared port, each with a certificate for its
+    /// address) exactly those `listeners` ask for; returns what could not be bound.
+    private func setAddressListeners(_ listeners: [EndpointListener]) async -> [String] {
+        guard let sharedPort = configuration.sharedPort else { return [] }
+        let wanted = Dictionary(listeners.compactMap { listener in listener.address.map { ($0, listener.endpoint) } }) { first, _ in first }
+        let current = addressListeners.withLock { $0 }
+        for (address, entry) in current where wanted[address] != entry.endpoint {
+            addressListeners.withLock { _ = $0.removeValue(forKey: address) }
+            try? await entry.channel.close()
+        }
+        var failures: [String] = []
+        for (address, endpoint) in wanted.sorted(by: { $0.key < $1.key }) where current[address]?.endpoint != endpoint {
+            do {
+                let context = try configuration.addressTLS.map { try NIOSSLContext(configuration: $0(address)) } ?? sslContext
+                let bound = try await bind(host: address, port: sharedPort, endpoint: endpoint, sslContext: context)
+                addressListeners.withLock { $0[address] = (endpoint, bound.channel) }
+                acceptingContinuation.yield(bound)
+            } catch {
+                failures.append("\(address):\(sharedPort) (\(error))")
+            }
+        }
+        return failures
+    }
+
+    private func bind(host: String? = nil, port: Int, endpoint: String?, sslContext: NIOSSLContext?) async throws -> Listener {
         let maximumLength = configuration.maximumMessageLength
         return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: configuration.host, port: port) { channel in
+            .bind(host: host ?? configuration.host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (messages, continuation) = AsyncThrowingStream<FrontendMessage, any Error>.makeStream()
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrontendDecoder(maximumLength: maximumLength)), name: ProxySession.decoderName)
                     try channel.pipeline.syncOperations.addHandler(Inbox(continuation), name: Inbox<FrontendMessage>.name)
-                    return ClientConnection(channel: channel, messages: messages, endpoint: endpoint)
+                    return ClientConnection(channel: channel, messages: messages, endpoint: endpoint, sslContext: sslContext)
                 }
             }
     }
@@ -146,4 +177,6 @@ struct ClientConnection: Sendable {
     let channel: any Channel
     let messages: AsyncThrowingStream<FrontendMessage, any Error>
     let endpoint: String?
+    /// The TLS context of its listener (an endpoint's own address has a certificate of its own).
+    let sslContext: NIOSSLContext?
 }

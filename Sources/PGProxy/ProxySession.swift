@@ -48,7 +48,7 @@ struct ProxySession {
     private func handshake(timeout: Scheduled<Void>) async throws {
         let channel = client.channel
         var machine = HandshakeStateMachine(
-            listenerEndpoint: client.endpoint, tlsAvailable: server.sslContext != nil,
+            listenerEndpoint: client.endpoint, tlsAvailable: client.sslContext != nil,
             requireTLS: server.configuration.requireTLS)
         let serverName = ServerNameBox()
         var messages = client.messages.makeAsyncIterator()
@@ -56,7 +56,7 @@ struct ProxySession {
             machine.serverName = serverName.value.withLock { $0 }
             switch machine.received(message) {
             case .answerEncryption(let acceptTLS):
-                if acceptTLS, let context = server.sslContext {
+                if acceptTLS, let context = client.sslContext {
                     try await startTLS(context, serverName: serverName)
                 } else {
                     try await write("N")

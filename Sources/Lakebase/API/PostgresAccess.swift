@@ -4,9 +4,28 @@ public struct PostgresAccess: Sendable {
     public var domain: String
     /// The proxy's shared port; nil when it has none.
     public var sharedPort: Int?
+    /// Whether each endpoint has a loopback address of its own on which the proxy listens at the shared
+    /// port (`address(forPort:)`), reported as `status.hosts.host`: what a client reaches with libpq's
+    /// defaults and no DNS set-up. Off when the shared port is not 5432-like bindable per address (a
+    /// PostgreSQL listening on all addresses holds it); endpoints then report the proxy's address.
+    public var endpointAddresses: Bool
 
-    public init(domain: String = "kiln.localhost", sharedPort: Int? = nil) {
+    public init(domain: String = "kiln.localhost", sharedPort: Int? = nil, endpointAddresses: Bool = false) {
         self.domain = domain
         self.sharedPort = sharedPort
+        self.endpointAddresses = endpointAddresses && sharedPort != nil
+    }
+
+    /// The loopback address of the endpoint whose own port is `port`: `127.<port / 256>.<port % 256>.1`.
+    /// All of 127.0.0.0/8 is loopback on Linux; the address is a function of the port Kiln stores for the
+    /// endpoint, so it stays the same across suspends and restarts, and two endpoints never share one.
+    public static func address(forPort port: Int) -> String {
+        "127.\((port >> 8) & 255).\(port & 255).1"
+    }
+
+    /// The host an endpoint reports: its own address, or the proxy's when there are none.
+    func host(port: Int?, proxyHost: String) -> String {
+        guard endpointAddresses, let port else { return proxyHost }
+        return Self.address(forPort: port)
     }
 }

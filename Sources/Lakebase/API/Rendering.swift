@@ -41,13 +41,15 @@ enum Rendering {
             if resource.endpointSpec.noSuspension {
                 status.set("suspend_timeout_duration", .string("0s"))
             }
-            // `host` and `port` reach this endpoint alone; `server_name` (at `shared_port` too) is its
-            // TLS name, as Lakebase's `host` is.
-            var hosts = JSONTree.object([.init("host", .string(facts.host))])
+            // `host` is the endpoint's own address, reached at the proxy's shared port (5432 by default) as
+            // Lakebase's is, when endpoints have addresses (`PostgresAccess.endpointAddresses`); `host` with
+            // `port` reaches it too; `server_name` is its TLS name at `shared_port` (for real DNS names).
+            let host = facts.access.host(port: resource.port, proxyHost: facts.host)
+            var hosts = JSONTree.object([.init("host", .string(host))])
             if let port = resource.port { hosts.set("port", .integer(Int64(port))) }
             hosts.set("server_name", .string("\(resource.uid).\(facts.access.domain)"))
             if let shared = facts.access.sharedPort { hosts.set("shared_port", .integer(Int64(shared))) }
-            if resource.isReadOnly { hosts.set("read_only_host", .string(facts.host)) }
+            if resource.isReadOnly { hosts.set("read_only_host", .string(host)) }
             status.set("hosts", hosts)
             status.set("last_active_time", .string(ProtoTime.timestamp(millis: resource.stateChangedAt)))
         case .role, .database:

@@ -6,6 +6,9 @@ public struct ConnectableEndpoint: Sendable {
     public var workspaceID: Int64
     /// The endpoint's port: its own listener, and the name of its postgres's Unix socket.
     public var port: Int
+    /// The endpoint's own loopback address, on which the proxy listens at its shared port (see
+    /// `PostgresAccess.endpointAddresses`); nil when endpoints have none.
+    public var address: String? = nil
     public var disabled: Bool
     /// How long it may go without clients before it is suspended; nil: never.
     public var suspendTimeout: Duration?

@@ -55,6 +55,7 @@ extension LakebaseService {
             }
         return ConnectableEndpoint(
             uid: row.uid, workspaceID: row.workspaceID, port: row.port ?? 0,
+            address: row.port.flatMap { facts.access.endpointAddresses ? PostgresAccess.address(forPort: $0) : nil },
             disabled: row.endpointSpec.disabled, suspendTimeout: timeout,
             replicaOf: row.isReadOnly ? row.name.parent : nil)
     }
