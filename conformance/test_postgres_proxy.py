@@ -310,15 +310,17 @@ def test_a_restarted_kiln_leaves_suspended_endpoints_suspended(tmp_path_factory)
         while w.postgres.get_endpoint(endpoint).status.current_state != EndpointStatusState.IDLE:
             assert time.time() < deadline, "the endpoint did not suspend"
             time.sleep(0.2)
+        host = w.postgres.get_endpoint(endpoint).status.hosts.host
         kilns[-1].stop()
         kilns.append(start_kiln(data_dir, "127.0.0.1", port, None, extra_env=env))
         w = WorkspaceClient(host=kilns[-1].url, token=kilns[-1].token)
         time.sleep(1)   # computes are restored in the background after "ready"
         assert w.postgres.get_endpoint(endpoint).status.current_state == EndpointStatusState.IDLE
         assert postgres_count() == 0
-        endpoint_port = w.api_client.do("GET", f"/api/2.0/postgres/{endpoint}")["status"]["hosts"]["port"]
-        conn = psycopg.connect(host="127.0.0.1", port=endpoint_port, user="app", password=password,
-                               dbname="databricks_postgres", autocommit=True)
+        # The endpoint keeps its host across the suspend and the restart, and a connection to it wakes it.
+        assert w.postgres.get_endpoint(endpoint).status.hosts.host == host
+        conn = psycopg.connect(host=host, port=kilns[-1].proxy_port, user="app", password=password,
+                               dbname="databricks_postgres", autocommit=True, sslmode="require")
         assert conn.execute("select 1").fetchone()[0] == 1
         assert w.postgres.get_endpoint(endpoint).status.current_state == EndpointStatusState.ACTIVE
         # Woken (and in use when Kiln stops), it is an ordinary running endpoint: the next restart brings it back.
