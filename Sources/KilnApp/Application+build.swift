@@ -130,11 +130,12 @@ public func runKiln(configuration: KilnConfiguration, announce: @escaping @Senda
 }
 
 /// Whether endpoints can have addresses of their own (`PostgresAccess.endpointAddresses`): the proxy has a
-/// shared port and can bind it on a loopback address other than its own. A PostgreSQL listening on all
-/// addresses at that port prevents it; Kiln then says so once, and endpoints report the proxy's address with
-/// their own port (README, "Connecting to Lakebase endpoints").
+/// shared port on a loopback address (clients elsewhere could not reach 127.x addresses; they use the
+/// proxy's address and the endpoints' own ports, or TLS names), and can bind that port on another loopback
+/// address. A PostgreSQL listening on all addresses at that port prevents it; Kiln then says so once, and
+/// endpoints report the proxy's address with their own port (README, "Connecting to Lakebase endpoints").
 func endpointAddressesAvailable(_ configuration: KilnConfiguration, logger: Logger) -> Bool {
-    guard let sharedPort = configuration.postgresProxyPort else { return false }
+    guard let sharedPort = configuration.postgresProxyPort, configuration.postgresHost.hasPrefix("127.") else { return false }
     let probe = PostgresAccess.address(forPort: configuration.postgresPorts.lowerBound)
     guard PortProbe.canBind(port: sharedPort, host: probe) else {
         logger.warning(
