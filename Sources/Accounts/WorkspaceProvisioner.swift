@@ -50,6 +50,8 @@ public struct WorkspaceProvisioner: Service {
             }
             for row in pending { try await provision(row) }
         } catch {
+            // Kiln stopping cancels a pass: the next start provisions what is left.
+            guard !Task.isCancelled, !(error is CancellationError) else { return }
             logger.error("Workspace provisioning pass failed", metadata: ["error": "\(error)"])
         }
     }
