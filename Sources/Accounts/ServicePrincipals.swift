@@ -68,17 +68,25 @@ public struct ServicePrincipals: Sendable {
         }
     }
 
+    /// The first part of every access token Kiln issues (`kiln_m2m.<payload>.<mac>`).
+    static let tokenScheme = "kiln_m2m"
+
+    /// Whether `token` is one of Kiln's OAuth access tokens (as opposed to a personal access token).
+    public static func isAccessToken(_ token: String) -> Bool {
+        token.hasPrefix(tokenScheme + ".")
+    }
+
     /// A signed access token for `user`.
     public func issueToken(for user: User, audience: Audience) async throws -> String {
         let expiry = clock.nowMillis() / 1000 + Self.tokenLifetimeSeconds
         let payload = "\(user.userID)|\(audience.text)|\(expiry)"
-        return "kiln_m2m.\(Base64URL.encode(Data(payload.utf8))).\(try await signature(payload))"
+        return "\(Self.tokenScheme).\(Base64URL.encode(Data(payload.utf8))).\(try await signature(payload))"
     }
 
     /// The user and audience of a valid, unexpired access token.
     public func verify(_ token: String) async throws -> (User, Audience)? {
         let parts = token.split(separator: ".")
-        guard parts.count == 3, parts[0] == "kiln_m2m", let data = Base64URL.decode(String(parts[1])),
+        guard parts.count == 3, parts[0] == Self.tokenScheme, let data = Base64URL.decode(String(parts[1])),
             let payload = String(data: data, encoding: .utf8), let mac = Base64URL.decode(String(parts[2])),
             HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: data, using: SymmetricKey(data: try await signingKey()))
         else { return nil }

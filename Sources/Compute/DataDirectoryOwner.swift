@@ -31,14 +31,20 @@ public final class DataDirectoryOwner: Sendable {
     /// one is wanted but down (it crashed and the supervisor is restarting it): its data can be neither
     /// copied file by file nor served by a second server until it runs again.
     private func runningPort(on path: String) async throws -> Int? {
-        for id in await driver.ids() {
-            guard let spec = await driver.spec(id: id), spec.dataDirectory == path else { continue }
-            guard await driver.isRunning(id: id) else {
-                throw KilnError(.invalidState, "The compute \(id) is restarting after it stopped unexpectedly; try again once it runs.")
-            }
-            return spec.port
+        guard let spec = await computes(on: path).first else { return nil }
+        guard await driver.isRunning(id: spec.id) else {
+            throw KilnError(.invalidState, "The compute \(spec.id) is restarting after it stopped unexpectedly; try again once it runs.")
         }
-        return nil
+        return spec.port
+    }
+
+    /// The specs of the computes the driver runs (or is restarting) on `path`.
+    private func computes(on path: String) async -> [ServerSpec] {
+        var specs: [ServerSpec] = []
+        for id in await driver.ids() {
+            if let spec = await driver.spec(id: id), spec.dataDirectory == path { specs.append(spec) }
+        }
+        return specs
     }
 
     // MARK: - Data
@@ -78,7 +84,7 @@ public final class DataDirectoryOwner: Sendable {
     /// that slipped in before the caller's stop).
     public func remove(_ path: String) async {
         _ = try? await withDirectory(path) { [driver] in
-            for id in await driver.ids() where await driver.spec(id: id)?.dataDirectory == path { await driver.stop(id: id) }
+            for spec in await self.computes(on: path) { await driver.stop(id: spec.id) }
             await driver.remove(path)
         }
     }

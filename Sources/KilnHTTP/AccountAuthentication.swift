@@ -24,8 +24,8 @@ public struct AccountAuthentication: RouterMiddleware {
         let accountID = try context.parameters.require("account_id")
         let credentials = try Credentials(header: header)
         var context = context
-        if let bearer = credentials.bearer, bearer.hasPrefix("kiln_m2m.") {
-            context.accountUser = try await servicePrincipal(bearer, accountID: accountID)
+        if let token = credentials.accessToken {
+            context.accountUser = try await servicePrincipal(token, accountID: accountID)
         } else {
             context.accountUser = try await authenticator.authenticateAccountAdmin(
                 accountID: accountID, bearer: credentials.bearer, userName: credentials.userName, password: credentials.password)
@@ -36,9 +36,7 @@ public struct AccountAuthentication: RouterMiddleware {
     /// An OAuth access token of an admin service principal of this account, issued for the account (a
     /// workspace's token is refused, as Databricks refuses it).
     private func servicePrincipal(_ token: String, accountID: String) async throws -> User {
-        guard let (principal, audience) = try await servicePrincipals.verify(token) else {
-            throw KilnError(.unauthenticated, "Invalid or expired access token.")
-        }
+        let (principal, audience) = try await servicePrincipals.principal(ofAccessToken: token)
         guard principal.accountID == accountID else {
             throw KilnError(.resourceDoesNotExist, "The account does not exist or the user does not belong to this account.")
         }

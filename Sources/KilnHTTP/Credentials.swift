@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import KilnCore
 
@@ -24,5 +25,20 @@ struct Credentials {
         default:
             throw KilnError(.unauthenticated, "Unsupported authorization scheme '\(parts[0])'; use Bearer or Basic.")
         }
+    }
+}
+
+extension Credentials {
+    /// The bearer token when it is one of Kiln's OAuth access tokens (a service principal's M2M login).
+    var accessToken: String? {
+        bearer.flatMap { ServicePrincipals.isAccessToken($0) ? $0 : nil }
+    }
+}
+
+extension ServicePrincipals {
+    /// The principal and audience of an OAuth access token; 401 when it is invalid or expired.
+    func principal(ofAccessToken token: String) async throws -> (User, Audience) {
+        guard let verified = try await verify(token) else { throw KilnError(.unauthenticated, "Invalid or expired access token.") }
+        return verified
     }
 }

@@ -25,8 +25,8 @@ public struct WorkspaceAuthentication: RouterMiddleware {
         guard let workspace = context.workspace else { throw KilnError(.unauthenticated, "This host serves no workspace.") }
         let credentials = try Credentials(header: header)
         var context = context
-        if let bearer = credentials.bearer, bearer.hasPrefix("kiln_m2m.") {
-            context.identity = try await servicePrincipal(bearer, in: workspace)
+        if let token = credentials.accessToken {
+            context.identity = try await servicePrincipal(token, in: workspace)
         } else if let bearer = credentials.bearer {
             context.identity = try await authenticator.authenticate(bearer: bearer, in: workspace)
         } else if let userName = credentials.userName, let password = credentials.password {
@@ -42,9 +42,7 @@ public struct WorkspaceAuthentication: RouterMiddleware {
     /// account (the unified host's M2M flow sends `X-Databricks-Workspace-Id` with it); one from a
     /// workspace's own endpoint is good for that workspace only.
     private func servicePrincipal(_ token: String, in workspace: Workspace) async throws -> Identity {
-        guard let (principal, audience) = try await servicePrincipals.verify(token) else {
-            throw KilnError(.unauthenticated, "Invalid or expired access token.")
-        }
+        let (principal, audience) = try await servicePrincipals.principal(ofAccessToken: token)
         guard principal.accountID == workspace.accountID else {
             throw KilnError(.unauthenticated, "This access token is not valid for this workspace.")
         }

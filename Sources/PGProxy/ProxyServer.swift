@@ -21,9 +21,17 @@ public final class ProxyServer: Service {
     let metrics: ProxyMetrics
 
     private typealias Listener = NIOAsyncChannel<ClientConnection, Never>
-    private let endpointListeners = Mutex<[Int: (listener: EndpointListener, channel: any Channel)]>([:])
-    /// Listeners on endpoints' own addresses at the shared port, by address.
-    private let addressListeners = Mutex<[String: (endpoint: String, channel: any Channel)]>([:])
+    /// Where an endpoint's listener binds: its own port on the proxy's address, or its own address at the
+    /// shared port.
+    private struct ListenAddress: Hashable, Comparable {
+        var host: String
+        var port: Int
+
+        static func < (a: Self, b: Self) -> Bool { (a.host, a.port) < (b.host, b.port) }
+    }
+
+    /// Every endpoint's listeners, with the endpoint each serves.
+    private let endpointListeners = Mutex<[ListenAddress: (endpoint: String, channel: any Channel)]>([:])
     private let accepting: AsyncStream<Listener>
     private let acceptingContinuation: AsyncStream<Listener>.Continuation
     private let listenerLock = AsyncLock()
@@ -47,7 +55,7 @@ public final class ProxyServer: Service {
     public func run() async throws {
         if let port = configuration.sharedPort {
             do {
-                let shared = try await bind(port: port, endpoint: nil, sslContext: sslContext)
+                let shared = try await bind(host: configuration.host, port: port, endpoint: nil, sslContext: sslContext)
                 sharedListener.withLock { $0 = shared.channel }
                 acceptingContinuation.yield(shared)
                 logger.info("Postgres proxy listening", metadata: ["address": "\(configuration.host):\(port)"])
@@ -74,30 +82,41 @@ public final class ProxyServer: Service {
         }
     }
 
-    /// Makes the per-endpoint listeners exactly `listeners`: opens the new ones (returning once they
-    /// are bound), closes the ones no longer wanted.
+    /// Makes the per-endpoint listeners exactly `listeners`: each endpoint's own port on the proxy's address,
+    /// and its own address (if any) at the shared port with a certificate for that address. Opens the new
+    /// ones (returning once they are bound), closes the ones no longer wanted.
     public func setEndpointListeners(_ listeners: [EndpointListener]) async throws {
         try await listenerLock.withLock {
-            let wanted = Dictionary(listeners.map { ($0.port, $0) }, uniquingKeysWith: { first, _ in first })
+            let wanted = Dictionary(
+                listeners.flatMap { listener in
+                    var addresses = [(ListenAddress(host: configuration.host, port: listener.port), listener.endpoint)]
+                    if let address = listener.address, let sharedPort = configuration.sharedPort {
+                        addresses.append((ListenAddress(host: address, port: sharedPort), listener.endpoint))
+                    }
+                    return addresses
+                }
+            ) { first, _ in first }
             let current = endpointListeners.withLock { $0 }
-            for (port, entry) in current where wanted[port]?.endpoint != entry.listener.endpoint {
-                endpointListeners.withLock { _ = $0.removeValue(forKey: port) }
+            for (address, entry) in current where wanted[address] != entry.endpoint {
+                endpointListeners.withLock { _ = $0.removeValue(forKey: address) }
                 try? await entry.channel.close()
             }
             var failures: [String] = []
-            for (port, listener) in wanted.sorted(by: { $0.key < $1.key }) where current[port]?.listener.endpoint != listener.endpoint {
+            for (address, endpoint) in wanted.sorted(by: { $0.key < $1.key }) where current[address]?.endpoint != endpoint {
                 do {
-                    let bound = try await bind(port: port, endpoint: listener.endpoint, sslContext: sslContext)
-                    endpointListeners.withLock { $0[port] = (listener, bound.channel) }
+                    let context =
+                        address.host == configuration.host
+                        ? sslContext : try configuration.addressTLS.map { try NIOSSLContext(configuration: $0(address.host)) } ?? sslContext
+                    let bound = try await bind(host: address.host, port: address.port, endpoint: endpoint, sslContext: context)
+                    endpointListeners.withLock { $0[address] = (endpoint, bound.channel) }
                     acceptingContinuation.yield(bound)
                 } catch {
-                    failures.append("\(configuration.host):\(port) (\(error))")
+                    failures.append("\(address.host):\(address.port) (\(error))")
                 }
             }
-            failures += await setAddressListeners(listeners)
             // A compute may have been started without clients (a new endpoint, a restart of Kiln): it
             // suspends after its idle timeout unless somebody connects.
-            for listener in wanted.values { await activity.quiet(listener.endpoint, idleTimeout: listener.idleTimeout) }
+            for listener in listeners { await activity.quiet(listener.endpoint, idleTimeout: listener.idleTimeout) }
             if !failures.isEmpty { throw ProxyRefusal("58000", "cannot listen on \(failures.joined(separator: ", "))") }
         }
     }
@@ -107,45 +126,17 @@ public final class ProxyServer: Service {
             defer { listeners.removeAll() }
             return listeners.values.map(\.channel)
         }
-        channels += addressListeners.withLock { listeners in
-            defer { listeners.removeAll() }
-            return listeners.values.map(\.channel)
-        }
         if let shared = sharedListener.withLock({ $0 }) { channels.append(shared) }
         for channel in channels { try? await channel.close() }
     }
 
-    /// Makes the listeners on endpoints' own addresses (at the shared port, each with a certificate for its
-    /// address) exactly those `listeners` ask for; returns what could not be bound.
-    private func setAddressListeners(_ listeners: [EndpointListener]) async -> [String] {
-        guard let sharedPort = configuration.sharedPort else { return [] }
-        let wanted = Dictionary(listeners.compactMap { listener in listener.address.map { ($0, listener.endpoint) } }) { first, _ in first }
-        let current = addressListeners.withLock { $0 }
-        for (address, entry) in current where wanted[address] != entry.endpoint {
-            addressListeners.withLock { _ = $0.removeValue(forKey: address) }
-            try? await entry.channel.close()
-        }
-        var failures: [String] = []
-        for (address, endpoint) in wanted.sorted(by: { $0.key < $1.key }) where current[address]?.endpoint != endpoint {
-            do {
-                let context = try configuration.addressTLS.map { try NIOSSLContext(configuration: $0(address)) } ?? sslContext
-                let bound = try await bind(host: address, port: sharedPort, endpoint: endpoint, sslContext: context)
-                addressListeners.withLock { $0[address] = (endpoint, bound.channel) }
-                acceptingContinuation.yield(bound)
-            } catch {
-                failures.append("\(address):\(sharedPort) (\(error))")
-            }
-        }
-        return failures
-    }
-
-    private func bind(host: String? = nil, port: Int, endpoint: String?, sslContext: NIOSSLContext?) async throws -> Listener {
+    private func bind(host: String, port: Int, endpoint: String?, sslContext: NIOSSLContext?) async throws -> Listener {
         let maximumLength = configuration.maximumMessageLength
         return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host ?? configuration.host, port: port) { channel in
+            .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (messages, continuation) = AsyncThrowingStream<FrontendMessage, any Error>.makeStream()
                     try channel.pipeline.syncOperations.addHandler(
