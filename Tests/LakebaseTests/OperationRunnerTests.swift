@@ -80,7 +80,8 @@ import Testing
     }
 
     @Test func operationsOfOneProjectRunOneAtATimeWhileProjectsRunSideBySide() async throws {
-        let performer = RecordingPerformer(workTime: .milliseconds(30))
+        // Long enough that the two projects' work overlaps even on a loaded machine.
+        let performer = RecordingPerformer(workTime: .milliseconds(300))
         try await withRunner(performer) { runner, store in
             var operations: [OperationRecord] = []
             for resource in ["projects/a", "projects/a/branches/x", "projects/a/branches/y", "projects/b", "projects/b/branches/z"] {
