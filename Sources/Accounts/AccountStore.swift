@@ -47,6 +47,17 @@ public struct AccountStore: Sendable {
         }
     }
 
+    /// Every principal of an account by the name it logs in with — user name, or a service principal's
+    /// application id — with whether it is a service principal.
+    public func principals(accountID: String) async throws -> [(name: String, isServicePrincipal: Bool)] {
+        try await database.read { db in
+            let users = try await db.select().column("*").from("users").where("account_id", .equal, accountID).all().map(User.init(row:))
+            let servicePrincipals = Set(
+                try await db.select().column("user_id").from("service_principals").all().map { try $0.decode(column: "user_id", as: Int64.self) })
+            return users.map { ($0.userName, servicePrincipals.contains($0.userID)) }
+        }
+    }
+
     /// Whether the user is a service principal (logs in with a client id and secret).
     public func isServicePrincipal(userID: Int64) async throws -> Bool {
         try await database.read { db in

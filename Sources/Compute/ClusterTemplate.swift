@@ -4,14 +4,15 @@
 import Foundation
 import Logging
 
-/// An empty cluster made once with `initdb` and copied for every new project (a copy takes ~0.1 s,
-/// `initdb` ~0.7 s). It already has what every Lakebase branch starts with: the `databricks_postgres`
+/// An empty cluster of one major version, made once with `initdb` and copied for every new project of
+/// that version (a copy takes ~0.1 s, `initdb` ~0.7 s). It already has what every Lakebase branch starts with: the `databricks_postgres`
 /// database, the `databricks_superuser` group role, and Kiln's own superuser `kiln_system`, which
 /// can only log in over the Unix socket.
 struct ClusterTemplate: Sendable {
     let configuration: ComputeConfiguration
+    let major: Int
 
-    var path: String { configuration.workDirectory + "/template-\(configuration.majorVersion)-v2" }
+    var path: String { configuration.workDirectory + "/template-\(major)-v2" }
 
     /// Who may connect to a compute, and how. Only processes of Kiln's own user (or root) can reach the
     /// socket directory (mode 0700): Kiln itself and its proxy, which checked the client's login already.
@@ -45,10 +46,11 @@ struct ClusterTemplate: Sendable {
         let partial = path + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
         let started = ContinuousClock.now
+        let build = try await configuration.builds.build(major: major)
         let commands = Commands(configuration: configuration)
         try await commands.run(
             [
-                configuration.program("initdb"), "-D", partial, "-U", "kiln_system", "--auth=trust",
+                build.program("initdb"), "-D", partial, "-U", "kiln_system", "--auth=trust",
                 "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions",
             ], what: "initdb")
         let spec = ServerSpec(id: "template", dataDirectory: partial, port: configuration.ports.upperBound - 1, settings: [:])
@@ -74,6 +76,7 @@ struct ClusterTemplate: Sendable {
         await server.stop()
         try? FileManager.default.removeItem(atPath: spec.logPath)
         try FileManager.default.moveItem(atPath: partial, toPath: path)
-        logger.info("Made the empty-cluster template", metadata: ["path": "\(path)", "elapsed": "\(ContinuousClock.now - started)"])
+        logger.info(
+            "Made the empty-cluster template", metadata: ["path": "\(path)", "version": "\(build.version)", "elapsed": "\(ContinuousClock.now - started)"])
     }
 }

@@ -4,50 +4,41 @@ import Foundation
 ///
 /// | key | default |
 /// |---|---|
-/// | `binDirectory` | the newest `/usr/lib/postgresql/<major>/bin` |
-/// | `workDirectory` | `<data-dir>/compute` (the empty-cluster template lives here) |
+/// | `builds` | every major version under `/usr/lib/postgresql` (Debian's) and `PostgresBuilds.defaultKilnRoot` |
+/// | `workDirectory` | `<data-dir>/compute` (the empty-cluster templates and the builds' server trees live here) |
 /// | `socketDirectory` | `/tmp/kiln-<hash of the work directory>` (Unix socket paths are limited to 107 bytes) |
 /// | `listenHost` | `127.0.0.1`, where Kiln's proxy takes each endpoint's clients (postgres listens on its Unix socket only) |
 /// | `ports` | `55000..<56000`, one per endpoint |
 /// | `user` | the `postgres` account when Kiln runs as root (PostgreSQL refuses root), else Kiln's own user |
 public struct ComputeConfiguration: Sendable {
-    public var binDirectory: String
+    public var builds: PostgresBuilds
     public var workDirectory: String
     public var socketDirectory: String
     public var listenHost: String
     public var ports: Range<Int>
     public var user: ComputeUser
 
+    /// Throws `ComputeError` when no PostgreSQL build is found under `postgresRoots`.
     public init(
-        binDirectory: String? = nil, workDirectory: String, socketDirectory: String? = nil,
+        postgresRoots: [String]? = nil, extensionFiles: [String: String] = [:], workDirectory: String, socketDirectory: String? = nil,
         listenHost: String = "127.0.0.1", ports: Range<Int> = 55000..<56000, user: ComputeUser? = nil
     ) throws {
-        guard let bin = binDirectory ?? Self.newestBinDirectory() else {
+        self.workDirectory = URL(fileURLWithPath: workDirectory).standardizedFileURL.path
+        builds = PostgresBuilds(
+            roots: postgresRoots ?? ["/usr/lib/postgresql", PostgresBuilds.defaultKilnRoot], treeRoot: self.workDirectory,
+            extensionFiles: extensionFiles)
+        guard !builds.majors.isEmpty else {
             throw ComputeError("PostgreSQL is not installed: no /usr/lib/postgresql/<version>/bin/postgres was found.")
         }
-        self.binDirectory = bin
-        self.workDirectory = URL(fileURLWithPath: workDirectory).standardizedFileURL.path
         self.socketDirectory = socketDirectory ?? "/tmp/kiln-\(String(UInt32(truncatingIfNeeded: Self.stableHash(self.workDirectory)), radix: 36))"
         self.listenHost = listenHost
         self.ports = ports
         self.user = try user ?? ComputeUser.forCurrentProcess()
     }
 
-    /// The path of a PostgreSQL program.
-    func program(_ name: String) -> String { binDirectory + "/" + name }
-
-    /// The major version of the installed PostgreSQL (the directory name above `bin`).
-    public var majorVersion: Int {
-        Int(URL(fileURLWithPath: binDirectory).deletingLastPathComponent().lastPathComponent) ?? 0
-    }
-
-    static func newestBinDirectory() -> String? {
-        let root = "/usr/lib/postgresql"
-        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        return versions.compactMap(Int.init).sorted().reversed()
-            .map { "\(root)/\($0)/bin" }
-            .first { FileManager.default.isExecutableFile(atPath: $0 + "/postgres") }
-    }
+    /// The newest major version installed: what copies use for `pg_basebackup`, which reads servers of
+    /// its own and older versions.
+    public var newestMajor: Int { builds.majors.last ?? 0 }
 
     /// FNV-1a: a hash that is the same in every run (Swift's `Hasher` is seeded per process).
     public static func stableHash(_ text: String) -> UInt64 {

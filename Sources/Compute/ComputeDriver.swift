@@ -16,13 +16,17 @@ public protocol ComputeDriver: Sendable {
     var socketDirectory: String { get }
     /// Whether `port` is free for a new compute.
     func canUse(port: Int) -> Bool
+    /// The PostgreSQL major versions the driver can run, lowest first.
+    var postgresMajors: [Int] { get }
 
     // MARK: Data directories
 
-    /// Makes the empty-cluster template now, so that the first project does not wait for `initdb`.
-    func prepareTemplate() async throws
-    /// A new empty cluster at `path`.
-    func createEmpty(at path: String) async throws
+    /// Makes the empty-cluster template of PostgreSQL `major` now, so that the first project of that
+    /// version does not wait for `initdb`.
+    func prepareTemplate(major: Int) async throws
+    /// A new empty cluster of PostgreSQL `major` at `path`; throws `ComputeError` when that version is
+    /// not installed.
+    func createEmpty(at path: String, major: Int) async throws
     /// A copy of a data directory whose server is stopped; a failure leaves nothing at `path`.
     func copy(stoppedDirectory source: String, to path: String) async throws
     /// A copy of the data of the server running on `port`, consistent as of the moment it finishes.
@@ -33,6 +37,9 @@ public protocol ComputeDriver: Sendable {
     func remove(_ path: String) async
     /// Whether a complete data directory is at `path`.
     func exists(_ path: String) -> Bool
+    /// Writes `contents` to the file `name` inside the data directory at `path`, replacing it at once, for
+    /// its server to read (`pg_read_file(name)`).
+    func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws
     /// The bytes the data directory's files hold.
     func size(of path: String) -> Int64
     /// Marks (or unmarks) the data directory's compute as suspended for being idle, keeping `verifiers`

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Foundation
 
 /// Making, copying and removing data directories: a branch's data is one PostgreSQL data directory.
@@ -9,14 +12,16 @@ public struct DataDirectories: Sendable {
         self.configuration = configuration
     }
 
-    /// Makes the empty-cluster template now, so that the first project does not wait for `initdb`.
-    public func prepareTemplate() async throws {
-        try await ClusterTemplate(configuration: configuration).prepare(logger: AdminSession.logger)
+    /// Makes the empty-cluster template of PostgreSQL `major` now, so that the first project of that
+    /// version does not wait for `initdb`.
+    public func prepareTemplate(major: Int) async throws {
+        try await ClusterTemplate(configuration: configuration, major: major).prepare(logger: AdminSession.logger)
     }
 
-    /// A new empty cluster at `path`, copied from the template (made first if need be).
-    public func createEmpty(at path: String) async throws {
-        let template = ClusterTemplate(configuration: configuration)
+    /// A new empty cluster of PostgreSQL `major` at `path`, copied from the template (made first if need
+    /// be). Throws `ComputeError` when that version is not installed.
+    public func createEmpty(at path: String, major: Int) async throws {
+        let template = ClusterTemplate(configuration: configuration, major: major)
         try await template.prepare(logger: AdminSession.logger)
         try await copy(stoppedDirectory: template.path, to: path)
     }
@@ -61,9 +66,10 @@ public struct DataDirectories: Sendable {
         let partial = path + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
         do {
+            let build = try await configuration.builds.build(major: configuration.newestMajor)
             try await commands.run(
                 [
-                    configuration.program("pg_basebackup"), "-h", configuration.socketDirectory,
+                    build.program("pg_basebackup"), "-h", configuration.socketDirectory,
                     "-p", String(port), "-U", "kiln_system", "-D", partial, "-X", "stream", "-c", "fast",
                 ]
                     + extraArguments, what: what)
@@ -121,6 +127,16 @@ public struct DataDirectories: Sendable {
 
     public func isSuspended(_ path: String) -> Bool {
         FileManager.default.fileExists(atPath: path + ".suspended")
+    }
+
+    /// Writes `contents` to the file `name` inside the data directory at `path` (a new file renamed over
+    /// the old one, so that a server reading it sees one or the other), readable by the compute user only.
+    public func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws {
+        let partial = path + "/" + name + ".partial"
+        try configuration.user.writeFile(partial, contents: contents)
+        if rename(partial, path + "/" + name) != 0 {
+            throw ComputeError("Cannot write \(name) in \(path): \(String(cString: strerror(errno))).")
+        }
     }
 
     /// Whether a complete data directory is at `path`.

@@ -49,10 +49,10 @@ public final class DataDirectoryOwner: Sendable {
 
     // MARK: - Data
 
-    /// A new empty cluster at `path` (nothing when one is there already).
-    public func createEmpty(at path: String) async throws {
+    /// A new empty cluster of PostgreSQL `major` at `path` (nothing when one is there already).
+    public func createEmpty(at path: String, major: Int) async throws {
         try await withDirectory(path) { [driver] in
-            if !driver.exists(path) { try await driver.createEmpty(at: path) }
+            if !driver.exists(path) { try await driver.createEmpty(at: path, major: major) }
         }
     }
 

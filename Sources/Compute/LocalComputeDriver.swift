@@ -31,8 +31,10 @@ public struct LocalComputeDriver: ComputeDriver {
 
     // MARK: Data directories
 
-    public func prepareTemplate() async throws { try await directories.prepareTemplate() }
-    public func createEmpty(at path: String) async throws { try await directories.createEmpty(at: path) }
+    public var postgresMajors: [Int] { configuration.builds.majors }
+
+    public func prepareTemplate(major: Int) async throws { try await directories.prepareTemplate(major: major) }
+    public func createEmpty(at path: String, major: Int) async throws { try await directories.createEmpty(at: path, major: major) }
 
     public func copy(stoppedDirectory source: String, to path: String) async throws {
         try await directories.copy(stoppedDirectory: source, to: path)
@@ -48,6 +50,10 @@ public struct LocalComputeDriver: ComputeDriver {
 
     public func remove(_ path: String) async { directories.remove(path) }
     public func exists(_ path: String) -> Bool { directories.exists(path) }
+
+    public func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws {
+        try directories.writeFile(name, contents: contents, inDataDirectory: path)
+    }
     public func size(of path: String) -> Int64 { directories.size(of: path) }
 
     public func setSuspended(_ path: String, _ suspended: Bool, verifiers: [String: String]?) {

@@ -30,13 +30,18 @@ final class PostgresServer: Sendable {
         self.process = process
     }
 
-    /// Spawns postgres and returns once it accepts connections (its `postmaster.pid` says `ready`, or
-    /// `standby` for a replica). Throws with the end of the server log when it exits or takes longer
-    /// than `timeout`.
+    /// Spawns the postgres of the data directory's major version (its `PG_VERSION`) and returns once it
+    /// accepts connections (its `postmaster.pid` says `ready`, or `standby` for a replica). Throws with the
+    /// end of the server log when it exits or takes longer than `timeout`, and `ComputeError` when that
+    /// version is not installed.
     static func start(_ spec: ServerSpec, configuration: ComputeConfiguration, timeout: Duration = .seconds(60)) async throws -> PostgresServer {
         try ClusterTemplate.writeHBA(configuration)
+        guard let major = configuration.builds.major(ofDataDirectory: spec.dataDirectory) else {
+            throw ComputeError("\(spec.dataDirectory) is not a PostgreSQL data directory (it has no PG_VERSION).")
+        }
+        let build = try await configuration.builds.build(major: major)
         var arguments = [
-            configuration.program("postgres"), "-D", spec.dataDirectory,
+            build.program("postgres"), "-D", spec.dataDirectory,
             "-c", "port=\(spec.port)",
             "-c", "listen_addresses=", // clients come through Kiln's proxy, over the Unix socket
             "-c", "unix_socket_directories=\(configuration.socketDirectory)",

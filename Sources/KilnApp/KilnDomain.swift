@@ -52,12 +52,26 @@ struct KilnDomain: Sendable {
             storageArea: { workspaceID in
                 try await AccountWorkspaces.storageArea(workspaceID: workspaceID, database: database, resources: resources, storage: storage)
                     ?? "\(storageRoot)/workspaces/\(workspaceID)"
-            }, suspendTimeoutOverride: suspendTimeoutOverride, access: access, clock: clock, logger: logger)
+            }, suspendTimeoutOverride: suspendTimeoutOverride, access: access,
+            identities: { workspaceID in try await Self.identities(workspaceID: workspaceID, accounts: accounts) },
+            clock: clock, logger: logger)
         self.lakebase = lakebase
         // Deleting a workspace deletes its Lakebase rows (ON DELETE CASCADE); their computes stop here.
         accountWorkspaces = AccountWorkspaces(
             database: database, storage: storage, clock: clock, onProvisioningNeeded: { provisioner.wake() },
             onDeleted: { _ in await lakebase.stopComputesWithoutEndpoints() })
+    }
+
+    /// The Databricks identities `databricks_create_role` accepts in a workspace: its account's users
+    /// (by user name), service principals (by application id) and the `admins` group, the one group
+    /// Kiln has.
+    static func identities(workspaceID: Int64, accounts: AccountStore) async throws -> [String: String] {
+        guard let workspace = try await accounts.workspace(id: workspaceID) else { return [:] }
+        var identities = ["admins": "GROUP"]
+        for principal in try await accounts.principals(accountID: workspace.accountID) {
+            identities[principal.name] = principal.isServicePrincipal ? "SERVICE_PRINCIPAL" : "USER"
+        }
+        return identities
     }
 
     var http: KilnServices {

@@ -32,6 +32,7 @@ struct LakebaseProxyDirectory: ProxyDirectory {
         if !isCredential, try await !lakebase.checkNativePassword(endpoint, role: login.user, password: login.password) {
             throw ProxyRefusal.badPassword(login.user)
         }
+        if isCredential { await lakebase.publishIdentities(for: endpoint) }
         return ProxyTarget(socketPath: lakebase.socketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke)
     }
 

@@ -19,6 +19,8 @@ public final class LakebaseService: Service {
     let sweepInterval: Duration
     /// Replaces every endpoint's suspend timeout (tests and demos); nil: each endpoint's own.
     let suspendTimeoutOverride: Duration?
+    /// The Databricks identities of a workspace, name → `USER`, `SERVICE_PRINCIPAL` or `GROUP`.
+    let identities: @Sendable (Int64) async throws -> [String: String]
 
     /// How long a mutation waits for its operation before answering (most finish well within it).
     static let answerWait = Duration.seconds(2)
@@ -30,12 +32,16 @@ public final class LakebaseService: Service {
     ///   - computes: the owner of the computes' data directories (and, through it, the compute driver).
     ///   - storageArea: the directory where a workspace's branches live.
     ///   - sweepInterval: how often expired branches and soft-deleted resources past their purge time are deleted.
+    ///   - identities: the Databricks identities of a workspace (name → `USER`, `SERVICE_PRINCIPAL` or
+    ///     `GROUP`), those `databricks_create_role` accepts.
     public init(
         database: any Database, computes: DataDirectoryOwner, storageArea: @escaping @Sendable (Int64) async throws -> String,
         sweepInterval: Duration = .seconds(5), suspendTimeoutOverride: Duration? = nil, access: PostgresAccess = PostgresAccess(),
+        identities: @escaping @Sendable (Int64) async throws -> [String: String] = { _ in [:] },
         clock: any WallClock = SystemClock(), logger: Logger
     ) {
         self.suspendTimeoutOverride = suspendTimeoutOverride
+        self.identities = identities
         self.database = database
         self.clock = clock
         self.logger = logger

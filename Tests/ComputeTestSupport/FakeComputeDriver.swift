@@ -10,6 +10,8 @@ import Synchronization
 public final class FakeComputeDriver: ComputeDriver {
     private struct State {
         var directories: Set<String> = []
+        /// Files written into data directories (`writeFile`), by path.
+        var files: [String: String] = [:]
         var suspended: [String: [String: String]] = [:]
         var running: [String: ServerSpec] = [:]
         /// Computes that stopped unexpectedly and are being restarted (wanted, not running).
@@ -34,9 +36,12 @@ public final class FakeComputeDriver: ComputeDriver {
     /// Role name → SCRAM secret, as the fake's computes report them for every data directory.
     public let verifiers: [String: String]
 
-    public init(copyTime: Duration = .milliseconds(1), verifiers: [String: String] = [:]) {
+    public let postgresMajors: [Int]
+
+    public init(copyTime: Duration = .milliseconds(1), verifiers: [String: String] = [:], postgresMajors: [Int] = [15, 16, 17]) {
         self.copyTime = copyTime
         self.verifiers = verifiers
+        self.postgresMajors = postgresMajors
     }
 
     /// Overlaps that would have broken real data; empty when every piece of work had its directory alone.
@@ -55,10 +60,13 @@ public final class FakeComputeDriver: ComputeDriver {
 
     // MARK: Data directories
 
-    public func prepareTemplate() async throws {}
+    public func prepareTemplate(major: Int) async throws {}
 
-    public func createEmpty(at path: String) async throws {
-        _ = state.withLock { $0.directories.insert(path) }
+    public func createEmpty(at path: String, major: Int) async throws {
+        state.withLock {
+            $0.directories.insert(path)
+            $0.files[path + "/PG_VERSION"] = "\(major)\n"
+        }
     }
 
     public func copy(stoppedDirectory source: String, to path: String) async throws {
@@ -148,6 +156,15 @@ public final class FakeComputeDriver: ComputeDriver {
     }
 
     public func exists(_ path: String) -> Bool { state.withLock { $0.directories.contains(path) } }
+
+    public func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws {
+        state.withLock { $0.files[path + "/" + name] = contents }
+    }
+
+    /// A file written into a data directory with `writeFile`.
+    public func file(_ name: String, inDataDirectory path: String) -> String? {
+        state.withLock { $0.files[path + "/" + name] }
+    }
     public func size(of path: String) -> Int64 { exists(path) ? 8 << 20 : 0 }
 
     public func setSuspended(_ path: String, _ suspended: Bool, verifiers: [String: String]?) {

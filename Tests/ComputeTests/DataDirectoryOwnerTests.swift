@@ -18,7 +18,7 @@ import Testing
     // would not (on today's code it reaches the driver at once).
 
     @Test func withoutAnOwnerTheFakeSeesAWakeDuringACopy() async throws {
-        try await driver.createEmpty(at: "/d/parent")
+        try await driver.createEmpty(at: "/d/parent", major: 17)
         driver.holdCopies()
         async let copy: Void = driver.copy(stoppedDirectory: "/d/parent", to: "/d/child")
         await driver.waitForCopies(1)
@@ -30,7 +30,7 @@ import Testing
 
     @Test func aWakeDuringACopyWaitsForIt() async throws {
         let owner = owner
-        try await owner.createEmpty(at: "/d/parent")
+        try await owner.createEmpty(at: "/d/parent", major: 17)
         driver.holdCopies()
         async let copy: Void = owner.copy("/d/parent", to: "/d/child")
         await driver.waitForCopies(1)
@@ -47,7 +47,7 @@ import Testing
 
     @Test func aSuspendDuringABaseBackupWaitsForIt() async throws {
         let owner = owner
-        try await owner.createEmpty(at: "/d/parent")
+        try await owner.createEmpty(at: "/d/parent", major: 17)
         try await owner.start(spec("ep", on: "/d/parent"))
         driver.holdCopies()
         async let copy: Void = owner.copy("/d/parent", to: "/d/child")
@@ -65,7 +65,7 @@ import Testing
 
     @Test func aSuspendSparesAComputeThatAClientReachedWhileItWaited() async throws {
         let owner = owner
-        try await owner.createEmpty(at: "/d/parent")
+        try await owner.createEmpty(at: "/d/parent", major: 17)
         try await owner.start(spec("ep", on: "/d/parent"))
         driver.holdCopies()
         async let copy: Void = owner.copy("/d/parent", to: "/d/child")
@@ -80,7 +80,7 @@ import Testing
 
     @Test func aWakeThatWaitedStartsNothingOnceItIsNoLongerWanted() async throws {
         let owner = owner
-        try await owner.createEmpty(at: "/d/parent")
+        try await owner.createEmpty(at: "/d/parent", major: 17)
         driver.holdCopies()
         async let copy: Void = owner.copy("/d/parent", to: "/d/child")
         await driver.waitForCopies(1)
@@ -94,7 +94,7 @@ import Testing
 
     @Test func removingADirectoryStopsWhatStillRunsOnItFirst() async throws {
         let owner = owner
-        try await owner.createEmpty(at: "/d/a")
+        try await owner.createEmpty(at: "/d/a", major: 17)
         try await owner.start(spec("ep", on: "/d/a"))
         await owner.remove("/d/a")
         #expect(await !driver.isRunning(id: "ep"))
@@ -104,7 +104,7 @@ import Testing
 
     @Test func aStartClearsTheSuspendedMarkUnlessAskedToLeaveItAsleep() async throws {
         let owner = owner
-        try await owner.createEmpty(at: "/d/a")
+        try await owner.createEmpty(at: "/d/a", major: 17)
         driver.setSuspended("/d/a", true, verifiers: ["alice": "SCRAM"])
         try await owner.start(spec("ep", on: "/d/a"), unlessSuspended: true)
         #expect(await !driver.isRunning(id: "ep"))
@@ -116,7 +116,7 @@ import Testing
     @Test func maintenanceWorkOnASleepingDirectoryRefreshesItsKeptVerifiers() async throws {
         let driver = FakeComputeDriver(verifiers: ["alice": "SCRAM-new"])
         let owner = DataDirectoryOwner(driver: driver)
-        try await owner.createEmpty(at: "/d/a")
+        try await owner.createEmpty(at: "/d/a", major: 17)
         driver.setSuspended("/d/a", true, verifiers: ["alice": "SCRAM-old"])
         let port = try await owner.withServer(on: "/d/a", maintenancePort: { 55010 }) { port in
             #expect(driver.keptVerifiers("/d/a") == nil) // forgotten while roles may change
@@ -130,7 +130,7 @@ import Testing
 
     @Test func maintenanceWorkUsesTheRunningComputeWhenThereIsOne() async throws {
         let owner = owner
-        try await owner.createEmpty(at: "/d/a")
+        try await owner.createEmpty(at: "/d/a", major: 17)
         try await owner.start(spec("ep", on: "/d/a", port: 55002))
         let port = try await owner.withServer(
             on: "/d/a",
@@ -145,7 +145,7 @@ import Testing
 
     @Test func aStandbyIsCopiedFromAMaintenanceServerWhenTheBranchSleeps() async throws {
         let owner = owner
-        try await owner.createEmpty(at: "/d/branch")
+        try await owner.createEmpty(at: "/d/branch", major: 17)
         try await owner.makeStandby(of: "/d/branch", slot: "kiln_r", to: "/d/replica", maintenancePort: { 55011 })
         #expect(driver.exists("/d/replica"))
         #expect(await driver.ids() == [])
@@ -158,7 +158,7 @@ extension DataDirectoryOwnerTests {
     /// copied file by file (the restart may write it meanwhile) nor given a second, maintenance server.
     @Test func theDataOfACrashedComputeIsLeftAloneUntilItRunsAgain() async throws {
         let owner = owner
-        try await owner.createEmpty(at: "/d/parent")
+        try await owner.createEmpty(at: "/d/parent", major: 17)
         try await owner.start(spec("ep", on: "/d/parent"))
         driver.crash(id: "ep")
         await #expect(throws: KilnError.self) { try await owner.copy("/d/parent", to: "/d/child") }

@@ -32,7 +32,7 @@ struct ComputeFixture {
     /// A new empty cluster under the fixture and the spec that serves it.
     func newServer(_ name: String, settings: [String: String] = [:]) async throws -> ServerSpec {
         let path = root + "/data/" + name
-        try await directories.createEmpty(at: path)
+        try await directories.createEmpty(at: path, major: configuration.newestMajor)
         return ServerSpec(id: name, dataDirectory: path, port: freePort(), settings: settings)
     }
 

@@ -56,7 +56,7 @@ import Testing
             try? FileManager.default.removeItem(atPath: root)
             try? FileManager.default.removeItem(atPath: configuration.socketDirectory)
         }
-        try await DataDirectories(configuration: configuration).createEmpty(at: root + "/data")
+        try await DataDirectories(configuration: configuration).createEmpty(at: root + "/data", major: configuration.newestMajor)
         // postgres listens on its Unix socket only; the port names the socket.
         let spec = ServerSpec(id: "ep-test", dataDirectory: root + "/data", port: Int.random(in: 40000..<50000), settings: [:])
         let supervisor = ComputeSupervisor(configuration: configuration, logger: Logger(label: "test.compute"))

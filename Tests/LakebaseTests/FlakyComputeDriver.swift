@@ -30,8 +30,9 @@ final class FlakyComputeDriver: ComputeDriver {
     var socketDirectory: String { fake.socketDirectory }
     func canUse(port: Int) -> Bool { fake.canUse(port: port) }
 
-    func prepareTemplate() async throws { try await fake.prepareTemplate() }
-    func createEmpty(at path: String) async throws { try await fake.createEmpty(at: path) }
+    var postgresMajors: [Int] { fake.postgresMajors }
+    func prepareTemplate(major: Int) async throws { try await fake.prepareTemplate(major: major) }
+    func createEmpty(at path: String, major: Int) async throws { try await fake.createEmpty(at: path, major: major) }
     func copy(stoppedDirectory source: String, to path: String) async throws { try await fake.copy(stoppedDirectory: source, to: path) }
     func copy(runningServerPort port: Int, to path: String) async throws { try await fake.copy(runningServerPort: port, to: path) }
     func copy(standbyOfPort port: Int, slot: String, to path: String) async throws {
@@ -39,6 +40,9 @@ final class FlakyComputeDriver: ComputeDriver {
     }
     func remove(_ path: String) async { await fake.remove(path) }
     func exists(_ path: String) -> Bool { fake.exists(path) }
+    func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws {
+        try fake.writeFile(name, contents: contents, inDataDirectory: path)
+    }
     func size(of path: String) -> Int64 { fake.size(of: path) }
     func setSuspended(_ path: String, _ suspended: Bool, verifiers: [String: String]?) {
         fake.setSuspended(path, suspended, verifiers: verifiers)

@@ -47,13 +47,15 @@ struct LakebaseHarness: Sendable {
     @discardableResult
     static func run<T: Sendable>(
         root: String, driver: FakeComputeDriver = FakeComputeDriver(), computes: (any ComputeDriver)? = nil,
-        clock: TestClock = TestClock(), activate: Bool = true, _ body: @Sendable (LakebaseHarness) async throws -> T
+        clock: TestClock = TestClock(), activate: Bool = true,
+        identities: @escaping @Sendable (Int64) async throws -> [String: String] = { _ in [:] },
+        _ body: @Sendable (LakebaseHarness) async throws -> T
     ) async throws -> T {
         try await withStore(root: root) { store in
             let service = LakebaseService(
                 database: store, computes: DataDirectoryOwner(driver: computes ?? driver),
                 storageArea: { "\(root)/workspaces/\($0)" }, sweepInterval: .seconds(3600),
-                clock: clock, logger: logger)
+                identities: identities, clock: clock, logger: logger)
             let harness = LakebaseHarness(service: service, driver: driver, clock: clock)
             guard activate else { return try await body(harness) }
             return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 public import KilnCore
 import SQLKit
@@ -50,7 +51,17 @@ extension LakebaseService {
         try ResourceID.validate(id, kind: .project)
         let name = ResourceName(kind: .project, ids: [id])
         let branchName = name.child(.branch, "production")
-        var spec = try Specs.project(body["spec"] ?? .object([]), projectID: id)
+        // Lakebase's default version where it is installed, else the newest that is; one asked for must be
+        // installed (never a different version silently).
+        let installed = reconciler.driver.postgresMajors
+        let defaultVersion = installed.contains(Specs.defaultPGVersion) ? Specs.defaultPGVersion : installed.last ?? Specs.defaultPGVersion
+        var spec = try Specs.project(body["spec"] ?? .object([]), projectID: id, defaultVersion: defaultVersion)
+        let version = ProjectSpec(spec).pgVersion
+        guard installed.contains(version) else {
+            throw KilnError.invalidParameter(
+                "pg_version \(version) is not installed on this Kiln (installed: \(installed.map(String.init).joined(separator: ", "))); scripts/install-postgres installs 16 and 17."
+            )
+        }
         spec.set("default_branch", .string(branchName.description))
         let endpointDefaults = spec["default_endpoint_settings"] ?? .object([])
         var initialEndpoint = body["initial_endpoint_spec"] ?? .object([])

@@ -84,13 +84,14 @@ enum Specs {
 
     // MARK: - Project
 
-    static func project(_ spec: JSONTree, projectID: String) throws -> JSONTree {
+    /// A project's spec; `pg_version` defaults to `defaultVersion`.
+    static func project(_ spec: JSONTree, projectID: String, defaultVersion: Int = defaultPGVersion) throws -> JSONTree {
         let reader = SpecReader(spec, prefix: "spec")
         let displayName = try reader.string("display_name") ?? projectID
         guard (1...256).contains(displayName.count) else {
             throw KilnError.invalidParameter("display_name must be between 1 and 256 characters.")
         }
-        let version = try reader.number("pg_version").map(Int.init) ?? defaultPGVersion
+        let version = try reader.number("pg_version").map(Int.init) ?? defaultVersion
         guard pgVersions.contains(version) else {
             throw KilnError.invalidParameter("pg_version \(version) is not supported; use one of \(pgVersions.map(String.init).joined(separator: ", ")).")
         }

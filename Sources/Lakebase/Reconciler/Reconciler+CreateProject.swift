@@ -14,7 +14,7 @@ extension Reconciler {
         else { throw LakebaseService.notFound(.project) }
         let directory = try await dataDirectory(project: project, for: branch)
         do {
-            try await dataOwner.createEmpty(at: directory)
+            try await dataOwner.createEmpty(at: directory, major: project.projectSpec.pgVersion)
             try await dataOwner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             var statements: [String] = []
             for role in rows where role.kind == .role { statements += try await createRoleSQL(role, port: endpoint.port!) }

@@ -110,7 +110,10 @@ final class Reconciler: Sendable {
     /// suspended for being idle: they wake on connect).
     func restoreComputes() async {
         do {
-            try await driver.prepareTemplate()
+            let majors = driver.postgresMajors
+            if let major = majors.contains(Specs.defaultPGVersion) ? Specs.defaultPGVersion : majors.last {
+                try await driver.prepareTemplate(major: major)
+            }
         } catch {
             logger.error("Cannot make the empty-cluster template; projects cannot be created", metadata: ["error": "\(error)"])
         }

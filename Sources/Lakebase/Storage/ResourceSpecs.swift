@@ -10,10 +10,13 @@ struct ProjectSpec: Sendable {
     var defaultBranch: ResourceName?
     /// Settings every new endpoint of the project starts from (`Specs.endpoint`'s `projectDefaults`).
     var defaultEndpointSettings: JSONTree
+    /// The major PostgreSQL version its branches run.
+    var pgVersion: Int
 
     init(_ spec: JSONTree) {
         defaultBranch = spec["default_branch"]?.stringValue.flatMap(ResourceName.init)
         defaultEndpointSettings = spec["default_endpoint_settings"] ?? .object([])
+        pgVersion = spec["pg_version"]?.doubleValue.map(Int.init) ?? Specs.defaultPGVersion
     }
 }
 
