@@ -494,3 +494,85 @@ def test_a_port_held_on_all_addresses_falls_back_to_the_proxy_address(tmp_path):
     finally:
         kiln.stop()
         holder.close()
+
+
+def wait_idle(w, endpoint=ENDPOINT):
+    deadline = time.time() + 20
+    while w.postgres.get_endpoint(endpoint).status.current_state != EndpointStatusState.IDLE:
+        assert time.time() < deadline, f"{endpoint} did not suspend"
+        time.sleep(0.2)
+
+
+def test_the_pooled_host_pools_password_roles_in_transaction_mode_and_wakes_the_compute(proxied):
+    """`read_write_pooled_host` is served by a PgBouncer of the endpoint (transaction mode): twenty clients
+    that take turns share a backend or two, where direct clients have one each."""
+    kiln, w = proxied
+    hosts = w.postgres.get_endpoint(ENDPOINT).status.hosts
+    pooled = hosts.read_write_pooled_host
+    assert pooled and pooled != hosts.host and hosts.read_only_pooled_host is None
+    ca = str(kiln.data_dir / "postgres-tls" / "ca.pem")
+    password = app_password(w)
+    wait_idle(w)   # a suspended compute wakes for a pooled client too
+
+    def clients(host):
+        return [psycopg.connect(host=host, port=kiln.proxy_port, user="app", password=password, dbname="databricks_postgres",
+                                sslmode="verify-full", sslrootcert=ca, autocommit=True) for _ in range(20)]
+
+    pooled_clients = clients(pooled)
+    try:
+        assert pooled_clients[0].execute("select current_user").fetchone()[0] == "app"
+        backends = {conn.execute("select pg_backend_pid()").fetchone()[0] for conn in pooled_clients}
+        assert len(backends) <= 2, backends
+    finally:
+        for conn in pooled_clients:
+            conn.close()
+    direct_clients = clients(hosts.host)
+    try:
+        assert len({conn.execute("select pg_backend_pid()").fetchone()[0] for conn in direct_clients}) == 20
+    finally:
+        for conn in direct_clients:
+            conn.close()
+
+    result = subprocess.run(
+        ["psql", f"host={pooled} port={kiln.proxy_port} user=app dbname=databricks_postgres sslmode=require", "-tAc", "select 41 + 1"],
+        env={"PGPASSWORD": password, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "42", result.stderr
+
+
+def test_the_pooled_host_refuses_what_lakebases_pooler_does(proxied):
+    kiln, w = proxied
+    pooled = w.postgres.get_endpoint(ENDPOINT).status.hosts.read_write_pooled_host
+    token = w.postgres.generate_database_credential(endpoint=ENDPOINT).token
+    me = w.current_user.me().user_name
+    with pytest.raises(psycopg.OperationalError, match="does not accept OAuth"):
+        psycopg.connect(host=pooled, port=kiln.proxy_port, user=me, password=token, dbname="databricks_postgres", sslmode="require")
+    with pytest.raises(psycopg.OperationalError, match='database "pgbouncer" does not exist'):
+        psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password=app_password(w), dbname="pgbouncer", sslmode="require")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password="wrong", dbname="databricks_postgres", sslmode="require")
+    # The same credential is good on the direct host, and the pooler keeps serving password roles.
+    with psycopg.connect(host=w.postgres.get_endpoint(ENDPOINT).status.hosts.host, port=kiln.proxy_port, user=me, password=token,
+                         dbname="databricks_postgres", sslmode="require") as conn:
+        assert conn.execute("select 1").fetchone()[0] == 1
+    with psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password=app_password(w), dbname="databricks_postgres",
+                         sslmode="require") as conn:
+        assert conn.execute("select 1").fetchone()[0] == 1
+
+
+def test_a_replica_has_a_read_only_pooled_host(proxied):
+    kiln, w = proxied
+    branch = "projects/proxy/branches/production"
+    reader = w.postgres.create_endpoint(parent=branch, endpoint_id="pooled-reader", endpoint=Endpoint(spec=EndpointSpec(
+        endpoint_type=EndpointType.ENDPOINT_TYPE_READ_ONLY))).wait()
+    hosts = reader.status.hosts
+    assert hosts.read_only_pooled_host and hosts.read_write_pooled_host is None
+    assert hosts.read_only_pooled_host not in (hosts.host, w.postgres.get_endpoint(ENDPOINT).status.hosts.read_write_pooled_host)
+    try:
+        with psycopg.connect(host=hosts.read_only_pooled_host, port=kiln.proxy_port, user="app", password=app_password(w),
+                             dbname="databricks_postgres", sslmode="require", autocommit=True) as conn:
+            assert conn.execute("select pg_is_in_recovery()").fetchone()[0] is True
+    finally:
+        w.postgres.delete_endpoint(reader.name).wait()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(host=hosts.read_only_pooled_host, port=kiln.proxy_port, user="app", password=app_password(w),
+                        dbname="databricks_postgres", sslmode="require", connect_timeout=5)

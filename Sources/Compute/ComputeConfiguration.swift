@@ -10,6 +10,7 @@ import Foundation
 /// | `listenHost` | `127.0.0.1`, where Kiln's proxy takes each endpoint's clients (postgres listens on its Unix socket only) |
 /// | `ports` | `55000..<56000`, one per endpoint |
 /// | `user` | the `postgres` account when Kiln runs as root (PostgreSQL refuses root), else Kiln's own user |
+/// | `pgbouncerProgram` | `/usr/sbin/pgbouncer` (Debian's `pgbouncer`), each compute's connection pooler |
 public struct ComputeConfiguration: Sendable {
     public var builds: PostgresBuilds
     public var workDirectory: String
@@ -17,6 +18,7 @@ public struct ComputeConfiguration: Sendable {
     public var listenHost: String
     public var ports: Range<Int>
     public var user: ComputeUser
+    public var pgbouncerProgram = "/usr/sbin/pgbouncer"
 
     /// Throws `ComputeError` when no PostgreSQL build is found under `postgresRoots`.
     public init(

@@ -57,8 +57,14 @@ public protocol ComputeDriver: Sendable {
     /// Starts the compute `spec` describes (restarting it when it runs with another spec) and returns once
     /// it accepts connections. Throws, leaving nothing running, when it cannot start.
     func start(_ spec: ServerSpec) async throws
-    /// Stops a compute (fast shutdown) and forgets it.
+    /// Stops a compute (fast shutdown) and its pooler, and forgets it.
     func stop(id: String) async
+    /// The Unix socket of the connection pooler (PgBouncer, transaction mode) of the running compute `id`,
+    /// started if need be; it stops with the compute. Throws `ComputeError` when the compute does not run
+    /// or the pooler cannot start.
+    func poolerSocket(id: String) async throws -> String
+    /// Whether computes can have a connection pooler here (PgBouncer is installed).
+    var hasPooler: Bool { get }
     /// What the compute is doing now; `stopped` when the driver does not run it.
     func state(id: String) async -> ComputeSupervisor.State
     /// Whether the compute is up and accepting connections.

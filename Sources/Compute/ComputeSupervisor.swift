@@ -2,8 +2,9 @@ import KilnCore
 public import Logging
 public import ServiceLifecycle
 
-/// Owns every running postgres: starts them, restarts one that crashes (with backoff, reporting
-/// `degraded` while it fails), and stops them all when Kiln shuts down.
+/// Owns every running postgres and its connection pooler: starts them, restarts a postgres that crashes
+/// (with backoff, reporting `degraded` while it fails), and stops them all when Kiln shuts down. A pooler
+/// starts on first need and stops with its compute (and when the compute restarts with new settings).
 public actor ComputeSupervisor: Service {
     /// What a compute is doing now.
     public enum State: Sendable, Equatable {
@@ -17,6 +18,7 @@ public actor ComputeSupervisor: Service {
         var spec: ServerSpec
         var server: PostgresServer?
         var state: State
+        var pooler: ConnectionPooler?
     }
 
     public nonisolated let configuration: ComputeConfiguration
@@ -48,6 +50,7 @@ public actor ComputeSupervisor: Service {
         if let previous, let server = previous.server, !server.process.hasExited, previous.spec == spec { return }
         // The new spec is recorded before the old server stops, so its watcher sees a wanted exit.
         instances[spec.id] = Instance(spec: spec, server: nil, state: .stopped)
+        await previous?.pooler?.stop()
         if let server = previous?.server, !server.process.hasExited {
             logger.info("Compute restarting with new settings", metadata: ["compute": "\(spec.id)"])
             await server.stop()
@@ -69,10 +72,27 @@ public actor ComputeSupervisor: Service {
 
     private func stopLocked(id: String) async {
         guard let instance = instances.removeValue(forKey: id) else { return }
+        await instance.pooler?.stop()
         if let server = instance.server {
             await server.stop()
             logger.info("Compute stopped", metadata: ["compute": "\(id)"])
         }
+    }
+
+    /// The Unix socket of the connection pooler of the running compute `id`, started if it is not running.
+    /// Throws `ComputeError` when the compute does not run or PgBouncer cannot start.
+    public func poolerSocket(id: String) async throws -> String {
+        try await locks.withLock(id) { try await self.poolerSocketLocked(id: id) }
+    }
+
+    private func poolerSocketLocked(id: String) async throws -> String {
+        guard let instance = instances[id], instance.server != nil else { throw ComputeError("Compute \(id) is not running.") }
+        if let pooler = instance.pooler, pooler.isRunning { return pooler.socketPath }
+        await instance.pooler?.stop()
+        let pooler = try await ConnectionPooler.start(for: instance.spec, configuration: configuration)
+        instances[id]?.pooler = pooler
+        logger.info("Connection pooler started", metadata: ["compute": "\(id)"])
+        return pooler.socketPath
     }
 
     /// The state of a compute; `stopped` when Kiln does not run it.
@@ -148,7 +168,8 @@ public actor ComputeSupervisor: Service {
         guard !shuttingDown, let instance = instances[crashed.spec.id], instance.server == nil, instance.spec == crashed.spec else { return true }
         do {
             let server = try await PostgresServer.start(crashed.spec, configuration: configuration)
-            instances[crashed.spec.id] = Instance(spec: crashed.spec, server: server, state: .running)
+            // The pooler outlives the crash: it connects to the restarted postgres on the same socket.
+            instances[crashed.spec.id] = Instance(spec: crashed.spec, server: server, state: .running, pooler: instance.pooler)
             watchContinuation.yield(server)
             logger.info("Compute restarted", metadata: ["compute": "\(crashed.spec.id)"])
             return true

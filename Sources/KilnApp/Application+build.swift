@@ -55,11 +55,16 @@ public func buildApplication(
             )
         }
         let endpointAddresses = endpointAddressesAvailable(configuration, logger: logger)
+        let poolerAvailable = FileManager.default.isExecutableFile(atPath: compute.pgbouncerProgram)
+        if endpointAddresses && !poolerAvailable {
+            logger.notice("PgBouncer is not installed (Debian's pgbouncer): endpoints have no pooled hosts.")
+        }
         let domain = KilnDomain(
             database: database, storageRoot: configuration.storageRoot, compute: compute,
             suspendTimeoutOverride: configuration.postgresSuspendTimeout,
             access: PostgresAccess(
-                domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort, endpointAddresses: endpointAddresses),
+                domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort, endpointAddresses: endpointAddresses,
+                pooler: poolerAvailable),
             logger: logger)
         let certificates = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
         let proxy = try ProxyServer(

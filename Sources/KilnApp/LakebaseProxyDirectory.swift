@@ -17,6 +17,16 @@ struct LakebaseProxyDirectory: ProxyDirectory {
             throw ProxyRefusal("08004", "endpoint \(login.endpoint) is disabled; enable it to connect")
         }
         let isCredential = login.password.hasPrefix("kiln_pg.")
+        if login.pooled {
+            // Lakebase's pooler serves Postgres password roles only; its admin console is not for clients.
+            if isCredential {
+                throw ProxyRefusal(
+                    "28000",
+                    "the connection pooler does not accept OAuth database credentials; log in with a Postgres role's password, "
+                        + "or connect to the endpoint's host (status.hosts.host) with the credential")
+            }
+            if login.database == "pgbouncer" { throw ProxyRefusal("3D000", "database \"pgbouncer\" does not exist") }
+        }
         if isCredential { try await checkCredential(login, endpoint: endpoint) }
         // A wrong native password wakes nothing when the verifiers kept at the suspend can tell.
         if !isCredential, try await lakebase.checkKeptPassword(endpoint, role: login.user, password: login.password) == false {
@@ -33,7 +43,15 @@ struct LakebaseProxyDirectory: ProxyDirectory {
             throw ProxyRefusal.badPassword(login.user)
         }
         if isCredential { await lakebase.publishIdentities(for: endpoint) }
-        return ProxyTarget(socketPath: lakebase.socketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke)
+        guard login.pooled else {
+            return ProxyTarget(socketPath: lakebase.socketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke)
+        }
+        do {
+            return ProxyTarget(socketPath: try await lakebase.poolerSocketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke)
+        } catch {
+            logger.error("An endpoint's connection pooler could not start", metadata: ["endpoint": "\(endpoint.uid)", "error": "\(error)"])
+            throw ProxyRefusal("08006", "the connection pooler of endpoint \(login.endpoint) could not start; see the Kiln log")
+        }
     }
 
     /// A database credential logs in the identity it was issued to, on its endpoint, until it expires.
@@ -62,7 +80,8 @@ extension ProxyServer {
             guard let self else { return }
             do {
                 let listeners = try await lakebase.connectableEndpoints().map {
-                    EndpointListener(endpoint: $0.uid, port: $0.port, idleTimeout: $0.suspendTimeout, address: $0.address)
+                    EndpointListener(
+                        endpoint: $0.uid, port: $0.port, idleTimeout: $0.suspendTimeout, address: $0.address, pooledAddress: $0.pooledAddress)
                 }
                 try await self.setEndpointListeners(listeners)
             } catch {

@@ -6,7 +6,7 @@ import NIOCore
 public struct HandshakeStateMachine: Sendable {
     public enum State: Sendable {
         case awaitingStartup
-        case awaitingPassword(StartupParameters, endpoint: String)
+        case awaitingPassword(StartupParameters, route: ProxyRoute)
         case authenticating
         case done
     }
@@ -26,8 +26,8 @@ public struct HandshakeStateMachine: Sendable {
         case close
     }
 
-    /// The endpoint the listener serves (a per-endpoint port), if any.
-    let listenerEndpoint: String?
+    /// Where the listener's connections go (a per-endpoint port or address), if it serves one endpoint.
+    let listenerRoute: ProxyRoute?
     let tlsAvailable: Bool
     let requireTLS: Bool
     public private(set) var state = State.awaitingStartup
@@ -36,8 +36,8 @@ public struct HandshakeStateMachine: Sendable {
     /// The TLS server name the client sent (SNI), once known.
     public var serverName: String?
 
-    public init(listenerEndpoint: String?, tlsAvailable: Bool, requireTLS: Bool) {
-        self.listenerEndpoint = listenerEndpoint
+    public init(listenerRoute: ProxyRoute?, tlsAvailable: Bool, requireTLS: Bool) {
+        self.listenerRoute = listenerRoute
         self.tlsAvailable = tlsAvailable
         self.requireTLS = requireTLS
     }
@@ -63,22 +63,22 @@ public struct HandshakeStateMachine: Sendable {
             guard let user = parameters.user, !user.isEmpty else {
                 return fail("28000", "no PostgreSQL user name specified in startup packet")
             }
-            guard let endpoint = route(parameters) else {
+            guard let route = route(parameters) else {
                 return fail(
                     "08004",
                     "Endpoint ID is not specified. Connect with a TLS client that sends the server name "
                         + "(host ep-<id>.<domain>), or to the endpoint's own port, or pass options=endpoint=<endpoint id>.")
             }
-            state = .awaitingPassword(parameters, endpoint: endpoint)
+            state = .awaitingPassword(parameters, route: route)
             return .askForPassword
-        case (.awaitingPassword(let parameters, let endpoint), .password(var body)):
+        case (.awaitingPassword(let parameters, let route), .password(var body)):
             guard let password = body.readNullTerminatedString(), body.readableBytes == 0 else {
                 return fail("08P01", "invalid password packet")
             }
             state = .authenticating
             let login = ProxyLogin(
-                endpoint: endpoint, user: parameters.user ?? "", database: parameters.database ?? "",
-                password: password, tls: tls)
+                endpoint: route.endpoint, user: parameters.user ?? "", database: parameters.database ?? "",
+                password: password, tls: tls, pooled: route.pooled)
             return .authenticate(login, parameters.removingOptions([Self.endpointOption]))
         case (_, .terminate):
             state = .done
@@ -88,15 +88,19 @@ public struct HandshakeStateMachine: Sendable {
         }
     }
 
-    /// Which endpoint: the listener's, else the first label of the server name, else `options`.
-    func route(_ parameters: StartupParameters) -> String? {
-        if let listenerEndpoint { return listenerEndpoint }
+    /// Which endpoint: the listener's, else the first label of the server name (`<id>-pooler` for its
+    /// pooler), else `options`.
+    func route(_ parameters: StartupParameters) -> ProxyRoute? {
+        if let listenerRoute { return listenerRoute }
         if let serverName, let label = serverName.split(separator: ".").first, !label.isEmpty,
             serverName.contains("."), !serverName.allSatisfy({ $0.isNumber || $0 == "." })
         {
-            return String(label)
+            if label.hasSuffix(ProxyRoute.poolerSuffix), label.count > ProxyRoute.poolerSuffix.count {
+                return ProxyRoute(endpoint: String(label.dropLast(ProxyRoute.poolerSuffix.count)), pooled: true)
+            }
+            return ProxyRoute(endpoint: String(label))
         }
-        return parameters.options.first { $0.0 == Self.endpointOption }?.1
+        return parameters.options.first { $0.0 == Self.endpointOption }.map { ProxyRoute(endpoint: $0.1) }
     }
 
     private mutating func fail(_ code: String, _ message: String) -> Action {

@@ -21,14 +21,33 @@ public struct ProxyLogin: Sendable, Equatable {
     public var password: String
     /// Whether the client connected with TLS.
     public var tls: Bool
+    /// Whether the client asked for the endpoint's connection pooler (its pooled host, or a TLS server
+    /// name `<endpoint id>-pooler.…`).
+    public var pooled: Bool
 
-    public init(endpoint: String, user: String, database: String, password: String, tls: Bool) {
+    public init(endpoint: String, user: String, database: String, password: String, tls: Bool, pooled: Bool = false) {
         self.endpoint = endpoint
         self.user = user
         self.database = database
         self.password = password
         self.tls = tls
+        self.pooled = pooled
     }
+}
+
+/// Where a connection goes: an endpoint, directly or through its connection pooler.
+public struct ProxyRoute: Sendable, Hashable {
+    public var endpoint: String
+    public var pooled: Bool
+
+    public init(endpoint: String, pooled: Bool = false) {
+        self.endpoint = endpoint
+        self.pooled = pooled
+    }
+
+    /// The suffix of the first label of a TLS server name that asks for the pooler (as Neon's
+    /// `ep-…-pooler` host names do).
+    public static let poolerSuffix = "-pooler"
 }
 
 /// Where an endpoint's postgres accepts the proxy's connections.
@@ -74,11 +93,14 @@ public struct EndpointListener: Sendable, Hashable {
     /// The endpoint's own address, on which the proxy also listens at its shared port, with a server
     /// certificate for that address (`ProxyConfiguration.addressTLS`); nil: none.
     public var address: String?
+    /// The address of the endpoint's connection pooler, likewise at the shared port; nil: none.
+    public var pooledAddress: String?
 
-    public init(endpoint: String, port: Int, idleTimeout: Duration?, address: String? = nil) {
+    public init(endpoint: String, port: Int, idleTimeout: Duration?, address: String? = nil, pooledAddress: String? = nil) {
         self.endpoint = endpoint
         self.port = port
         self.idleTimeout = idleTimeout
         self.address = address
+        self.pooledAddress = pooledAddress
     }
 }

@@ -30,8 +30,8 @@ public final class ProxyServer: Service {
         static func < (a: Self, b: Self) -> Bool { (a.host, a.port) < (b.host, b.port) }
     }
 
-    /// Every endpoint's listeners, with the endpoint each serves.
-    private let endpointListeners = Mutex<[ListenAddress: (endpoint: String, channel: any Channel)]>([:])
+    /// Every endpoint's listeners, with where each one's connections go.
+    private let endpointListeners = Mutex<[ListenAddress: (route: ProxyRoute, channel: any Channel)]>([:])
     private let accepting: AsyncStream<Listener>
     private let acceptingContinuation: AsyncStream<Listener>.Continuation
     private let listenerLock = AsyncLock()
@@ -55,7 +55,7 @@ public final class ProxyServer: Service {
     public func run() async throws {
         if let port = configuration.sharedPort {
             do {
-                let shared = try await bind(host: configuration.host, port: port, endpoint: nil, sslContext: sslContext)
+                let shared = try await bind(host: configuration.host, port: port, route: nil, sslContext: sslContext)
                 sharedListener.withLock { $0 = shared.channel }
                 acceptingContinuation.yield(shared)
                 logger.info("Postgres proxy listening", metadata: ["address": "\(configuration.host):\(port)"])
@@ -89,26 +89,30 @@ public final class ProxyServer: Service {
         try await listenerLock.withLock {
             let wanted = Dictionary(
                 listeners.flatMap { listener in
-                    var addresses = [(ListenAddress(host: configuration.host, port: listener.port), listener.endpoint)]
-                    if let address = listener.address, let sharedPort = configuration.sharedPort {
-                        addresses.append((ListenAddress(host: address, port: sharedPort), listener.endpoint))
+                    let direct = ProxyRoute(endpoint: listener.endpoint)
+                    var addresses = [(ListenAddress(host: configuration.host, port: listener.port), direct)]
+                    if let sharedPort = configuration.sharedPort {
+                        if let address = listener.address { addresses.append((ListenAddress(host: address, port: sharedPort), direct)) }
+                        if let address = listener.pooledAddress {
+                            addresses.append((ListenAddress(host: address, port: sharedPort), ProxyRoute(endpoint: listener.endpoint, pooled: true)))
+                        }
                     }
                     return addresses
                 }
             ) { first, _ in first }
             let current = endpointListeners.withLock { $0 }
-            for (address, entry) in current where wanted[address] != entry.endpoint {
+            for (address, entry) in current where wanted[address] != entry.route {
                 endpointListeners.withLock { _ = $0.removeValue(forKey: address) }
                 try? await entry.channel.close()
             }
             var failures: [String] = []
-            for (address, endpoint) in wanted.sorted(by: { $0.key < $1.key }) where current[address]?.endpoint != endpoint {
+            for (address, route) in wanted.sorted(by: { $0.key < $1.key }) where current[address]?.route != route {
                 do {
                     let context =
                         address.host == configuration.host
                         ? sslContext : try configuration.addressTLS.map { try NIOSSLContext(configuration: $0(address.host)) } ?? sslContext
-                    let bound = try await bind(host: address.host, port: address.port, endpoint: endpoint, sslContext: context)
-                    endpointListeners.withLock { $0[address] = (endpoint, bound.channel) }
+                    let bound = try await bind(host: address.host, port: address.port, route: route, sslContext: context)
+                    endpointListeners.withLock { $0[address] = (route, bound.channel) }
                     acceptingContinuation.yield(bound)
                 } catch {
                     failures.append("\(address.host):\(address.port) (\(error))")
@@ -130,7 +134,7 @@ public final class ProxyServer: Service {
         for channel in channels { try? await channel.close() }
     }
 
-    private func bind(host: String, port: Int, endpoint: String?, sslContext: NIOSSLContext?) async throws -> Listener {
+    private func bind(host: String, port: Int, route: ProxyRoute?, sslContext: NIOSSLContext?) async throws -> Listener {
         let maximumLength = configuration.maximumMessageLength
         return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
@@ -142,7 +146,7 @@ public final class ProxyServer: Service {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrontendDecoder(maximumLength: maximumLength)), name: ProxySession.decoderName)
                     try channel.pipeline.syncOperations.addHandler(Inbox(continuation), name: Inbox<FrontendMessage>.name)
-                    return ClientConnection(channel: channel, messages: messages, endpoint: endpoint, sslContext: sslContext)
+                    return ClientConnection(channel: channel, messages: messages, route: route, sslContext: sslContext)
                 }
             }
     }
@@ -163,11 +167,12 @@ public final class ProxyServer: Service {
     }
 }
 
-/// An accepted client with its handshake messages, and the endpoint its listener serves (if any).
+/// An accepted client with its handshake messages, and where its listener's connections go (if it
+/// serves one endpoint).
 struct ClientConnection: Sendable {
     let channel: any Channel
     let messages: AsyncThrowingStream<FrontendMessage, any Error>
-    let endpoint: String?
+    let route: ProxyRoute?
     /// The TLS context of its listener (an endpoint's own address has a certificate of its own).
     let sslContext: NIOSSLContext?
 }

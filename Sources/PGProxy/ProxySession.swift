@@ -48,7 +48,7 @@ struct ProxySession {
     private func handshake(timeout: Scheduled<Void>) async throws {
         let channel = client.channel
         var machine = HandshakeStateMachine(
-            listenerEndpoint: client.endpoint, tlsAvailable: client.sslContext != nil,
+            listenerRoute: client.route, tlsAvailable: client.sslContext != nil,
             requireTLS: server.configuration.requireTLS)
         let serverName = ServerNameBox()
         var messages = client.messages.makeAsyncIterator()

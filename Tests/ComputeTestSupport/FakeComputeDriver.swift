@@ -157,6 +157,13 @@ public final class FakeComputeDriver: ComputeDriver {
 
     public func exists(_ path: String) -> Bool { state.withLock { $0.directories.contains(path) } }
 
+    public var hasPooler: Bool { true }
+
+    public func poolerSocket(id: String) async throws -> String {
+        guard await isRunning(id: id) else { throw ComputeError("Compute \(id) is not running.") }
+        return "/nonexistent/fake-sockets/pooler-\(id)"
+    }
+
     public func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws {
         state.withLock { $0.files[path + "/" + name] = contents }
     }

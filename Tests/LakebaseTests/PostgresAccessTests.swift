@@ -24,4 +24,13 @@ import Testing
         // No shared port, no address to listen on.
         #expect(!PostgresAccess(sharedPort: nil, endpointAddresses: true).endpointAddresses)
     }
+
+    @Test func pooledHostsNeedEndpointAddressesAndAPoolerAndNeverMeetADirectOne() {
+        let with = PostgresAccess(sharedPort: 5432, endpointAddresses: true, pooler: true)
+        #expect(with.pooledHost(port: 55000) == "127.214.216.2")
+        #expect(PostgresAccess(sharedPort: 5432, endpointAddresses: true).pooledHost(port: 55000) == nil)
+        #expect(PostgresAccess(sharedPort: 5432, endpointAddresses: false, pooler: true).pooledHost(port: 55000) == nil)
+        let direct = Set((1024..<65536).map(PostgresAccess.address(forPort:)))
+        #expect(direct.isDisjoint(with: (1024..<65536).map(PostgresAccess.pooledAddress(forPort:))))
+    }
 }

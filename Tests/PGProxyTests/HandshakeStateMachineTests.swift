@@ -7,7 +7,7 @@ import Testing
 /// TLS server name and `options`, the password packet, and the SQLSTATE of each refusal.
 @Suite struct HandshakeStateMachineTests {
     static func machine(listener: String? = nil, tls: Bool = false, requireTLS: Bool = false) -> HandshakeStateMachine {
-        HandshakeStateMachine(listenerEndpoint: listener, tlsAvailable: tls, requireTLS: requireTLS)
+        HandshakeStateMachine(listenerRoute: listener.map { ProxyRoute(endpoint: $0) }, tlsAvailable: tls, requireTLS: requireTLS)
     }
 
     static func password(_ bytes: [UInt8]) -> FrontendMessage { .password(ByteBuffer(bytes: bytes)) }
@@ -91,21 +91,21 @@ import Testing
     func serverNamesRouteByTheirFirstLabel(serverName: String, endpoint: String) {
         var machine = Self.machine(tls: true)
         machine.serverName = serverName
-        #expect(machine.route(StartupParameters([("user", "u"), ("options", "endpoint=ep-opt")])) == endpoint)
+        #expect(machine.route(StartupParameters([("user", "u"), ("options", "endpoint=ep-opt")]))?.endpoint == endpoint)
     }
 
     @Test(arguments: ["localhost", "127.0.0.1", "10.0.0.12", "ep-nodot"])
     func namesThatAreNotADomainFallBackToOptions(serverName: String) {
         var machine = Self.machine(tls: true)
         machine.serverName = serverName
-        #expect(machine.route(StartupParameters([("user", "u"), ("options", "-c endpoint=ep-opt")])) == "ep-opt")
+        #expect(machine.route(StartupParameters([("user", "u"), ("options", "-c endpoint=ep-opt")])) == ProxyRoute(endpoint: "ep-opt"))
         #expect(machine.route(StartupParameters([("user", "u")])) == nil)
     }
 
     @Test func theListenerWinsOverServerNameAndOptions() {
         var machine = Self.machine(listener: "ep-port", tls: true)
         machine.serverName = "ep-sni.example.com"
-        #expect(machine.route(StartupParameters([("user", "u"), ("options", "endpoint=ep-opt")])) == "ep-port")
+        #expect(machine.route(StartupParameters([("user", "u"), ("options", "endpoint=ep-opt")])) == ProxyRoute(endpoint: "ep-port"))
     }
 
     @Test func theRoutingWordIsNotForwardedButOtherOptionsAre() {

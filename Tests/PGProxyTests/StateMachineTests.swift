@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func tlsThenStartupThenPasswordAuthenticates() {
-        var machine = HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: true, requireTLS: true)
+        var machine = HandshakeStateMachine(listenerRoute: nil, tlsAvailable: true, requireTLS: true)
         #expect(machine.received(.gssEncryptionRequest) == .answerEncryption(acceptTLS: false))
         #expect(machine.received(.sslRequest) == .answerEncryption(acceptTLS: true))
         machine.serverName = "ep-cool-1.kiln.localhost"
@@ -23,41 +23,47 @@ import Testing
 
     @Test func routesByListenerThenServerNameThenOptions() {
         let options = StartupParameters([("user", "u"), ("options", "endpoint=ep-opt")])
-        #expect(HandshakeStateMachine(listenerEndpoint: "ep-port", tlsAvailable: false, requireTLS: false).route(options) == "ep-port")
-        var named = HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: true, requireTLS: false)
+        #expect(
+            HandshakeStateMachine(listenerRoute: ProxyRoute(endpoint: "ep-port"), tlsAvailable: false, requireTLS: false).route(options)
+                == ProxyRoute(endpoint: "ep-port"))
+        var named = HandshakeStateMachine(listenerRoute: nil, tlsAvailable: true, requireTLS: false)
         named.serverName = "ep-sni.example.com"
-        #expect(named.route(options) == "ep-sni")
+        #expect(named.route(options) == ProxyRoute(endpoint: "ep-sni"))
+        named.serverName = "ep-sni-pooler.example.com"
+        #expect(named.route(options) == ProxyRoute(endpoint: "ep-sni", pooled: true))
+        named.serverName = "-pooler.example.com"
+        #expect(named.route(options) == ProxyRoute(endpoint: "-pooler"))
         named.serverName = "127.0.0.1" // an address is not a name
-        #expect(named.route(options) == "ep-opt")
-        #expect(HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: false, requireTLS: false).route(StartupParameters([("user", "u")])) == nil)
+        #expect(named.route(options) == ProxyRoute(endpoint: "ep-opt"))
+        #expect(HandshakeStateMachine(listenerRoute: nil, tlsAvailable: false, requireTLS: false).route(StartupParameters([("user", "u")])) == nil)
     }
 
     @Test func refusals() {
-        var plain = HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: true, requireTLS: true)
+        var plain = HandshakeStateMachine(listenerRoute: nil, tlsAvailable: true, requireTLS: true)
         guard case .fail(let noTLS) = plain.received(.startup(StartupParameters([("user", "u")]))) else {
             Issue.record()
             return
         }
         #expect(noTLS.code == "28000")
-        var unrouted = HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: false, requireTLS: false)
+        var unrouted = HandshakeStateMachine(listenerRoute: nil, tlsAvailable: false, requireTLS: false)
         guard case .fail(let noEndpoint) = unrouted.received(.startup(StartupParameters([("user", "u")]))) else {
             Issue.record()
             return
         }
         #expect(noEndpoint.code == "08004")
-        var nobody = HandshakeStateMachine(listenerEndpoint: "ep", tlsAvailable: false, requireTLS: false)
+        var nobody = HandshakeStateMachine(listenerRoute: ProxyRoute(endpoint: "ep"), tlsAvailable: false, requireTLS: false)
         guard case .fail(let noUser) = nobody.received(.startup(StartupParameters([]))) else {
             Issue.record()
             return
         }
         #expect(noUser.code == "28000")
-        var early = HandshakeStateMachine(listenerEndpoint: "ep", tlsAvailable: false, requireTLS: false)
+        var early = HandshakeStateMachine(listenerRoute: ProxyRoute(endpoint: "ep"), tlsAvailable: false, requireTLS: false)
         guard case .fail(let unexpected) = early.received(password("x")) else {
             Issue.record()
             return
         }
         #expect(unexpected.code == "08P01")
-        var cancel = HandshakeStateMachine(listenerEndpoint: nil, tlsAvailable: false, requireTLS: false)
+        var cancel = HandshakeStateMachine(listenerRoute: nil, tlsAvailable: false, requireTLS: false)
         #expect(cancel.received(.cancel(CancelKey(processID: 1, secret: 2))) == .cancel(CancelKey(processID: 1, secret: 2)))
     }
 

@@ -9,11 +9,15 @@ public struct PostgresAccess: Sendable {
     /// defaults and no DNS set-up. Off when the shared port is not 5432-like bindable per address (a
     /// PostgreSQL listening on all addresses holds it); endpoints then report the proxy's address.
     public var endpointAddresses: Bool
+    /// Whether each endpoint also has a pooled host (`pooledAddress(forPort:)`) served by its connection
+    /// pooler: when endpoints have addresses and PgBouncer is installed.
+    public var pooledHosts: Bool
 
-    public init(domain: String = "kiln.localhost", sharedPort: Int? = nil, endpointAddresses: Bool = false) {
+    public init(domain: String = "kiln.localhost", sharedPort: Int? = nil, endpointAddresses: Bool = false, pooler: Bool = false) {
         self.domain = domain
         self.sharedPort = sharedPort
         self.endpointAddresses = endpointAddresses && sharedPort != nil
+        self.pooledHosts = self.endpointAddresses && pooler
     }
 
     /// The loopback address of the endpoint whose own port is `port`: `127.<port / 256>.<port % 256>.1`.
@@ -21,6 +25,18 @@ public struct PostgresAccess: Sendable {
     /// endpoint, so it stays the same across suspends and restarts, and two endpoints never share one.
     public static func address(forPort port: Int) -> String {
         "127.\((port >> 8) & 255).\(port & 255).1"
+    }
+
+    /// The loopback address of the connection pooler of the endpoint whose own port is `port`:
+    /// `127.<port / 256>.<port % 256>.2`, beside its direct address.
+    public static func pooledAddress(forPort port: Int) -> String {
+        "127.\((port >> 8) & 255).\(port & 255).2"
+    }
+
+    /// The pooled host an endpoint reports (`read_write_pooled_host` or `read_only_pooled_host`), if any.
+    func pooledHost(port: Int?) -> String? {
+        guard pooledHosts, let port else { return nil }
+        return Self.pooledAddress(forPort: port)
     }
 
     /// The host an endpoint reports: its own address, or the proxy's when there are none.

@@ -50,6 +50,9 @@ enum Rendering {
             hosts.set("server_name", .string("\(resource.uid).\(facts.access.domain)"))
             if let shared = facts.access.sharedPort { hosts.set("shared_port", .integer(Int64(shared))) }
             if resource.isReadOnly { hosts.set("read_only_host", .string(host)) }
+            if let pooled = facts.access.pooledHost(port: resource.port) {
+                hosts.set(resource.isReadOnly ? "read_only_pooled_host" : "read_write_pooled_host", .string(pooled))
+            }
             status.set("hosts", hosts)
             status.set("last_active_time", .string(ProtoTime.timestamp(millis: resource.stateChangedAt)))
         case .role, .database:

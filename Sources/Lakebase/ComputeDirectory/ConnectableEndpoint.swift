@@ -9,6 +9,8 @@ public struct ConnectableEndpoint: Sendable {
     /// The endpoint's own loopback address, on which the proxy listens at its shared port (see
     /// `PostgresAccess.endpointAddresses`); nil when endpoints have none.
     public var address: String? = nil
+    /// The address of its connection pooler, likewise; nil when endpoints have no pooled hosts.
+    public var pooledAddress: String? = nil
     public var disabled: Bool
     /// How long it may go without clients before it is suspended; nil: never.
     public var suspendTimeout: Duration?

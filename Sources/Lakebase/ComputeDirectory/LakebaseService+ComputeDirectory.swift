@@ -38,6 +38,12 @@ extension LakebaseService {
         reconciler.driver.socketPath(port: endpoint.port)
     }
 
+    /// The Unix socket of the connection pooler of an endpoint whose compute runs (started if need be).
+    /// Throws `ComputeError` when it cannot start.
+    public func poolerSocketPath(_ endpoint: ConnectableEndpoint) async throws -> String {
+        try await reconciler.driver.poolerSocket(id: endpoint.uid)
+    }
+
     /// Calls `body` whenever endpoints may have come, gone or changed (after every operation and at
     /// start-up), before the operation is reported done.
     public func onEndpointsChanged(_ body: @escaping @Sendable () async -> Void) {
@@ -56,6 +62,7 @@ extension LakebaseService {
         return ConnectableEndpoint(
             uid: row.uid, workspaceID: row.workspaceID, port: row.port ?? 0,
             address: row.port.flatMap { facts.access.endpointAddresses ? PostgresAccess.address(forPort: $0) : nil },
+            pooledAddress: facts.access.pooledHost(port: row.port),
             disabled: row.endpointSpec.disabled, suspendTimeout: timeout,
             replicaOf: row.isReadOnly ? row.name.parent : nil)
     }
