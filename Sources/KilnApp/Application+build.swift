@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Foundation
 public import Hummingbird
 import Accounts
@@ -132,6 +135,7 @@ func httpServer(_ configuration: KilnConfiguration) throws -> HTTPServerBuilder 
 
 /// Builds Kiln and serves until SIGINT or SIGTERM, then closes the database.
 public func runKiln(configuration: KilnConfiguration, announce: @escaping @Sendable (String) -> Void) async throws {
+    raiseOpenFileLimit()
     let (application, database) = try await buildApplication(configuration: configuration, announce: announce)
     do {
         try await application.runService()
@@ -157,4 +161,19 @@ func endpointAddressesAvailable(_ configuration: KilnConfiguration, logger: Logg
         return false
     }
     return true
+}
+
+/// Each client of the Postgres proxy holds two descriptors (its socket, and the one to postgres or to the
+/// pooler), so 10,000 clients of a pooled host need more than 20,000: raises the soft limit on open files
+/// to the hard one, and as root both to at least 65,536. Children (postgres, PgBouncer) inherit it.
+func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    let wanted: rlim_t = 65_536
+    if getuid() == 0 && limit.rlim_max < wanted {
+        var raised = rlimit(rlim_cur: wanted, rlim_max: wanted)
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { return }
+    }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }

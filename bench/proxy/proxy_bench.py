@@ -1,13 +1,16 @@
 """Postgres proxy benchmark, side by side in one run: connect + SELECT 1 latency and `pgbench -S` TPS at 1, 8
-and 32 clients, direct to postgres, through PgBouncer (session mode) and through Kiln's proxy; then
-wake-from-zero to first query over 20 wakes. Prints tables of medians and ratios.
+and 32 clients, direct to postgres, through PgBouncer (session mode) and through Kiln's proxy; connect +
+SELECT 1 over TLS through the endpoint's own host (`status.hosts.host` at the shared port) against direct
+TLS; `pgbench -S` through the endpoint's pooled host against a PgBouncer set up by hand (transaction mode)
+in front of the same compute; 10,000 idle clients held on the pooled host, with Kiln's and its PgBouncer's
+memory; then wake-from-zero to first query over 20 wakes. Prints tables of medians and ratios.
 
 The direct postgres is one this script starts with exactly the settings Kiln gave its endpoint (read from
 the endpoint's command line) but listening on TCP; PgBouncer fronts it over TCP, as a user would set it up.
 Every path logs in with the same SCRAM password and without TLS, so they differ only in the hop.
 
 Usage: bench/proxy/run  (builds release, or set KILN_BINARY); RUNS=3 SECONDS=8 by default."""
-import os, re, shutil, statistics, subprocess, sys, tempfile, time
+import asyncio, os, re, shutil, statistics, struct, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "conformance"))
@@ -15,17 +18,21 @@ from conftest import free_port, start_kiln, traversable  # noqa: E402
 
 import psycopg
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.service.postgres import EndpointStatusState, Project, Role, RoleMembershipRole, RoleRoleSpec
+from databricks.sdk.service.postgres import EndpointStatusState, Project, ProjectSpec, Role, RoleMembershipRole, RoleRoleSpec
 
 RUNS = int(os.environ.get("RUNS", "3"))
 SECONDS = int(os.environ.get("SECONDS", "8"))
 CLIENTS = [1, 8, 32]
 CONNECTS = int(os.environ.get("CONNECTS", "200"))
 WAKES = int(os.environ.get("WAKES", "20"))
+IDLE_CLIENTS = int(os.environ.get("IDLE_CLIENTS", "10000"))
+PG_VERSION = int(os.environ.get("PG_VERSION", "17"))
 SCALE = 10
 USER = "bench"
 ENDPOINT = "projects/bench/branches/production/endpoints/primary"
-PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+# The programs of the major version the bench project runs: Debian's, or the build scripts/install-postgres put in.
+PG_BIN = next(p for p in (Path(f"/usr/lib/postgresql/{PG_VERSION}/bin"), Path(f"/opt/kiln/postgres/{PG_VERSION}/bin"),
+                          Path.home() / f".local/share/kiln/postgres/{PG_VERSION}/bin") if (p / "initdb").exists())
 
 
 def as_postgres(args, **kw):
@@ -40,11 +47,12 @@ def percentile(values, p):
 
 
 class Target:
-    def __init__(self, name, port, password):
-        self.name, self.port, self.password = name, port, password
+    def __init__(self, name, port, password, host="127.0.0.1", sslmode="disable"):
+        self.name, self.port, self.password, self.host, self.sslmode = name, port, password, host, sslmode
 
     def conninfo(self):
-        return f"host=127.0.0.1 port={self.port} user={USER} password={self.password} dbname=databricks_postgres sslmode=disable"
+        return (f"host={self.host} port={self.port} user={USER} password={self.password} dbname=databricks_postgres "
+                f"sslmode={self.sslmode}")
 
     def connect_latencies(self, count):
         times = []
@@ -58,8 +66,8 @@ class Target:
     def tps(self, clients):
         out = subprocess.run(
             [str(PG_BIN / "pgbench"), "-n", "-S", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)),
-             "-T", str(SECONDS), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, "databricks_postgres"],
-            env={**os.environ, "PGPASSWORD": self.password, "PGSSLMODE": "disable"},
+             "-T", str(SECONDS), "-h", self.host, "-p", str(self.port), "-U", USER, "databricks_postgres"],
+            env={**os.environ, "PGPASSWORD": self.password, "PGSSLMODE": self.sslmode},
             check=True, capture_output=True, text=True).stdout
         return float(re.search(r"tps = ([0-9.]+)", out).group(1))
 
@@ -75,13 +83,22 @@ def endpoint_settings(port):
 
 
 def start_direct(work: Path, settings, password):
-    """A postgres of the bench's own with the endpoint's settings, on TCP, SCRAM logins."""
+    """A postgres of the bench's own with the endpoint's settings, on TCP, SCRAM logins, and TLS with a P-256
+    certificate (the key type of Kiln's proxy certificates) for clients that ask."""
     data = work / "direct"
     as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
                  "--auth-host=scram-sha-256", "--no-sync"])
     port = free_port()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(data / "server.key"), "-out", str(data / "server.crt"), "-days", "2", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True)
+    for name in ("server.key", "server.crt"):
+        (data / name).chmod(0o600)
+        if os.getuid() == 0:
+            shutil.chown(data / name, "postgres")
     with open(data / "postgresql.conf", "a") as conf:
         conf.writelines(f"{name} = '{value}'\n" for name, value in (s.split("=", 1) for s in settings))
+        conf.write("ssl = on\n")
     as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(work / "direct.log"), "-w",
                  "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {work}", "start"])
     psql = [str(PG_BIN / "psql"), "-h", str(work), "-p", str(port), "-U", "postgres", "-qAt"]
@@ -123,6 +140,98 @@ pidfile = {work}/pgbouncer.pid
             time.sleep(0.05)
 
 
+def endpoint_socket_directory(port):
+    """The Unix socket directory of the postgres serving Kiln's endpoint on `port`."""
+    for pid in subprocess.run(["pgrep", "-f", f"port={port}"], capture_output=True, text=True).stdout.split():
+        for arg in Path(f"/proc/{pid}/cmdline").read_text().split("\0"):
+            if arg.startswith("unix_socket_directories="):
+                return arg.split("=", 1)[1]
+    raise RuntimeError(f"no postgres for port {port}")
+
+
+def start_transaction_pgbouncer(work: Path, socket_dir, endpoint_port, password, pool_size):
+    """Debian's PgBouncer set up by hand in front of Kiln's compute (its Unix socket): transaction mode, the
+    pooled host's pool size and client limit, SCRAM logins against the role's own secret."""
+    secret = as_postgres([str(PG_BIN / "psql"), "-h", socket_dir, "-p", str(endpoint_port), "-U", "kiln_system", "-d", "postgres",
+                          "-qAt", "-c", f"select rolpassword from pg_authid where rolname = '{USER}'"]).stdout.strip()
+    port = free_port()
+    (work / "userlist-tx.txt").write_text(f'"{USER}" "{secret}"\n')
+    (work / "pgbouncer-tx.ini").write_text(f"""[databases]
+databricks_postgres = host={socket_dir} port={endpoint_port} dbname=databricks_postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = {work}/userlist-tx.txt
+pool_mode = transaction
+max_client_conn = 10000
+default_pool_size = {pool_size}
+logfile = {work}/pgbouncer-tx.log
+pidfile = {work}/pgbouncer-tx.pid
+""")
+    as_postgres(["pgbouncer", "-d", str(work / "pgbouncer-tx.ini")])
+    deadline = time.time() + 10
+    while True:
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={port} user={USER} password={password} dbname=databricks_postgres "
+                            "sslmode=disable").close()
+            return port
+        except psycopg.OperationalError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+async def idle_client(host, port, password):
+    """A client that logs in (startup, cleartext password as Kiln's proxy asks) and then sits idle."""
+    reader, writer = await asyncio.open_connection(host, port)
+    parameters = f"user\0{USER}\0database\0databricks_postgres\0\0".encode()
+    writer.write(struct.pack("!ii", 8 + len(parameters), 196608) + parameters)
+    while True:
+        kind = await reader.readexactly(1)
+        (length,) = struct.unpack("!i", await reader.readexactly(4))
+        body = await reader.readexactly(length - 4)
+        if kind == b"R" and struct.unpack("!i", body[:4])[0] == 3:
+            secret = password.encode() + b"\0"
+            writer.write(b"p" + struct.pack("!i", 4 + len(secret)) + secret)
+        elif kind == b"E":
+            raise RuntimeError(body.decode(errors="replace"))
+        elif kind == b"Z":
+            return writer
+
+
+async def hold_idle_clients(host, port, password, count):
+    """Opens `count` idle clients, 200 logging in at a time; returns them and how long it took."""
+    gate = asyncio.Semaphore(200)
+
+    async def one():
+        async with gate:
+            return await idle_client(host, port, password)
+
+    start = time.perf_counter()
+    clients = await asyncio.gather(*(one() for _ in range(count)))
+    return clients, time.perf_counter() - start
+
+
+async def close_all(clients):
+    for writer in clients:
+        writer.close()
+    await asyncio.gather(*(writer.wait_closed() for writer in clients), return_exceptions=True)
+
+
+def rss_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pooler_pid(endpoint_port):
+    pids = subprocess.run(["pgrep", "-f", f"pooler-{endpoint_port}/pgbouncer.ini"], capture_output=True, text=True).stdout.split()
+    return int(pids[-1]) if pids else None
+
+
 def wait_state(w, wanted, timeout=30):
     deadline = time.time() + timeout
     while w.postgres.get_endpoint(ENDPOINT).status.current_state != wanted:
@@ -140,32 +249,53 @@ def main():
     direct_data = None
     try:
         w = WorkspaceClient(host=kiln.url, token=kiln.token, auth_type="pat")
-        w.postgres.create_project(project=Project(), project_id="bench").wait()
+        w.postgres.create_project(project=Project(spec=ProjectSpec(pg_version=PG_VERSION)), project_id="bench").wait()
         w.postgres.create_role(parent="projects/bench/branches/production", role=Role(spec=RoleRoleSpec(
             postgres_role=USER, membership_roles=[RoleMembershipRole.DATABRICKS_SUPERUSER])), role_id=USER).wait()
         password = w.postgres.reveal_role_password(f"projects/bench/branches/production/roles/{USER}").password
-        kiln_port = w.api_client.do("GET", f"/api/2.0/postgres/{ENDPOINT}")["status"]["hosts"]["port"]
+        hosts = w.api_client.do("GET", f"/api/2.0/postgres/{ENDPOINT}")["status"]["hosts"]
+        kiln_port = hosts["port"]
         kiln_target = Target("Kiln proxy", kiln_port, password)
         holder = psycopg.connect(kiln_target.conninfo())   # keeps the endpoint up until the wake phase
 
-        direct_data, direct_port = start_direct(work, endpoint_settings(kiln_port), password)
+        settings = endpoint_settings(kiln_port)
+        direct_data, direct_port = start_direct(work, settings, password)
         targets = [Target("direct", direct_port, password),
                    Target("PgBouncer (session)", start_pgbouncer(work, direct_port, password), password),
                    kiln_target]
+        tls_targets = [Target("direct, TLS", direct_port, password, sslmode="require"),
+                       Target("Kiln hosts.host, TLS", kiln.proxy_port, password, host=hosts["host"], sslmode="require")]
+        max_connections = int(next(s.split("=", 1)[1] for s in settings if s.startswith("max_connections=")))
+        pool_targets = [
+            Target("PgBouncer by hand (tx)", start_transaction_pgbouncer(
+                work, endpoint_socket_directory(kiln_port), kiln_port, password, max_connections * 9 // 10), password),
+            Target("Kiln pooled host", kiln.proxy_port, password, host=hosts["read_write_pooled_host"])]
         for t in targets[::2]:   # PgBouncer shares the direct postgres's data
             subprocess.run([str(PG_BIN / "pgbench"), "-i", "-q", "-s", str(SCALE), "-h", "127.0.0.1", "-p", str(t.port),
                             "-U", USER, "databricks_postgres"], env={**os.environ, "PGPASSWORD": password, "PGSSLMODE": "disable"},
                            check=True, capture_output=True)
 
-        latency = {t.name: [] for t in targets}
-        tps = {(t.name, c): [] for t in targets for c in CLIENTS}
+        latency = {t.name: [] for t in targets + tls_targets}
+        tps = {(t.name, c): [] for t in targets + pool_targets for c in CLIENTS}
         for _ in range(RUNS):   # interleaved, so that noise hits every target alike
-            for t in targets:
+            for t in targets + tls_targets:
                 t.connect_latencies(10)   # warm up
                 latency[t.name] += t.connect_latencies(CONNECTS // RUNS)
             for c in CLIENTS:
-                for t in targets:
+                for t in targets + pool_targets:
                     tps[(t.name, c)].append(t.tps(c))
+
+        # 10,000 idle clients on the pooled host; the proxy keeps serving a newcomer meanwhile.
+        pooled = pool_targets[1]
+        with psycopg.connect(pooled.conninfo()) as c:
+            c.execute("select 1").fetchone()
+        memory_before = (rss_mib(kiln.process.pid), rss_mib(pooler_pid(kiln_port)))
+        loop = asyncio.new_event_loop()
+        clients, opened_in = loop.run_until_complete(hold_idle_clients(pooled.host, pooled.port, password, IDLE_CLIENTS))
+        memory_after = (rss_mib(kiln.process.pid), rss_mib(pooler_pid(kiln_port)))
+        newcomer = statistics.median(pooled.connect_latencies(20))
+        loop.run_until_complete(close_all(clients))
+        loop.close()
         holder.close()
 
         wakes = []
@@ -193,11 +323,30 @@ def main():
         bouncer, proxy = targets[1].name, targets[2].name
         print(f"{'Kiln / PgBouncer':<22}" + "".join(
             f"{statistics.median(tps[(proxy, c)]) / statistics.median(tps[(bouncer, c)]):>13.0%} " for c in CLIENTS))
+        print(f"\nconnect + SELECT 1 + close over TLS (sslmode=require, SCRAM password), ms ({len(latency[tls_targets[0].name])} each)")
+        print(f"{'path':<26}{'p50':>9}{'p99':>9}{'p50 vs direct':>15}")
+        for t in tls_targets:
+            p50 = statistics.median(latency[t.name])
+            print(f"{t.name:<26}{p50:>9.2f}{percentile(latency[t.name], 99):>9.2f}"
+                  f"{p50 / statistics.median(latency[tls_targets[0].name]):>14.2f}x")
+        print(f"\npgbench -S through a pooler in transaction mode in front of Kiln's compute, TPS (median of {RUNS} x {SECONDS} s)")
+        print(f"{'path':<26}" + "".join(f"{f'{c} client' + ('s' if c > 1 else ''):>14}" for c in CLIENTS))
+        for t in pool_targets:
+            print(f"{t.name:<26}" + "".join(f"{statistics.median(tps[(t.name, c)]):>14,.0f}" for c in CLIENTS))
+        hand, kiln_pooled = (t.name for t in pool_targets)
+        print(f"{'Kiln pooled / by hand':<26}" + "".join(
+            f"{statistics.median(tps[(kiln_pooled, c)]) / statistics.median(tps[(hand, c)]):>13.0%} " for c in CLIENTS))
+        print(f"\n{IDLE_CLIENTS:,} idle clients held on the pooled host (logged in in {opened_in:.1f} s)")
+        print(f"{'process':<26}{'RSS before':>12}{'RSS after':>12}{'per client':>12}")
+        for name, before, after in (("Kiln", memory_before[0], memory_after[0]), ("its PgBouncer", memory_before[1], memory_after[1])):
+            print(f"{name:<26}{before:>9.1f} MiB{after:>9.1f} MiB{(after - before) * 1024 / IDLE_CLIENTS:>9.1f} KiB")
+        print(f"a new client meanwhile: connect + SELECT 1 p50 {newcomer:.2f} ms")
         print(f"\nwake from zero to first SELECT 1 through the proxy, ms ({WAKES} wakes)")
         print(f"p50 {statistics.median(wakes):.1f}   p99 {percentile(wakes, 99):.1f}   min {min(wakes):.1f}   max {max(wakes):.1f}")
     finally:
         kiln.stop()
         subprocess.run(["pkill", "-f", f"pgbouncer -d {work}"], capture_output=True)
+        subprocess.run(["pkill", "-f", f"pgbouncer-tx.ini"], capture_output=True)
         if direct_data:
             as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(direct_data), "-m", "fast", "stop"])
         shutil.rmtree(work, ignore_errors=True)
