@@ -532,6 +532,11 @@ def test_the_pooled_host_pools_password_roles_in_transaction_mode_and_wakes_the_
     finally:
         for conn in direct_clients:
             conn.close()
+    # The pooler stops with its compute when it suspends, and starts again with the next pooled client.
+    _, port = endpoint_info(w)
+    assert poolers(port)
+    wait_idle(w)
+    wait_for(lambda: not poolers(port), "the pooler to stop with its compute")
 
     result = subprocess.run(
         ["psql", f"host={pooled} port={kiln.proxy_port} user=app dbname=databricks_postgres sslmode=require", "-tAc", "select 41 + 1"],
@@ -548,6 +553,9 @@ def test_the_pooled_host_refuses_what_lakebases_pooler_does(proxied):
         psycopg.connect(host=pooled, port=kiln.proxy_port, user=me, password=token, dbname="databricks_postgres", sslmode="require")
     with pytest.raises(psycopg.OperationalError, match='database "pgbouncer" does not exist'):
         psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password=app_password(w), dbname="pgbouncer", sslmode="require")
+    # No database means the user's name: a role called pgbouncer does not reach PgBouncer's console either.
+    with pytest.raises(psycopg.OperationalError, match='database "pgbouncer" does not exist'):
+        psycopg.connect(host=pooled, port=kiln.proxy_port, user="pgbouncer", password="whatever", sslmode="require")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password="wrong", dbname="databricks_postgres", sslmode="require")
     # The same credential is good on the direct host, and the pooler keeps serving password roles.
@@ -576,3 +584,76 @@ def test_a_replica_has_a_read_only_pooled_host(proxied):
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(host=hosts.read_only_pooled_host, port=kiln.proxy_port, user="app", password=app_password(w),
                         dbname="databricks_postgres", sslmode="require", connect_timeout=5)
+
+
+def test_the_read_only_host_takes_clients_to_the_branchs_replicas_in_turn(proxied):
+    """A read-write endpoint whose branch has read replicas reports `read_only_host`: clients there reach
+    each replica in turn (each answers with its own port), never the primary."""
+    kiln, w = proxied
+    branch = "projects/proxy/branches/production"
+    assert w.postgres.get_endpoint(ENDPOINT).status.hosts.read_only_host is None
+    readers = [w.postgres.create_endpoint(parent=branch, endpoint_id=f"balanced-{n}", endpoint=Endpoint(spec=EndpointSpec(
+        endpoint_type=EndpointType.ENDPOINT_TYPE_READ_ONLY))).wait() for n in (1, 2)]
+    try:
+        hosts = w.postgres.get_endpoint(ENDPOINT).status.hosts
+        assert hosts.read_only_host and hosts.read_only_host not in (hosts.host, hosts.read_write_pooled_host)
+        assert hosts.read_only_host not in [r.status.hosts.host for r in readers]
+        ports = set()
+        for _ in range(4):
+            with psycopg.connect(host=hosts.read_only_host, port=kiln.proxy_port, user="app", password=app_password(w),
+                                 dbname="databricks_postgres", sslmode="require") as conn:
+                assert conn.execute("select pg_is_in_recovery()").fetchone()[0] is True
+                ports.add(int(conn.execute("show port").fetchone()[0]))
+        assert ports == {endpoint_port(w, r.name) for r in readers}
+        # A credential for the read-write endpoint is good on its read-only host.
+        token = w.postgres.generate_database_credential(endpoint=ENDPOINT).token
+        me = w.current_user.me().user_name
+        with psycopg.connect(host=hosts.read_only_host, port=kiln.proxy_port, user=me, password=token,
+                             dbname="databricks_postgres", sslmode="require") as conn:
+            assert conn.execute("select pg_is_in_recovery()").fetchone()[0] is True
+    finally:
+        for reader in readers:
+            w.postgres.delete_endpoint(reader.name).wait()
+    assert w.postgres.get_endpoint(ENDPOINT).status.hosts.read_only_host is None
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(host=hosts.read_only_host, port=kiln.proxy_port, user="app", password=app_password(w),
+                        dbname="databricks_postgres", sslmode="require", connect_timeout=5)
+
+
+def endpoint_port(w, name):
+    return w.api_client.do("GET", f"/api/2.0/postgres/{name}")["status"]["hosts"]["port"]
+
+
+def poolers(port):
+    """The PgBouncer processes Kiln runs for the endpoint on `port`."""
+    return subprocess.run(["pgrep", "-f", f"pooler-{port}/pgbouncer.ini"], capture_output=True, text=True).stdout.split()
+
+
+def wait_for(check, what, timeout=20):
+    deadline = time.time() + timeout
+    while not check():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_a_killed_kiln_leaves_no_pooler_behind(tmp_path_factory):
+    import os, signal
+    data_dir = traversable(tmp_path_factory.mktemp("kiln-pooler-kill"))
+    kiln = start_kiln(data_dir, "127.0.0.1", free_port(), None, extra_env={"KILN_POSTGRES_PORTS": "56700-56749"})
+    try:
+        w = WorkspaceClient(host=kiln.url, token=kiln.token)
+        w.postgres.create_project(project=Project(), project_id="killed").wait()
+        branch = "projects/killed/branches/production"
+        w.postgres.create_role(parent=branch, role=Role(spec=RoleRoleSpec(postgres_role="app")), role_id="app-role").wait()
+        password = w.postgres.reveal_role_password(f"{branch}/roles/app-role").password
+        endpoint = w.postgres.get_endpoint(f"{branch}/endpoints/primary")
+        conn = psycopg.connect(host=endpoint.status.hosts.read_write_pooled_host, port=kiln.proxy_port, user="app", password=password,
+                               dbname="databricks_postgres", sslmode="require")
+        assert conn.execute("select 1").fetchone()[0] == 1
+        port = w.api_client.do("GET", f"/api/2.0/postgres/{branch}/endpoints/primary")["status"]["hosts"]["port"]
+        assert poolers(port)
+        os.kill(kiln.process.pid, signal.SIGKILL)
+        kiln.process.wait()
+        wait_for(lambda: not poolers(port), "the pooler to die with Kiln")
+    finally:
+        kiln.stop()

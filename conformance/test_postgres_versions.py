@@ -152,6 +152,19 @@ def test_databricks_create_role_gives_an_identity_a_login_with_its_credential(w,
     with connect(w, kiln, endpoint, client_id, robot_token) as conn:
         assert conn.execute("select current_user").fetchone()[0] == client_id
         assert conn.execute("select n from readings").fetchall() == [(7,)]
+    # A role with a password is no Databricks identity, even when it is named like one (here the admins group).
+    w.postgres.create_role(parent="projects/identities/branches/production", role=Role(spec=RoleRoleSpec(
+        postgres_role="admins", membership_roles=[RoleMembershipRole.DATABRICKS_SUPERUSER])), role_id="admins-password").wait()
+    admins_password = w.postgres.reveal_role_password("projects/identities/branches/production/roles/admins-password").password
+    with connect(w, kiln, endpoint, "admins", admins_password) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="Databricks identity"):
+            conn.execute("select databricks_create_role('nobody-else', 'GROUP')")
+    # Any role may list the roles of Databricks identities.
+    w.postgres.create_role(parent="projects/identities/branches/production", role=Role(spec=RoleRoleSpec(postgres_role="plain")),
+                           role_id="plain").wait()
+    plain_password = w.postgres.reveal_role_password("projects/identities/branches/production/roles/plain").password
+    with connect(w, kiln, endpoint, "plain", plain_password) as conn:
+        assert (client_id, "SERVICE_PRINCIPAL") in conn.execute("select role_name::text, identity_type from databricks_list_roles").fetchall()
     # Another identity's credential is no password for this role.
     with pytest.raises(psycopg.OperationalError, match="issued to"):
         connect(w, kiln, endpoint, client_id, w.postgres.generate_database_credential(endpoint=endpoint).token)

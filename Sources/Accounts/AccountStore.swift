@@ -53,7 +53,12 @@ public struct AccountStore: Sendable {
         try await database.read { db in
             let users = try await db.select().column("*").from("users").where("account_id", .equal, accountID).all().map(User.init(row:))
             let servicePrincipals = Set(
-                try await db.select().column("user_id").from("service_principals").all().map { try $0.decode(column: "user_id", as: Int64.self) })
+                try await db.select().column("user_id").from("service_principals")
+                    .where(
+                        SQLIdentifier("user_id"), .in,
+                        SQLGroupExpression(db.select().column("user_id").from("users").where("account_id", .equal, accountID).query)
+                    )
+                    .all().map { try $0.decode(column: "user_id", as: Int64.self) })
             return users.map { ($0.userName, servicePrincipals.contains($0.userID)) }
         }
     }

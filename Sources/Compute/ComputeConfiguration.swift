@@ -30,7 +30,9 @@ public struct ComputeConfiguration: Sendable {
             roots: postgresRoots ?? ["/usr/lib/postgresql", PostgresBuilds.defaultKilnRoot], treeRoot: self.workDirectory,
             extensionFiles: extensionFiles)
         guard !builds.majors.isEmpty else {
-            throw ComputeError("PostgreSQL is not installed: no /usr/lib/postgresql/<version>/bin/postgres was found.")
+            throw ComputeError(
+                "PostgreSQL is not installed: no <major>/bin/postgres under /usr/lib/postgresql (Debian's postgresql) or \(PostgresBuilds.defaultKilnRoot) (scripts/install-postgres)."
+            )
         }
         self.socketDirectory = socketDirectory ?? "/tmp/kiln-\(String(UInt32(truncatingIfNeeded: Self.stableHash(self.workDirectory)), radix: 36))"
         self.listenHost = listenHost

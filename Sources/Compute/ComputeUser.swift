@@ -27,9 +27,10 @@ public struct ComputeUser: Sendable, Equatable {
         return ComputeUser(name: "postgres", uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid, switches: true)
     }
 
-    /// The command line that runs `arguments` as this user, dying with Kiln.
-    func command(_ arguments: [String]) -> [String] {
-        var command = ["/usr/bin/setpriv", "--pdeathsig", "SIGQUIT"]
+    /// The command line that runs `arguments` as this user, sent `deathSignal` when Kiln dies (SIGQUIT:
+    /// postgres's immediate shutdown).
+    func command(_ arguments: [String], deathSignal: String = "SIGQUIT") -> [String] {
+        var command = ["/usr/bin/setpriv", "--pdeathsig", deathSignal]
         if switches {
             command += ["--reuid", String(uid), "--regid", String(gid), "--init-groups", "--reset-env"]
         }

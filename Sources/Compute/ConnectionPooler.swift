@@ -45,6 +45,7 @@ final class ConnectionPooler: Sendable {
             pool_mode = transaction
             default_pool_size = \(max(1, maxConnections * 9 / 10))
             max_client_conn = \(maxClientConnections)
+            listen_backlog = 4096
             ignore_startup_parameters = extra_float_digits
             server_login_retry = 1
             log_connections = 0
@@ -68,15 +69,22 @@ final class ConnectionPooler: Sendable {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         let files = min(UInt64(limit.rlim_max), 20_000)
+        // Kiln's threads block SIGTERM and SIGINT (Swift Service Lifecycle takes them) and children inherit
+        // the mask; postgres resets it, PgBouncer does not, so `env --default-signal` does. PgBouncer 1.18
+        // ignores SIGQUIT, postgres's death signal; SIGTERM ends it.
         let process = try await Launcher.shared.launch(
-            configuration.user.command(["/usr/bin/prlimit", "--nofile=\(files)", configuration.pgbouncerProgram, directory + "/pgbouncer.ini"]),
+            configuration.user.command(
+                [
+                    "/usr/bin/env", "--default-signal", "/usr/bin/prlimit", "--nofile=\(files)", configuration.pgbouncerProgram,
+                    directory + "/pgbouncer.ini",
+                ], deathSignal: "SIGTERM"),
             logPath: directory + "/pgbouncer.log")
         let pooler = ConnectionPooler(process: process, socketPath: "\(directory)/.s.PGSQL.\(spec.port)")
         let deadline = ContinuousClock.now + timeout
         while !FileManager.default.fileExists(atPath: pooler.socketPath) {
             let log = (try? String(contentsOfFile: directory + "/pgbouncer.log", encoding: .utf8)) ?? ""
             if process.hasExited { throw ComputeError("PgBouncer did not start: \(Commands.tail(log))") }
-            if ContinuousClock.now > deadline {
+            if ContinuousClock.now > deadline || Task.isCancelled {
                 await pooler.stop()
                 throw ComputeError("PgBouncer did not start within \(timeout): \(Commands.tail(log))")
             }
@@ -88,8 +96,10 @@ final class ConnectionPooler: Sendable {
     /// Whether PgBouncer still runs.
     var isRunning: Bool { !process.hasExited }
 
-    /// Immediate shutdown (SIGTERM: its clients are cut off, as when the compute stops); SIGKILL after 5 s.
+    /// Immediate shutdown, its clients cut off as when the compute stops: SIGTERM up to PgBouncer 1.22,
+    /// SIGQUIT from 1.23 (which made SIGTERM wait for clients; 1.18 ignores SIGQUIT); SIGKILL after 5 s.
     func stop() async {
+        process.signal(SIGQUIT)
         process.signal(SIGTERM)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { _ = await self.process.waitForExit() }

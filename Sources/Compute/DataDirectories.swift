@@ -66,10 +66,12 @@ public struct DataDirectories: Sendable {
         let partial = path + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
         do {
-            let build = try await configuration.builds.build(major: configuration.newestMajor)
+            guard let bin = configuration.builds.binDirectories[configuration.newestMajor] else {
+                throw ComputeError("PostgreSQL is not installed.")
+            }
             try await commands.run(
                 [
-                    build.program("pg_basebackup"), "-h", configuration.socketDirectory,
+                    bin + "/pg_basebackup", "-h", configuration.socketDirectory,
                     "-p", String(port), "-U", "kiln_system", "-D", partial, "-X", "stream", "-c", "fast",
                 ]
                     + extraArguments, what: what)
@@ -132,7 +134,7 @@ public struct DataDirectories: Sendable {
     /// Writes `contents` to the file `name` inside the data directory at `path` (a new file renamed over
     /// the old one, so that a server reading it sees one or the other), readable by the compute user only.
     public func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws {
-        let partial = path + "/" + name + ".partial"
+        let partial = path + "/" + name + ".\(UUID().uuidString).partial"
         try configuration.user.writeFile(partial, contents: contents)
         if rename(partial, path + "/" + name) != 0 {
             throw ComputeError("Cannot write \(name) in \(path): \(String(cString: strerror(errno))).")

@@ -10,8 +10,17 @@ struct LakebaseProxyDirectory: ProxyDirectory {
     let logger: Logger
 
     func open(_ login: ProxyLogin) async throws -> ProxyTarget {
-        guard let endpoint = try await lakebase.connectableEndpoint(uid: login.endpoint) else {
+        guard let named = try await lakebase.connectableEndpoint(uid: login.endpoint) else {
             throw ProxyRefusal("08001", "endpoint \(login.endpoint) not found")
+        }
+        // A read-only host leads to one of the branch's read replicas; a credential is checked against the
+        // endpoint whose host it is.
+        var endpoint = named
+        if login.readOnly {
+            guard let replica = try await lakebase.readReplica(for: named) else {
+                throw ProxyRefusal("08001", "endpoint \(login.endpoint) has no enabled read replica for its read-only host")
+            }
+            endpoint = replica
         }
         if endpoint.disabled {
             throw ProxyRefusal("08004", "endpoint \(login.endpoint) is disabled; enable it to connect")
@@ -25,9 +34,15 @@ struct LakebaseProxyDirectory: ProxyDirectory {
                     "the connection pooler does not accept OAuth database credentials; log in with a Postgres role's password, "
                         + "or connect to the endpoint's host (status.hosts.host) with the credential")
             }
-            if login.database == "pgbouncer" { throw ProxyRefusal("3D000", "database \"pgbouncer\" does not exist") }
+            // No database in the startup means the user's name (PgBouncer's rule too).
+            if (login.database.isEmpty ? login.user : login.database) == "pgbouncer" || login.user == "pgbouncer" {
+                throw ProxyRefusal("3D000", "database \"pgbouncer\" does not exist")
+            }
+            guard lakebase.hasPooler else {
+                throw ProxyRefusal("08001", "endpoint \(login.endpoint) has no connection pooler here (PgBouncer is not installed)")
+            }
         }
-        if isCredential { try await checkCredential(login, endpoint: endpoint) }
+        if isCredential { try await checkCredential(login, endpoint: named) }
         // A wrong native password wakes nothing when the verifiers kept at the suspend can tell.
         if !isCredential, try await lakebase.checkKeptPassword(endpoint, role: login.user, password: login.password) == false {
             throw ProxyRefusal.badPassword(login.user)
@@ -44,7 +59,9 @@ struct LakebaseProxyDirectory: ProxyDirectory {
         }
         if isCredential { await lakebase.publishIdentities(for: endpoint) }
         guard login.pooled else {
-            return ProxyTarget(socketPath: lakebase.socketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke)
+            return ProxyTarget(
+                socketPath: lakebase.socketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke,
+                servedBy: endpoint.uid == named.uid ? nil : endpoint.uid)
         }
         do {
             return ProxyTarget(socketPath: try await lakebase.poolerSocketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke)
@@ -81,7 +98,8 @@ extension ProxyServer {
             do {
                 let listeners = try await lakebase.connectableEndpoints().map {
                     EndpointListener(
-                        endpoint: $0.uid, port: $0.port, idleTimeout: $0.suspendTimeout, address: $0.address, pooledAddress: $0.pooledAddress)
+                        endpoint: $0.uid, port: $0.port, idleTimeout: $0.suspendTimeout, address: $0.address, pooledAddress: $0.pooledAddress,
+                        readOnlyAddress: $0.readOnlyAddress)
                 }
                 try await self.setEndpointListeners(listeners)
             } catch {

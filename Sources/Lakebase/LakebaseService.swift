@@ -19,6 +19,8 @@ public final class LakebaseService: Service {
     let sweepInterval: Duration
     /// Replaces every endpoint's suspend timeout (tests and demos); nil: each endpoint's own.
     let suspendTimeoutOverride: Duration?
+    /// Whose turn it is among a branch's read replicas behind a read-only host (`readReplica(for:)`).
+    let readOnlyTurn = Mutex(0)
     /// The Databricks identities of a workspace, name → `USER`, `SERVICE_PRINCIPAL` or `GROUP`.
     let identities: @Sendable (Int64) async throws -> [String: String]
 

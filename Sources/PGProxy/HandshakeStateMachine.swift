@@ -78,7 +78,7 @@ public struct HandshakeStateMachine: Sendable {
             state = .authenticating
             let login = ProxyLogin(
                 endpoint: route.endpoint, user: parameters.user ?? "", database: parameters.database ?? "",
-                password: password, tls: tls, pooled: route.pooled)
+                password: password, tls: tls, pooled: route.pooled, readOnly: route.readOnly)
             return .authenticate(login, parameters.removingOptions([Self.endpointOption]))
         case (_, .terminate):
             state = .done

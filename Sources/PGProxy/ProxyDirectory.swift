@@ -24,25 +24,33 @@ public struct ProxyLogin: Sendable, Equatable {
     /// Whether the client asked for the endpoint's connection pooler (its pooled host, or a TLS server
     /// name `<endpoint id>-pooler.…`).
     public var pooled: Bool
+    /// Whether the client asked for the endpoint's read-only host: one of its branch's read replicas.
+    public var readOnly: Bool
 
-    public init(endpoint: String, user: String, database: String, password: String, tls: Bool, pooled: Bool = false) {
+    public init(
+        endpoint: String, user: String, database: String, password: String, tls: Bool, pooled: Bool = false, readOnly: Bool = false
+    ) {
         self.endpoint = endpoint
         self.user = user
         self.database = database
         self.password = password
         self.tls = tls
         self.pooled = pooled
+        self.readOnly = readOnly
     }
 }
 
-/// Where a connection goes: an endpoint, directly or through its connection pooler.
+/// Where a connection goes: an endpoint, directly or through its connection pooler, or one of the read
+/// replicas of its branch (its read-only host).
 public struct ProxyRoute: Sendable, Hashable {
     public var endpoint: String
     public var pooled: Bool
+    public var readOnly: Bool
 
-    public init(endpoint: String, pooled: Bool = false) {
+    public init(endpoint: String, pooled: Bool = false, readOnly: Bool = false) {
         self.endpoint = endpoint
         self.pooled = pooled
+        self.readOnly = readOnly
     }
 
     /// The suffix of the first label of a TLS server name that asks for the pooler (as Neon's
@@ -58,11 +66,15 @@ public struct ProxyTarget: Sendable {
     public var idleTimeout: Duration?
     /// Whether the endpoint had to be started for this login (a wake from zero).
     public var woke: Bool
+    /// The endpoint that serves the connection when it is not the one the login named (a read replica
+    /// behind a read-only host): its clients keep it awake, not the named one.
+    public var servedBy: String?
 
-    public init(socketPath: String, idleTimeout: Duration?, woke: Bool) {
+    public init(socketPath: String, idleTimeout: Duration?, woke: Bool, servedBy: String? = nil) {
         self.socketPath = socketPath
         self.idleTimeout = idleTimeout
         self.woke = woke
+        self.servedBy = servedBy
     }
 }
 
@@ -95,12 +107,18 @@ public struct EndpointListener: Sendable, Hashable {
     public var address: String?
     /// The address of the endpoint's connection pooler, likewise at the shared port; nil: none.
     public var pooledAddress: String?
+    /// The address of the endpoint's read-only host (its branch's read replicas), likewise; nil: none.
+    public var readOnlyAddress: String?
 
-    public init(endpoint: String, port: Int, idleTimeout: Duration?, address: String? = nil, pooledAddress: String? = nil) {
+    public init(
+        endpoint: String, port: Int, idleTimeout: Duration?, address: String? = nil, pooledAddress: String? = nil,
+        readOnlyAddress: String? = nil
+    ) {
         self.endpoint = endpoint
         self.port = port
         self.idleTimeout = idleTimeout
         self.address = address
         self.pooledAddress = pooledAddress
+        self.readOnlyAddress = readOnlyAddress
     }
 }

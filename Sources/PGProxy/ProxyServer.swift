@@ -96,6 +96,9 @@ public final class ProxyServer: Service {
                         if let address = listener.pooledAddress {
                             addresses.append((ListenAddress(host: address, port: sharedPort), ProxyRoute(endpoint: listener.endpoint, pooled: true)))
                         }
+                        if let address = listener.readOnlyAddress {
+                            addresses.append((ListenAddress(host: address, port: sharedPort), ProxyRoute(endpoint: listener.endpoint, readOnly: true)))
+                        }
                     }
                     return addresses
                 }

@@ -32,6 +32,11 @@ struct ProxySession {
             } catch let error as WireError {
                 server.metrics.refused.increment()
                 await fail(.fatal(error.code, error.description))
+            } catch let error as IOError where error.errnoCode == EMFILE || error.errnoCode == ENFILE {
+                // Out of descriptors (two per proxied client): PostgreSQL's answer when it is full.
+                server.metrics.refused.increment()
+                logger.warning("The proxy has no file descriptor left for a connection", metadata: ["error": "\(error)"])
+                await fail(.fatal("53300", "too many connections: Kiln has reached its open-file limit"))
             } catch {
                 server.metrics.refused.increment()
                 if channel.isActive {
@@ -92,14 +97,15 @@ struct ProxySession {
         }
         // Counted from the moment it is let in, so that an idle suspend still waiting for the endpoint's
         // data lets this client through rather than stopping postgres under it.
-        await server.activity.connected(login.endpoint)
+        let served = target.servedBy ?? login.endpoint
+        await server.activity.connected(served)
         do {
             try await splice(login, target: target, parameters: parameters, timeout: timeout)
         } catch {
-            await server.activity.disconnected(login.endpoint, idleTimeout: target.idleTimeout)
+            await server.activity.disconnected(served, idleTimeout: target.idleTimeout)
             throw error
         }
-        await server.activity.disconnected(login.endpoint, idleTimeout: target.idleTimeout)
+        await server.activity.disconnected(served, idleTimeout: target.idleTimeout)
     }
 
     /// Connects to postgres, relays its startup, then copies bytes both ways until either side closes.

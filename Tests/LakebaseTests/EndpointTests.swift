@@ -164,7 +164,8 @@ import Testing
             try await lake.delete("projects/p/branches/dev")
             #expect(try await lake.service.connectableEndpoints().map(\.uid) == [production])
             #expect(try await lake.service.connectableEndpoint(uid: dev) == nil)
-            let gone = ConnectableEndpoint(uid: "ep-gone", workspaceID: 1, port: 55098, disabled: false, suspendTimeout: nil)
+            let gone = ConnectableEndpoint(
+                uid: "ep-gone", workspaceID: 1, port: 55098, disabled: false, suspendTimeout: nil, branch: try LakebaseHarness.name(Self.production))
             await lake.expectError(.notFound) { try await lake.service.wake(gone) }
         }
     }

@@ -210,7 +210,12 @@ async def hold_idle_clients(host, port, password, count):
             return await idle_client(host, port, password)
 
     start = time.perf_counter()
-    clients = await asyncio.gather(*(one() for _ in range(count)))
+    results = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
+    clients = [r for r in results if not isinstance(r, BaseException)]
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        await close_all(clients)
+        raise RuntimeError(f"{len(errors)} of {count} clients failed; the first: {errors[0]}")
     return clients, time.perf_counter() - start
 
 
@@ -291,10 +296,16 @@ def main():
             c.execute("select 1").fetchone()
         memory_before = (rss_mib(kiln.process.pid), rss_mib(pooler_pid(kiln_port)))
         loop = asyncio.new_event_loop()
-        clients, opened_in = loop.run_until_complete(hold_idle_clients(pooled.host, pooled.port, password, IDLE_CLIENTS))
-        memory_after = (rss_mib(kiln.process.pid), rss_mib(pooler_pid(kiln_port)))
-        newcomer = statistics.median(pooled.connect_latencies(20))
-        loop.run_until_complete(close_all(clients))
+        idle_error = None
+        try:
+            clients, opened_in = loop.run_until_complete(hold_idle_clients(pooled.host, pooled.port, password, IDLE_CLIENTS))
+            memory_after = (rss_mib(kiln.process.pid), rss_mib(pooler_pid(kiln_port)))
+            newcomer = statistics.median(pooled.connect_latencies(20))
+            loop.run_until_complete(close_all(clients))
+        except Exception as error:   # reported in its table; the other tables still print
+            idle_error = error
+            print(f"idle clients: {error}", file=sys.stderr)
+            print("".join(kiln.output[-20:]), file=sys.stderr)
         loop.close()
         holder.close()
 
@@ -336,11 +347,14 @@ def main():
         hand, kiln_pooled = (t.name for t in pool_targets)
         print(f"{'Kiln pooled / by hand':<26}" + "".join(
             f"{statistics.median(tps[(kiln_pooled, c)]) / statistics.median(tps[(hand, c)]):>13.0%} " for c in CLIENTS))
-        print(f"\n{IDLE_CLIENTS:,} idle clients held on the pooled host (logged in in {opened_in:.1f} s)")
-        print(f"{'process':<26}{'RSS before':>12}{'RSS after':>12}{'per client':>12}")
-        for name, before, after in (("Kiln", memory_before[0], memory_after[0]), ("its PgBouncer", memory_before[1], memory_after[1])):
-            print(f"{name:<26}{before:>9.1f} MiB{after:>9.1f} MiB{(after - before) * 1024 / IDLE_CLIENTS:>9.1f} KiB")
-        print(f"a new client meanwhile: connect + SELECT 1 p50 {newcomer:.2f} ms")
+        if idle_error:
+            print(f"\n{IDLE_CLIENTS:,} idle clients held on the pooled host: FAILED: {idle_error}")
+        else:
+            print(f"\n{IDLE_CLIENTS:,} idle clients held on the pooled host (logged in in {opened_in:.1f} s)")
+            print(f"{'process':<26}{'RSS before':>12}{'RSS after':>12}{'per client':>12}")
+            for name, before, after in (("Kiln", memory_before[0], memory_after[0]), ("its PgBouncer", memory_before[1], memory_after[1])):
+                print(f"{name:<26}{before:>9.1f} MiB{after:>9.1f} MiB{(after - before) * 1024 / IDLE_CLIENTS:>9.1f} KiB")
+            print(f"a new client meanwhile: connect + SELECT 1 p50 {newcomer:.2f} ms")
         print(f"\nwake from zero to first SELECT 1 through the proxy, ms ({WAKES} wakes)")
         print(f"p50 {statistics.median(wakes):.1f}   p99 {percentile(wakes, 99):.1f}   min {min(wakes):.1f}   max {max(wakes):.1f}")
     finally:

@@ -33,6 +33,18 @@ public struct PostgresAccess: Sendable {
         "127.\((port >> 8) & 255).\(port & 255).2"
     }
 
+    /// The loopback address of the read-only host of the read-write endpoint whose own port is `port`
+    /// (its branch's read replicas, taken in turn): `127.<port / 256>.<port % 256>.3`.
+    public static func readOnlyAddress(forPort port: Int) -> String {
+        "127.\((port >> 8) & 255).\(port & 255).3"
+    }
+
+    /// The read-only host a read-write endpoint with read replicas on its branch reports, if any.
+    func readOnlyHost(port: Int?) -> String? {
+        guard endpointAddresses, let port else { return nil }
+        return Self.readOnlyAddress(forPort: port)
+    }
+
     /// The pooled host an endpoint reports (`read_write_pooled_host` or `read_only_pooled_host`), if any.
     func pooledHost(port: Int?) -> String? {
         guard pooledHosts, let port else { return nil }

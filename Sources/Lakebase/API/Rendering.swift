@@ -49,7 +49,11 @@ enum Rendering {
             if let port = resource.port { hosts.set("port", .integer(Int64(port))) }
             hosts.set("server_name", .string("\(resource.uid).\(facts.access.domain)"))
             if let shared = facts.access.sharedPort { hosts.set("shared_port", .integer(Int64(shared))) }
-            if resource.isReadOnly { hosts.set("read_only_host", .string(host)) }
+            if resource.isReadOnly {
+                hosts.set("read_only_host", .string(host))
+            } else if let readOnly = facts.access.readOnlyHost(port: resource.port), await facts.readReplicas(resource) > 0 {
+                hosts.set("read_only_host", .string(readOnly))
+            }
             if let pooled = facts.access.pooledHost(port: resource.port) {
                 hosts.set(resource.isReadOnly ? "read_only_pooled_host" : "read_write_pooled_host", .string(pooled))
             }

@@ -11,9 +11,13 @@ public struct ConnectableEndpoint: Sendable {
     public var address: String? = nil
     /// The address of its connection pooler, likewise; nil when endpoints have no pooled hosts.
     public var pooledAddress: String? = nil
+    /// The address of its read-only host, likewise: a read-write endpoint whose branch has read replicas.
+    public var readOnlyAddress: String? = nil
     public var disabled: Bool
     /// How long it may go without clients before it is suspended; nil: never.
     public var suspendTimeout: Duration?
     /// For a read replica, its branch (whose read-write endpoint holds the roles it replays); nil otherwise.
     var replicaOf: ResourceName?
+    /// The endpoint's branch.
+    var branch: ResourceName
 }

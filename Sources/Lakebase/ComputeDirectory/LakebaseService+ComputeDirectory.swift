@@ -16,11 +16,33 @@ extension LakebaseService {
             )
         }
         let byName = Dictionary((branches + projects).map { ("\($0.workspaceID)/\($0.name)", $0) }) { first, _ in first }
-        return endpoints.filter { endpoint in
+        let connectableRows = endpoints.filter { endpoint in
             endpoint.isConnectable(
                 branch: byName["\(endpoint.workspaceID)/\(endpoint.name.branch)"],
                 project: byName["\(endpoint.workspaceID)/\(endpoint.name.project)"])
-        }.map(connectable)
+        }
+        let branchesWithReplicas = Set(connectableRows.filter(\.isReadOnly).map { "\($0.workspaceID)/\($0.name.branch)" })
+        return connectableRows.map { row in
+            var endpoint = connectable(row)
+            if !row.isReadOnly, branchesWithReplicas.contains("\(row.workspaceID)/\(row.name.branch)") {
+                endpoint.readOnlyAddress = facts.access.readOnlyHost(port: row.port)
+            }
+            return endpoint
+        }
+    }
+
+    /// The read replica of the read-write endpoint's branch that the next client of its read-only host
+    /// goes to: each enabled replica in turn. Nil when the branch has none.
+    public func readReplica(for endpoint: ConnectableEndpoint) async throws -> ConnectableEndpoint? {
+        let replicas = try await connectableEndpoints().filter { candidate in
+            candidate.workspaceID == endpoint.workspaceID && !candidate.disabled && candidate.replicaOf == endpoint.branch
+        }
+        guard !replicas.isEmpty else { return nil }
+        let turn = readOnlyTurn.withLock { turn in
+            defer { turn &+= 1 }
+            return turn
+        }
+        return replicas.sorted { $0.uid < $1.uid }[turn % replicas.count]
     }
 
     /// The endpoint with this uid, if clients can connect to it.
@@ -37,6 +59,9 @@ extension LakebaseService {
     public func socketPath(_ endpoint: ConnectableEndpoint) -> String {
         reconciler.driver.socketPath(port: endpoint.port)
     }
+
+    /// Whether endpoints can have connection poolers here (PgBouncer is installed).
+    public var hasPooler: Bool { reconciler.driver.hasPooler }
 
     /// The Unix socket of the connection pooler of an endpoint whose compute runs (started if need be).
     /// Throws `ComputeError` when it cannot start.
@@ -64,7 +89,7 @@ extension LakebaseService {
             address: row.port.flatMap { facts.access.endpointAddresses ? PostgresAccess.address(forPort: $0) : nil },
             pooledAddress: facts.access.pooledHost(port: row.port),
             disabled: row.endpointSpec.disabled, suspendTimeout: timeout,
-            replicaOf: row.isReadOnly ? row.name.parent : nil)
+            replicaOf: row.isReadOnly ? row.name.parent : nil, branch: row.name.branch)
     }
 }
 

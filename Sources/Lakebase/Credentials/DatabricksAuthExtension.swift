@@ -3,15 +3,16 @@
 /// `CREATE EXTENSION IF NOT EXISTS databricks_auth; SELECT databricks_create_role('<identity>', 'USER')`).
 ///
 /// The compute layer adds these files to the share directory of every PostgreSQL build Kiln runs
-/// (`ComputeConfiguration.extensionFiles`). The extension is trusted, so any role with CREATE on a
+/// (`ComputeConfiguration(extensionFiles:)`, kept by `PostgresBuilds`). The extension is trusted, so any role with CREATE on a
 /// database can create it there; its functions run as the bootstrap superuser and read the identities
 /// Kiln writes into the data directory (`identitiesFile`, refreshed on every OAuth login) with
 /// `pg_read_file`.
 ///
 /// `databricks_create_role(identity, type)` answers as Lakebase does:
 /// - `22023` for a type other than `USER`, `SERVICE_PRINCIPAL` or `GROUP`, or an empty name;
-/// - `42501` when the caller did not log in as a Databricks identity (native password sessions cannot
-///   create OAuth roles) or may not create roles (neither CREATEROLE nor a member of `databricks_superuser`);
+/// - `42501` when the caller did not log in as a Databricks identity (its role is not one of the workspace's
+///   identities, or has a password: credential roles have none, so a native password session cannot create
+///   OAuth roles) or may not create roles (neither CREATEROLE nor a member of `databricks_superuser`);
 /// - `42704` when the workspace has no identity of that name and type;
 /// - `42710` when the role exists already.
 /// The new role can log in, and the caller gets it WITH ADMIN OPTION (so it can grant and drop it).
@@ -59,7 +60,8 @@ public enum DatabricksAuthExtension {
                 RAISE EXCEPTION 'invalid identity type "%"', identity_type
                     USING ERRCODE = '22023', HINT = 'Use USER, SERVICE_PRINCIPAL or GROUP.';
             END IF;
-            IF NOT identities ? caller THEN
+            IF NOT identities ? caller
+                OR (SELECT rolpassword FROM pg_authid WHERE rolname = caller) IS NOT NULL THEN
                 RAISE EXCEPTION 'permission denied to create a role for a Databricks identity'
                     USING ERRCODE = '42501',
                     DETAIL = format('Role "%s" did not log in as a Databricks identity; only sessions that logged in with an OAuth database credential can create roles for Databricks identities.', caller);
@@ -91,6 +93,7 @@ public enum DatabricksAuthExtension {
         $$;
 
         CREATE VIEW databricks_list_roles AS SELECT role_name, identity_type FROM databricks_identity_roles();
+        GRANT SELECT ON databricks_list_roles TO PUBLIC;
 
         """
 }

@@ -66,6 +66,12 @@ final class Reconciler: Sendable {
                 case .stopped: return "IDLE"
                 }
             },
+            readReplicas: { [database] endpoint in
+                let siblings = try? await database.read { db in
+                    try await ResourceTable.children(db, workspaceID: endpoint.workspaceID, parent: endpoint.name.branch.description, kind: .endpoint)
+                }
+                return (siblings ?? []).filter { $0.isReadOnly && $0.deletedAt == nil }.count
+            },
             branchSize: { [driver] branch in
                 branch.dataDirectory.map { driver.size(of: $0 + "/base") } ?? 0
             },
