@@ -605,6 +605,12 @@ def test_the_read_only_host_takes_clients_to_the_branchs_replicas_in_turn(proxie
                 assert conn.execute("select pg_is_in_recovery()").fetchone()[0] is True
                 ports.add(int(conn.execute("show port").fetchone()[0]))
         assert ports == {endpoint_port(w, r.name) for r in readers}
+        ca = str(kiln.data_dir / "postgres-tls" / "ca.pem")
+        result = subprocess.run(
+            ["psql", f"host={hosts.read_only_host} port={kiln.proxy_port} user=app dbname=databricks_postgres sslmode=verify-full "
+             f"sslrootcert={ca}", "-tAc", "select pg_is_in_recovery()"],
+            env={"PGPASSWORD": app_password(w), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and result.stdout.strip() == "t", result.stderr
         # A credential for the read-write endpoint is good on its read-only host.
         token = w.postgres.generate_database_credential(endpoint=ENDPOINT).token
         me = w.current_user.me().user_name

@@ -98,13 +98,19 @@ public actor PostgresBuilds {
             .split(separator: "\n").map { URL(fileURLWithPath: String($0)).standardizedFileURL.path }
         guard paths.count == 4 else { throw ComputeError("\(bin)/pg_config gave no paths.") }
         let (binDir, shareDir, pkgLibDir, libDir) = (paths[0], paths[1], paths[2], paths[3])
+        // PostgreSQL finds its share and module directories by their path relative to its bin directory
+        // below the ancestor they have in common, so the tree keeps that layout below a root of its own.
         let common = commonAncestor([binDir, shareDir, pkgLibDir])
         func mirrored(_ path: String) -> String { tree + ".partial/" + path.dropFirst(common.count) }
 
         let files = FileManager.default
         try? files.removeItem(atPath: tree + ".partial")
         try files.createDirectory(atPath: mirrored(binDir), withIntermediateDirectories: true)
+        // A copy, not a link: PostgreSQL resolves links to its own executable before it looks around it.
         try files.copyItem(atPath: binDir + "/postgres", toPath: mirrored(binDir) + "/postgres")
+        // The library directories are linked where the copy expects them: its modules (`$libdir`), and the
+        // shared libraries a wheel's build finds relative to the executable (`$ORIGIN/../lib`). A directory
+        // inside another one is reached through that one's link.
         for library in [libDir, pkgLibDir].sorted()
         where library.hasPrefix(common) && !files.fileExists(atPath: mirrored(library)) && !isInside(library, [libDir, pkgLibDir]) {
             try files.createDirectory(atPath: URL(fileURLWithPath: mirrored(library)).deletingLastPathComponent().path, withIntermediateDirectories: true)
