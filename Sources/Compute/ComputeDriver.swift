@@ -37,6 +37,8 @@ public protocol ComputeDriver: Sendable {
     func remove(_ path: String) async
     /// Whether a complete data directory is at `path`.
     func exists(_ path: String) -> Bool
+    /// The major PostgreSQL version of the data directory at `path` (its `PG_VERSION`); nil when none.
+    func postgresMajor(ofDataDirectory path: String) -> Int?
     /// Writes `contents` to the file `name` inside the data directory at `path`, replacing it at once, for
     /// its server to read (`pg_read_file(name)`).
     func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws

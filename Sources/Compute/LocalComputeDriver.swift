@@ -51,6 +51,7 @@ public struct LocalComputeDriver: ComputeDriver {
 
     public func remove(_ path: String) async { directories.remove(path) }
     public func exists(_ path: String) -> Bool { directories.exists(path) }
+    public func postgresMajor(ofDataDirectory path: String) -> Int? { configuration.builds.major(ofDataDirectory: path) }
 
     public func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws {
         try directories.writeFile(name, contents: contents, inDataDirectory: path)

@@ -159,6 +159,10 @@ public final class FakeComputeDriver: ComputeDriver {
 
     public var hasPooler: Bool { true }
 
+    public func postgresMajor(ofDataDirectory path: String) -> Int? {
+        file("PG_VERSION", inDataDirectory: path).flatMap { Int($0.filter(\.isNumber)) }
+    }
+
     public func poolerSocket(id: String) async throws -> String {
         guard await isRunning(id: id) else { throw ComputeError("Compute \(id) is not running.") }
         return "/nonexistent/fake-sockets/pooler-\(id)"

@@ -31,4 +31,23 @@ import Testing
             #expect(try await lake.status("projects/p", "pg_version") == .integer(15))
         }
     }
+
+    @Test func aProjectWhoseDataIsOfAnotherVersionSaysSoAfterARestart() async throws {
+        let driver = FakeComputeDriver()
+        try await LakebaseHarness.withStorage { root in
+            let directory = try await LakebaseHarness.run(root: root, driver: driver) { lake in
+                try await lake.createProject("old", body: #"{"spec": {"pg_version": 17}}"#)
+                return try #require(driver.directories.first)
+            }
+            // As every project made before Kiln ran the version asked for: its data is Debian's 15.
+            try driver.writeFile("PG_VERSION", contents: "15\n", inDataDirectory: directory)
+            let version = try await LakebaseHarness.run(root: root, driver: driver) { lake in
+                // Operations run once the start-up is done: after one, the versions are recorded.
+                try await lake.create(
+                    .branch, in: "projects/old", id: "after", spec: #"{"source_branch": "projects/old/branches/production", "no_expiry": true}"#)
+                return try await lake.status("projects/old", "pg_version")
+            }
+            #expect(version == .integer(15))
+        }
+    }
 }

@@ -21,6 +21,7 @@ extension Reconciler: OperationPerformer {
     /// wake on connect) before their computes are back.
     func resume() async {
         await stopOrphans()
+        await recordDataVersions()
         await notifyEndpointsChanged()
         await restoreComputes()
         await notifyEndpointsChanged()

@@ -137,6 +137,32 @@ final class Reconciler: Sendable {
         }
     }
 
+    /// Makes each project's `pg_version` say what its data is (the `PG_VERSION` of its branches' data):
+    /// before Kiln ran the major version a project asked for, every project ran the one PostgreSQL
+    /// installed (Debian's 15) whatever its `pg_version` said, and it keeps running it.
+    func recordDataVersions() async {
+        do {
+            let (projects, branches) = try await database.read { db in
+                (try await ResourceTable.all(db, kind: .project), try await ResourceTable.all(db, kind: .branch))
+            }
+            for var project in projects {
+                let directory = branches.first { $0.workspaceID == project.workspaceID && $0.name.project == project.name && $0.dataDirectory != nil }?
+                    .dataDirectory
+                guard let directory, let actual = driver.postgresMajor(ofDataDirectory: directory), actual != project.projectSpec.pgVersion else {
+                    continue
+                }
+                logger.notice(
+                    "A project's data is of another PostgreSQL version than its pg_version said; it now says so",
+                    metadata: ["project": "\(project.name)", "pg_version": "\(project.projectSpec.pgVersion)", "data": "\(actual)"])
+                project.spec.set("pg_version", .integer(Int64(actual)))
+                let corrected = project
+                try await database.write { db in try await ResourceTable.update(db, corrected) }
+            }
+        } catch {
+            logger.error("Cannot check the PostgreSQL versions of the projects' data", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Stops the postgres processes a killed Kiln left on its data directories (before any client can wake
     /// a compute of this run, whose process the sweep would otherwise take for an orphan).
     func stopOrphans() async {
