@@ -4,16 +4,21 @@ import Foundation
 struct Commands: Sendable {
     let configuration: ComputeConfiguration
 
-    /// Runs `arguments`; throws with the end of its output when it fails.
+    /// Runs `arguments` as the compute user; throws with the end of its output when it fails.
     func run(_ arguments: [String], what: String) async throws {
+        _ = try await Self.output(configuration.user.command(arguments), what: what)
+    }
+
+    /// Runs `arguments` as Kiln itself and returns its output, trimmed; throws with the end of it when it
+    /// fails.
+    static func output(_ arguments: [String], what: String) async throws -> String {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cmd-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: log) }
-        let child = try await Launcher.shared.launch(configuration.user.command(arguments), logPath: log)
+        let child = try await Launcher.shared.launch(arguments, logPath: log)
         let status = await child.waitForExit()
-        guard status == 0 else {
-            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            throw ComputeError("\(what) failed (exit \(status)): \(Self.tail(output))")
-        }
+        let output = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard status == 0 else { throw ComputeError("\(what) failed (exit \(status)): \(tail(output))") }
+        return output
     }
 
     /// The last few lines of `text`, trimmed, for an error message.

@@ -40,6 +40,9 @@ public struct ComputeConfiguration: Sendable {
         self.user = try user ?? ComputeUser.forCurrentProcess()
     }
 
+    /// Whether computes can have a connection pooler: PgBouncer is installed at `pgbouncerProgram`.
+    public var hasPooler: Bool { FileManager.default.isExecutableFile(atPath: pgbouncerProgram) }
+
     /// The newest major version installed: what copies use for `pg_basebackup`, which reads servers of
     /// its own and older versions.
     public var newestMajor: Int { builds.majors.last ?? 0 }

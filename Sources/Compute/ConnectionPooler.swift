@@ -57,7 +57,7 @@ final class ConnectionPooler: Sendable {
     /// Starts PgBouncer for the compute `spec` describes and returns once its socket accepts connections.
     /// Throws `ComputeError` when PgBouncer is not installed or does not start within `timeout`.
     static func start(for spec: ServerSpec, configuration: ComputeConfiguration, timeout: Duration = .seconds(10)) async throws -> ConnectionPooler {
-        guard FileManager.default.isExecutableFile(atPath: configuration.pgbouncerProgram) else {
+        guard configuration.hasPooler else {
             throw ComputeError("The connection pooler needs PgBouncer (\(configuration.pgbouncerProgram)): install Debian's pgbouncer package.")
         }
         let directory = directory(port: spec.port, configuration: configuration)
@@ -99,18 +99,6 @@ final class ConnectionPooler: Sendable {
     /// Immediate shutdown, its clients cut off as when the compute stops: SIGTERM up to PgBouncer 1.22,
     /// SIGQUIT from 1.23 (which made SIGTERM wait for clients; 1.18 ignores SIGQUIT); SIGKILL after 5 s.
     func stop() async {
-        process.signal(SIGQUIT)
-        process.signal(SIGTERM)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { _ = await self.process.waitForExit() }
-            group.addTask { [process] in
-                do {
-                    try await Task.sleep(for: .seconds(5))
-                    process.signal(SIGKILL)
-                } catch {} // cancelled: it exited in time
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        await process.stop([SIGQUIT, SIGTERM], escalation: [(.seconds(5), SIGKILL)])
     }
 }

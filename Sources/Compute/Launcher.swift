@@ -98,4 +98,23 @@ final class ChildProcess: Sendable {
         guard !hasExited else { return }
         kill(process.processIdentifier, signal)
     }
+
+    /// Sends `signals` at once, then each of `escalation` after its delay (counted from the one before)
+    /// while the process still runs; returns when it has exited.
+    func stop(_ signals: [Int32], escalation: [(after: Duration, signal: Int32)]) async {
+        for signal in signals { self.signal(signal) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = await self.waitForExit() }
+            group.addTask {
+                do {
+                    for step in escalation {
+                        try await Task.sleep(for: step.after)
+                        self.signal(step.signal)
+                    }
+                } catch {} // cancelled: it exited in time
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
 }

@@ -1,4 +1,3 @@
-import Foundation
 public import Logging
 
 /// Computes as postgres processes on this machine, supervised by `ComputeSupervisor`, with their data
@@ -74,7 +73,7 @@ public struct LocalComputeDriver: ComputeDriver {
     public func start(_ spec: ServerSpec) async throws { try await supervisor.start(spec) }
     public func stop(id: String) async { await supervisor.stop(id: id) }
     public func poolerSocket(id: String) async throws -> String { try await supervisor.poolerSocket(id: id) }
-    public var hasPooler: Bool { FileManager.default.isExecutableFile(atPath: configuration.pgbouncerProgram) }
+    public var hasPooler: Bool { configuration.hasPooler }
     public func state(id: String) async -> ComputeSupervisor.State { await supervisor.state(id: id) }
     public func isRunning(id: String) async -> Bool { await supervisor.isRunning(id: id) }
     public func spec(id: String) async -> ServerSpec? { await supervisor.spec(id: id) }

@@ -88,13 +88,13 @@ public actor PostgresBuilds {
     /// common ancestor, with a copy of `postgres` in the bin directory, links to the library directories,
     /// and a share directory of links plus Kiln's extension files.
     private static func prepare(major: Int, bin: String, tree: String, extensionFiles: [String: String]) async throws -> PostgresBuild {
-        let versionLine = try await output([bin + "/postgres", "--version"])
+        let versionLine = try await Commands.output([bin + "/postgres", "--version"], what: "postgres --version")
         // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
         let words = versionLine.split(separator: " ")
         guard words.count >= 3, words[2].hasPrefix("\(major).") || words[2] == "\(major)" else {
             throw ComputeError("\(bin)/postgres is not PostgreSQL \(major): it says '\(versionLine)'.")
         }
-        let paths = try await output([bin + "/pg_config", "--bindir", "--sharedir", "--pkglibdir", "--libdir"])
+        let paths = try await Commands.output([bin + "/pg_config", "--bindir", "--sharedir", "--pkglibdir", "--libdir"], what: "pg_config")
             .split(separator: "\n").map { URL(fileURLWithPath: String($0)).standardizedFileURL.path }
         guard paths.count == 4 else { throw ComputeError("\(bin)/pg_config gave no paths.") }
         let (binDir, shareDir, pkgLibDir, libDir) = (paths[0], paths[1], paths[2], paths[3])
@@ -127,7 +127,7 @@ public actor PostgresBuilds {
         for (name, contents) in extensionFiles {
             try contents.write(toFile: share + "/extension/" + name, atomically: false, encoding: .utf8)
         }
-        try await run(["/bin/chmod", "-R", "a+rX", tree + ".partial"])
+        _ = try await Commands.output(["/bin/chmod", "-R", "a+rX", tree + ".partial"], what: "chmod")
         // A running postgres keeps its executable open; the new tree replaces the old one's names only.
         try? files.removeItem(atPath: tree)
         try files.moveItem(atPath: tree + ".partial", toPath: tree)
@@ -151,17 +151,4 @@ public actor PostgresBuilds {
         }
         return prefix
     }
-
-    /// Runs a short program as Kiln itself and returns its output, trimmed.
-    private static func output(_ arguments: [String]) async throws -> String {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-out-\(UUID().uuidString).log").path
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let child = try await Launcher.shared.launch(arguments, logPath: log)
-        let status = await child.waitForExit()
-        let text = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard status == 0 else { throw ComputeError("\(arguments[0]) failed (exit \(status)): \(Commands.tail(text))") }
-        return text
-    }
-
-    private static func run(_ arguments: [String]) async throws { _ = try await output(arguments) }
 }

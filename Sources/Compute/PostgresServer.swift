@@ -85,20 +85,7 @@ final class PostgresServer: Sendable {
 
     /// Fast shutdown (SIGINT); immediate (SIGQUIT) after 10 s, SIGKILL after 20 s.
     func stop() async {
-        process.signal(SIGINT)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { _ = await self.process.waitForExit() }
-            group.addTask { [process] in
-                do {
-                    try await Task.sleep(for: .seconds(10))
-                    process.signal(SIGQUIT)
-                    try await Task.sleep(for: .seconds(10))
-                    process.signal(SIGKILL)
-                } catch {} // cancelled: the server exited in time
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        await process.stop([SIGINT], escalation: [(.seconds(10), SIGQUIT), (.seconds(10), SIGKILL)])
     }
 
     static func logTail(_ spec: ServerSpec) -> String {

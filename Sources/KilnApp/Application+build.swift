@@ -41,72 +41,81 @@ public func buildApplication(
     }
     // A failure from here on closes the database first (SQLite must be closed before it is released).
     do {
-        let compute = try ComputeConfiguration(
-            extensionFiles: DatabricksAuthExtension.files,
-            workDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("compute").path,
-            listenHost: configuration.postgresHost, ports: configuration.postgresPorts)
-        // Branch data lives under the storage root, which may lie outside the data directory (inside it, Kiln
-        // makes every folder open to postgres).
-        var opened = try await compute.user.ensureCanReach(configuration.dataDirectory)
-        let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory).standardizedFileURL.path
-        if !URL(fileURLWithPath: configuration.storageRoot).standardizedFileURL.path.hasPrefix(dataDirectory + "/") {
-            opened += try await compute.user.ensureCanReach(configuration.storageRoot)
-        }
-        for folder in opened {
-            logger.notice(
-                "Gave the \(compute.user.name) account search permission on \(folder) (ACL u:\(compute.user.name):x), so PostgreSQL can reach the data directory."
-            )
-        }
-        let endpointAddresses = endpointAddressesAvailable(configuration, logger: logger)
-        let poolerAvailable = FileManager.default.isExecutableFile(atPath: compute.pgbouncerProgram)
-        if endpointAddresses && !poolerAvailable {
-            logger.notice("PgBouncer is not installed (Debian's pgbouncer): endpoints have no pooled hosts.")
-        }
-        let domain = KilnDomain(
-            database: database, storageRoot: configuration.storageRoot, compute: compute,
-            suspendTimeoutOverride: configuration.postgresSuspendTimeout,
-            access: PostgresAccess(
-                domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort, endpointAddresses: endpointAddresses,
-                pooler: poolerAvailable),
-            logger: logger)
-        let certificates = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
-        let proxy = try ProxyServer(
-            configuration: ProxyConfiguration(
-                host: configuration.postgresHost, sharedPort: configuration.postgresProxyPort,
-                tls: try certificates.serverConfiguration(domain: configuration.postgresDomain, host: configuration.postgresHost),
-                addressTLS: { address in try certificates.serverConfiguration(dnsNames: [], address: address, file: "endpoint-\(address)") },
-                requireTLS: configuration.postgresRequireTLS),
-            directory: LakebaseProxyDirectory(lakebase: domain.lakebase, logger: logger),
-            metrics: PrometheusMetricsFactory(registry: domain.metrics), logger: logger)
-        proxy.follow(domain.lakebase, logger: logger)
-        var http = domain.http
-        http.scheme = configuration.scheme
-        let router = buildRouter(services: http)
-        let publicURL = configuration.publicURL
-
-        var application = Application(
-            responder: WorkspacePathPrefix(router.buildResponder()),
-            server: try httpServer(configuration),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
-            services: services,
-            onServerRunning: { _ in announce("Kiln is ready on \(publicURL)") },
-            logger: logger
-        )
-        application.beforeServerStarts {
-            try await Migrator(database: database, logger: logger).migrate()
-            announce(try await Bootstrap(configuration: configuration, services: domain).run())
-            // Finish whatever a previous run left PROVISIONING, now that the schema is in place.
-            domain.provisioner.wake()
-            domain.lakebase.activate()
-        }
-        // Services stop in the reverse order of this list, each after the one before has finished: the proxy
-        // first (no more wakes), then the operations, and the supervisor last, which stops every postgres.
-        application.addServices(domain.supervisor, domain.provisioner, domain.lakebase, proxy)
+        let application = try await assemble(configuration: configuration, database: database, services: services, logger: logger, announce: announce)
         return (application, database)
     } catch {
         await database.shutdown()
         throw error
     }
+}
+
+/// Kiln's parts on an open database: the compute layer, the domain services, the Postgres proxy and the
+/// HTTP application that runs them all.
+private func assemble(
+    configuration: KilnConfiguration, database: any Database, services: [any Service], logger: Logger,
+    announce: @escaping @Sendable (String) -> Void
+) async throws -> some ApplicationProtocol {
+    let compute = try ComputeConfiguration(
+        extensionFiles: DatabricksAuthExtension.files,
+        workDirectory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("compute").path,
+        listenHost: configuration.postgresHost, ports: configuration.postgresPorts)
+    // Branch data lives under the storage root, which may lie outside the data directory (inside it, Kiln
+    // makes every folder open to postgres).
+    var opened = try await compute.user.ensureCanReach(configuration.dataDirectory)
+    let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory).standardizedFileURL.path
+    if !URL(fileURLWithPath: configuration.storageRoot).standardizedFileURL.path.hasPrefix(dataDirectory + "/") {
+        opened += try await compute.user.ensureCanReach(configuration.storageRoot)
+    }
+    for folder in opened {
+        logger.notice(
+            "Gave the \(compute.user.name) account search permission on \(folder) (ACL u:\(compute.user.name):x), so PostgreSQL can reach the data directory."
+        )
+    }
+    let endpointAddresses = endpointAddressesAvailable(configuration, logger: logger)
+    if endpointAddresses && !compute.hasPooler {
+        logger.notice("PgBouncer is not installed (Debian's pgbouncer): endpoints have no pooled hosts.")
+    }
+    let domain = KilnDomain(
+        database: database, storageRoot: configuration.storageRoot, compute: compute,
+        suspendTimeoutOverride: configuration.postgresSuspendTimeout,
+        access: PostgresAccess(
+            domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort, endpointAddresses: endpointAddresses,
+            pooler: compute.hasPooler),
+        logger: logger)
+    let certificates = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
+    let proxy = try ProxyServer(
+        configuration: ProxyConfiguration(
+            host: configuration.postgresHost, sharedPort: configuration.postgresProxyPort,
+            tls: try certificates.serverConfiguration(domain: configuration.postgresDomain, host: configuration.postgresHost),
+            addressTLS: { address in try certificates.serverConfiguration(dnsNames: [], address: address, file: "endpoint-\(address)") },
+            requireTLS: configuration.postgresRequireTLS),
+        directory: LakebaseProxyDirectory(lakebase: domain.lakebase, logger: logger),
+        metrics: PrometheusMetricsFactory(registry: domain.metrics), logger: logger)
+    proxy.follow(domain.lakebase, logger: logger)
+    var http = domain.http
+    http.scheme = configuration.scheme
+    let router = buildRouter(services: http)
+    let publicURL = configuration.publicURL
+
+    var application = Application(
+        responder: WorkspacePathPrefix(router.buildResponder()),
+        server: try httpServer(configuration),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
+        services: services,
+        onServerRunning: { _ in announce("Kiln is ready on \(publicURL)") },
+        logger: logger
+    )
+    application.beforeServerStarts {
+        try await Migrator(database: database, logger: logger).migrate()
+        announce(try await Bootstrap(configuration: configuration, services: domain).run())
+        // Finish whatever a previous run left PROVISIONING, now that the schema is in place.
+        domain.provisioner.wake()
+        domain.lakebase.activate()
+    }
+    // Services stop in the reverse order of this list, each after the one before has finished: the proxy
+    // first (no more wakes), then the operations, and the supervisor last, which stops every postgres.
+    application.addServices(domain.supervisor, domain.provisioner, domain.lakebase, proxy)
+    return application
 }
 
 /// HTTP/1.1, over TLS when `configuration.https` says so: with the given PEM files, or with a certificate
