@@ -222,6 +222,24 @@ def pooler_pid(endpoint_port):
     return int(pids[-1]) if pids else None
 
 
+def print_latency(title, targets, latency, width):
+    """A table of connect latencies, each against the first target's."""
+    print(f"\n{title}")
+    print(f"{'path':<{width}}{'p50':>9}{'p99':>9}{'p50 vs direct':>15}")
+    for t in targets:
+        p50 = statistics.median(latency[t.name])
+        print(f"{t.name:<{width}}{p50:>9.2f}{percentile(latency[t.name], 99):>9.2f}"
+              f"{p50 / statistics.median(latency[targets[0].name]):>14.2f}x")
+
+
+def print_tps(title, targets, tps, width):
+    """A table of median TPS per client count."""
+    print(f"\n{title}")
+    print(f"{'path':<{width}}" + "".join(f"{f'{c} client' + ('s' if c > 1 else ''):>14}" for c in CLIENTS))
+    for t in targets:
+        print(f"{t.name:<{width}}" + "".join(f"{statistics.median(tps[(t.name, c)]):>14,.0f}" for c in CLIENTS))
+
+
 def wait_state(w, wanted, timeout=30):
     deadline = time.time() + timeout
     while w.postgres.get_endpoint(ENDPOINT).status.current_state != wanted:
@@ -300,32 +318,18 @@ def main():
             wakes.append((time.perf_counter() - start) * 1000)
 
         direct = targets[0].name
-        print(f"\nconnect + SELECT 1 + close, ms ({len(latency[direct])} each, no TLS, SCRAM password)")
-        print(f"{'path':<22}{'p50':>9}{'p99':>9}{'p50 vs direct':>15}")
-        for t in targets:
-            p50 = statistics.median(latency[t.name])
-            print(f"{t.name:<22}{p50:>9.2f}{percentile(latency[t.name], 99):>9.2f}"
-                  f"{p50 / statistics.median(latency[direct]):>14.2f}x")
-        print(f"\npgbench -S, TPS (median of {RUNS} x {SECONDS} s, scale {SCALE})")
-        print(f"{'path':<22}" + "".join(f"{f'{c} client' + ('s' if c > 1 else ''):>14}" for c in CLIENTS))
-        for t in targets:
-            print(f"{t.name:<22}" + "".join(f"{statistics.median(tps[(t.name, c)]):>14,.0f}" for c in CLIENTS))
+        print_latency(f"connect + SELECT 1 + close, ms ({len(latency[direct])} each, no TLS, SCRAM password)", targets, latency, 22)
+        print_tps(f"pgbench -S, TPS (median of {RUNS} x {SECONDS} s, scale {SCALE})", targets, tps, 22)
         for t in targets[1:]:
             print(f"{t.name + ' / direct':<22}" + "".join(
                 f"{statistics.median(tps[(t.name, c)]) / statistics.median(tps[(direct, c)]):>13.0%} " for c in CLIENTS))
         bouncer, proxy = targets[1].name, targets[2].name
         print(f"{'Kiln / PgBouncer':<22}" + "".join(
             f"{statistics.median(tps[(proxy, c)]) / statistics.median(tps[(bouncer, c)]):>13.0%} " for c in CLIENTS))
-        print(f"\nconnect + SELECT 1 + close over TLS (sslmode=require, SCRAM password), ms ({len(latency[tls_targets[0].name])} each)")
-        print(f"{'path':<26}{'p50':>9}{'p99':>9}{'p50 vs direct':>15}")
-        for t in tls_targets:
-            p50 = statistics.median(latency[t.name])
-            print(f"{t.name:<26}{p50:>9.2f}{percentile(latency[t.name], 99):>9.2f}"
-                  f"{p50 / statistics.median(latency[tls_targets[0].name]):>14.2f}x")
-        print(f"\npgbench -S through a pooler in transaction mode in front of Kiln's compute, TPS (median of {RUNS} x {SECONDS} s)")
-        print(f"{'path':<26}" + "".join(f"{f'{c} client' + ('s' if c > 1 else ''):>14}" for c in CLIENTS))
-        for t in pool_targets:
-            print(f"{t.name:<26}" + "".join(f"{statistics.median(tps[(t.name, c)]):>14,.0f}" for c in CLIENTS))
+        print_latency(f"connect + SELECT 1 + close over TLS (sslmode=require, SCRAM password), ms ({len(latency[tls_targets[0].name])} each)",
+                      tls_targets, latency, 26)
+        print_tps(f"pgbench -S through a pooler in transaction mode in front of Kiln's compute, TPS (median of {RUNS} x {SECONDS} s)",
+                  pool_targets, tps, 26)
         hand, kiln_pooled = (t.name for t in pool_targets)
         print(f"{'Kiln pooled / by hand':<26}" + "".join(
             f"{statistics.median(tps[(kiln_pooled, c)]) / statistics.median(tps[(hand, c)]):>13.0%} " for c in CLIENTS))

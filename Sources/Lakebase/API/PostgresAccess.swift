@@ -23,21 +23,18 @@ public struct PostgresAccess: Sendable {
     /// The loopback address of the endpoint whose own port is `port`: `127.<port / 256>.<port % 256>.1`.
     /// All of 127.0.0.0/8 is loopback on Linux; the address is a function of the port Kiln stores for the
     /// endpoint, so it stays the same across suspends and restarts, and two endpoints never share one.
-    public static func address(forPort port: Int) -> String {
-        "127.\((port >> 8) & 255).\(port & 255).1"
-    }
+    public static func address(forPort port: Int) -> String { loopback(port: port, last: 1) }
 
     /// The loopback address of the connection pooler of the endpoint whose own port is `port`:
     /// `127.<port / 256>.<port % 256>.2`, beside its direct address.
-    public static func pooledAddress(forPort port: Int) -> String {
-        "127.\((port >> 8) & 255).\(port & 255).2"
-    }
+    public static func pooledAddress(forPort port: Int) -> String { loopback(port: port, last: 2) }
 
     /// The loopback address of the read-only host of the read-write endpoint whose own port is `port`
     /// (its branch's read replicas, taken in turn): `127.<port / 256>.<port % 256>.3`.
-    public static func readOnlyAddress(forPort port: Int) -> String {
-        "127.\((port >> 8) & 255).\(port & 255).3"
-    }
+    public static func readOnlyAddress(forPort port: Int) -> String { loopback(port: port, last: 3) }
+
+    /// `127.<port / 256>.<port % 256>.<last>`: one of the loopback addresses of the endpoint on `port`.
+    private static func loopback(port: Int, last: Int) -> String { "127.\((port >> 8) & 255).\(port & 255).\(last)" }
 
     /// The read-only host a read-write endpoint with read replicas on its branch reports, if any.
     func readOnlyHost(port: Int?) -> String? {

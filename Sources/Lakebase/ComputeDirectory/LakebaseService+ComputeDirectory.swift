@@ -34,9 +34,16 @@ extension LakebaseService {
     /// The read replica of the read-write endpoint's branch that the next client of its read-only host
     /// goes to: each enabled replica in turn. Nil when the branch has none.
     public func readReplica(for endpoint: ConnectableEndpoint) async throws -> ConnectableEndpoint? {
-        let replicas = try await connectableEndpoints().filter { candidate in
-            candidate.workspaceID == endpoint.workspaceID && !candidate.disabled && candidate.replicaOf == endpoint.branch
+        let ws = endpoint.workspaceID
+        let (siblings, branch, project) = try await database.read { db in
+            (
+                try await ResourceTable.children(db, workspaceID: ws, parent: endpoint.branch.description, kind: .endpoint),
+                try await ResourceTable.get(db, workspaceID: ws, name: endpoint.branch),
+                try await ResourceTable.get(db, workspaceID: ws, name: endpoint.branch.project)
+            )
         }
+        let replicas = siblings.filter { $0.isReadOnly && $0.isConnectable(branch: branch, project: project) }.map(connectable)
+            .filter { !$0.disabled }
         guard !replicas.isEmpty else { return nil }
         let turn = readOnlyTurn.withLock { turn in
             defer { turn &+= 1 }
