@@ -544,20 +544,47 @@ def test_the_pooled_host_pools_password_roles_in_transaction_mode_and_wakes_the_
     assert result.returncode == 0 and result.stdout.strip() == "42", result.stderr
 
 
+def proxy_connections(kiln):
+    import urllib.request
+    return metric(urllib.request.urlopen(f"{kiln.url}/metrics").read().decode(), "kiln_proxy_connections_total")
+
+
 def test_the_pooled_host_refuses_what_lakebases_pooler_does(proxied):
+    """Kiln refuses for the pooler while the compute is suspended (no wake for a login that cannot work);
+    once the pooler accepts on the pooled host itself, PgBouncer refuses the same logins."""
     kiln, w = proxied
     pooled = w.postgres.get_endpoint(ENDPOINT).status.hosts.read_write_pooled_host
     token = w.postgres.generate_database_credential(endpoint=ENDPOINT).token
     me = w.current_user.me().user_name
-    with pytest.raises(psycopg.OperationalError, match="does not accept OAuth"):
-        psycopg.connect(host=pooled, port=kiln.proxy_port, user=me, password=token, dbname="databricks_postgres", sslmode="require")
-    with pytest.raises(psycopg.OperationalError, match='database "pgbouncer" does not exist'):
-        psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password=app_password(w), dbname="pgbouncer", sslmode="require")
-    # No database means the user's name: a role called pgbouncer does not reach PgBouncer's console either.
-    with pytest.raises(psycopg.OperationalError, match='database "pgbouncer" does not exist'):
-        psycopg.connect(host=pooled, port=kiln.proxy_port, user="pgbouncer", password="whatever", sslmode="require")
-    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-        psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password="wrong", dbname="databricks_postgres", sslmode="require")
+
+    def refusal(**login):
+        with pytest.raises(psycopg.OperationalError) as refused:
+            psycopg.connect(host=pooled, port=kiln.proxy_port, sslmode="require", connect_timeout=10, **login)
+        return str(refused.value)
+
+    oauth = dict(user=me, password=token, dbname="databricks_postgres")
+    console = dict(user="app", password=app_password(w), dbname="pgbouncer")
+    console_user = dict(user="pgbouncer", password="whatever")   # no database means the user's name
+    wrong = dict(user="app", password="wrong", dbname="databricks_postgres")
+    kiln_system = dict(user="kiln_system", password="whatever", dbname="postgres")
+    wait_idle(w)
+    assert "does not accept OAuth" in refusal(**oauth)
+    assert 'database "pgbouncer" does not exist' in refusal(**console)
+    assert 'database "pgbouncer" does not exist' in refusal(**console_user)
+    assert "password authentication failed" in refusal(**wrong)
+    assert "password authentication failed" in refusal(**kiln_system)
+    assert w.postgres.get_endpoint(ENDPOINT).status.current_state == EndpointStatusState.IDLE   # nothing woke
+
+    with psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password=app_password(w), dbname="databricks_postgres",
+                         sslmode="require") as conn:
+        assert conn.execute("select 1").fetchone()[0] == 1
+    accepted = proxy_connections(kiln)
+    assert "SASL authentication failed" in refusal(**oauth)
+    assert "login rejected" in refusal(**console)
+    assert "not allowed" in refusal(**console_user)
+    assert "SASL authentication failed" in refusal(**wrong)
+    assert "login rejected" in refusal(**kiln_system)
+    assert proxy_connections(kiln) == accepted   # PgBouncer answered every one
     # The same credential is good on the direct host, and the pooler keeps serving password roles.
     with psycopg.connect(host=w.postgres.get_endpoint(ENDPOINT).status.hosts.host, port=kiln.proxy_port, user=me, password=token,
                          dbname="databricks_postgres", sslmode="require") as conn:
@@ -565,6 +592,40 @@ def test_the_pooled_host_refuses_what_lakebases_pooler_does(proxied):
     with psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password=app_password(w), dbname="databricks_postgres",
                          sslmode="require") as conn:
         assert conn.execute("select 1").fetchone()[0] == 1
+
+
+def test_the_pooler_accepts_on_the_pooled_host_itself_and_hands_it_back_at_suspend(proxied):
+    """The first pooled client (which wakes the compute) goes through Kiln; from then on PgBouncer accepts the
+    pooled host's clients itself, with TLS and the host's certificate, and its clients keep the compute awake.
+    When the compute suspends, Kiln accepts there again and the next client wakes it."""
+    kiln, w = proxied
+    pooled = w.postgres.get_endpoint(ENDPOINT).status.hosts.read_write_pooled_host
+    ca = str(kiln.data_dir / "postgres-tls" / "ca.pem")
+    password = app_password(w)
+
+    def connect():
+        return psycopg.connect(host=pooled, port=kiln.proxy_port, user="app", password=password, dbname="databricks_postgres",
+                               sslmode="verify-full", sslrootcert=ca, autocommit=True)
+
+    wait_idle(w)
+    before = proxy_connections(kiln)
+    with connect() as first:
+        assert first.execute("select 1").fetchone()[0] == 1
+    assert proxy_connections(kiln) == before + 1
+    held = [connect() for _ in range(5)]
+    try:
+        assert proxy_connections(kiln) == before + 1   # PgBouncer took them
+        assert all(conn.pgconn.ssl_in_use for conn in held)
+        time.sleep(SUSPEND_SECONDS + 3)   # longer than the idle timeout: its clients keep it up
+        assert w.postgres.get_endpoint(ENDPOINT).status.current_state == EndpointStatusState.ACTIVE
+        assert held[0].execute("select 2").fetchone()[0] == 2
+    finally:
+        for conn in held:
+            conn.close()
+    wait_idle(w)
+    with connect() as woken:
+        assert woken.execute("select 3").fetchone()[0] == 3
+    assert proxy_connections(kiln) == before + 2
 
 
 def test_a_replica_has_a_read_only_pooled_host(proxied):

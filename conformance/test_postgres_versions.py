@@ -169,3 +169,29 @@ def test_databricks_create_role_gives_an_identity_a_login_with_its_credential(w,
     with pytest.raises(psycopg.OperationalError, match="issued to"):
         connect(w, kiln, endpoint, client_id, w.postgres.generate_database_credential(endpoint=endpoint).token)
     w.postgres.delete_project("projects/identities").wait()
+
+
+def test_a_groups_role_logs_in_every_member_with_their_own_credential(w, kiln, database_url):
+    """Lakebase: a role made for a group lets each member of the group log in as it with their own OAuth
+    credential. Kiln's one group is `admins`, the account's admins."""
+    w.postgres.create_project(project=Project(), project_id="group-roles").wait()
+    endpoint = "projects/group-roles/branches/production/endpoints/primary"
+    me = w.current_user.me().user_name
+    token = w.postgres.generate_database_credential(endpoint=endpoint).token
+    with pytest.raises(psycopg.OperationalError, match='role "admins" does not exist'):
+        connect(w, kiln, endpoint, "admins", token)
+    with connect(w, kiln, endpoint, me, token) as conn:
+        conn.execute("create extension if not exists databricks_auth")
+        conn.execute("select databricks_create_role('admins', 'GROUP')")
+        assert ("admins", "GROUP") in conn.execute("select role_name::text, identity_type from databricks_list_roles").fetchall()
+        conn.execute("create table notes (n int)")
+        conn.execute("grant select on notes to admins")
+    with connect(w, kiln, endpoint, "admins", token) as conn:
+        assert conn.execute("select current_user").fetchone()[0] == "admins"
+        assert conn.execute("select count(*) from notes").fetchone()[0] == 0
+    # A service principal is no member of admins: its credential is not good for the group's role.
+    client_id, secret = service_principal(kiln, database_url)
+    robot = WorkspaceClient(host=kiln.url, client_id=client_id, client_secret=secret, auth_type="oauth-m2m")
+    with pytest.raises(psycopg.OperationalError, match="issued to"):
+        connect(w, kiln, endpoint, "admins", robot.postgres.generate_database_credential(endpoint=endpoint).token)
+    w.postgres.delete_project("projects/group-roles").wait()

@@ -61,10 +61,10 @@ public protocol ComputeDriver: Sendable {
     func start(_ spec: ServerSpec) async throws
     /// Stops a compute (fast shutdown) and its pooler, and forgets it.
     func stop(id: String) async
-    /// The Unix socket of the connection pooler (PgBouncer, transaction mode) of the running compute `id`,
-    /// started if need be; it stops with the compute. Throws `ComputeError` when the compute does not run
-    /// or the pooler cannot start.
-    func poolerSocket(id: String) async throws -> String
+    /// How to reach the connection pooler (PgBouncer, transaction mode) of the running compute `id`,
+    /// started if need be (accepting on `listener` too, the pooled host's socket); it stops with the
+    /// compute. Throws `ComputeError` when the compute does not run or the pooler cannot start.
+    func pooler(id: String, listener: PoolerListener?) async throws -> PoolerAccess
     /// Whether computes can have a connection pooler here (PgBouncer is installed).
     var hasPooler: Bool { get }
     /// What the compute is doing now; `stopped` when the driver does not run it.

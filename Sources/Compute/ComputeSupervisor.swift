@@ -79,20 +79,25 @@ public actor ComputeSupervisor: Service {
         }
     }
 
-    /// The Unix socket of the connection pooler of the running compute `id`, started if it is not running.
-    /// Throws `ComputeError` when the compute does not run or PgBouncer cannot start.
-    public func poolerSocket(id: String) async throws -> String {
-        try await locks.withLock(id) { try await self.poolerSocketLocked(id: id) }
+    /// How to reach the connection pooler of the running compute `id`, started if it is not running. A
+    /// pooler started now accepts on `listener` too (a running one keeps what it has). Throws
+    /// `ComputeError` when the compute does not run or PgBouncer cannot start.
+    public func pooler(id: String, listener: PoolerListener?) async throws -> PoolerAccess {
+        try await locks.withLock(id) { try await self.poolerLocked(id: id, listener: listener) }
     }
 
-    private func poolerSocketLocked(id: String) async throws -> String {
+    private func poolerLocked(id: String, listener: PoolerListener?) async throws -> PoolerAccess {
         guard let instance = instances[id], instance.server != nil else { throw ComputeError("Compute \(id) is not running.") }
-        if let pooler = instance.pooler, pooler.isRunning { return pooler.socketPath }
-        await instance.pooler?.stop()
-        let pooler = try await ConnectionPooler.start(for: instance.spec, configuration: configuration)
-        instances[id]?.pooler = pooler
-        logger.info("Connection pooler started", metadata: ["compute": "\(id)"])
-        return pooler.socketPath
+        var pooler = instance.pooler
+        if pooler?.isRunning != true {
+            await pooler?.stop()
+            let started = try await ConnectionPooler.start(for: instance.spec, listener: listener, configuration: configuration)
+            instances[id]?.pooler = started
+            logger.info("Connection pooler started", metadata: ["compute": "\(id)", "accepts": "\(listener == nil ? "relay" : "relay and pooled host")"])
+            pooler = started
+        }
+        guard let pooler else { throw ComputeError("Compute \(id) has no connection pooler.") }
+        return pooler.access
     }
 
     /// The state of a compute; `stopped` when Kiln does not run it.

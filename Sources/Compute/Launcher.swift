@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Foundation
 import Synchronization
 
@@ -37,6 +40,21 @@ final class Launcher: Sendable {
         }
     }
 
+    /// Starts `arguments[0]` as `launch(_:logPath:)` does, with `sockets` open in it as descriptors 3, 4, …
+    /// (where systemd's socket activation puts them; the command sets `LISTEN_FDS` and `LISTEN_PID`, as
+    /// `ConnectionPooler`'s shell does) and no other of Kiln's descriptors. The sockets stay the
+    /// caller's; the child gets copies. Throws `ComputeError` when the process cannot start.
+    func launch(_ arguments: [String], logPath: String, sockets: [Int32]) async throws -> ChildProcess {
+        try await withCheckedThrowingContinuation { continuation in
+            jobs.withLock {
+                $0.append {
+                    continuation.resume(with: Result { try Self.spawn(arguments, logPath: logPath, sockets: sockets) })
+                }
+            }
+            ready.signal()
+        }
+    }
+
     private static func spawn(_ arguments: [String], logPath: String?) throws -> ChildProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: arguments[0])
@@ -60,16 +78,82 @@ final class Launcher: Sendable {
         if logPath != nil { try? output.close() }
         return child
     }
+
+    /// `posix_spawn` with file actions Foundation's `Process` lacks: it closes every descriptor above 2.
+    private static func spawn(_ arguments: [String], logPath: String, sockets: [Int32]) throws -> ChildProcess {
+        // Copies above every target first, so that placing one at 3 + i never overwrites another's source.
+        let sources = try sockets.map { socket in
+            let copy = fcntl(socket, F_DUPFD_CLOEXEC, 3 + Int32(sockets.count))
+            guard copy >= 0 else { throw ComputeError("Cannot pass a socket to \(arguments[0]): \(String(cString: strerror(errno)))") }
+            return copy
+        }
+        defer { for source in sources { close(source) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        for (index, source) in sources.enumerated() { posix_spawn_file_actions_adddup2(&actions, source, 3 + Int32(index)) }
+        guard let closeFrom = addCloseFrom else { throw ComputeError("This C library cannot close descriptors in a child (glibc 2.34 can).") }
+        closeFrom(&actions, 3 + Int32(sockets.count))
+        // Kiln's threads block SIGTERM and SIGINT (Swift Service Lifecycle takes them); the child starts
+        // with no signal blocked and every one at its default.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        var all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+        guard result == 0 else { throw ComputeError("Cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
+        let child = ChildProcess(pid: pid)
+        // Foundation reaps only the processes it started (by pid), so this one needs its own waiter.
+        let spawned = pid
+        let reaper = Thread {
+            var status: Int32 = 0
+            while waitpid(spawned, &status, 0) < 0 && errno == EINTR {}
+            // The exit code, or the signal that ended it (as Foundation reports it).
+            child.exited(status: status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f)
+        }
+        reaper.name = "kiln-reaper-\(spawned)"
+        reaper.start()
+        return child
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34), which Swift's Glibc module does not declare.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 }
 
 /// A process started by the launcher: its pid, and its exit status once it ends.
 final class ChildProcess: Sendable {
-    private let process: Process
+    private let process: Process?
+    private let spawnedPID: Int32
     private let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
 
-    init(process: Process) { self.process = process }
+    /// A process Foundation starts (and reaps).
+    init(process: Process) {
+        self.process = process
+        self.spawnedPID = 0
+    }
 
-    var pid: Int32 { process.processIdentifier }
+    /// A process the launcher spawned itself (and reaps).
+    init(pid: Int32) {
+        self.process = nil
+        self.spawnedPID = pid
+    }
+
+    var pid: Int32 { process?.processIdentifier ?? spawnedPID }
 
     var hasExited: Bool { state.withLock { $0.status != nil } }
 
@@ -96,7 +180,7 @@ final class ChildProcess: Sendable {
 
     func signal(_ signal: Int32) {
         guard !hasExited else { return }
-        kill(process.processIdentifier, signal)
+        kill(pid, signal)
     }
 
     /// Sends `signals` at once, then each of `escalation` after its delay (counted from the one before)

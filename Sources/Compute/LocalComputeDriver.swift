@@ -72,7 +72,9 @@ public struct LocalComputeDriver: ComputeDriver {
 
     public func start(_ spec: ServerSpec) async throws { try await supervisor.start(spec) }
     public func stop(id: String) async { await supervisor.stop(id: id) }
-    public func poolerSocket(id: String) async throws -> String { try await supervisor.poolerSocket(id: id) }
+    public func pooler(id: String, listener: PoolerListener?) async throws -> PoolerAccess {
+        try await supervisor.pooler(id: id, listener: listener)
+    }
     public var hasPooler: Bool { configuration.hasPooler }
     public func state(id: String) async -> ComputeSupervisor.State { await supervisor.state(id: id) }
     public func isRunning(id: String) async -> Bool { await supervisor.isRunning(id: id) }

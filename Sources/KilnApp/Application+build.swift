@@ -87,9 +87,10 @@ private func assemble(
         configuration: ProxyConfiguration(
             host: configuration.postgresHost, sharedPort: configuration.postgresProxyPort,
             tls: try certificates.serverConfiguration(domain: configuration.postgresDomain, host: configuration.postgresHost),
-            addressTLS: { address in try certificates.serverConfiguration(dnsNames: [], address: address, file: "endpoint-\(address)") },
+            addressTLS: { address in try certificates.addressConfiguration(address) },
             requireTLS: configuration.postgresRequireTLS),
-        directory: LakebaseProxyDirectory(lakebase: domain.lakebase, logger: logger),
+        directory: LakebaseProxyDirectory(
+            lakebase: domain.lakebase, logger: logger, certificates: certificates, requireTLS: configuration.postgresRequireTLS),
         metrics: PrometheusMetricsFactory(registry: domain.metrics), logger: logger)
     proxy.follow(domain.lakebase, logger: logger)
     var http = domain.http

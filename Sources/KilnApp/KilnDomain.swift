@@ -54,6 +54,7 @@ struct KilnDomain: Sendable {
                     ?? "\(storageRoot)/workspaces/\(workspaceID)"
             }, suspendTimeoutOverride: suspendTimeoutOverride, access: access,
             identities: { workspaceID in try await Self.identities(workspaceID: workspaceID, accounts: accounts) },
+            groupMembers: { workspaceID, group in try await Self.members(of: group, workspaceID: workspaceID, accounts: accounts) },
             clock: clock, logger: logger)
         self.lakebase = lakebase
         // Deleting a workspace deletes its Lakebase rows (ON DELETE CASCADE); their computes stop here.
@@ -72,6 +73,12 @@ struct KilnDomain: Sendable {
             identities[principal.name] = principal.isServicePrincipal ? "SERVICE_PRINCIPAL" : "USER"
         }
         return identities
+    }
+
+    /// The members of a group of a workspace: for `admins`, its account's admins.
+    static func members(of group: String, workspaceID: Int64, accounts: AccountStore) async throws -> Set<String> {
+        guard group == "admins", let workspace = try await accounts.workspace(id: workspaceID) else { return [] }
+        return Set(try await accounts.admins(accountID: workspace.accountID).map(\.userName))
     }
 
     var http: KilnServices {

@@ -1,3 +1,4 @@
+import Compute
 import KilnCore
 import Lakebase
 import Logging
@@ -8,6 +9,10 @@ import PGProxy
 struct LakebaseProxyDirectory: ProxyDirectory {
     let lakebase: LakebaseService
     let logger: Logger
+    /// Where the pooled hosts' certificates are, for PgBouncer to serve TLS with; nil: no TLS.
+    var certificates: ProxyCertificates? = nil
+    /// Whether Postgres clients must use TLS (`KILN_POSTGRES_REQUIRE_TLS`).
+    var requireTLS = false
 
     func open(_ login: ProxyLogin) async throws -> ProxyTarget {
         guard let named = try await lakebase.connectableEndpoint(uid: login.endpoint) else {
@@ -63,8 +68,15 @@ struct LakebaseProxyDirectory: ProxyDirectory {
                 socketPath: lakebase.socketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke,
                 servedBy: endpoint.uid == named.uid ? nil : endpoint.uid)
         }
+        // A client of the pooled host brings its listening socket: the pooler accepts there itself from now on.
+        let listener = login.listeningSocket.map { socket in
+            let files = endpoint.pooledAddress.flatMap { certificates?.addressFiles($0) }
+            return PoolerListener(descriptor: socket, certificateFile: files?.certificate, keyFile: files?.key, requireTLS: requireTLS)
+        }
         do {
-            return ProxyTarget(socketPath: try await lakebase.poolerSocketPath(endpoint), idleTimeout: endpoint.suspendTimeout, woke: woke)
+            let pooler = try await lakebase.pooler(endpoint, listener: listener)
+            return ProxyTarget(
+                socketPath: pooler.socketPath, idleTimeout: endpoint.suspendTimeout, woke: woke, listenerReleased: pooler.listenerReleased)
         } catch {
             logger.error("An endpoint's connection pooler could not start", metadata: ["endpoint": "\(endpoint.uid)", "error": "\(error)"])
             throw ProxyRefusal("08006", "the connection pooler of endpoint \(login.endpoint) could not start; see the Kiln log")

@@ -23,6 +23,8 @@ public final class LakebaseService: Service {
     let readOnlyTurn = Mutex(0)
     /// The Databricks identities of a workspace, name → `USER`, `SERVICE_PRINCIPAL` or `GROUP`.
     let identities: @Sendable (Int64) async throws -> [String: String]
+    /// The members of a Databricks group of a workspace (its identities' names): they log in as its role.
+    let groupMembers: @Sendable (_ workspaceID: Int64, _ group: String) async throws -> Set<String>
 
     /// How long a mutation waits for its operation before answering (most finish well within it).
     static let answerWait = Duration.seconds(2)
@@ -36,14 +38,19 @@ public final class LakebaseService: Service {
     ///   - sweepInterval: how often expired branches and soft-deleted resources past their purge time are deleted.
     ///   - identities: the Databricks identities of a workspace (name → `USER`, `SERVICE_PRINCIPAL` or
     ///     `GROUP`), those `databricks_create_role` accepts.
+    ///   - groupMembers: the members of a group of a workspace, who may log in as the group's role with
+    ///     their own database credential (Lakebase: "creating a role for a group lets every member of the
+    ///     group authenticate with the group role").
     public init(
         database: any Database, computes: DataDirectoryOwner, storageArea: @escaping @Sendable (Int64) async throws -> String,
         sweepInterval: Duration = .seconds(5), suspendTimeoutOverride: Duration? = nil, access: PostgresAccess = PostgresAccess(),
         identities: @escaping @Sendable (Int64) async throws -> [String: String] = { _ in [:] },
+        groupMembers: @escaping @Sendable (Int64, String) async throws -> Set<String> = { _, _ in [] },
         clock: any WallClock = SystemClock(), logger: Logger
     ) {
         self.suspendTimeoutOverride = suspendTimeoutOverride
         self.identities = identities
+        self.groupMembers = groupMembers
         self.database = database
         self.clock = clock
         self.logger = logger

@@ -47,6 +47,17 @@ public struct ProxyCertificates: Sendable {
         return configuration
     }
 
+    /// Loads (or makes) the server certificate of an endpoint's own `address` (`endpoint-<address>.pem`)
+    /// and returns its TLS configuration.
+    public func addressConfiguration(_ address: String) throws -> TLSConfiguration {
+        try serverConfiguration(dnsNames: [], address: address, file: "endpoint-\(address)")
+    }
+
+    /// The PEM files of `address`'s certificate and key, once `addressConfiguration` made them.
+    public func addressFiles(_ address: String) -> (certificate: String, key: String) {
+        (directory + "/endpoint-\(address).pem", directory + "/endpoint-\(address)-key.pem")
+    }
+
     private func certificateAuthority() throws -> (P256.Signing.PrivateKey, Certificate) {
         let keyPath = directory + "/ca-key.pem"
         if let keyText = try? String(contentsOfFile: keyPath, encoding: .utf8),

@@ -26,6 +26,9 @@ public struct ProxyLogin: Sendable, Equatable {
     public var pooled: Bool
     /// Whether the client asked for the endpoint's read-only host: one of its branch's read replicas.
     public var readOnly: Bool
+    /// The listening socket of the pooled host the client came by, which the endpoint's pooler may accept
+    /// on itself (`ProxyTarget.listenerReleased`). Borrowed: valid while `open` runs.
+    public var listeningSocket: Int32?
 
     public init(
         endpoint: String, user: String, database: String, password: String, tls: Bool, pooled: Bool = false, readOnly: Bool = false
@@ -69,12 +72,18 @@ public struct ProxyTarget: Sendable {
     /// The endpoint that serves the connection when it is not the one the login named (a read replica
     /// behind a read-only host): its clients keep it awake, not the named one.
     public var servedBy: String?
+    /// Set when the endpoint's pooler took the login's `listeningSocket`: returns once the pooler has
+    /// exited. Until then the pooler accepts the pooled host's clients and the proxy does not.
+    public var listenerReleased: (@Sendable () async -> Void)?
 
-    public init(socketPath: String, idleTimeout: Duration?, woke: Bool, servedBy: String? = nil) {
+    public init(
+        socketPath: String, idleTimeout: Duration?, woke: Bool, servedBy: String? = nil, listenerReleased: (@Sendable () async -> Void)? = nil
+    ) {
         self.socketPath = socketPath
         self.idleTimeout = idleTimeout
         self.woke = woke
         self.servedBy = servedBy
+        self.listenerReleased = listenerReleased
     }
 }
 

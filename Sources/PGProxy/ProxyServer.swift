@@ -1,5 +1,8 @@
 public import CoreMetrics
 public import Logging
+#if canImport(Glibc)
+    import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -32,8 +35,14 @@ public final class ProxyServer: Service {
 
     /// Every endpoint's listeners, with where each one's connections go.
     private let endpointListeners = Mutex<[ListenAddress: (route: ProxyRoute, channel: any Channel)]>([:])
-    private let accepting: AsyncStream<Listener>
-    private let acceptingContinuation: AsyncStream<Listener>.Continuation
+    /// What the server's task group runs besides sessions: listeners to accept on, and pooled hosts
+    /// whose pooler accepts for now.
+    private enum Work: Sendable {
+        case accept(Listener)
+        case watch(PoolerHandOver)
+    }
+    private let work: AsyncStream<Work>
+    private let workContinuation: AsyncStream<Work>.Continuation
     private let listenerLock = AsyncLock()
     private let sharedListener = Mutex<(any Channel)?>(nil)
 
@@ -48,7 +57,7 @@ public final class ProxyServer: Service {
         self.logger = logger
         self.sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         self.activity = ActivityTracker(directory: directory)
-        (accepting, acceptingContinuation) = AsyncStream.makeStream()
+        (work, workContinuation) = AsyncStream.makeStream()
     }
 
     /// Binds the shared port (if any) and serves every listener until graceful shutdown.
@@ -57,7 +66,7 @@ public final class ProxyServer: Service {
             do {
                 let shared = try await bind(host: configuration.host, port: port, route: nil, sslContext: sslContext)
                 sharedListener.withLock { $0 = shared.channel }
-                acceptingContinuation.yield(shared)
+                workContinuation.yield(.accept(shared))
                 logger.info("Postgres proxy listening", metadata: ["address": "\(configuration.host):\(port)"])
             } catch {
                 // Endpoints stay reachable on their own ports.
@@ -71,10 +80,13 @@ public final class ProxyServer: Service {
         await withDiscardingTaskGroup { group in
             group.addTask {
                 try? await gracefulShutdown()
-                self.acceptingContinuation.finish()
+                self.workContinuation.finish()
             }
-            for await listener in accepting {
-                group.addTask { await self.accept(on: listener) }
+            for await job in work {
+                switch job {
+                case .accept(let listener): group.addTask { await self.accept(on: listener) }
+                case .watch(let handOver): group.addTask { await self.watch(handOver) }
+                }
             }
             await self.closeListeners()
             await activity.stopAll()
@@ -116,7 +128,7 @@ public final class ProxyServer: Service {
                         ? sslContext : try configuration.addressTLS.map { try NIOSSLContext(configuration: $0(address.host)) } ?? sslContext
                     let bound = try await bind(host: address.host, port: address.port, route: route, sslContext: context)
                     endpointListeners.withLock { $0[address] = (route, bound.channel) }
-                    acceptingContinuation.yield(bound)
+                    workContinuation.yield(.accept(bound))
                 } catch {
                     failures.append("\(address.host):\(address.port) (\(error))")
                 }
@@ -137,21 +149,61 @@ public final class ProxyServer: Service {
         for channel in channels { try? await channel.close() }
     }
 
+    /// Listens on `host:port`. An endpoint's pooled host listens on a socket Kiln makes itself
+    /// (`PooledHostSocket`), so that its pooler can accept there too.
     private func bind(host: String, port: Int, route: ProxyRoute?, sslContext: NIOSSLContext?) async throws -> Listener {
         let maximumLength = configuration.maximumMessageLength
-        return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 1024)
+        let backlog: Int32 = 4096
+        let pooledHost = route?.pooled == true && host != configuration.host ? try PooledHostSocket.listen(address: host, port: port, backlog: backlog) : nil
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let (messages, continuation) = AsyncThrowingStream<FrontendMessage, any Error>.makeStream()
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrontendDecoder(maximumLength: maximumLength)), name: ProxySession.decoderName)
-                    try channel.pipeline.syncOperations.addHandler(Inbox(continuation), name: Inbox<FrontendMessage>.name)
-                    return ClientConnection(channel: channel, messages: messages, route: route, sslContext: sslContext)
-                }
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<ClientConnection> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let (messages, continuation) = AsyncThrowingStream<FrontendMessage, any Error>.makeStream()
+                try channel.pipeline.syncOperations.addHandler(
+                    ByteToMessageHandler(FrontendDecoder(maximumLength: maximumLength)), name: ProxySession.decoderName)
+                try channel.pipeline.syncOperations.addHandler(Inbox(continuation), name: Inbox<FrontendMessage>.name)
+                return ClientConnection(
+                    channel: channel, messages: messages, route: route, sslContext: sslContext, pooledHost: pooledHost?.socket)
             }
+        }
+        guard let pooledHost else { return try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer) }
+        let listener = try await bootstrap.bind(pooledHost.forNIO, childChannelInitializer: initializer)
+        Glibc.listen(pooledHost.socket.descriptor, backlog) // NIO listens again with its default backlog
+        return listener
+    }
+
+    /// The pooler of `handOver`'s endpoint accepts on its pooled host now: Kiln stops accepting there
+    /// until the pooler exits, and meanwhile counts the host's clients towards the endpoint's activity.
+    func poolerAccepts(_ handOver: PoolerHandOver) {
+        guard handOver.host.handOver() else { return }
+        handOver.listener.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        workContinuation.yield(.watch(handOver))
+    }
+
+    /// Counts the pooled host's clients from the kernel's table each second (they keep the compute
+    /// awake, as the proxy's own clients do) until the pooler exits, then accepts there again.
+    private func watch(_ handOver: PoolerHandOver) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await handOver.released() }
+            group.addTask {
+                var counted = false
+                while !Task.isCancelled {
+                    let busy = handOver.host.hasClients()
+                    if busy && !counted { await self.activity.connected(handOver.endpoint) }
+                    if !busy && counted { await self.activity.disconnected(handOver.endpoint, idleTimeout: handOver.idleTimeout) }
+                    counted = busy
+                    try? await Task.sleep(for: .seconds(1))
+                }
+                if counted { await self.activity.disconnected(handOver.endpoint, idleTimeout: handOver.idleTimeout) }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        handOver.host.takeBack()
+        try? await handOver.listener.setOption(ChannelOptions.autoRead, value: true).get()
     }
 
     /// Runs a session for every client of `listener`, each in a child task.
@@ -178,4 +230,16 @@ struct ClientConnection: Sendable {
     let route: ProxyRoute?
     /// The TLS context of its listener (an endpoint's own address has a certificate of its own).
     let sslContext: NIOSSLContext?
+    /// The socket of its listener when that is an endpoint's pooled host.
+    let pooledHost: PooledHostSocket?
+}
+
+/// A pooled host whose pooler accepts on its socket: until `released` returns (the pooler exited).
+struct PoolerHandOver: Sendable {
+    let host: PooledHostSocket
+    /// Kiln's listener on the host's socket.
+    let listener: any Channel
+    let endpoint: String
+    let idleTimeout: Duration?
+    let released: @Sendable () async -> Void
 }

@@ -90,7 +90,13 @@ struct ProxySession {
     private func connect(_ login: ProxyLogin, parameters: StartupParameters, timeout: Scheduled<Void>) async throws {
         let channel = client.channel
         let started = ContinuousClock.now
+        var login = login
+        login.listeningSocket = client.pooledHost?.descriptor
         let target = try await server.directory.open(login)
+        if let released = target.listenerReleased, let host = client.pooledHost, let listener = channel.parent {
+            server.poolerAccepts(
+                PoolerHandOver(host: host, listener: listener, endpoint: login.endpoint, idleTimeout: target.idleTimeout, released: released))
+        }
         if target.woke {
             server.metrics.wakes.increment()
             server.metrics.wakeLatency.recordNanoseconds((ContinuousClock.now - started).nanoseconds)

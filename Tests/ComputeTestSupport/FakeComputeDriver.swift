@@ -163,9 +163,9 @@ public final class FakeComputeDriver: ComputeDriver {
         file("PG_VERSION", inDataDirectory: path).flatMap { Int($0.filter(\.isNumber)) }
     }
 
-    public func poolerSocket(id: String) async throws -> String {
+    public func pooler(id: String, listener: PoolerListener?) async throws -> PoolerAccess {
         guard await isRunning(id: id) else { throw ComputeError("Compute \(id) is not running.") }
-        return "/nonexistent/fake-sockets/pooler-\(id)"
+        return PoolerAccess(socketPath: "/nonexistent/fake-sockets/pooler-\(id)")
     }
 
     public func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws {

@@ -81,4 +81,22 @@ import Testing
             #expect(try await lake.service.checkCredential(token, endpoint: endpoint, user: "ada@example.com") == .expired)
         }
     }
+
+    @Test func aMemberOfAGroupLogsInAsTheGroupsRoleWithTheirOwnCredential() async throws {
+        let identities: @Sendable (Int64) async throws -> [String: String] = { _ in
+            ["ada@example.com": "USER", "bob@example.com": "USER", "admins": "GROUP", "readers": "GROUP"]
+        }
+        let members: @Sendable (Int64, String) async throws -> Set<String> = { _, group in group == "admins" ? ["ada@example.com"] : [] }
+        try await LakebaseHarness.withStorage { root in
+            try await LakebaseHarness.run(root: root, identities: identities, groupMembers: members) { lake in
+                try await lake.createProject()
+                let token = try #require(try await generate(lake, #"{"endpoint": "\#(Self.primary)"}"#)["token"]?.stringValue)
+                let endpoint = try #require(try await lake.connectable(try await lake.uid(Self.primary)))
+                #expect(try await lake.service.checkCredential(token, endpoint: endpoint, user: "admins") == .valid)
+                // Not a member, and not a group: the credential is ada's alone.
+                #expect(try await lake.service.checkCredential(token, endpoint: endpoint, user: "readers") == .issuedTo("ada@example.com"))
+                #expect(try await lake.service.checkCredential(token, endpoint: endpoint, user: "bob@example.com") == .issuedTo("ada@example.com"))
+            }
+        }
+    }
 }

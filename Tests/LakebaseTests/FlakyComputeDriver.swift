@@ -42,7 +42,7 @@ final class FlakyComputeDriver: ComputeDriver {
     func exists(_ path: String) -> Bool { fake.exists(path) }
     var hasPooler: Bool { fake.hasPooler }
     func postgresMajor(ofDataDirectory path: String) -> Int? { fake.postgresMajor(ofDataDirectory: path) }
-    func poolerSocket(id: String) async throws -> String { try await fake.poolerSocket(id: id) }
+    func pooler(id: String, listener: PoolerListener?) async throws -> PoolerAccess { try await fake.pooler(id: id, listener: listener) }
     func writeFile(_ name: String, contents: String, inDataDirectory path: String) throws {
         try fake.writeFile(name, contents: contents, inDataDirectory: path)
     }

@@ -49,13 +49,14 @@ struct LakebaseHarness: Sendable {
         root: String, driver: FakeComputeDriver = FakeComputeDriver(), computes: (any ComputeDriver)? = nil,
         clock: TestClock = TestClock(), activate: Bool = true,
         identities: @escaping @Sendable (Int64) async throws -> [String: String] = { _ in [:] },
+        groupMembers: @escaping @Sendable (Int64, String) async throws -> Set<String> = { _, _ in [] },
         _ body: @Sendable (LakebaseHarness) async throws -> T
     ) async throws -> T {
         try await withStore(root: root) { store in
             let service = LakebaseService(
                 database: store, computes: DataDirectoryOwner(driver: computes ?? driver),
                 storageArea: { "\(root)/workspaces/\($0)" }, sweepInterval: .seconds(3600),
-                identities: identities, clock: clock, logger: logger)
+                identities: identities, groupMembers: groupMembers, clock: clock, logger: logger)
             let harness = LakebaseHarness(service: service, driver: driver, clock: clock)
             guard activate else { return try await body(harness) }
             return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -10,7 +10,7 @@ the endpoint's command line) but listening on TCP; PgBouncer fronts it over TCP,
 Every path logs in with the same SCRAM password and without TLS, so they differ only in the hop.
 
 Usage: bench/proxy/run  (builds release, or set KILN_BINARY); RUNS=3 SECONDS=8 by default."""
-import asyncio, os, re, shutil, statistics, struct, subprocess, sys, tempfile, time
+import asyncio, base64, hashlib, hmac, os, re, shutil, statistics, struct, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "conformance"))
@@ -163,18 +163,44 @@ def start_transaction_pgbouncer(work: Path, socket_dir, endpoint_port, password,
     return run_pgbouncer(work, "tx", f"host={socket_dir} port={endpoint_port}", secret, "transaction", 10000, pool_size, password)
 
 
+def scram_keys(password, salt, iterations, cache={}):
+    """SCRAM-SHA-256's client and stored keys for `password` (RFC 5802), worked out once per salt."""
+    key = (password, salt, iterations)
+    if key not in cache:
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), iterations)
+        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+        cache[key] = client_key, hashlib.sha256(client_key).digest()
+    return cache[key]
+
+
 async def idle_client(host, port, password):
-    """A client that logs in (startup, cleartext password as Kiln's proxy asks) and then sits idle."""
+    """A client that logs in (startup, then the password as asked: cleartext for Kiln's proxy, SCRAM for
+    PgBouncer on the pooled host) and then sits idle."""
     reader, writer = await asyncio.open_connection(host, port)
     parameters = f"user\0{USER}\0database\0databricks_postgres\0\0".encode()
     writer.write(struct.pack("!ii", 8 + len(parameters), 196608) + parameters)
+    first_bare = f"n=,r={base64.b64encode(os.urandom(18)).decode()}"
     while True:
         kind = await reader.readexactly(1)
         (length,) = struct.unpack("!i", await reader.readexactly(4))
         body = await reader.readexactly(length - 4)
-        if kind == b"R" and struct.unpack("!i", body[:4])[0] == 3:
+        code = struct.unpack("!i", body[:4])[0] if kind == b"R" else None
+        if code == 3:   # cleartext password
             secret = password.encode() + b"\0"
             writer.write(b"p" + struct.pack("!i", 4 + len(secret)) + secret)
+        elif code == 10:   # SASL: SCRAM-SHA-256's client-first message
+            first = ("n,," + first_bare).encode()
+            mechanism = b"SCRAM-SHA-256\0"
+            writer.write(b"p" + struct.pack("!i", 4 + len(mechanism) + 4 + len(first)) + mechanism + struct.pack("!i", len(first)) + first)
+        elif code == 11:   # the server-first message: answer with the proof
+            server_first = body[4:].decode()
+            fields = dict(item.split("=", 1) for item in server_first.split(","))
+            client_key, stored_key = scram_keys(password, fields["s"], int(fields["i"]))
+            without_proof = f"c=biws,r={fields['r']}"
+            signature = hmac.new(stored_key, f"{first_bare},{server_first},{without_proof}".encode(), "sha256").digest()
+            proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature))).decode()
+            final = f"{without_proof},p={proof}".encode()
+            writer.write(b"p" + struct.pack("!i", 4 + len(final)) + final)
         elif kind == b"E":
             raise RuntimeError(body.decode(errors="replace"))
         elif kind == b"Z":
@@ -208,13 +234,6 @@ def rss_mib(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def kiln_file_limit(pid):
-    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-        if line.startswith("Max open files"):
-            return int(line.split()[3])
-    return 0
 
 
 def pooler_pid(endpoint_port):
@@ -334,7 +353,7 @@ def main():
         print(f"{'Kiln pooled / by hand':<26}" + "".join(
             f"{statistics.median(tps[(kiln_pooled, c)]) / statistics.median(tps[(hand, c)]):>13.0%} " for c in CLIENTS))
         print(f"\n{len(clients):,} of {IDLE_CLIENTS:,} idle clients held on the pooled host (logged in in {opened_in:.1f} s; "
-              f"Kiln's open-file limit {kiln_file_limit(kiln.process.pid):,}, two per client)")
+              f"PgBouncer accepts there itself once the compute runs, so Kiln holds none of them)")
         if idle_errors:
             print(f"{len(idle_errors):,} refused, the first with: {str(idle_errors[0]).strip()}")
         print(f"{'process':<26}{'RSS before':>12}{'RSS after':>12}{'per client':>12}")

@@ -70,10 +70,10 @@ extension LakebaseService {
     /// Whether endpoints can have connection poolers here (PgBouncer is installed).
     public var hasPooler: Bool { reconciler.driver.hasPooler }
 
-    /// The Unix socket of the connection pooler of an endpoint whose compute runs (started if need be).
-    /// Throws `ComputeError` when it cannot start.
-    public func poolerSocketPath(_ endpoint: ConnectableEndpoint) async throws -> String {
-        try await reconciler.driver.poolerSocket(id: endpoint.uid)
+    /// How to reach the connection pooler of an endpoint whose compute runs (started if need be, taking
+    /// `listener`, its pooled host's socket, too). Throws `ComputeError` when it cannot start.
+    public func pooler(_ endpoint: ConnectableEndpoint, listener: PoolerListener?) async throws -> PoolerAccess {
+        try await reconciler.driver.pooler(id: endpoint.uid, listener: listener)
     }
 
     /// Calls `body` whenever endpoints may have come, gone or changed (after every operation and at

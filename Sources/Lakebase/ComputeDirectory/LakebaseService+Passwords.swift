@@ -66,8 +66,12 @@ extension LakebaseService {
             claims.workspaceID == endpoint.workspaceID, claims.endpoint == endpoint.uid
         else { return .invalid }
         guard claims.expires * 1000 > clock.nowMillis() else { return .expired }
-        guard claims.subject == user else { return .issuedTo(claims.subject) }
-        return .valid
+        if claims.subject == user { return .valid }
+        // A group's role: any member logs in as it with their own credential.
+        if try await identities(endpoint.workspaceID)[user] == "GROUP", try await groupMembers(endpoint.workspaceID, user).contains(claims.subject) {
+            return .valid
+        }
+        return .issuedTo(claims.subject)
     }
 }
 

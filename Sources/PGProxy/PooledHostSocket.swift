@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
+import NIOCore
+import Synchronization
+
+/// The listening socket of an endpoint's pooled host (its own address at the shared port), which Kiln and
+/// the endpoint's connection pooler take turns to accept on. Kiln accepts while the compute is
+/// suspended (a client wakes it); once PgBouncer runs with this socket (passed in by socket activation),
+/// Kiln stops accepting and PgBouncer serves the host's clients itself, without a relay, until it exits.
+/// One socket, two holders: a client waiting in the backlog is never refused during the change.
+final class PooledHostSocket: Sendable {
+    let address: String
+    let port: Int
+    /// Kiln's second descriptor of the socket (NIO owns the first), lent to the pooler at its start.
+    let descriptor: Int32
+    private let pooled = Mutex(false)
+
+    /// Binds and listens on `address:port`; returns the socket and the descriptor for NIO to own.
+    /// Throws `IOError` when the address cannot be bound.
+    static func listen(address: String, port: Int, backlog: Int32) throws -> (socket: PooledHostSocket, forNIO: Int32) {
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else {
+            throw IOError(errnoCode: EINVAL, reason: "not an IPv4 address: \(address)")
+        }
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        var one: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        let second = bound == 0 ? fcntl(descriptor, F_DUPFD_CLOEXEC, 0) : -1
+        guard bound == 0, second >= 0, Glibc.listen(descriptor, backlog) == 0 else {
+            let code = errno
+            close(descriptor)
+            if second >= 0 { close(second) }
+            throw IOError(errnoCode: code, reason: "bind(\(address):\(port))")
+        }
+        return (PooledHostSocket(address: address, port: port, descriptor: second), descriptor)
+    }
+
+    private init(address: String, port: Int, descriptor: Int32) {
+        self.address = address
+        self.port = port
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
+
+    /// Marks the socket as the pooler's; false if it was already.
+    func handOver() -> Bool {
+        pooled.withLock { isPooled in
+            defer { isPooled = true }
+            return !isPooled
+        }
+    }
+
+    /// Marks the socket as Kiln's again (the pooler exited).
+    func takeBack() { pooled.withLock { $0 = false } }
+
+    /// Whether any TCP connection to this address and port is established (a client of the pooler),
+    /// from the kernel's table (`/proc/net/tcp`: the local address as the hex of its network-order bytes
+    /// read as a little-endian word, state `01`).
+    func hasClients() -> Bool {
+        guard let table = FileManager.default.contents(atPath: "/proc/net/tcp") else { return false }
+        var address = in_addr()
+        inet_pton(AF_INET, self.address, &address)
+        let local = Array(String(format: "%08X:%04X", address.s_addr, port).utf8)
+        let established = Array("01".utf8)
+        for line in table.split(separator: UInt8(ascii: "\n")).dropFirst() {
+            // "   0: 0100007F:1538 00000000:0000 0A …": slot, local address, remote address, state.
+            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 4)
+            if fields.count > 3, fields[1].elementsEqual(local), fields[3].elementsEqual(established) { return true }
+        }
+        return false
+    }
+}

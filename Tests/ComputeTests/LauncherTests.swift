@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
+import Testing
+
+@testable import Compute
+
+/// Passing listening sockets to a child as systemd's socket activation does.
+@Suite struct LauncherTests {
+    @Test func aChildGetsTheSocketsAtThreeAndNoOtherOfKilnsDescriptors() async throws {
+        let log = NSTemporaryDirectory() + "kiln-launcher-\(UUID().uuidString.prefix(8)).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        var pair: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
+        defer { for descriptor in pair { close(descriptor) } }
+        // An inheritable descriptor Kiln did not mean to pass: the child must not see it.
+        let stray = open("/dev/null", O_RDONLY)
+        defer { close(stray) }
+        var status = stat()
+        fstat(pair[1], &status)
+        let leaks = [stray, pair[0], pair[1]].filter { $0 > 3 }.map { "test -e /proc/$$/fd/\($0) && echo \($0) leaked; " }.joined()
+        let child = try await Launcher.shared.launch(
+            ["/bin/sh", "-c", leaks + "readlink /proc/$$/fd/3"], logPath: log, sockets: [pair[1]])
+        #expect(await child.waitForExit() == 0)
+        let output = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(output == "socket:[\(status.st_ino)]\n")
+    }
+
+    @Test func theExitStatusOfASpawnedChildIsItsCodeOrSignal() async throws {
+        let failing = try await Launcher.shared.launch(["/bin/sh", "-c", "exit 7"], logPath: "/dev/null", sockets: [])
+        #expect(await failing.waitForExit() == 7)
+        let killed = try await Launcher.shared.launch(["/bin/sleep", "30"], logPath: "/dev/null", sockets: [])
+        await killed.stop([SIGTERM], escalation: [])
+        #expect(await killed.waitForExit() == SIGTERM)
+    }
+}
