@@ -24,6 +24,19 @@ actor AdminConnections {
         ).first
     }
 
+    /// Whether a client backend other than Kiln's own is in a query or a transaction, or changed state in
+    /// the last `seconds` seconds (as Neon's compute_ctl judges activity from `pg_stat_activity`).
+    func hasClientActivity(port: Int, seconds: Int) async throws -> Bool {
+        try await strings(
+            port: port,
+            """
+            SELECT count(*)::text FROM pg_catalog.pg_stat_activity
+            WHERE backend_type = 'client backend' AND usename IS DISTINCT FROM 'kiln_system'
+            AND (state IS DISTINCT FROM 'idle' OR state_change > pg_catalog.now() - pg_catalog.make_interval(secs => \(seconds)))
+            """
+        ).first != "0"
+    }
+
     /// Runs a query on the compute serving `port`; returns the first column of every row as text.
     func strings(port: Int, _ query: PostgresQuery) async throws -> [String] {
         if let open = connections[port], !open.isClosed, let values = try? await AdminSession.strings(open, query) {

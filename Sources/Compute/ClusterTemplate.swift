@@ -14,10 +14,12 @@ struct ClusterTemplate: Sendable {
 
     var path: String { configuration.workDirectory + "/template-\(major)-v2" }
 
-    /// Who may connect to a compute, and how. Only processes of Kiln's own user (or root) can reach the
-    /// socket directory (mode 0700): Kiln itself and its proxy, which checked the client's login already.
+    /// Who may connect to a compute, and how. Only processes of Kiln's own user (or root) and of the
+    /// compute's user can reach the socket directory (mode 0700): Kiln itself and its proxy, which checked
+    /// the client's login already, and the compute's PgBouncer, which checked it against the role's secret.
     static let hba = """
-        # Kiln: its own superuser for maintenance and copies; every other login was checked by Kiln's proxy.
+        # Kiln: its own superuser for maintenance and copies; every other login was checked by Kiln's proxy
+        # or the compute's PgBouncer.
         local   all             kiln_system                             trust
         local   replication     kiln_system                             trust
         local   all             all                                     trust

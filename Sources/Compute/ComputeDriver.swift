@@ -94,6 +94,9 @@ public protocol ComputeDriver: Sendable {
     /// `role`'s SCRAM secret if it may log in now ("" when it has none), else nil; over a connection kept
     /// open for such frequent checks.
     func loginSecret(port: Int, role: String) async throws -> String?
+    /// Whether a client (not Kiln) is in a query or a transaction on the compute, or was in the last
+    /// `seconds` seconds; over the kept connection.
+    func hasClientActivity(port: Int, seconds: Int) async throws -> Bool
     /// Closes the kept connection to the compute on `port` (it is stopping).
     func closeConnections(port: Int) async
     /// Closes every kept connection.

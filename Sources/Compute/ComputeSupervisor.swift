@@ -88,15 +88,11 @@ public actor ComputeSupervisor: Service {
 
     private func poolerLocked(id: String, listener: PoolerListener?) async throws -> PoolerAccess {
         guard let instance = instances[id], instance.server != nil else { throw ComputeError("Compute \(id) is not running.") }
-        var pooler = instance.pooler
-        if pooler?.isRunning != true {
-            await pooler?.stop()
-            let started = try await ConnectionPooler.start(for: instance.spec, listener: listener, configuration: configuration)
-            instances[id]?.pooler = started
-            logger.info("Connection pooler started", metadata: ["compute": "\(id)", "accepts": "\(listener == nil ? "relay" : "relay and pooled host")"])
-            pooler = started
-        }
-        guard let pooler else { throw ComputeError("Compute \(id) has no connection pooler.") }
+        if let pooler = instance.pooler, pooler.isRunning { return pooler.access }
+        await instance.pooler?.stop()
+        let pooler = try await ConnectionPooler.start(for: instance.spec, listener: listener, configuration: configuration)
+        instances[id]?.pooler = pooler
+        logger.info("Connection pooler started", metadata: ["compute": "\(id)", "accepts": "\(listener == nil ? "relay" : "relay and pooled host")"])
         return pooler.access
     }
 

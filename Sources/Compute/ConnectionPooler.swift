@@ -27,7 +27,7 @@ public struct PoolerAccess: Sendable {
     /// The Unix socket Kiln's proxy relays to; PgBouncer trusts its logins, which the proxy checked.
     public var socketPath: String
     /// Set when PgBouncer accepts on the pooled host's listening socket itself: returns once it has
-    /// exited, after which only the proxy accepts there again.
+    /// exited (or the caller is cancelled), after which only the proxy accepts there again.
     public var listenerReleased: (@Sendable () async -> Void)?
 
     public init(socketPath: String, listenerReleased: (@Sendable () async -> Void)? = nil) {
@@ -90,7 +90,7 @@ final class ConnectionPooler: Sendable {
             tcp_defer_accept = 0
             auth_type = hba
             auth_hba_file = \(directory)/pgbouncer_hba.conf
-            auth_query = SELECT rolname::text, CASE WHEN rolvaliduntil IS NULL OR rolvaliduntil > now() THEN rolpassword END FROM pg_catalog.pg_authid WHERE rolname = $1 AND rolcanlogin
+            \(authQuery)
             \(tls)
             pool_mode = transaction
             default_pool_size = \(max(1, maxConnections * 9 / 10))
@@ -102,6 +102,14 @@ final class ConnectionPooler: Sendable {
 
             """
     }
+
+    /// How PgBouncer looks a login's role up: its SCRAM secret while it may log in. It runs as the superuser
+    /// `kiln_system` in the database the client names, whose owner may have set its `search_path`: every
+    /// function and operator is named with its schema, so nobody's own `=` or `now()` runs instead.
+    static let authQuery = """
+        auth_query = SELECT rolname::text, CASE WHEN rolvaliduntil IS NULL OR rolvaliduntil OPERATOR(pg_catalog.>) pg_catalog.now() \
+        THEN rolpassword END FROM pg_catalog.pg_authid WHERE rolname OPERATOR(pg_catalog.=) $1 AND rolcanlogin
+        """
 
     /// PgBouncer's `auth_hba_file`: Kiln's relay is trusted; the pooled host's clients log in with the
     /// role's password (SCRAM), never to PgBouncer's console or as Kiln's own role, and with TLS if Kiln
@@ -146,14 +154,12 @@ final class ConnectionPooler: Sendable {
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         let files = min(UInt64(limit.rlim_max), 20_000)
         let sockets = [relay] + (listener.map { [$0.descriptor] } ?? [])
-        // Kiln's threads block SIGTERM and SIGINT (Swift Service Lifecycle takes them) and children inherit
-        // the mask; postgres resets it, PgBouncer does not, so `env --default-signal` does. PgBouncer 1.18
-        // ignores SIGQUIT, postgres's death signal; SIGTERM ends it. The shell names the process that gets
-        // the sockets (every program of the chain keeps its pid), which only it can know.
+        // PgBouncer 1.18 ignores SIGQUIT, postgres's death signal; SIGTERM ends it. The shell names the
+        // process that gets the sockets (every program of the chain keeps its pid), which only it can know.
         let process = try await Launcher.shared.launch(
             configuration.user.command(
                 [
-                    "/usr/bin/env", "--default-signal", "/bin/sh", "-c", "export LISTEN_PID=$$ LISTEN_FDS=\(sockets.count); exec \"$@\"", "sh",
+                    "/bin/sh", "-c", "export LISTEN_PID=$$ LISTEN_FDS=\(sockets.count); exec \"$@\"", "sh",
                     "/usr/bin/prlimit", "--nofile=\(files)", configuration.pgbouncerProgram, directory + "/pgbouncer.ini",
                 ], deathSignal: "SIGTERM"),
             logPath: directory + "/pgbouncer.log", sockets: sockets)
@@ -161,7 +167,11 @@ final class ConnectionPooler: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             let log = (try? String(contentsOfFile: directory + "/pgbouncer.log", encoding: .utf8)) ?? ""
-            if log.contains("process up") { return pooler }
+            if log.contains("process up") {
+                // PgBouncer has read its key; the copy need not outlive that.
+                try? FileManager.default.removeItem(atPath: directory + "/server.key")
+                return pooler
+            }
             if process.hasExited { throw ComputeError("PgBouncer did not start: \(Commands.tail(log))") }
             if ContinuousClock.now > deadline || Task.isCancelled {
                 await pooler.stop()
@@ -199,7 +209,7 @@ final class ConnectionPooler: Sendable {
     var access: PoolerAccess {
         guard hasListener else { return PoolerAccess(socketPath: socketPath) }
         let process = process
-        return PoolerAccess(socketPath: socketPath, listenerReleased: { _ = await process.waitForExit() })
+        return PoolerAccess(socketPath: socketPath, listenerReleased: { await process.exitOrCancellation() })
     }
 
     /// Whether PgBouncer still runs.

@@ -95,8 +95,9 @@ final class Launcher: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         for (index, source) in sources.enumerated() { posix_spawn_file_actions_adddup2(&actions, source, 3 + Int32(index)) }
-        guard let closeFrom = addCloseFrom else { throw ComputeError("This C library cannot close descriptors in a child (glibc 2.34 can).") }
-        closeFrom(&actions, 3 + Int32(sockets.count))
+        guard let closeFrom = addCloseFrom, closeFrom(&actions, 3 + Int32(sockets.count)) == 0 else {
+            throw ComputeError("This C library cannot close descriptors in a child (glibc 2.34 can).")
+        }
         // Kiln's threads block SIGTERM and SIGINT (Swift Service Lifecycle takes them); the child starts
         // with no signal blocked and every one at its default.
         var attributes = posix_spawnattr_t()
@@ -108,7 +109,10 @@ final class Launcher: Sendable {
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // A process group of its own, as Foundation gives its children: a Ctrl-C at Kiln's terminal is
+        // Kiln's to handle, which stops the child in its turn.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -139,7 +143,14 @@ final class Launcher: Sendable {
 final class ChildProcess: Sendable {
     private let process: Process?
     private let spawnedPID: Int32
-    private let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+    private struct State {
+        var status: Int32?
+        var waiters: [CheckedContinuation<Int32, Never>] = []
+        /// Waiters of `exitOrCancellation`, by a number of their own so that a cancelled one can leave.
+        var cancellable: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
+    }
+    private let state = Mutex(State())
 
     /// A process Foundation starts (and reaps).
     init(process: Process) {
@@ -158,12 +169,33 @@ final class ChildProcess: Sendable {
     var hasExited: Bool { state.withLock { $0.status != nil } }
 
     fileprivate func exited(status: Int32) {
-        let waiters = state.withLock { state in
+        let (waiters, cancellable) = state.withLock { state in
             state.status = status
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { (state.waiters, state.cancellable) = ([], [:]) }
+            return (state.waiters, state.cancellable.values)
         }
         for waiter in waiters { waiter.resume(returning: status) }
+        for waiter in cancellable { waiter.resume() }
+    }
+
+    /// Returns once the process has ended, or as soon as the calling task is cancelled.
+    func exitOrCancellation() async {
+        let number = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let waiting = state.withLock { state in
+                    guard state.status == nil, !Task.isCancelled else { return false }
+                    state.cancellable[number] = continuation
+                    return true
+                }
+                if !waiting { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.cancellable.removeValue(forKey: number) }?.resume()
+        }
     }
 
     /// Waits for the process to end; returns its exit status (or the signal that ended it).

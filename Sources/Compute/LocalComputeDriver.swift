@@ -111,6 +111,10 @@ public struct LocalComputeDriver: ComputeDriver {
         try await connections.loginSecret(port: port, role: role)
     }
 
+    public func hasClientActivity(port: Int, seconds: Int) async throws -> Bool {
+        try await connections.hasClientActivity(port: port, seconds: seconds)
+    }
+
     public func closeConnections(port: Int) async { await connections.close(port: port) }
     public func closeAllConnections() async { await connections.closeAll() }
 }

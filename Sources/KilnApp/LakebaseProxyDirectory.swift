@@ -75,8 +75,10 @@ struct LakebaseProxyDirectory: ProxyDirectory {
         }
         do {
             let pooler = try await lakebase.pooler(endpoint, listener: listener)
-            return ProxyTarget(
-                socketPath: pooler.socketPath, idleTimeout: endpoint.suspendTimeout, woke: woke, listenerReleased: pooler.listenerReleased)
+            let onListener = pooler.listenerReleased.map { released in
+                PoolerOnListener(released: released, recentlyActive: { [lakebase, endpoint] in await lakebase.hasRecentClientActivity(endpoint) })
+            }
+            return ProxyTarget(socketPath: pooler.socketPath, idleTimeout: endpoint.suspendTimeout, woke: woke, pooler: onListener)
         } catch {
             logger.error("An endpoint's connection pooler could not start", metadata: ["endpoint": "\(endpoint.uid)", "error": "\(error)"])
             throw ProxyRefusal("08006", "the connection pooler of endpoint \(login.endpoint) could not start; see the Kiln log")

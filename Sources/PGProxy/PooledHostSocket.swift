@@ -13,9 +13,13 @@ import Synchronization
 final class PooledHostSocket: Sendable {
     let address: String
     let port: Int
-    /// Kiln's second descriptor of the socket (NIO owns the first), lent to the pooler at its start.
-    let descriptor: Int32
-    private let pooled = Mutex(false)
+    private struct State {
+        /// Kiln's second descriptor of the socket (NIO owns the first); -1 once closed.
+        var descriptor: Int32
+        /// Whether the pooler accepts on it now.
+        var handedOver = false
+    }
+    private let state: Mutex<State>
 
     /// Binds and listens on `address:port`; returns the socket and the descriptor for NIO to own.
     /// Throws `IOError` when the address cannot be bound.
@@ -36,8 +40,8 @@ final class PooledHostSocket: Sendable {
         let second = bound == 0 ? fcntl(descriptor, F_DUPFD_CLOEXEC, 0) : -1
         guard bound == 0, second >= 0, Glibc.listen(descriptor, backlog) == 0 else {
             let code = errno
-            close(descriptor)
-            if second >= 0 { close(second) }
+            Glibc.close(descriptor)
+            if second >= 0 { Glibc.close(second) }
             throw IOError(errnoCode: code, reason: "bind(\(address):\(port))")
         }
         return (PooledHostSocket(address: address, port: port, descriptor: second), descriptor)
@@ -46,30 +50,50 @@ final class PooledHostSocket: Sendable {
     private init(address: String, port: Int, descriptor: Int32) {
         self.address = address
         self.port = port
-        self.descriptor = descriptor
+        self.state = Mutex(State(descriptor: descriptor))
     }
 
-    deinit { close(descriptor) }
+    deinit { close() }
+
+    /// A copy of the socket's descriptor for a pooler to start with, which the caller closes; nil once the
+    /// listener is gone.
+    func lend() -> Int32? {
+        state.withLock { state in
+            guard state.descriptor >= 0 else { return nil }
+            let copy = fcntl(state.descriptor, F_DUPFD_CLOEXEC, 0)
+            return copy >= 0 ? copy : nil
+        }
+    }
+
+    /// Gives up Kiln's second descriptor: the listener was removed (NIO closes the first).
+    func close() {
+        let descriptor = state.withLock { state in
+            defer { state.descriptor = -1 }
+            return state.descriptor
+        }
+        if descriptor >= 0 { Glibc.close(descriptor) }
+    }
 
     /// Marks the socket as the pooler's; false if it was already.
     func handOver() -> Bool {
-        pooled.withLock { isPooled in
-            defer { isPooled = true }
-            return !isPooled
+        state.withLock { state in
+            if state.handedOver { return false }
+            state.handedOver = true
+            return true
         }
     }
 
     /// Marks the socket as Kiln's again (the pooler exited).
-    func takeBack() { pooled.withLock { $0 = false } }
+    func takeBack() { state.withLock { $0.handedOver = false } }
 
     /// Whether any TCP connection to this address and port is established (a client of the pooler),
     /// from the kernel's table (`/proc/net/tcp`: the local address as the hex of its network-order bytes
     /// read as a little-endian word, state `01`).
     func hasClients() -> Bool {
-        guard let table = FileManager.default.contents(atPath: "/proc/net/tcp") else { return false }
+        let table = Self.read("/proc/net/tcp")
         var address = in_addr()
         inet_pton(AF_INET, self.address, &address)
-        let local = Array(String(format: "%08X:%04X", address.s_addr, port).utf8)
+        let local = Array(String(format: "%08X:%04X", address.s_addr, UInt32(port)).utf8)
         let established = Array("01".utf8)
         for line in table.split(separator: UInt8(ascii: "\n")).dropFirst() {
             // "   0: 0100007F:1538 00000000:0000 0A …": slot, local address, remote address, state.
@@ -77,5 +101,21 @@ final class PooledHostSocket: Sendable {
             if fields.count > 3, fields[1].elementsEqual(local), fields[3].elementsEqual(established) { return true }
         }
         return false
+    }
+
+    /// A file's whole content, read until its end: procfs files report a size of 0 (Foundation's readers
+    /// stop at the first page of them). Empty when it cannot be read.
+    static func read(_ path: String) -> [UInt8] {
+        let file = open(path, O_RDONLY | O_CLOEXEC)
+        guard file >= 0 else { return [] }
+        defer { Glibc.close(file) }
+        var content: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(file, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return content }
+            content += chunk[..<count]
+        }
     }
 }

@@ -27,7 +27,7 @@ public struct ProxyLogin: Sendable, Equatable {
     /// Whether the client asked for the endpoint's read-only host: one of its branch's read replicas.
     public var readOnly: Bool
     /// The listening socket of the pooled host the client came by, which the endpoint's pooler may accept
-    /// on itself (`ProxyTarget.listenerReleased`). Borrowed: valid while `open` runs.
+    /// on itself (`ProxyTarget.pooler`). Borrowed: valid while `open` runs.
     public var listeningSocket: Int32?
 
     public init(
@@ -72,18 +72,30 @@ public struct ProxyTarget: Sendable {
     /// The endpoint that serves the connection when it is not the one the login named (a read replica
     /// behind a read-only host): its clients keep it awake, not the named one.
     public var servedBy: String?
-    /// Set when the endpoint's pooler took the login's `listeningSocket`: returns once the pooler has
-    /// exited. Until then the pooler accepts the pooled host's clients and the proxy does not.
-    public var listenerReleased: (@Sendable () async -> Void)?
+    /// Set when the endpoint's pooler took the login's `listeningSocket`: until it exits, the pooler
+    /// accepts the pooled host's clients and the proxy does not.
+    public var pooler: PoolerOnListener?
 
-    public init(
-        socketPath: String, idleTimeout: Duration?, woke: Bool, servedBy: String? = nil, listenerReleased: (@Sendable () async -> Void)? = nil
-    ) {
+    public init(socketPath: String, idleTimeout: Duration?, woke: Bool, servedBy: String? = nil, pooler: PoolerOnListener? = nil) {
         self.socketPath = socketPath
         self.idleTimeout = idleTimeout
         self.woke = woke
         self.servedBy = servedBy
-        self.listenerReleased = listenerReleased
+        self.pooler = pooler
+    }
+}
+
+/// A connection pooler that accepts on a pooled host's listening socket itself.
+public struct PoolerOnListener: Sendable {
+    /// Returns once the pooler has exited (or the caller is cancelled).
+    public var released: @Sendable () async -> Void
+    /// Whether the compute's clients ran anything lately (a query, a login): with the host's open
+    /// connections, what keeps the compute awake while the proxy sees none of its clients.
+    public var recentlyActive: @Sendable () async -> Bool
+
+    public init(released: @escaping @Sendable () async -> Void, recentlyActive: @escaping @Sendable () async -> Bool) {
+        self.released = released
+        self.recentlyActive = recentlyActive
     }
 }
 

@@ -12,8 +12,9 @@ import KilnCore
 import Synchronization
 
 /// Kiln's Postgres proxy: listeners (a shared port routed by TLS server name or `options`, and one
-/// port per endpoint), a handshake per client, then plain byte copying to the endpoint's postgres.
-/// One bad client never stops the others.
+/// port per endpoint), a handshake per client, then plain byte copying to the endpoint's postgres (or its
+/// pooler). An endpoint's pooled host is the pooler's own to accept on while the compute runs
+/// (`PooledHostSocket`). One bad client never stops the others.
 public final class ProxyServer: Service {
     let configuration: ProxyConfiguration
     let directory: any ProxyDirectory
@@ -34,7 +35,7 @@ public final class ProxyServer: Service {
     }
 
     /// Every endpoint's listeners, with where each one's connections go.
-    private let endpointListeners = Mutex<[ListenAddress: (route: ProxyRoute, channel: any Channel)]>([:])
+    private let endpointListeners = Mutex<[ListenAddress: (route: ProxyRoute, channel: any Channel, pooledHost: PooledHostSocket?)]>([:])
     /// What the server's task group runs besides sessions: listeners to accept on, and pooled hosts
     /// whose pooler accepts for now.
     private enum Work: Sendable {
@@ -64,7 +65,7 @@ public final class ProxyServer: Service {
     public func run() async throws {
         if let port = configuration.sharedPort {
             do {
-                let shared = try await bind(host: configuration.host, port: port, route: nil, sslContext: sslContext)
+                let (shared, _) = try await bind(host: configuration.host, port: port, route: nil, sslContext: sslContext)
                 sharedListener.withLock { $0 = shared.channel }
                 workContinuation.yield(.accept(shared))
                 logger.info("Postgres proxy listening", metadata: ["address": "\(configuration.host):\(port)"])
@@ -119,6 +120,7 @@ public final class ProxyServer: Service {
             for (address, entry) in current where wanted[address] != entry.route {
                 endpointListeners.withLock { _ = $0.removeValue(forKey: address) }
                 try? await entry.channel.close()
+                entry.pooledHost?.close()
             }
             var failures: [String] = []
             for (address, route) in wanted.sorted(by: { $0.key < $1.key }) where current[address]?.route != route {
@@ -126,8 +128,8 @@ public final class ProxyServer: Service {
                     let context =
                         address.host == configuration.host
                         ? sslContext : try configuration.addressTLS.map { try NIOSSLContext(configuration: $0(address.host)) } ?? sslContext
-                    let bound = try await bind(host: address.host, port: address.port, route: route, sslContext: context)
-                    endpointListeners.withLock { $0[address] = (route, bound.channel) }
+                    let (bound, pooledHost) = try await bind(host: address.host, port: address.port, route: route, sslContext: context)
+                    endpointListeners.withLock { $0[address] = (route, bound.channel, pooledHost) }
                     workContinuation.yield(.accept(bound))
                 } catch {
                     failures.append("\(address.host):\(address.port) (\(error))")
@@ -141,17 +143,19 @@ public final class ProxyServer: Service {
     }
 
     private func closeListeners() async {
-        var channels = endpointListeners.withLock { listeners in
+        let entries = endpointListeners.withLock { listeners in
             defer { listeners.removeAll() }
-            return listeners.values.map(\.channel)
+            return listeners.values
         }
+        var channels = entries.map(\.channel)
         if let shared = sharedListener.withLock({ $0 }) { channels.append(shared) }
         for channel in channels { try? await channel.close() }
+        for entry in entries { entry.pooledHost?.close() }
     }
 
     /// Listens on `host:port`. An endpoint's pooled host listens on a socket Kiln makes itself
-    /// (`PooledHostSocket`), so that its pooler can accept there too.
-    private func bind(host: String, port: Int, route: ProxyRoute?, sslContext: NIOSSLContext?) async throws -> Listener {
+    /// (`PooledHostSocket`, returned too), so that its pooler can accept there as well.
+    private func bind(host: String, port: Int, route: ProxyRoute?, sslContext: NIOSSLContext?) async throws -> (Listener, PooledHostSocket?) {
         let maximumLength = configuration.maximumMessageLength
         let backlog: Int32 = 4096
         let pooledHost = route?.pooled == true && host != configuration.host ? try PooledHostSocket.listen(address: host, port: port, backlog: backlog) : nil
@@ -169,10 +173,10 @@ public final class ProxyServer: Service {
                     channel: channel, messages: messages, route: route, sslContext: sslContext, pooledHost: pooledHost?.socket)
             }
         }
-        guard let pooledHost else { return try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer) }
+        guard let pooledHost else { return (try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer), nil) }
         let listener = try await bootstrap.bind(pooledHost.forNIO, childChannelInitializer: initializer)
-        Glibc.listen(pooledHost.socket.descriptor, backlog) // NIO listens again with its default backlog
-        return listener
+        Glibc.listen(pooledHost.forNIO, backlog) // NIO listens again with its default backlog
+        return (listener, pooledHost.socket)
     }
 
     /// The pooler of `handOver`'s endpoint accepts on its pooled host now: Kiln stops accepting there
@@ -183,19 +187,23 @@ public final class ProxyServer: Service {
         workContinuation.yield(.watch(handOver))
     }
 
-    /// Counts the pooled host's clients from the kernel's table each second (they keep the compute
-    /// awake, as the proxy's own clients do) until the pooler exits, then accepts there again.
+    /// Each second until the pooler exits, counts the compute as busy while the pooled host has open
+    /// connections (from the kernel's table) or its clients ran something lately (connections shorter
+    /// than a second), as the proxy's own clients keep it awake; then accepts there again.
     private func watch(_ handOver: PoolerHandOver) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await handOver.released() }
+            group.addTask { await handOver.pooler.released() }
             group.addTask {
-                var counted = false
+                // Busy from the start: the client whose login handed the socket over is still connected.
+                await self.activity.connected(handOver.endpoint)
+                var counted = true
                 while !Task.isCancelled {
-                    let busy = handOver.host.hasClients()
+                    try? await Task.sleep(for: .seconds(1))
+                    var busy = handOver.host.hasClients()
+                    if !busy { busy = await handOver.pooler.recentlyActive() }
                     if busy && !counted { await self.activity.connected(handOver.endpoint) }
                     if !busy && counted { await self.activity.disconnected(handOver.endpoint, idleTimeout: handOver.idleTimeout) }
                     counted = busy
-                    try? await Task.sleep(for: .seconds(1))
                 }
                 if counted { await self.activity.disconnected(handOver.endpoint, idleTimeout: handOver.idleTimeout) }
             }
@@ -241,5 +249,5 @@ struct PoolerHandOver: Sendable {
     let listener: any Channel
     let endpoint: String
     let idleTimeout: Duration?
-    let released: @Sendable () async -> Void
+    let pooler: PoolerOnListener
 }

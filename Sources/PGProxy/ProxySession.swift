@@ -91,11 +91,14 @@ struct ProxySession {
         let channel = client.channel
         let started = ContinuousClock.now
         var login = login
-        login.listeningSocket = client.pooledHost?.descriptor
-        let target = try await server.directory.open(login)
-        if let released = target.listenerReleased, let host = client.pooledHost, let listener = channel.parent {
-            server.poolerAccepts(
-                PoolerHandOver(host: host, listener: listener, endpoint: login.endpoint, idleTimeout: target.idleTimeout, released: released))
+        login.listeningSocket = client.pooledHost?.lend()
+        let target: ProxyTarget
+        do {
+            defer { if let socket = login.listeningSocket { close(socket) } }
+            target = try await server.directory.open(login)
+        }
+        if let pooler = target.pooler, let host = client.pooledHost, let listener = channel.parent {
+            server.poolerAccepts(PoolerHandOver(host: host, listener: listener, endpoint: login.endpoint, idleTimeout: target.idleTimeout, pooler: pooler))
         }
         if target.woke {
             server.metrics.wakes.increment()

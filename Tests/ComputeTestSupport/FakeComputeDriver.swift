@@ -266,6 +266,11 @@ public final class FakeComputeDriver: ComputeDriver {
         return verifiers[role]
     }
 
+    public func hasClientActivity(port: Int, seconds: Int) async throws -> Bool {
+        try requireServer(port: port)
+        return false
+    }
+
     public func closeConnections(port: Int) async {}
     public func closeAllConnections() async {}
 

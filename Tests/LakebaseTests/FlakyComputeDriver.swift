@@ -81,6 +81,7 @@ final class FlakyComputeDriver: ComputeDriver {
     func roleExists(port: Int, role: String) async throws -> Bool { try await fake.roleExists(port: port, role: role) }
     func loginVerifiers(port: Int) async throws -> [String: String] { try await fake.loginVerifiers(port: port) }
     func loginSecret(port: Int, role: String) async throws -> String? { try await fake.loginSecret(port: port, role: role) }
+    func hasClientActivity(port: Int, seconds: Int) async throws -> Bool { try await fake.hasClientActivity(port: port, seconds: seconds) }
     func closeConnections(port: Int) async { await fake.closeConnections(port: port) }
     func closeAllConnections() async { await fake.closeAllConnections() }
 }

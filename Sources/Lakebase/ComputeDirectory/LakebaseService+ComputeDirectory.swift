@@ -76,6 +76,12 @@ extension LakebaseService {
         try await reconciler.driver.pooler(id: endpoint.uid, listener: listener)
     }
 
+    /// Whether the endpoint's clients ran anything in the last two seconds (false when its compute does
+    /// not run): what keeps a compute whose pooler takes the clients itself awake between connections.
+    public func hasRecentClientActivity(_ endpoint: ConnectableEndpoint) async -> Bool {
+        (try? await reconciler.driver.hasClientActivity(port: endpoint.port, seconds: 2)) ?? false
+    }
+
     /// Calls `body` whenever endpoints may have come, gone or changed (after every operation and at
     /// start-up), before the operation is reported done.
     public func onEndpointsChanged(_ body: @escaping @Sendable () async -> Void) {

@@ -60,7 +60,8 @@ extension LakebaseService {
 
     /// Checks a database credential (from `generate_database_credential`) presented by a login as `user`
     /// on `endpoint`: signed by this Kiln for this workspace and endpoint, not expired by the service's
-    /// clock (checked at login only: open sessions continue, as in Lakebase), and issued to `user`.
+    /// clock (checked at login only: open sessions continue, as in Lakebase), and issued to `user` or to a
+    /// member of the group `user` names.
     public func checkCredential(_ token: String, endpoint: ConnectableEndpoint, user: String) async throws -> CredentialCheck {
         guard let claims = try await credentialVerifier().verify(token),
             claims.workspaceID == endpoint.workspaceID, claims.endpoint == endpoint.uid
