@@ -712,24 +712,27 @@ def wait_for(check, what, timeout=20):
         time.sleep(0.1)
 
 
-def test_a_killed_kiln_leaves_no_pooler_behind(tmp_path_factory):
+@pytest.mark.parametrize("stop", ["SIGKILL", "SIGTERM"])
+def test_a_stopped_or_killed_kiln_leaves_no_pooler_behind(tmp_path_factory, stop):
+    """Killed, Kiln's pooler dies with it (its parent-death signal); stopped, Kiln stops it in its turn and
+    exits promptly even while the pooler holds the pooled host and a client."""
     import os, signal
-    data_dir = traversable(tmp_path_factory.mktemp("kiln-pooler-kill"))
+    data_dir = traversable(tmp_path_factory.mktemp("kiln-pooler-stop"))
     kiln = start_kiln(data_dir, "127.0.0.1", free_port(), None, extra_env={"KILN_POSTGRES_PORTS": "56700-56749"})
     try:
         w = WorkspaceClient(host=kiln.url, token=kiln.token)
-        w.postgres.create_project(project=Project(), project_id="killed").wait()
-        branch = "projects/killed/branches/production"
+        w.postgres.create_project(project=Project(), project_id="stopped").wait()
+        branch = "projects/stopped/branches/production"
         w.postgres.create_role(parent=branch, role=Role(spec=RoleRoleSpec(postgres_role="app")), role_id="app-role").wait()
         password = w.postgres.reveal_role_password(f"{branch}/roles/app-role").password
         endpoint = w.postgres.get_endpoint(f"{branch}/endpoints/primary")
-        conn = psycopg.connect(host=endpoint.status.hosts.read_write_pooled_host, port=kiln.proxy_port, user="app", password=password,
-                               dbname="databricks_postgres", sslmode="require")
-        assert conn.execute("select 1").fetchone()[0] == 1
+        pooled = [psycopg.connect(host=endpoint.status.hosts.read_write_pooled_host, port=kiln.proxy_port, user="app", password=password,
+                                  dbname="databricks_postgres", sslmode="require") for _ in range(2)]   # the second one PgBouncer's
+        assert all(conn.execute("select 1").fetchone()[0] == 1 for conn in pooled)
         port = w.api_client.do("GET", f"/api/2.0/postgres/{branch}/endpoints/primary")["status"]["hosts"]["port"]
         assert poolers(port)
-        os.kill(kiln.process.pid, signal.SIGKILL)
-        kiln.process.wait()
-        wait_for(lambda: not poolers(port), "the pooler to die with Kiln")
+        os.kill(kiln.process.pid, getattr(signal, stop))
+        kiln.process.wait(timeout=10)
+        wait_for(lambda: not poolers(port), "the pooler to end with Kiln")
     finally:
         kiln.stop()
