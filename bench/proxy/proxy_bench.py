@@ -9,7 +9,8 @@ The direct postgres is one this script starts with exactly the settings Kiln gav
 the endpoint's command line) but listening on TCP; PgBouncer fronts it over TCP, as a user would set it up.
 Every path logs in with the same SCRAM password and without TLS, so they differ only in the hop.
 
-Usage: bench/proxy/run  (builds release, or set KILN_BINARY); RUNS=3 SECONDS=8 by default."""
+Usage: bench/proxy/run  (builds release, or set KILN_BINARY); RUNS=4 SECONDS=8 by default (an even number of
+rounds, half of them in reverse order)."""
 import asyncio, base64, hashlib, hmac, os, re, shutil, statistics, struct, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import psycopg
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.postgres import EndpointStatusState, Project, ProjectSpec, Role, RoleMembershipRole, RoleRoleSpec
 
-RUNS = int(os.environ.get("RUNS", "3"))
+RUNS = int(os.environ.get("RUNS", "4"))
 SECONDS = int(os.environ.get("SECONDS", "8"))
 CLIENTS = [1, 8, 32]
 CONNECTS = int(os.environ.get("CONNECTS", "200"))
@@ -304,12 +305,15 @@ def main():
 
         latency = {t.name: [] for t in targets + tls_targets}
         tps = {(t.name, c): [] for t in targets + pool_targets for c in CLIENTS}
-        for _ in range(RUNS):   # interleaved, so that noise hits every target alike
-            for t in targets + tls_targets:
+        for run in range(RUNS):   # interleaved, so that noise hits every target alike
+            # Every other round in reverse: a target's place in the round biases it (the machine slows down
+            # over a long stretch of load), and the rounds cancel that out.
+            order = (lambda items: items if run % 2 == 0 else items[::-1])
+            for t in order(targets + tls_targets):
                 t.connect_latencies(10)   # warm up
                 latency[t.name] += t.connect_latencies(CONNECTS // RUNS)
             for c in CLIENTS:
-                for t in targets + pool_targets:
+                for t in order(targets + pool_targets):
                     tps[(t.name, c)].append(t.tps(c))
 
         # 10,000 idle clients on the pooled host; the proxy keeps serving a newcomer meanwhile.
