@@ -127,7 +127,12 @@ default_pool_size = {pool_size}
 logfile = {work}/pgbouncer-{name}.log
 pidfile = {work}/pgbouncer-{name}.pid
 """)
-    as_postgres(["pgbouncer", "-d", str(work / f"pgbouncer-{name}.ini")])
+    return start_pgbouncer_daemon(work / f"pgbouncer-{name}.ini", port, password)
+
+
+def start_pgbouncer_daemon(ini: Path, port, password):
+    """Starts PgBouncer with `ini` (listening on 127.0.0.1:`port`); returns the port once the bench user gets in."""
+    as_postgres(["pgbouncer", "-d", str(ini)])
     deadline = time.time() + 10
     while True:
         try:
@@ -145,6 +150,25 @@ def start_pgbouncer(work: Path, backend_port, password):
     secret = as_postgres([str(PG_BIN / "psql"), "-h", str(work), "-p", str(backend_port), "-U", "postgres", "-d", "postgres",
                           "-qAt", "-c", f"select rolpassword from pg_authid where rolname = '{USER}'"]).stdout.strip()
     return run_pgbouncer(work, "session", f"host=127.0.0.1 port={backend_port}", secret, "session", 200, 100, password)
+
+
+def start_pgbouncer_with_kilns_settings(work: Path, socket_dir, endpoint_port, password):
+    """Kiln's own settings for the compute's PgBouncer (its pgbouncer.ini and hba, once it runs), started by
+    hand on TCP instead of on the sockets Kiln hands it, without TLS: tells a gap in the pooled rows apart
+    as Kiln's settings or Kiln's way of running PgBouncer."""
+    source = Path(socket_dir) / f"pooler-{endpoint_port}"
+    port = free_port()
+    shutil.copy(source / "pgbouncer_hba.conf", work / "hba-kiln.conf")
+    ini = (source / "pgbouncer.ini").read_text().replace(str(source / "pgbouncer_hba.conf"), str(work / "hba-kiln.conf"))
+    ini = re.sub(r"(?m)^listen_addr =.*$", "listen_addr = 127.0.0.1", ini)
+    ini = re.sub(r"(?m)^listen_port =.*$", f"listen_port = {port}", ini)
+    ini = re.sub(r"(?m)^client_tls_.*$", "", ini) + "client_tls_sslmode = disable\n"
+    ini += f"logfile = {work}/pgbouncer-kiln.log\npidfile = {work}/pgbouncer-kiln.pid\n"
+    (work / "pgbouncer-kiln.ini").write_text(ini)
+    if os.getuid() == 0:
+        for name in ("pgbouncer-kiln.ini", "hba-kiln.conf"):
+            shutil.chown(work / name, "postgres")
+    return start_pgbouncer_daemon(work / "pgbouncer-kiln.ini", port, password)
 
 
 def endpoint_socket_directory(port):
@@ -298,6 +322,9 @@ def main():
             Target("PgBouncer by hand (tx)", start_transaction_pgbouncer(
                 work, endpoint_socket_directory(kiln_port), kiln_port, password, max_connections * 9 // 10), password),
             Target("Kiln pooled host", kiln.proxy_port, password, host=hosts["read_write_pooled_host"])]
+        pool_targets[1].connect_latencies(1)   # starts the compute's PgBouncer, whose settings the next one copies
+        pool_targets.append(Target("by hand, Kiln's settings", start_pgbouncer_with_kilns_settings(
+            work, endpoint_socket_directory(kiln_port), kiln_port, password), password))
         for t in targets[::2]:   # PgBouncer shares the direct postgres's data
             subprocess.run([str(PG_BIN / "pgbench"), "-i", "-q", "-s", str(SCALE), "-h", "127.0.0.1", "-p", str(t.port),
                             "-U", USER, "databricks_postgres"], env={**os.environ, "PGPASSWORD": password, "PGSSLMODE": "disable"},
@@ -353,9 +380,13 @@ def main():
                       tls_targets, latency, 26)
         print_tps(f"pgbench -S through a pooler in transaction mode in front of Kiln's compute, TPS (median of {RUNS} x {SECONDS} s)",
                   pool_targets, tps, 26)
-        hand, kiln_pooled = (t.name for t in pool_targets)
-        print(f"{'Kiln pooled / by hand':<26}" + "".join(
-            f"{statistics.median(tps[(kiln_pooled, c)]) / statistics.median(tps[(hand, c)]):>13.0%} " for c in CLIENTS))
+        hand, kiln_pooled, kiln_settings = (t.name for t in pool_targets)
+        for name, label in ((kiln_pooled, "Kiln pooled / by hand"), (kiln_settings, "Kiln's settings / by hand")):
+            print(f"{label:<26}" + "".join(
+                f"{statistics.median(tps[(name, c)]) / statistics.median(tps[(hand, c)]):>13.0%} " for c in CLIENTS))
+        for t in pool_targets:   # the spread behind each median
+            print(f"{t.name + ', runs':<26}" + "".join(
+                f"{min(tps[(t.name, c)]) / 1000:>6.1f}-{max(tps[(t.name, c)]) / 1000:<6.1f}k" for c in CLIENTS))
         print(f"\n{len(clients):,} of {IDLE_CLIENTS:,} idle clients held on the pooled host (logged in in {opened_in:.1f} s; "
               f"PgBouncer accepts there itself once the compute runs, so Kiln holds none of them)")
         if idle_errors:
