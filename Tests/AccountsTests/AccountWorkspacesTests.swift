@@ -164,19 +164,9 @@ import Testing
             #expect(renamed?.message == "The deployment name of a workspace cannot be changed.")
             #expect(try await setup.status(id) == "FAILED")
 
-            let repaired = try await setup.withProvisionerRunning {
-                let answer = try await setup.workspaces.update(
-                    accountID: setup.accountID, workspaceID: id,
-                    body: .object([.init("workspace_name", .string("fixed")), .init("workspace_status", .string("RUNNING"))]), mask: nil)
-                // The update answers once provisioning settles, or with PROVISIONING after 2 s on a busy machine.
-                let deadline = ContinuousClock.now + .seconds(60)
-                while try await setup.status(id) == "PROVISIONING", ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-                return answer
-            }
-            #expect(["RUNNING", "PROVISIONING"].map(JSONTree.string).contains(repaired["workspace_status"] ?? .null))
-            #expect(try await setup.status(id) == "RUNNING")
+            let repaired = try await setup.updateSettled(
+                id, body: .object([.init("workspace_name", .string("fixed")), .init("workspace_status", .string("RUNNING"))]), mask: nil)
+            #expect(repaired["workspace_status"] == .string("RUNNING"))
             #expect(repaired["workspace_name"] == .string("fixed"))
             #expect(repaired["deployment_name"] == .string("u1"))
             #expect(setup.events.prepared.withLock { $0 } == [id, id])
@@ -226,11 +216,7 @@ import Testing
             let newCredential = try await setup.resources.create(
                 .credentials, accountID: setup.accountID, body: AccountFixture.body(.credentials, name: "rotated"))
             let rotatedID = try #require(newCredential["credentials_id"])
-            let updated = try await setup.withProvisionerRunning {
-                try await setup.workspaces.update(
-                    accountID: setup.accountID, workspaceID: id,
-                    body: .object([.init("credentials_id", rotatedID)]), mask: ["credentials_id"])
-            }
+            let updated = try await setup.updateSettled(id, body: .object([.init("credentials_id", rotatedID)]), mask: ["credentials_id"])
             #expect(updated["workspace_status"] == .string("RUNNING"))
             #expect(updated["workspace_status_message"] == .string("Workspace is running."))
             #expect(updated["credentials_id"] == rotatedID)

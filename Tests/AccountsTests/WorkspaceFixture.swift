@@ -65,6 +65,19 @@ struct WorkspaceFixture: Sendable {
 
     /// Runs `body` while the provisioner runs as the service it is (once per setup: its signal stream
     /// ends with the service).
+    /// Updates workspace `id` with the provisioner running and returns the workspace once provisioning has
+    /// settled: the update answers after at most 2 s, which a busy machine (every suite at once) outlasts.
+    func updateSettled(_ id: Int64, body: JSONTree, mask: [String]?) async throws -> JSONTree {
+        try await withProvisionerRunning {
+            _ = try await workspaces.update(accountID: accountID, workspaceID: id, body: body, mask: mask)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await status(id) == "PROVISIONING", ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return try await workspaces.get(accountID: accountID, workspaceID: id)
+        }
+    }
+
     func withProvisionerRunning<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [provisioner] in try await provisioner.run() }

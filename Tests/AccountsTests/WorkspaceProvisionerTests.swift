@@ -63,7 +63,7 @@ import Testing
         try await WorkspaceFixture.with(engine) { setup async throws in
             let status = try await setup.withProvisionerRunning {
                 let (id, _) = try await setup.create()
-                let deadline = ContinuousClock.now + .seconds(5)
+                let deadline = ContinuousClock.now + .seconds(60)
                 var status = try await setup.status(id)
                 while status == "PROVISIONING", ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(5))
