@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +47,17 @@ class Kiln:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.returncode == -signal.SIGKILL:
+            # A killed Kiln cannot unmount its copy-on-write volume (KILN_STORAGE_VOLUME=xfs); the next Kiln
+            # on this data directory would go on with it, and nothing else should keep it.
+            subprocess.run(["umount", str(self.data_dir / "storage")], capture_output=True)
+
+
+def storage_volume_env() -> dict[str, str]:
+    """KILN_STORAGE_VOLUME for every Kiln the suite starts when scripts/test runs the branch tests on a
+    copy-on-write volume (KILN_TEST_STORAGE_VOLUME=xfs)."""
+    volume = os.environ.get("KILN_TEST_STORAGE_VOLUME")
+    return {"KILN_STORAGE_VOLUME": volume, "KILN_STORAGE_VOLUME_SIZE": "4G"} if volume else {}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -58,7 +70,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def start_kiln(data_dir: Path, host: str, port: int, database_url: str | None = None,
                extra_env: dict[str, str] | None = None) -> Kiln:
-    env = clean_env(**(extra_env or {}))
+    env = clean_env(**{**storage_volume_env(), **(extra_env or {})})
     env.setdefault("KILN_POSTGRES_PROXY_PORT", str(free_port()))   # never the machine's 5432
     if database_url:
         env["KILN_DATABASE_URL"] = database_url

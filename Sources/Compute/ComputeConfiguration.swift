@@ -11,6 +11,7 @@ import Foundation
 /// | `ports` | `55000..<56000`, one per endpoint |
 /// | `user` | the `postgres` account when Kiln runs as root (PostgreSQL refuses root), else Kiln's own user |
 /// | `pgbouncerProgram` | `/usr/sbin/pgbouncer` (Debian's `pgbouncer`), each compute's connection pooler |
+/// | `copyOnWrite` | `false`; Kiln sets it when the storage root has reflinks |
 public struct ComputeConfiguration: Sendable {
     public var builds: PostgresBuilds
     public var workDirectory: String
@@ -19,6 +20,9 @@ public struct ComputeConfiguration: Sendable {
     public var ports: Range<Int>
     public var user: ComputeUser
     public var pgbouncerProgram = "/usr/sbin/pgbouncer"
+    /// Whether the data directories are on a filesystem with reflinks (`StorageVolume.hasReflinks`): branches
+    /// are clones there, and computes run with `PostgresServer.copyOnWriteSettings`.
+    public var copyOnWrite = false
 
     /// Throws `ComputeError` when no PostgreSQL build is found under `postgresRoots`.
     public init(

@@ -29,8 +29,9 @@ public protocol ComputeDriver: Sendable {
     func createEmpty(at path: String, major: Int) async throws
     /// A copy of a data directory whose server is stopped; a failure leaves nothing at `path`.
     func copy(stoppedDirectory source: String, to path: String) async throws
-    /// A copy of the data of the server running on `port`, consistent as of the moment it finishes.
-    func copy(runningServerPort port: Int, to path: String) async throws
+    /// A copy of the data of the server running on `port` (serving `source`), consistent as of the moment
+    /// it finishes.
+    func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws
     /// A hot standby of the server running on `port`, with the replication slot `slot` made on it.
     func copy(standbyOfPort port: Int, slot: String, to path: String) async throws
     /// Removes a data directory and what lies beside it; its server must be stopped.

@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import Foundation
+import PostgresNIO
 
 /// Making, copying and removing data directories: a branch's data is one PostgreSQL data directory.
 public struct DataDirectories: Sendable {
@@ -26,28 +27,83 @@ public struct DataDirectories: Sendable {
         try await copy(stoppedDirectory: template.path, to: path)
     }
 
-    /// A copy of a data directory whose server is stopped: `cp -a`, then synced to disk. A failure
-    /// (a full disk, say) removes the partial copy.
+    /// A copy of a data directory whose server is stopped, synced to disk: reflink clones of its files
+    /// where the filesystem has them, else copies (`DirectoryClone`). A failure (a full disk, say) removes
+    /// the partial copy.
+    ///
+    /// Of the WAL it copies only what the copy's start needs: the segments from its last checkpoint's redo
+    /// point on (`pg_controldata`), not the old or recycled ones a server keeps up to `max_wal_size`.
     public func copy(stoppedDirectory source: String, to path: String) async throws {
+        let firstSegment = await redoSegment(of: source)
+        try await cloneAtomically(to: path) { partial in
+            var clone = DirectoryClone(alsoEmptied: ["pg_wal"])
+            try clone.copy(source, to: partial)
+            try clone.copyFiles(of: source + "/pg_wal", to: partial + "/pg_wal", from: firstSegment)
+        }
+    }
+
+    /// The WAL segment file of the last checkpoint's redo point in the stopped data directory at `path`;
+    /// nil when `pg_controldata` cannot tell (then all the WAL is copied).
+    private func redoSegment(of path: String) async -> String? {
+        guard let major = configuration.builds.major(ofDataDirectory: path), let bin = configuration.builds.binDirectories[major],
+            let output = try? await Commands.output([bin + "/pg_controldata", "-D", path], what: "pg_controldata")
+        else { return nil }
+        let line = output.split(separator: "\n").first { $0.hasPrefix("Latest checkpoint's REDO WAL file:") }
+        return line.flatMap { $0.split(separator: " ").last.map(String.init) }
+    }
+
+    /// A copy of the data of the server running on `port` (whose data directory is `source`), consistent
+    /// as of the moment it finishes: PostgreSQL's low-level backup (`pg_backup_start`, the files cloned or
+    /// copied as `copy(stoppedDirectory:)` does, `pg_backup_stop`, then the WAL written meanwhile and the
+    /// `backup_label`), so the copy's first start recovers to a consistent state, as a restored base
+    /// backup does. A temporary replication slot keeps the WAL from the backup's start until it is
+    /// copied. Needs PostgreSQL 15 or later. A failure removes the partial copy and ends the backup.
+    ///
+    /// On a filesystem with reflinks this takes the same time whatever the size, where `pg_basebackup`
+    /// streamed every byte (PostgreSQL docs, "Making a Base Backup Using the Low Level API").
+    public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws {
+        try await AdminSession.withConnection(configuration: configuration, port: port, database: "postgres") { connection in
+            let slot = "kiln_clone_\(UUID().uuidString.prefix(8).lowercased())"
+            _ = try await AdminSession.strings(
+                connection, "SELECT slot_name::text FROM pg_create_physical_replication_slot(\(slot), true, true)")
+            let firstSegment = try await AdminSession.strings(connection, "SELECT pg_walfile_name(pg_backup_start('kiln branch', true))").first
+            try await cloneAtomically(to: path) { partial in
+                var clone = DirectoryClone(alsoEmptied: ["pg_wal"])
+                try clone.copy(source, to: partial)
+            } finish: { partial in
+                let rows = try await connection.query(
+                    "SELECT labelfile, coalesce(spcmapfile, '') FROM pg_backup_stop(false)", logger: AdminSession.logger)
+                var files: [(String, String)] = []
+                for try await row in rows.decode((String, String).self) { files.append(row) }
+                guard let (label, tablespaceMap) = files.first else { throw ComputeError("pg_backup_stop returned nothing.") }
+                try await DirectoryClone.onThread {
+                    var clone = DirectoryClone()
+                    try clone.copyFiles(of: source + "/pg_wal", to: partial + "/pg_wal", from: firstSegment)
+                }
+                try configuration.user.writeFile(partial + "/backup_label", contents: label)
+                if !tablespaceMap.isEmpty { try configuration.user.writeFile(partial + "/tablespace_map", contents: tablespaceMap) }
+            }
+        }
+    }
+
+    /// Runs `copy` (file work, on a thread of its own) into `<path>.partial`, then the async `finish`,
+    /// syncs the copy to disk and renames it to `path`; a failure removes the partial copy.
+    private func cloneAtomically(
+        to path: String, _ copy: @escaping @Sendable (String) throws -> Void,
+        finish: (String) async throws -> Void = { _ in }
+    ) async throws {
         try prepareParent(of: path)
         let partial = path + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
         do {
-            try await commands.run(["/bin/cp", "-a", source, partial], what: "Copying the parent's data")
-            try? FileManager.default.removeItem(atPath: partial + "/postmaster.pid")
-            try removeReplicationSlots(in: partial)
-            try await commands.run(["/bin/sync", "-f", partial], what: "Syncing the copy")
+            try await DirectoryClone.onThread { try copy(partial) }
+            try await finish(partial)
+            try await DirectoryClone.onThread { try DirectoryClone.sync(partial) }
             try FileManager.default.moveItem(atPath: partial, toPath: path)
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
         }
-    }
-
-    /// A copy of a running server's data: `pg_basebackup` over its Unix socket, consistent as of the
-    /// moment it finishes. A failure removes the partial copy.
-    public func copy(runningServerPort port: Int, to path: String) async throws {
-        try await baseBackup(port: port, to: path, what: "pg_basebackup of the parent")
     }
 
     /// A hot standby of a running server: a base backup that also creates the physical replication
@@ -80,15 +136,6 @@ public struct DataDirectories: Sendable {
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
-        }
-    }
-
-    /// A copy keeps no replication slots: they belong to the standbys of the original, and a slot
-    /// nobody reads would keep WAL forever.
-    private func removeReplicationSlots(in path: String) throws {
-        let slots = path + "/pg_replslot"
-        for slot in (try? FileManager.default.contentsOfDirectory(atPath: slots)) ?? [] {
-            try FileManager.default.removeItem(atPath: slots + "/" + slot)
         }
     }
 

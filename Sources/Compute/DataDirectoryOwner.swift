@@ -62,7 +62,7 @@ public final class DataDirectoryOwner: Sendable {
         try await withDirectory(source) {
             try await self.withDirectory(path) { [driver] in
                 if let port = try await self.runningPort(on: source) {
-                    try await driver.copy(runningServerPort: port, to: path)
+                    try await driver.copy(runningServerPort: port, dataDirectory: source, to: path)
                 } else {
                     try await driver.copy(stoppedDirectory: source, to: path)
                 }

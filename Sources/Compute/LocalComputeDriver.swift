@@ -40,8 +40,8 @@ public struct LocalComputeDriver: ComputeDriver {
         try await directories.copy(stoppedDirectory: source, to: path)
     }
 
-    public func copy(runningServerPort port: Int, to path: String) async throws {
-        try await directories.copy(runningServerPort: port, to: path)
+    public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws {
+        try await directories.copy(runningServerPort: port, dataDirectory: source, to: path)
     }
 
     public func copy(standbyOfPort port: Int, slot: String, to path: String) async throws {

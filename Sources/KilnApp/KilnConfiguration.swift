@@ -1,3 +1,4 @@
+public import Compute
 public import Foundation
 public import Logging
 
@@ -19,6 +20,8 @@ public import Logging
 /// | domain of endpoint host names (`ep-….<domain>`) | – | `KILN_POSTGRES_DOMAIN` | `kiln.localhost` |
 /// | refuse Postgres clients without TLS | – | `KILN_POSTGRES_REQUIRE_TLS` | `false` |
 /// | suspend timeout of every endpoint, in seconds (tests, demos) | – | `KILN_POSTGRES_SUSPEND_TIMEOUT` | each endpoint's own |
+/// | keep Lakebase data on a copy-on-write xfs volume Kiln makes (root only; `StorageVolume`) | – | `KILN_STORAGE_VOLUME` (`xfs` or `none`) | `none` |
+/// | the most that volume's image may grow to | – | `KILN_STORAGE_VOLUME_SIZE` (bytes, or with `G`/`M`) | `64G` (at most 90 % of the free disk) |
 /// | serve HTTPS with a certificate of Kiln's own CA | `--tls` | `KILN_TLS` | `false` (plain HTTP) |
 /// | serve HTTPS with this PEM certificate chain and key | `--tls-cert`, `--tls-key` | `KILN_TLS_CERT`, `KILN_TLS_KEY` | none |
 public struct KilnConfiguration: Sendable {
@@ -43,6 +46,8 @@ public struct KilnConfiguration: Sendable {
     public var postgresRequireTLS = false
     /// Replaces every endpoint's suspend timeout.
     public var postgresSuspendTimeout: Duration?
+    /// The copy-on-write volume to mount on the storage root; nil: none (the storage root's own filesystem).
+    public var storageVolume: StorageVolume?
     /// How the HTTP API is served: plain HTTP (nil), or HTTPS.
     public var https: HTTPSCertificate?
 
@@ -148,6 +153,24 @@ public struct KilnConfiguration: Sendable {
                 throw ConfigurationError("KILN_POSTGRES_SUSPEND_TIMEOUT must be a number of seconds, not '\(text)'.")
             }
             configuration.postgresSuspendTimeout = .milliseconds(Int(seconds * 1000))
+        }
+        switch environment["KILN_STORAGE_VOLUME"]?.lowercased() ?? "" {
+        case "", "none":
+            break
+        case "xfs":
+            var size = StorageVolume.defaultSize
+            if let text = environment["KILN_STORAGE_VOLUME_SIZE"], !text.isEmpty {
+                let units: [Character: Int64] = ["G": 1 << 30, "M": 1 << 20]
+                let unit = text.last.flatMap { units[Character($0.uppercased())] }
+                guard let number = Int64(unit == nil ? text : String(text.dropLast())), number > 0 else {
+                    throw ConfigurationError("KILN_STORAGE_VOLUME_SIZE must be a size such as 64G, 512M or a number of bytes, not '\(text)'.")
+                }
+                size = number * (unit ?? 1)
+            }
+            let image = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("storage.xfs").path
+            configuration.storageVolume = StorageVolume(image: image, mountPoint: configuration.storageRoot, size: size)
+        case let other:
+            throw ConfigurationError("KILN_STORAGE_VOLUME must be xfs or none, not '\(other)'.")
         }
         switch (value(tlsCertificate, "KILN_TLS_CERT"), value(tlsKey, "KILN_TLS_KEY")) {
         case (let certificate?, let key?):

@@ -81,7 +81,7 @@ public final class FakeComputeDriver: ComputeDriver {
         }
     }
 
-    public func copy(runningServerPort port: Int, to path: String) async throws {
+    public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws {
         try await backup(port: port, to: path)
     }
 

@@ -15,7 +15,7 @@ import Testing
             try await supervisor.start(parent)
             _ = try await fixture.query(parent, "CREATE TABLE t AS SELECT 'before' AS v")
             let child = ServerSpec(id: "child", dataDirectory: fixture.root + "/data/child", port: fixture.freePort(), settings: [:])
-            try await fixture.directories.copy(runningServerPort: parent.port, to: child.dataDirectory)
+            try await fixture.directories.copy(runningServerPort: parent.port, dataDirectory: parent.dataDirectory, to: child.dataDirectory)
             #expect(!FileManager.default.fileExists(atPath: child.dataDirectory + ".partial"))
             try await supervisor.start(child)
             _ = try await fixture.query(child, "UPDATE t SET v = 'child' RETURNING v")

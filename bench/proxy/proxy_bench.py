@@ -351,10 +351,13 @@ def main():
         loop = asyncio.new_event_loop()
         clients, idle_errors, opened_in = loop.run_until_complete(hold_idle_clients(pooled.host, pooled.port, password, IDLE_CLIENTS))
         memory_after = (rss_mib(kiln.process.pid), rss_mib(pooler_pid(kiln_port)))
-        try:
-            newcomer = f"p50 {statistics.median(pooled.connect_latencies(20)):.2f} ms"
-        except psycopg.OperationalError as error:
-            newcomer = f"refused: {str(error).strip()}"
+        def newcomer(target):
+            try:
+                return f"connect + SELECT 1 p50 {statistics.median(target.connect_latencies(20)):.2f} ms"
+            except psycopg.OperationalError as error:
+                return "refused: " + str(error).strip().splitlines()[-1]
+        newcomers = [("on the endpoint's own port, through Kiln's proxy", newcomer(kiln_target)),
+                     ("on the pooled host, one more than PgBouncer's max_client_conn", newcomer(pooled))]
         loop.run_until_complete(close_all(clients))
         loop.close()
         holder.close()
@@ -384,6 +387,10 @@ def main():
         for name, label in ((kiln_pooled, "Kiln pooled / by hand"), (kiln_settings, "Kiln's settings / by hand")):
             print(f"{label:<26}" + "".join(
                 f"{statistics.median(tps[(name, c)]) / statistics.median(tps[(hand, c)]):>13.0%} " for c in CLIENTS))
+            # A round runs the targets back to back, so the ratio within it is spared the machine's drift
+            # from round to round: the median of those ratios is the steadier figure.
+            print(f"{'  median of rounds':<26}" + "".join(
+                f"{statistics.median(a / b for a, b in zip(tps[(name, c)], tps[(hand, c)])):>13.0%} " for c in CLIENTS))
         for t in pool_targets:   # the spread behind each median
             print(f"{t.name + ', runs':<26}" + "".join(
                 f"{min(tps[(t.name, c)]) / 1000:>6.1f}-{max(tps[(t.name, c)]) / 1000:<6.1f}k" for c in CLIENTS))
@@ -394,7 +401,8 @@ def main():
         print(f"{'process':<26}{'RSS before':>12}{'RSS after':>12}{'per client':>12}")
         for name, before, after in (("Kiln", memory_before[0], memory_after[0]), ("its PgBouncer", memory_before[1], memory_after[1])):
             print(f"{name:<26}{before:>9.1f} MiB{after:>9.1f} MiB{(after - before) * 1024 / max(1, len(clients)):>9.1f} KiB")
-        print(f"a new client meanwhile: connect + SELECT 1 {newcomer}")
+        for where, outcome in newcomers:
+            print(f"a new client meanwhile {where}: {outcome}")
         print(f"\nwake from zero to first SELECT 1 through the proxy, ms ({WAKES} wakes)")
         print(f"p50 {statistics.median(wakes):.1f}   p99 {percentile(wakes, 99):.1f}   min {min(wakes):.1f}   max {max(wakes):.1f}")
     finally:

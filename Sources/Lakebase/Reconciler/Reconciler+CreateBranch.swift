@@ -1,5 +1,6 @@
 import Compute
 import KilnCore
+import Logging
 import Persistence
 import SQLKit
 
@@ -15,12 +16,17 @@ extension Reconciler {
         let endpoints = try await children(name, .endpoint, ws: ws)
         let others = try await children(name, .role, ws: ws) + children(name, .database, ws: ws)
         do {
+            let started = ContinuousClock.now
             if !driver.exists(directory) { try await dataOwner.copy(sourceDirectory, to: directory) }
+            let copied = ContinuousClock.now
             var ready = branch
             ready.setDataDirectory(directory)
             for endpoint in endpoints where !endpoint.endpointSpec.disabled {
                 try await dataOwner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             }
+            logger.debug(
+                "Branch data copied and its computes started",
+                metadata: ["branch": "\(name)", "copy": "\(copied - started)", "start": "\(ContinuousClock.now - copied)"])
             if source.branchSpec.isProtected {
                 try await renewPasswords(of: others.filter { $0.kind == .role }, branch: ready)
             }
