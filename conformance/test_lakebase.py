@@ -30,8 +30,9 @@ def connect(w, endpoint, user, password, dbname="databricks_postgres"):
 
 
 def data_directories(kiln):
-    """Every branch data directory (and partial copy) under the Kiln's data dir."""
-    return sorted(str(p) for p in kiln.data_dir.rglob("PG_VERSION") if "template" not in str(p))
+    """Every branch data directory (and partial copy) under the Kiln's data dir; not the base images of the
+    branches' histories (`<branch>.history/bases/`)."""
+    return sorted(str(p) for p in kiln.data_dir.rglob("PG_VERSION") if "template" not in str(p) and ".history/" not in str(p))
 
 
 def wait_active(w, endpoint, timeout=30):
@@ -341,7 +342,7 @@ def test_create_errors(w, project):
                                role=Role(spec=RoleRoleSpec(postgres_role="app_user")), role_id="app-dup").wait()
     with pytest.raises(NotImplemented):
         w.postgres.create_branch(parent="projects/shop", branch=Branch(spec=BranchSpec(
-            source_branch_lsn="0/1A2B3C4D")), branch_id="pitr")
+            source_snapshot="projects/shop/snapshots/nightly")), branch_id="from-snapshot")
     with pytest.raises(NotImplemented):
         list(w.postgres.list_snapshots("projects/shop"))
     with pytest.raises(InvalidParameterValue):

@@ -6,7 +6,8 @@ import time
 
 import psycopg
 import pytest
-from databricks.sdk.errors import NotFound
+from databricks.sdk.errors import InvalidParameterValue, NotFound
+from google.protobuf.timestamp_pb2 import Timestamp
 from databricks.sdk.common.types.fieldmask import FieldMask
 from databricks.sdk.service.postgres import (
     Branch, BranchSpec, BranchStatusState, Endpoint, EndpointSpec, EndpointType, Project, ProjectSpec,
@@ -29,9 +30,44 @@ def ledger(w):
     w.postgres.delete_project("projects/ledger", purge=True).wait()
 
 
-def branch_from(w, branch_id, source=PROD):
+def branch_from(w, branch_id, source=PROD, **point):
     return w.postgres.create_branch(parent="projects/ledger", branch=Branch(spec=BranchSpec(
-        source_branch=source, no_expiry=True)), branch_id=branch_id).wait()
+        source_branch=source, no_expiry=True, **point)), branch_id=branch_id).wait()
+
+
+def timestamp(seconds):
+    value = Timestamp()
+    value.FromNanoseconds(int(seconds * 1e9))
+    return value
+
+
+def wait_for_history(w, source, timeout=60):
+    """A branch's history begins with its first base image, which Kiln takes within seconds of its creation:
+    until then a branch from a moment of it is refused as older than its history."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            branch_from(w, "history-probe", source, source_branch_time=timestamp(time.time()))
+            w.postgres.delete_branch("projects/ledger/branches/history-probe", purge=True).wait()
+            return
+        except Exception as error:   # the operation fails (OperationFailed) while there is no base yet
+            assert "older than the source branch's history" in str(error), error
+            assert time.time() < deadline, "the branch's history did not begin"
+            time.sleep(0.5)
+
+
+def commit_marked(conn, n):
+    """Commits entry n and returns (the time just after the commit, the WAL position after it)."""
+    conn.execute("insert into entries values (%s, 'marker')", (n,))
+    lsn = conn.execute("select pg_current_wal_lsn()::text").fetchone()[0]
+    moment = time.time()
+    time.sleep(0.3)
+    return moment, lsn
+
+
+def markers(w, branch, user, password):
+    with connect(w, f"projects/ledger/branches/{branch}/endpoints/primary", user, password) as conn:
+        return [r[0] for r in conn.execute("select n from entries where pad = 'marker' order by n")]
 
 
 def test_a_branch_of_a_parent_under_writes_holds_a_committed_prefix(w, ledger):
@@ -95,3 +131,47 @@ def test_a_branch_of_a_stopped_parent_holds_its_data(w, ledger, kiln):
     with pytest.raises(NotFound):
         w.postgres.get_branch("projects/ledger/branches/from-stopped")
     assert not [d for d in data_directories(kiln) if d.endswith(".partial/PG_VERSION")]
+
+
+def test_branches_from_a_moment_or_an_lsn_hold_exactly_what_was_committed_by_then(w, ledger):
+    user, password = ledger
+    wait_for_history(w, PROD)
+    with connect(w, f"{PROD}/endpoints/primary", user, password) as conn:
+        (t1, lsn1), (t2, lsn2), (t3, lsn3) = (commit_marked(conn, n) for n in (1001, 1002, 1003))
+    at_time = branch_from(w, "as-of-t2", source_branch_time=timestamp(t2 + 0.1))
+    at_lsn = branch_from(w, "as-of-lsn1", source_branch_lsn=lsn1)
+    assert markers(w, "as-of-t2", user, password) == [1001, 1002]
+    assert markers(w, "as-of-lsn1", user, password) == [1001]
+    assert at_time.status.source_branch == PROD and at_time.status.source_branch_time.seconds == int(t2 + 0.1)
+    assert at_time.status.source_branch_lsn and at_lsn.status.source_branch_lsn
+    assert markers(w, "production", user, password) == [1001, 1002, 1003]   # the parent is untouched
+
+    # A branch of that branch, from a moment of its own past: it has its own history from its creation on.
+    wait_for_history(w, "projects/ledger/branches/as-of-t2")
+    with connect(w, "projects/ledger/branches/as-of-t2/endpoints/primary", user, password) as conn:
+        (u1, _), (u2, _) = (commit_marked(conn, n) for n in (2001, 2002))
+    branch_from(w, "as-of-u1", "projects/ledger/branches/as-of-t2", source_branch_time=timestamp(u1 + 0.1))
+    assert markers(w, "as-of-u1", user, password) == [1001, 1002, 2001]
+    for branch in ("as-of-u1", "as-of-t2", "as-of-lsn1"):
+        w.postgres.delete_branch(f"projects/ledger/branches/{branch}", purge=True).wait()
+
+
+def test_points_outside_the_history_are_refused_and_nothing_is_made(w, ledger):
+    now = time.time()
+    cases = [
+        ({"source_branch_time": "2026-13-45T99:00:00Z"}, "RFC 3339"),
+        ({"source_branch_time": "yesterday"}, "RFC 3339"),
+        ({"source_branch_time": timestamp(now + 3600).ToJsonString()}, "in the future"),
+        ({"source_branch_time": timestamp(now - 30 * 86400).ToJsonString()}, "restore window"),
+        ({"source_branch_time": timestamp(now - 86400).ToJsonString()}, "before the source branch"),
+        ({"source_branch_lsn": "16-B374D848"}, "log sequence number"),
+        ({"source_branch_lsn": "0/1", "source_branch_time": timestamp(now).ToJsonString()}, "mutually exclusive"),
+    ]
+    for point, message in cases:
+        with pytest.raises(InvalidParameterValue, match=message):
+            w.api_client.do("POST", "/api/2.0/postgres/projects/ledger/branches", query={"branch_id": "nowhere"},
+                            body={"spec": {"source_branch": PROD, **point}})
+    with pytest.raises(Exception, match="ahead of the source branch's WAL"):
+        branch_from(w, "nowhere", source_branch_lsn="FF/0")
+    with pytest.raises(NotFound):
+        w.postgres.get_branch("projects/ledger/branches/nowhere")

@@ -65,6 +65,19 @@ public enum AdminSession {
         }
     }
 
+    /// Commits a transaction that writes WAL (a transactional logical message: so its commit record, which
+    /// carries the time now, is flushed at once, as a commit that only took an id is not) and returns the
+    /// WAL position flushed after it.
+    static func markPoint(configuration: ComputeConfiguration, port: Int) async throws -> LSN {
+        try await withConnection(configuration: configuration, port: port, database: "postgres") { connection in
+            _ = try await strings(connection, "SELECT pg_catalog.pg_logical_emit_message(true, 'kiln', 'branch point')::text")
+            guard let text = try await strings(connection, "SELECT pg_catalog.pg_current_wal_flush_lsn()::text").first, let lsn = LSN(text) else {
+                throw ComputeError("pg_current_wal_lsn returned nothing.")
+            }
+            return lsn
+        }
+    }
+
     static let logger = Logger(label: "kiln.compute.admin")
 
     static func connect(configuration: ComputeConfiguration, port: Int, database: String) async throws -> PostgresConnection {

@@ -55,6 +55,25 @@ public protocol ComputeDriver: Sendable {
     /// Stops what a killed Kiln left running on these data directories; returns how many it stopped.
     func stopOrphans(dataDirectories: [String]) async -> Int
 
+    // MARK: History (point-in-time branches)
+
+    /// Makes the branch whose data is at `history.dataDirectory` keep a history (its computes archive WAL).
+    func keepHistory(_ history: BranchHistory) throws
+    /// Takes a base image of the branch, from its compute running on `port` or of its stopped data (nil).
+    func takeBase(_ history: BranchHistory, runningServerPort port: Int?, now: Int64) async throws -> BranchHistory.Base
+    /// Makes at `path` the branch's data as it was at `target`, recovered from `base` by a postgres on
+    /// `port`; returns where its new timeline starts.
+    func restore(
+        _ history: BranchHistory, from base: BranchHistory.Base, to target: RecoveryTarget, walEnd: LSN, port: Int, into path: String
+    )
+        async throws -> LSN
+    /// Deletes the base images and archived WAL the branch no longer needs to reach every moment from
+    /// `start` (Unix ms) on; returns how many it deleted.
+    func prune(_ history: BranchHistory, before start: Int64) -> Int
+    /// Writes a commit record now on the compute running on `port` (so that recovery to a moment before
+    /// now finds its end) and returns the WAL position after it.
+    func markPoint(port: Int) async throws -> LSN
+
     // MARK: Computes
 
     /// Starts the compute `spec` describes (restarting it when it runs with another spec) and returns once
@@ -105,6 +124,20 @@ public protocol ComputeDriver: Sendable {
 }
 
 extension ComputeDriver {
+    /// Drivers that keep no history (test doubles): nothing is archived, and branches from the past are
+    /// refused.
+    public func keepHistory(_ history: BranchHistory) throws {}
+    public func takeBase(_ history: BranchHistory, runningServerPort port: Int?, now: Int64) async throws -> BranchHistory.Base {
+        throw ComputeError("This compute driver keeps no history.")
+    }
+    public func restore(
+        _ history: BranchHistory, from base: BranchHistory.Base, to target: RecoveryTarget, walEnd: LSN, port: Int, into path: String
+    )
+        async throws -> LSN
+    { throw ComputeError("This compute driver keeps no history.") }
+    public func prune(_ history: BranchHistory, before start: Int64) -> Int { 0 }
+    public func markPoint(port: Int) async throws -> LSN { throw ComputeError("This compute driver keeps no history.") }
+
     /// The Unix socket of the compute on `port`.
     public func socketPath(port: Int) -> String {
         "\(socketDirectory)/.s.PGSQL.\(port)"

@@ -32,23 +32,25 @@ public struct DataDirectories: Sendable {
     /// the partial copy.
     ///
     /// Of the WAL it copies only what the copy's start needs: the segments from its last checkpoint's redo
-    /// point on (`pg_controldata`), not the old or recycled ones a server keeps up to `max_wal_size`.
+    /// point to the checkpoint itself (`pg_controldata`), not the old or recycled ones a server keeps up to
+    /// `max_wal_size`.
     public func copy(stoppedDirectory source: String, to path: String) async throws {
-        let firstSegment = await redoSegment(of: source)
+        let firstSegment = await controlData(of: source, "Latest checkpoint's REDO WAL file:")
+        let lastSegment = await controlData(of: source, "Latest checkpoint location:").flatMap(LSN.init).map(BranchHistory.segmentName)
         try await cloneAtomically(to: path) { partial in
             var clone = DirectoryClone(alsoEmptied: ["pg_wal"])
             try clone.copy(source, to: partial)
-            try clone.copyFiles(of: source + "/pg_wal", to: partial + "/pg_wal", from: firstSegment)
+            try clone.copyFiles(of: source + "/pg_wal", to: partial + "/pg_wal", from: firstSegment, through: lastSegment)
         }
     }
 
-    /// The WAL segment file of the last checkpoint's redo point in the stopped data directory at `path`;
-    /// nil when `pg_controldata` cannot tell (then all the WAL is copied).
-    private func redoSegment(of path: String) async -> String? {
+    /// A value `pg_controldata` prints for the stopped data directory at `path` (the last word of the line
+    /// that starts with `label`); nil when it cannot tell.
+    func controlData(of path: String, _ label: String) async -> String? {
         guard let major = configuration.builds.major(ofDataDirectory: path), let bin = configuration.builds.binDirectories[major],
             let output = try? await Commands.output([bin + "/pg_controldata", "-D", path], what: "pg_controldata")
         else { return nil }
-        let line = output.split(separator: "\n").first { $0.hasPrefix("Latest checkpoint's REDO WAL file:") }
+        let line = output.split(separator: "\n").first { $0.hasPrefix(label) }
         return line.flatMap { $0.split(separator: " ").last.map(String.init) }
     }
 
@@ -61,34 +63,41 @@ public struct DataDirectories: Sendable {
     ///
     /// On a filesystem with reflinks this takes the same time whatever the size, where `pg_basebackup`
     /// streamed every byte (PostgreSQL docs, "Making a Base Backup Using the Low Level API").
-    public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws {
+    @discardableResult
+    public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws -> LSN {
         try await AdminSession.withConnection(configuration: configuration, port: port, database: "postgres") { connection in
             let slot = "kiln_clone_\(UUID().uuidString.prefix(8).lowercased())"
             _ = try await AdminSession.strings(
                 connection, "SELECT slot_name::text FROM pg_create_physical_replication_slot(\(slot), true, true)")
             let firstSegment = try await AdminSession.strings(connection, "SELECT pg_walfile_name(pg_backup_start('kiln branch', true))").first
+            var stopLSN = LSN(0)
             try await cloneAtomically(to: path) { partial in
                 var clone = DirectoryClone(alsoEmptied: ["pg_wal"])
                 try clone.copy(source, to: partial)
             } finish: { partial in
                 let rows = try await connection.query(
-                    "SELECT labelfile, coalesce(spcmapfile, '') FROM pg_backup_stop(false)", logger: AdminSession.logger)
-                var files: [(String, String)] = []
-                for try await row in rows.decode((String, String).self) { files.append(row) }
-                guard let (label, tablespaceMap) = files.first else { throw ComputeError("pg_backup_stop returned nothing.") }
+                    "SELECT lsn::text, labelfile, coalesce(spcmapfile, '') FROM pg_backup_stop(false)", logger: AdminSession.logger)
+                var files: [(String, String, String)] = []
+                for try await row in rows.decode((String, String, String).self) { files.append(row) }
+                guard let (stopText, label, tablespaceMap) = files.first, let stop = LSN(stopText) else {
+                    throw ComputeError("pg_backup_stop returned nothing.")
+                }
+                stopLSN = stop
                 try await DirectoryClone.onThread {
                     var clone = DirectoryClone()
-                    try clone.copyFiles(of: source + "/pg_wal", to: partial + "/pg_wal", from: firstSegment)
+                    try clone.copyFiles(
+                        of: source + "/pg_wal", to: partial + "/pg_wal", from: firstSegment, through: BranchHistory.segmentName(of: stop))
                 }
                 try configuration.user.writeFile(partial + "/backup_label", contents: label)
                 if !tablespaceMap.isEmpty { try configuration.user.writeFile(partial + "/tablespace_map", contents: tablespaceMap) }
             }
+            return stopLSN
         }
     }
 
     /// Runs `copy` (file work, on a thread of its own) into `<path>.partial`, then the async `finish`,
     /// syncs the copy to disk and renames it to `path`; a failure removes the partial copy.
-    private func cloneAtomically(
+    func cloneAtomically(
         to path: String, _ copy: @escaping @Sendable (String) throws -> Void,
         finish: (String) async throws -> Void = { _ in }
     ) async throws {
@@ -139,13 +148,14 @@ public struct DataDirectories: Sendable {
         }
     }
 
-    /// Removes a data directory and what lies beside it (its log, its suspended marker). Its server must
-    /// be stopped.
+    /// Removes a data directory and what lies beside it (its log, its suspended marker, its history). Its
+    /// server must be stopped.
     public func remove(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)
         try? FileManager.default.removeItem(atPath: path + ".partial")
         try? FileManager.default.removeItem(atPath: path + ".log")
         try? FileManager.default.removeItem(atPath: path + ".suspended")
+        try? FileManager.default.removeItem(atPath: path + ".history")
     }
 
     /// Records whether the compute of the data directory at `path` was suspended for being idle (a

@@ -80,6 +80,50 @@ public final class DataDirectoryOwner: Sendable {
         }
     }
 
+    // MARK: - History
+
+    /// Takes a base image of the branch whose data is at `history.dataDirectory`: from its running compute,
+    /// or of its stopped data.
+    public func takeBase(_ history: BranchHistory, now: Int64) async throws {
+        try await withDirectory(history.dataDirectory) { [driver] in
+            let port = try await self.runningPort(on: history.dataDirectory)
+            _ = try await driver.takeBase(history, runningServerPort: port, now: now)
+        }
+    }
+
+    /// Makes at `path` the data of the branch at `history.dataDirectory` as it was at `target`, recovered
+    /// from the newest base image before it. The branch is held throughout, served by its compute or a
+    /// maintenance server, which first writes a commit record (so recovery to a moment up to now finds its
+    /// end). Returns where the new branch's timeline starts.
+    ///
+    /// Throws `KilnError(.invalidParameterValue)` when the target is older than the branch's history or
+    /// ahead of its WAL, and `ComputeError` when recovery fails.
+    public func restore(
+        _ history: BranchHistory, to target: RecoveryTarget, into path: String, maintenancePort: @escaping @Sendable () async throws -> Int
+    ) async throws -> LSN {
+        try await withServer(on: history.dataDirectory, maintenancePort: maintenancePort) { [driver] port in
+            let end = try await driver.markPoint(port: port)
+            var lsn: LSN?
+            var time: Int64?
+            switch target {
+            case .lsn(let wanted):
+                guard wanted <= end else {
+                    throw KilnError.invalidParameter("source_branch_lsn \(wanted) is ahead of the source branch's WAL, which ends at \(end).")
+                }
+                lsn = wanted
+            case .time(let wanted): time = wanted
+            }
+            guard let base = history.base(before: lsn, time: time) else {
+                throw KilnError.invalidParameter(
+                    "The point asked for is older than the source branch's history, which begins when Kiln first kept a copy of it.")
+            }
+            let recoveryPort = try await maintenancePort()
+            return try await self.withDirectory(path) {
+                try await driver.restore(history, from: base, to: target, walEnd: end, port: recoveryPort, into: path)
+            }
+        }
+    }
+
     /// Removes a data directory and what lies beside it, stopping first any compute still on it (a wake
     /// that slipped in before the caller's stop).
     public func remove(_ path: String) async {

@@ -26,6 +26,8 @@ struct DirectoryClone {
 
     /// Relative paths (such as `pg_wal`) whose contents are not copied either; the directory is.
     var alsoEmptied: Set<String> = []
+    /// Whether `backup_label` is copied: a base image's must be, since it tells recovery where to start.
+    var keepsBackupLabel = false
     /// How many files were reflink clones and how many were copied: for tests and the log.
     private(set) var cloned = 0
     private(set) var copied = 0
@@ -42,11 +44,18 @@ struct DirectoryClone {
     /// Copies the regular files of the directory `source` into `destination`, replacing those there: the
     /// WAL, after `pg_backup_stop` or for a stopped server. With `firstSegment` (a WAL file name such as
     /// `000000010000000000000003`), WAL segments before it on any timeline are left out: the copy's
-    /// recovery starts there.
-    mutating func copyFiles(of source: String, to destination: String, from firstSegment: String? = nil) throws {
+    /// recovery starts there; with `lastSegment`, those after it: they are old segments renamed for reuse
+    /// (`wal_recycle`), up to `max_wal_size` of them, which hold nothing the copy needs.
+    mutating func copyFiles(of source: String, to destination: String, from firstSegment: String? = nil, through lastSegment: String? = nil)
+        throws
+    {
         let first = firstSegment.map { Self.segmentNumber($0) }
+        let last = lastSegment.map { Self.segmentNumber($0) }
         for name in try Self.entries(of: source) {
-            if let first, name.count == 24, name.allSatisfy(\.isHexDigit), Self.segmentNumber(name) < first { continue }
+            if name.count == 24, name.allSatisfy(\.isHexDigit) {
+                if let first, Self.segmentNumber(name) < first { continue }
+                if let last, Self.segmentNumber(name) > last { continue }
+            }
             var info = stat()
             guard lstat(source + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
             unlink(destination + "/" + name)
@@ -76,7 +85,8 @@ struct DirectoryClone {
                     try copyContents(of: from, to: to, relative: path)
                 }
             case S_IFREG:
-                if Self.skippedFiles.contains(name) || name.hasPrefix("pgsql_tmp") { continue }
+                let kept = keepsBackupLabel && path == "backup_label"
+                if !kept && (Self.skippedFiles.contains(name) || name.hasPrefix("pgsql_tmp")) { continue }
                 try copyFile(from, to: to)
             case S_IFLNK:
                 var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

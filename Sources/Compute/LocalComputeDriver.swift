@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 
 /// Computes as postgres processes on this machine, supervised by `ComputeSupervisor`, with their data
@@ -49,6 +50,24 @@ public struct LocalComputeDriver: ComputeDriver {
     }
 
     public func remove(_ path: String) async { directories.remove(path) }
+
+    public func keepHistory(_ history: BranchHistory) throws { try directories.keepHistory(history) }
+    public func takeBase(_ history: BranchHistory, runningServerPort port: Int?, now: Int64) async throws -> BranchHistory.Base {
+        try await directories.takeBase(history, runningServerPort: port, now: now)
+    }
+    public func restore(
+        _ history: BranchHistory, from base: BranchHistory.Base, to target: RecoveryTarget, walEnd: LSN, port: Int, into path: String
+    )
+        async throws -> LSN
+    { try await directories.restore(history, from: base, to: target, walEnd: walEnd, port: port, into: path) }
+    public func prune(_ history: BranchHistory, before start: Int64) -> Int {
+        let expired = history.expired(before: start)
+        for path in expired { try? FileManager.default.removeItem(atPath: path) }
+        return expired.count
+    }
+    public func markPoint(port: Int) async throws -> LSN {
+        try await AdminSession.markPoint(configuration: directories.configuration, port: port)
+    }
     public func exists(_ path: String) -> Bool { directories.exists(path) }
     public func postgresMajor(ofDataDirectory path: String) -> Int? { configuration.builds.major(ofDataDirectory: path) }
 

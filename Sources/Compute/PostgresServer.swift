@@ -47,7 +47,9 @@ final class PostgresServer: Sendable {
             "-c", "unix_socket_directories=\(configuration.socketDirectory)",
             "-c", "hba_file=\(ClusterTemplate.hbaPath(configuration))",
         ]
-        let base = configuration.copyOnWrite ? Self.baseSettings.merging(Self.copyOnWriteSettings) { _, new in new } : Self.baseSettings
+        var base = configuration.copyOnWrite ? Self.baseSettings.merging(Self.copyOnWriteSettings) { _, new in new } : Self.baseSettings
+        let history = BranchHistory(dataDirectory: spec.dataDirectory)
+        if history.isKept { base.merge(history.archiveSettings) { _, new in new } }
         for (key, value) in (base.merging(spec.settings) { _, new in new }).sorted(by: { $0.key < $1.key }) {
             arguments += ["-c", "\(key)=\(value)"]
         }
@@ -83,6 +85,28 @@ final class PostgresServer: Sendable {
         "max_wal_senders": "4",
         "wal_level": "replica",
     ]
+
+    /// Returns once the server has finished archive recovery and promoted itself: `recovery.signal` is gone
+    /// and `postmaster.pid` says `ready`. Throws with the end of the server log when it exits first (a
+    /// recovery target it cannot reach) or takes longer than `timeout`.
+    func waitUntilPromoted(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if process.hasExited {
+                let log = (try? String(contentsOfFile: spec.logPath, encoding: .utf8)) ?? ""
+                let fatal = log.split(separator: "\n").filter { $0.contains("FATAL") }.map { $0.trimmingCharacters(in: .whitespaces) }
+                throw ComputeError("Recovery failed: " + (fatal.isEmpty ? Self.logTail(spec) : fatal.joined(separator: " | ")))
+            }
+            let status = (try? String(contentsOfFile: spec.dataDirectory + "/postmaster.pid", encoding: .utf8))?
+                .split(separator: "\n", omittingEmptySubsequences: false).dropFirst(7).first?.trimmingCharacters(in: .whitespaces)
+            if status == "ready", !FileManager.default.fileExists(atPath: spec.dataDirectory + "/recovery.signal") { return }
+            if ContinuousClock.now > deadline {
+                await stop()
+                throw ComputeError("Recovery did not finish within \(timeout): \(Self.logTail(spec))")
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
 
     /// Settings for data on a copy-on-write filesystem, as PostgreSQL's documentation advises for one
     /// ("Write Ahead Log", `wal_init_zero` and `wal_recycle`): a new WAL segment is not filled with 16 MB of

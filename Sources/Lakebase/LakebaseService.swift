@@ -61,7 +61,10 @@ public final class LakebaseService: Service {
 
     /// Runs operations (and the sweep of what is due for deletion) until graceful shutdown.
     public func run() async throws {
-        try await runner.run(sweepingEvery: sweepInterval) { await self.sweep() }
+        try await runner.run(sweepingEvery: sweepInterval) {
+            await self.sweep()
+            await self.reconciler.tendHistories()
+        }
     }
 
     /// Starts the computes and the operations a previous run left; call once the schema is migrated.

@@ -48,7 +48,7 @@ import Testing
         }
     }
 
-    @Test func sourcesMustBeLiveBranchesOfTheSameProjectAtTheirCurrentState() async throws {
+    @Test func sourcesMustBeLiveBranchesOfTheSameProjectAtAPointOfTheirPast() async throws {
         try await LakebaseHarness.run { lake in
             try await lake.createProject()
             try await lake.createProject("other")
@@ -62,7 +62,12 @@ import Testing
                     .branch, in: "projects/p", id: "x",
                     spec: #"{"source_branch": "projects/p/branches/production", "source_branch_time": "2030-01-01T00:00:00Z"}"#)
             }
-            #expect(past?.code == .notImplemented)
+            #expect(past?.code == .invalidParameterValue)
+            #expect(past?.message.contains("in the future") == true)
+            let snapshot = await lake.failure {
+                try await lake.create(.branch, in: "projects/p", id: "x", spec: #"{"source_snapshot": "projects/p/snapshots/nightly"}"#)
+            }
+            #expect(snapshot?.code == .notImplemented)
             try await lake.createBranch("x")
             await lake.expectError(.alreadyExists) { try await lake.createBranch("x") }
         }

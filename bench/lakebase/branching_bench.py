@@ -62,7 +62,7 @@ def measure(label, env):
                     spec=BranchSpec(source_branch=prod, no_expiry=True)), branch_id=f"b{i}").wait()))
                 w.postgres.delete_branch(f"projects/{pid}/branches/b{i}", purge=True).wait()
             results[f"create_branch().wait(), {gb} GB running parent, ms"] = statistics.median(times)
-            results[f"  per GB of parent, ms"] = statistics.median(times) / (size / 2**30)
+            results[f"  per GB of the {gb} GB parent, ms"] = statistics.median(times) / (size / 2**30)
             if gb == SIZES[0]:
                 storage = data / "storage"
                 before = used_bytes(storage)

@@ -111,11 +111,11 @@ extension LakebaseService {
 
     private func createBranch(_ name: ResourceName, spec: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
         let reader = SpecReader(spec, prefix: "spec")
-        if reader.has("source_branch_lsn") || reader.has("source_branch_time") || reader.has("source_snapshot") {
-            throw KilnError(
-                .notImplemented, "Branching from a point in time, an LSN or a snapshot is not supported by Kiln yet; branch from the source's current state.")
+        if reader.has("source_snapshot") {
+            throw KilnError(.notImplemented, "Branching from a snapshot is not supported by Kiln yet; branch from a point in time instead.")
         }
         let now = clock.nowMillis()
+        let pointInTime = try Self.pointInTime(reader, now: now)
         var settings = try Specs.branchSettings(spec, now: now)
         let ws = caller.workspaceID
         let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
@@ -133,16 +133,25 @@ extension LakebaseService {
             throw KilnError.invalidParameter("A protected branch cannot expire.")
         }
         settings.set("source_branch", .string(source.description))
-        settings.set("source_branch_time", .string(ProtoTime.timestamp(millis: now)))
+        if case .lsn(let lsn) = pointInTime {
+            settings.set("source_branch_lsn", .string(lsn.description))
+        } else {
+            settings.set("source_branch_time", .string(ProtoTime.timestamp(millis: pointInTime.flatMap(\.millis) ?? now)))
+        }
         let branchSettings = settings
+        let payload = JSONTree.object(pointInTime.map { [.init("recovery_target", $0.json)] } ?? [])
+        let retention = project.projectSpec.historyRetentionMillis
         let endpointSpec = try Specs.endpoint(
             .object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE"))]),
             projectDefaults: project.projectSpec.defaultEndpointSettings)
-        return try await start(.createBranch, name, caller: caller) { db in
+        return try await start(.createBranch, name, payload: payload, caller: caller) { db in
             guard let sourceRow = try await ResourceTable.get(db, workspaceID: ws, name: source), sourceRow.deletedAt == nil else {
                 throw KilnError(.notFound, "source branch \(source) not found")
             }
             guard sourceRow.isReady else { throw KilnError(.aborted, "The source branch \(source) is still being created; try again when it is READY.") }
+            if case .time(let millis) = pointInTime {
+                try Self.checkRestoreWindow(millis, source: sourceRow, retention: retention, now: now)
+            }
             if try await ResourceTable.get(db, workspaceID: ws, name: name) != nil {
                 throw KilnError(.alreadyExists, "branch with such id already exists in the project")
             }
@@ -167,6 +176,46 @@ extension LakebaseService {
                     try await ResourceTable.insert(db, copy)
                 }
             }
+        }
+    }
+
+    /// The point in the source's past a new branch starts from: `spec.source_branch_time` or
+    /// `spec.source_branch_lsn` (one of them), or nil for the source's present. Throws Databricks' 400 for
+    /// both, a time that is not RFC 3339 or lies in the future, and an LSN that is not `X/Y` in hex.
+    static func pointInTime(_ reader: SpecReader, now: Int64) throws(KilnError) -> RecoveryTarget? {
+        let time = try reader.timestamp("source_branch_time")
+        let lsnText = try reader.string("source_branch_lsn")
+        switch (time, lsnText) {
+        case (nil, nil):
+            return nil
+        case (.some, .some):
+            throw KilnError.invalidParameter("spec.source_branch_time and spec.source_branch_lsn are mutually exclusive; give one of them.")
+        case (let time?, nil):
+            guard time <= now else {
+                throw KilnError.invalidParameter(
+                    "spec.source_branch_time \(ProtoTime.timestamp(millis: time)) is in the future; a branch can start from a moment up to now.")
+            }
+            return .time(time)
+        case (nil, let text?):
+            guard let lsn = LSN(text) else {
+                throw KilnError.invalidParameter("spec.source_branch_lsn must be a log sequence number such as \"0/1A2B3C4D\", not '\(text)'.")
+            }
+            return .lsn(lsn)
+        }
+    }
+
+    /// A moment a branch can start from lies in its project's restore window (`history_retention_duration`)
+    /// and after its source was made.
+    static func checkRestoreWindow(_ millis: Int64, source: StoredResource, retention: Int64, now: Int64) throws(KilnError) {
+        guard millis >= now - retention else {
+            throw KilnError.invalidParameter(
+                "spec.source_branch_time \(ProtoTime.timestamp(millis: millis)) is outside the project's restore window of \(ProtoTime.duration(seconds: Double(retention) / 1000)) (history_retention_duration)."
+            )
+        }
+        guard millis >= source.createdAt else {
+            throw KilnError.invalidParameter(
+                "spec.source_branch_time \(ProtoTime.timestamp(millis: millis)) is before the source branch \(source.name) was created (\(ProtoTime.timestamp(millis: source.createdAt)))."
+            )
         }
     }
 

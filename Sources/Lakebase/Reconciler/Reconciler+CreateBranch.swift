@@ -5,9 +5,10 @@ import Persistence
 import SQLKit
 
 /// A new branch: a copy of its source's data (`DataDirectoryOwner.copy`, which holds the source while it copies),
-/// then its computes. A failure removes all of it.
+/// or its source's data as it was at `recoveryTarget` (`DataDirectoryOwner.restore`), then its computes. A
+/// failure removes all of it.
 extension Reconciler {
-    func createBranch(_ name: ResourceName, ws: Int64) async throws {
+    func createBranch(_ name: ResourceName, ws: Int64, recoveryTarget: RecoveryTarget?) async throws {
         guard let branch = try await row(name, ws: ws), let project = try await row(name.project, ws: ws),
             let sourceName = branch.branchSpec.sourceBranch,
             let source = try await row(sourceName, ws: ws), let sourceDirectory = source.dataDirectory
@@ -17,7 +18,20 @@ extension Reconciler {
         let others = try await children(name, .role, ws: ws) + children(name, .database, ws: ws)
         do {
             let started = ContinuousClock.now
-            if !driver.exists(directory) { try await dataOwner.copy(sourceDirectory, to: directory) }
+            if !driver.exists(directory) {
+                if let recoveryTarget {
+                    let start = try await dataOwner.restore(
+                        BranchHistory(dataDirectory: sourceDirectory), to: recoveryTarget, into: directory,
+                        maintenancePort: { [database] in try await database.read { db in try await self.freePort(db) } })
+                    var resolved = branch
+                    resolved.spec.set("source_branch_lsn", .string(start.description))
+                    let updated = resolved
+                    try await database.write { db in try await ResourceTable.update(db, updated) }
+                } else {
+                    try await dataOwner.copy(sourceDirectory, to: directory)
+                }
+            }
+            try driver.keepHistory(BranchHistory(dataDirectory: directory))
             let copied = ContinuousClock.now
             var ready = branch
             ready.setDataDirectory(directory)
@@ -53,5 +67,31 @@ extension Reconciler {
         try await sql(branch, statements)
         let renewed = updated
         try await database.write { db in for role in renewed { try await ResourceTable.update(db, role) } }
+    }
+}
+
+extension RecoveryTarget {
+    /// How an operation's payload keeps it: `{"time": <Unix ms>}` or `{"lsn": "X/Y"}`.
+    var json: JSONTree {
+        switch self {
+        case .time(let millis): .object([.init("time", .integer(millis))])
+        case .lsn(let lsn): .object([.init("lsn", .string(lsn.description))])
+        }
+    }
+
+    init?(json: JSONTree) {
+        if let millis = json["time"]?.doubleValue {
+            self = .time(Int64(millis))
+        } else if let lsn = json["lsn"]?.stringValue.flatMap(LSN.init) {
+            self = .lsn(lsn)
+        } else {
+            return nil
+        }
+    }
+
+    /// The moment, for a time target.
+    var millis: Int64? {
+        if case .time(let millis) = self { return millis }
+        return nil
     }
 }

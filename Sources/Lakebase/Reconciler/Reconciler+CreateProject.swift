@@ -15,6 +15,7 @@ extension Reconciler {
         let directory = try await dataDirectory(project: project, for: branch)
         do {
             try await dataOwner.createEmpty(at: directory, major: project.projectSpec.pgVersion)
+            try driver.keepHistory(BranchHistory(dataDirectory: directory))
             try await dataOwner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
             var statements: [String] = []
             for role in rows where role.kind == .role { statements += try await createRoleSQL(role, port: endpoint.port!) }

@@ -22,6 +22,7 @@ extension Reconciler: OperationPerformer {
     func resume() async {
         await stopOrphans()
         await recordDataVersions()
+        await keepHistories()
         await notifyEndpointsChanged()
         await restoreComputes()
         await notifyEndpointsChanged()
@@ -35,7 +36,7 @@ extension Reconciler: OperationPerformer {
         case .createProject:
             try await createProject(name, ws: ws)
         case .createBranch:
-            try await createBranch(name, ws: ws)
+            try await createBranch(name, ws: ws, recoveryTarget: operation.payload["recovery_target"].flatMap(RecoveryTarget.init(json:)))
         case .createEndpoint, .updateEndpoint:
             try await applyEndpoint(name, ws: ws, previous: operation.payload["previous"])
         case .updateProject, .updateBranch:

@@ -12,11 +12,15 @@ struct ProjectSpec: Sendable {
     var defaultEndpointSettings: JSONTree
     /// The major PostgreSQL version its branches run.
     var pgVersion: Int
+    /// How far back its branches can be branched from (`history_retention_duration`), in milliseconds.
+    var historyRetentionMillis: Int64
 
     init(_ spec: JSONTree) {
         defaultBranch = spec["default_branch"]?.stringValue.flatMap(ResourceName.init)
         defaultEndpointSettings = spec["default_endpoint_settings"] ?? .object([])
         pgVersion = spec["pg_version"]?.doubleValue.map(Int.init) ?? Specs.defaultPGVersion
+        let seconds = spec["history_retention_duration"]?.stringValue.flatMap(ProtoTime.seconds(duration:)) ?? Specs.defaultHistoryRetention
+        historyRetentionMillis = Int64(seconds * 1000)
     }
 }
 

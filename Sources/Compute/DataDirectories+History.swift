@@ -1,0 +1,108 @@
+import Foundation
+
+/// Where a branch from the past recovers to: a moment (Unix milliseconds; every transaction committed then
+/// or before) or a WAL position (every record up to and including it).
+public enum RecoveryTarget: Sendable, Equatable {
+    case time(Int64)
+    case lsn(LSN)
+}
+
+/// A branch's history (`BranchHistory`): its base images, and branches recovered from them.
+extension DataDirectories {
+    /// Makes the branch whose data is at `history.dataDirectory` keep a history: its computes archive their
+    /// WAL from their next start.
+    public func keepHistory(_ history: BranchHistory) throws {
+        for directory in [history.root, history.archive, history.basesDirectory] {
+            try configuration.user.makeDirectory(directory, mode: 0o700)
+        }
+    }
+
+    /// Takes a base image of the branch: a copy of its data as the compute running on `port` has it (a
+    /// low-level backup, like a branch), or of its stopped data when `port` is nil. `now` is the time it is
+    /// consistent at for a running compute; a stopped one's is when it stopped (its `pg_control`).
+    @discardableResult
+    public func takeBase(_ history: BranchHistory, runningServerPort port: Int?, now: Int64) async throws -> BranchHistory.Base {
+        let staging = history.basesDirectory + "/new"
+        try? FileManager.default.removeItem(atPath: staging)
+        let lsn: LSN
+        var time = now
+        if let port {
+            lsn = try await copy(runningServerPort: port, dataDirectory: history.dataDirectory, to: staging)
+        } else {
+            guard let text = await controlData(of: history.dataDirectory, "Latest checkpoint location:"), let checkpoint = LSN(text) else {
+                throw ComputeError("Cannot read the last checkpoint of \(history.dataDirectory).")
+            }
+            lsn = checkpoint
+            let stopped = (try? FileManager.default.attributesOfItem(atPath: history.dataDirectory + "/global/pg_control"))?[.modificationDate]
+            if let stopped = stopped as? Date { time = min(now, Int64(stopped.timeIntervalSince1970 * 1000)) }
+            try await copy(stoppedDirectory: history.dataDirectory, to: staging)
+        }
+        let base = BranchHistory.Base(path: history.basesDirectory + "/" + BranchHistory.Base.name(time: time, lsn: lsn), time: time, lsn: lsn)
+        try FileManager.default.moveItem(atPath: staging, toPath: base.path)
+        return base
+    }
+
+    /// Makes at `path` the branch's data as it was at `target`: a copy of `base`, recovered through the
+    /// archive and then the branch's current `pg_wal` (what is not archived yet, up to `walEnd`) up to the target, and
+    /// promoted to a timeline of its own, by a postgres started on `port` for the purpose. Returns the LSN
+    /// where the new timeline starts. The branch's compute must not write meanwhile past what the target
+    /// needs (the caller holds its directory). Throws `ComputeError` with postgres's last words when the
+    /// target cannot be reached; a failure removes the partial copy.
+    public func restore(
+        _ history: BranchHistory, from base: BranchHistory.Base, to target: RecoveryTarget, walEnd: LSN, port: Int, into path: String
+    ) async throws -> LSN {
+        let live = history.dataDirectory + "/pg_wal"
+        let firstLive = BranchHistory.segmentName(of: base.lsn)
+        let lastLive = BranchHistory.segmentName(of: walEnd)
+        var start = LSN(0)
+        try await cloneAtomically(to: path) { partial in
+            var clone = DirectoryClone(keepsBackupLabel: true)
+            try clone.copy(base.path, to: partial)
+            if FileManager.default.fileExists(atPath: live) { try clone.copyFiles(of: live, to: partial + "/pg_wal", from: firstLive, through: lastLive) }
+        } finish: { partial in
+            try configuration.user.writeFile(partial + "/recovery.signal", contents: "")
+            var settings = [
+                "restore_command": "cp '\(history.archive)/%f' %p", "recovery_target_action": "promote",
+                "hot_standby": "off", // so that the server says "ready" only once promoted
+            ]
+            switch target {
+            case .time(let millis): settings["recovery_target_time"] = Self.timestamp(millis)
+            case .lsn(let lsn): settings["recovery_target_lsn"] = lsn.description
+            }
+            let spec = ServerSpec(id: "restore-" + URL(fileURLWithPath: path).lastPathComponent, dataDirectory: partial, port: port, settings: settings)
+            defer { try? FileManager.default.removeItem(atPath: spec.logPath) }
+            let server = try await PostgresServer.start(spec, configuration: configuration, timeout: .seconds(60))
+            do {
+                try await server.waitUntilPromoted(timeout: .seconds(1800))
+            } catch {
+                await server.stop()
+                throw error
+            }
+            await server.stop()
+            start = try Self.timelineStart(in: partial + "/pg_wal")
+        }
+        return start
+    }
+
+    /// Where the newest timeline in `walDirectory` begins: the last line of its `.history` file.
+    static func timelineStart(in walDirectory: String) throws -> LSN {
+        let histories = ((try? FileManager.default.contentsOfDirectory(atPath: walDirectory)) ?? []).filter {
+            $0.count == 16 && $0.hasSuffix(".history")
+        }
+        guard let newest = histories.max(), let text = try? String(contentsOfFile: walDirectory + "/" + newest, encoding: .utf8),
+            let line = text.split(separator: "\n").last(where: { !$0.hasPrefix("#") && !$0.isEmpty }),
+            let lsn = line.split(separator: "\t").dropFirst().first.flatMap({ LSN(String($0)) })
+        else { throw ComputeError("The recovered copy has no new timeline in \(walDirectory).") }
+        return lsn
+    }
+
+    /// `2026-12-01 14:38:00.123+00`: Unix milliseconds as `recovery_target_time` takes them (its check refuses
+    /// ISO 8601's `T` and `Z`).
+    static func timestamp(_ millis: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS'+00'"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+}

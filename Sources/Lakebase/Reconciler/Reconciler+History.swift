@@ -1,0 +1,61 @@
+import Compute
+import KilnCore
+import Logging
+import Persistence
+
+/// Each branch's history (`BranchHistory`): its read-write compute archives its WAL, and Kiln keeps base
+/// images often enough that reaching any moment replays at most `baseEverySegments` of WAL, and prunes
+/// what its project's restore window (`history_retention_duration`) no longer reaches.
+extension Reconciler {
+    /// A new base image once this many WAL segments (16 MB each: 1 GB) were archived since the last one:
+    /// replay runs at about 6 s per GB here (`pg-limits.md` §5), so a point-in-time branch waits for at most
+    /// that, plus the copy.
+    static let baseEverySegments = 64
+
+    /// At start-up, before the computes start: every branch keeps a history, so its computes archive from
+    /// this start on (branches made before Kiln kept histories begin theirs now).
+    func keepHistories() async {
+        do {
+            let branches = try await database.read { db in try await ResourceTable.all(db, kind: .branch) }
+            for branch in branches where branch.deletedAt == nil {
+                guard let directory = branch.dataDirectory, driver.exists(directory) else { continue }
+                try driver.keepHistory(BranchHistory(dataDirectory: directory))
+            }
+        } catch {
+            logger.error("Cannot keep the branches' histories", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// One round of upkeep, from the sweep: a first base image for each branch that has none, a new one
+    /// where enough WAL was archived since the last, and pruning to each project's window.
+    func tendHistories() async {
+        let rows: [StoredResource]
+        do {
+            rows = try await database.read { db in
+                try await ResourceTable.all(db, kind: .project) + ResourceTable.all(db, kind: .branch)
+            }
+        } catch {
+            logger.error("Cannot read the branches to tend their histories", metadata: ["error": "\(error)"])
+            return
+        }
+        let projects = Dictionary(rows.filter { $0.kind == .project }.map { ("\($0.workspaceID)/\($0.name)", $0) }) { first, _ in first }
+        for branch in rows where branch.kind == .branch && branch.isReady && branch.deletedAt == nil {
+            guard let directory = branch.dataDirectory, let project = projects["\(branch.workspaceID)/\(branch.name.project)"] else { continue }
+            let history = BranchHistory(dataDirectory: directory)
+            guard history.isKept else { continue }
+            let now = clock.nowMillis()
+            do {
+                let last = history.bases().last
+                if last == nil || history.segmentsArchived(after: last!.lsn) >= Self.baseEverySegments {
+                    try await dataOwner.takeBase(history, now: now)
+                }
+                let pruned = driver.prune(history, before: now - project.projectSpec.historyRetentionMillis)
+                if pruned > 0 {
+                    logger.debug("Pruned a branch's history to its restore window", metadata: ["branch": "\(branch.name)", "files": "\(pruned)"])
+                }
+            } catch {
+                logger.warning("Cannot tend a branch's history", metadata: ["branch": "\(branch.name)", "error": "\(error)"])
+            }
+        }
+    }
+}

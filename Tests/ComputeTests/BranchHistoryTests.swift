@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+@testable import Compute
+
+/// `BranchHistory` on a made-up history: which base a point recovers from, and what pruning to a window
+/// deletes (every moment inside the window stays reachable).
+@Suite struct BranchHistoryTests {
+    @Test func lsnsParseAndPrintAsPostgresDoes() {
+        #expect(LSN("16/B374D848")?.value == 0x16_B374_D848)
+        #expect(LSN("0/1A2B3C4D")?.description == "0/1A2B3C4D")
+        for bad in ["", "16", "16/", "/1", "x/1", "1/2/3", "123456789/0", "16-B374D848"] {
+            #expect(LSN(bad) == nil, "\(bad) parses")
+        }
+        #expect(LSN("0/FFFFFFFF")! < LSN("1/0")!)
+    }
+
+    @Test func segmentNamesFollowTheLSN() {
+        #expect(BranchHistory.segmentNumber(of: LSN("0/1000028")!) == "0000000000000001")
+        #expect(BranchHistory.segmentNumber(of: LSN("16/B374D848")!) == "00000016000000B3")
+    }
+
+    @Test func pointsRecoverFromTheNewestBaseBeforeThemAndPruningKeepsTheWindowReachable() throws {
+        let root = NSTemporaryDirectory() + "kiln-history-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let history = BranchHistory(dataDirectory: root + "/branch")
+        let bases = [(1_000, "0/2000028"), (2_000, "0/5000028"), (3_000, "0/9000028")]
+        for (time, lsn) in bases {
+            try FileManager.default.createDirectory(
+                atPath: history.basesDirectory + "/" + BranchHistory.Base.name(time: Int64(time), lsn: LSN(lsn)!), withIntermediateDirectories: true)
+        }
+        try FileManager.default.createDirectory(atPath: history.basesDirectory + "/new.partial", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: history.archive, withIntermediateDirectories: true)
+        for segment in 2...10 {
+            FileManager.default.createFile(atPath: history.archive + "/00000001" + String(format: "%016X", segment), contents: nil)
+        }
+        #expect(history.bases().map(\.time) == [1_000, 2_000, 3_000])
+        #expect(history.base(before: nil, time: 2_500)?.time == 2_000)
+        #expect(history.base(before: LSN("0/9000028"), time: nil)?.time == 3_000)
+        #expect(history.base(before: nil, time: 999) == nil)
+        #expect(history.segmentsArchived(after: LSN("0/5000028")!) == 5)
+
+        // A window that starts at 2,500 needs the base of 2,000 and the WAL from its segment on.
+        let expired = history.expired(before: 2_500)
+        #expect(expired.contains(history.bases()[0].path))
+        #expect(!expired.contains(history.bases()[1].path))
+        #expect(expired.filter { $0.hasPrefix(history.archive) }.map { String($0.suffix(2)) }.sorted() == ["02", "03", "04"])
+        #expect(history.expired(before: 500).isEmpty)
+    }
+}
