@@ -1,8 +1,11 @@
 """Branching as data (issue #16): a branch holds exactly what its parent had committed when it was made, from a
 parent under write load and from a stopped one. scripts/test runs this file on the fallback (full copies) and
 again on Kiln's copy-on-write volume (KILN_TEST_STORAGE_VOLUME=xfs)."""
+import json
+import signal
 import threading
 import time
+import urllib.request
 
 import psycopg
 import pytest
@@ -13,6 +16,8 @@ from databricks.sdk.service.postgres import (
     Branch, BranchSpec, BranchStatusState, Endpoint, EndpointSpec, EndpointType, Project, ProjectSpec,
 )
 
+from conftest import fresh_database, free_port, start_kiln, traversable
+from databricks.sdk import WorkspaceClient
 from test_lakebase import app_role, connect, data_directories
 
 PROD = "projects/ledger/branches/production"
@@ -175,3 +180,100 @@ def test_points_outside_the_history_are_refused_and_nothing_is_made(w, ledger):
         branch_from(w, "nowhere", source_branch_lsn="FF/0")
     with pytest.raises(NotFound):
         w.postgres.get_branch("projects/ledger/branches/nowhere")
+
+
+def test_kiln_killed_mid_clone_or_mid_recovery_leaves_no_half_made_branch(tmp_path, database_url):
+    """kill -9 while a branch's data is being copied, and while a branch from the past is being recovered: after
+    a restart the operation finishes, the branch holds what it should, and nothing partial is left behind."""
+    data = traversable(tmp_path)
+    url = fresh_database(database_url, "kiln_branch_kills")
+    port = free_port()
+    started = []
+
+    def start():
+        started.append(start_kiln(data, "127.0.0.1", port, url, extra_env={"KILN_POSTGRES_PORTS": "56500-56599"}))
+        return WorkspaceClient(host=started[-1].url, token=started[-1].token, auth_type="pat")
+
+    def partials():
+        return [str(p) for p in data.rglob("*.partial*")]
+
+    def kill_when(seen, request):
+        """Sends `request` (which blocks until Kiln answers) on a thread, and kills Kiln once `seen()` holds or
+        the request returned."""
+        thread = threading.Thread(target=lambda: _swallow(request), daemon=True)
+        thread.start()
+        deadline = time.time() + 60
+        while not seen() and thread.is_alive() and time.time() < deadline:
+            time.sleep(0.002)
+        assert seen(), "the work to interrupt was not seen under way"
+        started[-1].process.send_signal(signal.SIGKILL)
+        started[-1].process.wait()
+        thread.join(timeout=10)
+
+    def connect_when_ready(w, branch_id):
+        """The operation the killed Kiln left is finished by the next: waits for the branch to be READY and its
+        compute to take connections."""
+        deadline = time.time() + 120
+        while True:
+            try:
+                if w.postgres.get_branch(f"projects/durable/branches/{branch_id}").status.current_state == BranchStatusState.READY:
+                    return connect(w, f"projects/durable/branches/{branch_id}/endpoints/primary", user, password)
+            except (NotFound, psycopg.OperationalError):
+                pass
+            assert time.time() < deadline, f"{branch_id} did not become READY after the restart"
+            time.sleep(0.2)
+
+    try:
+        w = start()
+        w.postgres.create_project(project=Project(), project_id="durable").wait()
+        prod = "projects/durable/branches/production"
+        user, password = app_role(w, prod, "keeper", "keeper")
+        with connect(w, f"{prod}/endpoints/primary", user, password) as conn:
+            conn.execute("create table big as select g as n, repeat('x', 500) as pad from generate_series(1, 400000) g")
+        def create(branch_id, **spec):
+            """One POST, without the SDK's retries (which would wait minutes for the killed Kiln)."""
+            kiln = started[-1]
+            request = urllib.request.Request(
+                f"{kiln.url}/api/2.0/postgres/projects/durable/branches?branch_id={branch_id}", method="POST",
+                data=json.dumps({"spec": {"source_branch": prod, "no_expiry": True, **spec}}).encode(),
+                headers={"Authorization": f"Bearer {kiln.token}", "Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=30).read()
+
+        kill_when(lambda: any(p.endswith(".partial") for p in partials()), lambda: create("mid-clone"))
+        w = start()
+        with connect_when_ready(w, "mid-clone") as conn:
+            assert conn.execute("select count(*) from big").fetchone()[0] == 400000
+
+        deadline = time.time() + 60
+        while True:   # the history begins with the first base image
+            try:
+                w.postgres.create_branch(parent="projects/durable", branch=Branch(spec=BranchSpec(
+                    source_branch=prod, source_branch_time=timestamp(time.time()), no_expiry=True)), branch_id="probe").wait()
+                break
+            except Exception as error:
+                assert "older than the source branch's history" in str(error) and time.time() < deadline, error
+                time.sleep(0.5)
+        with connect(w, f"{prod}/endpoints/primary", user, password) as conn:
+            conn.execute("delete from big where n > 1000")
+            moment = time.time()
+            time.sleep(0.3)
+            conn.execute("delete from big")
+        kill_when(lambda: any(p.endswith(".partial.log") for p in partials()),
+                  lambda: create("mid-recovery", source_branch_time=timestamp(moment).ToJsonString()))
+        w = start()
+        with connect_when_ready(w, "mid-recovery") as conn:
+            assert conn.execute("select count(*) from big").fetchone()[0] == 1000
+        deadline = time.time() + 30
+        while [p for p in partials() if ".history/bases/" not in p] and time.time() < deadline:
+            time.sleep(0.2)
+        assert [p for p in partials() if ".history/bases/" not in p] == []
+    finally:
+        for kiln in started:
+            kiln.stop()
+
+
+def _swallow(request):
+    try:
+        request()
+    except Exception:   # the connection dies with the killed Kiln
+        pass

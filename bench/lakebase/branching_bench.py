@@ -1,19 +1,23 @@
 """Branching benchmark (issue #16): create_branch().wait() from a running parent of 1 GB and 10 GB, on Kiln's
 copy-on-write volume (KILN_STORAGE_VOLUME=xfs, when this machine allows it: root and xfsprogs) and on the
-fallback (full copies on the data directory's own filesystem), side by side; and the disk ten branches of the
-1 GB parent take on each.
+fallback (full copies on the data directory's own filesystem), side by side; the disk ten branches of the
+1 GB parent take on each; and branches of the 1 GB parent from the past, once WAL_GB of WAL was written since.
 
-Usage: bench/lakebase/run (both tables), or BRANCHING_ONLY=1 bench/lakebase/run. SIZES=1,10 (GB), RUNS=3."""
+Usage: bench/lakebase/run (both tables), or BRANCHING_ONLY=1 bench/lakebase/run. SIZES=1,10 (GB), RUNS=3,
+WAL_GB=2 (0: no point-in-time rows)."""
 import os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "conformance"))
 from conftest import start_kiln, free_port, traversable  # noqa: E402
 
+import psycopg
 from databricks.sdk import WorkspaceClient
+from google.protobuf.timestamp_pb2 import Timestamp
 from databricks.sdk.service.postgres import Branch, BranchSpec, Project, Role, RoleMembershipRole, RoleRoleSpec
 
 RUNS = int(os.environ.get("RUNS", "3"))
+WAL_GB = float(os.environ.get("WAL_GB", "2"))
 SIZES = [int(s) for s in os.environ.get("SIZES", "1,10").split(",")]
 BRANCHES_FOR_DISK = 10
 
@@ -28,6 +32,48 @@ def used_bytes(path: Path) -> int:
     os.sync()
     disk = os.statvfs(path)
     return (disk.f_blocks - disk.f_bfree) * disk.f_frsize
+
+
+def timestamp(seconds):
+    value = Timestamp()
+    value.FromNanoseconds(int(seconds * 1e9))
+    return value
+
+
+def point_in_time_branches(w, pid, prod, port, password):
+    """Waits for the parent's first base image, marks a moment, writes WAL_GB of WAL, then times branches
+    to that moment (all of it written since) and to a moment just before the end (the newest base image
+    and at most ~1 GB of WAL to replay). Returns {row: ms}."""
+    deadline = time.time() + 120
+    while True:   # the history begins with the first base image, taken within a sweep (5 s)
+        try:
+            w.postgres.create_branch(parent=f"projects/{pid}", branch=Branch(spec=BranchSpec(
+                source_branch=prod, source_branch_time=timestamp(time.time()), no_expiry=True)), branch_id="probe").wait()
+            w.postgres.delete_branch(f"projects/{pid}/branches/probe", purge=True).wait()
+            break
+        except Exception:
+            if time.time() > deadline:
+                raise
+            time.sleep(1)
+    with psycopg.connect(host="127.0.0.1", port=port, user="bench", password=password, dbname="databricks_postgres",
+                         autocommit=True) as conn:
+        conn.execute("create table if not exists wal_filler(v text)")
+        start = conn.execute("select pg_current_wal_lsn() - '0/0'").fetchone()[0]
+        moment = time.time()
+        time.sleep(0.5)
+        while conn.execute("select pg_current_wal_lsn() - '0/0'").fetchone()[0] - start < WAL_GB * 2**30:
+            conn.execute("insert into wal_filler select repeat('x', 400) from generate_series(1, 200000)")
+        late = time.time()
+        time.sleep(0.5)
+        conn.execute("truncate wal_filler")
+    results = {}
+    for label, point in ((f"a moment with {WAL_GB:g} GB of WAL written since", moment), ("a moment just before the end", late)):
+        started = time.perf_counter()
+        w.postgres.create_branch(parent=f"projects/{pid}", branch=Branch(spec=BranchSpec(
+            source_branch=prod, source_branch_time=timestamp(point), no_expiry=True)), branch_id="past").wait()
+        results[f"create_branch().wait() from {label}, ms"] = (time.perf_counter() - started) * 1000
+        w.postgres.delete_branch(f"projects/{pid}/branches/past", purge=True).wait()
+    return results
 
 
 def storages():
@@ -72,6 +118,8 @@ def measure(label, env):
                 results[f"disk taken by {BRANCHES_FOR_DISK} branches of the {gb} GB parent, GB"] = (used_bytes(storage) - before) / 2**30
                 for i in range(BRANCHES_FOR_DISK):
                     w.postgres.delete_branch(f"projects/{pid}/branches/d{i}", purge=True).wait()
+                if WAL_GB > 0:
+                    results.update(point_in_time_branches(w, pid, prod, port, password))
             w.postgres.delete_project(f"projects/{pid}").wait()
     finally:
         kiln.stop()
