@@ -98,8 +98,10 @@ def measure(label, env):
             password = w.postgres.reveal_role_password(f"{prod}/roles/bench").password
             port = w.api_client.do("GET", f"/api/2.0/postgres/{prod}/endpoints/primary")["status"]["hosts"]["port"]
             started = time.perf_counter()
-            subprocess.run(["pgbench", "-i", "-q", "-s", str(64 * gb), "-h", "127.0.0.1", "-p", str(port), "-U", "bench",
-                            "databricks_postgres"], check=True, env={**os.environ, "PGPASSWORD": password}, capture_output=True)
+            made = subprocess.run(["pgbench", "-i", "-q", "-s", str(64 * gb), "-h", "127.0.0.1", "-p", str(port), "-U", "bench",
+                                   "databricks_postgres"], env={**os.environ, "PGPASSWORD": password}, capture_output=True, text=True)
+            if made.returncode != 0:
+                raise RuntimeError(f"pgbench -i failed: {made.stderr[-2000:]}")
             size = w.postgres.get_branch(prod).status.logical_size_bytes
             print(f"  {label}: {size / 2**30:.2f} GiB parent made in {time.perf_counter() - started:.0f} s", flush=True)
             times = []
