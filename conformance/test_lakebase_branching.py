@@ -142,21 +142,34 @@ def test_branches_from_a_moment_or_an_lsn_hold_exactly_what_was_committed_by_the
     user, password = ledger
     wait_for_history(w, PROD)
     with connect(w, f"{PROD}/endpoints/primary", user, password) as conn:
-        (t1, lsn1), (t2, lsn2), (t3, lsn3) = (commit_marked(conn, n) for n in (1001, 1002, 1003))
+        (t1, lsn1), (t2, lsn2), (t3, lsn3) = (commit_marked(conn, n) for n in (10000001, 10000002, 10000003))
     at_time = branch_from(w, "as-of-t2", source_branch_time=timestamp(t2 + 0.1))
     at_lsn = branch_from(w, "as-of-lsn1", source_branch_lsn=lsn1)
-    assert markers(w, "as-of-t2", user, password) == [1001, 1002]
-    assert markers(w, "as-of-lsn1", user, password) == [1001]
+    assert markers(w, "as-of-t2", user, password) == [10000001, 10000002]
+    assert markers(w, "as-of-lsn1", user, password) == [10000001]
     assert at_time.status.source_branch == PROD and at_time.status.source_branch_time.seconds == int(t2 + 0.1)
     assert at_time.status.source_branch_lsn and at_lsn.status.source_branch_lsn
-    assert markers(w, "production", user, password) == [1001, 1002, 1003]   # the parent is untouched
+    assert markers(w, "production", user, password) == [10000001, 10000002, 10000003]   # the parent is untouched
+
+    # From a source whose compute is stopped: Kiln recovers it beside a maintenance server of the source.
+    primary = f"{PROD}/endpoints/primary"
+    rw = EndpointType.ENDPOINT_TYPE_READ_WRITE
+    w.postgres.update_endpoint(primary, Endpoint(spec=EndpointSpec(endpoint_type=rw, disabled=True)),
+                               FieldMask(["spec.disabled"])).wait()
+    try:
+        branch_from(w, "as-of-t3", source_branch_time=timestamp(t3 + 0.1))
+    finally:
+        w.postgres.update_endpoint(primary, Endpoint(spec=EndpointSpec(endpoint_type=rw, disabled=False)),
+                                   FieldMask(["spec.disabled"])).wait()
+    assert markers(w, "as-of-t3", user, password) == [10000001, 10000002, 10000003]
+    w.postgres.delete_branch("projects/ledger/branches/as-of-t3", purge=True).wait()
 
     # A branch of that branch, from a moment of its own past: it has its own history from its creation on.
     wait_for_history(w, "projects/ledger/branches/as-of-t2")
     with connect(w, "projects/ledger/branches/as-of-t2/endpoints/primary", user, password) as conn:
-        (u1, _), (u2, _) = (commit_marked(conn, n) for n in (2001, 2002))
+        (u1, _), (u2, _) = (commit_marked(conn, n) for n in (20000001, 20000002))
     branch_from(w, "as-of-u1", "projects/ledger/branches/as-of-t2", source_branch_time=timestamp(u1 + 0.1))
-    assert markers(w, "as-of-u1", user, password) == [1001, 1002, 2001]
+    assert markers(w, "as-of-u1", user, password) == [10000001, 10000002, 20000001]
     for branch in ("as-of-u1", "as-of-t2", "as-of-lsn1"):
         w.postgres.delete_branch(f"projects/ledger/branches/{branch}", purge=True).wait()
 
@@ -195,7 +208,8 @@ def test_kiln_killed_mid_clone_or_mid_recovery_leaves_no_half_made_branch(tmp_pa
         return WorkspaceClient(host=started[-1].url, token=started[-1].token, auth_type="pat")
 
     def partials():
-        return [str(p) for p in data.rglob("*.partial*")]
+        """Partial branch copies and recovery logs (not the history's: its base images and archived segments)."""
+        return [str(p) for p in data.rglob("*.partial*") if ".history/" not in str(p)]
 
     def kill_when(seen, request):
         """Sends `request` (which blocks until Kiln answers) on a thread, and kills Kiln once `seen()` holds or
@@ -264,9 +278,9 @@ def test_kiln_killed_mid_clone_or_mid_recovery_leaves_no_half_made_branch(tmp_pa
         with connect_when_ready(w, "mid-recovery") as conn:
             assert conn.execute("select count(*) from big").fetchone()[0] == 1000
         deadline = time.time() + 30
-        while [p for p in partials() if ".history/bases/" not in p] and time.time() < deadline:
+        while partials() and time.time() < deadline:
             time.sleep(0.2)
-        assert [p for p in partials() if ".history/bases/" not in p] == []
+        assert partials() == []
     finally:
         for kiln in started:
             kiln.stop()

@@ -20,15 +20,17 @@ public struct BranchHistory: Sendable, Equatable {
     /// Whether the branch keeps a history: its computes archive their WAL.
     public var isKept: Bool { FileManager.default.fileExists(atPath: archive) }
 
-    /// The `postgres -c` settings that archive each finished WAL segment: copied under a temporary name and
-    /// renamed, so a segment is in the archive whole or not at all; one already there is accepted only if it
-    /// is the same (a retry after a crash), as PostgreSQL's documentation asks of an archive command.
+    /// The `postgres -c` settings that archive each finished WAL segment: copied under a temporary name,
+    /// synced to disk and renamed, so a segment is in the archive whole or not at all; one already there is
+    /// accepted only if it is the same (a retry after a crash), as PostgreSQL's documentation asks of an
+    /// archive command.
     var archiveSettings: [String: String] {
         let target = "'\(archive)/%f'"
         return [
             "archive_mode": "on",
             "archive_command":
-                "if [ -f \(target) ]; then cmp -s %p \(target); else cp --reflink=auto %p '\(archive)/%f.partial' && mv '\(archive)/%f.partial' \(target); fi",
+                "if [ -f \(target) ]; then cmp -s %p \(target); else cp --reflink=auto %p '\(archive)/%f.partial' "
+                + "&& sync '\(archive)/%f.partial' && mv '\(archive)/%f.partial' \(target) && sync '\(archive)'; fi",
         ]
     }
 

@@ -18,8 +18,10 @@ extension DataDirectories {
     }
 
     /// Takes a base image of the branch: a copy of its data as the compute running on `port` has it (a
-    /// low-level backup, like a branch), or of its stopped data when `port` is nil. `now` is the time it is
-    /// consistent at for a running compute; a stopped one's is when it stopped (its `pg_control`).
+    /// low-level backup, like a branch), or of its stopped data when `port` is nil. A running compute's is
+    /// consistent from the end of the backup (the time is taken then); a stopped one's from when it stopped
+    /// (its `pg_control`), and only a clean stop is taken (`now` bounds that time). Throws `ComputeError` for
+    /// data that was not stopped cleanly: the next try takes it from its running compute.
     @discardableResult
     public func takeBase(_ history: BranchHistory, runningServerPort port: Int?, now: Int64) async throws -> BranchHistory.Base {
         let staging = history.basesDirectory + "/new"
@@ -28,7 +30,11 @@ extension DataDirectories {
         var time = now
         if let port {
             lsn = try await copy(runningServerPort: port, dataDirectory: history.dataDirectory, to: staging)
+            time = max(now, Int64(Date().timeIntervalSince1970 * 1000))
         } else {
+            guard await isCleanlyStopped(history.dataDirectory) else {
+                throw ComputeError("\(history.dataDirectory) was not stopped cleanly; its base image waits for its compute to run.")
+            }
             guard let text = await controlData(of: history.dataDirectory, "Latest checkpoint location:"), let checkpoint = LSN(text) else {
                 throw ComputeError("Cannot read the last checkpoint of \(history.dataDirectory).")
             }
@@ -71,7 +77,8 @@ extension DataDirectories {
             }
             let spec = ServerSpec(id: "restore-" + URL(fileURLWithPath: path).lastPathComponent, dataDirectory: partial, port: port, settings: settings)
             defer { try? FileManager.default.removeItem(atPath: spec.logPath) }
-            let server = try await PostgresServer.start(spec, configuration: configuration, timeout: .seconds(60))
+            // With hot_standby off, the server says "ready" only once promoted: start waits for the whole replay.
+            let server = try await PostgresServer.start(spec, configuration: configuration, timeout: .seconds(1800))
             do {
                 try await server.waitUntilPromoted(timeout: .seconds(1800))
             } catch {

@@ -35,13 +35,24 @@ public struct DataDirectories: Sendable {
     /// point to the checkpoint itself (`pg_controldata`), not the old or recycled ones a server keeps up to
     /// `max_wal_size`.
     public func copy(stoppedDirectory source: String, to path: String) async throws {
-        let firstSegment = await controlData(of: source, "Latest checkpoint's REDO WAL file:")
-        let lastSegment = await controlData(of: source, "Latest checkpoint location:").flatMap(LSN.init).map(BranchHistory.segmentName)
+        // After a clean shutdown the data needs no WAL past its checkpoint; after a crash or an immediate stop,
+        // recovery needs all of it.
+        let clean = await isCleanlyStopped(source)
+        let firstSegment = clean ? await controlData(of: source, "Latest checkpoint's REDO WAL file:") : nil
+        let lastSegment = clean ? await controlData(of: source, "Latest checkpoint location:").flatMap(LSN.init).map(BranchHistory.segmentName) : nil
         try await cloneAtomically(to: path) { partial in
             var clone = DirectoryClone(alsoEmptied: ["pg_wal"])
             try clone.copy(source, to: partial)
             try clone.copyFiles(of: source + "/pg_wal", to: partial + "/pg_wal", from: firstSegment, through: lastSegment)
         }
+    }
+
+    /// Whether the stopped data directory at `path` was shut down cleanly (`Database cluster state: shut down`).
+    func isCleanlyStopped(_ path: String) async -> Bool {
+        guard let major = configuration.builds.major(ofDataDirectory: path), let bin = configuration.builds.binDirectories[major],
+            let output = try? await Commands.output([bin + "/pg_controldata", "-D", path], what: "pg_controldata")
+        else { return false }
+        return output.split(separator: "\n").contains { $0.hasPrefix("Database cluster state:") && $0.hasSuffix(" shut down") }
     }
 
     /// A value `pg_controldata` prints for the stopped data directory at `path` (the last word of the line
@@ -153,6 +164,7 @@ public struct DataDirectories: Sendable {
     public func remove(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)
         try? FileManager.default.removeItem(atPath: path + ".partial")
+        try? FileManager.default.removeItem(atPath: path + ".partial.log")
         try? FileManager.default.removeItem(atPath: path + ".log")
         try? FileManager.default.removeItem(atPath: path + ".suspended")
         try? FileManager.default.removeItem(atPath: path + ".history")

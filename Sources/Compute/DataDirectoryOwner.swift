@@ -91,6 +91,12 @@ public final class DataDirectoryOwner: Sendable {
         }
     }
 
+    /// Deletes what the branch's history no longer needs to reach every moment from `start` on (Unix ms),
+    /// holding the branch so that no restore reads a base or a segment being deleted; returns how many.
+    public func prune(_ history: BranchHistory, before start: Int64) async -> Int {
+        (try? await withDirectory(history.dataDirectory) { [driver] in driver.prune(history, before: start) }) ?? 0
+    }
+
     /// Makes at `path` the data of the branch at `history.dataDirectory` as it was at `target`, recovered
     /// from the newest base image before it. The branch is held throughout, served by its compute or a
     /// maintenance server, which first writes a commit record (so recovery to a moment up to now finds its

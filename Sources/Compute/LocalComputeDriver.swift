@@ -26,8 +26,10 @@ public struct LocalComputeDriver: ComputeDriver {
     public var ports: Range<Int> { configuration.ports }
     public var socketDirectory: String { configuration.socketDirectory }
 
+    /// Free when nothing listens on it over TCP and no postgres has its Unix socket (Kiln's computes and
+    /// maintenance servers listen on that alone).
     public func canUse(port: Int) -> Bool {
-        PortProbe.canBind(port: port, host: configuration.listenHost)
+        PortProbe.canBind(port: port, host: configuration.listenHost) && !FileManager.default.fileExists(atPath: socketPath(port: port))
     }
 
     // MARK: Data directories

@@ -26,7 +26,7 @@ public struct StorageVolume: Sendable, Equatable {
 
     public init(image: String, mountPoint: String, size: Int64 = StorageVolume.defaultSize) {
         self.image = URL(fileURLWithPath: image).standardizedFileURL.path
-        self.mountPoint = URL(fileURLWithPath: mountPoint).standardizedFileURL.path
+        self.mountPoint = URL(fileURLWithPath: mountPoint).resolvingSymlinksInPath().path
         self.size = size
     }
 

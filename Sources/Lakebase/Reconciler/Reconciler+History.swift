@@ -49,7 +49,7 @@ extension Reconciler {
                 if last == nil || history.segmentsArchived(after: last!.lsn) >= Self.baseEverySegments {
                     try await dataOwner.takeBase(history, now: now)
                 }
-                let pruned = driver.prune(history, before: now - project.projectSpec.historyRetentionMillis)
+                let pruned = await dataOwner.prune(history, before: now - project.projectSpec.historyRetentionMillis)
                 if pruned > 0 {
                     logger.debug("Pruned a branch's history to its restore window", metadata: ["branch": "\(branch.name)", "files": "\(pruned)"])
                 }
