@@ -74,8 +74,9 @@ class Target:
 
 
 def endpoint_settings(port):
-    """The `-c` settings of the postgres serving Kiln's endpoint on `port`, less where it listens."""
-    skip = ("port", "listen_addresses", "unix_socket_directories", "hba_file")
+    """The `-c` settings of the postgres serving Kiln's endpoint on `port`, less where it listens and where it
+    archives its WAL (Kiln's branch history; `pgbench -S` writes none)."""
+    skip = ("port", "listen_addresses", "unix_socket_directories", "hba_file", "archive_")
     for pid in subprocess.run(["pgrep", "-f", f"port={port}"], capture_output=True, text=True).stdout.split():
         args = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
         if "-D" in args:
