@@ -340,11 +340,11 @@ def test_create_errors(w, project):
     with pytest.raises(BadRequest, match="role with that name already exists"):
         w.postgres.create_role(parent="projects/shop/branches/production",
                                role=Role(spec=RoleRoleSpec(postgres_role="app_user")), role_id="app-dup").wait()
-    with pytest.raises(NotImplemented):
+    with pytest.raises(NotFound, match="snapshot"):
         w.postgres.create_branch(parent="projects/shop", branch=Branch(spec=BranchSpec(
             source_snapshot="projects/shop/snapshots/nightly")), branch_id="from-snapshot")
     with pytest.raises(NotImplemented):
-        list(w.postgres.list_snapshots("projects/shop"))
+        w.api_client.do("GET", "/api/2.0/postgres/projects/shop/branches/production/databases/databricks-postgres/data-api")
     with pytest.raises(InvalidParameterValue):
         w.api_client.do("POST", "/api/2.0/postgres/projects", query={"project_id": "bad-enum"},
                         body={"initial_endpoint_spec": {"autoscaling_limit_max_cu": "lots"}})

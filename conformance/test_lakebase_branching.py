@@ -37,7 +37,7 @@ def ledger(w):
 
 
 def branch_from(w, branch_id, source=PROD, **point):
-    return w.postgres.create_branch(parent="projects/ledger", branch=Branch(spec=BranchSpec(
+    return w.postgres.create_branch(parent=source.split("/branches/")[0], branch=Branch(spec=BranchSpec(
         source_branch=source, no_expiry=True, **point)), branch_id=branch_id).wait()
 
 
@@ -54,7 +54,7 @@ def wait_for_history(w, source, timeout=60):
     while True:
         try:
             branch_from(w, "history-probe", source, source_branch_time=timestamp(time.time()))
-            w.postgres.delete_branch("projects/ledger/branches/history-probe", purge=True).wait()
+            w.postgres.delete_branch(source.split("/branches/")[0] + "/branches/history-probe", purge=True).wait()
             return
         except Exception as error:   # the operation fails (OperationFailed) while there is no base yet
             assert "older than the source branch's history" in str(error), error

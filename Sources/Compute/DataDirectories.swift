@@ -33,15 +33,18 @@ public struct DataDirectories: Sendable {
     ///
     /// Of the WAL it copies only what the copy's start needs: the segments from its last checkpoint's redo
     /// point to the checkpoint itself (`pg_controldata`), not the old or recycled ones a server keeps up to
-    /// `max_wal_size`.
+    /// `max_wal_size`. A copy that was never started (a snapshot's: `copy(runningServerPort:)` made it) keeps
+    /// its `backup_label` and all its WAL, so that its first start recovers as the original's would.
     public func copy(stoppedDirectory source: String, to path: String) async throws {
         // After a clean shutdown the data needs no WAL past its checkpoint; after a crash or an immediate stop,
         // recovery needs all of it.
-        let clean = await isCleanlyStopped(source)
+        let backup = FileManager.default.fileExists(atPath: source + "/backup_label")
+        var clean = false
+        if !backup { clean = await isCleanlyStopped(source) }
         let firstSegment = clean ? await controlData(of: source, "Latest checkpoint's REDO WAL file:") : nil
         let lastSegment = clean ? await controlData(of: source, "Latest checkpoint location:").flatMap(LSN.init).map(BranchHistory.segmentName) : nil
         try await cloneAtomically(to: path) { partial in
-            var clone = DirectoryClone(alsoEmptied: ["pg_wal"])
+            var clone = DirectoryClone(alsoEmptied: ["pg_wal"], keepsBackupLabel: backup)
             try clone.copy(source, to: partial)
             try clone.copyFiles(of: source + "/pg_wal", to: partial + "/pg_wal", from: firstSegment, through: lastSegment)
         }
@@ -107,13 +110,16 @@ public struct DataDirectories: Sendable {
     }
 
     /// Runs `copy` (file work, on a thread of its own) into `<path>.partial`, then the async `finish`,
-    /// syncs the copy to disk and renames it to `path`; a failure removes the partial copy.
+    /// syncs the copy to disk and renames it to `path`; a failure removes the partial copy. A partial copy
+    /// a killed Kiln left goes first, with the recovery postgres still running on it if its parent-death
+    /// signal has not stopped it yet.
     func cloneAtomically(
         to path: String, _ copy: @escaping @Sendable (String) throws -> Void,
         finish: (String) async throws -> Void = { _ in }
     ) async throws {
         try prepareParent(of: path)
         let partial = path + ".partial"
+        await OrphanSweep.stopOrphans(dataDirectories: [partial])
         try? FileManager.default.removeItem(atPath: partial)
         do {
             try await DirectoryClone.onThread { try copy(partial) }

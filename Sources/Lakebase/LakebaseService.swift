@@ -92,7 +92,7 @@ public final class LakebaseService: Service {
         else {
             throw Self.notFound(name.kind)
         }
-        if name.kind != .project, name.kind != .branch, let branchName = name.parent {
+        if let branchName = name.parent, branchName.kind == .branch {
             let branch = try await database.read { db in try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: branchName) }
             guard let branch, branch.deletedAt == nil else { throw Self.notFound(name.kind) }
         }

@@ -155,7 +155,7 @@ import Testing
 
     @Test(arguments: [
         "/api/2.0/postgres/catalogs", "/api/2.0/postgres/synced_tables/t",
-        "/api/2.0/postgres/projects/p/branches/production/snapshots", "/api/2.0/postgres/projects/p/data-api",
+        "/api/2.0/postgres/projects/p/branches/production/databases/d/cdf-configs", "/api/2.0/postgres/projects/p/data-api",
     ])
     func aPathKilnDoesNotImplementYetIsNotImplemented(uri: String) async throws {
         try await TestServer.run { server in

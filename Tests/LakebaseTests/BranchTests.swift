@@ -67,7 +67,7 @@ import Testing
             let snapshot = await lake.failure {
                 try await lake.create(.branch, in: "projects/p", id: "x", spec: #"{"source_snapshot": "projects/p/snapshots/nightly"}"#)
             }
-            #expect(snapshot?.code == .notImplemented)
+            #expect(snapshot?.code == .notFound)
             try await lake.createBranch("x")
             await lake.expectError(.alreadyExists) { try await lake.createBranch("x") }
         }

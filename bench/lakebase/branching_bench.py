@@ -1,7 +1,8 @@
 """Branching benchmark (issue #16): create_branch().wait() from a running parent of 1 GB and 10 GB, on Kiln's
 copy-on-write volume (KILN_STORAGE_VOLUME=xfs, when this machine allows it: root and xfsprogs) and on the
 fallback (full copies on the data directory's own filesystem), side by side; the disk ten branches of the
-1 GB parent take on each; and branches of the 1 GB parent from the past, once WAL_GB of WAL was written since.
+1 GB parent take on each; create_snapshot().wait() of each parent and a branch restored from that snapshot; and
+branches of the 1 GB parent from the past, once WAL_GB of WAL was written since.
 
 Usage: bench/lakebase/run (both tables), or BRANCHING_ONLY=1 bench/lakebase/run. SIZES=1,10 (GB), RUNS=3,
 WAL_GB=2 (0: no point-in-time rows)."""
@@ -14,7 +15,9 @@ from conftest import start_kiln, free_port, traversable  # noqa: E402
 import psycopg
 from databricks.sdk import WorkspaceClient
 from google.protobuf.timestamp_pb2 import Timestamp
-from databricks.sdk.service.postgres import Branch, BranchSpec, Project, Role, RoleMembershipRole, RoleRoleSpec
+from databricks.sdk.service.postgres import (
+    Branch, BranchSpec, Project, Role, RoleMembershipRole, RoleRoleSpec, Snapshot, SnapshotSpec,
+)
 
 RUNS = int(os.environ.get("RUNS", "3"))
 WAL_GB = float(os.environ.get("WAL_GB", "2"))
@@ -111,6 +114,16 @@ def measure(label, env):
                 w.postgres.delete_branch(f"projects/{pid}/branches/b{i}", purge=True).wait()
             results[f"create_branch().wait(), {gb} GB running parent, ms"] = statistics.median(times)
             results[f"  per GB of the {gb} GB parent, ms"] = statistics.median(times) / (size / 2**30)
+            snapshots, restores = [], []
+            for i in range(RUNS):
+                snapshots.append(timed(lambda i=i: w.postgres.create_snapshot(parent=f"projects/{pid}", snapshot=Snapshot(
+                    spec=SnapshotSpec(source_branch=prod)), snapshot_id=f"s{i}").wait()))
+                restores.append(timed(lambda i=i: w.postgres.create_branch(parent=f"projects/{pid}", branch=Branch(
+                    spec=BranchSpec(source_snapshot=f"projects/{pid}/snapshots/s{i}", no_expiry=True)), branch_id=f"r{i}").wait()))
+                w.postgres.delete_branch(f"projects/{pid}/branches/r{i}", purge=True).wait()
+                w.postgres.delete_snapshot(f"projects/{pid}/snapshots/s{i}").wait()
+            results[f"create_snapshot().wait(), {gb} GB running parent, ms"] = statistics.median(snapshots)
+            results[f"create_branch().wait() from the {gb} GB snapshot, ms"] = statistics.median(restores)
             if gb == SIZES[0]:
                 storage = data / "storage"
                 before = used_bytes(storage)

@@ -32,6 +32,8 @@ public struct PostgresController: Sendable {
             return Self.json(try await service.get(name, caller: Self.caller(context)))
         case .operation(let name):
             return Self.json(try await service.operation(name, caller: Self.caller(context)))
+        case .snapshotSchedule(let branch):
+            return Self.json(try await service.snapshotSchedule(of: branch, caller: Self.caller(context)))
         default:
             throw Self.unknownRoute(request)
         }
@@ -60,7 +62,13 @@ public struct PostgresController: Sendable {
 
     @Sendable func patch(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let query = QueryParameters(request)
-        guard case .resource(let name) = try Self.route(request) else { throw Self.unknownRoute(request) }
+        let route = try Self.route(request)
+        if case .snapshotSchedule(let branch) = route {
+            return Self.json(
+                try await service.updateSnapshotSchedule(
+                    of: branch, body: try await RequestBodyReader.jsonObject(request), mask: query["update_mask"], caller: Self.caller(context)))
+        }
+        guard case .resource(let name) = route else { throw Self.unknownRoute(request) }
         return Self.json(
             try await service.update(
                 name, body: try await RequestBodyReader.jsonObject(request), mask: query["update_mask"], caller: Self.caller(context)))

@@ -38,6 +38,8 @@ extension LakebaseService {
             spec = try Specs.role(merged)
         case .database:
             spec = try Specs.database(merged)
+        case .snapshot:
+            throw KilnError.invalidParameter("A snapshot cannot be changed; create another one instead.")
         }
         let newSpec = spec
         let kind: OperationKind =
@@ -47,6 +49,7 @@ extension LakebaseService {
             case .endpoint: .updateEndpoint
             case .role: .updateRole
             case .database: .updateDatabase
+            case .snapshot: throw KilnError.invalidParameter("A snapshot cannot be changed.")
             }
         return try await start(kind, name, payload: .object([.init("previous", resource.spec)]), caller: caller) { db in
             guard var current = try await ResourceTable.get(db, workspaceID: ws, name: name), current.deletedAt == nil else {
@@ -125,6 +128,8 @@ extension LakebaseService {
             return try await start(.deleteRole, name, payload: payload, caller: caller) { _ in }
         case .database:
             return try await start(.deleteDatabase, name, caller: caller) { _ in }
+        case .snapshot:
+            return try await deleteSnapshot(name, caller: caller)
         }
     }
 

@@ -16,7 +16,7 @@ extension LakebaseService {
         switch kind {
         case .project:
             return try await createProject(id: id, body: body, caller: caller)
-        case .branch, .endpoint, .role, .database:
+        case .branch, .endpoint, .role, .database, .snapshot:
             guard let parent else { throw Self.notFound(kind) }
             let resourceID: String
             if let id, !id.isEmpty {
@@ -36,6 +36,7 @@ extension LakebaseService {
             case .branch: return try await createBranch(name, spec: spec, caller: caller)
             case .endpoint: return try await createEndpoint(name, spec: spec, caller: caller)
             case .role: return try await createRole(name, spec: spec, caller: caller)
+            case .snapshot: return try await createSnapshot(name, spec: spec, caller: caller)
             default: return try await createDatabase(name, spec: spec, caller: caller)
             }
         }
@@ -111,8 +112,8 @@ extension LakebaseService {
 
     private func createBranch(_ name: ResourceName, spec: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
         let reader = SpecReader(spec, prefix: "spec")
-        if reader.has("source_snapshot") {
-            throw KilnError(.notImplemented, "Branching from a snapshot is not supported by Kiln yet; branch from a point in time instead.")
+        if let snapshotText = try reader.string("source_snapshot") {
+            return try await createBranch(name, fromSnapshot: snapshotText, spec: spec, caller: caller)
         }
         let now = clock.nowMillis()
         let pointInTime = try Self.pointInTime(reader, now: now)
@@ -152,17 +153,7 @@ extension LakebaseService {
             if case .time(let millis) = pointInTime {
                 try Self.checkRestoreWindow(millis, source: sourceRow, retention: retention, now: now)
             }
-            if try await ResourceTable.get(db, workspaceID: ws, name: name) != nil {
-                throw KilnError(.alreadyExists, "branch with such id already exists in the project")
-            }
-            let siblings = try await ResourceTable.children(db, workspaceID: ws, parent: name.project.description, kind: .branch)
-            guard siblings.count < Limits.branchesPerProject else { throw Limits.exceeded("branches per project", Limits.branchesPerProject) }
-            if isProtected, siblings.filter({ $0.branchSpec.isProtected }).count >= Limits.protectedBranchesPerProject {
-                throw Limits.exceeded("protected branches per project", Limits.protectedBranchesPerProject)
-            }
-            try await self.checkActiveComputes(db, project: name.project, ws: ws, adding: 1)
-            try await ResourceTable.insert(db, StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.branch), spec: branchSettings, now: now))
-            try await ResourceTable.insert(db, try await self.newEndpoint(db, name: name.child(.endpoint, "primary"), spec: endpointSpec, ws: ws, now: now))
+            try await self.insertBranch(db, name, settings: branchSettings, endpointSpec: endpointSpec, ws: ws, now: now)
             // The child has the parent's roles and databases: they are in the copied data.
             for kind in [ResourceKind.role, .database] {
                 for row in try await ResourceTable.children(db, workspaceID: ws, parent: source.description, kind: kind) where row.isReady {
@@ -175,6 +166,75 @@ extension LakebaseService {
                     (copy.createdAt, copy.updatedAt, copy.stateChangedAt) = (now, now, now)
                     try await ResourceTable.insert(db, copy)
                 }
+            }
+        }
+    }
+
+    /// Stores a new branch and its read-write endpoint, within Lakebase's limits (branches, protected
+    /// branches and active computes per project); 409 when the id is taken.
+    private func insertBranch(
+        _ db: any SQLDatabase, _ name: ResourceName, settings: JSONTree, endpointSpec: JSONTree, ws: Int64, now: Int64
+    ) async throws {
+        if try await ResourceTable.get(db, workspaceID: ws, name: name) != nil {
+            throw KilnError(.alreadyExists, "branch with such id already exists in the project")
+        }
+        let siblings = try await ResourceTable.children(db, workspaceID: ws, parent: name.project.description, kind: .branch)
+        guard siblings.count < Limits.branchesPerProject else { throw Limits.exceeded("branches per project", Limits.branchesPerProject) }
+        if BranchSpec(settings).isProtected, siblings.filter({ $0.branchSpec.isProtected }).count >= Limits.protectedBranchesPerProject {
+            throw Limits.exceeded("protected branches per project", Limits.protectedBranchesPerProject)
+        }
+        try await checkActiveComputes(db, project: name.project, ws: ws, adding: 1)
+        try await ResourceTable.insert(db, StoredResource(workspaceID: ws, name: name, uid: UIDs.make(.branch), spec: settings, now: now))
+        try await ResourceTable.insert(db, try await newEndpoint(db, name: name.child(.endpoint, "primary"), spec: endpointSpec, ws: ws, now: now))
+    }
+
+    /// A branch restored from a snapshot (`spec.source_snapshot`, with no other source field): a copy of the
+    /// snapshot's data with the roles and databases it held. Its `source_branch` is the snapshot's. Throws
+    /// Databricks' 400 for another source field beside it or a snapshot of another project, 404 for a
+    /// snapshot that does not exist, and 409 (`ABORTED`) for one still being taken.
+    private func createBranch(_ name: ResourceName, fromSnapshot snapshotText: String, spec: JSONTree, caller: LakebaseCaller) async throws -> JSONTree {
+        let reader = SpecReader(spec, prefix: "spec")
+        for field in ["source_branch", "source_branch_lsn", "source_branch_time"] where reader.has(field) {
+            throw KilnError.invalidParameter(
+                "spec.source_snapshot and spec.\(field) are mutually exclusive: a branch restored from a snapshot has no other source.")
+        }
+        guard let snapshot = ResourceName(snapshotText), snapshot.kind == .snapshot else {
+            throw KilnError.invalidParameter(
+                "spec.source_snapshot must be a snapshot name such as projects/\(name.projectID)/snapshots/<snapshot_id>, not '\(snapshotText)'.")
+        }
+        guard snapshot.projectID == name.projectID else {
+            throw KilnError.invalidParameter(
+                "The snapshot \(snapshot) belongs to another project; a branch can only be restored from a snapshot of projects/\(name.projectID).")
+        }
+        let now = clock.nowMillis()
+        let settings = try Specs.branchSettings(spec, now: now)
+        let ws = caller.workspaceID
+        let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
+        if settings["is_protected"]?.boolValue == true, settings["expire_time"] != nil {
+            throw KilnError.invalidParameter("A protected branch cannot expire.")
+        }
+        let endpointSpec = try Specs.endpoint(
+            .object([.init("endpoint_type", .string("ENDPOINT_TYPE_READ_WRITE"))]),
+            projectDefaults: project.projectSpec.defaultEndpointSettings)
+        let payload = JSONTree.object([.init("source_snapshot", .string(snapshot.description))])
+        return try await start(.createBranch, name, payload: payload, caller: caller) { db in
+            guard let snapshotRow = try await ResourceTable.get(db, workspaceID: ws, name: snapshot) else {
+                throw Self.notFound(.snapshot)
+            }
+            guard snapshotRow.isReady else {
+                throw KilnError(.aborted, "The snapshot \(snapshot) is still being taken; try again when it is available.")
+            }
+            var restored = settings
+            restored.set("source_branch", snapshotRow.spec["source_branch"] ?? .null)
+            restored.set("source_branch_time", .string(ProtoTime.timestamp(millis: snapshotRow.snapshotMoment)))
+            restored.set("source_snapshot", .string(snapshot.description))
+            try await self.insertBranch(db, name, settings: restored, endpointSpec: endpointSpec, ws: ws, now: now)
+            for item in snapshotRow.privateState["children"]?.arrayValue ?? [] {
+                guard var copy = try? StoredResource(snapshotChild: item, branch: name, ws: ws, now: now) else { continue }
+                if copy.kind == .database, let owner = copy.databaseSpec.owner {
+                    copy.spec.set("role", .string(name.child(.role, owner.id).description))
+                }
+                try await ResourceTable.insert(db, copy)
             }
         }
     }

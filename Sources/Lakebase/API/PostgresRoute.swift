@@ -11,7 +11,9 @@ public enum PostgresRoute: Sendable, Equatable {
     case operation(String)
     /// `…/credentials`.
     case credentials
-    /// Snapshots, schedules, Data API, catalogs, synced tables, CDF: not implemented yet.
+    /// `projects/p/branches/b/snapshot-schedule`: the branch's snapshot schedule (GET, PATCH).
+    case snapshotSchedule(branch: ResourceName)
+    /// The Data API, catalogs, synced tables, CDF: not implemented yet.
     case unimplemented(String)
 
     public init?(segments: [String]) {
@@ -36,14 +38,7 @@ public enum PostgresRoute: Sendable, Equatable {
         var index = 0
         while index < segments.count {
             let segment = segments[index]
-            let expected: [ResourceKind] =
-                switch name?.kind {
-                case nil: [.project]
-                case .project: [.branch]
-                case .branch: [.endpoint, .role, .database]
-                default: []
-                }
-            if let kind = expected.first(where: { $0.collection == segment }) {
+            if let kind = ResourceKind.children(of: name?.kind).first(where: { $0.collection == segment }) {
                 if index + 1 == segments.count {
                     self = .collection(parent: name, kind: kind)
                     return
@@ -54,7 +49,9 @@ public enum PostgresRoute: Sendable, Equatable {
             }
             guard let current = name else { return nil }
             let rest = Array(segments[index...])
-            if ["snapshots", "snapshot-schedule", "data-api", "cdf-configs"].contains(segment) {
+            if rest.count == 1, current.kind == .branch, segment == "snapshot-schedule" {
+                self = .snapshotSchedule(branch: current)
+            } else if ["data-api", "cdf-configs"].contains(segment) {
                 self = .unimplemented(segment)
             } else if rest.count == 1,
                 (current.kind == .project || current.kind == .branch) && segment == "undelete"

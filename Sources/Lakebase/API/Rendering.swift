@@ -5,6 +5,7 @@ enum Rendering {
     static let branchSizeLimit: Int64 = 8_796_093_022_208
 
     static func render(_ resource: StoredResource, project: StoredResource?, facts: RuntimeFacts) async -> JSONTree {
+        if resource.kind == .snapshot { return snapshot(resource) }
         let name = resource.name
         var members: [(String, JSONTree?)] = [("name", .string(name.description)), (resource.kind.idField, .string(name.id))]
         if let parent = name.parent { members.append(("parent", .string(parent.description))) }
@@ -59,11 +60,28 @@ enum Rendering {
             }
             status.set("hosts", hosts)
             status.set("last_active_time", .string(ProtoTime.timestamp(millis: resource.stateChangedAt)))
-        case .role, .database:
+        case .role, .database, .snapshot:
             break
         }
         members.append(("status", status))
         return .compact(members)
+    }
+
+    /// A snapshot as SDK 0.162.0's `Snapshot` has it: no `parent` or `update_time`, and its `spec` echoed
+    /// (with `ttl` resolved to `expire_time`, as "reads report" it) beside its `status`. Its size is known
+    /// once it is taken.
+    static func snapshot(_ resource: StoredResource) -> JSONTree {
+        let spec = resource.spec
+        let status = JSONTree.compact([
+            ("source_branch", spec["source_branch"]),
+            ("expire_time", spec["expire_time"]),
+            ("no_expiry", spec["no_expiry"]),
+            ("full_size_bytes", resource.privateState["full_size_bytes"]),
+        ])
+        return .compact([
+            ("name", .string(resource.name.description)), ("snapshot_id", .string(resource.name.id)), ("uid", .string(resource.uid)),
+            ("create_time", .string(ProtoTime.timestamp(millis: resource.createdAt))), ("spec", spec), ("status", status),
+        ])
     }
 
     /// Spec fields that are inputs only.

@@ -1,8 +1,9 @@
 import KilnCore
 
-/// The five kinds of Lakebase resource Kiln stores.
+/// The kinds of Lakebase resource Kiln stores: projects, their branches and snapshots, and each branch's
+/// endpoints, roles and databases.
 public enum ResourceKind: String, Sendable, CaseIterable {
-    case project, branch, endpoint, role, database
+    case project, branch, endpoint, role, database, snapshot
 
     /// The collection segment in names (`branches`).
     var collection: String {
@@ -12,6 +13,7 @@ public enum ResourceKind: String, Sendable, CaseIterable {
         case .endpoint: "endpoints"
         case .role: "roles"
         case .database: "databases"
+        case .snapshot: "snapshots"
         }
     }
 
@@ -25,25 +27,29 @@ public enum ResourceKind: String, Sendable, CaseIterable {
     var parentKind: ResourceKind? {
         switch self {
         case .project: nil
-        case .branch: .project
+        case .branch, .snapshot: .project
         case .endpoint, .role, .database: .branch
         }
+    }
+
+    /// The kinds whose collections sit directly under a resource of this kind (under the root for nil).
+    static func children(of parent: ResourceKind?) -> [ResourceKind] {
+        allCases.filter { $0.parentKind == parent }
     }
 
     /// The `@type` of its operations' metadata and response.
     var typeName: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
 }
 
-/// A resource name: `projects/p`, `projects/p/branches/b`, `projects/p/branches/b/roles/r`, ….
+/// A resource name: `projects/p`, `projects/p/branches/b`, `projects/p/branches/b/roles/r`,
+/// `projects/p/snapshots/s`, ….
 public struct ResourceName: Sendable, Hashable, CustomStringConvertible {
     public var kind: ResourceKind
     /// The ids from the project down to this resource.
     public var ids: [String]
 
     public var description: String {
-        var kinds: [ResourceKind] = [.project]
-        if ids.count > 1 { kinds.append(.branch) }
-        if ids.count > 2 { kinds.append(kind) }
+        let kinds = sequence(first: kind, next: \.parentKind).reversed()
         return zip(kinds, ids).map { "\($0.collection)/\($1)" }.joined(separator: "/")
     }
 
@@ -53,10 +59,13 @@ public struct ResourceName: Sendable, Hashable, CustomStringConvertible {
     /// The project this resource belongs to (itself for a project).
     public var project: ResourceName { ResourceName(kind: .project, ids: [ids[0]]) }
 
-    /// The branch this resource belongs to (itself for a branch; a project has none, and is given its own
-    /// name back). Endpoints, roles and databases always have one: use this rather than `parent!`.
+    /// The branch this resource belongs to (itself for a branch; a project or a snapshot has none, and is
+    /// given its project's name). Endpoints, roles and databases always have one: use this rather than `parent!`.
     public var branch: ResourceName {
-        ids.count < 2 ? project : ResourceName(kind: .branch, ids: Array(ids.prefix(2)))
+        switch kind {
+        case .project, .snapshot: project
+        default: ResourceName(kind: .branch, ids: Array(ids.prefix(2)))
+        }
     }
 
     /// The parent resource (`nil` for a project).

@@ -127,6 +127,20 @@ enum Specs {
     /// `is_protected` and the expiration of a branch; `ttl` becomes an absolute `expire_time`.
     static func branchSettings(_ spec: JSONTree, now: Int64) throws -> JSONTree {
         let reader = SpecReader(spec, prefix: "spec")
+        var result = JSONTree.object([.init("is_protected", .bool(try reader.bool("is_protected") ?? false))])
+        if let expiry = try expiry(reader, now: now, what: "branch") {
+            guard Double(expiry - now) <= maxBranchLifetime * 1000 else {
+                throw KilnError.invalidParameter("A branch can expire at most 30 days from now.")
+            }
+            result.set("expire_time", .string(ProtoTime.timestamp(millis: expiry)))
+        }
+        return result
+    }
+
+    /// When a branch or snapshot (`what`) is to be deleted by itself, in Unix ms: `ttl` from `now`, or
+    /// `expire_time`; nil for neither (or `no_expiry`). Throws Databricks' 400 for more than one of the
+    /// three, a `no_expiry` of false, and a moment not in the future.
+    static func expiry(_ reader: SpecReader, now: Int64, what: String) throws(KilnError) -> Int64? {
         let ttl = try reader.duration("ttl")
         let expireTime = try reader.timestamp("expire_time")
         let noExpiry = try reader.bool("no_expiry")
@@ -136,22 +150,36 @@ enum Specs {
         if noExpiry == false {
             throw KilnError.invalidParameter("no_expiry must be true when provided; set ttl or expire_time instead.")
         }
-        var result = JSONTree.object([.init("is_protected", .bool(try reader.bool("is_protected") ?? false))])
-        var expiry: Int64?
         if let ttl {
             guard ttl > 0 else { throw KilnError.invalidParameter("ttl must be positive.") }
-            expiry = now + Int64(ttl * 1000)
-        } else if let expireTime {
-            expiry = expireTime
+            return now + Int64(ttl * 1000)
         }
-        if let expiry {
-            guard expiry > now else { throw KilnError.invalidParameter("The branch expiration time must be in the future.") }
-            guard Double(expiry - now) <= maxBranchLifetime * 1000 else {
-                throw KilnError.invalidParameter("A branch can expire at most 30 days from now.")
-            }
-            result.set("expire_time", .string(ProtoTime.timestamp(millis: expiry)))
+        if let expireTime {
+            guard expireTime > now else { throw KilnError.invalidParameter("The \(what) expiration time must be in the future.") }
+            return expireTime
         }
-        return result
+        return nil
+    }
+
+    // MARK: - Snapshot
+
+    /// A snapshot's stored spec: `source_branch` as given (the caller checks it names a branch of the
+    /// project), `source_branch_lsn` or `source_branch_time` as given, and either the resolved `expire_time`
+    /// (`ttl` becomes one) or `no_expiry: true` (a snapshot with neither is kept until deleted: SDK
+    /// 0.162.0 `SnapshotSpec`).
+    static func snapshot(_ spec: JSONTree, now: Int64) throws -> JSONTree {
+        let reader = SpecReader(spec, prefix: "spec")
+        guard let source = try reader.string("source_branch"), !source.isEmpty else {
+            throw ResourceID.required("snapshot.spec.source_branch")
+        }
+        let expiry = try expiry(reader, now: now, what: "snapshot")
+        return .compact([
+            ("source_branch", .string(source)),
+            ("source_branch_lsn", try reader.string("source_branch_lsn").map(JSONTree.string)),
+            ("source_branch_time", try reader.timestamp("source_branch_time").map { .string(ProtoTime.timestamp(millis: $0)) }),
+            ("expire_time", expiry.map { .string(ProtoTime.timestamp(millis: $0)) }),
+            ("no_expiry", expiry == nil ? .bool(true) : nil),
+        ])
     }
 
     // MARK: - Endpoint

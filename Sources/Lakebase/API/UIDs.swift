@@ -1,7 +1,8 @@
 import KilnCore
 
 /// System-generated ids in Lakebase's shapes: projects get a UUID, branches `br-<adjective>-<noun>-<8>`,
-/// endpoints `ep-<adjective>-<noun>-<8>` (the endpoint's uid is its host name's first label).
+/// endpoints `ep-<adjective>-<noun>-<8>` (the endpoint's uid is its host name's first label), snapshots
+/// `snap-<adjective>-<noun>-<8>` (as Neon's).
 enum UIDs {
     static let adjectives = [
         "autumn", "bold", "calm", "cool", "crimson", "damp", "dry", "fancy", "floral", "gentle",
@@ -23,6 +24,7 @@ enum UIDs {
         case .project: return IdentifierGenerator.uuid()
         case .branch: return "br-" + words()
         case .endpoint: return "ep-" + words()
+        case .snapshot: return "snap-" + words()
         case .role, .database: return IdentifierGenerator.uuid()
         }
     }

@@ -89,6 +89,9 @@ struct MaskRules: Sendable {
         star: ["spec.postgres_database", "spec.role"],
         neverApplied: [])
 
+    /// Snapshots are immutable (SDK 0.162.0 has no `update_snapshot`).
+    static let snapshot = MaskRules(scalars: [], messages: [], repeated: [], oneofs: [:], star: [], neverApplied: [])
+
     static func of(_ kind: ResourceKind) -> MaskRules {
         switch kind {
         case .project: .project
@@ -96,6 +99,7 @@ struct MaskRules: Sendable {
         case .endpoint: .endpoint
         case .role: .role
         case .database: .database
+        case .snapshot: .snapshot
         }
     }
 }

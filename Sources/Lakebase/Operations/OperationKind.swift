@@ -7,7 +7,12 @@ enum OperationKind: String, Sendable {
     case createEndpoint, updateEndpoint, deleteEndpoint
     case createRole, updateRole, deleteRole
     case createDatabase, updateDatabase, deleteDatabase
+    case createSnapshot, deleteSnapshot, updateSnapshotSchedule
 
     /// Deletes answer `google.protobuf.Empty`; the rest answer the resource.
     var answersEmpty: Bool { rawValue.hasPrefix("delete") || rawValue.hasPrefix("undelete") }
+
+    /// The resource type in its metadata's `@type` (`SnapshotScheduleOperationMetadata`) when it is not
+    /// the type of the resource it is on.
+    var metadataType: String? { self == .updateSnapshotSchedule ? "SnapshotSchedule" : nil }
 }

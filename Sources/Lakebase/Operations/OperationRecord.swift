@@ -46,7 +46,10 @@ struct OperationRecord: Sendable {
     var json: JSONTree {
         var members: [JSONTree.Member] = [
             .init("name", .string(name)),
-            .init("metadata", .object([.init("@type", .string("type.googleapis.com/databricks.postgres.v1.\(resource.kind.typeName)OperationMetadata"))])),
+            .init(
+                "metadata",
+                .object([.init("@type", .string("type.googleapis.com/databricks.postgres.v1.\(kind.metadataType ?? resource.kind.typeName)OperationMetadata"))])
+            ),
             .init("done", .bool(done)),
         ]
         if let result, case .object(let parts) = result { members += parts }

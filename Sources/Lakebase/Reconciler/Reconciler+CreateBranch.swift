@@ -5,18 +5,31 @@ import Persistence
 import SQLKit
 
 /// A new branch: a copy of its source's data (`DataDirectoryOwner.copy`, which holds the source while it copies),
-/// or its source's data as it was at `recoveryTarget` (`DataDirectoryOwner.restore`), then its computes. A
-/// failure removes all of it.
+/// its source's data as it was at `recoveryTarget` (`DataDirectoryOwner.restore`), or a copy of a snapshot's
+/// data; then its computes. A failure removes all of it.
 extension Reconciler {
-    func createBranch(_ name: ResourceName, ws: Int64, recoveryTarget: RecoveryTarget?) async throws {
-        guard let branch = try await row(name, ws: ws), let project = try await row(name.project, ws: ws),
-            let sourceName = branch.branchSpec.sourceBranch,
-            let source = try await row(sourceName, ws: ws), let sourceDirectory = source.dataDirectory
-        else { throw LakebaseService.notFound(.branch) }
+    func createBranch(_ name: ResourceName, ws: Int64, recoveryTarget: RecoveryTarget?, snapshot snapshotName: ResourceName?) async throws {
+        guard let branch = try await row(name, ws: ws), let project = try await row(name.project, ws: ws) else {
+            throw LakebaseService.notFound(.branch)
+        }
         let directory = try await dataDirectory(project: project, for: branch)
         let endpoints = try await children(name, .endpoint, ws: ws)
         let others = try await children(name, .role, ws: ws) + children(name, .database, ws: ws)
         do {
+            // The data to copy: the snapshot's, or the source branch's (which must still be there).
+            let sourceDirectory: String
+            let fromProtected: Bool
+            if let snapshotName {
+                guard let snapshot = try await row(snapshotName, ws: ws), let path = snapshot.dataDirectory else {
+                    throw LakebaseService.notFound(.snapshot)
+                }
+                (sourceDirectory, fromProtected) = (path, snapshot.privateState["from_protected_branch"]?.boolValue == true)
+            } else {
+                guard let sourceName = branch.branchSpec.sourceBranch, let source = try await row(sourceName, ws: ws),
+                    let path = source.dataDirectory
+                else { throw LakebaseService.notFound(.branch) }
+                (sourceDirectory, fromProtected) = (path, source.branchSpec.isProtected)
+            }
             let started = ContinuousClock.now
             if !driver.exists(directory) {
                 if let recoveryTarget {
@@ -41,7 +54,7 @@ extension Reconciler {
             logger.debug(
                 "Branch data copied and its computes started",
                 metadata: ["branch": "\(name)", "copy": "\(copied - started)", "start": "\(ContinuousClock.now - copied)"])
-            if source.branchSpec.isProtected {
+            if fromProtected {
                 try await renewPasswords(of: others.filter { $0.kind == .role }, branch: ready)
             }
             try await markReady([branch] + endpoints, dataDirectory: directory)

@@ -12,7 +12,7 @@ extension Reconciler {
         let inside = rows.filter { $0.name == name || $0.name.description.hasPrefix(prefix) }
         for endpoint in inside where endpoint.kind == .endpoint { await dataOwner.stop(id: endpoint.uid) }
         guard purge else { return }
-        for resource in inside where resource.kind == .branch || resource.isReadOnly {
+        for resource in inside where resource.kind == .branch || resource.kind == .snapshot || resource.isReadOnly {
             if let directory = resource.dataDirectory { await dataOwner.remove(directory) }
         }
         try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }

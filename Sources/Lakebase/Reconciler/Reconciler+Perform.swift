@@ -36,7 +36,9 @@ extension Reconciler: OperationPerformer {
         case .createProject:
             try await createProject(name, ws: ws)
         case .createBranch:
-            try await createBranch(name, ws: ws, recoveryTarget: operation.payload["recovery_target"].flatMap(RecoveryTarget.init(json:)))
+            try await createBranch(
+                name, ws: ws, recoveryTarget: operation.payload["recovery_target"].flatMap(RecoveryTarget.init(json:)),
+                snapshot: operation.payload["source_snapshot"]?.stringValue.flatMap(ResourceName.init))
         case .createEndpoint, .updateEndpoint:
             try await applyEndpoint(name, ws: ws, previous: operation.payload["previous"])
         case .updateProject, .updateBranch:
@@ -60,6 +62,14 @@ extension Reconciler: OperationPerformer {
         case .createDatabase, .updateDatabase, .deleteDatabase:
             try await applyDatabase(operation)
             if operation.kind == .deleteDatabase { return nil }
+        case .createSnapshot:
+            try await createSnapshot(name, ws: ws, recoveryTarget: operation.payload["recovery_target"].flatMap(RecoveryTarget.init(json:)))
+        case .deleteSnapshot:
+            try await deleteSnapshot(name, ws: ws)
+            return nil
+        case .updateSnapshotSchedule:
+            guard let branch = try await row(name, ws: ws) else { throw LakebaseService.notFound(.branch) }
+            return LakebaseService.renderSchedule(branch.snapshotSchedule, branch: name)
         }
         guard let resource = try await row(name, ws: ws) else { throw LakebaseService.notFound(name.kind) }
         let project = try await row(name.project, ws: ws)

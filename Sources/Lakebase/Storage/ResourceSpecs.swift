@@ -113,8 +113,22 @@ struct DatabaseSpec: Sendable {
     }
 }
 
+/// A snapshot's spec (`Specs.snapshot`).
+struct SnapshotSpec: Sendable {
+    /// The branch it was taken of (which may since have been deleted: the snapshot stays).
+    var sourceBranch: ResourceName?
+    /// When it is deleted by itself, in Unix ms; nil: kept until deleted.
+    var expiresAt: Int64?
+
+    init(_ spec: JSONTree) {
+        sourceBranch = spec["source_branch"]?.stringValue.flatMap(ResourceName.init)
+        expiresAt = spec["expire_time"]?.stringValue.flatMap(ProtoTime.millis(timestamp:))
+    }
+}
+
 extension StoredResource {
     var projectSpec: ProjectSpec { ProjectSpec(spec) }
+    var snapshotSpec: SnapshotSpec { SnapshotSpec(spec) }
     var branchSpec: BranchSpec { BranchSpec(spec) }
     var endpointSpec: EndpointSpec { EndpointSpec(spec) }
     var roleSpec: RoleSpec { RoleSpec(spec) }
@@ -132,4 +146,50 @@ extension StoredResource {
     var sealedPassword: String? { privateState["password"]?.stringValue }
 
     mutating func setSealedPassword(_ sealed: String) { privateState.set("password", .string(sealed)) }
+
+    // MARK: Snapshots
+
+    /// The moment a snapshot holds its branch's data as of (Unix ms): its `source_branch_time`, else when
+    /// it was taken.
+    var snapshotMoment: Int64 {
+        spec["source_branch_time"]?.stringValue.flatMap(ProtoTime.millis(timestamp:)) ?? createdAt
+    }
+
+    /// A role or database as a snapshot keeps it (`{"kind", "id", "spec", "internal"}`), for the branches
+    /// restored from it.
+    var snapshotChild: JSONTree {
+        .object([
+            .init("kind", .string(kind.rawValue)), .init("id", .string(name.id)), .init("spec", spec), .init("internal", privateState),
+        ])
+    }
+
+    /// A role or database of a branch restored from a snapshot, from what the snapshot kept (`snapshotChild`).
+    init(snapshotChild item: JSONTree, branch: ResourceName, ws: Int64, now: Int64) throws {
+        guard let kind = item["kind"]?.stringValue.flatMap(ResourceKind.init(rawValue:)), kind == .role || kind == .database,
+            let id = item["id"]?.stringValue, let spec = item["spec"]
+        else { throw KilnError(.internalError, "A snapshot's kept role or database is invalid.") }
+        self.init(
+            workspaceID: ws, name: branch.child(kind, id), uid: UIDs.make(kind), spec: spec,
+            privateState: item["internal"] ?? .object([]), state: .ready, now: now)
+    }
+
+    /// Whether a snapshot was taken by its branch's schedule (those do not count toward the manual limit).
+    var isScheduledSnapshot: Bool { privateState["scheduled"]?.boolValue == true }
+
+    /// A branch's snapshot schedule; empty when never set.
+    var snapshotSchedule: SnapshotSchedule {
+        let entries = privateState["snapshot_schedule"]?.arrayValue ?? []
+        return (try? SnapshotSchedule(json: entries)) ?? SnapshotSchedule(entries: [])
+    }
+
+    /// The moment (Unix ms) after which the branch's schedule next fires: when it was set, or the moment of
+    /// the last snapshot it took, whichever is later.
+    var snapshotScheduleMark: Int64 {
+        Int64(privateState["snapshot_schedule_mark"]?.doubleValue ?? Double(createdAt))
+    }
+
+    mutating func setSnapshotSchedule(_ schedule: SnapshotSchedule, mark: Int64) {
+        privateState.set("snapshot_schedule", schedule.json)
+        privateState.set("snapshot_schedule_mark", .integer(mark))
+    }
 }
