@@ -196,10 +196,9 @@ def test_points_outside_the_history_are_refused_and_nothing_is_made(w, ledger):
         w.postgres.get_branch("projects/ledger/branches/nowhere")
 
 
-def test_kiln_killed_mid_clone_leaves_no_half_made_branch(tmp_path, database_url):
-    """kill -9 while a branch's data is being copied: after a restart the operation finishes, the branch holds
-    what it should, and nothing partial is left behind. (Killed while a branch from the past is being recovered,
-    the restarted Kiln does not always finish it yet: #16.)"""
+def test_kiln_killed_mid_clone_or_mid_recovery_leaves_no_half_made_branch(tmp_path, database_url):
+    """kill -9 while a branch's data is being copied, and while a branch from the past is being recovered: after
+    a restart the operation finishes, the branch holds what it should, and nothing partial is left behind."""
     data = traversable(tmp_path)
     url = fresh_database(database_url, "kiln_branch_kills")
     port = free_port()
@@ -242,7 +241,8 @@ def test_kiln_killed_mid_clone_leaves_no_half_made_branch(tmp_path, database_url
                     return connect(w, f"projects/durable/branches/{branch_id}/endpoints/primary", user, password)
             except (NotFound, psycopg.OperationalError):
                 pass
-            assert time.time() < deadline, f"{branch_id} did not become READY after the restart"
+            assert time.time() < deadline, (f"{branch_id} did not become READY after the restart; Kiln said:\n"
+                                            + "".join(started[-1].output[-40:]))
             time.sleep(0.2)
 
     try:
@@ -265,6 +265,18 @@ def test_kiln_killed_mid_clone_leaves_no_half_made_branch(tmp_path, database_url
         w = start()
         with connect_when_ready(w, "mid-clone") as conn:
             assert conn.execute("select count(*) from big").fetchone()[0] == 400000
+
+        wait_for_history(w, prod)
+        with connect(w, f"{prod}/endpoints/primary", user, password) as conn:
+            conn.execute("delete from big where n > 1000")
+            moment = time.time()
+            time.sleep(0.3)
+            conn.execute("delete from big")
+        kill_when(partial_in_project(".partial.log"),
+                  lambda: create("mid-recovery", source_branch_time=timestamp(moment).ToJsonString()))
+        w = start()
+        with connect_when_ready(w, "mid-recovery") as conn:
+            assert conn.execute("select count(*) from big").fetchone()[0] == 1000
 
         deadline = time.time() + 30
         while partials() and time.time() < deadline:

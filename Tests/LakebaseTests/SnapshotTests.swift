@@ -78,6 +78,10 @@ import Testing
                     .snapshot, in: "projects/p", id: "s", spec: #"{"source_branch": "projects/p/branches/production", "source_branch_lsn": "nope"}"#)
             }
             await lake.expectError(.invalidParameterValue) {
+                try await lake.create(
+                    .snapshot, in: "projects/p", id: "s", spec: #"{"source_branch": "projects/p/branches/production", "ttl": "99999999999999999999s"}"#)
+            }
+            await lake.expectError(.invalidParameterValue) {
                 try await lake.create(.snapshot, in: "projects/p", id: "Bad_ID", spec: #"{"source_branch": "projects/p/branches/production"}"#)
             }
             for index in 0..<Limits.manualSnapshotsPerProject {
@@ -97,6 +101,23 @@ import Testing
             #expect(list["next_page_token"] != nil)
             #expect(try await lake.status("projects/p/snapshots/s0", "no_expiry") == .bool(true))
             await lake.expectError(.invalidParameterValue) { try await lake.update("projects/p/snapshots/s0", mask: nil, spec: "{}") }
+        }
+    }
+
+    @Test func aSnapshotBeingRestoredCannotBeDeleted() async throws {
+        let driver = FakeComputeDriver()
+        try await LakebaseHarness.run(driver: driver) { lake in
+            try await lake.createProject()
+            try await lake.create(.snapshot, in: "projects/p", id: "s", spec: #"{"source_branch": "projects/p/branches/production"}"#)
+            driver.holdCopies()
+            async let restored = lake.create(.branch, in: "projects/p", id: "restored", spec: #"{"source_snapshot": "projects/p/snapshots/s"}"#)
+            await driver.waitForCopies(2) // the snapshot's, then the restore's
+            let refused = await lake.failure { try await lake.delete("projects/p/snapshots/s") }
+            #expect(refused?.code == .badRequest)
+            #expect(refused?.message.contains("projects/p/branches/restored") == true)
+            driver.releaseCopies()
+            #expect(try await restored["error"] == nil)
+            #expect(try await lake.delete("projects/p/snapshots/s")["error"] == nil)
         }
     }
 
@@ -156,6 +177,7 @@ import Testing
             let updated = try await lake.finished(lake.service.updateSnapshotSchedule(of: branch, body: body, mask: "schedule", caller: lake.caller))
             #expect(updated.value(at: ["metadata", "@type"]) == .string("type.googleapis.com/databricks.postgres.v1.SnapshotScheduleOperationMetadata"))
             #expect(updated.value(at: ["response", "schedule"])?.arrayValue?.count == 2)
+            #expect(updated.value(at: ["response", "@type"]) == .string("type.googleapis.com/databricks.postgres.v1.SnapshotSchedule"))
             let stored = try await lake.service.snapshotSchedule(of: branch, caller: lake.caller)
             let expected = SnapshotSchedule(entries: [
                 .init(cadence: .daily(hour: 3), retentionSeconds: 86400), .init(cadence: .weekly(weekday: 2, hour: 0), retentionSeconds: 604_800),
@@ -188,10 +210,19 @@ import Testing
             await lake.expectError(.invalidParameterValue) {
                 try await lake.service.updateSnapshotSchedule(of: branch, body: body, mask: "schedule,name", caller: lake.caller)
             }
+            // A user's snapshot with the id a scheduled one would take leaves the scheduled one another.
+            #expect(LakebaseService.scheduledSnapshotID(SnapshotScheduleTests.now) == "scheduled-20261201-1730")
+            #expect(LakebaseService.scheduledSnapshotID(SnapshotScheduleTests.now, avoiding: ["scheduled-20261201-1730"]) == "scheduled-20261201-1730-2")
+
             let off = try await lake.finished(
                 lake.service.updateSnapshotSchedule(of: branch, body: .object([]), mask: "schedule", caller: lake.caller))
             #expect(off.value(at: ["response", "schedule"]) == nil)
             #expect(off.value(at: ["response", "name"]) == .string("projects/p/branches/production/snapshot-schedule"))
+            let before = Set(try await snapshots(lake).compactMap { $0["snapshot_id"]?.stringValue })
+            clock.advance(by: .seconds(86_400))
+            await lake.service.sweep()
+            let after = Set(try await snapshots(lake).compactMap { $0["snapshot_id"]?.stringValue })
+            #expect(after.isSubset(of: before), "a cleared schedule took \(after.subtracting(before))")
         }
     }
 
@@ -199,69 +230,5 @@ import Testing
         try await lake.service.list(
             .snapshot, parent: LakebaseHarness.name("projects/p"), pageSize: nil, pageToken: nil, showDeleted: false, caller: lake.caller
         )["snapshots"]?.arrayValue ?? []
-    }
-}
-
-/// When a schedule's cadences fire (UTC), and what it refuses.
-@Suite struct SnapshotScheduleTests {
-    /// 2026-12-01 17:30 UTC, a Tuesday.
-    static let now: Int64 = 1_796_146_200_000
-
-    static func millis(_ text: String) -> Int64 { ProtoTime.millis(timestamp: text)! }
-
-    @Test func cadencesFireAtTheirHourOnTheirDay() {
-        #expect(SnapshotSchedule.lastFiring(of: .daily(hour: 3), atOrBefore: Self.now) == Self.millis("2026-12-01T03:00:00Z"))
-        #expect(SnapshotSchedule.lastFiring(of: .daily(hour: 18), atOrBefore: Self.now) == Self.millis("2026-11-30T18:00:00Z"))
-        // Monday (2) 00:00 and Tuesday (3) 17:00 before the Tuesday 17:30.
-        #expect(SnapshotSchedule.lastFiring(of: .weekly(weekday: 2, hour: 0), atOrBefore: Self.now) == Self.millis("2026-11-30T00:00:00Z"))
-        #expect(SnapshotSchedule.lastFiring(of: .weekly(weekday: 3, hour: 17), atOrBefore: Self.now) == Self.millis("2026-12-01T17:00:00Z"))
-        #expect(SnapshotSchedule.lastFiring(of: .weekly(weekday: 3, hour: 18), atOrBefore: Self.now) == Self.millis("2026-11-24T18:00:00Z"))
-        // Day 31 runs on the 30th in November; day 1 at 18:00 was a month ago.
-        #expect(SnapshotSchedule.lastFiring(of: .monthly(day: 31, hour: 0), atOrBefore: Self.now) == Self.millis("2026-11-30T00:00:00Z"))
-        #expect(SnapshotSchedule.lastFiring(of: .monthly(day: 1, hour: 18), atOrBefore: Self.now) == Self.millis("2026-11-01T18:00:00Z"))
-        let february = Self.millis("2027-03-01T12:00:00Z")
-        #expect(SnapshotSchedule.lastFiring(of: .monthly(day: 30, hour: 0), atOrBefore: february) == Self.millis("2027-02-28T00:00:00Z"))
-    }
-
-    @Test func cadencesFiringTogetherTakeOneSnapshotKeptTheLongest() {
-        let schedule = SnapshotSchedule(entries: [
-            .init(cadence: .daily(hour: 0), retentionSeconds: 86_400),
-            .init(cadence: .weekly(weekday: 2, hour: 0), retentionSeconds: 604_800),
-            .init(cadence: .daily(hour: 12), retentionSeconds: 7200),
-        ])
-        let monday = Self.millis("2026-11-30T00:00:00Z")
-        #expect(schedule.due(after: monday - 1, now: monday + 60_000)?.moment == monday)
-        #expect(schedule.due(after: monday - 1, now: monday + 60_000)?.retentionSeconds == 604_800)
-        #expect(schedule.due(after: monday, now: monday + 60_000) == nil)
-        #expect(schedule.due(after: monday, now: Self.now)?.moment == Self.millis("2026-12-01T12:00:00Z"))
-        #expect(schedule.due(after: monday, now: Self.now)?.retentionSeconds == 7200)
-    }
-
-    @Test(arguments: [
-        #"[{"daily_schedule": {}}]"#,
-        #"[{"daily_schedule": {}, "retention": "60s"}]"#,
-        #"[{"retention": "3600s"}]"#,
-        #"[{"daily_schedule": {}, "weekly_schedule": {"day_of_week": "MONDAY"}, "retention": "3600s"}]"#,
-        #"[{"daily_schedule": {"hour": 24}, "retention": "3600s"}]"#,
-        #"[{"weekly_schedule": {"day_of_week": "FUNDAY"}, "retention": "3600s"}]"#,
-        #"[{"weekly_schedule": {}, "retention": "3600s"}]"#,
-        #"[{"monthly_schedule": {"day": 0}, "retention": "3600s"}]"#,
-        #"[{"monthly_schedule": {"hour": 1}, "retention": "3600s"}]"#,
-        #"["daily"]"#,
-    ])
-    func badCadencesAreRefused(_ text: String) throws {
-        let list = try LakebaseHarness.json(text).arrayValue ?? []
-        #expect(throws: KilnError.self) { try SnapshotSchedule(json: list) }
-    }
-
-    @Test func aScheduleReadsBackAsItWasWritten() throws {
-        let text =
-            #"[{"monthly_schedule": {"day": 31, "hour": 2}, "retention": "2592000s"}, {"weekly_schedule": {"day_of_week": "SUNDAY", "hour": 0}, "retention": "3600s"}]"#
-        let schedule = try SnapshotSchedule(json: LakebaseHarness.json(text).arrayValue ?? [])
-        #expect(
-            schedule.entries == [
-                .init(cadence: .monthly(day: 31, hour: 2), retentionSeconds: 2_592_000), .init(cadence: .weekly(weekday: 1, hour: 0), retentionSeconds: 3600),
-            ])
-        #expect(try SnapshotSchedule(json: schedule.json.arrayValue ?? []) == schedule)
     }
 }

@@ -218,9 +218,9 @@ extension LakebaseService {
             projectDefaults: project.projectSpec.defaultEndpointSettings)
         let payload = JSONTree.object([.init("source_snapshot", .string(snapshot.description))])
         return try await start(.createBranch, name, payload: payload, caller: caller) { db in
-            guard let snapshotRow = try await ResourceTable.get(db, workspaceID: ws, name: snapshot) else {
-                throw Self.notFound(.snapshot)
-            }
+            guard let snapshotRow = try await ResourceTable.get(db, workspaceID: ws, name: snapshot),
+                try await !Self.isBeingDeleted(db, snapshot, ws: ws)
+            else { throw Self.notFound(.snapshot) }
             guard snapshotRow.isReady else {
                 throw KilnError(.aborted, "The snapshot \(snapshot) is still being taken; try again when it is available.")
             }
@@ -229,7 +229,7 @@ extension LakebaseService {
             restored.set("source_branch_time", .string(ProtoTime.timestamp(millis: snapshotRow.snapshotMoment)))
             restored.set("source_snapshot", .string(snapshot.description))
             try await self.insertBranch(db, name, settings: restored, endpointSpec: endpointSpec, ws: ws, now: now)
-            for item in snapshotRow.privateState["children"]?.arrayValue ?? [] {
+            for item in snapshotRow.snapshotContents.children {
                 guard var copy = try? StoredResource(snapshotChild: item, branch: name, ws: ws, now: now) else { continue }
                 if copy.kind == .database, let owner = copy.databaseSpec.owner {
                     copy.spec.set("role", .string(name.child(.role, owner.id).description))

@@ -1,7 +1,6 @@
 import Compute
 import Foundation
 public import KilnCore
-import Logging
 import SQLKit
 import Persistence
 
@@ -60,9 +59,23 @@ extension LakebaseService {
     }
 
     /// `DELETE projects/{p}/snapshots/{s}`: the snapshot and its data go at once (branches made from it
-    /// have their own copies).
+    /// have their own copies). Throws Databricks' 400 while a branch is still being restored from it.
     func deleteSnapshot(_ name: ResourceName, caller: LakebaseCaller) async throws -> JSONTree {
-        try await start(.deleteSnapshot, name, caller: caller) { _ in }
+        let ws = caller.workspaceID
+        return try await start(.deleteSnapshot, name, caller: caller) { db in
+            let restores = try await OperationTable.pending(db, workspaceID: ws, projectID: name.projectID)
+                .filter { $0.kind == .createBranch && $0.payload["source_snapshot"]?.stringValue == name.description }
+            if let restore = restores.first {
+                throw KilnError(.badRequest, "The snapshot \(name) is being restored into \(restore.resource); delete it once that branch is made.")
+            }
+        }
+    }
+
+    /// Whether the snapshot is being deleted (its deletion is accepted and not done yet): it can no longer
+    /// be restored.
+    static func isBeingDeleted(_ db: any SQLDatabase, _ snapshot: ResourceName, ws: Int64) async throws -> Bool {
+        try await OperationTable.pending(db, workspaceID: ws, projectID: snapshot.projectID)
+            .contains { $0.kind == .deleteSnapshot && $0.resource == snapshot }
     }
 
     /// `GET …/branches/{b}/snapshot-schedule`: `{"name"}` alone when the branch has none (Lakebase answers
@@ -72,6 +85,7 @@ extension LakebaseService {
         return Self.renderSchedule(row.snapshotSchedule, branch: branch)
     }
 
+    /// A branch's `SnapshotSchedule` as the API shows it.
     static func renderSchedule(_ schedule: SnapshotSchedule, branch: ResourceName) -> JSONTree {
         .compact([
             ("name", .string(branch.description + "/snapshot-schedule")),
@@ -112,50 +126,5 @@ extension LakebaseService {
             current.setSnapshotSchedule(schedule, mark: now)
             try await ResourceTable.update(db, current)
         }
-    }
-
-    // MARK: - The sweep's part
-
-    /// Takes the snapshots branches' schedules have due (`SnapshotSchedule.due`): one per branch per round,
-    /// named `scheduled-<yyyymmdd>-<hh>00`, kept for its cadence's retention from when it is taken.
-    func takeScheduledSnapshots(branches: [StoredResource], projects: [String: StoredResource]) async {
-        let now = clock.nowMillis()
-        for branch in branches where branch.isReady && branch.deletedAt == nil && branch.branchSpec.sourceBranch == nil {
-            guard let project = projects["\(branch.workspaceID)/\(branch.name.project)"], project.deletedAt == nil,
-                let due = branch.snapshotSchedule.due(after: branch.snapshotScheduleMark, now: now)
-            else { continue }
-            let (moment, retention) = due
-            let name = branch.name.project.child(.snapshot, Self.scheduledSnapshotID(moment))
-            let ws = branch.workspaceID
-            let expiry = now + Int64(retention * 1000)
-            var spec = JSONTree.object([.init("source_branch", .string(branch.name.description))])
-            spec.set("expire_time", .string(ProtoTime.timestamp(millis: expiry)))
-            let snapshot = StoredResource(
-                workspaceID: ws, name: name, uid: UIDs.make(.snapshot), spec: spec,
-                privateState: .object([.init("scheduled", .bool(true))]), now: now)
-            do {
-                let operation = try await record(.createSnapshot, name, workspaceID: ws) { db in
-                    guard var current = try await ResourceTable.get(db, workspaceID: ws, name: branch.name), current.deletedAt == nil else { return }
-                    current.setSnapshotSchedule(current.snapshotSchedule, mark: moment)
-                    try await ResourceTable.update(db, current)
-                    if try await ResourceTable.get(db, workspaceID: ws, name: name) == nil {
-                        try await ResourceTable.insert(db, snapshot)
-                    }
-                }
-                _ = try await runner.wait(workspaceID: ws, name: operation.name, timeout: .seconds(600))
-                logger.info("Took a scheduled snapshot", metadata: ["snapshot": "\(name)", "workspace": "\(ws)"])
-            } catch {
-                logger.warning("Cannot take a scheduled snapshot", metadata: ["branch": "\(branch.name)", "error": "\(error)"])
-            }
-        }
-    }
-
-    /// `scheduled-20261201-1700` for a snapshot due at 17:00 UTC on 1 December 2026.
-    static func scheduledSnapshotID(_ moment: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmm"
-        return "scheduled-" + formatter.string(from: Date(timeIntervalSince1970: Double(moment) / 1000))
     }
 }

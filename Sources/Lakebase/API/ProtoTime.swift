@@ -65,13 +65,17 @@ enum ProtoTime {
         return String(format: "%.3fs", seconds)
     }
 
-    /// Seconds from `"300s"` / `"1.5s"`; nil for anything else.
+    /// Seconds from `"300s"` / `"1.5s"`; nil for anything else, and for more than a protobuf `Duration`
+    /// holds (±315,576,000,000 s, about 10,000 years).
     static func seconds(duration text: String) -> Double? {
-        guard text.hasSuffix("s"), let value = Double(text.dropLast()), value.isFinite,
+        guard text.hasSuffix("s"), let value = Double(text.dropLast()), value.isFinite, abs(value) <= maxDurationSeconds,
             !text.dropLast().contains(where: { !"0123456789.-".contains($0) })
         else { return nil }
         return value
     }
+
+    /// The largest `google.protobuf.Duration`, in seconds.
+    static let maxDurationSeconds = 315_576_000_000.0
 }
 
 extension JSONTree {

@@ -12,7 +12,7 @@ enum OperationKind: String, Sendable {
     /// Deletes answer `google.protobuf.Empty`; the rest answer the resource.
     var answersEmpty: Bool { rawValue.hasPrefix("delete") || rawValue.hasPrefix("undelete") }
 
-    /// The resource type in its metadata's `@type` (`SnapshotScheduleOperationMetadata`) when it is not
-    /// the type of the resource it is on.
+    /// The resource type in its metadata's and response's `@type` (`SnapshotScheduleOperationMetadata`,
+    /// `SnapshotSchedule`) when it is not the type of the resource it is on.
     var metadataType: String? { self == .updateSnapshotSchedule ? "SnapshotSchedule" : nil }
 }

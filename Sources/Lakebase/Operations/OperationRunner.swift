@@ -99,7 +99,9 @@ final class OperationRunner: Sendable {
             if operation.kind.answersEmpty || response == nil {
                 body = .object([.init("@type", .string("type.googleapis.com/google.protobuf.Empty"))])
             } else if case .object(let members) = body {
-                body = .object([.init("@type", .string("type.googleapis.com/databricks.postgres.v1.\(operation.resource.kind.typeName)"))] + members)
+                body = .object(
+                    [.init("@type", .string("type.googleapis.com/databricks.postgres.v1.\(operation.kind.metadataType ?? operation.resource.kind.typeName)"))]
+                        + members)
             }
             result = .object([.init("response", body)])
         } catch {

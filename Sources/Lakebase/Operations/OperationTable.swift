@@ -28,6 +28,13 @@ enum OperationTable {
             .orderBy("created_at").all().map(OperationRecord.init(row:))
     }
 
+    /// The unfinished operations of one project, oldest first.
+    static func pending(_ db: any SQLDatabase, workspaceID: Int64, projectID: String) async throws -> [OperationRecord] {
+        try await db.select().column("*").from(table).where("done", .equal, false)
+            .where("workspace_id", .equal, workspaceID).where("project", .equal, projectID)
+            .orderBy("created_at").all().map(OperationRecord.init(row:))
+    }
+
     static func finish(_ db: any SQLDatabase, _ operation: OperationRecord, result: JSONTree) async throws {
         try await db.update(table).set("done", to: true).set("result", to: ResourceTable.text(result))
             .where("workspace_id", .equal, operation.workspaceID).where("name", .equal, operation.name)

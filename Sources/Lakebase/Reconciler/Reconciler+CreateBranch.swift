@@ -23,7 +23,7 @@ extension Reconciler {
                 guard let snapshot = try await row(snapshotName, ws: ws), let path = snapshot.dataDirectory else {
                     throw LakebaseService.notFound(.snapshot)
                 }
-                (sourceDirectory, fromProtected) = (path, snapshot.privateState["from_protected_branch"]?.boolValue == true)
+                (sourceDirectory, fromProtected) = (path, snapshot.snapshotContents.fromProtectedBranch)
             } else {
                 guard let sourceName = branch.branchSpec.sourceBranch, let source = try await row(sourceName, ws: ws),
                     let path = source.dataDirectory
@@ -59,6 +59,8 @@ extension Reconciler {
             }
             try await markReady([branch] + endpoints, dataDirectory: directory)
         } catch {
+            // Kiln is shutting down: the next start runs the operation again, on what is left.
+            if Task.isCancelled { throw error }
             for endpoint in endpoints { await dataOwner.stop(id: endpoint.uid) }
             await dataOwner.remove(directory)
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }

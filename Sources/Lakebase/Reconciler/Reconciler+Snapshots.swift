@@ -8,6 +8,10 @@ import Persistence
 /// the past, `restore`), that no compute ever serves: a branch restored from it copies it, and its first
 /// start recovers as a branch's does.
 extension Reconciler {
+    /// Takes the snapshot `name`: copies its source branch's data (now, or at `recoveryTarget`) into a
+    /// directory of its own and marks it ready, keeping what a restore needs (`setSnapshotContents`). A
+    /// failure removes the directory and the snapshot; a snapshot already taken (an operation run again
+    /// after a restart) is left as it is.
     func createSnapshot(_ name: ResourceName, ws: Int64, recoveryTarget: RecoveryTarget?) async throws {
         guard let snapshot = try await row(name, ws: ws), let project = try await row(name.project, ws: ws) else {
             throw LakebaseService.notFound(.snapshot)
@@ -32,17 +36,20 @@ extension Reconciler {
             let kept = try await children(sourceName, .role, ws: ws) + children(sourceName, .database, ws: ws)
             var ready = snapshot
             ready.setDataDirectory(directory)
-            ready.privateState.set("children", .array(kept.filter(\.isReady).map(\.snapshotChild)))
-            ready.privateState.set("full_size_bytes", .integer(driver.size(of: directory)))
-            ready.privateState.set("from_protected_branch", .bool(source.branchSpec.isProtected))
+            ready.setSnapshotContents(
+                children: kept.filter(\.isReady).map(\.snapshotChild), fromProtectedBranch: source.branchSpec.isProtected,
+                sizeBytes: driver.size(of: directory))
             try await markReady([ready])
         } catch {
+            // Kiln is shutting down: the next start runs the operation again, on what is left.
+            if Task.isCancelled { throw error }
             await dataOwner.remove(directory)
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             throw error
         }
     }
 
+    /// Removes a snapshot's data, then the snapshot.
     func deleteSnapshot(_ name: ResourceName, ws: Int64) async throws {
         if let directory = try await row(name, ws: ws)?.dataDirectory { await dataOwner.remove(directory) }
         try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }

@@ -173,6 +173,19 @@ extension StoredResource {
             privateState: item["internal"] ?? .object([]), state: .ready, now: now)
     }
 
+    /// The roles and databases a snapshot's branch had when it was taken (`snapshotChild` each), and whether
+    /// that branch was protected (a branch restored from it then gets new passwords, as a branch of a
+    /// protected branch does).
+    var snapshotContents: (children: [JSONTree], fromProtectedBranch: Bool) {
+        (privateState["children"]?.arrayValue ?? [], privateState["from_protected_branch"]?.boolValue == true)
+    }
+
+    mutating func setSnapshotContents(children: [JSONTree], fromProtectedBranch: Bool, sizeBytes: Int64) {
+        privateState.set("children", .array(children))
+        privateState.set("from_protected_branch", .bool(fromProtectedBranch))
+        privateState.set("full_size_bytes", .integer(sizeBytes))
+    }
+
     /// Whether a snapshot was taken by its branch's schedule (those do not count toward the manual limit).
     var isScheduledSnapshot: Bool { privateState["scheduled"]?.boolValue == true }
 
