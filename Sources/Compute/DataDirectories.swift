@@ -223,15 +223,7 @@ public struct DataDirectories: Sendable {
 
     /// The bytes the data directory's files hold (its logical size, as far as Kiln can tell).
     public func size(of path: String) -> Int64 {
-        guard let files = FileManager.default.enumerator(atPath: path) else { return 0 }
-        var total: Int64 = 0
-        while let file = files.nextObject() as? String {
-            if let size = files.fileAttributes?[.size] as? NSNumber, files.fileAttributes?[.type] as? FileAttributeType == .typeRegular {
-                total += size.int64Value
-            }
-            _ = file
-        }
-        return total
+        DirectoryClone.bytes(under: path)
     }
 
     private func prepareParent(of path: String) throws {

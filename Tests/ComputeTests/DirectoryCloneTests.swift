@@ -56,6 +56,16 @@ import Testing
         #expect(try String(contentsOfFile: copy + "/pg_wal/000000010000000000000001", encoding: .utf8) == "wal, longer now")
     }
 
+    @Test func aTreesSizeCountsItsRegularFilesOnce() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try write(root + "/a/PG_VERSION", "17\n")
+        try write(root + "/a/base/1/1259", String(repeating: "x", count: 8192))
+        try write(root + "/outside", String(repeating: "y", count: 1000))
+        symlink(root + "/outside", root + "/a/link")
+        #expect(DirectoryClone.bytes(under: root + "/a") == 3 + 8192)
+        #expect(DirectoryClone.bytes(under: root + "/missing") == 0)
+    }
+
     @Test func mountinfoEscapesAreRead() {
         #expect(StorageVolume.unescape(#"/tmp/a\040b\134c"#) == #"/tmp/a b\c"#)
         #expect(StorageVolume.unescape("/plain") == "/plain")
