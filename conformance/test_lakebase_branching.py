@@ -104,6 +104,7 @@ def test_a_branch_of_a_parent_under_writes_holds_a_committed_prefix(w, ledger):
         stop.set()
         thread.join()
     assert branch.status.current_state == BranchStatusState.READY
+    assert branch.status.source_branch_lsn and "/" in branch.status.source_branch_lsn   # where the copy ended
     with connect(w, "projects/ledger/branches/busy-copy/endpoints/primary", user, password) as conn:
         counter = conn.execute("select n from counter").fetchone()[0]
         entries = [r[0] for r in conn.execute("select n from entries order by n")]

@@ -101,6 +101,9 @@ public struct BranchHistory: Sendable, Equatable {
         return dropped + segments.map { archive + "/" + $0 }
     }
 
+    /// The size of a WAL segment: 16 MB (Kiln's computes never change `wal_segment_size`).
+    public static let segmentBytes: Int64 = 16 << 20
+
     /// The name of the WAL segment file holding `lsn`, on a timeline that does not matter to the caller
     /// (`DirectoryClone.copyFiles` compares the log and segment parts only).
     static func segmentName(of lsn: LSN) -> String { "00000000" + segmentNumber(of: lsn) }

@@ -27,11 +27,12 @@ public protocol ComputeDriver: Sendable {
     /// A new empty cluster of PostgreSQL `major` at `path`; throws `ComputeError` when that version is
     /// not installed.
     func createEmpty(at path: String, major: Int) async throws
-    /// A copy of a data directory whose server is stopped; a failure leaves nothing at `path`.
-    func copy(stoppedDirectory source: String, to path: String) async throws
+    /// A copy of a data directory whose server is stopped; a failure leaves nothing at `path`. Returns the
+    /// WAL position the copy holds everything up to (its last checkpoint), nil when it cannot tell.
+    func copy(stoppedDirectory source: String, to path: String) async throws -> LSN?
     /// A copy of the data of the server running on `port` (serving `source`), consistent as of the moment
-    /// it finishes.
-    func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws
+    /// it finishes; returns that moment's WAL position.
+    func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws -> LSN
     /// A hot standby of the server running on `port`, with the replication slot `slot` made on it.
     func copy(standbyOfPort port: Int, slot: String, to path: String) async throws
     /// Removes a data directory and what lies beside it; its server must be stopped.
@@ -57,6 +58,9 @@ public protocol ComputeDriver: Sendable {
 
     // MARK: History (point-in-time branches)
 
+    /// Whether a copy of a data directory shares its blocks (reflink clones): then a base image costs almost
+    /// no disk, where elsewhere it costs the data's size.
+    var copiesOnWrite: Bool { get }
     /// Makes the branch whose data is at `history.dataDirectory` keep a history (its computes archive WAL).
     func keepHistory(_ history: BranchHistory) throws
     /// Takes a base image of the branch, from its compute running on `port` or of its stopped data (nil).
@@ -124,6 +128,7 @@ public protocol ComputeDriver: Sendable {
 }
 
 extension ComputeDriver {
+    public var copiesOnWrite: Bool { false }
     /// Drivers that keep no history (test doubles): nothing is archived, and branches from the past are
     /// refused.
     public func keepHistory(_ history: BranchHistory) throws {}

@@ -35,19 +35,22 @@ public struct DataDirectories: Sendable {
     /// point to the checkpoint itself (`pg_controldata`), not the old or recycled ones a server keeps up to
     /// `max_wal_size`. A copy that was never started (a snapshot's: `copy(runningServerPort:)` made it) keeps
     /// its `backup_label` and all its WAL, so that its first start recovers as the original's would.
-    public func copy(stoppedDirectory source: String, to path: String) async throws {
+    @discardableResult
+    public func copy(stoppedDirectory source: String, to path: String) async throws -> LSN? {
         // After a clean shutdown the data needs no WAL past its checkpoint; after a crash or an immediate stop,
         // recovery needs all of it.
         let backup = FileManager.default.fileExists(atPath: source + "/backup_label")
         var clean = false
         if !backup { clean = await isCleanlyStopped(source) }
         let firstSegment = clean ? await controlData(of: source, "Latest checkpoint's REDO WAL file:") : nil
-        let lastSegment = clean ? await controlData(of: source, "Latest checkpoint location:").flatMap(LSN.init).map(BranchHistory.segmentName) : nil
+        let checkpoint = clean ? await controlData(of: source, "Latest checkpoint location:").flatMap(LSN.init) : nil
+        let lastSegment = checkpoint.map(BranchHistory.segmentName)
         try await cloneAtomically(to: path) { partial in
             var clone = DirectoryClone(alsoEmptied: ["pg_wal"], keepsBackupLabel: backup)
             try clone.copy(source, to: partial)
             try clone.copyFiles(of: source + "/pg_wal", to: partial + "/pg_wal", from: firstSegment, through: lastSegment)
         }
+        return checkpoint
     }
 
     /// Whether the stopped data directory at `path` was shut down cleanly (`Database cluster state: shut down`).

@@ -57,14 +57,16 @@ public final class DataDirectoryOwner: Sendable {
     }
 
     /// Copies the data at `source` to `path` for a new branch: a base backup from the compute that serves
-    /// it when one is up, a plain copy when none is. Both directories are held throughout.
-    public func copy(_ source: String, to path: String) async throws {
+    /// it when one is up, a plain copy when none is. Both directories are held throughout. Returns the WAL
+    /// position of the source the copy holds everything up to, nil when the driver cannot tell.
+    @discardableResult
+    public func copy(_ source: String, to path: String) async throws -> LSN? {
         try await withDirectory(source) {
             try await self.withDirectory(path) { [driver] in
                 if let port = try await self.runningPort(on: source) {
-                    try await driver.copy(runningServerPort: port, dataDirectory: source, to: path)
+                    return try await driver.copy(runningServerPort: port, dataDirectory: source, to: path)
                 } else {
-                    try await driver.copy(stoppedDirectory: source, to: path)
+                    return try await driver.copy(stoppedDirectory: source, to: path)
                 }
             }
         }

@@ -39,11 +39,11 @@ public struct LocalComputeDriver: ComputeDriver {
     public func prepareTemplate(major: Int) async throws { try await directories.prepareTemplate(major: major) }
     public func createEmpty(at path: String, major: Int) async throws { try await directories.createEmpty(at: path, major: major) }
 
-    public func copy(stoppedDirectory source: String, to path: String) async throws {
+    public func copy(stoppedDirectory source: String, to path: String) async throws -> LSN? {
         try await directories.copy(stoppedDirectory: source, to: path)
     }
 
-    public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws {
+    public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws -> LSN {
         try await directories.copy(runningServerPort: port, dataDirectory: source, to: path)
     }
 
@@ -97,6 +97,7 @@ public struct LocalComputeDriver: ComputeDriver {
         try await supervisor.pooler(id: id, listener: listener)
     }
     public var hasPooler: Bool { configuration.hasPooler }
+    public var copiesOnWrite: Bool { configuration.copyOnWrite }
     public func state(id: String) async -> ComputeSupervisor.State { await supervisor.state(id: id) }
     public func isRunning(id: String) async -> Bool { await supervisor.isRunning(id: id) }
     public func spec(id: String) async -> ServerSpec? { await supervisor.spec(id: id) }

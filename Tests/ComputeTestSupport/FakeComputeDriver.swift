@@ -69,7 +69,7 @@ public final class FakeComputeDriver: ComputeDriver {
         }
     }
 
-    public func copy(stoppedDirectory source: String, to path: String) async throws {
+    public func copy(stoppedDirectory source: String, to path: String) async throws -> LSN? {
         try await beginCopy(of: source)
         try? await Task.sleep(for: copyTime)
         state.withLock { state in
@@ -79,10 +79,13 @@ public final class FakeComputeDriver: ComputeDriver {
             state.copying[source, default: 1] -= 1
             state.directories.insert(path)
         }
+        return nil
     }
 
-    public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws {
+    /// Returns `0/1000000` (the fake's data has no WAL).
+    public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws -> LSN {
         try await backup(port: port, to: path)
+        return LSN(1 << 24)
     }
 
     public func copy(standbyOfPort port: Int, slot: String, to path: String) async throws {

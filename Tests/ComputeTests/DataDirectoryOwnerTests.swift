@@ -20,11 +20,11 @@ import Testing
     @Test func withoutAnOwnerTheFakeSeesAWakeDuringACopy() async throws {
         try await driver.createEmpty(at: "/d/parent", major: 17)
         driver.holdCopies()
-        async let copy: Void = driver.copy(stoppedDirectory: "/d/parent", to: "/d/child")
+        async let copy = driver.copy(stoppedDirectory: "/d/parent", to: "/d/child")
         await driver.waitForCopies(1)
         try await driver.start(spec("ep", on: "/d/parent"))
         driver.releaseCopies()
-        try await copy
+        _ = try await copy
         #expect(driver.violations.count == 2) // started during the copy, and copied while it ran
     }
 
@@ -32,13 +32,13 @@ import Testing
         let owner = owner
         try await owner.createEmpty(at: "/d/parent", major: 17)
         driver.holdCopies()
-        async let copy: Void = owner.copy("/d/parent", to: "/d/child")
+        async let copy = owner.copy("/d/parent", to: "/d/child")
         await driver.waitForCopies(1)
         async let wake: Void = owner.start(spec("ep", on: "/d/parent"))
         await driver.waitForStarts(1, within: .milliseconds(300))
         #expect(driver.starts == 0, "the wake started a compute on a directory being copied")
         driver.releaseCopies()
-        try await copy
+        _ = try await copy
         try await wake
         #expect(driver.violations == [])
         #expect(driver.exists("/d/child"))
@@ -50,13 +50,13 @@ import Testing
         try await owner.createEmpty(at: "/d/parent", major: 17)
         try await owner.start(spec("ep", on: "/d/parent"))
         driver.holdCopies()
-        async let copy: Void = owner.copy("/d/parent", to: "/d/child")
+        async let copy = owner.copy("/d/parent", to: "/d/child")
         await driver.waitForCopies(1)
         async let suspended = owner.suspend(id: "ep", keepingVerifiers: true) { true }
         try await Task.sleep(for: .milliseconds(300))
         #expect(await driver.isRunning(id: "ep"), "the suspend stopped the server a base backup reads")
         driver.releaseCopies()
-        try await copy
+        _ = try await copy
         #expect(await suspended)
         #expect(driver.violations == [])
         #expect(driver.exists("/d/child"))
@@ -68,11 +68,11 @@ import Testing
         try await owner.createEmpty(at: "/d/parent", major: 17)
         try await owner.start(spec("ep", on: "/d/parent"))
         driver.holdCopies()
-        async let copy: Void = owner.copy("/d/parent", to: "/d/child")
+        async let copy = owner.copy("/d/parent", to: "/d/child")
         await driver.waitForCopies(1)
         async let suspended = owner.suspend(id: "ep", keepingVerifiers: true) { false }
         driver.releaseCopies()
-        try await copy
+        _ = try await copy
         #expect(await !suspended)
         #expect(await driver.isRunning(id: "ep"))
         #expect(!driver.isSuspended("/d/parent"))
@@ -82,11 +82,11 @@ import Testing
         let owner = owner
         try await owner.createEmpty(at: "/d/parent", major: 17)
         driver.holdCopies()
-        async let copy: Void = owner.copy("/d/parent", to: "/d/child")
+        async let copy = owner.copy("/d/parent", to: "/d/child")
         await driver.waitForCopies(1)
         async let wake: Void = owner.start(spec("ep", on: "/d/parent"), stillWanted: { false }) // deleted meanwhile
         driver.releaseCopies()
-        try await copy
+        _ = try await copy
         try await wake
         #expect(await !driver.isRunning(id: "ep"))
         #expect(driver.starts == 0)

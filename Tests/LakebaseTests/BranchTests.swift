@@ -13,6 +13,8 @@ import Testing
             let operation = try await lake.create(.branch, in: "projects/p", id: "dev", spec: #"{"no_expiry": true}"#)
             #expect(operation.value(at: ["response", "status", "source_branch"]) == .string("projects/p/branches/production"))
             #expect(operation.value(at: ["response", "status", "default"]) == .bool(false))
+            // Where it starts in its source's WAL: the end of the copy (the fake's is 0/1000000).
+            #expect(operation.value(at: ["response", "status", "source_branch_lsn"]) == .string("0/1000000"))
             #expect(try await lake.state("projects/p/branches/dev") == "READY")
             #expect(try await lake.state("projects/p/branches/dev/endpoints/primary") == "ACTIVE")
             #expect(driver.directories.count == 2)

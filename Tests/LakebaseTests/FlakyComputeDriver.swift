@@ -33,8 +33,8 @@ final class FlakyComputeDriver: ComputeDriver {
     var postgresMajors: [Int] { fake.postgresMajors }
     func prepareTemplate(major: Int) async throws { try await fake.prepareTemplate(major: major) }
     func createEmpty(at path: String, major: Int) async throws { try await fake.createEmpty(at: path, major: major) }
-    func copy(stoppedDirectory source: String, to path: String) async throws { try await fake.copy(stoppedDirectory: source, to: path) }
-    func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws {
+    func copy(stoppedDirectory source: String, to path: String) async throws -> LSN? { try await fake.copy(stoppedDirectory: source, to: path) }
+    func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws -> LSN {
         try await fake.copy(runningServerPort: port, dataDirectory: source, to: path)
     }
     func copy(standbyOfPort port: Int, slot: String, to path: String) async throws {

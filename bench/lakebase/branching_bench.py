@@ -135,7 +135,7 @@ def measure(label, env):
                     w.postgres.delete_branch(f"projects/{pid}/branches/d{i}", purge=True).wait()
                 if WAL_GB > 0:
                     results.update(point_in_time_branches(w, pid, prod, port, password))
-            w.postgres.delete_project(f"projects/{pid}").wait()
+            w.postgres.delete_project(f"projects/{pid}", purge=True).wait()   # its disk back before the next size
     finally:
         kiln.stop()
         shutil.rmtree(data, ignore_errors=True)

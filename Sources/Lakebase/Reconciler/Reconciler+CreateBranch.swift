@@ -40,8 +40,12 @@ extension Reconciler {
                     resolved.spec.set("source_branch_lsn", .string(start.description))
                     let updated = resolved
                     try await database.write { db in try await ResourceTable.update(db, updated) }
-                } else {
-                    try await dataOwner.copy(sourceDirectory, to: directory)
+                } else if let lsn = try await dataOwner.copy(sourceDirectory, to: directory), snapshotName == nil {
+                    // Lakebase reports where a branch of the present starts too.
+                    var resolved = branch
+                    resolved.spec.set("source_branch_lsn", .string(lsn.description))
+                    let updated = resolved
+                    try await database.write { db in try await ResourceTable.update(db, updated) }
                 }
             }
             try driver.keepHistory(BranchHistory(dataDirectory: directory))
