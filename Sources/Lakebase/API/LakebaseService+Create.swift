@@ -121,14 +121,7 @@ extension LakebaseService {
         let ws = caller.workspaceID
         let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
         let sourceText = try reader.string("source_branch") ?? project.projectSpec.defaultBranch?.description ?? ""
-        guard let source = ResourceName(sourceText), source.kind == .branch else {
-            throw KilnError.invalidParameter(
-                "spec.source_branch must be a branch name such as projects/\(name.projectID)/branches/production, not '\(sourceText)'.")
-        }
-        guard source.projectID == name.projectID else {
-            throw KilnError.invalidParameter(
-                "The source branch \(source) belongs to another project; a branch can only be created from a branch of projects/\(name.projectID).")
-        }
+        let source = try Self.sourceName(sourceText, .branch, field: "source_branch", projectID: name.projectID)
         let isProtected = settings["is_protected"]?.boolValue == true
         if isProtected, settings["expire_time"] != nil {
             throw KilnError.invalidParameter("A protected branch cannot expire.")
@@ -170,6 +163,20 @@ extension LakebaseService {
         }
     }
 
+    /// The branch or snapshot `text` names as the source of a new resource of project `projectID`. Throws
+    /// Databricks' 400 naming `spec.<field>` for a name of another kind or of another project.
+    static func sourceName(_ text: String, _ kind: ResourceKind, field: String, projectID: String) throws(KilnError) -> ResourceName {
+        guard let name = ResourceName(text), name.kind == kind else {
+            throw KilnError.invalidParameter(
+                "spec.\(field) must be a \(kind.noun) name such as projects/\(projectID)/\(kind.collection)/<\(kind.idField)>, not '\(text)'.")
+        }
+        guard name.projectID == projectID else {
+            throw KilnError.invalidParameter(
+                "The \(kind.noun) \(name) belongs to another project; spec.\(field) must be one of projects/\(projectID).")
+        }
+        return name
+    }
+
     /// Stores a new branch and its read-write endpoint, within Lakebase's limits (branches, protected
     /// branches and active computes per project); 409 when the id is taken.
     private func insertBranch(
@@ -198,14 +205,7 @@ extension LakebaseService {
             throw KilnError.invalidParameter(
                 "spec.source_snapshot and spec.\(field) are mutually exclusive: a branch restored from a snapshot has no other source.")
         }
-        guard let snapshot = ResourceName(snapshotText), snapshot.kind == .snapshot else {
-            throw KilnError.invalidParameter(
-                "spec.source_snapshot must be a snapshot name such as projects/\(name.projectID)/snapshots/<snapshot_id>, not '\(snapshotText)'.")
-        }
-        guard snapshot.projectID == name.projectID else {
-            throw KilnError.invalidParameter(
-                "The snapshot \(snapshot) belongs to another project; a branch can only be restored from a snapshot of projects/\(name.projectID).")
-        }
+        let snapshot = try Self.sourceName(snapshotText, .snapshot, field: "source_snapshot", projectID: name.projectID)
         let now = clock.nowMillis()
         let settings = try Specs.branchSettings(spec, now: now)
         let ws = caller.workspaceID

@@ -18,12 +18,7 @@ extension LakebaseService {
         let reader = SpecReader(spec, prefix: "spec")
         let stored = try Specs.snapshot(spec, now: now)
         let pointInTime = try Self.pointInTime(reader, now: now)
-        let sourceText = stored["source_branch"]?.stringValue ?? ""
-        guard let source = ResourceName(sourceText), source.kind == .branch, source.projectID == name.projectID else {
-            throw KilnError.invalidParameter(
-                "spec.source_branch must be a branch of projects/\(name.projectID), such as projects/\(name.projectID)/branches/production, not '\(sourceText)'."
-            )
-        }
+        let source = try Self.sourceName(stored["source_branch"]?.stringValue ?? "", .branch, field: "source_branch", projectID: name.projectID)
         let (_, project) = try await visible(name.project, caller: caller, includeDeleted: false)
         let retention = project.projectSpec.historyRetentionMillis
         let ws = caller.workspaceID
