@@ -85,6 +85,21 @@ def storages():
         yield "copy-on-write volume", {"KILN_STORAGE_VOLUME": "xfs", "KILN_STORAGE_VOLUME_SIZE": f"{max(SIZES) * 3 + 8}G"}
 
 
+def settle(port, password, timeout=900):
+    """After a bulk load the compute's archiver copies its WAL into the branch's history for minutes, and the
+    sweep takes a base image: waits for both (the archive caught up with the WAL written so far, then a sweep)
+    so that branches are timed on a parent at rest, not against that I/O."""
+    with psycopg.connect(host="127.0.0.1", port=port, user="bench", password=password, dbname="databricks_postgres",
+                         autocommit=True) as conn:
+        current = conn.execute("select pg_walfile_name(pg_current_wal_lsn() - 16777216)").fetchone()[0]
+        deadline = time.time() + timeout
+        while (conn.execute("select coalesce(last_archived_wal, '') from pg_stat_archiver").fetchone()[0] or "") < current:
+            if time.time() > deadline:
+                raise RuntimeError("the archiver did not catch up")
+            time.sleep(1)
+    time.sleep(6)
+
+
 def measure(label, env):
     """Returns {row: value} for one kind of storage."""
     data = traversable(Path(tempfile.mkdtemp(prefix="kiln-branch-bench-")))
@@ -105,6 +120,7 @@ def measure(label, env):
                                    "databricks_postgres"], env={**os.environ, "PGPASSWORD": password}, capture_output=True, text=True)
             if made.returncode != 0:
                 raise RuntimeError(f"pgbench -i failed: {made.stderr[-2000:]}")
+            settle(port, password)
             size = w.postgres.get_branch(prod).status.logical_size_bytes
             print(f"  {label}: {size / 2**30:.2f} GiB parent made in {time.perf_counter() - started:.0f} s", flush=True)
             times = []

@@ -20,7 +20,8 @@ extension Reconciler {
     /// copy's 1.3–1.8 s.
     func segmentsBetweenBases(dataDirectory: String) -> Int {
         if driver.copiesOnWrite { return Self.baseEverySegments }
-        return max(Self.baseEverySegments, Int(driver.size(of: dataDirectory) / BranchHistory.segmentBytes))
+        // Its relations (`base/`), not its `pg_wal`, which holds up to `max_wal_size` of WAL already counted.
+        return max(Self.baseEverySegments, Int(driver.size(of: dataDirectory + "/base") / BranchHistory.segmentBytes))
     }
 
     /// At start-up, before the computes start: every branch keeps a history, so its computes archive from
