@@ -46,28 +46,32 @@ struct DirectoryClone {
         try copyInParallel(files)
     }
 
+    /// Each worker takes the next file not taken yet (so one big file does not hold up a fixed share), and
+    /// all stop at the first failure.
     private mutating func copyInParallel(_ files: [(from: String, to: String)]) throws {
         let workers = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount, files.count))
-        let outcome = Mutex<(cloned: Int, copied: Int, failure: ComputeError?)>((0, 0, nil))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var (cloned, copied) = (0, 0)
-            var failure: ComputeError?
-            for index in stride(from: worker, to: files.count, by: workers) {
+        let outcome = Mutex<(next: Int, cloned: Int, copied: Int, failure: ComputeError?)>((0, 0, 0, nil))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let index: Int? = outcome.withLock { state in
+                    guard state.failure == nil, state.next < files.count else { return nil }
+                    state.next += 1
+                    return state.next - 1
+                }
+                guard let index else { return }
                 do throws(ComputeError) {
-                    switch try Self.copyFile(files[index].from, to: files[index].to) {
-                    case .cloned: cloned += 1
-                    case .copied: copied += 1
-                    case .vanished: break
+                    let how = try Self.copyFile(files[index].from, to: files[index].to)
+                    outcome.withLock { state in
+                        switch how {
+                        case .cloned: state.cloned += 1
+                        case .copied: state.copied += 1
+                        case .vanished: break
+                        }
                     }
                 } catch {
-                    failure = error
-                    break
+                    outcome.withLock { state in state.failure = state.failure ?? error }
+                    return
                 }
-            }
-            outcome.withLock { total in
-                total.cloned += cloned
-                total.copied += copied
-                total.failure = total.failure ?? failure
             }
         }
         let total = outcome.withLock { $0 }

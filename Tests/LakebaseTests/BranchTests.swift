@@ -37,6 +37,26 @@ import Testing
         }
     }
 
+    @Test func anUpdateWhileTheBranchIsCopiedIsKeptAndKeepsWhereItCameFrom() async throws {
+        let driver = FakeComputeDriver()
+        try await LakebaseHarness.run(driver: driver) { lake in
+            try await lake.createProject()
+            driver.holdCopies()
+            async let created = lake.createBranch("dev")
+            await driver.waitForCopies(1)
+            async let updated = lake.update("projects/p/branches/dev", mask: "spec.expiration", spec: #"{"ttl": "3600s"}"#)
+            try await Task.sleep(for: .milliseconds(200)) // the update is recorded before the copy ends
+            driver.releaseCopies()
+            #expect(try await created["error"] == nil)
+            #expect(try await updated["error"] == nil)
+            #expect(try await lake.status("projects/p/branches/dev", "expire_time") != nil)
+            #expect(try await lake.status("projects/p/branches/dev", "source_branch_lsn") == .string("0/1000000"))
+            try await lake.update("projects/p/branches/dev", mask: "spec.expiration", spec: #"{"no_expiry": true}"#)
+            #expect(try await lake.status("projects/p/branches/dev", "source_branch_lsn") == .string("0/1000000"))
+            #expect(try await lake.status("projects/p/branches/dev", "source_branch") == .string("projects/p/branches/production"))
+        }
+    }
+
     @Test func aBranchOfABranchCopiesThatBranch() async throws {
         let driver = FakeComputeDriver()
         try await LakebaseHarness.run(driver: driver) { lake in

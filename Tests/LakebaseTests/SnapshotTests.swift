@@ -31,6 +31,8 @@ import Testing
             #expect(restored.value(at: ["response", "status", "source_snapshot"]) == .string("projects/p/snapshots/before-migration"))
             #expect(restored.value(at: ["response", "status", "source_branch"]) == .string("projects/p/branches/production"))
             #expect(try await lake.state("projects/p/branches/restored/endpoints/primary") == "ACTIVE")
+            try await lake.update("projects/p/branches/restored", mask: "spec.is_protected", spec: #"{"is_protected": false}"#)
+            #expect(try await lake.status("projects/p/branches/restored", "source_snapshot") == .string("projects/p/snapshots/before-migration"))
             // The restored branch has the roles and databases the snapshot held, its database owned by its own role.
             let roles = try await lake.service.list(
                 .role, parent: LakebaseHarness.name("projects/p/branches/restored"), pageSize: nil, pageToken: nil, showDeleted: false,

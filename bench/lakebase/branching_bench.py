@@ -87,8 +87,8 @@ def storages():
 
 def settle(port, password, timeout=900):
     """After a bulk load the compute's archiver copies its WAL into the branch's history for minutes, and the
-    sweep takes a base image: waits for both (the archive caught up with the WAL written so far, then a sweep)
-    so that branches are timed on a parent at rest, not against that I/O."""
+    sweep takes a base image: waits for both (the archive caught up with the WAL written so far, then a sweep and
+    the base image it started) so that branches are timed on a parent at rest, not against that I/O."""
     with psycopg.connect(host="127.0.0.1", port=port, user="bench", password=password, dbname="databricks_postgres",
                          autocommit=True) as conn:
         current = conn.execute("select pg_walfile_name(pg_current_wal_lsn() - 16777216)").fetchone()[0]
@@ -97,7 +97,11 @@ def settle(port, password, timeout=900):
             if time.time() > deadline:
                 raise RuntimeError("the archiver did not catch up")
             time.sleep(1)
-    time.sleep(6)
+        time.sleep(6)   # a sweep, which may start a base image: its copy holds a temporary slot until it is done
+        while conn.execute("select count(*) from pg_replication_slots where slot_name like 'kiln_clone_%'").fetchone()[0]:
+            if time.time() > deadline:
+                raise RuntimeError("the base image did not finish")
+            time.sleep(1)
 
 
 def measure(label, env):

@@ -24,7 +24,10 @@ extension LakebaseService {
             }
         case .branch:
             var settings = try Specs.branchSettings(merged, now: now)
-            for key in ["source_branch", "source_branch_time"] { if let value = resource.spec[key] { settings.set(key, value) } }
+            // Where it came from stays as it was made (the update names none of it).
+            for key in ["source_branch", "source_branch_time", "source_branch_lsn", "source_snapshot"] {
+                if let value = resource.spec[key] { settings.set(key, value) }
+            }
             let isDefault = project.projectSpec.defaultBranch == name
             if settings["expire_time"] != nil, settings["is_protected"]?.boolValue == true || isDefault {
                 throw KilnError.invalidParameter("A protected or default branch cannot expire.")

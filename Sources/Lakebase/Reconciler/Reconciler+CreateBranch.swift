@@ -36,16 +36,10 @@ extension Reconciler {
                     let start = try await dataOwner.restore(
                         BranchHistory(dataDirectory: sourceDirectory), to: recoveryTarget, into: directory,
                         maintenancePort: { [database] in try await database.read { db in try await self.freePort(db) } })
-                    var resolved = branch
-                    resolved.spec.set("source_branch_lsn", .string(start.description))
-                    let updated = resolved
-                    try await database.write { db in try await ResourceTable.update(db, updated) }
+                    try await recordStart(start, of: name, ws: ws)
                 } else if let lsn = try await dataOwner.copy(sourceDirectory, to: directory), snapshotName == nil {
                     // Lakebase reports where a branch of the present starts too.
-                    var resolved = branch
-                    resolved.spec.set("source_branch_lsn", .string(lsn.description))
-                    let updated = resolved
-                    try await database.write { db in try await ResourceTable.update(db, updated) }
+                    try await recordStart(lsn, of: name, ws: ws)
                 }
             }
             try driver.keepHistory(BranchHistory(dataDirectory: directory))
@@ -69,6 +63,16 @@ extension Reconciler {
             await dataOwner.remove(directory)
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             throw error
+        }
+    }
+
+    /// Records where a new branch starts in its source's WAL (`source_branch_lsn`), on the branch as it is
+    /// now: an update may have come while its data was copied.
+    private func recordStart(_ lsn: LSN, of name: ResourceName, ws: Int64) async throws {
+        try await database.write { db in
+            guard var current = try await ResourceTable.get(db, workspaceID: ws, name: name) else { return }
+            current.spec.set("source_branch_lsn", .string(lsn.description))
+            try await ResourceTable.update(db, current)
         }
     }
 
