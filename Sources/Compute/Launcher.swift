@@ -42,8 +42,8 @@ final class Launcher: Sendable {
 
     /// Starts `arguments[0]` as `launch(_:logPath:)` does, with `sockets` open in it as descriptors 3, 4, …
     /// (where systemd's socket activation puts them; the command sets `LISTEN_FDS` and `LISTEN_PID`, as
-    /// `ConnectionPooler`'s shell does) and no other of Kiln's descriptors. The sockets stay the
-    /// caller's; the child gets copies. Throws `ComputeError` when the process cannot start.
+    /// `ConnectionPooler`'s shell does) and no other of Kiln's descriptors, in a session of its own. The
+    /// sockets stay the caller's; the child gets copies. Throws `ComputeError` when the process cannot start.
     func launch(_ arguments: [String], logPath: String, sockets: [Int32]) async throws -> ChildProcess {
         try await withCheckedThrowingContinuation { continuation in
             jobs.withLock {
@@ -109,10 +109,12 @@ final class Launcher: Sendable {
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &all)
-        // A process group of its own, as Foundation gives its children: a Ctrl-C at Kiln's terminal is
-        // Kiln's to handle, which stops the child in its turn.
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        // A session of its own (`setsid`), as `pgbouncer -d` or a service manager gives a daemon: a Ctrl-C
+        // at Kiln's terminal is Kiln's to handle, which stops the child in its turn; and with the kernel's
+        // autogroup scheduling (Debian's default) the child gets a share of the CPU of its own instead of
+        // one taken out of the share of Kiln's session (clients, computes and all), as PgBouncer set up by
+        // hand does. The pdeath signal still ends it with Kiln.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | Self.spawnSetSession))
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -131,6 +133,10 @@ final class Launcher: Sendable {
         reaper.start()
         return child
     }
+
+    /// glibc's `POSIX_SPAWN_SETSID` (2.26, `<spawn.h>`), which Swift's Glibc module leaves out (it is a GNU
+    /// extension).
+    private static let spawnSetSession: Int32 = 0x80
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34), which Swift's Glibc module does not declare.
     private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
