@@ -118,6 +118,7 @@ def test_branch_copies_data_and_is_isolated(w, project):
                                    branch_id="dev").wait()
     assert dev.status.current_state == BranchStatusState.READY and dev.status.source_branch == prod
     assert {r.status.postgres_role for r in w.postgres.list_roles("projects/shop/branches/dev")} >= {"writer"}
+    wait_active(w, "projects/shop/branches/dev/endpoints/primary")   # its compute starts on its own, right after
     with connect(w, "projects/shop/branches/dev/endpoints/primary", user, password) as conn:
         assert conn.execute("select count(*) from orders").fetchone()[0] == 2
         conn.execute("insert into orders values (3)")

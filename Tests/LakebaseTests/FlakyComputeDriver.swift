@@ -8,6 +8,8 @@ final class FlakyComputeDriver: ComputeDriver {
     private struct Rules {
         var refusesStart: @Sendable (ServerSpec) -> Bool = { _ in false }
         var refusedStatement: String?
+        /// The ids of the computes whose start was refused, in order.
+        var failedStarts: [String] = []
     }
 
     let fake: FakeComputeDriver
@@ -19,6 +21,9 @@ final class FlakyComputeDriver: ComputeDriver {
     func failStarts(when refuses: @escaping @Sendable (ServerSpec) -> Bool) {
         rules.withLock { $0.refusesStart = refuses }
     }
+
+    /// The ids of the computes whose start was refused so far.
+    var failedStarts: [String] { rules.withLock { $0.failedStarts } }
 
     /// From now on, statements containing `text` fail (nil: none do).
     func failStatements(containing text: String?) {
@@ -58,6 +63,7 @@ final class FlakyComputeDriver: ComputeDriver {
 
     func start(_ spec: ServerSpec) async throws {
         if rules.withLock({ $0.refusesStart })(spec) {
+            rules.withLock { $0.failedStarts.append(spec.id) }
             await fake.stop(id: spec.id) // a failed start leaves nothing running
             throw ComputeError("postgres exited during start-up (test)")
         }

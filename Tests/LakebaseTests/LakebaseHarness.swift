@@ -132,6 +132,17 @@ struct LakebaseHarness: Sendable {
         try await status(name, "current_state")?.stringValue
     }
 
+    /// The resource's `current_state` once it is `wanted`, or as it is after `timeout`: a new branch's
+    /// computes start right after its operation is reported.
+    func state(_ name: String, becoming wanted: String, timeout: Duration = .seconds(10)) async throws -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let state = try await state(name)
+            if state == wanted || ContinuousClock.now > deadline { return state }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// The uid of an endpoint (its compute's id).
     func uid(_ endpoint: String) async throws -> String {
         guard let uid = try await get(endpoint)["uid"]?.stringValue else { throw KilnError(.notFound, "no uid: \(endpoint)") }

@@ -88,6 +88,7 @@ import Testing
             _ = try await lake.createProject()
             let branch = try await lake.createBranch("scratch") // with a read-write endpoint of its own
             #expect(branch["error"] == nil)
+            #expect(try await lake.state("projects/p/branches/scratch/endpoints/primary", becoming: "ACTIVE") == "ACTIVE")
             #expect(driver.directories.count == 2)
             #expect(await driver.ids().count == 2)
             let deletion = try await lake.delete("projects/p/branches/scratch", purge: true)

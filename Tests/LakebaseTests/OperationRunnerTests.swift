@@ -15,6 +15,7 @@ import Testing
             var running: [String: Int] = [:]
             var mostPerProject = 0
             var mostOverall = 0
+            var followUps: [String] = []
         }
 
         let record = Mutex(Record())
@@ -42,6 +43,15 @@ import Testing
         }
 
         func resume() async { record.withLock { $0.events.append("resume") } }
+
+        /// Records the follow-up with whether its operation was done by then.
+        let store = Mutex<SQLiteStore?>(nil)
+        func followUp(_ operation: OperationRecord) async {
+            let done = try? await store.withLock { $0 }?.read { db in
+                try await OperationTable.get(db, workspaceID: operation.workspaceID, name: operation.name)?.done
+            }
+            record.withLock { $0.followUps.append("\(operation.resource) done: \(done.flatMap { $0 } ?? false)") }
+        }
     }
 
     /// Runs `body` with a runner on a fresh store; `before` stores what a previous run left, before activation.
@@ -111,6 +121,24 @@ import Testing
                         .init("error_code", .string("INVALID_STATE")), .init("message", .string("The branch has no data yet.")),
                     ]))
         }
+    }
+
+    @Test func aSucceededOperationIsFollowedUpOnceReportedDoneAndAFailedOneIsNot() async throws {
+        let performer = RecordingPerformer { operation in
+            if operation.resource.id == "bad" { throw KilnError(.invalidState, "no") }
+            return nil
+        }
+        try await withRunner(performer) { runner, store in
+            performer.store.withLock { $0 = store }
+            _ = try await finish(.createBranch, "projects/p/branches/good", runner: runner, store: store)
+            _ = try await finish(.createBranch, "projects/p/branches/bad", runner: runner, store: store)
+            // A follow-up runs after the waiter hears of the end: time for both to have come, had they.
+            for _ in 0..<500 where performer.record.withLock({ $0.followUps.isEmpty }) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(performer.record.withLock { $0.followUps } == ["projects/p/branches/good done: true"])
     }
 
     @Test func anyOtherErrorIsAnInternalErrorWithItsDescription() async throws {

@@ -30,7 +30,7 @@ import Testing
             #expect(restored["error"] == nil)
             #expect(restored.value(at: ["response", "status", "source_snapshot"]) == .string("projects/p/snapshots/before-migration"))
             #expect(restored.value(at: ["response", "status", "source_branch"]) == .string("projects/p/branches/production"))
-            #expect(try await lake.state("projects/p/branches/restored/endpoints/primary") == "ACTIVE")
+            #expect(try await lake.state("projects/p/branches/restored/endpoints/primary", becoming: "ACTIVE") == "ACTIVE")
             try await lake.update("projects/p/branches/restored", mask: "spec.is_protected", spec: #"{"is_protected": false}"#)
             #expect(try await lake.status("projects/p/branches/restored", "source_snapshot") == .string("projects/p/snapshots/before-migration"))
             // The restored branch has the roles and databases the snapshot held, its database owned by its own role.

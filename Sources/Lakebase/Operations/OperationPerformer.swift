@@ -7,4 +7,7 @@ protocol OperationPerformer: Sendable {
     func perform(_ operation: OperationRecord) async throws -> JSONTree?
     /// Called once at start-up, before the operations a previous run left unfinished run again.
     func resume() async
+    /// Work that follows an operation once it is reported done (successfully), outside its project's
+    /// lock: a new branch's computes start, as a client's connection would start them.
+    func followUp(_ operation: OperationRecord) async
 }

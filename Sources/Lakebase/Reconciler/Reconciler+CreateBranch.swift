@@ -6,7 +6,11 @@ import SQLKit
 
 /// A new branch: a copy of its source's data (`DataDirectoryOwner.copy`, which holds the source while it copies),
 /// its source's data as it was at `recoveryTarget` (`DataDirectoryOwner.restore`), or a copy of a snapshot's
-/// data; then its computes. A failure removes all of it.
+/// data. A failure removes all of it. The branch is READY once its data is in place; its computes start
+/// right after the operation is reported (`startComputes(ofNewBranch:ws:)`), as Neon answers a branch's
+/// creation before its compute has started: their endpoints are IDLE meanwhile, and a client that connects
+/// first wakes the compute as it would a suspended one. A branch of a protected branch is the exception: its
+/// roles get new passwords before anyone may log in, on its started computes.
 extension Reconciler {
     func createBranch(_ name: ResourceName, ws: Int64, recoveryTarget: RecoveryTarget?, snapshot snapshotName: ResourceName?) async throws {
         guard let branch = try await row(name, ws: ws), let project = try await row(name.project, ws: ws) else {
@@ -43,16 +47,13 @@ extension Reconciler {
                 }
             }
             try driver.keepHistory(BranchHistory(dataDirectory: directory))
-            let copied = ContinuousClock.now
-            var ready = branch
-            ready.setDataDirectory(directory)
-            for endpoint in endpoints where !endpoint.endpointSpec.disabled {
-                try await dataOwner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
-            }
-            logger.debug(
-                "Branch data copied and its computes started",
-                metadata: ["branch": "\(name)", "copy": "\(copied - started)", "start": "\(ContinuousClock.now - copied)"])
+            logger.debug("Branch data copied", metadata: ["branch": "\(name)", "copy": "\(ContinuousClock.now - started)"])
             if fromProtected {
+                var ready = branch
+                ready.setDataDirectory(directory)
+                for endpoint in endpoints where !endpoint.endpointSpec.disabled {
+                    try await dataOwner.start(serverSpec(endpoint: endpoint, dataDirectory: directory))
+                }
                 try await renewPasswords(of: others.filter { $0.kind == .role }, branch: ready)
             }
             try await markReady([branch] + endpoints, dataDirectory: directory)
@@ -64,6 +65,23 @@ extension Reconciler {
             try await database.write { db in try await ResourceTable.deleteTree(db, workspaceID: ws, name: name) }
             throw error
         }
+    }
+
+    /// Starts the computes of a branch just reported READY, as a client's wake would (a wake that came
+    /// first has started it already; a delete or a disable that came meanwhile leaves it stopped). One
+    /// that cannot start is logged and stays IDLE: a client's connection tries again and hears why.
+    func startComputes(ofNewBranch name: ResourceName, ws: Int64) async {
+        let started = ContinuousClock.now
+        guard let endpoints = try? await children(name, .endpoint, ws: ws) else { return }
+        for endpoint in endpoints where endpoint.isReady && !endpoint.endpointSpec.disabled {
+            do {
+                try await startIfWanted(endpoint)
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("A new branch's compute did not start", metadata: ["endpoint": "\(endpoint.name)", "error": "\(error)"])
+            }
+        }
+        logger.debug("New branch's computes started", metadata: ["branch": "\(name)", "start": "\(ContinuousClock.now - started)"])
     }
 
     /// Records where a new branch starts in its source's WAL (`source_branch_lsn`), on the branch as it is

@@ -28,6 +28,11 @@ extension Reconciler: OperationPerformer {
         await notifyEndpointsChanged()
     }
 
+    /// A new branch's computes start once the branch is reported READY (`startComputes(ofNewBranch:ws:)`).
+    func followUp(_ operation: OperationRecord) async {
+        if operation.kind == .createBranch { await startComputes(ofNewBranch: operation.resource, ws: operation.workspaceID) }
+    }
+
     /// The work of each kind of operation, in the file named after it.
     private func work(_ operation: OperationRecord) async throws -> JSONTree? {
         let ws = operation.workspaceID
