@@ -88,11 +88,14 @@ public struct BranchHistory: Sendable, Equatable {
 
     /// What to delete to keep the history inside its window: every base older than `start` (Unix ms) but the
     /// newest of those, which the window's first moments are recovered from, and the archived segments
-    /// older than the oldest base kept. Returns the paths.
+    /// older than the oldest base kept; and whatever a prune that was cut short (Kiln killed) left half
+    /// deleted. Returns the paths.
     public func expired(before start: Int64) -> [String] {
+        let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: basesDirectory)) ?? [])
+            .filter { $0.hasSuffix(Self.deletingSuffix) }.map { basesDirectory + "/" + $0 }
         let all = bases()
-        guard let keepFrom = all.lastIndex(where: { $0.time <= start }) else { return [] }
-        let dropped = all[..<keepFrom].map(\.path)
+        guard let keepFrom = all.lastIndex(where: { $0.time <= start }) else { return leftovers }
+        let dropped = leftovers + all[..<keepFrom].map(\.path)
         let firstKept = all[keepFrom]
         let firstSegment = Self.segmentNumber(of: firstKept.lsn)
         let segments = ((try? FileManager.default.contentsOfDirectory(atPath: archive)) ?? []).filter { name in
@@ -100,6 +103,25 @@ public struct BranchHistory: Sendable, Equatable {
         }
         return dropped + segments.map { archive + "/" + $0 }
     }
+
+    /// Deletes what `expired(before:)` lists; returns how many paths that was. A base first goes out of
+    /// sight, renamed (which is atomic) to `<name>.deleting`, then is deleted: a Kiln killed meanwhile leaves
+    /// no half-deleted base that `bases()` lists, and the next prune finishes the deletion.
+    public func prune(before start: Int64) -> Int {
+        let expired = expired(before: start)
+        for path in expired {
+            var doomed = path
+            if path.hasPrefix(basesDirectory + "/"), !path.hasSuffix(Self.deletingSuffix) {
+                doomed = path + Self.deletingSuffix
+                guard (try? FileManager.default.moveItem(atPath: path, toPath: doomed)) != nil else { continue }
+            }
+            try? FileManager.default.removeItem(atPath: doomed)
+        }
+        return expired.count
+    }
+
+    /// The suffix of a base being deleted.
+    static let deletingSuffix = ".deleting"
 
     /// The size of a WAL segment: 16 MB (Kiln's computes never change `wal_segment_size`).
     public static let segmentBytes: Int64 = 16 << 20

@@ -64,13 +64,19 @@ extension DataDirectories {
         try await cloneAtomically(to: path) { partial in
             var clone = DirectoryClone(keepsBackupLabel: true)
             try clone.copy(base.path, to: partial)
-            if FileManager.default.fileExists(atPath: live) { try clone.copyFiles(of: live, to: partial + "/pg_wal", from: firstLive, through: lastLive) }
+            // Recovery asks `restore_command` for each segment first and reads `pg_wal` only for what the
+            // archive lacks: a live segment archived already (same name: same timeline) would be copied for
+            // nothing, which on full copies is up to `max_wal_size` of bytes.
+            let archived = Set((try? FileManager.default.contentsOfDirectory(atPath: history.archive)) ?? [])
+            if FileManager.default.fileExists(atPath: live) {
+                try clone.copyFiles(of: live, to: partial + "/pg_wal", from: firstLive, through: lastLive, except: archived)
+            }
         } finish: { partial in
             try configuration.user.writeFile(partial + "/recovery.signal", contents: "")
             var settings = [
                 "restore_command": "cp '\(history.archive)/%f' %p", "recovery_target_action": "promote",
                 "hot_standby": "off", // so that the server says "ready" only once promoted
-            ]
+            ].merging(Self.replaySettings) { _, replay in replay }
             switch target {
             case .time(let millis): settings["recovery_target_time"] = Self.timestamp(millis)
             case .lsn(let lsn): settings["recovery_target_lsn"] = lsn.description
@@ -90,6 +96,11 @@ extension DataDirectories {
         }
         return start
     }
+
+    /// Settings of the private postgres that replays a copy to a moment: no restartpoint before the end
+    /// (each flushes every dirty buffer and syncs the data files, every `max_wal_size` of WAL otherwise),
+    /// and buffers enough that replay seldom writes a page out before the end-of-recovery checkpoint.
+    static let replaySettings = ["max_wal_size": "100GB", "checkpoint_timeout": "1d"]
 
     /// Where the newest timeline in `walDirectory` begins: the last line of its `.history` file.
     static func timelineStart(in walDirectory: String) throws -> LSN {

@@ -84,13 +84,15 @@ struct DirectoryClone {
     /// WAL, after `pg_backup_stop` or for a stopped server. With `firstSegment` (a WAL file name such as
     /// `000000010000000000000003`), WAL segments before it on any timeline are left out: the copy's
     /// recovery starts there; with `lastSegment`, those after it: they are old segments renamed for reuse
-    /// (`wal_recycle`), up to `max_wal_size` of them, which hold nothing the copy needs.
-    mutating func copyFiles(of source: String, to destination: String, from firstSegment: String? = nil, through lastSegment: String? = nil)
-        throws
-    {
+    /// (`wal_recycle`), up to `max_wal_size` of them, which hold nothing the copy needs. Files named in
+    /// `skipped` are left out too.
+    mutating func copyFiles(
+        of source: String, to destination: String, from firstSegment: String? = nil, through lastSegment: String? = nil,
+        except skipped: Set<String> = []
+    ) throws {
         let first = firstSegment.map { Self.segmentNumber($0) }
         let last = lastSegment.map { Self.segmentNumber($0) }
-        for name in try Self.entries(of: source) {
+        for name in try Self.entries(of: source) where !skipped.contains(name) {
             if name.count == 24, name.allSatisfy(\.isHexDigit) {
                 if let first, Self.segmentNumber(name) < first { continue }
                 if let last, Self.segmentNumber(name) > last { continue }

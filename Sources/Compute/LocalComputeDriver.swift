@@ -62,11 +62,7 @@ public struct LocalComputeDriver: ComputeDriver {
     )
         async throws -> LSN
     { try await directories.restore(history, from: base, to: target, walEnd: walEnd, port: port, into: path) }
-    public func prune(_ history: BranchHistory, before start: Int64) -> Int {
-        let expired = history.expired(before: start)
-        for path in expired { try? FileManager.default.removeItem(atPath: path) }
-        return expired.count
-    }
+    public func prune(_ history: BranchHistory, before start: Int64) -> Int { history.prune(before: start) }
     public func markPoint(port: Int) async throws -> LSN {
         try await AdminSession.markPoint(configuration: directories.configuration, port: port)
     }

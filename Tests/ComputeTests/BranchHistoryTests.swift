@@ -47,4 +47,28 @@ import Testing
         #expect(expired.filter { $0.hasPrefix(history.archive) }.map { String($0.suffix(2)) }.sorted() == ["02", "03", "04"])
         #expect(history.expired(before: 500).isEmpty)
     }
+
+    /// A prune deletes a base by renaming it out of sight first: one that a killed Kiln left half deleted is
+    /// never listed as a base, and the next prune finishes it, whatever the window.
+    @Test func aPruneCutShortLeavesNoBaseHalfDeletedAndTheNextOneFinishesIt() throws {
+        let root = NSTemporaryDirectory() + "kiln-history-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let history = BranchHistory(dataDirectory: root + "/branch")
+        for (time, lsn) in [(1_000, "0/2000028"), (2_000, "0/5000028"), (3_000, "0/9000028")] {
+            let base = history.basesDirectory + "/" + BranchHistory.Base.name(time: Int64(time), lsn: LSN(lsn)!)
+            try FileManager.default.createDirectory(atPath: base + "/base/1", withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: base + "/base/1/1259", contents: Data(count: 8192))
+        }
+        // What a kill -9 halfway through deleting a base of 500 leaves.
+        let halfDeleted = history.basesDirectory + "/" + BranchHistory.Base.name(time: 500, lsn: LSN("0/1000028")!) + ".deleting"
+        try FileManager.default.createDirectory(atPath: halfDeleted + "/base", withIntermediateDirectories: true)
+        #expect(history.bases().map(\.time) == [1_000, 2_000, 3_000])
+        #expect(history.expired(before: 500) == [halfDeleted])
+
+        #expect(history.prune(before: 2_500) == 2)
+        let left = try FileManager.default.contentsOfDirectory(atPath: history.basesDirectory)
+        #expect(left.sorted() == history.bases().map { URL(fileURLWithPath: $0.path).lastPathComponent }.sorted())
+        #expect(history.bases().map(\.time) == [2_000, 3_000])
+        #expect(history.prune(before: 2_500) == 0)
+    }
 }
