@@ -12,7 +12,7 @@ import requests
 from databricks.sdk import AccountClient, WorkspaceClient
 from databricks.sdk.errors import (BadRequest, DatabricksError, InvalidState, NotFound, OperationFailed,
                                    ResourceAlreadyExists, ResourceDoesNotExist, Unauthenticated)
-from databricks.sdk.service import provisioning as p
+from databricks.sdk.service import iam, provisioning as p
 
 ROLE = "arn:aws:iam::123456789012:role/kiln-cross-account"
 
@@ -294,6 +294,64 @@ def test_scim_users_on_a_workspace(a, kiln, login):
     client.users.delete(created.id)
     with pytest.raises(ResourceDoesNotExist):
         client.users.get(created.id)
+
+
+def test_scim_users_on_the_account(a, login):
+    created = a.users.create(user_name=f"{unique('member')}@example.com", display_name="Account Member")
+    assert created.id and created.active and created.display_name == "Account Member"
+    assert a.users.get(created.id).user_name == created.user_name
+    names = [u.user_name for u in a.users.list()]
+    assert login.username in names and created.user_name in names
+    found = list(a.users.list(filter=f'userName eq "{created.user_name}"'))
+    assert [u.id for u in found] == [created.id]
+    descending = [u.user_name for u in a.users.list(sort_by="userName", sort_order=iam.ListSortOrder.DESCENDING)]
+    assert descending == sorted(descending, key=str.lower, reverse=True)
+    with pytest.raises(BadRequest, match="invalidFilter"):
+        list(a.users.list(filter="userName eq"))
+    a.users.delete(created.id)
+    with pytest.raises(ResourceDoesNotExist):
+        a.users.get(created.id)
+
+
+def test_scim_service_principals_on_the_account_and_its_workspaces(a, kiln, login):
+    """`a.service_principals` manages an account's service principals; each workspace of the account lists
+    them (`w.service_principals`), with SCIM's filter and attribute projection as a workspace installer asks."""
+    ws = workspace(a)
+    client = WorkspaceClient(host=f"{kiln.url}/w/{ws.deployment_name}", username=login.username, password=login.password,
+                             auth_type="basic")
+    made = a.service_principals.create(display_name="etl bot")
+    assert made.id and made.application_id and made.active and made.display_name == "etl bot"
+    assert a.service_principals.get(made.id).application_id == made.application_id
+    assert made.application_id in [s.application_id for s in client.service_principals.list()]
+    assert client.service_principals.get(made.id).display_name == "etl bot"
+    raw = client.api_client.do("GET", "/api/2.0/preview/scim/v2/ServicePrincipals",
+                               query={"attributes": "applicationId", "startIndex": 1, "count": 10000})
+    entry = next(r for r in raw["Resources"] if r["id"] == made.id)
+    assert set(entry) == {"id", "applicationId", "schemas"} and entry["applicationId"] == made.application_id
+    found = list(a.service_principals.list(filter=f'applicationId eq "{made.application_id}"'))
+    assert [s.id for s in found] == [made.id]
+    # One made on the workspace, with the application id a caller chose (as on Azure), is the account's too.
+    chosen = str(uuid.uuid4())
+    second = client.service_principals.create(display_name="deploy bot", application_id=chosen)
+    assert second.application_id == chosen and second.id in [s.id for s in a.service_principals.list()]
+    with pytest.raises(DatabricksError, match="uniqueness") as taken:
+        a.service_principals.create(display_name="again", application_id=chosen)
+    assert taken.value.error_code == "SCIM_409"
+    with pytest.raises(BadRequest, match="invalidValue"):
+        a.service_principals.create(display_name=" ")
+    # A service principal is not a user, nor a user a service principal.
+    assert made.application_id not in [u.user_name for u in a.users.list()]
+    with pytest.raises(ResourceDoesNotExist):
+        client.users.get(made.id)
+    me = client.current_user.me()
+    with pytest.raises(ResourceDoesNotExist):
+        a.service_principals.get(me.id)
+    client.service_principals.delete(made.id)
+    a.service_principals.delete(second.id)
+    for gone in (made.id, second.id):
+        with pytest.raises(ResourceDoesNotExist):
+            a.service_principals.get(gone)
+    assert not {made.id, second.id} & {s.id for s in client.service_principals.list()}
 
 
 def test_documented_curl_flow_with_netrc(kiln, login, tmp_path):

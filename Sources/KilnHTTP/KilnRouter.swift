@@ -50,7 +50,7 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
         .add(middleware: WorkspaceAuthentication(authenticator: authenticator, servicePrincipals: services.servicePrincipals))
         .group(context: AuthenticatedContext.self)
     TokenController(tokens: services.tokens).addRoutes(to: api)
-    SCIMController(accounts: services.accounts).addRoutes(to: api)
+    SCIMController(accounts: services.accounts, servicePrincipals: services.servicePrincipals).addRoutes(to: api)
     WorkspaceController(service: services.workspaceFiles).addRoutes(to: api)
     WorkspaceFilesController(service: services.workspaceFiles).addRoutes(to: api)
     PostgresController(service: services.lakebase).addRoutes(to: api)
@@ -58,5 +58,6 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
         .add(middleware: AccountAuthentication(authenticator: authenticator, servicePrincipals: services.servicePrincipals))
         .group(context: AccountContext.self)
     AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces).addRoutes(to: accountAPI)
+    AccountSCIMController(accounts: services.accounts, servicePrincipals: services.servicePrincipals).addRoutes(to: accountAPI)
     return router
 }

@@ -33,6 +33,28 @@ import Testing
     }
 
     @Test(arguments: TestDatabases.engines)
+    func scimMakesServicePrincipalsWithoutASecretThatNoSecretLogsInAs(engine: DatabaseEngine) async throws {
+        try await withPrincipals(engine) { principals, accounts, accountID, clock, _ async throws in
+            let made = try await principals.create(accountID: accountID, displayName: "etl", applicationID: nil)
+            clock.advance(millis: 1) // listed in creation order
+            let chosen = try await principals.create(accountID: accountID, displayName: "deploy", applicationID: "app-42")
+            #expect(chosen.applicationID == "app-42" && !made.applicationID.isEmpty && !made.user.isAdmin)
+            #expect(try await principals.list(accountID: accountID).map(\.applicationID) == [made.applicationID, "app-42"])
+            #expect(try await principals.principal(accountID: accountID, id: made.user.userID) == made)
+            #expect(try await principals.principal(accountID: "other", id: made.user.userID) == nil)
+            let admin = try #require(try await accounts.user(accountID: accountID, userName: "admin"))
+            #expect(try await principals.principal(accountID: accountID, id: admin.userID) == nil)
+            for secret in ["", TokenStore.hash(""), "dose" + String(repeating: "0", count: 40)] {
+                #expect(try await principals.authenticate(clientID: made.applicationID, secret: secret) == nil)
+            }
+            await #expect(throws: KilnError.self) {
+                try await principals.create(accountID: accountID, displayName: "again", applicationID: "app-42")
+            }
+            #expect(try await principals.list(accountID: accountID).count == 2)
+        }
+    }
+
+    @Test(arguments: TestDatabases.engines)
     func onlyTheRightSecretAuthenticates(engine: DatabaseEngine) async throws {
         try await withPrincipals(engine) { principals, accounts, accountID, _, _ async throws in
             let (clientID, secret) = try await principals.create(accountID: accountID, displayName: "a", isAdmin: false)

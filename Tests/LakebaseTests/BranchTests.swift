@@ -16,7 +16,7 @@ import Testing
             // Where it starts in its source's WAL: the end of the copy (the fake's is 0/1000000).
             #expect(operation.value(at: ["response", "status", "source_branch_lsn"]) == .string("0/1000000"))
             #expect(try await lake.state("projects/p/branches/dev") == "READY")
-            #expect(try await lake.state("projects/p/branches/dev/endpoints/primary") == "ACTIVE")
+            #expect(try await lake.state("projects/p/branches/dev/endpoints/primary", becoming: "ACTIVE") == "ACTIVE")
             #expect(driver.directories.count == 2)
 
             let parent = try await lake.service.list(

@@ -42,6 +42,8 @@ import Testing
                 try await lake.createProject()
                 try await lake.createBranch("dev")
                 let dev = try await lake.uid("projects/p/branches/dev/endpoints/primary")
+                // A new branch's compute starts right after its operation: suspend it once it runs.
+                #expect(try await lake.state("projects/p/branches/dev/endpoints/primary", becoming: "ACTIVE") == "ACTIVE")
                 await lake.service.suspend(uid: dev)
                 return (try await lake.uid("projects/p/branches/production/endpoints/primary"), dev)
             }
