@@ -354,6 +354,41 @@ def test_scim_service_principals_on_the_account_and_its_workspaces(a, kiln, logi
     assert not {made.id, second.id} & {s.id for s in client.service_principals.list()}
 
 
+def test_service_principal_secrets_log_in_at_once_and_no_more_once_deleted(a, kiln, login):
+    """A service principal made over SCIM logs in with none of its secrets until one is made; each secret made
+    with `a.service_principal_secrets` is shown once and logs in (OAuth M2M) at once; a deleted one no more."""
+    robot = a.service_principals.create(display_name="m2m robot")
+    assert list(a.service_principal_secrets.list(robot.id)) == []
+    first = a.service_principal_secrets.create(robot.id)
+    second = a.service_principal_secrets.create(robot.id, lifetime="3600s")
+    assert first.secret and second.secret and first.id != second.id and first.status == "ACTIVE"
+    listed = {s.id: s for s in a.service_principal_secrets.list(robot.id)}
+    assert set(listed) == {first.id, second.id}
+    assert all(not getattr(s, "secret", None) for s in listed.values())   # shown once
+    assert listed[first.id].expire_time > listed[second.id].expire_time   # 730 days against an hour
+
+    def me(secret):
+        client = WorkspaceClient(host=kiln.url, client_id=robot.application_id, client_secret=secret, auth_type="oauth-m2m")
+        return client.current_user.me().user_name
+
+    assert me(first.secret) == robot.application_id
+    assert me(second.secret) == robot.application_id
+    a.service_principal_secrets.delete(robot.id, first.id)
+    with pytest.raises(Exception):
+        me(first.secret)
+    assert me(second.secret) == robot.application_id
+    assert [s.id for s in a.service_principal_secrets.list(robot.id)] == [second.id]
+    with pytest.raises(ResourceDoesNotExist):
+        a.service_principal_secrets.delete(robot.id, first.id)
+    with pytest.raises(BadRequest, match="lifetime"):
+        a.service_principal_secrets.create(robot.id, lifetime="an hour")
+    with pytest.raises(ResourceDoesNotExist):
+        a.service_principal_secrets.create("123")
+    a.service_principals.delete(robot.id)
+    with pytest.raises(Exception):
+        me(second.secret)
+
+
 def test_documented_curl_flow_with_netrc(kiln, login, tmp_path):
     """Databricks' documented sequence, with curl and a .netrc file, only the host changed."""
     netrc = tmp_path / ".netrc"

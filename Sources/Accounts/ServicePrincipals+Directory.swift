@@ -29,16 +29,16 @@ extension ServicePrincipals {
         return ServicePrincipal(user: user)
     }
 
-    /// Creates a service principal with no secret yet (SCIM's create: Databricks makes secrets apart), with
-    /// `applicationID` when given (as on Azure) or a new UUID. The stored secret hash is empty, which no
-    /// secret's hash (`TokenStore.hash`, 64 hex digits) equals, so it cannot log in until it has one.
-    /// Throws `KilnError(.resourceAlreadyExists)` when the application id is taken in the account.
-    public func create(accountID: String, displayName: String, applicationID: String?) async throws -> ServicePrincipal {
+    /// Creates a service principal with no secret yet (SCIM's create: secrets come from `createSecret`), with
+    /// `applicationID` when given (as on Azure) or a new UUID; it cannot log in until it has a secret
+    /// (`service_principals.secret_hash`, no longer read, is left empty). Throws
+    /// `KilnError(.resourceAlreadyExists)` when the application id is taken in the account.
+    public func create(accountID: String, displayName: String, applicationID: String?, isAdmin: Bool = false) async throws -> ServicePrincipal {
         let clientID = applicationID ?? IdentifierGenerator.uuid()
         if try await accounts.user(accountID: accountID, userName: clientID) != nil {
             throw KilnError(.resourceAlreadyExists, "Service principal with application ID \(clientID) already exists.")
         }
-        let user = try await accounts.createUser(accountID: accountID, userName: clientID, displayName: displayName)
+        let user = try await accounts.createUser(accountID: accountID, userName: clientID, displayName: displayName, isAdmin: isAdmin)
         do {
             try await database.write { db in
                 try await db.insert(into: "service_principals").columns("user_id", "application_id", "secret_hash")

@@ -23,26 +23,32 @@ public struct ServicePrincipals: Sendable {
         self.accounts = AccountStore(database: database, clock: clock)
     }
 
-    /// Creates a service principal in `accountID`; returns its application (client) id and secret.
+    /// Creates a service principal in `accountID` with one secret (`kiln admin create-service-principal`:
+    /// SCIM's create, then the secrets API's); returns its application (client) id and the secret.
     public func create(accountID: String, displayName: String, isAdmin: Bool) async throws -> (clientID: String, secret: String) {
-        let clientID = IdentifierGenerator.uuid()
-        let secret = "dose" + IdentifierGenerator.hex(40)
-        let user = try await accounts.createUser(accountID: accountID, userName: clientID, displayName: displayName, isAdmin: isAdmin)
-        try await database.write { db in
-            try await db.insert(into: "service_principals").columns("user_id", "application_id", "secret_hash")
-                .values(SQLBind(user.userID), SQLBind(clientID), SQLBind(TokenStore.hash(secret))).run()
-        }
-        return (clientID, secret)
+        let principal = try await create(accountID: accountID, displayName: displayName, applicationID: nil, isAdmin: isAdmin)
+        let (_, secret) = try await createSecret(for: principal)
+        return (principal.applicationID, secret)
     }
 
-    /// The service principal user whose client id and secret these are.
+    /// The service principal user whose client id this is and one of whose unexpired secrets this is.
     public func authenticate(clientID: String, secret: String) async throws -> User? {
-        let row = try await database.read { db in
-            try await db.select().columns("user_id", "secret_hash").from("service_principals")
-                .where("application_id", .equal, clientID).first()
+        let now = clock.nowMillis()
+        let rows = try await database.read { db in
+            try await db.select()
+                .columns(SQLColumn("user_id", table: "service_principal_secrets"), SQLColumn("secret_hash", table: "service_principal_secrets"))
+                .from("service_principal_secrets")
+                .join(
+                    SQLIdentifier("service_principals"),
+                    on: SQLColumn("user_id", table: "service_principals"), .equal, SQLColumn("user_id", table: "service_principal_secrets"))
+                .where(SQLColumn("application_id", table: "service_principals"), .equal, SQLBind(clientID))
+                .where(SQLColumn("expires_at", table: "service_principal_secrets"), .greaterThan, SQLBind(now)).all()
         }
-        guard let row, ConstantTime.equal(try row.decode(column: "secret_hash", as: String.self), TokenStore.hash(secret)) else { return nil }
-        return try await accounts.user(id: try row.decode(column: "user_id", as: Int64.self))
+        let hash = TokenStore.hash(secret)
+        for row in rows where ConstantTime.equal(try row.decode(column: "secret_hash", as: String.self), hash) {
+            return try await accounts.user(id: try row.decode(column: "user_id", as: Int64.self))
+        }
+        return nil
     }
 
     /// What an access token is good for.

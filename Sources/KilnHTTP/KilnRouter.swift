@@ -59,5 +59,6 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
         .group(context: AccountContext.self)
     AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces).addRoutes(to: accountAPI)
     AccountSCIMController(accounts: services.accounts, servicePrincipals: services.servicePrincipals).addRoutes(to: accountAPI)
+    ServicePrincipalSecretsController(accounts: services.accounts, servicePrincipals: services.servicePrincipals).addRoutes(to: accountAPI)
     return router
 }

@@ -126,5 +126,24 @@ public enum Schema {
                 "CREATE INDEX lakebase_operations_pending ON lakebase_operations (done, created_at)",
             ]
         },
+        Migration(version: 5, name: "service principal secrets") { _ in
+            [
+                // A service principal may hold several secrets (Databricks' OAuth secrets API); each one it
+                // had before comes along. `service_principals.secret_hash` is no longer read.
+                """
+                CREATE TABLE service_principal_secrets (
+                    secret_id TEXT PRIMARY KEY,
+                    user_id BIGINT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+                    secret_hash TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX service_principal_secrets_user ON service_principal_secrets (user_id)",
+                """
+                INSERT INTO service_principal_secrets (secret_id, user_id, secret_hash, created_at, expires_at)
+                SELECT application_id, user_id, secret_hash, 0, 9000000000000000 FROM service_principals WHERE secret_hash <> ''
+                """,
+            ]
+        },
     ]
 }

@@ -55,6 +55,28 @@ import Testing
     }
 
     @Test(arguments: TestDatabases.engines)
+    func eachUnexpiredSecretLogsInUntilDeleted(engine: DatabaseEngine) async throws {
+        try await withPrincipals(engine) { principals, _, accountID, clock, _ async throws in
+            let robot = try await principals.create(accountID: accountID, displayName: "robot", applicationID: nil)
+            let (long, longSecret) = try await principals.createSecret(for: robot)
+            clock.advance(millis: 1)
+            let (short, shortSecret) = try await principals.createSecret(for: robot, lifetimeSeconds: 60)
+            #expect(long.expiresAt - long.createdAt == ServicePrincipals.defaultSecretLifetimeSeconds * 1000)
+            #expect(try await principals.secrets(of: robot).map(\.id) == [long.id, short.id])
+            for secret in [longSecret, shortSecret] {
+                #expect(try await principals.authenticate(clientID: robot.applicationID, secret: secret)?.userID == robot.user.userID)
+            }
+            clock.advance(millis: 61_000) // the short one expired
+            #expect(try await principals.authenticate(clientID: robot.applicationID, secret: shortSecret) == nil)
+            try await principals.deleteSecret(id: long.id, of: robot)
+            #expect(try await principals.authenticate(clientID: robot.applicationID, secret: longSecret) == nil)
+            await #expect(throws: KilnError.self) { try await principals.deleteSecret(id: long.id, of: robot) }
+            await #expect(throws: KilnError.self) { try await principals.createSecret(for: robot, lifetimeSeconds: 0) }
+            #expect(try await principals.secrets(of: robot).map(\.id) == [short.id])
+        }
+    }
+
+    @Test(arguments: TestDatabases.engines)
     func onlyTheRightSecretAuthenticates(engine: DatabaseEngine) async throws {
         try await withPrincipals(engine) { principals, accounts, accountID, _, _ async throws in
             let (clientID, secret) = try await principals.create(accountID: accountID, displayName: "a", isAdmin: false)

@@ -1,0 +1,74 @@
+public import Accounts
+import Foundation
+public import Hummingbird
+import KilnCore
+
+/// OAuth secrets of an account's service principals (the SDK's `a.service_principal_secrets`,
+/// `/api/2.0/accounts/{account_id}/servicePrincipals/{id}/credentials/secrets`): create (the secret shown
+/// once; `lifetime` as `"<seconds>s"`, 730 days by default), list and delete. A new secret logs in at once
+/// at the OAuth token endpoints (M2M). The Account API's callers are the account's admins.
+public struct ServicePrincipalSecretsController: Sendable {
+    let directory: SCIMDirectory
+    let servicePrincipals: ServicePrincipals
+
+    public init(accounts: AccountStore, servicePrincipals: ServicePrincipals) {
+        self.directory = SCIMDirectory(accounts: accounts, servicePrincipals: servicePrincipals)
+        self.servicePrincipals = servicePrincipals
+    }
+
+    public func addRoutes(to group: RouterGroup<AccountContext>) {
+        let secrets = "servicePrincipals/:service_principal_id/credentials/secrets"
+        group.post(RouterPath(secrets), use: create)
+        group.get(RouterPath(secrets), use: list)
+        group.delete(RouterPath(secrets + "/:secret_id"), use: delete)
+    }
+
+    @Sendable func create(_ request: Request, context: AccountContext) async throws -> Response {
+        let principal = try await principal(context)
+        let parameters = try await APIParameters.read(request)
+        var lifetime: Int64?
+        if let text = try parameters.string("lifetime") {
+            guard text.hasSuffix("s"), let seconds = Int64(text.dropLast()) else {
+                throw KilnError.invalidParameter("lifetime must be a number of seconds such as \"3600s\", not '\(text)'.")
+            }
+            lifetime = seconds
+        }
+        let (info, secret) = try await servicePrincipals.createSecret(for: principal, lifetimeSeconds: lifetime)
+        var json = Self.json(info)
+        json.set("secret", .string(secret))
+        return JSONResponse.ok(json)
+    }
+
+    /// All of the principal's secrets in one page (`secrets`, no `next_page_token`).
+    @Sendable func list(_ request: Request, context: AccountContext) async throws -> Response {
+        let principal = try await principal(context)
+        let secrets = try await servicePrincipals.secrets(of: principal)
+        return JSONResponse.ok(JSONTree.object([.init("secrets", .array(secrets.map(Self.json)))]))
+    }
+
+    @Sendable func delete(_ request: Request, context: AccountContext) async throws -> Response {
+        let principal = try await principal(context)
+        try await servicePrincipals.deleteSecret(id: try context.parameters.require("secret_id"), of: principal)
+        return JSONResponse.empty()
+    }
+
+    private func principal(_ context: AccountContext) async throws -> ServicePrincipal {
+        try await directory.servicePrincipal(
+            try context.parameters.require("service_principal_id"), accountID: try context.parameters.require("account_id"))
+    }
+
+    /// `SecretInfo`: `id`, `create_time`, `update_time`, `expire_time` (RFC 3339, UTC) and `status`
+    /// (`ACTIVE`, or `EXPIRED` once past its expiry).
+    static func json(_ secret: ServicePrincipalSecret) -> JSONTree {
+        let expired = secret.expiresAt <= Int64(Date().timeIntervalSince1970 * 1000)
+        return .object([
+            .init("id", .string(secret.id)), .init("create_time", .string(timestamp(secret.createdAt))),
+            .init("update_time", .string(timestamp(secret.createdAt))), .init("expire_time", .string(timestamp(secret.expiresAt))),
+            .init("status", .string(expired ? "EXPIRED" : "ACTIVE")),
+        ])
+    }
+
+    static func timestamp(_ millis: Int64) -> String {
+        Date(timeIntervalSince1970: Double(millis) / 1000).formatted(.iso8601)
+    }
+}
