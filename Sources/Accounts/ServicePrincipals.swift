@@ -40,7 +40,8 @@ public struct ServicePrincipals: Sendable {
                 .from("service_principal_secrets")
                 .join(
                     SQLIdentifier("service_principals"),
-                    on: SQLColumn("user_id", table: "service_principals"), .equal, SQLColumn("user_id", table: "service_principal_secrets"))
+                    on: SQLColumn("user_id", table: "service_principals"), .equal, SQLColumn("user_id", table: "service_principal_secrets")
+                )
                 .where(SQLColumn("application_id", table: "service_principals"), .equal, SQLBind(clientID))
                 .where(SQLColumn("expires_at", table: "service_principal_secrets"), .greaterThan, SQLBind(now)).all()
         }
