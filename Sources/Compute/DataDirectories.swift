@@ -82,16 +82,24 @@ public struct DataDirectories: Sendable {
     /// streamed every byte (PostgreSQL docs, "Making a Base Backup Using the Low Level API").
     @discardableResult
     public func copy(runningServerPort port: Int, dataDirectory source: String, to path: String) async throws -> LSN {
-        try await AdminSession.withConnection(configuration: configuration, port: port, database: "postgres") { connection in
+        let asked = ContinuousClock.now
+        return try await AdminSession.withConnection(configuration: configuration, port: port, database: "postgres") { connection in
+            let connected = ContinuousClock.now
+            // One round trip: the slot (made first, as the FROM clause is) holds the WAL from before the
+            // backup's start until the copy has it.
             let slot = "kiln_clone_\(UUID().uuidString.prefix(8).lowercased())"
-            _ = try await AdminSession.strings(
-                connection, "SELECT slot_name::text FROM pg_create_physical_replication_slot(\(slot), true, true)")
-            let firstSegment = try await AdminSession.strings(connection, "SELECT pg_walfile_name(pg_backup_start('kiln branch', true))").first
+            let firstSegment = try await AdminSession.strings(
+                connection,
+                "SELECT pg_walfile_name(pg_backup_start('kiln branch', true)) FROM pg_create_physical_replication_slot(\(slot), true, true)"
+            ).first
+            let started = ContinuousClock.now
             var stopLSN = LSN(0)
+            var (cloned, stopped) = (started, started)
             try await cloneAtomically(to: path) { partial in
                 var clone = DirectoryClone(alsoEmptied: ["pg_wal"])
                 try clone.copy(source, to: partial)
             } finish: { partial in
+                cloned = ContinuousClock.now
                 let rows = try await connection.query(
                     "SELECT lsn::text, labelfile, coalesce(spcmapfile, '') FROM pg_backup_stop(false)", logger: AdminSession.logger)
                 var files: [(String, String, String)] = []
@@ -100,6 +108,7 @@ public struct DataDirectories: Sendable {
                     throw ComputeError("pg_backup_stop returned nothing.")
                 }
                 stopLSN = stop
+                stopped = ContinuousClock.now
                 try await DirectoryClone.onThread {
                     var clone = DirectoryClone()
                     try clone.copyFiles(
@@ -108,6 +117,12 @@ public struct DataDirectories: Sendable {
                 try configuration.user.writeFile(partial + "/backup_label", contents: label)
                 if !tablespaceMap.isEmpty { try configuration.user.writeFile(partial + "/tablespace_map", contents: tablespaceMap) }
             }
+            AdminSession.logger.debug(
+                "Copied a running server's data",
+                metadata: [
+                    "connect": "\(connected - asked)", "backup_start": "\(started - connected)", "clone": "\(cloned - started)",
+                    "backup_stop": "\(stopped - cloned)", "wal_and_sync": "\(ContinuousClock.now - stopped)",
+                ])
             return stopLSN
         }
     }
