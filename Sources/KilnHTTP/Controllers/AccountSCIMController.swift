@@ -12,33 +12,23 @@ public struct AccountSCIMController: Sendable {
     }
 
     public func addRoutes(to group: RouterGroup<AccountContext>) {
-        group.get("scim/v2/Users") { request, context in
-            try await directory.listUsers(request, accountID: try context.parameters.require("account_id"))
-        }
-        group.get("scim/v2/Users/:id") { request, context in
-            try await directory.getUser(
-                try context.parameters.require("id"), accountID: try context.parameters.require("account_id"), request: request)
-        }
-        group.post("scim/v2/Users") { request, context in
-            try await directory.createUser(request, accountID: try context.parameters.require("account_id"))
-        }
-        group.delete("scim/v2/Users/:id") { _, context in
-            try await directory.deleteUser(
-                try context.parameters.require("id"), accountID: try context.parameters.require("account_id"), caller: context.user)
-        }
-        group.get("scim/v2/ServicePrincipals") { request, context in
-            try await directory.listServicePrincipals(request, accountID: try context.parameters.require("account_id"))
-        }
-        group.get("scim/v2/ServicePrincipals/:id") { request, context in
-            try await directory.getServicePrincipal(
-                try context.parameters.require("id"), accountID: try context.parameters.require("account_id"), request: request)
-        }
-        group.post("scim/v2/ServicePrincipals") { request, context in
-            try await directory.createServicePrincipal(request, accountID: try context.parameters.require("account_id"))
-        }
-        group.delete("scim/v2/ServicePrincipals/:id") { _, context in
-            try await directory.deleteServicePrincipal(
-                try context.parameters.require("id"), accountID: try context.parameters.require("account_id"), caller: context.user)
+        for collection in SCIMDirectory.Collection.allCases {
+            let path = "scim/v2/\(collection.rawValue)"
+            group.get(RouterPath(path)) { request, context in
+                try await directory.list(collection, request, accountID: try context.parameters.require("account_id"))
+            }
+            group.get(RouterPath(path + "/:id")) { request, context in
+                try await directory.get(
+                    collection, try context.parameters.require("id"), accountID: try context.parameters.require("account_id"), request: request)
+            }
+            group.post(RouterPath(path)) { request, context in
+                try await directory.create(collection, request, accountID: try context.parameters.require("account_id"))
+            }
+            group.delete(RouterPath(path + "/:id")) { _, context in
+                try await directory.delete(
+                    collection, try context.parameters.require("id"), accountID: try context.parameters.require("account_id"),
+                    caller: context.user)
+            }
         }
     }
 }

@@ -15,36 +15,23 @@ public struct SCIMController: Sendable {
 
     public func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("preview/scim/v2/Me", use: me)
-        group.get("preview/scim/v2/Users") { request, context in
-            try await directory.listUsers(request, accountID: context.workspace.accountID)
-        }
-        group.get("preview/scim/v2/Users/:id") { request, context in
-            try await directory.getUser(try context.parameters.require("id"), accountID: context.workspace.accountID, request: request)
-        }
-        group.post("preview/scim/v2/Users") { request, context in
-            try Self.requireAdmin(context)
-            return try await directory.createUser(request, accountID: context.workspace.accountID)
-        }
-        group.delete("preview/scim/v2/Users/:id") { _, context in
-            try Self.requireAdmin(context)
-            return try await directory.deleteUser(
-                try context.parameters.require("id"), accountID: context.workspace.accountID, caller: context.identity.user)
-        }
-        group.get("preview/scim/v2/ServicePrincipals") { request, context in
-            try await directory.listServicePrincipals(request, accountID: context.workspace.accountID)
-        }
-        group.get("preview/scim/v2/ServicePrincipals/:id") { request, context in
-            try await directory.getServicePrincipal(
-                try context.parameters.require("id"), accountID: context.workspace.accountID, request: request)
-        }
-        group.post("preview/scim/v2/ServicePrincipals") { request, context in
-            try Self.requireAdmin(context)
-            return try await directory.createServicePrincipal(request, accountID: context.workspace.accountID)
-        }
-        group.delete("preview/scim/v2/ServicePrincipals/:id") { _, context in
-            try Self.requireAdmin(context)
-            return try await directory.deleteServicePrincipal(
-                try context.parameters.require("id"), accountID: context.workspace.accountID, caller: context.identity.user)
+        for collection in SCIMDirectory.Collection.allCases {
+            let path = "preview/scim/v2/\(collection.rawValue)"
+            group.get(RouterPath(path)) { request, context in
+                try await directory.list(collection, request, accountID: context.workspace.accountID)
+            }
+            group.get(RouterPath(path + "/:id")) { request, context in
+                try await directory.get(collection, try context.parameters.require("id"), accountID: context.workspace.accountID, request: request)
+            }
+            group.post(RouterPath(path)) { request, context in
+                try Self.requireAdmin(context)
+                return try await directory.create(collection, request, accountID: context.workspace.accountID)
+            }
+            group.delete(RouterPath(path + "/:id")) { _, context in
+                try Self.requireAdmin(context)
+                return try await directory.delete(
+                    collection, try context.parameters.require("id"), accountID: context.workspace.accountID, caller: context.identity.user)
+            }
         }
     }
 

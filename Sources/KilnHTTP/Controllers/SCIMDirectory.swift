@@ -11,32 +11,71 @@ struct SCIMDirectory: Sendable {
     let accounts: AccountStore
     let servicePrincipals: ServicePrincipals
 
-    // MARK: Users
+    /// The SCIM collections served, by the path segment that names them.
+    enum Collection: String, CaseIterable, Sendable {
+        case users = "Users"
+        case servicePrincipals = "ServicePrincipals"
+    }
 
-    func listUsers(_ request: Request, accountID: String) async throws -> Response {
+    func list(_ collection: Collection, _ request: Request, accountID: String) async throws -> Response {
         let query = try SCIMListQuery(request)
-        return query.response(try await accounts.users(accountID: accountID).map(SCIMRecord.user))
+        switch collection {
+        case .users: return query.response(try await accounts.users(accountID: accountID).map(SCIMRecord.user))
+        case .servicePrincipals: return query.response(try await servicePrincipals.list(accountID: accountID).map(SCIMRecord.servicePrincipal))
+        }
     }
 
-    func getUser(_ id: String, accountID: String, request: Request) async throws -> Response {
-        try ok(SCIMRecord.user(try await user(id, accountID: accountID)), request)
+    /// One resource, with the `attributes` / `excludedAttributes` the query asks for.
+    func get(_ collection: Collection, _ id: String, accountID: String, request: Request) async throws -> Response {
+        let record: SCIMRecord
+        switch collection {
+        case .users: record = SCIMRecord.user(try await user(id, accountID: accountID))
+        case .servicePrincipals: record = SCIMRecord.servicePrincipal(try await servicePrincipal(id, accountID: accountID))
+        }
+        return JSONResponse.ok(try SCIMListQuery(request).project(record.json))
     }
 
-    /// Creates a user from `userName` (required) and `displayName` (the user name when left out).
-    func createUser(_ request: Request, accountID: String) async throws -> Response {
+    func create(_ collection: Collection, _ request: Request, accountID: String) async throws -> Response {
         let parameters = try await APIParameters.read(request)
-        let userName = try parameters.requiredString("userName")
-        let user = try await accounts.createUser(
-            accountID: accountID, userName: userName, displayName: try parameters.string("displayName") ?? userName)
-        return JSONResponse.ok(SCIMRecord.user(user).json)
+        switch collection {
+        case .users: return JSONResponse.ok(SCIMRecord.user(try await createUser(parameters, accountID: accountID)).json)
+        case .servicePrincipals:
+            return JSONResponse.ok(SCIMRecord.servicePrincipal(try await createServicePrincipal(parameters, accountID: accountID)).json)
+        }
     }
 
-    /// Deletes a user; nobody deletes themselves (an account keeps the admin who asks).
-    func deleteUser(_ id: String, accountID: String, caller: User) async throws -> Response {
-        let target = try await user(id, accountID: accountID)
+    /// Deletes a user or service principal; nobody deletes themselves (an account keeps the admin who asks).
+    func delete(_ collection: Collection, _ id: String, accountID: String, caller: User) async throws -> Response {
+        let target: User
+        switch collection {
+        case .users: target = try await user(id, accountID: accountID)
+        case .servicePrincipals: target = try await servicePrincipal(id, accountID: accountID).user
+        }
         guard target.userID != caller.userID else { throw KilnError.invalidParameter("You cannot delete yourself.") }
         try await accounts.deleteUser(accountID: accountID, userID: target.userID)
         return JSONResponse.empty()
+    }
+
+    /// A user from `userName` (required) and `displayName` (the user name when left out).
+    private func createUser(_ parameters: APIParameters, accountID: String) async throws -> User {
+        let userName = try parameters.requiredString("userName")
+        return try await accounts.createUser(
+            accountID: accountID, userName: userName, displayName: try parameters.string("displayName") ?? userName)
+    }
+
+    /// A service principal from `displayName` (required) and `applicationId` (a new UUID when left out); it
+    /// has no secret until one is made for it. A taken application id is SCIM's 409 `uniqueness`.
+    private func createServicePrincipal(_ parameters: APIParameters, accountID: String) async throws -> ServicePrincipal {
+        let displayName = try parameters.string("displayName") ?? ""
+        guard !displayName.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw DatabricksError.scim(status: .badRequest, scimType: "invalidValue", detail: "displayName is required.")
+        }
+        let applicationID = try parameters.string("applicationId").flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            return try await servicePrincipals.create(accountID: accountID, displayName: displayName, applicationID: applicationID)
+        } catch let error as KilnError where error.code == .resourceAlreadyExists {
+            throw DatabricksError.scim(status: .conflict, scimType: "uniqueness", detail: error.message)
+        }
     }
 
     /// The account's user with this SCIM id; `RESOURCE_DOES_NOT_EXIST` (404) otherwise (a service principal is
@@ -48,51 +87,11 @@ struct SCIMDirectory: Sendable {
         return user
     }
 
-    // MARK: Service principals
-
-    func listServicePrincipals(_ request: Request, accountID: String) async throws -> Response {
-        let query = try SCIMListQuery(request)
-        return query.response(try await servicePrincipals.list(accountID: accountID).map(SCIMRecord.servicePrincipal))
-    }
-
-    func getServicePrincipal(_ id: String, accountID: String, request: Request) async throws -> Response {
-        try ok(SCIMRecord.servicePrincipal(try await servicePrincipal(id, accountID: accountID)), request)
-    }
-
-    /// Creates a service principal from `displayName` (required) and `applicationId` (a new UUID when left
-    /// out); it has no secret until one is made for it. A taken application id is SCIM's 409 `uniqueness`.
-    func createServicePrincipal(_ request: Request, accountID: String) async throws -> Response {
-        let parameters = try await APIParameters.read(request)
-        let displayName = try parameters.string("displayName") ?? ""
-        guard !displayName.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw DatabricksError.scim(status: .badRequest, scimType: "invalidValue", detail: "displayName is required.")
-        }
-        let applicationID = try parameters.string("applicationId").flatMap { $0.isEmpty ? nil : $0 }
-        do {
-            let principal = try await servicePrincipals.create(accountID: accountID, displayName: displayName, applicationID: applicationID)
-            return JSONResponse.ok(SCIMRecord.servicePrincipal(principal).json)
-        } catch let error as KilnError where error.code == .resourceAlreadyExists {
-            throw DatabricksError.scim(status: .conflict, scimType: "uniqueness", detail: error.message)
-        }
-    }
-
-    func deleteServicePrincipal(_ id: String, accountID: String, caller: User) async throws -> Response {
-        let target = try await servicePrincipal(id, accountID: accountID)
-        guard target.user.userID != caller.userID else { throw KilnError.invalidParameter("You cannot delete yourself.") }
-        try await accounts.deleteUser(accountID: accountID, userID: target.user.userID)
-        return JSONResponse.empty()
-    }
-
     /// The account's service principal with this SCIM id; `RESOURCE_DOES_NOT_EXIST` (404) otherwise.
     func servicePrincipal(_ id: String, accountID: String) async throws -> ServicePrincipal {
         guard let number = Int64(id), let principal = try await servicePrincipals.principal(accountID: accountID, id: number) else {
             throw KilnError(.resourceDoesNotExist, "Service principal \(id) does not exist.")
         }
         return principal
-    }
-
-    /// One resource, with the `attributes` / `excludedAttributes` the query asks for.
-    private func ok(_ record: SCIMRecord, _ request: Request) throws -> Response {
-        JSONResponse.ok(try SCIMListQuery(request).project(record.json))
     }
 }
