@@ -308,6 +308,9 @@ def test_scim_users_on_the_account(a, login):
     assert descending == sorted(descending, key=str.lower, reverse=True)
     with pytest.raises(BadRequest, match="invalidFilter"):
         list(a.users.list(filter="userName eq"))
+    with pytest.raises(DatabricksError, match="uniqueness") as taken:
+        a.users.create(user_name=created.user_name)
+    assert taken.value.error_code == "SCIM_409"
     a.users.delete(created.id)
     with pytest.raises(ResourceDoesNotExist):
         a.users.get(created.id)

@@ -32,10 +32,16 @@ extension ServicePrincipals {
     /// Creates a service principal with no secret yet (SCIM's create: secrets come from `createSecret`), with
     /// `applicationID` when given (as on Azure) or a new UUID; it cannot log in until it has a secret
     /// (`service_principals.secret_hash`, no longer read, is left empty). Throws
-    /// `KilnError(.resourceAlreadyExists)` when the application id is taken in the account.
+    /// `KilnError(.resourceAlreadyExists)` when the application id is taken (in any account) or is a user name
+    /// of the account.
     public func create(accountID: String, displayName: String, applicationID: String?, isAdmin: Bool = false) async throws -> ServicePrincipal {
         let clientID = applicationID ?? IdentifierGenerator.uuid()
-        if try await accounts.user(accountID: accountID, userName: clientID) != nil {
+        // Application ids are unique across accounts (as the table's constraint says), user names per account.
+        let taken = try await database.read { db in
+            try await db.select().column("user_id").from("service_principals").where("application_id", .equal, clientID).first() != nil
+        }
+        let isUserName = try await accounts.user(accountID: accountID, userName: clientID) != nil
+        if taken || isUserName {
             throw KilnError(.resourceAlreadyExists, "Service principal with application ID \(clientID) already exists.")
         }
         let user = try await accounts.createUser(accountID: accountID, userName: clientID, displayName: displayName, isAdmin: isAdmin)

@@ -10,6 +10,8 @@ public struct ServicePrincipalSecret: Sendable, Equatable {
     /// Unix milliseconds.
     public var createdAt: Int64
     public var expiresAt: Int64
+    /// Whether it was past its expiry when read (by the clock logins are checked with).
+    public var isExpired: Bool
 }
 
 /// The OAuth secrets of service principals (Databricks' `service_principal_secrets`): several per principal,
@@ -27,7 +29,7 @@ extension ServicePrincipals {
         }
         let secret = "dose" + IdentifierGenerator.hex(40)
         let now = clock.nowMillis()
-        let info = ServicePrincipalSecret(id: IdentifierGenerator.uuid(), createdAt: now, expiresAt: now + lifetime * 1000)
+        let info = ServicePrincipalSecret(id: IdentifierGenerator.uuid(), createdAt: now, expiresAt: now + lifetime * 1000, isExpired: false)
         try await database.write { db in
             try await db.insert(into: "service_principal_secrets").columns("secret_id", "user_id", "secret_hash", "created_at", "expires_at")
                 .values(SQLBind(info.id), SQLBind(principal.user.userID), SQLBind(TokenStore.hash(secret)), SQLBind(now), SQLBind(info.expiresAt))
@@ -38,13 +40,15 @@ extension ServicePrincipals {
 
     /// The secrets of `principal`, oldest first (expired ones too, until deleted).
     public func secrets(of principal: ServicePrincipal) async throws -> [ServicePrincipalSecret] {
-        try await database.read { db in
+        let now = clock.nowMillis()
+        return try await database.read { db in
             try await db.select().columns("secret_id", "created_at", "expires_at").from("service_principal_secrets")
                 .where("user_id", .equal, principal.user.userID).orderBy("created_at").orderBy("secret_id").all()
                 .map { row in
-                    ServicePrincipalSecret(
+                    let expiresAt = try row.decode(column: "expires_at", as: Int64.self)
+                    return ServicePrincipalSecret(
                         id: try row.decode(column: "secret_id", as: String.self), createdAt: try row.decode(column: "created_at", as: Int64.self),
-                        expiresAt: try row.decode(column: "expires_at", as: Int64.self))
+                        expiresAt: expiresAt, isExpired: expiresAt <= now)
                 }
         }
     }

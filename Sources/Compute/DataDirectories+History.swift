@@ -98,8 +98,7 @@ extension DataDirectories {
     }
 
     /// Settings of the private postgres that replays a copy to a moment: no restartpoint before the end
-    /// (each flushes every dirty buffer and syncs the data files, every `max_wal_size` of WAL otherwise),
-    /// and buffers enough that replay seldom writes a page out before the end-of-recovery checkpoint.
+    /// (each flushes every dirty buffer and syncs the data files, every `max_wal_size` of WAL otherwise).
     static let replaySettings = ["max_wal_size": "100GB", "checkpoint_timeout": "1d"]
 
     /// Where the newest timeline in `walDirectory` begins: the last line of its `.history` file.

@@ -147,11 +147,14 @@ public final class DataDirectoryOwner: Sendable {
     /// then no longer counts as suspended. With `unlessSuspended`, a directory whose compute was suspended
     /// for being idle stays so (it wakes when a client connects). `stillWanted()`, asked once the directory
     /// is free, may say the compute is no longer wanted (deleted or disabled meanwhile): then nothing starts.
+    /// With `unlessRunning`, a compute that runs by then (whatever its spec) is left as it is.
     public func start(
-        _ spec: ServerSpec, unlessSuspended: Bool = false, stillWanted: @escaping @Sendable () async throws -> Bool = { true }
+        _ spec: ServerSpec, unlessSuspended: Bool = false, unlessRunning: Bool = false,
+        stillWanted: @escaping @Sendable () async throws -> Bool = { true }
     ) async throws {
         try await withDirectory(spec.dataDirectory) { [driver] in
             if unlessSuspended && driver.isSuspended(spec.dataDirectory) { return }
+            if unlessRunning, await driver.isRunning(id: spec.id) { return }
             guard try await stillWanted() else { return }
             defer { driver.setSuspended(spec.dataDirectory, false, verifiers: nil) }
             try await driver.start(spec)

@@ -129,7 +129,8 @@ public enum Schema {
         Migration(version: 5, name: "service principal secrets") { _ in
             [
                 // A service principal may hold several secrets (Databricks' OAuth secrets API); each one it
-                // had before comes along. `service_principals.secret_hash` is no longer read.
+                // had before comes along, made when its principal was and never expiring (9999-12-31, the
+                // last moment an RFC 3339 time can say). `service_principals.secret_hash` is no longer read.
                 """
                 CREATE TABLE service_principal_secrets (
                     secret_id TEXT PRIMARY KEY,
@@ -141,7 +142,10 @@ public enum Schema {
                 "CREATE INDEX service_principal_secrets_user ON service_principal_secrets (user_id)",
                 """
                 INSERT INTO service_principal_secrets (secret_id, user_id, secret_hash, created_at, expires_at)
-                SELECT application_id, user_id, secret_hash, 0, 9000000000000000 FROM service_principals WHERE secret_hash <> ''
+                SELECT service_principals.application_id, service_principals.user_id, service_principals.secret_hash,
+                    users.created_at, 253402300799000
+                FROM service_principals JOIN users ON users.user_id = service_principals.user_id
+                WHERE service_principals.secret_hash <> ''
                 """,
             ]
         },

@@ -2,6 +2,7 @@ import Foundation
 import KilnCore
 import Persistence
 import PersistenceTestSupport
+import SQLKit
 import Testing
 @testable import Accounts
 
@@ -51,6 +52,24 @@ import Testing
                 try await principals.create(accountID: accountID, displayName: "again", applicationID: "app-42")
             }
             #expect(try await principals.list(accountID: accountID).count == 2)
+        }
+    }
+
+    /// An application id is unique across accounts: another account's is refused as taken, not as a
+    /// database error.
+    @Test(arguments: TestDatabases.engines)
+    func anApplicationIDOfAnotherAccountIsTaken(engine: DatabaseEngine) async throws {
+        try await withPrincipals(engine) { principals, _, accountID, _, database async throws in
+            try await database.write { db in
+                try await db.insert(into: "accounts").columns("account_id", "account_name", "created_at")
+                    .values(SQLBind("other-account"), SQLBind("Other"), SQLBind(0)).run()
+            }
+            _ = try await principals.create(accountID: accountID, displayName: "etl", applicationID: "shared-id")
+            let error = await #expect(throws: KilnError.self) {
+                try await principals.create(accountID: "other-account", displayName: "etl", applicationID: "shared-id")
+            }
+            #expect(error?.code == .resourceAlreadyExists)
+            #expect(try await principals.list(accountID: "other-account").isEmpty)
         }
     }
 

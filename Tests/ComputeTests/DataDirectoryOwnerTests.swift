@@ -92,6 +92,20 @@ import Testing
         #expect(driver.starts == 0)
     }
 
+    /// A wake (or a new branch's first start) that read its endpoint before an update started the compute
+    /// with new settings leaves it running as the update started it, rather than restarting it with the old.
+    @Test func aStartUnlessRunningLeavesARunningComputeAsItIs() async throws {
+        let owner = owner
+        try await owner.createEmpty(at: "/d/parent", major: 17)
+        let updated = ServerSpec(id: "ep", dataDirectory: "/d/parent", port: 55001, settings: ["work_mem": "64MB"])
+        try await owner.start(updated)
+        try await owner.start(spec("ep", on: "/d/parent"), unlessRunning: true)
+        #expect(await driver.spec(id: "ep") == updated)
+        #expect(driver.starts == 1)
+        try await owner.start(spec("ep", on: "/d/parent")) // without it, a start with other settings restarts it
+        #expect(await driver.spec(id: "ep")?.settings == [:])
+    }
+
     @Test func removingADirectoryStopsWhatStillRunsOnItFirst() async throws {
         let owner = owner
         try await owner.createEmpty(at: "/d/a", major: 17)

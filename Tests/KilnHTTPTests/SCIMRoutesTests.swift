@@ -65,8 +65,10 @@ import Testing
             let read = try await server.call(.get, "/api/2.0/preview/scim/v2/Users/\(id)")
             #expect(read["userName"]?.stringValue == "eve@example.com")
 
+            // RFC 7644 §3.3: a taken userName is 409 with scimType `uniqueness`.
             let again = try await server.call(.post, "/api/2.0/preview/scim/v2/Users", json: #"{"userName": "eve@example.com"}"#)
-            #expect(again.errorCode == "RESOURCE_ALREADY_EXISTS")
+            #expect(again.status == .conflict)
+            #expect(again["scimType"]?.stringValue == "uniqueness")
 
             #expect(try await server.call(.delete, "/api/2.0/preview/scim/v2/Users/\(id)").status == .ok)
             let gone = try await server.call(.get, "/api/2.0/preview/scim/v2/Users/\(id)")

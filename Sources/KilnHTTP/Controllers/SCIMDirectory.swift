@@ -57,10 +57,15 @@ struct SCIMDirectory: Sendable {
     }
 
     /// A user from `userName` (required) and `displayName` (the user name when left out).
+    /// A taken user name is SCIM's 409 `uniqueness`.
     private func createUser(_ parameters: APIParameters, accountID: String) async throws -> User {
         let userName = try parameters.requiredString("userName")
-        return try await accounts.createUser(
-            accountID: accountID, userName: userName, displayName: try parameters.string("displayName") ?? userName)
+        do {
+            return try await accounts.createUser(
+                accountID: accountID, userName: userName, displayName: try parameters.string("displayName") ?? userName)
+        } catch let error as KilnError where error.code == .resourceAlreadyExists {
+            throw DatabricksError.scim(status: .conflict, scimType: "uniqueness", detail: error.message)
+        }
     }
 
     /// A service principal from `displayName` (required) and `applicationId` (a new UUID when left out); it

@@ -60,11 +60,10 @@ public struct ServicePrincipalSecretsController: Sendable {
     /// `SecretInfo`: `id`, `create_time`, `update_time`, `expire_time` (RFC 3339, UTC) and `status`
     /// (`ACTIVE`, or `EXPIRED` once past its expiry).
     static func json(_ secret: ServicePrincipalSecret) -> JSONTree {
-        let expired = secret.expiresAt <= Int64(Date().timeIntervalSince1970 * 1000)
-        return .object([
+        .object([
             .init("id", .string(secret.id)), .init("create_time", .string(timestamp(secret.createdAt))),
             .init("update_time", .string(timestamp(secret.createdAt))), .init("expire_time", .string(timestamp(secret.expiresAt))),
-            .init("status", .string(expired ? "EXPIRED" : "ACTIVE")),
+            .init("status", .string(secret.isExpired ? "EXPIRED" : "ACTIVE")),
         ])
     }
 

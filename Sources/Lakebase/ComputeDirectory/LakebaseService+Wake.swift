@@ -14,7 +14,7 @@ extension LakebaseService {
             throw KilnError(.notFound, "endpoint \(endpoint.uid) not found")
         }
         guard !row.endpointSpec.disabled else { throw KilnError(.invalidState, "endpoint \(endpoint.uid) is disabled") }
-        try await reconciler.startIfWanted(row)
+        try await reconciler.startIfWanted(row, unlessRunning: true)
         guard await reconciler.driver.isRunning(id: endpoint.uid) else {
             throw KilnError(.invalidState, "endpoint \(endpoint.uid) cannot run now")
         }

@@ -75,7 +75,7 @@ extension Reconciler {
         guard let endpoints = try? await children(name, .endpoint, ws: ws) else { return }
         for endpoint in endpoints where endpoint.isReady && !endpoint.endpointSpec.disabled {
             do {
-                try await startIfWanted(endpoint)
+                try await startIfWanted(endpoint, unlessRunning: true)
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("A new branch's compute did not start", metadata: ["endpoint": "\(endpoint.name)", "error": "\(error)"])

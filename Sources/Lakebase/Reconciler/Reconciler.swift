@@ -177,8 +177,10 @@ final class Reconciler: Sendable {
         }
     }
 
-    /// Starts an endpoint unless it is disabled or its branch or project is deleted.
-    func startIfWanted(_ endpoint: StoredResource, unlessSuspended: Bool = false) async throws {
+    /// Starts an endpoint unless it is disabled or its branch or project is deleted. With `unlessRunning`
+    /// (a wake, a new branch's follow-up) a compute that runs already is left as it is, even when `endpoint`
+    /// holds other settings: whoever started it meanwhile (an update) read the newer row.
+    func startIfWanted(_ endpoint: StoredResource, unlessSuspended: Bool = false, unlessRunning: Bool = false) async throws {
         let branchName = endpoint.name.branch
         let (branch, project) = try await database.read { db in
             (
@@ -209,10 +211,11 @@ final class Reconciler: Sendable {
             let primary = try await primary(of: branchName, ws: endpoint.workspaceID)
             try await dataOwner.start(
                 replicaSpec(endpoint, directory: directory, primary: primary, primaryDirectory: branchDirectory),
-                unlessSuspended: staySuspended, stillWanted: stillWanted)
+                unlessSuspended: staySuspended, unlessRunning: unlessRunning, stillWanted: stillWanted)
         } else {
             try await dataOwner.start(
-                serverSpec(endpoint: endpoint, dataDirectory: directory), unlessSuspended: staySuspended, stillWanted: stillWanted)
+                serverSpec(endpoint: endpoint, dataDirectory: directory), unlessSuspended: staySuspended, unlessRunning: unlessRunning,
+                stillWanted: stillWanted)
         }
     }
 
