@@ -15,34 +15,29 @@ struct SCIMRecord: Sendable {
     /// A user: `id`, `userName`, `displayName`, `active`, `emails` (the user name, as Databricks lists it),
     /// `groups` (`admins` for an admin), `schemas`.
     static func user(_ user: User) -> SCIMRecord {
-        let groups: [JSONTree] =
-            user.isAdmin ? [.object([.init("display", .string("admins")), .init("value", .string("admins"))])] : []
         let email = JSONTree.object([
             .init("value", .string(user.userName)), .init("type", .string("work")), .init("primary", .bool(true)),
         ])
         let json = JSONTree.object([
             .init("id", .string(String(user.userID))), .init("userName", .string(user.userName)),
             .init("displayName", .string(user.displayName)), .init("active", .bool(true)), .init("emails", .array([email])),
-            .init("groups", .array(groups)), .init("schemas", .array([.string(userSchema)])),
+            .init("groups", groups(of: user)), .init("schemas", .array([.string(userSchema)])),
         ])
         return SCIMRecord(
             json: json,
             attributes: [
                 "id": [.string(String(user.userID))], "username": [.string(user.userName)], "displayname": [.string(user.displayName)],
                 "active": [.bool(true)], "emails": [.string(user.userName)], "emails.value": [.string(user.userName)],
-                "emails.type": [.string("work")], "groups.display": user.isAdmin ? [.string("admins")] : [],
-                "groups.value": user.isAdmin ? [.string("admins")] : [],
-            ])
+                "emails.type": [.string("work")],
+            ].merging(groupAttributes(of: user)) { first, _ in first })
     }
 
     /// A service principal: `id`, `applicationId`, `displayName`, `active`, `groups`, `schemas`.
     static func servicePrincipal(_ principal: ServicePrincipal) -> SCIMRecord {
         let user = principal.user
-        let groups: [JSONTree] =
-            user.isAdmin ? [.object([.init("display", .string("admins")), .init("value", .string("admins"))])] : []
         let json = JSONTree.object([
             .init("id", .string(String(user.userID))), .init("applicationId", .string(principal.applicationID)),
-            .init("displayName", .string(user.displayName)), .init("active", .bool(true)), .init("groups", .array(groups)),
+            .init("displayName", .string(user.displayName)), .init("active", .bool(true)), .init("groups", groups(of: user)),
             .init("schemas", .array([.string(servicePrincipalSchema)])),
         ])
         return SCIMRecord(
@@ -50,8 +45,18 @@ struct SCIMRecord: Sendable {
             attributes: [
                 "id": [.string(String(user.userID))], "applicationid": [.string(principal.applicationID)],
                 "displayname": [.string(user.displayName)], "active": [.bool(true)],
-                "groups.display": user.isAdmin ? [.string("admins")] : [], "groups.value": user.isAdmin ? [.string("admins")] : [],
-            ])
+            ].merging(groupAttributes(of: user)) { first, _ in first })
+    }
+
+    /// A principal's `groups`: `admins` for an admin (Kiln has no other groups yet).
+    private static func groups(of user: User) -> JSONTree {
+        .array(user.isAdmin ? [.object([.init("display", .string("admins")), .init("value", .string("admins"))])] : [])
+    }
+
+    /// The filter attributes of `groups(of:)`.
+    private static func groupAttributes(of user: User) -> [String: [SCIMFilter.Value]] {
+        let names: [SCIMFilter.Value] = user.isAdmin ? [.string("admins")] : []
+        return ["groups.display": names, "groups.value": names]
     }
 }
 

@@ -1,5 +1,4 @@
 public import Accounts
-import Foundation
 public import Hummingbird
 import KilnCore
 
@@ -28,10 +27,10 @@ public struct ServicePrincipalSecretsController: Sendable {
         let parameters = try await APIParameters.read(request)
         var lifetime: Int64?
         if let text = try parameters.string("lifetime") {
-            guard text.hasSuffix("s"), let seconds = Int64(text.dropLast()) else {
+            guard let seconds = ProtoTime.seconds(duration: text), seconds == seconds.rounded() else {
                 throw KilnError.invalidParameter("lifetime must be a number of seconds such as \"3600s\", not '\(text)'.")
             }
-            lifetime = seconds
+            lifetime = Int64(seconds)
         }
         let (info, secret) = try await servicePrincipals.createSecret(for: principal, lifetimeSeconds: lifetime)
         var json = Self.json(info)
@@ -61,13 +60,10 @@ public struct ServicePrincipalSecretsController: Sendable {
     /// (`ACTIVE`, or `EXPIRED` once past its expiry).
     static func json(_ secret: ServicePrincipalSecret) -> JSONTree {
         .object([
-            .init("id", .string(secret.id)), .init("create_time", .string(timestamp(secret.createdAt))),
-            .init("update_time", .string(timestamp(secret.createdAt))), .init("expire_time", .string(timestamp(secret.expiresAt))),
+            .init("id", .string(secret.id)), .init("create_time", .string(ProtoTime.timestamp(millis: secret.createdAt))),
+            .init("update_time", .string(ProtoTime.timestamp(millis: secret.createdAt))),
+            .init("expire_time", .string(ProtoTime.timestamp(millis: secret.expiresAt))),
             .init("status", .string(secret.isExpired ? "EXPIRED" : "ACTIVE")),
         ])
-    }
-
-    static func timestamp(_ millis: Int64) -> String {
-        Date(timeIntervalSince1970: Double(millis) / 1000).formatted(.iso8601)
     }
 }

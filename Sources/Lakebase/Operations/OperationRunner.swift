@@ -93,7 +93,6 @@ final class OperationRunner: Sendable {
         }
         let lockKey = "\(operation.workspaceID)/\(operation.resource.projectID)"
         let result: JSONTree
-        var succeeded = false
         do {
             let response = try await projectLocks.withLock(lockKey) { try await self.performer.perform(operation) }
             var body = response ?? .object([])
@@ -105,7 +104,6 @@ final class OperationRunner: Sendable {
                         + members)
             }
             result = .object([.init("response", body)])
-            succeeded = true
         } catch {
             if Task.isCancelled { // shutting down: the next start runs it again
                 inFlight.withLock { _ = $0.remove(operation.name) }
@@ -124,7 +122,7 @@ final class OperationRunner: Sendable {
         }
         inFlight.withLock { _ = $0.remove(operation.name) }
         board.complete(operation.name)
-        if succeeded { await performer.followUp(operation) }
+        if result["error"] == nil { await performer.followUp(operation) }
     }
 
     /// Waits until the operation is done or `timeout` passes; returns the operation as it is then.

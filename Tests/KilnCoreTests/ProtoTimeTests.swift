@@ -1,6 +1,5 @@
 import KilnCore
 import Testing
-@testable import Lakebase
 
 @Suite struct ProtoTimeTests {
     @Test(arguments: [

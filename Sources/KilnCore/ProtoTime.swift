@@ -1,10 +1,10 @@
 import Foundation
-import KilnCore
 
-/// The protobuf JSON encodings of timestamps (RFC 3339, `Z`) and durations (`"300s"`).
-enum ProtoTime {
+/// The protobuf JSON encodings of timestamps (RFC 3339, `Z`) and durations (`"300s"`), as Databricks' APIs
+/// write them (Lakebase's times and TTLs, OAuth secrets' lifetimes and expiries).
+public enum ProtoTime {
     /// `2026-01-15T10:30:00.123Z` from Unix milliseconds.
-    static func timestamp(millis: Int64) -> String {
+    public static func timestamp(millis: Int64) -> String {
         let seconds = millis / 1000
         let fraction = millis % 1000
         var time = time_t(seconds)
@@ -17,7 +17,7 @@ enum ProtoTime {
     }
 
     /// Unix milliseconds from an RFC 3339 timestamp with a zone (`Z` or `±hh:mm`), up to 9 fraction digits.
-    static func millis(timestamp text: String) -> Int64? {
+    public static func millis(timestamp text: String) -> Int64? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
             bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
@@ -60,14 +60,14 @@ enum ProtoTime {
     }
 
     /// `"300s"`, `"1.500s"` from seconds.
-    static func duration(seconds: Double) -> String {
+    public static func duration(seconds: Double) -> String {
         if seconds == seconds.rounded() { return "\(Int64(seconds))s" }
         return String(format: "%.3fs", seconds)
     }
 
     /// Seconds from `"300s"` / `"1.5s"`; nil for anything else, and for more than a protobuf `Duration`
     /// holds (±315,576,000,000 s, about 10,000 years).
-    static func seconds(duration text: String) -> Double? {
+    public static func seconds(duration text: String) -> Double? {
         guard text.hasSuffix("s"), let value = Double(text.dropLast()), value.isFinite, abs(value) <= maxDurationSeconds,
             !text.dropLast().contains(where: { !"0123456789.-".contains($0) })
         else { return nil }
@@ -75,50 +75,5 @@ enum ProtoTime {
     }
 
     /// The largest `google.protobuf.Duration`, in seconds.
-    static let maxDurationSeconds = 315_576_000_000.0
-}
-
-extension JSONTree {
-    /// The value at a dotted path of object members.
-    func value(at path: [String]) -> JSONTree? {
-        var current: JSONTree? = self
-        for key in path { current = current?[key] }
-        return current
-    }
-
-    /// Sets the value at a path, making intermediate objects; `nil` removes the member.
-    mutating func setValue(_ value: JSONTree?, at path: [String]) {
-        guard let key = path.first else { return }
-        guard case .object(var members) = self else { return }
-        let index = members.firstIndex { $0.key == key }
-        if path.count == 1 {
-            if let value {
-                if let index { members[index].value = value } else { members.append(Member(key, value)) }
-            } else if let index {
-                members.remove(at: index)
-            }
-        } else {
-            var child = index.map { members[$0].value } ?? .object([])
-            if case .object = child {} else { child = .object([]) }
-            child.setValue(value, at: Array(path.dropFirst()))
-            if let index { members[index].value = child } else { members.append(Member(key, child)) }
-        }
-        self = .object(members)
-    }
-
-    /// An object from members, leaving out the `nil` values.
-    static func compact(_ members: [(String, JSONTree?)]) -> JSONTree {
-        .object(members.compactMap { key, value in value.map { Member(key, $0) } })
-    }
-
-    /// The object's members as a dictionary of strings (for `pg_settings`).
-    var stringMap: [String: String]? {
-        guard case .object(let members) = self else { return nil }
-        var map: [String: String] = [:]
-        for member in members {
-            guard let text = member.value.stringValue else { return nil }
-            map[member.key] = text
-        }
-        return map
-    }
+    public static let maxDurationSeconds = 315_576_000_000.0
 }
