@@ -74,7 +74,10 @@ extension DataDirectories {
         } finish: { partial in
             try configuration.user.writeFile(partial + "/recovery.signal", contents: "")
             var settings = [
-                "restore_command": "cp --reflink=auto '\(history.archive)/%f' %p", "recovery_target_action": "promote",
+                // A hard link where it can: the archive's segments are never written again, and the replay
+                // deletes rather than recycles what it read (`replaySettings`); `sharedSegments` unlinks the rest.
+                "restore_command": "ln '\(history.archive)/%f' %p 2>/dev/null || cp '\(history.archive)/%f' %p",
+                "recovery_target_action": "promote",
                 "hot_standby": "off", // so that the server says "ready" only once promoted
             ].merging(Self.replaySettings) { _, replay in replay }
             switch target {
@@ -92,9 +95,22 @@ extension DataDirectories {
                 throw error
             }
             await server.stop()
+            try Self.unlinkSharedSegments(in: partial + "/pg_wal")
             start = try Self.timelineStart(in: partial + "/pg_wal")
         }
         return start
+    }
+
+    /// Removes from a recovered copy's `pg_wal` every file still linked to the archive (more than one link):
+    /// segments of the old timeline that the new one does not need (its shutdown checkpoint is on the new
+    /// timeline) and that its compute would otherwise recycle, writing new WAL into the archive's files.
+    static func unlinkSharedSegments(in walDirectory: String) throws {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: walDirectory)) ?? [] {
+            var status = stat()
+            let path = walDirectory + "/" + name
+            guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_nlink > 1 else { continue }
+            guard unlink(path) == 0 else { throw ComputeError("Cannot remove \(path): \(String(cString: strerror(errno))).") }
+        }
     }
 
     /// Settings of the private postgres that replays a copy to a moment:
@@ -103,8 +119,8 @@ extension DataDirectories {
     /// - `fsync=off`: PostgreSQL syncs each segment `restore_command` brings (`KeepFileRestoredFromArchive`'s
     ///   `durable_rename`), which at this disk's 340 MB/s was a third of a replay's time; the copy is synced
     ///   once, whole, before it is renamed into place (`cloneAtomically`), and a copy cut short is discarded;
-    /// - `wal_recycle=off`: the replayed segments are deleted, not renamed to future segments, so what was
-    ///   never synced is dropped rather than written out by that sync.
+    /// - `wal_recycle=off`: the replayed segments are deleted, not renamed to future segments and written
+    ///   again, which for a segment hard-linked from the archive would write into the archive.
     static let replaySettings = ["max_wal_size": "100GB", "checkpoint_timeout": "1d", "fsync": "off", "wal_recycle": "off"]
 
     /// Where the newest timeline in `walDirectory` begins: the last line of its `.history` file.

@@ -13,15 +13,16 @@ extension Reconciler {
     static let baseEverySegments = 64
 
     /// How much WAL (in segments) may be archived after a branch's newest base image before the next:
-    /// `baseEverySegments` where base images are clones, and at least the branch's own size in segments
+    /// `baseEverySegments` where base images are clones, and at least that base's own size in segments
     /// where each is a full copy, so that a branch's bases take about as much disk as its WAL does, not its
     /// size once per gigabyte written (a 10 GB bulk load would otherwise leave bases of 1, 2, … 9 GB).
-    /// There, reaching a moment replays up to the branch's size of WAL: about 6 s per GB against the
-    /// copy's 1.3–1.8 s.
-    func segmentsBetweenBases(dataDirectory: String) -> Int {
+    /// There, reaching a moment replays up to the newest base's size of WAL: about 4–9 s per GB against the
+    /// copy's 1–1.8 s. The base's size, not the branch's: a branch that grows as it writes would otherwise
+    /// never be due a new base.
+    func segmentsBetweenBases(newest base: BranchHistory.Base) -> Int {
         if driver.copiesOnWrite { return Self.baseEverySegments }
-        // Its relations (`base/`), not its `pg_wal`, which holds up to `max_wal_size` of WAL already counted.
-        return max(Self.baseEverySegments, Int(driver.size(of: dataDirectory + "/base") / BranchHistory.segmentBytes))
+        // Its relations (`base/`), not its `pg_wal`, which holds the WAL that made it consistent.
+        return max(Self.baseEverySegments, Int(driver.size(of: base.path + "/base") / BranchHistory.segmentBytes))
     }
 
     /// At start-up, before the computes start: every branch keeps a history, so its computes archive from
@@ -57,8 +58,8 @@ extension Reconciler {
             guard history.isKept else { continue }
             let now = clock.nowMillis()
             do {
-                let last = history.bases().last
-                if last == nil || history.segmentsArchived(after: last!.lsn) >= segmentsBetweenBases(dataDirectory: directory) {
+                let due = history.bases().last.map { history.segmentsArchived(after: $0.lsn) >= segmentsBetweenBases(newest: $0) } ?? true
+                if due {
                     try await dataOwner.takeBase(history, now: now)
                 }
                 let pruned = await dataOwner.prune(history, before: now - project.projectSpec.historyRetentionMillis)
