@@ -325,6 +325,9 @@ def test_scim_service_principals_on_the_account_and_its_workspaces(a, kiln, logi
     made = a.service_principals.create(display_name="etl bot")
     assert made.id and made.application_id and made.active and made.display_name == "etl bot"
     assert a.service_principals.get(made.id).application_id == made.application_id
+    # A workspace shows the principals assigned to it.
+    assert made.application_id not in [s.application_id for s in client.service_principals.list()]
+    a.workspace_assignment.update(ws.workspace_id, int(made.id), permissions=[iam.WorkspacePermission.USER])
     assert made.application_id in [s.application_id for s in client.service_principals.list()]
     assert client.service_principals.get(made.id).display_name == "etl bot"
     raw = client.api_client.do("GET", "/api/2.0/preview/scim/v2/ServicePrincipals",
@@ -349,7 +352,11 @@ def test_scim_service_principals_on_the_account_and_its_workspaces(a, kiln, logi
     me = client.current_user.me()
     with pytest.raises(ResourceDoesNotExist):
         a.service_principals.get(me.id)
+    # A workspace's delete unassigns the principal there; the account's deletes it.
     client.service_principals.delete(made.id)
+    assert made.id not in {s.id for s in client.service_principals.list()}
+    assert a.service_principals.get(made.id).application_id == made.application_id
+    a.service_principals.delete(made.id)
     a.service_principals.delete(second.id)
     for gone in (made.id, second.id):
         with pytest.raises(ResourceDoesNotExist):
@@ -361,6 +368,8 @@ def test_service_principal_secrets_log_in_at_once_and_no_more_once_deleted(a, ki
     """A service principal made over SCIM logs in with none of its secrets until one is made; each secret made
     with `a.service_principal_secrets` is shown once and logs in (OAuth M2M) at once; a deleted one no more."""
     robot = a.service_principals.create(display_name="m2m robot")
+    default = next(ws for ws in a.workspaces.list() if ws.deployment_name == "default")
+    a.workspace_assignment.update(default.workspace_id, int(robot.id), permissions=[iam.WorkspacePermission.USER])
     assert list(a.service_principal_secrets.list(robot.id)) == []
     first = a.service_principal_secrets.create(robot.id)
     second = a.service_principal_secrets.create(robot.id, lifetime="3600s")

@@ -8,6 +8,7 @@ import time
 import psycopg
 import pytest
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import iam
 from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service.postgres import (
     Branch, BranchSpec, Endpoint, EndpointSpec, EndpointType, Project, ProjectSpec, Role, RoleMembershipRole, RoleRoleSpec,
@@ -171,9 +172,9 @@ def test_databricks_create_role_gives_an_identity_a_login_with_its_credential(w,
     w.postgres.delete_project("projects/identities").wait()
 
 
-def test_a_groups_role_logs_in_every_member_with_their_own_credential(w, kiln, database_url):
+def test_a_groups_role_logs_in_every_member_with_their_own_credential(w, a, kiln, database_url):
     """Lakebase: a role made for a group lets each member of the group log in as it with their own OAuth
-    credential. Kiln's one group is `admins`, the account's admins."""
+    credential: `admins` (the workspace's admins) and the account's groups assigned to the workspace."""
     w.postgres.create_project(project=Project(), project_id="group-roles").wait()
     endpoint = "projects/group-roles/branches/production/endpoints/primary"
     me = w.current_user.me().user_name
@@ -192,6 +193,23 @@ def test_a_groups_role_logs_in_every_member_with_their_own_credential(w, kiln, d
     # A service principal is no member of admins: its credential is not good for the group's role.
     client_id, secret = service_principal(kiln, database_url)
     robot = WorkspaceClient(host=kiln.url, client_id=client_id, client_secret=secret, auth_type="oauth-m2m")
+    robot_token = robot.postgres.generate_database_credential(endpoint=endpoint).token
     with pytest.raises(psycopg.OperationalError, match="issued to"):
-        connect(w, kiln, endpoint, "admins", robot.postgres.generate_database_credential(endpoint=endpoint).token)
+        connect(w, kiln, endpoint, "admins", robot_token)
+    # An account group assigned to the workspace: its role lets in its members, a nested group's included.
+    inner = a.groups.create(display_name="pg-inner", members=[iam.ComplexValue(value=robot.current_user.me().id)])
+    outer = a.groups.create(display_name="pg-analysts", members=[iam.ComplexValue(value=inner.id)])
+    default = next(ws for ws in a.workspaces.list() if ws.deployment_name == "default")
+    with connect(w, kiln, endpoint, me, token) as conn:
+        with pytest.raises(psycopg.Error, match="pg-analysts"):
+            conn.execute("select databricks_create_role('pg-analysts', 'GROUP')")   # not assigned to the workspace yet
+    a.workspace_assignment.update(default.workspace_id, int(outer.id), permissions=[iam.WorkspacePermission.USER])
+    with connect(w, kiln, endpoint, me, token) as conn:
+        conn.execute("select databricks_create_role('pg-analysts', 'GROUP')")
+    with connect(w, kiln, endpoint, "pg-analysts", robot_token) as conn:
+        assert conn.execute("select current_user").fetchone()[0] == "pg-analysts"
+    with pytest.raises(psycopg.OperationalError, match="issued to"):
+        connect(w, kiln, endpoint, "pg-analysts", token)
+    for group in (outer.id, inner.id):
+        a.groups.delete(group)
     w.postgres.delete_project("projects/group-roles").wait()

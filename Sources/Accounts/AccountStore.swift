@@ -13,6 +13,12 @@ public struct AccountStore: Sendable {
         self.clock = clock
     }
 
+    /// The groups of the accounts in the same database.
+    public var groups: Groups { Groups(database: database, clock: clock) }
+
+    /// The workspace assignments in the same database.
+    public var assignments: WorkspaceAssignments { WorkspaceAssignments(database: database) }
+
     /// The workspace served on the bare host, once bootstrap has run.
     public func defaultWorkspace() async throws -> Workspace? {
         try await database.read { db in
@@ -47,9 +53,9 @@ public struct AccountStore: Sendable {
         }
     }
 
-    /// Every principal of an account by the name it logs in with — user name, or a service principal's
-    /// application id — with whether it is a service principal.
-    public func principals(accountID: String) async throws -> [(name: String, isServicePrincipal: Bool)] {
+    /// Every principal of an account by its id and the name it logs in with — user name, or a service
+    /// principal's application id — with whether it is a service principal.
+    public func principals(accountID: String) async throws -> [(id: Int64, name: String, isServicePrincipal: Bool)] {
         try await database.read { db in
             let users = try await db.select().column("*").from("users").where("account_id", .equal, accountID).all().map(User.init(row:))
             let servicePrincipals = Set(
@@ -59,7 +65,7 @@ public struct AccountStore: Sendable {
                         SQLGroupExpression(db.select().column("user_id").from("users").where("account_id", .equal, accountID).query)
                     )
                     .all().map { try $0.decode(column: "user_id", as: Int64.self) })
-            return users.map { ($0.userName, servicePrincipals.contains($0.userID)) }
+            return users.map { ($0.userID, $0.userName, servicePrincipals.contains($0.userID)) }
         }
     }
 
@@ -90,13 +96,53 @@ public struct AccountStore: Sendable {
         return user
     }
 
-    /// Removes a user of an account (and their tokens).
+    /// Removes a user of an account (and their tokens, group memberships and workspace assignments).
+    /// Throws `KilnError(.resourceDoesNotExist)` when the account has no such user, and
+    /// `KilnError(.invalidParameterValue)` for the account's last active admin.
     public func deleteUser(accountID: String, userID: Int64) async throws {
-        let deleted = try await database.write { db in
-            try await db.delete(from: "users").where("account_id", .equal, accountID).where("user_id", .equal, userID)
-                .returning("user_id").all().count
+        try await database.write(lockKey: Migrator.bootstrapLockKey) { db in
+            guard
+                let user = try await db.select().column("*").from("users").where("account_id", .equal, accountID)
+                    .where("user_id", .equal, userID).first().map(User.init(row:))
+            else { throw KilnError(.resourceDoesNotExist, "User \(userID) does not exist.") }
+            if user.isAdmin && user.active { try await Self.requireAnotherAdmin(db, than: user) }
+            try await db.delete(from: "users").where("user_id", .equal, userID).run()
+            try await Groups.forget(db, principalID: userID)
         }
-        if deleted == 0 { throw KilnError(.resourceDoesNotExist, "User \(userID) does not exist.") }
+    }
+
+    /// Stores a user's SCIM attributes as `user` has them: `displayName`, `active`, `externalId`,
+    /// `entitlements`, `roles` and whether it is an account admin (its user name and id do not change).
+    /// Throws `KilnError(.resourceDoesNotExist)` when the user is gone, and `KilnError(.invalidParameterValue)`
+    /// when the change would leave the account with no active admin.
+    public func save(_ user: User) async throws {
+        try await database.write(lockKey: Migrator.bootstrapLockKey) { db in
+            guard
+                let stored = try await db.select().column("*").from("users").where("account_id", .equal, user.accountID)
+                    .where("user_id", .equal, user.userID).first().map(User.init(row:))
+            else { throw KilnError(.resourceDoesNotExist, "User \(user.userID) does not exist.") }
+            if stored.isAdmin && stored.active && !(user.isAdmin && user.active) { try await Self.requireAnotherAdmin(db, than: stored) }
+            try await db.update("users").set("display_name", to: user.displayName).set("active", to: user.active)
+                .set("external_id", to: user.externalID).set("entitlements", to: StringList.encode(user.entitlements))
+                .set("roles", to: StringList.encode(user.roles)).set("is_admin", to: user.isAdmin)
+                .where("user_id", .equal, user.userID).run()
+        }
+    }
+
+    /// Refuses a change that would leave `user`'s account without an active admin.
+    private static func requireAnotherAdmin(_ db: any SQLDatabase, than user: User) async throws {
+        let other = try await db.select().column("user_id").from("users").where("account_id", .equal, user.accountID)
+            .where("is_admin", .equal, true).where("active", .equal, true).where("user_id", .notEqual, user.userID).first()
+        guard other != nil else {
+            throw KilnError.invalidParameter("\(user.userName) is the account's last active admin; make another admin first.")
+        }
+    }
+
+    /// Assigns a principal made by `kiln admin` to its account's default workspace: as an admin when it is an
+    /// account admin, as a user otherwise.
+    public func assignToDefaultWorkspace(_ user: User) async throws {
+        guard let workspace = try await defaultWorkspace(), workspace.accountID == user.accountID else { return }
+        try await assignments.set(workspaceID: workspace.workspaceID, principalID: user.userID, permission: user.isAdmin ? .admin : .user)
     }
 
     /// The first account (the one bootstrap created), if any.
@@ -213,6 +259,8 @@ public struct AccountStore: Sendable {
                     SQLBind(workspace.workspaceID), SQLBind(account.accountID), SQLBind(workspace.name),
                     SQLBind(workspace.deploymentName), SQLBind(true), SQLBind(workspace.status), SQLBind(now)
                 ).run()
+            try await db.insert(into: "workspace_assignments").columns("workspace_id", "principal_id", "permission")
+                .values(SQLBind(workspace.workspaceID), SQLBind(admin.userID), SQLBind(WorkspacePermission.admin.rawValue)).run()
             return (account, admin, workspace)
         }
     }
@@ -241,7 +289,22 @@ extension User {
             userName: try row.decode(column: "user_name", as: String.self),
             displayName: try row.decode(column: "display_name", as: String.self),
             isAdmin: try row.decode(column: "is_admin", as: Bool.self),
-            createdAt: try row.decode(column: "created_at", as: Int64.self)
+            createdAt: try row.decode(column: "created_at", as: Int64.self),
+            active: try row.decode(column: "active", as: Bool.self),
+            externalID: try row.decode(column: "external_id", as: String?.self),
+            entitlements: StringList.decode(try row.decode(column: "entitlements", as: String.self)),
+            roles: StringList.decode(try row.decode(column: "roles", as: String.self))
         )
+    }
+}
+
+/// A list of strings stored as a JSON array in one column (`entitlements`, `roles`).
+enum StringList {
+    static func encode(_ values: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
     }
 }

@@ -54,8 +54,9 @@ public struct AccountWorkspaces: Sendable {
     }
 
     /// Validates and records a workspace as PROVISIONING, then wakes the provisioner. Returns the Workspace
-    /// object, `workspace_id` included (the SDK's waiter needs it).
-    public func create(accountID: String, body: JSONTree) async throws -> JSONTree {
+    /// object, `workspace_id` included (the SDK's waiter needs it). Its creator (`creatorID`, when given) and
+    /// the account's first admin (who bootstrapped it) are assigned to it as its admins.
+    public func create(accountID: String, body: JSONTree, creatorID: Int64? = nil) async throws -> JSONTree {
         guard case .object = body else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
         let config = try await validatedConfig(accountID: accountID, body: body)
         let name = config["workspace_name"]?.stringValue ?? ""
@@ -78,6 +79,13 @@ public struct AccountWorkspaces: Sendable {
                     SQLBind(String(decoding: stored.compactJSON(), as: UTF8.self))
                 )
                 .run()
+            let firstAdmin = try await db.select().column("user_id").from("users").where("account_id", .equal, accountID)
+                .where("is_admin", .equal, true).orderBy("created_at").limit(1).first()
+                .map { try $0.decode(column: "user_id", as: Int64.self) }
+            for admin in Set([creatorID, firstAdmin].compactMap { $0 }) {
+                try await db.insert(into: "workspace_assignments").columns("workspace_id", "principal_id", "permission")
+                    .values(SQLBind(workspace.workspaceID), SQLBind(admin), SQLBind(WorkspacePermission.admin.rawValue)).run()
+            }
             return Row(workspace: workspace, config: stored)
         }
         onProvisioningNeeded()

@@ -6,10 +6,12 @@ public import KilnCore
 public struct Authenticator: Sendable {
     private let accounts: AccountStore
     private let tokens: TokenStore
+    private let assignments: WorkspaceAssignments
 
-    public init(accounts: AccountStore, tokens: TokenStore) {
+    public init(accounts: AccountStore, tokens: TokenStore, assignments: WorkspaceAssignments) {
         self.accounts = accounts
         self.tokens = tokens
+        self.assignments = assignments
     }
 
     /// The identity behind a bearer token in `workspace`, or an `UNAUTHENTICATED` error.
@@ -19,7 +21,7 @@ public struct Authenticator: Sendable {
         else {
             throw KilnError(.unauthenticated, "Invalid access token.")
         }
-        return Identity(user: user, workspace: workspace, tokenID: tokenID)
+        return try await identity(of: user, in: workspace, tokenID: tokenID)
     }
 
     /// The identity of an account user logging in to `workspace` with Basic auth.
@@ -27,7 +29,20 @@ public struct Authenticator: Sendable {
         guard let user = try await accounts.verifyPassword(accountID: workspace.accountID, userName: userName, password: password) else {
             throw KilnError(.unauthenticated, "Invalid user name or password.")
         }
-        return Identity(user: user, workspace: workspace, tokenID: nil)
+        return try await identity(of: user, in: workspace, tokenID: nil)
+    }
+
+    /// The identity of an authenticated principal of `workspace`'s account there. Throws `UNAUTHENTICATED`
+    /// for an inactive principal and `PERMISSION_DENIED` for one not assigned to the workspace, directly or
+    /// through a group (Databricks answers "User not authorized" alike).
+    public func identity(of user: User, in workspace: Workspace, tokenID: String?) async throws -> Identity {
+        guard user.active else { throw KilnError(.unauthenticated, "User \(user.userName) is not active.") }
+        guard user.accountID == workspace.accountID,
+            let permission = try await assignments.permission(of: user.userID, in: workspace.workspaceID)
+        else {
+            throw KilnError(.permissionDenied, "User \(user.userName) is not assigned to workspace \(workspace.workspaceID).")
+        }
+        return Identity(user: user, workspace: workspace, tokenID: tokenID, permission: permission)
     }
 
     /// The account admin calling the Account API of `accountID`, with Basic auth or a token.
@@ -45,7 +60,7 @@ public struct Authenticator: Sendable {
         guard let user, user.accountID == accountID else {
             throw KilnError(.resourceDoesNotExist, "The account does not exist or the user does not belong to this account.")
         }
-        guard user.isAdmin else {
+        guard user.isAdmin, user.active else {
             throw KilnError(.permissionDenied, "Only account admins can use the Account API.")
         }
         return user

@@ -4,10 +4,16 @@ public struct Identity: Sendable, Equatable {
     public var workspace: Workspace
     /// The token the request authenticated with, when it used one.
     public var tokenID: String?
+    /// What the caller's workspace assignment (its own or a group's) lets it do there.
+    public var permission: WorkspacePermission
 
-    public init(user: User, workspace: Workspace, tokenID: String?) {
+    public init(user: User, workspace: Workspace, tokenID: String?, permission: WorkspacePermission) {
         self.user = user
         self.workspace = workspace
         self.tokenID = tokenID
+        self.permission = permission
     }
+
+    /// A workspace admin: assigned `ADMIN` to the workspace, directly or through a group.
+    public var isWorkspaceAdmin: Bool { permission == .admin }
 }

@@ -10,12 +10,19 @@ public func withAccountStore<T: Sendable>(
     try await withDatabase(configuration: configuration) { database in try await body(AccountStore(database: database)) }
 }
 
-/// Creates a service principal in the store of a configuration; returns its client id and secret.
+/// Creates a service principal in the store of a configuration, assigned to the default workspace (as its
+/// admin when it is an account admin); returns its client id and secret.
 public func createServicePrincipal(
     configuration: KilnConfiguration, accountID: String, name: String, isAdmin: Bool
 ) async throws -> (clientID: String, secret: String) {
     try await withDatabase(configuration: configuration) { database in
-        try await ServicePrincipals(database: database).create(accountID: accountID, displayName: name, isAdmin: isAdmin)
+        let principals = ServicePrincipals(database: database)
+        let (clientID, secret) = try await principals.create(accountID: accountID, displayName: name, isAdmin: isAdmin)
+        let accounts = AccountStore(database: database)
+        if let user = try await accounts.user(accountID: accountID, userName: clientID) {
+            try await accounts.assignToDefaultWorkspace(user)
+        }
+        return (clientID, secret)
     }
 }
 

@@ -63,22 +63,44 @@ struct KilnDomain: Sendable {
             onDeleted: { _ in await lakebase.stopComputesWithoutEndpoints() })
     }
 
-    /// The Databricks identities `databricks_create_role` accepts in a workspace: its account's users
-    /// (by user name), service principals (by application id) and the `admins` group, the one group
-    /// Kiln has.
+    /// The Databricks identities `databricks_create_role` accepts in a workspace: the users (by user name),
+    /// service principals (by application id) and groups (by display name) assigned to it, directly or
+    /// through a group, and its `admins` group.
     static func identities(workspaceID: Int64, accounts: AccountStore) async throws -> [String: String] {
-        guard let workspace = try await accounts.workspace(id: workspaceID) else { return [:] }
+        guard let directory = try await WorkspaceDirectory(workspaceID: workspaceID, accounts: accounts) else { return [:] }
         var identities = ["admins": "GROUP"]
-        for principal in try await accounts.principals(accountID: workspace.accountID) {
+        for group in directory.groups where directory.access[group.groupID] != nil { identities[group.displayName] = "GROUP" }
+        for principal in directory.principals where directory.access[principal.id] != nil {
             identities[principal.name] = principal.isServicePrincipal ? "SERVICE_PRINCIPAL" : "USER"
         }
         return identities
     }
 
-    /// The members of a group of a workspace: for `admins`, its account's admins.
+    /// The login names of a workspace group's members, nested groups' included; `admins` has the workspace's
+    /// admins.
     static func members(of group: String, workspaceID: Int64, accounts: AccountStore) async throws -> Set<String> {
-        guard group == "admins", let workspace = try await accounts.workspace(id: workspaceID) else { return [] }
-        return Set(try await accounts.admins(accountID: workspace.accountID).map(\.userName))
+        guard let directory = try await WorkspaceDirectory(workspaceID: workspaceID, accounts: accounts) else { return [] }
+        let names = Dictionary(directory.principals.map { ($0.id, $0.name) }) { first, _ in first }
+        if group == "admins" {
+            return Set(directory.access.filter { $0.value == .admin }.compactMap { names[$0.key] })
+        }
+        guard let root = directory.groups.first(where: { $0.displayName == group && directory.access[$0.groupID] != nil }) else { return [] }
+        let members = WorkspaceAssignments.effective(direct: [root.groupID: .user], groups: directory.groups)
+        return Set(members.keys.compactMap { names[$0] })
+    }
+
+    /// A workspace's account principals and groups, and who may use the workspace.
+    private struct WorkspaceDirectory {
+        var principals: [(id: Int64, name: String, isServicePrincipal: Bool)]
+        var groups: [Group]
+        var access: [Int64: WorkspacePermission]
+
+        init?(workspaceID: Int64, accounts: AccountStore) async throws {
+            guard let workspace = try await accounts.workspace(id: workspaceID) else { return nil }
+            principals = try await accounts.principals(accountID: workspace.accountID)
+            groups = try await accounts.groups.list(accountID: workspace.accountID)
+            access = WorkspaceAssignments.effective(direct: try await accounts.assignments.list(workspaceID: workspaceID), groups: groups)
+        }
     }
 
     var http: KilnServices {

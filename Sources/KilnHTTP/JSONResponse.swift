@@ -15,6 +15,11 @@ public enum JSONResponse {
         make(status: .ok, bytes: tree.compactJSON())
     }
 
+    /// A response with `status` and `tree`'s bytes (201 for a SCIM create, say).
+    public static func json(status: HTTPResponse.Status, _ tree: JSONTree) -> Response {
+        make(status: status, bytes: tree.compactJSON())
+    }
+
     /// A 200 response with `{}`.
     public static func empty() -> Response {
         make(status: .ok, bytes: Array("{}".utf8))

@@ -41,7 +41,7 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     let router = Router(context: KilnRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: TenantMiddleware(accounts: services.accounts))
-    let authenticator = Authenticator(accounts: services.accounts, tokens: services.tokens)
+    let authenticator = Authenticator(accounts: services.accounts, tokens: services.tokens, assignments: services.accounts.assignments)
 
     PublicController(scheme: services.scheme).addRoutes(to: router)
     MetricsController(registry: services.metrics).addRoutes(to: router)
@@ -59,6 +59,8 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
         .group(context: AccountContext.self)
     AccountController(resources: services.accountResources, workspaces: services.accountWorkspaces).addRoutes(to: accountAPI)
     AccountSCIMController(accounts: services.accounts, servicePrincipals: services.servicePrincipals).addRoutes(to: accountAPI)
-    ServicePrincipalSecretsController(accounts: services.accounts, servicePrincipals: services.servicePrincipals).addRoutes(to: accountAPI)
+    WorkspaceAssignmentController(accounts: services.accounts, servicePrincipals: services.servicePrincipals, workspaces: services.accountWorkspaces)
+        .addRoutes(to: accountAPI)
+    ServicePrincipalSecretsController(servicePrincipals: services.servicePrincipals).addRoutes(to: accountAPI)
     return router
 }

@@ -51,6 +51,6 @@ public struct WorkspaceAuthentication: RouterMiddleware {
         case .workspace(let workspaceID) where workspaceID == workspace.workspaceID: break
         default: throw KilnError(.unauthenticated, "This access token was issued for another workspace.")
         }
-        return Identity(user: principal, workspace: workspace, tokenID: nil)
+        return try await authenticator.identity(of: principal, in: workspace, tokenID: nil)
     }
 }

@@ -149,5 +149,49 @@ public enum Schema {
                 """,
             ]
         },
+        Migration(version: 6, name: "groups, workspace assignments, principal attributes") { _ in
+            [
+                // SCIM attributes of users and service principals; `entitlements` and `roles` are JSON lists of
+                // their values.
+                "ALTER TABLE users ADD COLUMN active BOOLEAN NOT NULL DEFAULT TRUE",
+                "ALTER TABLE users ADD COLUMN external_id TEXT",
+                "ALTER TABLE users ADD COLUMN entitlements TEXT NOT NULL DEFAULT '[]'",
+                "ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'",
+                """
+                CREATE TABLE account_groups (
+                    group_id BIGINT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+                    display_name TEXT NOT NULL,
+                    external_id TEXT,
+                    entitlements TEXT NOT NULL,
+                    roles TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    UNIQUE (account_id, display_name))
+                """,
+                // A member is a user, a service principal or a group (ids are unique across the three).
+                """
+                CREATE TABLE group_members (
+                    group_id BIGINT NOT NULL REFERENCES account_groups (group_id) ON DELETE CASCADE,
+                    member_id BIGINT NOT NULL,
+                    PRIMARY KEY (group_id, member_id))
+                """,
+                "CREATE INDEX group_members_member ON group_members (member_id)",
+                // `permission` is USER or ADMIN. Every principal that could use a workspace before keeps it:
+                // account admins as its admins, the others as its users.
+                """
+                CREATE TABLE workspace_assignments (
+                    workspace_id BIGINT NOT NULL REFERENCES workspaces (workspace_id) ON DELETE CASCADE,
+                    principal_id BIGINT NOT NULL,
+                    permission TEXT NOT NULL,
+                    PRIMARY KEY (workspace_id, principal_id))
+                """,
+                "CREATE INDEX workspace_assignments_principal ON workspace_assignments (principal_id)",
+                """
+                INSERT INTO workspace_assignments (workspace_id, principal_id, permission)
+                SELECT workspaces.workspace_id, users.user_id, CASE WHEN users.is_admin THEN 'ADMIN' ELSE 'USER' END
+                FROM workspaces JOIN users ON users.account_id = workspaces.account_id
+                """,
+            ]
+        },
     ]
 }

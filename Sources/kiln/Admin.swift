@@ -20,7 +20,8 @@ func primaryAccount(_ accounts: AccountStore) async throws -> Account {
 }
 
 struct CreateUser: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create an account user with a password; prints the password.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create an account user with a password, assigned to the default workspace; prints the password.")
     @OptionGroup var store: StoreOptions
     @Argument(help: "The user name, usually an e-mail address.") var userName: String
     @Flag(help: "Make the user an account admin.") var admin = false
@@ -29,6 +30,7 @@ struct CreateUser: AsyncParsableCommand {
         let password = try await withAccountStore(configuration: store.configuration()) { accounts in
             let account = try await primaryAccount(accounts)
             let user = try await accounts.createUser(accountID: account.accountID, userName: userName, displayName: userName, isAdmin: admin)
+            try await accounts.assignToDefaultWorkspace(user)
             return try await accounts.assignRandomPassword(userID: user.userID)
         }
         print("Created \(userName) in the account; password: \(password)")
@@ -68,7 +70,7 @@ struct SetDeploymentPrefix: AsyncParsableCommand {
 
 struct CreateServicePrincipal: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create a service principal for OAuth M2M; prints its client id and secret.")
+        abstract: "Create a service principal for OAuth M2M, assigned to the default workspace; prints its client id and secret.")
     @OptionGroup var store: StoreOptions
     @Argument(help: "A display name.") var name: String
     @Flag(help: "Make it an account admin (needed for the Account API).") var admin = false

@@ -6,11 +6,13 @@ import Testing
 
 /// Who a request's credentials make the caller: in a workspace, and on the Account API.
 @Suite struct AuthenticatorTests {
-    /// An account with an admin and a plain user (both with passwords), a second workspace, and another
-    /// account whose admin `eve` is a stranger here.
+    /// An account with an admin and a plain user `ann` assigned to its default workspace (both with
+    /// passwords), a second workspace nobody but the admin is assigned to, and another account whose admin
+    /// `eve` is a stranger here.
     struct Setup: Sendable {
         let clock: ManualClock
         let authenticator: Authenticator
+        let accounts: AccountStore
         let tokens: TokenStore
         let accountID: String
         let otherAccountID: String
@@ -34,9 +36,11 @@ import Testing
                 try await accounts.setPassword(userID: user.userID, password: password)
             }
             let second = try await AccountFixture.addWorkspace(database, accountID: account.accountID, deploymentName: "second")
+            try await accounts.assignments.set(workspaceID: workspace.workspaceID, principalID: ann.userID, permission: .user)
             try await body(
                 Setup(
-                    clock: clock, authenticator: Authenticator(accounts: accounts, tokens: tokens), tokens: tokens,
+                    clock: clock, authenticator: Authenticator(accounts: accounts, tokens: tokens, assignments: accounts.assignments),
+                    accounts: accounts, tokens: tokens,
                     accountID: account.accountID, otherAccountID: other, workspace: workspace, secondWorkspaceID: second,
                     admin: admin, ann: ann))
         }
@@ -48,7 +52,7 @@ import Testing
             let (secret, info) = try await setup.tokens.create(
                 workspaceID: setup.workspace.workspaceID, userID: setup.ann.userID, comment: "", lifetimeSeconds: 60)
             let identity = try await setup.authenticator.authenticate(bearer: secret, in: setup.workspace)
-            #expect(identity == Identity(user: setup.ann, workspace: setup.workspace, tokenID: info.tokenID))
+            #expect(identity == Identity(user: setup.ann, workspace: setup.workspace, tokenID: info.tokenID, permission: .user))
 
             let (elsewhere, _) = try await setup.tokens.create(
                 workspaceID: setup.secondWorkspaceID, userID: setup.ann.userID, comment: "", lifetimeSeconds: nil)
@@ -67,7 +71,7 @@ import Testing
     func basicAuthInAWorkspaceNeedsAUserOfItsAccountAndTheirPassword(engine: DatabaseEngine) async throws {
         try await withSetup(engine) { setup async throws in
             let identity = try await setup.authenticator.authenticate(userName: "ann", password: "ann-pass", in: setup.workspace)
-            #expect(identity == Identity(user: setup.ann, workspace: setup.workspace, tokenID: nil))
+            #expect(identity == Identity(user: setup.ann, workspace: setup.workspace, tokenID: nil, permission: .user))
             for (userName, password) in [("ann", "admin-pass"), ("ann", ""), ("nobody", "ann-pass"), ("nopass", ""), ("eve", "eve-pass")] {
                 let failure = await AccountFixture.failure {
                     try await setup.authenticator.authenticate(userName: userName, password: password, in: setup.workspace)
@@ -75,6 +79,67 @@ import Testing
                 #expect(failure?.code == .unauthenticated, "\(userName)")
                 #expect(failure?.message == "Invalid user name or password.")
             }
+        }
+    }
+
+    @Test(arguments: TestDatabases.engines)
+    func onlyActivePrincipalsAssignedToAWorkspaceDirectlyOrThroughNestedGroupsAuthenticateThere(engine: DatabaseEngine) async throws {
+        try await withSetup(engine) { setup async throws in
+            let second = try #require(try await setup.accounts.workspace(id: setup.secondWorkspaceID))
+            let refused = await AccountFixture.failure { try await setup.authenticator.authenticate(userName: "ann", password: "ann-pass", in: second) }
+            #expect(refused?.code == .permissionDenied)
+            #expect(refused?.message == "User ann is not assigned to workspace \(second.workspaceID).")
+            // ann is in `inner`, which is in `outer`; `outer` is assigned: ann gets in, as an admin once `outer` is one.
+            let groups = setup.accounts.groups
+            let inner = try await groups.create(accountID: setup.accountID, displayName: "inner", members: [setup.ann.userID])
+            let outer = try await groups.create(accountID: setup.accountID, displayName: "outer", members: [inner.groupID])
+            try await setup.accounts.assignments.set(workspaceID: second.workspaceID, principalID: outer.groupID, permission: .user)
+            #expect(try await setup.authenticator.authenticate(userName: "ann", password: "ann-pass", in: second).permission == .user)
+            try await setup.accounts.assignments.set(workspaceID: second.workspaceID, principalID: outer.groupID, permission: .admin)
+            #expect(try await setup.authenticator.authenticate(userName: "ann", password: "ann-pass", in: second).isWorkspaceAdmin)
+            // A group cannot come to contain itself.
+            var cycle = inner
+            cycle.members.append(outer.groupID)
+            let loop = await AccountFixture.failure { try await groups.save(cycle) }
+            #expect(loop?.code == .invalidParameterValue)
+            // Deactivated, ann authenticates nowhere; removed from `inner`, not in `second` either.
+            var ann = setup.ann
+            ann.active = false
+            try await setup.accounts.save(ann)
+            let inactive = await AccountFixture.failure { try await setup.authenticator.authenticate(userName: "ann", password: "ann-pass", in: second) }
+            #expect(inactive?.code == .unauthenticated)
+            ann.active = true
+            try await setup.accounts.save(ann)
+            var emptied = inner
+            emptied.members = []
+            try await groups.save(emptied)
+            let unassigned = await AccountFixture.failure { try await setup.authenticator.authenticate(userName: "ann", password: "ann-pass", in: second) }
+            #expect(unassigned?.code == .permissionDenied)
+        }
+    }
+
+    @Test(arguments: TestDatabases.engines)
+    func anAccountKeepsAnActiveAdminAndAWorkspaceAnAdminAssignedToIt(engine: DatabaseEngine) async throws {
+        try await withSetup(engine) { setup async throws in
+            var admin = setup.admin
+            admin.active = false
+            #expect(await AccountFixture.failure { try await setup.accounts.save(admin) }?.code == .invalidParameterValue)
+            #expect(
+                await AccountFixture.failure { try await setup.accounts.deleteUser(accountID: setup.accountID, userID: admin.userID) }?.code
+                    == .invalidParameterValue)
+            let workspaceID = setup.workspace.workspaceID
+            let last = await AccountFixture.failure {
+                try await setup.accounts.assignments.set(workspaceID: workspaceID, principalID: setup.admin.userID, permission: .user)
+            }
+            #expect(last?.code == .invalidParameterValue)
+            #expect(try await setup.accounts.assignments.list(workspaceID: workspaceID)[setup.admin.userID] == .admin)
+            // With a second admin, the first may go.
+            var ann = setup.ann
+            ann.isAdmin = true
+            try await setup.accounts.save(ann)
+            try await setup.accounts.assignments.set(workspaceID: workspaceID, principalID: ann.userID, permission: .admin)
+            try await setup.accounts.assignments.set(workspaceID: workspaceID, principalID: setup.admin.userID, permission: nil)
+            try await setup.accounts.save(admin)
         }
     }
 

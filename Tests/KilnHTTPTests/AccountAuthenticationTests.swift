@@ -76,7 +76,12 @@ import Testing
             #expect(refused.errorCode == "UNAUTHENTICATED")
             let accepted = try await server.call(.get, server.accountPath("workspaces"), auth: .bearer(accountToken))
             #expect(accepted.status == .ok)
-            // Both open the workspace itself.
+            // Both open the workspace itself once the principal is assigned to it.
+            let unassigned = try await server.call(.get, "/api/2.0/preview/scim/v2/Me", auth: .bearer(accountToken))
+            #expect(unassigned.status == .forbidden)
+            #expect(unassigned.errorCode == "PERMISSION_DENIED")
+            try await server.services.accounts.assignments.set(
+                workspaceID: server.workspace.workspaceID, principalID: principal.userID, permission: .user)
             for token in [workspaceToken, accountToken] {
                 let me = try await server.call(.get, "/api/2.0/preview/scim/v2/Me", auth: .bearer(token))
                 #expect(me.status == .ok)

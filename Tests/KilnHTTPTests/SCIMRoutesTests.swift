@@ -57,7 +57,7 @@ import Testing
     @Test func anAdminCreatesReadsAndDeletesAUser() async throws {
         try await TestServer.run { server in
             let created = try await server.call(.post, "/api/2.0/preview/scim/v2/Users", json: #"{"userName": "eve@example.com"}"#)
-            #expect(created.status == .ok)
+            #expect(created.status == .created)
             let id = try #require(created["id"]?.stringValue)
             #expect(created["displayName"]?.stringValue == "eve@example.com")
             #expect(created["groups"]?.arrayValue == [])

@@ -127,9 +127,10 @@ struct TestServer: Sendable {
 
     // MARK: - Fixtures
 
-    /// A user of the account (not an admin) and a token of theirs in the default workspace.
+    /// A user of the account (not an admin), assigned to the default workspace, and a token of theirs there.
     func createUser(_ userName: String) async throws -> (User, token: String) {
         let user = try await services.accounts.createUser(accountID: accountID, userName: userName, displayName: userName)
+        try await services.accounts.assignments.set(workspaceID: workspace.workspaceID, principalID: user.userID, permission: .user)
         let (token, _) = try await services.tokens.create(
             workspaceID: workspace.workspaceID, userID: user.userID, comment: "", lifetimeSeconds: nil)
         return (user, token)

@@ -79,14 +79,20 @@ import Testing
         }
     }
 
-    @Test func aTokenOfADeletedUserNoLongerWorks() async throws {
+    @Test func aTokenOfAUserRemovedFromTheWorkspaceOrTheAccountNoLongerWorks() async throws {
         try await TestServer.run { server in
             let (user, token) = try await server.createUser("ada@example.com")
             #expect(try await server.call(.get, "/api/2.0/preview/scim/v2/Me", auth: .bearer(token)).status == .ok)
+            // The workspace's SCIM delete unassigns the user; the account keeps it.
             #expect(try await server.call(.delete, "/api/2.0/preview/scim/v2/Users/\(user.userID)").status == .ok)
-            let reply = try await server.call(.get, "/api/2.0/preview/scim/v2/Me", auth: .bearer(token))
-            #expect(reply.status == .unauthorized)
-            #expect(reply.errorCode == "UNAUTHENTICATED")
+            let unassigned = try await server.call(.get, "/api/2.0/preview/scim/v2/Me", auth: .bearer(token))
+            #expect(unassigned.status == .forbidden)
+            #expect(unassigned.errorCode == "PERMISSION_DENIED")
+            #expect(try await server.call(.get, server.accountPath("scim/v2/Users/\(user.userID)")).status == .ok)
+            #expect(try await server.call(.delete, server.accountPath("scim/v2/Users/\(user.userID)")).status == .ok)
+            let deleted = try await server.call(.get, "/api/2.0/preview/scim/v2/Me", auth: .bearer(token))
+            #expect(deleted.status == .unauthorized)
+            #expect(deleted.errorCode == "UNAUTHENTICATED")
         }
     }
 

@@ -68,7 +68,9 @@ public struct AccountController: Sendable {
     }
 
     @Sendable func createWorkspace(_ request: Request, context: AccountContext) async throws -> Response {
-        Self.json(try await workspaces.create(accountID: context.user.accountID, body: try await RequestBodyReader.jsonObject(request)))
+        Self.json(
+            try await workspaces.create(
+                accountID: context.user.accountID, body: try await RequestBodyReader.jsonObject(request), creatorID: context.user.userID))
     }
 
     @Sendable func listWorkspaces(_ request: Request, context: AccountContext) async throws -> Response {

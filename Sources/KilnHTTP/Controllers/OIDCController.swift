@@ -67,7 +67,7 @@ public struct OIDCController: Sendable {
         if let value = form["client_secret"] { secret = value }
         guard let clientID, let secret,
             let principal = try await servicePrincipals.authenticate(clientID: clientID, secret: secret),
-            principal.accountID == accountID
+            principal.accountID == accountID, principal.active
         else {
             return Self.failure("invalid_client", "Client authentication failed")
         }

@@ -1,11 +1,14 @@
 import Accounts
 import Foundation
+import HTTPTypes
 import Hummingbird
 import KilnCore
 
-/// SCIM 2.0 `Users` and `ServicePrincipals` of one account, as both the account API
-/// (`/api/2.0/accounts/{account_id}/scim/v2/…`) and a workspace (`/api/2.0/preview/scim/v2/…`, its
-/// account's principals) serve them: list (`SCIMListQuery`), get, create and delete. Callers check who may
+/// SCIM 2.0 `Users`, `ServicePrincipals` and `Groups` of one account, as both the account API
+/// (`/api/2.0/accounts/{account_id}/scim/v2/…`) and a workspace (`/api/2.0/preview/scim/v2/…`) serve them: list
+/// (`SCIMListQuery`), get, create, PUT, PATCH (`SCIMEdit`) and delete. A workspace shows only the principals
+/// assigned to it, directly or through a group; what it creates is assigned to it, and what it deletes is
+/// unassigned from it but stays in the account (Databricks' identity federation). Callers check who may
 /// change them.
 struct SCIMDirectory: Sendable {
     let accounts: AccountStore
@@ -15,88 +18,280 @@ struct SCIMDirectory: Sendable {
     enum Collection: String, CaseIterable, Sendable {
         case users = "Users"
         case servicePrincipals = "ServicePrincipals"
+        case groups = "Groups"
+
+        var noun: String {
+            switch self {
+            case .users: "User"
+            case .servicePrincipals: "Service principal"
+            case .groups: "Group"
+            }
+        }
     }
 
-    func list(_ collection: Collection, _ request: Request, accountID: String) async throws -> Response {
-        let query = try SCIMListQuery(request)
-        switch collection {
-        case .users: return query.response(try await accounts.users(accountID: accountID).map(SCIMRecord.user))
-        case .servicePrincipals: return query.response(try await servicePrincipals.list(accountID: accountID).map(SCIMRecord.servicePrincipal))
+    /// Where a request is served: an account's API, or one of its workspaces.
+    enum Scope: Sendable {
+        case account(String)
+        case workspace(Workspace)
+
+        var accountID: String {
+            switch self {
+            case .account(let id): id
+            case .workspace(let workspace): workspace.accountID
+            }
         }
+    }
+
+    /// What SCIM shows of an account, read once per request.
+    struct Snapshot: Sendable {
+        var workspace: Workspace?
+        var users: [User]
+        var servicePrincipals: [ServicePrincipal]
+        var groups: [Group]
+        /// For each principal in a group, the groups it is directly in.
+        var memberships: [Int64: [(id: Int64, name: String)]]
+        /// In a workspace, who may use it and as what; nil on the account, where everyone is shown.
+        var access: [Int64: WorkspacePermission]?
+
+        func isVisible(_ id: Int64) -> Bool { access == nil || access?[id] != nil }
+
+        /// A member as a group lists it: `{display, value, $ref}`.
+        func reference(to id: Int64) -> (id: String, display: String, json: JSONTree)? {
+            let found: (String, String)? =
+                if let principal = servicePrincipals.first(where: { $0.user.userID == id }) {
+                    (principal.user.displayName, "ServicePrincipals")
+                } else if let user = users.first(where: { $0.userID == id }) {
+                    (user.displayName, "Users")
+                } else if let group = groups.first(where: { $0.groupID == id }) {
+                    (group.displayName, "Groups")
+                } else { nil }
+            guard let (display, collection) = found else { return nil }
+            return (
+                String(id), display,
+                .object([
+                    .init("display", .string(display)), .init("value", .string(String(id))), .init("$ref", .string("\(collection)/\(id)")),
+                ])
+            )
+        }
+    }
+
+    func snapshot(_ scope: Scope) async throws -> Snapshot {
+        let accountID = scope.accountID
+        let groups = try await accounts.groups.list(accountID: accountID)
+        var snapshot = Snapshot(
+            users: try await accounts.users(accountID: accountID), servicePrincipals: try await servicePrincipals.list(accountID: accountID),
+            groups: groups, memberships: try await accounts.groups.directMemberships(accountID: accountID))
+        if case .workspace(let workspace) = scope {
+            snapshot.workspace = workspace
+            snapshot.access = WorkspaceAssignments.effective(
+                direct: try await accounts.assignments.list(workspaceID: workspace.workspaceID), groups: groups)
+        }
+        return snapshot
+    }
+
+    func list(_ collection: Collection, _ request: Request, scope: Scope) async throws -> Response {
+        let query = try SCIMListQuery(request)
+        let directory = try await snapshot(scope)
+        return query.response(records(collection, in: directory))
     }
 
     /// One resource, with the `attributes` / `excludedAttributes` the query asks for.
-    func get(_ collection: Collection, _ id: String, accountID: String, request: Request) async throws -> Response {
-        let record: SCIMRecord
-        switch collection {
-        case .users: record = SCIMRecord.user(try await user(id, accountID: accountID))
-        case .servicePrincipals: record = SCIMRecord.servicePrincipal(try await servicePrincipal(id, accountID: accountID))
-        }
-        return JSONResponse.ok(try SCIMListQuery(request).project(record.json))
+    func get(_ collection: Collection, _ id: String, scope: Scope, request: Request) async throws -> Response {
+        let query = try SCIMListQuery(request)
+        let directory = try await snapshot(scope)
+        return JSONResponse.ok(query.project(try record(collection, id, in: directory).json))
     }
 
-    func create(_ collection: Collection, _ request: Request, accountID: String) async throws -> Response {
-        let parameters = try await APIParameters.read(request)
+    /// Creates a resource (201, SCIM's answer to a create); in a workspace it is also assigned to it as a user.
+    func create(_ collection: Collection, _ request: Request, scope: Scope) async throws -> Response {
+        let body = try await RequestBodyReader.jsonObject(request)
+        let id: Int64
         switch collection {
-        case .users: return JSONResponse.ok(SCIMRecord.user(try await createUser(parameters, accountID: accountID)).json)
-        case .servicePrincipals:
-            return JSONResponse.ok(SCIMRecord.servicePrincipal(try await createServicePrincipal(parameters, accountID: accountID)).json)
+        case .users: id = try await createUser(body, accountID: scope.accountID).userID
+        case .servicePrincipals: id = try await createServicePrincipal(body, accountID: scope.accountID).user.userID
+        case .groups:
+            var edit = SCIMEdit(displayName: "", entitlements: [], roles: [], members: [])
+            try edit.replace(with: body, requiresDisplayName: true)
+            let members = try Self.principalIDs(edit.members ?? [])
+            id = try await scimErrors {
+                try await accounts.groups.create(
+                    accountID: scope.accountID, displayName: edit.displayName, externalID: edit.externalID,
+                    entitlements: try Self.entitlements(edit.entitlements), roles: edit.roles, members: members
+                ).groupID
+            }
         }
+        if case .workspace(let workspace) = scope {
+            try await accounts.assignments.set(workspaceID: workspace.workspaceID, principalID: id, permission: .user)
+        }
+        let directory = try await snapshot(scope)
+        return JSONResponse.json(status: .created, try record(collection, String(id), in: directory).json)
     }
 
-    /// Deletes a user or service principal; nobody deletes themselves (an account keeps the admin who asks).
-    func delete(_ collection: Collection, _ id: String, accountID: String, caller: User) async throws -> Response {
-        let target: User
-        switch collection {
-        case .users: target = try await user(id, accountID: accountID)
-        case .servicePrincipals: target = try await servicePrincipal(id, accountID: accountID).user
+    /// PUT (`replacing`) or PATCH: applies the body to the resource and answers it as stored. `caller` changes
+    /// `active` only as an account admin, and `account_admin` is a role of the account API alone.
+    func update(
+        _ collection: Collection, _ id: String, scope: Scope, request: Request, caller: User, replacing: Bool
+    ) async throws -> Response {
+        let body = try await RequestBodyReader.jsonObject(request)
+        var directory = try await snapshot(scope)
+        _ = try record(collection, id, in: directory) // 404 for what the scope does not show
+        let number = Int64(id)!
+        if collection == .groups, var group = directory.groups.first(where: { $0.groupID == number }) {
+            var edit = SCIMEdit(
+                displayName: group.displayName, externalID: group.externalID, entitlements: group.entitlements, roles: group.roles,
+                members: group.members.map(String.init))
+            if replacing { try edit.replace(with: body, requiresDisplayName: true) } else { try edit.patch(body) }
+            group.displayName = edit.displayName
+            group.externalID = edit.externalID
+            group.entitlements = try Self.entitlements(edit.entitlements)
+            group.roles = edit.roles
+            group.members = try Self.principalIDs(edit.members ?? [])
+            try await scimErrors { try await accounts.groups.save(group) }
+        } else if var user = (directory.users + directory.servicePrincipals.map(\.user)).first(where: { $0.userID == number }) {
+            let isAccount = directory.workspace == nil
+            var edit = SCIMEdit(
+                displayName: user.displayName, active: user.active, externalID: user.externalID, entitlements: user.entitlements,
+                roles: (user.isAdmin && isAccount ? ["account_admin"] : []) + user.roles)
+            if replacing {
+                let fixed = collection == .users ? ("userName", user.userName) : ("applicationId", user.userName)
+                if let sent = body[fixed.0]?.stringValue, sent != fixed.1 {
+                    throw DatabricksError.scim(status: .badRequest, scimType: "mutability", detail: "\(fixed.0) cannot be changed.")
+                }
+                try edit.replace(with: body, requiresDisplayName: false)
+            } else {
+                try edit.patch(body)
+            }
+            if edit.active != user.active, !caller.isAdmin {
+                throw KilnError(.permissionDenied, "Only account admins can activate or deactivate principals.")
+            }
+            if edit.roles.contains("account_admin") != (user.isAdmin && isAccount), !isAccount {
+                throw DatabricksError.scim(
+                    status: .badRequest, scimType: "invalidValue", detail: "account_admin is a role of the account's SCIM API only.")
+            }
+            user.displayName = edit.displayName
+            user.active = edit.active ?? user.active
+            user.externalID = edit.externalID
+            user.entitlements = try Self.entitlements(edit.entitlements)
+            if isAccount { user.isAdmin = edit.roles.contains("account_admin") }
+            user.roles = edit.roles.filter { $0 != "account_admin" }
+            try await scimErrors { try await accounts.save(user) }
         }
-        guard target.userID != caller.userID else { throw KilnError.invalidParameter("You cannot delete yourself.") }
-        try await accounts.deleteUser(accountID: accountID, userID: target.userID)
+        directory = try await snapshot(scope)
+        return JSONResponse.ok(try record(collection, id, in: directory).json)
+    }
+
+    /// Deletes a resource from the account, or, in a workspace, removes its assignment there. Nobody deletes
+    /// themselves (an account keeps the admin who asks).
+    func delete(_ collection: Collection, _ id: String, scope: Scope, caller: User) async throws -> Response {
+        let directory = try await snapshot(scope)
+        _ = try record(collection, id, in: directory)
+        let number = Int64(id)!
+        guard number != caller.userID else { throw KilnError.invalidParameter("You cannot delete yourself.") }
+        switch (scope, collection) {
+        case (.workspace(let workspace), _):
+            try await accounts.assignments.set(workspaceID: workspace.workspaceID, principalID: number, permission: nil)
+        case (.account(let accountID), .groups): try await accounts.groups.delete(accountID: accountID, id: number)
+        case (.account(let accountID), _): try await accounts.deleteUser(accountID: accountID, userID: number)
+        }
         return JSONResponse.empty()
     }
 
+    /// The collection's records the scope shows, in creation order.
+    func records(_ collection: Collection, in directory: Snapshot) -> [SCIMRecord] {
+        switch collection {
+        case .users: directory.users.filter { directory.isVisible($0.userID) }.map { SCIMRecord.user($0, in: directory) }
+        case .servicePrincipals:
+            directory.servicePrincipals.filter { directory.isVisible($0.user.userID) }.map { SCIMRecord.servicePrincipal($0, in: directory) }
+        case .groups: directory.groups.filter { directory.isVisible($0.groupID) }.map { SCIMRecord.group($0, in: directory) }
+        }
+    }
+
+    /// The record with this SCIM id; `RESOURCE_DOES_NOT_EXIST` (404) when the scope shows none in the
+    /// collection (a service principal is not a user, nor a user a group).
+    func record(_ collection: Collection, _ id: String, in directory: Snapshot) throws -> SCIMRecord {
+        let number = Int64(id)
+        let found: SCIMRecord? =
+            switch collection {
+            case .users: directory.users.first { $0.userID == number }.map { SCIMRecord.user($0, in: directory) }
+            case .servicePrincipals:
+                directory.servicePrincipals.first { $0.user.userID == number }.map { SCIMRecord.servicePrincipal($0, in: directory) }
+            case .groups: directory.groups.first { $0.groupID == number }.map { SCIMRecord.group($0, in: directory) }
+            }
+        guard let found, let number, directory.isVisible(number) else {
+            throw KilnError(.resourceDoesNotExist, "\(collection.noun) \(id) does not exist.")
+        }
+        return found
+    }
+
     /// A user from `userName` (required) and `displayName` (the user name when left out).
-    /// A taken user name is SCIM's 409 `uniqueness`.
-    private func createUser(_ parameters: APIParameters, accountID: String) async throws -> User {
-        let userName = try parameters.requiredString("userName")
-        do {
-            return try await accounts.createUser(
-                accountID: accountID, userName: userName, displayName: try parameters.string("displayName") ?? userName)
-        } catch let error as KilnError where error.code == .resourceAlreadyExists {
-            throw DatabricksError.scim(status: .conflict, scimType: "uniqueness", detail: error.message)
+    private func createUser(_ body: JSONTree, accountID: String) async throws -> User {
+        guard let userName = body["userName"]?.stringValue, !userName.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw DatabricksError.scim(status: .badRequest, scimType: "invalidValue", detail: "userName is required.")
         }
-    }
-
-    /// A service principal from `displayName` (required) and `applicationId` (a new UUID when left out); it
-    /// has no secret until one is made for it. A taken application id is SCIM's 409 `uniqueness`.
-    private func createServicePrincipal(_ parameters: APIParameters, accountID: String) async throws -> ServicePrincipal {
-        let displayName = try parameters.string("displayName") ?? ""
-        guard !displayName.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw DatabricksError.scim(status: .badRequest, scimType: "invalidValue", detail: "displayName is required.")
+        var edit = SCIMEdit(displayName: userName, active: true, entitlements: [], roles: [])
+        try edit.replace(with: body, requiresDisplayName: false)
+        var user = try await scimErrors {
+            try await accounts.createUser(accountID: accountID, userName: userName, displayName: edit.displayName)
         }
-        let applicationID = try parameters.string("applicationId").flatMap { $0.isEmpty ? nil : $0 }
-        do {
-            return try await servicePrincipals.create(accountID: accountID, displayName: displayName, applicationID: applicationID)
-        } catch let error as KilnError where error.code == .resourceAlreadyExists {
-            throw DatabricksError.scim(status: .conflict, scimType: "uniqueness", detail: error.message)
-        }
-    }
-
-    /// The account's user with this SCIM id; `RESOURCE_DOES_NOT_EXIST` (404) otherwise (a service principal is
-    /// not a user).
-    func user(_ id: String, accountID: String) async throws -> User {
-        guard let number = Int64(id), let user = try await accounts.user(id: number), user.accountID == accountID,
-            !(try await accounts.isServicePrincipal(userID: number))
-        else { throw KilnError(.resourceDoesNotExist, "User \(id) does not exist.") }
+        try await attributes(of: &user, from: edit)
         return user
     }
 
-    /// The account's service principal with this SCIM id; `RESOURCE_DOES_NOT_EXIST` (404) otherwise.
-    func servicePrincipal(_ id: String, accountID: String) async throws -> ServicePrincipal {
-        guard let number = Int64(id), let principal = try await servicePrincipals.principal(accountID: accountID, id: number) else {
-            throw KilnError(.resourceDoesNotExist, "Service principal \(id) does not exist.")
+    /// A service principal from `displayName` (required) and `applicationId` (a new UUID when left out); it
+    /// has no secret until one is made for it.
+    private func createServicePrincipal(_ body: JSONTree, accountID: String) async throws -> ServicePrincipal {
+        var edit = SCIMEdit(displayName: "", active: true, entitlements: [], roles: [])
+        try edit.replace(with: body, requiresDisplayName: true)
+        let applicationID = body["applicationId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        var principal = try await scimErrors {
+            try await servicePrincipals.create(accountID: accountID, displayName: edit.displayName, applicationID: applicationID)
         }
+        try await attributes(of: &principal.user, from: edit)
         return principal
+    }
+
+    /// Stores what a create said beyond the names: `active`, `externalId`, `entitlements`, `roles`.
+    private func attributes(of user: inout User, from edit: SCIMEdit) async throws {
+        let entitlements = try Self.entitlements(edit.entitlements)
+        guard edit.active == false || edit.externalID != nil || !entitlements.isEmpty || !edit.roles.isEmpty else { return }
+        user.active = edit.active ?? true
+        user.externalID = edit.externalID
+        user.entitlements = entitlements
+        user.roles = edit.roles.filter { $0 != "account_admin" }
+        try await accounts.save(user)
+    }
+
+    /// Databricks' workspace entitlements; any other value is SCIM's 400 `invalidValue`.
+    static let knownEntitlements: Set<String> = [
+        "workspace-access", "workspace-consume", "databricks-sql-access", "allow-cluster-create", "allow-instance-pool-create",
+    ]
+
+    private static func entitlements(_ values: [String]) throws -> [String] {
+        if let unknown = values.first(where: { !knownEntitlements.contains($0) }) {
+            throw DatabricksError.scim(status: .badRequest, scimType: "invalidValue", detail: "\(unknown) is not an entitlement.")
+        }
+        return values
+    }
+
+    /// Member ids as principal ids; one that is not a number is SCIM's 400 `invalidValue`.
+    private static func principalIDs(_ values: [String]) throws -> [Int64] {
+        try values.map { value in
+            guard let id = Int64(value) else {
+                throw DatabricksError.scim(status: .badRequest, scimType: "invalidValue", detail: "Member \(value) is not a principal id.")
+            }
+            return id
+        }
+    }
+
+    /// Runs a store call, answering its refusals in SCIM's shape: a taken name is 409 `uniqueness`, a bad
+    /// value 400 `invalidValue`.
+    private func scimErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as KilnError where error.code == .resourceAlreadyExists {
+            throw DatabricksError.scim(status: .conflict, scimType: "uniqueness", detail: error.message)
+        } catch let error as KilnError where error.code == .invalidParameterValue {
+            throw DatabricksError.scim(status: .badRequest, scimType: "invalidValue", detail: error.message)
+        }
     }
 }

@@ -11,52 +11,112 @@ struct SCIMRecord: Sendable {
 
     static let userSchema = "urn:ietf:params:scim:schemas:core:2.0:User"
     static let servicePrincipalSchema = "urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal"
+    static let groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
     /// A user: `id`, `userName`, `displayName`, `active`, `emails` (the user name, as Databricks lists it),
-    /// `groups` (`admins` for an admin), `schemas`.
-    static func user(_ user: User) -> SCIMRecord {
+    /// `externalId`, `entitlements`, `roles`, `groups`, `schemas`.
+    static func user(_ user: User, in directory: SCIMDirectory.Snapshot) -> SCIMRecord {
         let email = JSONTree.object([
             .init("value", .string(user.userName)), .init("type", .string("work")), .init("primary", .bool(true)),
         ])
-        let json = JSONTree.object([
-            .init("id", .string(String(user.userID))), .init("userName", .string(user.userName)),
-            .init("displayName", .string(user.displayName)), .init("active", .bool(true)), .init("emails", .array([email])),
-            .init("groups", groups(of: user)), .init("schemas", .array([.string(userSchema)])),
-        ])
+        var record = principal(
+            user, in: directory, schema: userSchema,
+            leading: [
+                .init("userName", .string(user.userName)), .init("emails", .array([email])),
+            ])
+        record.attributes["username"] = [.string(user.userName)]
+        record.attributes["emails"] = [.string(user.userName)]
+        record.attributes["emails.value"] = [.string(user.userName)]
+        record.attributes["emails.type"] = [.string("work")]
+        return record
+    }
+
+    /// A service principal: `id`, `applicationId`, `displayName`, `active`, `externalId`, `entitlements`,
+    /// `roles`, `groups`, `schemas`.
+    static func servicePrincipal(_ principal: ServicePrincipal, in directory: SCIMDirectory.Snapshot) -> SCIMRecord {
+        var record = Self.principal(
+            principal.user, in: directory, schema: servicePrincipalSchema,
+            leading: [
+                .init("applicationId", .string(principal.applicationID))
+            ])
+        record.attributes["applicationid"] = [.string(principal.applicationID)]
+        return record
+    }
+
+    /// A group: `id`, `displayName`, `externalId`, `members` (each with `display` and `$ref`), the `groups` it
+    /// is in, `entitlements`, `roles`, `meta.resourceType` (`Group`: an account group), `schemas`.
+    static func group(_ group: Group, in directory: SCIMDirectory.Snapshot) -> SCIMRecord {
+        let members = group.members.compactMap { directory.reference(to: $0) }
+        var fields: [JSONTree.Member] = [
+            .init("id", .string(String(group.groupID))), .init("displayName", .string(group.displayName)),
+        ]
+        if let external = group.externalID { fields.append(.init("externalId", .string(external))) }
+        fields += [
+            .init("members", .array(members.map(\.json))), .init("groups", parents(of: group.groupID, in: directory)),
+            .init("entitlements", values(group.entitlements)), .init("roles", values(group.roles)),
+            .init("meta", .object([.init("resourceType", .string("Group"))])), .init("schemas", .array([.string(groupSchema)])),
+        ]
         return SCIMRecord(
-            json: json,
+            json: .object(fields),
             attributes: [
-                "id": [.string(String(user.userID))], "username": [.string(user.userName)], "displayname": [.string(user.displayName)],
-                "active": [.bool(true)], "emails": [.string(user.userName)], "emails.value": [.string(user.userName)],
-                "emails.type": [.string("work")],
-            ].merging(groupAttributes(of: user)) { first, _ in first })
+                "id": [.string(String(group.groupID))], "displayname": [.string(group.displayName)],
+                "externalid": group.externalID.map { [.string($0)] } ?? [],
+                "members.value": members.map { .string($0.id) }, "members.display": members.map { .string($0.display) },
+                "members": members.map { .string($0.id) },
+            ].merging(parentAttributes(of: group.groupID, in: directory)) { first, _ in first })
     }
 
-    /// A service principal: `id`, `applicationId`, `displayName`, `active`, `groups`, `schemas`.
-    static func servicePrincipal(_ principal: ServicePrincipal) -> SCIMRecord {
-        let user = principal.user
-        let json = JSONTree.object([
-            .init("id", .string(String(user.userID))), .init("applicationId", .string(principal.applicationID)),
-            .init("displayName", .string(user.displayName)), .init("active", .bool(true)), .init("groups", groups(of: user)),
-            .init("schemas", .array([.string(servicePrincipalSchema)])),
-        ])
+    /// What users and service principals share.
+    private static func principal(_ user: User, in directory: SCIMDirectory.Snapshot, schema: String, leading: [JSONTree.Member]) -> SCIMRecord {
+        var roles = user.roles
+        if user.isAdmin, directory.workspace == nil { roles.insert("account_admin", at: 0) }
+        var fields: [JSONTree.Member] =
+            [.init("id", .string(String(user.userID)))] + leading + [
+                .init("displayName", .string(user.displayName)), .init("active", .bool(user.active)),
+            ]
+        if let external = user.externalID { fields.append(.init("externalId", .string(external))) }
+        fields += [
+            .init("entitlements", values(user.entitlements)), .init("roles", values(roles)),
+            .init("groups", parents(of: user.userID, in: directory)), .init("schemas", .array([.string(schema)])),
+        ]
         return SCIMRecord(
-            json: json,
+            json: .object(fields),
             attributes: [
-                "id": [.string(String(user.userID))], "applicationid": [.string(principal.applicationID)],
-                "displayname": [.string(user.displayName)], "active": [.bool(true)],
-            ].merging(groupAttributes(of: user)) { first, _ in first })
+                "id": [.string(String(user.userID))], "displayname": [.string(user.displayName)], "active": [.bool(user.active)],
+                "externalid": user.externalID.map { [.string($0)] } ?? [],
+                "entitlements.value": user.entitlements.map { .string($0) }, "roles.value": roles.map { .string($0) },
+            ].merging(parentAttributes(of: user.userID, in: directory)) { first, _ in first })
     }
 
-    /// A principal's `groups`: `admins` for an admin (Kiln has no other groups yet).
-    private static func groups(of user: User) -> JSONTree {
-        .array(user.isAdmin ? [.object([.init("display", .string("admins")), .init("value", .string("admins"))])] : [])
+    /// `[{"value": v}, …]`.
+    private static func values(_ values: [String]) -> JSONTree {
+        .array(values.map { .object([.init("value", .string($0))]) })
     }
 
-    /// The filter attributes of `groups(of:)`.
-    private static func groupAttributes(of user: User) -> [String: [SCIMFilter.Value]] {
-        let names: [SCIMFilter.Value] = user.isAdmin ? [.string("admins")] : []
-        return ["groups.display": names, "groups.value": names]
+    /// The groups a principal is directly in, as `{display, value, $ref, type: direct}`; in a workspace, an
+    /// admin of it is also in `admins`, as Databricks' workspace-local group of admins shows.
+    private static func parents(of id: Int64, in directory: SCIMDirectory.Snapshot) -> JSONTree {
+        var groups = (directory.memberships[id] ?? []).map { group in
+            JSONTree.object([
+                .init("display", .string(group.name)), .init("value", .string(String(group.id))),
+                .init("$ref", .string("Groups/\(group.id)")), .init("type", .string("direct")),
+            ])
+        }
+        if directory.access?[id] == .admin {
+            groups.insert(.object([.init("display", .string("admins")), .init("value", .string("admins"))]), at: 0)
+        }
+        return .array(groups)
+    }
+
+    /// The filter attributes of `parents(of:in:)`.
+    private static func parentAttributes(of id: Int64, in directory: SCIMDirectory.Snapshot) -> [String: [SCIMFilter.Value]] {
+        var names = (directory.memberships[id] ?? []).map { SCIMFilter.Value.string($0.name) }
+        var values = (directory.memberships[id] ?? []).map { SCIMFilter.Value.string(String($0.id)) }
+        if directory.access?[id] == .admin {
+            names.append(.string("admins"))
+            values.append(.string("admins"))
+        }
+        return ["groups.display": names, "groups.value": values]
     }
 }
 

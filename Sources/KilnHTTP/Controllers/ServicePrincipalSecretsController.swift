@@ -7,11 +7,9 @@ import KilnCore
 /// once; `lifetime` as `"<seconds>s"`, 730 days by default), list and delete. A new secret logs in at once
 /// at the OAuth token endpoints (M2M). The Account API's callers are the account's admins.
 public struct ServicePrincipalSecretsController: Sendable {
-    let directory: SCIMDirectory
     let servicePrincipals: ServicePrincipals
 
-    public init(accounts: AccountStore, servicePrincipals: ServicePrincipals) {
-        self.directory = SCIMDirectory(accounts: accounts, servicePrincipals: servicePrincipals)
+    public init(servicePrincipals: ServicePrincipals) {
         self.servicePrincipals = servicePrincipals
     }
 
@@ -52,8 +50,11 @@ public struct ServicePrincipalSecretsController: Sendable {
     }
 
     private func principal(_ context: AccountContext) async throws -> ServicePrincipal {
-        try await directory.servicePrincipal(
-            try context.parameters.require("service_principal_id"), accountID: try context.parameters.require("account_id"))
+        let id = try context.parameters.require("service_principal_id")
+        guard let number = Int64(id),
+            let principal = try await servicePrincipals.principal(accountID: try context.parameters.require("account_id"), id: number)
+        else { throw KilnError(.resourceDoesNotExist, "Service principal \(id) does not exist.") }
+        return principal
     }
 
     /// `SecretInfo`: `id`, `create_time`, `update_time`, `expire_time` (RFC 3339, UTC) and `status`

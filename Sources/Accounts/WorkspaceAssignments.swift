@@ -1,0 +1,91 @@
+import Foundation
+public import KilnCore
+public import Persistence
+import SQLKit
+
+/// A principal's permission on a workspace (`a.workspace_assignment`): `USER` may use it, `ADMIN` also
+/// administers it. ADMIN takes precedence when a principal holds both, directly or through groups.
+public enum WorkspacePermission: String, Sendable, CaseIterable, Comparable {
+    case user = "USER"
+    case admin = "ADMIN"
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs == .user && rhs == .admin }
+}
+
+/// Which principals (users, service principals, groups) are assigned to each workspace, as Databricks'
+/// workspace permission assignments (`/api/2.0/accounts/{id}/workspaces/{id}/permissionassignments`). Only
+/// a principal assigned directly or through a group, however deeply nested, can authenticate to a workspace.
+public struct WorkspaceAssignments: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    /// The workspace's direct assignments, by principal id.
+    public func list(workspaceID: Int64) async throws -> [Int64: WorkspacePermission] {
+        try await database.read { db in
+            var assignments: [Int64: WorkspacePermission] = [:]
+            for row in try await db.select().columns("principal_id", "permission").from("workspace_assignments")
+                .where("workspace_id", .equal, workspaceID).all()
+            {
+                assignments[try row.decode(column: "principal_id", as: Int64.self)] =
+                    WorkspacePermission(rawValue: try row.decode(column: "permission", as: String.self)) ?? .user
+            }
+            return assignments
+        }
+    }
+
+    /// Assigns a principal to a workspace with `permission`, or removes its assignment when nil. Throws
+    /// `KilnError(.invalidParameterValue)` when that would leave the workspace with no admin assigned directly.
+    public func set(workspaceID: Int64, principalID: Int64, permission: WorkspacePermission?) async throws {
+        try await database.write(lockKey: Self.lockKey(workspaceID)) { db in
+            let current = try await db.select().column("principal_id").from("workspace_assignments")
+                .where("workspace_id", .equal, workspaceID).where("permission", .equal, WorkspacePermission.admin.rawValue).all()
+                .map { try $0.decode(column: "principal_id", as: Int64.self) }
+            if permission != .admin, current == [principalID] {
+                throw KilnError.invalidParameter("Principal \(principalID) is the workspace's last admin; assign another admin first.")
+            }
+            try await db.delete(from: "workspace_assignments").where("workspace_id", .equal, workspaceID)
+                .where("principal_id", .equal, principalID).run()
+            if let permission {
+                try await db.insert(into: "workspace_assignments").columns("workspace_id", "principal_id", "permission")
+                    .values(SQLBind(workspaceID), SQLBind(principalID), SQLBind(permission.rawValue)).run()
+            }
+        }
+    }
+
+    /// What `principalID` may do in the workspace through its own assignment and those of every group it is
+    /// in, however nested; nil when it is not assigned. One query (a recursive CTE over `group_members`).
+    public func permission(of principalID: Int64, in workspaceID: Int64) async throws -> WorkspacePermission? {
+        try await database.read { db in
+            let rows = try await db.raw(
+                """
+                WITH RECURSIVE principals(id) AS (
+                    SELECT \(bind: principalID)
+                    UNION SELECT group_members.group_id FROM group_members JOIN principals ON group_members.member_id = principals.id)
+                SELECT permission FROM workspace_assignments
+                WHERE workspace_id = \(bind: workspaceID) AND principal_id IN (SELECT id FROM principals)
+                """
+            ).all()
+            return try rows.compactMap { WorkspacePermission(rawValue: try $0.decode(column: "permission", as: String.self)) }.max()
+        }
+    }
+
+    /// Every principal that may use the workspace and what it may do there, from its direct assignments
+    /// and the groups among them: a group's permission reaches its members, however deeply nested.
+    public static func effective(direct: [Int64: WorkspacePermission], groups: [Group]) -> [Int64: WorkspacePermission] {
+        let members = Dictionary(groups.map { ($0.groupID, $0.members) }) { first, _ in first }
+        var access: [Int64: WorkspacePermission] = [:]
+        var pending = Array(direct)
+        while let (principal, permission) = pending.popLast() {
+            if let held = access[principal], held >= permission { continue }
+            access[principal] = permission
+            pending += (members[principal] ?? []).map { ($0, permission) }
+        }
+        return access
+    }
+
+    /// Serialises the changes to one workspace's assignments, so the last-admin check sees the others'.
+    static func lockKey(_ workspaceID: Int64) -> Int64 { workspaceID ^ 0x6173_7369_676E }
+}

@@ -1,0 +1,165 @@
+"""Identity and access (#17), through the official SDK: account groups that nest, SCIM PUT and PATCH, `active`,
+and workspace assignment, which decides who can authenticate to a workspace at all."""
+import uuid
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import BadRequest, DatabricksError, PermissionDenied, ResourceDoesNotExist
+from databricks.sdk.service import iam
+
+from test_account_api import workspace
+
+PATCH = [iam.PatchSchema.URN_IETF_PARAMS_SCIM_API_MESSAGES_2_0_PATCH_OP]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def robot(a):
+    """A service principal of the account with a secret: a principal that can log in without a password."""
+    principal = a.service_principals.create(display_name=unique("robot"))
+    return principal, a.service_principal_secrets.create(principal.id).secret
+
+
+def as_robot(kiln, ws, principal, secret) -> WorkspaceClient:
+    return WorkspaceClient(host=f"{kiln.url}/w/{ws.deployment_name}", client_id=principal.application_id, client_secret=secret,
+                           auth_type="oauth-m2m")
+
+
+def test_account_groups_nest_and_change_with_put_and_patch(a):
+    user = a.users.create(user_name=f"{unique('member')}@example.com")
+    principal, _ = robot(a)
+    inner = a.groups.create(display_name=unique("inner"), members=[iam.ComplexValue(value=user.id)])
+    outer = a.groups.create(display_name=unique("outer"), members=[iam.ComplexValue(value=inner.id)],
+                            entitlements=[iam.ComplexValue(value="databricks-sql-access")])
+    got = a.groups.get(outer.id)
+    assert [m.value for m in got.members] == [inner.id] and got.members[0].display == inner.display_name
+    assert [e.value for e in got.entitlements] == ["databricks-sql-access"]
+    assert [g.display for g in a.groups.get(inner.id).groups] == [outer.display_name]
+    assert [g.value for g in a.users.get(user.id).groups] == [inner.id]
+    assert [g.id for g in a.groups.list(filter=f'displayName eq "{outer.display_name}"')] == [outer.id]
+
+    a.groups.patch(inner.id, schemas=PATCH, operations=[
+        iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": principal.id}])])
+    assert {m.value for m in a.groups.get(inner.id).members} == {user.id, principal.id}
+    a.groups.patch(inner.id, schemas=PATCH, operations=[
+        iam.Patch(op=iam.PatchOp.REMOVE, path=f'members[value eq "{user.id}"]')])
+    assert [m.value for m in a.groups.get(inner.id).members] == [principal.id]
+    assert a.users.get(user.id).groups in (None, [])
+    a.groups.update(outer.id, display_name=outer.display_name + "-renamed", members=[])
+    renamed = a.groups.get(outer.id)
+    assert renamed.display_name == outer.display_name + "-renamed" and not renamed.members and not renamed.entitlements
+
+    # Refusals change nothing: a cycle, a taken name, an unknown entitlement, a read-only attribute, a bad path.
+    with pytest.raises(BadRequest):
+        a.groups.patch(inner.id, schemas=PATCH, operations=[iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": inner.id}])])
+    a.groups.patch(outer.id, schemas=PATCH, operations=[iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": inner.id}])])
+    with pytest.raises(BadRequest, match="contain"):
+        a.groups.patch(inner.id, schemas=PATCH, operations=[iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": outer.id}])])
+    with pytest.raises(DatabricksError, match="uniqueness") as taken:
+        a.groups.create(display_name=inner.display_name)
+    assert taken.value.error_code == "SCIM_409"
+    with pytest.raises(BadRequest, match="invalidValue"):
+        a.groups.patch(inner.id, schemas=PATCH, operations=[
+            iam.Patch(op=iam.PatchOp.ADD, path="entitlements", value=[{"value": "be-root"}])])
+    with pytest.raises(BadRequest, match="mutability"):
+        a.users.patch(user.id, schemas=PATCH, operations=[iam.Patch(op=iam.PatchOp.REPLACE, path="userName", value="x@example.com")])
+    with pytest.raises(BadRequest, match="invalidPath"):
+        a.users.patch(user.id, schemas=PATCH, operations=[iam.Patch(op=iam.PatchOp.REPLACE, path="nickName", value="x")])
+    with pytest.raises(BadRequest, match="invalidFilter"):
+        list(a.groups.list(filter="displayName eq"))
+    assert [m.value for m in a.groups.get(inner.id).members] == [principal.id]
+
+    a.groups.delete(inner.id)
+    with pytest.raises(ResourceDoesNotExist):
+        a.groups.get(inner.id)
+    assert not a.groups.get(outer.id).members
+    for group in (outer.id,):
+        a.groups.delete(group)
+    a.users.delete(user.id)
+    a.service_principals.delete(principal.id)
+
+
+def test_a_deactivated_principal_logs_in_nowhere_until_it_is_active_again(a, kiln):
+    ws = workspace(a)
+    principal, secret = robot(a)
+    a.workspace_assignment.update(ws.workspace_id, int(principal.id), permissions=[iam.WorkspacePermission.USER])
+    assert as_robot(kiln, ws, principal, secret).current_user.me().user_name == principal.application_id
+    a.service_principals.patch(principal.id, schemas=PATCH, operations=[iam.Patch(op=iam.PatchOp.REPLACE, value={"active": False})])
+    assert a.service_principals.get(principal.id).active is False
+    with pytest.raises(Exception):
+        as_robot(kiln, ws, principal, secret).current_user.me()
+    a.service_principals.update(principal.id, display_name=principal.display_name, active=True)
+    assert as_robot(kiln, ws, principal, secret).current_user.me().user_name == principal.application_id
+    a.service_principals.delete(principal.id)
+
+
+def test_only_principals_assigned_to_a_workspace_directly_or_through_a_group_use_it(a, kiln, login):
+    ws = workspace(a)
+    principal, secret = robot(a)
+    client = as_robot(kiln, ws, principal, secret)
+    with pytest.raises(PermissionDenied):
+        client.current_user.me()
+    owner = WorkspaceClient(host=f"{kiln.url}/w/{ws.deployment_name}", username=login.username, password=login.password,
+                            auth_type="basic")
+    assert principal.id not in {s.id for s in owner.service_principals.list()}
+
+    team = a.groups.create(display_name=unique("team"), members=[iam.ComplexValue(value=principal.id)])
+    crew = a.groups.create(display_name=unique("crew"), members=[iam.ComplexValue(value=team.id)])
+    a.workspace_assignment.update(ws.workspace_id, int(crew.id), permissions=[iam.WorkspacePermission.USER])
+    me = client.current_user.me()
+    assert me.user_name == principal.application_id and [g.display for g in me.groups] == [team.display_name]
+    assert principal.id in {s.id for s in owner.service_principals.list()}
+    assert {crew.id, team.id} <= {g.id for g in owner.groups.list()}
+    listed = {entry.principal.principal_id: entry for entry in a.workspace_assignment.list(ws.workspace_id)}
+    assert listed[int(crew.id)].permissions == [iam.WorkspacePermission.USER]
+    assert listed[int(crew.id)].principal.group_name == crew.display_name
+    levels = [level.permission_level for level in a.workspace_assignment.get(ws.workspace_id).permissions]
+    assert levels == [iam.WorkspacePermission.USER, iam.WorkspacePermission.ADMIN]
+
+    # A user of the workspace manages nobody; an admin (here through the group) does.
+    with pytest.raises(PermissionDenied):
+        client.users.create(user_name=f"{unique('nope')}@example.com")
+    a.workspace_assignment.update(ws.workspace_id, int(crew.id), permissions=[iam.WorkspacePermission.USER, iam.WorkspacePermission.ADMIN])
+    assert "admins" in [g.display for g in client.current_user.me().groups]
+    made = client.users.create(user_name=f"{unique('made')}@example.com")
+    assert made.id in {u.id for u in owner.users.list()}
+    # A workspace's delete unassigns; the account keeps the user.
+    client.users.delete(made.id)
+    assert made.id not in {u.id for u in owner.users.list()}
+    assert a.users.get(made.id).user_name == made.user_name
+
+    # Removing the assignment shuts the principal out again; the workspace keeps its last admin.
+    a.workspace_assignment.delete(ws.workspace_id, int(crew.id))
+    with pytest.raises(PermissionDenied):
+        client.current_user.me()
+    me_admin = owner.current_user.me()
+    with pytest.raises(BadRequest, match="last admin"):
+        a.workspace_assignment.update(ws.workspace_id, int(me_admin.id), permissions=[iam.WorkspacePermission.USER])
+    with pytest.raises(ResourceDoesNotExist):
+        a.workspace_assignment.update(ws.workspace_id, 12345, permissions=[iam.WorkspacePermission.USER])
+    with pytest.raises(ResourceDoesNotExist):
+        a.workspace_assignment.list(987654321)
+    for group in (crew.id, team.id):
+        a.groups.delete(group)
+    a.users.delete(made.id)
+    a.service_principals.delete(principal.id)
+
+
+def test_account_admin_is_a_role_of_the_account_api(a, kiln, login):
+    principal, secret = robot(a)
+    from databricks.sdk import AccountClient
+    account = AccountClient(host=kiln.url, account_id=login.account_id, client_id=principal.application_id,
+                            client_secret=secret, auth_type="oauth-m2m")
+    with pytest.raises(PermissionDenied):
+        list(account.workspaces.list())
+    a.service_principals.patch(principal.id, schemas=PATCH, operations=[
+        iam.Patch(op=iam.PatchOp.ADD, path="roles", value=[{"value": "account_admin"}])])
+    assert [r.value for r in a.service_principals.get(principal.id).roles] == ["account_admin"]
+    assert list(account.workspaces.list())
+    a.service_principals.patch(principal.id, schemas=PATCH, operations=[
+        iam.Patch(op=iam.PatchOp.REMOVE, path='roles[value eq "account_admin"]')])
+    with pytest.raises(PermissionDenied):
+        list(account.workspaces.list())
+    a.service_principals.delete(principal.id)
