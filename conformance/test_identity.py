@@ -163,3 +163,32 @@ def test_account_admin_is_a_role_of_the_account_api(a, kiln, login):
     with pytest.raises(PermissionDenied):
         list(account.workspaces.list())
     a.service_principals.delete(principal.id)
+
+
+def test_workspace_admins_manage_every_token_and_make_them_for_service_principals(a, kiln, login):
+    ws = workspace(a)
+    host = f"{kiln.url}/w/{ws.deployment_name}"
+    owner = WorkspaceClient(host=host, username=login.username, password=login.password, auth_type="basic")
+    principal, _ = robot(a)
+    with pytest.raises(ResourceDoesNotExist):   # not assigned to the workspace yet
+        owner.token_management.create_obo_token(application_id=principal.application_id, comment="ci")
+    a.workspace_assignment.update(ws.workspace_id, int(principal.id), permissions=[iam.WorkspacePermission.USER])
+    made = owner.token_management.create_obo_token(application_id=principal.application_id, comment="ci", lifetime_seconds=3600)
+    info = made.token_info
+    assert made.token_value and info.owner_id == int(principal.id) and info.created_by_username == login.username
+    assert info.workspace_id == ws.workspace_id and info.expiry_time - info.creation_time == 3_600_000
+    bot = WorkspaceClient(host=host, token=made.token_value, auth_type="pat")
+    assert bot.current_user.me().user_name == principal.application_id
+    mine = owner.tokens.create(comment="mine").token_info
+    assert {info.token_id, mine.token_id} <= {t.token_id for t in owner.token_management.list()}
+    assert {t.token_id for t in owner.token_management.list(created_by_username=login.username)} >= {info.token_id, mine.token_id}
+    assert not list(owner.token_management.list(created_by_username=principal.application_id))
+    assert owner.token_management.get(info.token_id).token_info.owner_id == int(principal.id)
+    with pytest.raises(PermissionDenied):   # a user of the workspace, not its admin
+        list(bot.token_management.list())
+    owner.token_management.delete(info.token_id)
+    with pytest.raises(Exception):
+        bot.current_user.me()
+    with pytest.raises(ResourceDoesNotExist):
+        owner.token_management.get(info.token_id)
+    a.service_principals.delete(principal.id)

@@ -50,6 +50,8 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
         .add(middleware: WorkspaceAuthentication(authenticator: authenticator, servicePrincipals: services.servicePrincipals))
         .group(context: AuthenticatedContext.self)
     TokenController(tokens: services.tokens).addRoutes(to: api)
+    TokenManagementController(tokens: services.tokens, servicePrincipals: services.servicePrincipals, accounts: services.accounts)
+        .addRoutes(to: api)
     SCIMController(accounts: services.accounts, servicePrincipals: services.servicePrincipals).addRoutes(to: api)
     WorkspaceController(service: services.workspaceFiles).addRoutes(to: api)
     WorkspaceFilesController(service: services.workspaceFiles).addRoutes(to: api)

@@ -149,7 +149,7 @@ public enum Schema {
                 """,
             ]
         },
-        Migration(version: 6, name: "groups, workspace assignments, principal attributes") { _ in
+        Migration(version: 6, name: "groups, workspace assignments, principal attributes, token creators") { _ in
             [
                 // SCIM attributes of users and service principals; `entitlements` and `roles` are JSON lists of
                 // their values.
@@ -186,6 +186,9 @@ public enum Schema {
                     PRIMARY KEY (workspace_id, principal_id))
                 """,
                 "CREATE INDEX workspace_assignments_principal ON workspace_assignments (principal_id)",
+                // Who made a token, when an admin made it for a service principal (`token-management`'s
+                // on-behalf-of tokens); NULL for a token its owner made.
+                "ALTER TABLE tokens ADD COLUMN created_by BIGINT",
                 """
                 INSERT INTO workspace_assignments (workspace_id, principal_id, permission)
                 SELECT workspaces.workspace_id, users.user_id, CASE WHEN users.is_admin THEN 'ADMIN' ELSE 'USER' END
