@@ -192,3 +192,93 @@ def test_workspace_admins_manage_every_token_and_make_them_for_service_principal
     with pytest.raises(ResourceDoesNotExist):
         owner.token_management.get(info.token_id)
     a.service_principals.delete(principal.id)
+
+
+def test_workspace_objects_answer_each_caller_by_their_permissions(a, kiln, login):
+    """Homes are private, /Shared is open, a grant on a folder reaches what is below it, and every Workspace API
+    call checks the caller's level: list and get-status show only what it may read, export needs read, import
+    and delete need edit."""
+    from databricks.sdk.service.workspace import (ImportFormat, Language, WorkspaceObjectAccessControlRequest as Grant,
+                                                  WorkspaceObjectPermissionLevel as Level)
+    import base64
+    ws = workspace(a)
+    host = f"{kiln.url}/w/{ws.deployment_name}"
+    owner = WorkspaceClient(host=host, username=login.username, password=login.password, auth_type="basic")
+    principal, secret = robot(a)
+    team = a.groups.create(display_name=unique("team"), members=[iam.ComplexValue(value=principal.id)])
+    a.workspace_assignment.update(ws.workspace_id, int(principal.id), permissions=[iam.WorkspacePermission.USER])
+    a.workspace_assignment.update(ws.workspace_id, int(team.id), permissions=[iam.WorkspacePermission.USER])
+    bot = as_robot(kiln, ws, principal, secret)
+    home = f"/Users/{principal.application_id}"
+    source = base64.b64encode(b"# Databricks notebook source\nprint(1)\n").decode()
+
+    def notebook(client, path, overwrite=False):
+        client.workspace.import_(path, content=source, format=ImportFormat.SOURCE, language=Language.PYTHON, overwrite=overwrite)
+
+    # Its home folder is there on first use, and only it (and admins) may use it.
+    assert bot.workspace.get_status(home).object_type.value == "DIRECTORY"
+    assert {o.path for o in bot.workspace.list("/")} == {"/Shared", "/Users"}
+    assert [o.path for o in bot.workspace.list("/Users")] == [home]
+    notebook(bot, f"{home}/mine")
+    notebook(bot, "/Shared/ours")
+    admin_home = f"/Users/{login.username}"
+    for denied in (lambda: notebook(bot, f"{admin_home}/theirs"), lambda: bot.workspace.mkdirs("/Team"),
+                   lambda: list(bot.workspace.list(admin_home))):
+        with pytest.raises(PermissionDenied):
+            denied()
+    assert f"{home}/mine" in {o.path for o in owner.workspace.list(home)}   # admins see everything
+
+    # A grant on a folder to a group reaches the notebooks below it.
+    owner.workspace.mkdirs("/Projects/alpha")
+    notebook(owner, "/Projects/alpha/nb")
+    projects = owner.workspace.get_status("/Projects").object_id
+    nb = owner.workspace.get_status("/Projects/alpha/nb").object_id
+    with pytest.raises(PermissionDenied):
+        bot.workspace.get_status("/Projects/alpha/nb")
+    owner.workspace.set_permissions("directories", str(projects), access_control_list=[
+        Grant(group_name=team.display_name, permission_level=Level.CAN_READ)])
+    assert bot.workspace.get_status("/Projects/alpha/nb").object_id == nb
+    assert [o.path for o in bot.workspace.list("/Projects/alpha")] == ["/Projects/alpha/nb"]
+    assert "print(1)" in base64.b64decode(bot.workspace.export("/Projects/alpha/nb").content).decode()
+    assert "/Projects" in {o.path for o in bot.workspace.list("/")}
+    for denied in (lambda: notebook(bot, "/Projects/alpha/nb", overwrite=True), lambda: bot.workspace.delete("/Projects/alpha/nb")):
+        with pytest.raises(PermissionDenied):
+            denied()
+    acl = owner.workspace.get_permissions("notebooks", str(nb))
+    assert acl.object_id == f"/notebooks/{nb}" and acl.object_type == "notebook"
+    entry = next(e for e in acl.access_control_list if e.group_name == team.display_name)
+    assert [(p.permission_level, p.inherited, p.inherited_from_object) for p in entry.all_permissions] == [
+        (Level.CAN_READ, True, [f"/directories/{projects}"])]
+    assert any(e.group_name == "admins" for e in acl.access_control_list)
+
+    # PATCH adds a grant on the notebook itself: the robot may now change it, but not delete it from a folder
+    # it only reads.
+    owner.workspace.update_permissions("notebooks", str(nb), access_control_list=[
+        Grant(service_principal_name=principal.application_id, permission_level=Level.CAN_EDIT)])
+    notebook(bot, "/Projects/alpha/nb", overwrite=True)
+    with pytest.raises(PermissionDenied):
+        bot.workspace.delete("/Projects/alpha/nb")
+    mine = next(e for e in owner.workspace.get_permissions("notebooks", str(nb)).access_control_list
+                if e.service_principal_name == principal.application_id)
+    assert [(p.permission_level, p.inherited) for p in mine.all_permissions] == [(Level.CAN_EDIT, False)]
+    # PUT replaces the folder's grants: none left, the robot reads nothing there but its own grant.
+    owner.workspace.set_permissions("directories", str(projects), access_control_list=[])
+    with pytest.raises(PermissionDenied):
+        list(bot.workspace.list("/Projects/alpha"))
+    assert bot.workspace.get_status("/Projects/alpha/nb").object_id == nb
+
+    levels = [l.permission_level for l in owner.workspace.get_permission_levels("notebooks", str(nb)).permission_levels]
+    assert levels == [Level.CAN_READ, Level.CAN_RUN, Level.CAN_EDIT, Level.CAN_MANAGE]
+    with pytest.raises(ResourceDoesNotExist):
+        owner.workspace.get_permissions("notebooks", str(projects))   # a folder, not a notebook
+    with pytest.raises(BadRequest):
+        owner.api_client.do("PATCH", f"/api/2.0/permissions/notebooks/{nb}",
+                            body={"access_control_list": [{"user_name": login.username, "permission_level": "CAN_USE"}]})
+    with pytest.raises(BadRequest):
+        owner.api_client.do("PATCH", f"/api/2.0/permissions/notebooks/{nb}",
+                            body={"access_control_list": [{"user_name": "nobody@example.com", "permission_level": "CAN_READ"}]})
+    with pytest.raises(PermissionDenied):   # changing permissions needs CAN_MANAGE
+        bot.workspace.update_permissions("notebooks", str(nb), access_control_list=[
+            Grant(group_name="users", permission_level=Level.CAN_MANAGE)])
+    a.groups.delete(team.id)
+    a.service_principals.delete(principal.id)

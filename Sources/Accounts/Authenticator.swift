@@ -37,12 +37,11 @@ public struct Authenticator: Sendable {
     /// through a group (Databricks answers "User not authorized" alike).
     public func identity(of user: User, in workspace: Workspace, tokenID: String?) async throws -> Identity {
         guard user.active else { throw KilnError(.unauthenticated, "User \(user.userName) is not active.") }
-        guard user.accountID == workspace.accountID,
-            let permission = try await assignments.permission(of: user.userID, in: workspace.workspaceID)
-        else {
+        let access = try await assignments.access(of: user.userID, in: workspace.workspaceID)
+        guard user.accountID == workspace.accountID, let permission = access.permission else {
             throw KilnError(.permissionDenied, "User \(user.userName) is not assigned to workspace \(workspace.workspaceID).")
         }
-        return Identity(user: user, workspace: workspace, tokenID: tokenID, permission: permission)
+        return Identity(user: user, workspace: workspace, tokenID: tokenID, permission: permission, groupIDs: access.groups)
     }
 
     /// The account admin calling the Account API of `accountID`, with Basic auth or a token.

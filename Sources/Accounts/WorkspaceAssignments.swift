@@ -56,20 +56,36 @@ public struct WorkspaceAssignments: Sendable {
     }
 
     /// What `principalID` may do in the workspace through its own assignment and those of every group it is
-    /// in, however nested; nil when it is not assigned. One query (a recursive CTE over `group_members`).
-    public func permission(of principalID: Int64, in workspaceID: Int64) async throws -> WorkspacePermission? {
+    /// in, however nested (nil when it is not assigned), and those groups' ids. One query (a recursive CTE
+    /// over `group_members`).
+    public func access(of principalID: Int64, in workspaceID: Int64) async throws -> (permission: WorkspacePermission?, groups: Set<Int64>) {
         try await database.read { db in
             let rows = try await db.raw(
                 """
                 WITH RECURSIVE principals(id) AS (
                     SELECT \(bind: principalID)
                     UNION SELECT group_members.group_id FROM group_members JOIN principals ON group_members.member_id = principals.id)
-                SELECT permission FROM workspace_assignments
-                WHERE workspace_id = \(bind: workspaceID) AND principal_id IN (SELECT id FROM principals)
+                SELECT principals.id AS id, workspace_assignments.permission AS permission FROM principals
+                LEFT JOIN workspace_assignments
+                    ON workspace_assignments.principal_id = principals.id AND workspace_assignments.workspace_id = \(bind: workspaceID)
                 """
             ).all()
-            return try rows.compactMap { WorkspacePermission(rawValue: try $0.decode(column: "permission", as: String.self)) }.max()
+            var permission: WorkspacePermission?
+            var groups = Set<Int64>()
+            for row in rows {
+                let id = try row.decode(column: "id", as: Int64.self)
+                if id != principalID { groups.insert(id) }
+                if let level = try row.decode(column: "permission", as: String?.self).flatMap(WorkspacePermission.init(rawValue:)) {
+                    permission = max(permission ?? level, level)
+                }
+            }
+            return (permission, groups)
         }
+    }
+
+    /// What `principalID` may do in the workspace (`access(of:in:)`'s permission).
+    public func permission(of principalID: Int64, in workspaceID: Int64) async throws -> WorkspacePermission? {
+        try await access(of: principalID, in: workspaceID).permission
     }
 
     /// Every principal that may use the workspace and what it may do there, from its direct assignments

@@ -21,9 +21,8 @@ struct Bootstrap {
         let (secret, _) = try await services.tokens.create(
             workspaceID: workspace.workspaceID, userID: admin.userID, comment: "kiln admin (first start)",
             lifetimeSeconds: nil)
-        for folder in ["/Users/\(admin.userName)", "/Shared"] {
-            try await services.workspaceFiles.mkdirs(workspaceID: workspace.workspaceID, path: WorkspacePath(folder))
-        }
+        try await services.workspaceFiles.ensureHome(workspaceID: workspace.workspaceID, userName: admin.userName, userID: admin.userID)
+        try await services.workspaceFiles.ensureShared(workspaceID: workspace.workspaceID)
         let profile = """
             [kiln]
             host = \(configuration.publicURL)

@@ -35,10 +35,11 @@ struct KilnDomain: Sendable {
         storage = WorkspaceStorage(root: storageRoot)
         let (accounts, files) = (accounts, workspaceFiles)
         let provisioner = WorkspaceProvisioner(database: database, storage: storage, logger: logger) { workspace in
-            // A new workspace starts with /Shared and a home folder for each account admin, as Databricks' do.
-            try await files.mkdirs(workspaceID: workspace.workspaceID, path: WorkspacePath("/Shared"))
+            // A new workspace starts with /Shared (open to all its users) and a home folder for each account
+            // admin, as Databricks' do; other users get theirs when they first use it.
+            try await files.ensureShared(workspaceID: workspace.workspaceID)
             for admin in try await accounts.admins(accountID: workspace.accountID) {
-                try await files.mkdirs(workspaceID: workspace.workspaceID, path: WorkspacePath("/Users/\(admin.userName)"))
+                try await files.ensureHome(workspaceID: workspace.workspaceID, userName: admin.userName, userID: admin.userID)
             }
         }
         self.provisioner = provisioner

@@ -149,7 +149,7 @@ public enum Schema {
                 """,
             ]
         },
-        Migration(version: 6, name: "groups, workspace assignments, principal attributes, token creators") { _ in
+        Migration(version: 6, name: "groups, workspace assignments, principal attributes, token creators, object permissions") { _ in
             [
                 // SCIM attributes of users and service principals; `entitlements` and `roles` are JSON lists of
                 // their values.
@@ -189,6 +189,29 @@ public enum Schema {
                 // Who made a token, when an admin made it for a service principal (`token-management`'s
                 // on-behalf-of tokens); NULL for a token its owner made.
                 "ALTER TABLE tokens ADD COLUMN created_by BIGINT",
+                // Workspace object permissions: `level` (CAN_READ, CAN_RUN, CAN_EDIT, CAN_MANAGE) granted on an
+                // object, and everything below a folder, to a principal (-1: the workspace's `users` group).
+                // `/Shared` is open to all users and each home folder to its user, as they were before.
+                """
+                CREATE TABLE workspace_object_acls (
+                    workspace_id BIGINT NOT NULL REFERENCES workspaces (workspace_id) ON DELETE CASCADE,
+                    object_id BIGINT NOT NULL REFERENCES workspace_objects (object_id) ON DELETE CASCADE,
+                    principal_id BIGINT NOT NULL,
+                    level TEXT NOT NULL,
+                    PRIMARY KEY (object_id, principal_id))
+                """,
+                "CREATE INDEX workspace_object_acls_principal ON workspace_object_acls (principal_id)",
+                """
+                INSERT INTO workspace_object_acls (workspace_id, object_id, principal_id, level)
+                SELECT workspace_id, object_id, -1, 'CAN_MANAGE' FROM workspace_objects WHERE path = '/Shared'
+                """,
+                """
+                INSERT INTO workspace_object_acls (workspace_id, object_id, principal_id, level)
+                SELECT workspace_objects.workspace_id, workspace_objects.object_id, users.user_id, 'CAN_MANAGE'
+                FROM workspace_objects
+                JOIN workspaces ON workspaces.workspace_id = workspace_objects.workspace_id
+                JOIN users ON users.account_id = workspaces.account_id AND workspace_objects.path = '/Users/' || users.user_name
+                """,
                 """
                 INSERT INTO workspace_assignments (workspace_id, principal_id, permission)
                 SELECT workspaces.workspace_id, users.user_id, CASE WHEN users.is_admin THEN 'ADMIN' ELSE 'USER' END

@@ -17,6 +17,14 @@ enum ObjectTable {
             .first().map(ObjectInfo.init(row:))
     }
 
+    /// The object with this id (0: the root).
+    static func find(_ db: any SQLDatabase, workspaceID: Int64, objectID: Int64) async throws -> ObjectInfo? {
+        if objectID == 0 { return .root }
+        return try await db.select().columns(metadataColumns).from(name)
+            .where("workspace_id", .equal, workspaceID).where("object_id", .equal, objectID)
+            .first().map(ObjectInfo.init(row:))
+    }
+
     static func find(_ db: any SQLDatabase, workspaceID: Int64, paths: [WorkspacePath]) async throws -> [ObjectInfo] {
         guard !paths.isEmpty else { return [] }
         return try await db.select().columns(metadataColumns).from(name)

@@ -6,9 +6,13 @@ import SQLKit
 
 extension WorkspaceService {
     /// Exports a notebook, a file, or a folder (DBC archive, or a zip of sources for SOURCE and AUTO).
-    public func export(workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat) async throws -> ExportedObject {
+    /// `caller` needs CAN_READ on it.
+    public func export(
+        workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat, caller: WorkspaceCaller = .admin
+    ) async throws -> ExportedObject {
         let found = try await database.read { db -> (ObjectInfo, Data)? in
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
+            try await Self.require(.canRead, db, workspaceID: workspaceID, caller: caller, path: path)
             guard object.objectType != .directory else { return (object, Data()) }
             return (object, try await ObjectTable.content(db, objectID: object.objectID))
         }

@@ -7,18 +7,31 @@ extension WorkspaceService {
     /// Imports a notebook, a file, or a folder archive (DBC, zip). Returns the object created at the
     /// request's path (for an archive, its root folder). An archive is imported all at once or not at all.
     @discardableResult
-    public func importObject(workspaceID: Int64, _ request: ImportRequest) async throws -> ObjectInfo {
+    /// `caller` needs CAN_EDIT on the folder it imports into, and on what it overwrites; it manages what it
+    /// creates.
+    public func importObject(workspaceID: Int64, _ request: ImportRequest, caller: WorkspaceCaller = .admin) async throws -> ObjectInfo {
         let plan = try ImportPlan.make(for: request)
         let now = clock.nowMillis()
         return try await database.write(lockKey: workspaceID) { db in
             switch plan {
             case .object(let object):
                 try await Self.requireFolder(db, workspaceID: workspaceID, path: object.path.parent)
-                return try await Self.store(object, overwrite: request.overwrite, db: db, workspaceID: workspaceID, now: now)
+                try await Self.requireEdit(db, workspaceID: workspaceID, caller: caller, path: object.path)
+                return try await Self.store(object, overwrite: request.overwrite, db: db, workspaceID: workspaceID, now: now, caller: caller)
             case .tree(let tree):
-                return try await Self.store(tree, db: db, workspaceID: workspaceID, now: now)
+                try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: tree.root.parent)
+                let root = try await Self.store(tree, db: db, workspaceID: workspaceID, now: now)
+                try await Self.grantCreator(db, workspaceID: workspaceID, caller: caller, objectID: root.objectID)
+                return root
             }
         }
+    }
+
+    /// CAN_EDIT on `path` when it exists (an overwrite), else on its folder (a new object).
+    static func requireEdit(_ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath) async throws {
+        guard !caller.isAdmin else { return }
+        let exists = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) != nil
+        try await require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: exists ? path : path.parent)
     }
 
     /// The workspace-files API's `import-file`: `content` becomes a notebook (extension stripped) when it
@@ -27,18 +40,21 @@ extension WorkspaceService {
     /// and an existing notebook or folder `RESOURCE_ALREADY_EXISTS` "Path (…) already exists." (400), the
     /// answers the Databricks CLI tells apart (databricks/cli `libs/filer/workspace_files_client.go`).
     @discardableResult
-    public func importFile(workspaceID: Int64, path: WorkspacePath, content: Data, overwrite: Bool) async throws -> ObjectInfo {
+    public func importFile(
+        workspaceID: Int64, path: WorkspacePath, content: Data, overwrite: Bool, caller: WorkspaceCaller = .admin
+    ) async throws -> ObjectInfo {
         let plan = try ImportPlan.workspaceFile(at: path, content: content)
         let now = clock.nowMillis()
         return try await database.write(lockKey: workspaceID) { db in
             try await Self.requireFolder(db, workspaceID: workspaceID, path: plan.path.parent)
+            try await Self.requireEdit(db, workspaceID: workspaceID, caller: caller, path: plan.path)
             if !overwrite, let existing = try await ObjectTable.find(db, workspaceID: workspaceID, path: plan.path) {
                 if existing.objectType == .file {
                     throw KilnError(.alreadyExists, "Path (\(plan.path)) already exists.")
                 }
                 throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists.")
             }
-            return try await Self.store(plan, overwrite: overwrite, db: db, workspaceID: workspaceID, now: now)
+            return try await Self.store(plan, overwrite: overwrite, db: db, workspaceID: workspaceID, now: now, caller: caller)
         }
     }
 
@@ -52,7 +68,7 @@ extension WorkspaceService {
     }
 
     private static func store(
-        _ plan: ObjectPlan, overwrite: Bool, db: any SQLDatabase, workspaceID: Int64, now: Int64
+        _ plan: ObjectPlan, overwrite: Bool, db: any SQLDatabase, workspaceID: Int64, now: Int64, caller: WorkspaceCaller = .admin
     ) async throws -> ObjectInfo {
         var object = ObjectInfo(
             objectID: IdentifierGenerator.next(), path: plan.path, objectType: plan.objectType,
@@ -69,6 +85,7 @@ extension WorkspaceService {
             try await ObjectTable.replace(db, object: object, content: plan.storedContent)
         } else {
             try await ObjectTable.insert(db, workspaceID: workspaceID, object: object, content: plan.storedContent)
+            try await grantCreator(db, workspaceID: workspaceID, caller: caller, objectID: object.objectID)
         }
         return object
     }

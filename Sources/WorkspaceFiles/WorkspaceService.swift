@@ -20,10 +20,18 @@ public struct WorkspaceService: Sendable {
         self.clock = clock
     }
 
-    /// The object at `path` (the root is a folder with id 0), or `RESOURCE_DOES_NOT_EXIST`.
-    public func getStatus(workspaceID: Int64, path: WorkspacePath) async throws -> ObjectInfo {
-        let found = try await database.read { db in
-            try await ObjectTable.find(db, workspaceID: workspaceID, path: path)
+    /// The object at `path` (the root is a folder with id 0), or `RESOURCE_DOES_NOT_EXIST`;
+    /// `PERMISSION_DENIED` unless `caller` may read it.
+    public func getStatus(workspaceID: Int64, path: WorkspacePath, caller: WorkspaceCaller = .admin) async throws -> ObjectInfo {
+        let found = try await database.read { db -> ObjectInfo? in
+            if caller.isAdmin || path.isRoot { return try await ObjectTable.find(db, workspaceID: workspaceID, path: path) }
+            // The object and the folders above it, in one query: their grants decide.
+            let lineage = try await ObjectTable.find(db, workspaceID: workspaceID, paths: path.lineage)
+            guard let object = lineage.first(where: { $0.path == path }) else { return nil }
+            let levels = try await ObjectACL.levels(db, objectIDs: lineage.map(\.objectID), principals: caller.principalIDs)
+            let held = Self.isSignpost(path) ? max(levels.values.max() ?? .canRead, .canRead) : levels.values.max()
+            guard held != nil else { throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).") }
+            return object
         }
         guard let found else { throw Self.doesNotExist(path) }
         return found
@@ -38,25 +46,41 @@ public struct WorkspaceService: Sendable {
         return try NotebookCoding.decode(content).nativeFormat
     }
 
-    /// The children of a folder, or the object itself when `path` is not a folder.
-    public func list(workspaceID: Int64, path: WorkspacePath, notebooksModifiedAfter: Int64? = nil) async throws -> [ObjectInfo] {
+    /// The children of a folder, or the object itself when `path` is not a folder. `caller` must be able
+    /// to read `path`, and sees only the children it may read.
+    public func list(
+        workspaceID: Int64, path: WorkspacePath, notebooksModifiedAfter: Int64? = nil, caller: WorkspaceCaller = .admin
+    ) async throws -> [ObjectInfo] {
         let objects = try await database.read { db -> [ObjectInfo]? in
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
+            let inherited = try await Self.inheritedLevel(db, workspaceID: workspaceID, caller: caller, path: path)
+            guard inherited != nil || Self.isSignpost(path) else {
+                throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
+            }
             guard object.objectType == .directory else { return [object] }
-            return try await ObjectTable.children(db, workspaceID: workspaceID, of: path)
+            let children = try await ObjectTable.children(db, workspaceID: workspaceID, of: path)
+            // Every level includes reading, and it reaches everything below.
+            if inherited != nil { return children }
+            // Read only as a signpost: the children granted to the caller.
+            let granted = try await ObjectACL.levels(db, objectIDs: children.map(\.objectID), principals: caller.principalIDs)
+            return children.filter { granted[$0.objectID] != nil || Self.isSignpost($0.path) }
         }
         guard let objects else { throw Self.doesNotExist(path) }
         guard let after = notebooksModifiedAfter else { return objects }
         return objects.filter { $0.objectType != .notebook || $0.modifiedAt > after }
     }
 
-    /// Creates the folder and any missing parents; succeeds if it already exists.
-    public func mkdirs(workspaceID: Int64, path: WorkspacePath) async throws {
+    /// Creates the folder and any missing parents; succeeds if it already exists. `caller` needs CAN_EDIT
+    /// on the deepest folder that exists (CAN_READ when all exist), and manages what it creates.
+    public func mkdirs(workspaceID: Int64, path: WorkspacePath, caller: WorkspaceCaller = .admin) async throws {
         let now = clock.nowMillis()
         try await database.write(lockKey: workspaceID) { db in
             let lineage = path.lineage
             let existing = try await ObjectTable.find(db, workspaceID: workspaceID, paths: lineage)
             let byPath = Dictionary(existing.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+            let deepest = lineage.last { byPath[$0] != nil } ?? .root
+            try await Self.require(deepest == path ? .canRead : .canEdit, db, workspaceID: workspaceID, caller: caller, path: deepest)
+            var granted = caller.isAdmin
             for ancestor in lineage {
                 if let object = byPath[ancestor] {
                     guard object.objectType == .directory else {
@@ -69,17 +93,30 @@ public struct WorkspaceService: Sendable {
                     size: 0, createdAt: now, modifiedAt: now
                 )
                 try await ObjectTable.insert(db, workspaceID: workspaceID, object: folder, content: nil)
+                if !granted {
+                    try await Self.grantCreator(db, workspaceID: workspaceID, caller: caller, objectID: folder.objectID)
+                    granted = true
+                }
             }
         }
     }
 
-    /// Deletes an object; a non-empty folder only with `recursive`, and then all of it at once.
-    public func delete(workspaceID: Int64, path: WorkspacePath, recursive: Bool) async throws {
+    /// Gives a caller who is not an admin CAN_MANAGE on what it created, as Databricks gives its creator.
+    static func grantCreator(_ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, objectID: Int64) async throws {
+        guard !caller.isAdmin, let own = caller.ownID else { return }
+        try await ObjectACL.grant(db, workspaceID: workspaceID, objectID: objectID, principalID: own, level: .canManage)
+    }
+
+    /// Deletes an object; a non-empty folder only with `recursive`, and then all of it at once. `caller`
+    /// needs CAN_EDIT on the object and on its folder.
+    public func delete(workspaceID: Int64, path: WorkspacePath, recursive: Bool, caller: WorkspaceCaller = .admin) async throws {
         guard !path.isRoot else { throw KilnError.invalidParameter("The root folder (/) cannot be deleted.") }
         try await database.write(lockKey: workspaceID) { db in
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else {
                 throw Self.doesNotExist(path)
             }
+            try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path)
+            try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path.parent)
             if object.objectType == .directory, !recursive,
                 try await ObjectTable.hasChildren(db, workspaceID: workspaceID, of: path)
             {

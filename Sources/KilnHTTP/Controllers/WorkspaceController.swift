@@ -9,6 +9,7 @@ public import WorkspaceFiles
 /// The Workspace API 2.0 (`/api/2.0/workspace/…`): list, get-status, mkdirs, delete, import, export.
 public struct WorkspaceController: Sendable {
     let service: WorkspaceService
+    let homes = HomeFolders()
 
     /// An import body may carry 10 MB of content base64-encoded inside JSON; leave room for that, and
     /// answer MAX_NOTEBOOK_SIZE_EXCEEDED (not a reset connection) for anything larger.
@@ -28,19 +29,22 @@ public struct WorkspaceController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await homes.ensure(service, for: context.identity)
         let parameters = try await APIParameters.read(request)
         let objects = try await service.list(
             workspaceID: context.workspace.workspaceID,
             path: try WorkspacePath(parameters.requiredString("path")),
-            notebooksModifiedAfter: try parameters.int64("notebooks_modified_after")
+            notebooksModifiedAfter: try parameters.int64("notebooks_modified_after"), caller: context.caller
         )
         return JSONResponse.ok(ListResponse(objects: objects.isEmpty ? nil : objects.map(ObjectInfoBody.init)))
     }
 
     @Sendable func getStatus(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await homes.ensure(service, for: context.identity)
         let parameters = try await APIParameters.read(request)
         let workspaceID = context.workspace.workspaceID
-        let object = try await service.getStatus(workspaceID: workspaceID, path: try WorkspacePath(parameters.requiredString("path")))
+        let object = try await service.getStatus(
+            workspaceID: workspaceID, path: try WorkspacePath(parameters.requiredString("path")), caller: context.caller)
         var body = ObjectInfoBody(object)
         if try parameters.bool("return_export_info") == true {
             body.reposExportFormat = try await service.nativeFormat(workspaceID: workspaceID, of: object)?.rawValue
@@ -49,23 +53,26 @@ public struct WorkspaceController: Sendable {
     }
 
     @Sendable func mkdirs(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await homes.ensure(service, for: context.identity)
         let parameters = try await APIParameters.read(request)
         try await service.mkdirs(
-            workspaceID: context.workspace.workspaceID, path: try WorkspacePath(parameters.requiredString("path")))
+            workspaceID: context.workspace.workspaceID, path: try WorkspacePath(parameters.requiredString("path")), caller: context.caller)
         return JSONResponse.empty()
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await homes.ensure(service, for: context.identity)
         let parameters = try await APIParameters.read(request)
         try await service.delete(
             workspaceID: context.workspace.workspaceID,
             path: try WorkspacePath(parameters.requiredString("path")),
-            recursive: try parameters.bool("recursive") ?? false
+            recursive: try parameters.bool("recursive") ?? false, caller: context.caller
         )
         return JSONResponse.empty()
     }
 
     @Sendable func importObject(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await homes.ensure(service, for: context.identity)
         let parameters = try await APIParameters.read(
             request, bodyLimit: Self.importBodyLimit,
             tooLarge: KilnError(
@@ -73,16 +80,17 @@ public struct WorkspaceController: Sendable {
                 "The import request is larger than \(Self.importBodyLimit) bytes; the content limit is 10 MB.")
         )
         try await service.importObject(
-            workspaceID: context.workspace.workspaceID, try Self.importRequest(from: parameters))
+            workspaceID: context.workspace.workspaceID, try Self.importRequest(from: parameters), caller: context.caller)
         return JSONResponse.empty()
     }
 
     @Sendable func export(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await homes.ensure(service, for: context.identity)
         let parameters = try await APIParameters.read(request)
         let exported = try await service.export(
             workspaceID: context.workspace.workspaceID,
             path: try WorkspacePath(parameters.requiredString("path")),
-            format: try WorkspaceFormat(parameter: parameters.string("format"))
+            format: try WorkspaceFormat(parameter: parameters.string("format")), caller: context.caller
         )
         if try parameters.bool("direct_download") == true {
             var buffer = ByteBuffer()

@@ -11,6 +11,7 @@ public import WorkspaceFiles
 /// `GET /api/2.0/workspace-files/{path}`, which answers a file's bytes.
 public struct WorkspaceFilesController: Sendable {
     let service: WorkspaceService
+    let homes = HomeFolders()
 
     /// A controller over the workspace tree `service` keeps.
     public init(service: WorkspaceService) {
@@ -26,6 +27,7 @@ public struct WorkspaceFilesController: Sendable {
     /// Answers 200 `{}`; a missing parent folder 404, an existing file without `overwrite` 409, an
     /// existing notebook or folder 400 "Path (…) already exists.".
     @Sendable func importFile(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await homes.ensure(service, for: context.identity)
         let path = try Self.workspacePath(request, after: "/workspace-files/import-file/")
         let parameters = APIParameters(query: QueryParameters(request))
         let limit = WorkspaceService.maximumContentSize
@@ -34,19 +36,20 @@ public struct WorkspaceFilesController: Sendable {
         }
         try await service.importFile(
             workspaceID: context.workspace.workspaceID, path: path, content: Data(body.readableBytesView),
-            overwrite: try parameters.bool("overwrite") ?? false)
+            overwrite: try parameters.bool("overwrite") ?? false, caller: context.caller)
         return JSONResponse.empty()
     }
 
     /// A file's bytes (a notebook's SOURCE); a folder is 400, a missing path 404. The Databricks CLI's own
     /// sync tests read files back this way (`integration/cmd/sync/sync_test.go`).
     @Sendable func read(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await homes.ensure(service, for: context.identity)
         let path = try Self.workspacePath(request, after: "/workspace-files/")
-        let object = try await service.getStatus(workspaceID: context.workspace.workspaceID, path: path)
+        let object = try await service.getStatus(workspaceID: context.workspace.workspaceID, path: path, caller: context.caller)
         guard object.objectType != .directory else {
             throw KilnError.invalidParameter("Path (\(path)) is a folder, not a file.")
         }
-        let exported = try await service.export(workspaceID: context.workspace.workspaceID, path: path, format: .source)
+        let exported = try await service.export(workspaceID: context.workspace.workspaceID, path: path, format: .source, caller: context.caller)
         var buffer = ByteBuffer()
         buffer.writeBytes(exported.content)
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: buffer))

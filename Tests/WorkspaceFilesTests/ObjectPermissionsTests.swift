@@ -1,0 +1,94 @@
+import Foundation
+import KilnCore
+import NotebookFormats
+import Persistence
+import PersistenceTestSupport
+import Testing
+
+@testable import WorkspaceFiles
+
+/// Workspace object permissions on a real database: grants reach down from folders, the root and `/Users` are
+/// signposts only, creators manage what they make, and each operation asks for its level.
+@Suite struct ObjectPermissionsTests {
+    typealias Repository = WorkspaceRepositoryTests
+    static func path(_ text: String) -> WorkspacePath { WorkspaceServiceTests.path(text) }
+    static func code(_ body: () async throws -> Void) async -> ErrorCode? { await WorkspaceServiceTests.code(body) }
+
+    /// Ann (id 10) in group 20; Bob (id 11) in nothing.
+    static let ann = WorkspaceCaller(id: 10, principalIDs: [20], isAdmin: false)
+    static let bob = WorkspaceCaller(id: 11, principalIDs: [], isAdmin: false)
+
+    static func notebook(_ path: String, overwrite: Bool = false) -> ImportRequest {
+        WorkspaceServiceTests.request(path, .source, Array("# Databricks notebook source\nprint(1)\n".utf8), language: .python, overwrite: overwrite)
+    }
+
+    @Test(arguments: TestDatabases.engines)
+    func aGrantOnAFolderReachesEverythingBelowItAndNothingBeside(engine: DatabaseEngine) async throws {
+        try await Repository.withWorkspace(engine) { service, workspace, _ in
+            try await service.mkdirs(workspaceID: workspace, path: Self.path("/team/deep"))
+            try await service.mkdirs(workspaceID: workspace, path: Self.path("/other"))
+            try await service.importObject(workspaceID: workspace, Self.notebook("/team/deep/nb"))
+            let team = try await service.getStatus(workspaceID: workspace, path: Self.path("/team"))
+            #expect(
+                await Self.code { _ = try await service.getStatus(workspaceID: workspace, path: Self.path("/team/deep/nb"), caller: Self.ann) }
+                    == .permissionDenied)
+            _ = try await service.setPermissions(workspaceID: workspace, objectID: team.objectID, grants: [(20, .canRead)], replacing: true)
+            #expect(try await service.getStatus(workspaceID: workspace, path: Self.path("/team/deep/nb"), caller: Self.ann).path.value == "/team/deep/nb")
+            _ = try await service.export(workspaceID: workspace, path: Self.path("/team/deep/nb"), format: .source, caller: Self.ann)
+            // The root is a signpost: Ann sees /team there, not /other; Bob sees neither.
+            #expect(try await service.list(workspaceID: workspace, path: .root, caller: Self.ann).map(\.path.value) == ["/team"])
+            #expect(try await service.list(workspaceID: workspace, path: .root, caller: Self.bob).isEmpty)
+            #expect(await Self.code { _ = try await service.list(workspaceID: workspace, path: Self.path("/other"), caller: Self.ann) } == .permissionDenied)
+            // Reading is not editing.
+            #expect(
+                await Self.code { try await service.importObject(workspaceID: workspace, Self.notebook("/team/deep/nb", overwrite: true), caller: Self.ann) }
+                    == .permissionDenied)
+            #expect(
+                await Self.code { try await service.delete(workspaceID: workspace, path: Self.path("/team/deep/nb"), recursive: false, caller: Self.ann) }
+                    == .permissionDenied)
+            // The grants an object shows: inherited ones name the folder they come from.
+            let nb = try await service.getStatus(workspaceID: workspace, path: Self.path("/team/deep/nb"))
+            let (_, grants) = try await service.permissions(workspaceID: workspace, objectID: nb.objectID)
+            #expect(grants == [ObjectGrant(principalID: 20, level: .canRead, inheritedFrom: team)])
+        }
+    }
+
+    @Test(arguments: TestDatabases.engines)
+    func creatorsManageWhatTheyMakeWhereTheyMayEditAndNeedEditOnTheFolderToDelete(engine: DatabaseEngine) async throws {
+        try await Repository.withWorkspace(engine) { service, workspace, _ in
+            try await service.ensureShared(workspaceID: workspace)
+            try await service.ensureHome(workspaceID: workspace, userName: "ann", userID: 10)
+            #expect(await Self.code { try await service.mkdirs(workspaceID: workspace, path: Self.path("/mine"), caller: Self.ann) } == .permissionDenied)
+            #expect(await Self.code { try await service.mkdirs(workspaceID: workspace, path: Self.path("/Users/bob"), caller: Self.ann) } == .permissionDenied)
+            try await service.mkdirs(workspaceID: workspace, path: Self.path("/Users/ann/a/b"), caller: Self.ann)
+            try await service.importObject(workspaceID: workspace, Self.notebook("/Shared/nb"), caller: Self.ann)
+            // /Shared is every user's; Ann's home is hers alone, and /Users shows Bob nothing of it.
+            try await service.importObject(workspaceID: workspace, Self.notebook("/Shared/nb", overwrite: true), caller: Self.bob)
+            #expect(
+                await Self.code { _ = try await service.getStatus(workspaceID: workspace, path: Self.path("/Users/ann/a"), caller: Self.bob) }
+                    == .permissionDenied)
+            #expect(try await service.list(workspaceID: workspace, path: Self.path("/Users"), caller: Self.bob).isEmpty)
+            #expect(try await service.list(workspaceID: workspace, path: Self.path("/Users"), caller: Self.ann).map(\.path.value) == ["/Users/ann"])
+            // A notebook Bob was granted CAN_MANAGE on, in a folder he only reads, he edits but cannot delete.
+            try await service.importObject(workspaceID: workspace, Self.notebook("/Users/ann/a/nb"), caller: Self.ann)
+            let folder = try await service.getStatus(workspaceID: workspace, path: Self.path("/Users/ann/a"))
+            let nb = try await service.getStatus(workspaceID: workspace, path: Self.path("/Users/ann/a/nb"))
+            _ = try await service.setPermissions(
+                workspaceID: workspace, objectID: folder.objectID, grants: [(11, .canRead)], replacing: false, caller: Self.ann)
+            _ = try await service.setPermissions(workspaceID: workspace, objectID: nb.objectID, grants: [(11, .canManage)], replacing: false, caller: Self.ann)
+            try await service.importObject(workspaceID: workspace, Self.notebook("/Users/ann/a/nb", overwrite: true), caller: Self.bob)
+            #expect(
+                await Self.code { try await service.delete(workspaceID: workspace, path: Self.path("/Users/ann/a/nb"), recursive: false, caller: Self.bob) }
+                    == .permissionDenied)
+            try await service.delete(workspaceID: workspace, path: Self.path("/Users/ann/a/nb"), recursive: false, caller: Self.ann)
+            // Changing permissions needs CAN_MANAGE; the root's are fixed.
+            #expect(
+                await Self.code {
+                    _ = try await service.setPermissions(workspaceID: workspace, objectID: folder.objectID, grants: [], replacing: true, caller: Self.bob)
+                } == .permissionDenied)
+            #expect(
+                await Self.code { _ = try await service.setPermissions(workspaceID: workspace, objectID: 0, grants: [], replacing: true) }
+                    == .invalidParameterValue)
+        }
+    }
+}
