@@ -1,7 +1,9 @@
 """Workspace API benchmark against a release `kiln serve` on loopback, driven by wrk.
 
 Measures, each at 1 and 16 concurrent clients: get-status, list of a 1,000-object folder, and
-import + export of a 64 KiB and a 10 MB notebook (JSON, base64 as the SDK sends it). Also the
+import + export of a 64 KiB and a 10 MB notebook (JSON, base64 as the SDK sends it); get-status and
+the list again as a user who is not an admin and reads /bench through a group's grant on it
+(workspace object permissions, inherited), with the ratio to the admin's figures. Also the
 server's time from spawn to ready (median of 5 cold starts) and its resident memory when idle.
 Prints one Markdown table. Standard library only; needs wrk.
 """
@@ -57,10 +59,10 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def call(base: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
+def call(base: str, token: str, method: str, path: str, body: dict | None = None, basic: str | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Authorization": f"Bearer {token}"})
+    authorization = f"Basic {base64.b64encode(basic.encode()).decode()}" if basic else f"Bearer {token}"
+    request = urllib.request.Request(base + path, data=data, method=method, headers={"Authorization": authorization})
     with urllib.request.urlopen(request, timeout=120) as response:
         return json.loads(response.read() or b"{}")
 
@@ -141,6 +143,21 @@ def main() -> None:
             call(base, token, "POST", "/api/2.0/workspace/import",
                  {"path": f"/bench/big/f{i:04d}.txt", "format": "RAW", "content": base64.b64encode(b"x").decode()})
 
+        # A user of the workspace (not an admin) in a group granted CAN_READ on /bench: every request it makes
+        # is checked against the grants of /bench's lineage.
+        made = subprocess.run([kiln, "admin", "create-user", "reader@example.com", "--data-dir", str(work / "data")],
+                              capture_output=True, text=True, check=True).stdout
+        password = re.search(r"password: (\S+)", made).group(1)
+        user_token = call(base, "", "POST", "/api/2.0/token/create", {"comment": "bench"},
+                          basic=f"reader@example.com:{password}")["token_value"]
+        reader = call(base, user_token, "GET", "/api/2.0/preview/scim/v2/Me")["id"]
+        group = call(base, token, "POST", "/api/2.0/preview/scim/v2/Groups",
+                     {"displayName": "readers", "members": [{"value": reader}]})["id"]
+        bench = call(base, token, "GET", "/api/2.0/workspace/get-status?path=%2Fbench")["object_id"]
+        call(base, token, "PATCH", f"/api/2.0/permissions/directories/{bench}",
+             {"access_control_list": [{"group_name": "readers", "permission_level": "CAN_READ"}]})
+        assert group and len(call(base, user_token, "GET", "/api/2.0/workspace/list?path=%2Fbench%2Fbig")["objects"]) == 1000
+
         scripts = Path(work / "lua")
         scripts.mkdir()
         operations = [
@@ -153,10 +170,25 @@ def main() -> None:
              post_script(scripts, "imp10m", import_body("/bench/imp10m", large))),
             ("export 10 MB notebook", f"{base}/api/2.0/workspace/export?path=%2Fbench%2Fnb10m", None),
         ]
+        as_user = [
+            ("get-status, as a user reading through a group's grant", f"{base}/api/2.0/workspace/get-status?path=%2Fbench%2Fnb64k"),
+            ("list (1,000 objects), as that user", f"{base}/api/2.0/workspace/list?path=%2Fbench%2Fbig"),
+        ]
         rows = []
         for name, url, lua in operations:
             results = [wrk(url, token, c, args.seconds, lua) for c in (1, 16)]
             rows.append((name, results))
+        for name, url in as_user:
+            rows.append((name, [wrk(url, user_token, c, args.seconds, None) for c in (1, 16)]))
+        # The user's cells against the admin's, measured again beside them (admin, user, admin, user).
+        ratios = []
+        for (name, url), admin_name in zip(as_user, ("get-status", "list (1,000 objects)")):
+            for c in (1, 16):
+                admin_runs, user_runs = [], []
+                for _ in range(3):
+                    admin_runs.append(wrk(url, token, c, args.seconds, None)["rps"])
+                    user_runs.append(wrk(url, user_token, c, args.seconds, None)["rps"])
+                ratios.append((f"{admin_name}, user ÷ admin req/s ({c})", statistics.median(user_runs) / statistics.median(admin_runs)))
         busy_rss = rss_mib(process.pid)
         stop(process)
 
@@ -166,6 +198,11 @@ def main() -> None:
         for name, (one, sixteen) in rows:
             print(f"| {name} | {one['rps']:.0f} | {one['p50']:.2f} | {one['p99']:.2f} | "
                   f"{sixteen['rps']:.0f} | {sixteen['p50']:.2f} | {sixteen['p99']:.2f} |")
+        print()
+        print("| permission checks | ratio |")
+        print("|---|---:|")
+        for name, ratio in ratios:
+            print(f"| {name} | {ratio * 100:.0f} % |")
         print()
         print("| server | value |")
         print("|---|---:|")

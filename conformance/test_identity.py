@@ -282,3 +282,57 @@ def test_workspace_objects_answer_each_caller_by_their_permissions(a, kiln, logi
             Grant(group_name="users", permission_level=Level.CAN_MANAGE)])
     a.groups.delete(team.id)
     a.service_principals.delete(principal.id)
+
+
+def test_lakebase_projects_answer_by_can_use_and_can_manage(a, kiln, login):
+    """The creator of a project manages it; CAN_USE reads it, manages its roles and databases and gets
+    credentials for its endpoints; CAN_MANAGE also changes branches, computes and the project; others see
+    nothing of it. Workspace admins manage every project."""
+    from databricks.sdk.service.postgres import Branch, BranchSpec, Project, ProjectSpec, Role, RoleRoleSpec
+    ws = workspace(a)
+    host = f"{kiln.url}/w/{ws.deployment_name}"
+    owner = WorkspaceClient(host=host, username=login.username, password=login.password, auth_type="basic")
+    (maker, maker_secret), (user, user_secret) = robot(a), robot(a)
+    for principal in (maker, user):
+        a.workspace_assignment.update(ws.workspace_id, int(principal.id), permissions=[iam.WorkspacePermission.USER])
+    mine, theirs = as_robot(kiln, ws, maker, maker_secret), as_robot(kiln, ws, user, user_secret)
+    pid = unique("proj")
+    project, prod = f"projects/{pid}", f"projects/{pid}/branches/production"
+    endpoint = f"{prod}/endpoints/primary"
+    mine.postgres.create_project(project=Project(), project_id=pid).wait()
+    assert pid in {p.name.split("/")[-1] for p in owner.postgres.list_projects()}
+    assert pid not in {p.name.split("/")[-1] for p in theirs.postgres.list_projects()}
+    for denied in (lambda: theirs.postgres.get_project(project), lambda: list(theirs.postgres.list_branches(project)),
+                   lambda: theirs.postgres.generate_database_credential(endpoint=endpoint)):
+        with pytest.raises(PermissionDenied):
+            denied()
+
+    mine.permissions.update("database-projects", pid, access_control_list=[
+        iam.AccessControlRequest(service_principal_name=user.application_id, permission_level=iam.PermissionLevel.CAN_USE)])
+    acl = {(e.service_principal_name or e.group_name): [p.permission_level for p in e.all_permissions]
+           for e in owner.permissions.get("database-projects", pid).access_control_list}
+    assert acl[maker.application_id] == [iam.PermissionLevel.CAN_MANAGE]
+    assert acl[user.application_id] == [iam.PermissionLevel.CAN_USE] and acl["admins"] == [iam.PermissionLevel.CAN_MANAGE]
+    assert theirs.postgres.get_project(project).name == project
+    assert [b.name for b in theirs.postgres.list_branches(project)] == [prod]
+    assert theirs.postgres.generate_database_credential(endpoint=endpoint).token
+    theirs.postgres.create_role(parent=prod, role=Role(spec=RoleRoleSpec(postgres_role="reader")), role_id="reader").wait()
+    for denied in (lambda: theirs.postgres.create_branch(parent=project, branch=Branch(spec=BranchSpec(source_branch=prod, no_expiry=True)),
+                                                         branch_id="dev").wait(),
+                   lambda: theirs.postgres.delete_project(project).wait(),
+                   lambda: theirs.permissions.update("database-projects", pid, access_control_list=[
+                       iam.AccessControlRequest(group_name="users", permission_level=iam.PermissionLevel.CAN_MANAGE)])):
+        with pytest.raises(PermissionDenied):
+            denied()
+    with pytest.raises(BadRequest):
+        mine.permissions.update("database-projects", pid, access_control_list=[
+            iam.AccessControlRequest(service_principal_name=user.application_id, permission_level=iam.PermissionLevel.CAN_READ)])
+    levels = [l.permission_level for l in owner.permissions.get_permission_levels("database-projects", pid).permission_levels]
+    assert levels == [iam.PermissionLevel.CAN_USE, iam.PermissionLevel.CAN_MANAGE]
+    # PUT replaces the grants: without one, even the maker is out; admins are not.
+    owner.permissions.set("database-projects", pid, access_control_list=[])
+    with pytest.raises(PermissionDenied):
+        mine.postgres.get_project(project)
+    owner.postgres.delete_project(project).wait()
+    for principal in (maker, user):
+        a.service_principals.delete(principal.id)

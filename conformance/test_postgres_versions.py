@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import iam
-from databricks.sdk.errors import InvalidParameterValue
+from databricks.sdk.errors import InvalidParameterValue, PermissionDenied
 from databricks.sdk.service.postgres import (
     Branch, BranchSpec, Endpoint, EndpointSpec, EndpointType, Project, ProjectSpec, Role, RoleMembershipRole, RoleRoleSpec,
 )
@@ -122,11 +122,20 @@ def service_principal(kiln, database_url):
     return re.search(r"client_id: (\S+)", result.stdout).group(1), re.search(r"client_secret: (\S+)", result.stdout).group(1)
 
 
+def may_use(w, project, client_id):
+    """Grants a service principal CAN_USE on a project (the admin made it; nobody else may use it before)."""
+    w.permissions.update("database-projects", project, access_control_list=[
+        iam.AccessControlRequest(service_principal_name=client_id, permission_level=iam.PermissionLevel.CAN_USE)])
+
+
 def test_databricks_create_role_gives_an_identity_a_login_with_its_credential(w, kiln, database_url):
     w.postgres.create_project(project=Project(), project_id="identities").wait()
     endpoint = "projects/identities/branches/production/endpoints/primary"
     client_id, secret = service_principal(kiln, database_url)
     robot = WorkspaceClient(host=kiln.url, client_id=client_id, client_secret=secret, auth_type="oauth-m2m")
+    with pytest.raises(PermissionDenied):   # no credential for a project the caller may not use
+        robot.postgres.generate_database_credential(endpoint=endpoint)
+    may_use(w, "identities", client_id)
     robot_token = robot.postgres.generate_database_credential(endpoint=endpoint).token
     # No role yet: the service principal's own credential does not log it in.
     with pytest.raises(psycopg.OperationalError, match=f'role "{client_id}" does not exist'):
@@ -193,6 +202,7 @@ def test_a_groups_role_logs_in_every_member_with_their_own_credential(w, a, kiln
     # A service principal is no member of admins: its credential is not good for the group's role.
     client_id, secret = service_principal(kiln, database_url)
     robot = WorkspaceClient(host=kiln.url, client_id=client_id, client_secret=secret, auth_type="oauth-m2m")
+    may_use(w, "group-roles", client_id)
     robot_token = robot.postgres.generate_database_credential(endpoint=endpoint).token
     with pytest.raises(psycopg.OperationalError, match="issued to"):
         connect(w, kiln, endpoint, "admins", robot_token)

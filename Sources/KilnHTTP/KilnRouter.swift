@@ -55,8 +55,10 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     SCIMController(accounts: services.accounts, servicePrincipals: services.servicePrincipals).addRoutes(to: api)
     WorkspaceController(service: services.workspaceFiles).addRoutes(to: api)
     WorkspaceFilesController(service: services.workspaceFiles).addRoutes(to: api)
-    PermissionsController(service: services.workspaceFiles, accounts: services.accounts, servicePrincipals: services.servicePrincipals)
-        .addRoutes(to: api)
+    PermissionsController(
+        service: services.workspaceFiles, lakebase: services.lakebase, accounts: services.accounts, servicePrincipals: services.servicePrincipals
+    )
+    .addRoutes(to: api)
     PostgresController(service: services.lakebase).addRoutes(to: api)
     let accountAPI = router.group("api/2.0/accounts/:account_id")
         .add(middleware: AccountAuthentication(authenticator: authenticator, servicePrincipals: services.servicePrincipals))

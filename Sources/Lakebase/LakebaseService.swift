@@ -79,7 +79,8 @@ public final class LakebaseService: Service {
         return await Rendering.render(resource, project: project, facts: facts)
     }
 
-    /// A resource that exists and whose project is not deleted (a deleted project itself is visible).
+    /// A resource that exists and whose project is not deleted (a deleted project itself is visible), in a
+    /// project `caller` may use (`PERMISSION_DENIED` otherwise).
     func visible(_ name: ResourceName, caller: LakebaseCaller, includeDeleted: Bool = true) async throws -> (StoredResource, StoredResource) {
         let (resource, project) = try await database.read { db in
             (
@@ -96,6 +97,7 @@ public final class LakebaseService: Service {
             let branch = try await database.read { db in try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: branchName) }
             guard let branch, branch.deletedAt == nil else { throw Self.notFound(name.kind) }
         }
+        try await authorize(name, .canUse, caller: caller)
         return (resource, project)
     }
 
@@ -106,9 +108,10 @@ public final class LakebaseService: Service {
         if let parent { _ = try await visible(parent, caller: caller, includeDeleted: false) }
         let page = try Page(size: pageSize, token: pageToken, maximum: kind == .project ? 100 : 1000)
         let parentName = parent?.description ?? ""
+        let usable = kind == .project ? try await usableProjects(caller: caller) : nil
         let rows = try await database.read { db in
             try await ResourceTable.children(db, workspaceID: caller.workspaceID, parent: parentName, kind: kind)
-        }.filter { showDeleted || $0.deletedAt == nil }
+        }.filter { (showDeleted || $0.deletedAt == nil) && (usable?.contains($0.name.description) ?? true) }
         let project: StoredResource? =
             if let parent {
                 try await database.read { db in try await ResourceTable.get(db, workspaceID: caller.workspaceID, name: parent.project) }
@@ -123,6 +126,10 @@ public final class LakebaseService: Service {
     }
 
     public func operation(_ name: String, caller: LakebaseCaller) async throws -> JSONTree {
+        let parts = name.split(separator: "/")
+        if parts.count >= 2, parts[0] == "projects" {
+            try await authorize(ResourceName(kind: .project, ids: [String(parts[1])]), .canUse, caller: caller)
+        }
         guard let operation = try await runner.wait(workspaceID: caller.workspaceID, name: name, timeout: Self.pollWait) else {
             throw KilnError(.notFound, "operation id not found")
         }

@@ -149,7 +149,7 @@ public enum Schema {
                 """,
             ]
         },
-        Migration(version: 6, name: "groups, workspace assignments, principal attributes, token creators, object permissions") { _ in
+        Migration(version: 6, name: "groups, workspace assignments, principal attributes, token creators, object and project permissions") { _ in
             [
                 // SCIM attributes of users and service principals; `entitlements` and `roles` are JSON lists of
                 // their values.
@@ -211,6 +211,22 @@ public enum Schema {
                 FROM workspace_objects
                 JOIN workspaces ON workspaces.workspace_id = workspace_objects.workspace_id
                 JOIN users ON users.account_id = workspaces.account_id AND workspace_objects.path = '/Users/' || users.user_name
+                """,
+                // Lakebase project permissions: CAN_USE or CAN_MANAGE on a project (`projects/<id>`) for a
+                // principal (-1: the workspace's `users` group). Every project made before stays every user's.
+                """
+                CREATE TABLE lakebase_project_acls (
+                    workspace_id BIGINT NOT NULL,
+                    project TEXT NOT NULL,
+                    principal_id BIGINT NOT NULL,
+                    level TEXT NOT NULL,
+                    PRIMARY KEY (workspace_id, project, principal_id),
+                    FOREIGN KEY (workspace_id, project) REFERENCES lakebase_resources (workspace_id, name) ON DELETE CASCADE)
+                """,
+                "CREATE INDEX lakebase_project_acls_principal ON lakebase_project_acls (workspace_id, principal_id)",
+                """
+                INSERT INTO lakebase_project_acls (workspace_id, project, principal_id, level)
+                SELECT workspace_id, name, -1, 'CAN_MANAGE' FROM lakebase_resources WHERE kind = 'project'
                 """,
                 """
                 INSERT INTO workspace_assignments (workspace_id, principal_id, permission)

@@ -2,20 +2,24 @@ public import Accounts
 import Foundation
 public import Hummingbird
 import KilnCore
+public import Lakebase
 public import WorkspaceFiles
 
 /// The Permissions API for workspace objects (`/api/2.0/permissions/{directories|notebooks|files}/{id}`, the
 /// SDK's `w.workspace.get_permissions` / `set_permissions` / `update_permissions` / `get_permission_levels`
 /// and `w.permissions`): GET the access control list (own grants and those inherited from the folders
 /// above, plus `admins`, who manage everything), PUT to replace the object's own grants, PATCH to add or
-/// change some, and `…/permissionLevels`. Grantees are the workspace's users, service principals and
-/// groups, and its `users` group.
+/// change some, and `…/permissionLevels`; and the same for Lakebase projects
+/// (`permissions/database-projects/{project_id}`, CAN_USE and CAN_MANAGE). Grantees are the workspace's
+/// users, service principals and groups, and its `users` group.
 public struct PermissionsController: Sendable {
     let service: WorkspaceService
+    let lakebase: LakebaseService
     let directory: SCIMDirectory
 
-    public init(service: WorkspaceService, accounts: AccountStore, servicePrincipals: ServicePrincipals) {
+    public init(service: WorkspaceService, lakebase: LakebaseService, accounts: AccountStore, servicePrincipals: ServicePrincipals) {
         self.service = service
+        self.lakebase = lakebase
         self.directory = SCIMDirectory(accounts: accounts, servicePrincipals: servicePrincipals)
     }
 
@@ -43,15 +47,35 @@ public struct PermissionsController: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        if try context.parameters.require("object_type") == Self.projects {
+            let id = try context.parameters.require("object_id")
+            let grants = try await lakebase.projectPermissions(projectID: id, caller: PostgresController.caller(context))
+            return try await projectAnswer(id, grants, context)
+        }
         let (kind, id) = try Self.target(context)
         let (object, grants) = try await service.permissions(workspaceID: context.workspace.workspaceID, objectID: id, caller: context.caller)
         return try await answer(kind, object, grants, context)
     }
 
     func set(_ request: Request, _ context: AuthenticatedContext, replacing: Bool) async throws -> Response {
-        let (kind, id) = try Self.target(context)
         let body = try await RequestBodyReader.jsonObject(request)
         let snapshot = try await directory.snapshot(.workspace(context.workspace))
+        if try context.parameters.require("object_type") == Self.projects {
+            let id = try context.parameters.require("object_id")
+            var grants: [(principalID: Int64, level: ProjectPermissionLevel)] = []
+            for entry in body["access_control_list"]?.arrayValue ?? [] {
+                guard let text = entry["permission_level"]?.stringValue, let level = ProjectPermissionLevel(rawValue: text) else {
+                    throw KilnError.invalidParameter(
+                        "Permission level \(entry["permission_level"]?.stringValue ?? "(none)") is not valid for a database project; use CAN_USE or CAN_MANAGE."
+                    )
+                }
+                grants.append((try Self.principal(entry, in: snapshot), level))
+            }
+            let all = try await lakebase.setProjectPermissions(
+                projectID: id, grants: grants, replacing: replacing, caller: PostgresController.caller(context))
+            return try await projectAnswer(id, all, context, snapshot: snapshot)
+        }
+        let (kind, id) = try Self.target(context)
         var grants: [(principalID: Int64, level: PermissionLevel)] = []
         for entry in body["access_control_list"]?.arrayValue ?? [] {
             let level = try Self.level(entry["permission_level"]?.stringValue, kind)
@@ -65,18 +89,60 @@ public struct PermissionsController: Sendable {
     }
 
     @Sendable func levels(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let (kind, id) = try Self.target(context)
-        let object = try await service.permissions(workspaceID: context.workspace.workspaceID, objectID: id, caller: context.caller).0
-        try Self.check(object, is: kind, id: id)
+        let levels: [(String, String)]
+        if try context.parameters.require("object_type") == Self.projects {
+            _ = try await lakebase.projectPermissions(projectID: try context.parameters.require("object_id"), caller: PostgresController.caller(context))
+            levels = ProjectPermissionLevel.allCases.map { ($0.rawValue, $0.summary) }
+        } else {
+            let (kind, id) = try Self.target(context)
+            let object = try await service.permissions(workspaceID: context.workspace.workspaceID, objectID: id, caller: context.caller).0
+            try Self.check(object, is: kind, id: id)
+            levels = PermissionLevel.allCases.map { ($0.rawValue, $0.summary) }
+        }
         return JSONResponse.ok(
             JSONTree.object([
                 .init(
                     "permission_levels",
-                    .array(
-                        PermissionLevel.allCases.map { level in
-                            .object([.init("permission_level", .string(level.rawValue)), .init("description", .string(level.summary))])
-                        }))
+                    .array(levels.map { .object([.init("permission_level", .string($0.0)), .init("description", .string($0.1))]) }))
             ]))
+    }
+
+    /// The object type segment of Lakebase projects.
+    static let projects = "database-projects"
+
+    /// A project's access control list, as `answer` gives an object's (its grants are never inherited).
+    private func projectAnswer(
+        _ id: String, _ grants: [(principalID: Int64, level: ProjectPermissionLevel)], _ context: AuthenticatedContext,
+        snapshot: SCIMDirectory.Snapshot? = nil
+    ) async throws -> Response {
+        let directory: SCIMDirectory.Snapshot
+        if let snapshot { directory = snapshot } else { directory = try await self.directory.snapshot(.workspace(context.workspace)) }
+        var entries = [Self.adminsEntry(from: "/\(Self.projects)/")]
+        for grant in grants {
+            guard let name = Self.name(of: grant.principalID, in: directory) else { continue }
+            let permission = JSONTree.object([.init("permission_level", .string(grant.level.rawValue)), .init("inherited", .bool(false))])
+            entries.append(.object(name + [.init("all_permissions", .array([permission]))]))
+        }
+        return JSONResponse.ok(
+            JSONTree.object([
+                .init("object_id", .string("/\(Self.projects)/\(id)")), .init("object_type", .string("database-project")),
+                .init("access_control_list", .array(entries)),
+            ]))
+    }
+
+    /// `admins`, who manage everything, as an inherited CAN_MANAGE.
+    static func adminsEntry(from source: String) -> JSONTree {
+        .object([
+            .init("group_name", .string("admins")),
+            .init(
+                "all_permissions",
+                .array([
+                    .object([
+                        .init("permission_level", .string("CAN_MANAGE")), .init("inherited", .bool(true)),
+                        .init("inherited_from_object", .array([.string(source)])),
+                    ])
+                ])),
+        ])
     }
 
     /// `{object_id: "/notebooks/7", object_type: "notebook", access_control_list: [{user_name | group_name |
@@ -101,19 +167,7 @@ public struct PermissionsController: Sendable {
             }
             permissions[grant.principalID, default: []].append(.object(fields))
         }
-        var entries: [JSONTree] = [
-            .object([
-                .init("group_name", .string("admins")),
-                .init(
-                    "all_permissions",
-                    .array([
-                        .object([
-                            .init("permission_level", .string(PermissionLevel.canManage.rawValue)), .init("inherited", .bool(true)),
-                            .init("inherited_from_object", .array([.string("/directories/0")])),
-                        ])
-                    ])),
-            ])
-        ]
+        var entries = [Self.adminsEntry(from: "/directories/0")]
         for id in order {
             guard let name = Self.name(of: id, in: directory) else { continue }
             entries.append(.object(name + [.init("all_permissions", .array(permissions[id] ?? []))]))

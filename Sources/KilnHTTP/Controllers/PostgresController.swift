@@ -105,7 +105,8 @@ public struct PostgresController: Sendable {
         let name = context.identity.user.userName
         return LakebaseCaller(
             workspaceID: context.workspace.workspaceID, identity: name,
-            identityType: name.contains("@") ? "USER" : "SERVICE_PRINCIPAL")
+            identityType: name.contains("@") ? "USER" : "SERVICE_PRINCIPAL", principalID: context.identity.user.userID,
+            principalIDs: context.identity.groupIDs, isAdmin: context.identity.isWorkspaceAdmin)
     }
 
     static func json(_ tree: JSONTree) -> Response { JSONResponse.ok(tree) }

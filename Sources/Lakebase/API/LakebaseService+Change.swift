@@ -8,6 +8,7 @@ extension LakebaseService {
     public func update(_ name: ResourceName, body: JSONTree, mask: String?, caller: LakebaseCaller) async throws -> JSONTree {
         guard case .object = body else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
         let (resource, project) = try await visible(name, caller: caller, includeDeleted: false)
+        try await authorize(name, Self.levelToChange(name.kind), caller: caller)
         let merged = try UpdateMask(rules: .of(name.kind)).apply(paths: UpdateMask.paths(mask), body: body, to: resource.spec)
         let now = clock.nowMillis()
         let ws = caller.workspaceID
@@ -85,6 +86,7 @@ extension LakebaseService {
     /// `DELETE …/{name}`: soft by default for projects and branches, `purge` removes them for good.
     public func delete(_ name: ResourceName, purge: Bool, reassignOwnedTo: String?, caller: LakebaseCaller) async throws -> JSONTree {
         let (resource, project) = try await visible(name, caller: caller)
+        try await authorize(name, Self.levelToChange(name.kind), caller: caller)
         let ws = caller.workspaceID
         let now = clock.nowMillis()
         if resource.deletedAt != nil, !purge { throw Self.notFound(name.kind) }
@@ -151,6 +153,7 @@ extension LakebaseService {
     /// `POST …/{name}/undelete`.
     public func undelete(_ name: ResourceName, caller: LakebaseCaller) async throws -> JSONTree {
         let (resource, _) = try await visible(name, caller: caller)
+        try await authorize(name, .canManage, caller: caller)
         guard resource.deletedAt != nil else { throw KilnError(.badRequest, "\(name.kind.noun) \(name) is not deleted") }
         let ws = caller.workspaceID
         let now = clock.nowMillis()

@@ -29,6 +29,7 @@ extension LakebaseService {
             try ResourceID.validate(resourceID, kind: kind)
             let name = parent.child(kind, resourceID)
             _ = try await visible(parent, caller: caller, includeDeleted: false)
+            try await authorize(parent, Self.levelToChange(kind), caller: caller)
             if replaceExisting, (try? await visible(name, caller: caller, includeDeleted: false)) != nil {
                 return try await update(name, body: body, mask: nil, caller: caller)
             }
@@ -102,6 +103,10 @@ extension LakebaseService {
                 db, try await self.newEndpoint(db, name: branchName.child(.endpoint, "primary"), spec: endpointSpec, ws: ws, now: now))
             try await ResourceTable.insert(db, role)
             try await ResourceTable.insert(db, defaultDatabase)
+            // Its creator manages it (Lakebase: "the project creator has CAN_MANAGE").
+            if let creator = caller.principalID {
+                try await ProjectACL.grant(db, workspaceID: ws, project: name.description, principalID: creator, level: .canManage)
+            }
         }
     }
 

@@ -95,6 +95,7 @@ extension LakebaseService {
     /// "only apply to root branches").
     public func updateSnapshotSchedule(of branch: ResourceName, body: JSONTree, mask: String?, caller: LakebaseCaller) async throws -> JSONTree {
         guard case .object = body else { throw KilnError(.malformedRequest, "The request body must be a JSON object.") }
+        try await authorize(branch, .canManage, caller: caller)
         let paths = UpdateMask.paths(mask)
         guard paths == ["schedule"] || paths == ["*"] else {
             throw KilnError.invalidParameter(
