@@ -130,6 +130,20 @@ def test_only_principals_assigned_to_a_workspace_directly_or_through_a_group_use
     assert made.id not in {u.id for u in owner.users.list()}
     assert a.users.get(made.id).user_name == made.user_name
 
+    # A workspace admin changes no group that another workspace relies on: its members would get in there too.
+    elsewhere = a.groups.create(display_name=unique("elsewhere"))
+    a.workspace_assignment.update(ws.workspace_id, int(elsewhere.id), permissions=[iam.WorkspacePermission.USER])
+    other = workspace(a)
+    a.workspace_assignment.update(other.workspace_id, int(elsewhere.id), permissions=[iam.WorkspacePermission.ADMIN])
+    with pytest.raises(PermissionDenied):
+        client.groups.patch(elsewhere.id, schemas=PATCH, operations=[
+            iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": principal.id}])])
+    a.workspace_assignment.delete(other.workspace_id, int(elsewhere.id))
+    client.groups.patch(elsewhere.id, schemas=PATCH, operations=[
+        iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": made.id}])])
+    assert [m.value for m in client.groups.get(elsewhere.id).members] == [made.id]
+    a.groups.delete(elsewhere.id)
+
     # Removing the assignment shuts the principal out again; the workspace keeps its last admin.
     a.workspace_assignment.delete(ws.workspace_id, int(crew.id))
     with pytest.raises(PermissionDenied):
@@ -173,6 +187,13 @@ def test_workspace_admins_manage_every_token_and_make_them_for_service_principal
     with pytest.raises(ResourceDoesNotExist):   # not assigned to the workspace yet
         owner.token_management.create_obo_token(application_id=principal.application_id, comment="ci")
     a.workspace_assignment.update(ws.workspace_id, int(principal.id), permissions=[iam.WorkspacePermission.USER])
+    admin_robot, _ = robot(a)   # an account admin: a workspace admin may not mint its tokens
+    a.service_principals.patch(admin_robot.id, schemas=PATCH, operations=[
+        iam.Patch(op=iam.PatchOp.ADD, path="roles", value=[{"value": "account_admin"}])])
+    a.workspace_assignment.update(ws.workspace_id, int(admin_robot.id), permissions=[iam.WorkspacePermission.USER])
+    with pytest.raises(PermissionDenied):
+        owner.token_management.create_obo_token(application_id=admin_robot.application_id, comment="escalate")
+    a.service_principals.delete(admin_robot.id)
     made = owner.token_management.create_obo_token(application_id=principal.application_id, comment="ci", lifetime_seconds=3600)
     info = made.token_info
     assert made.token_value and info.owner_id == int(principal.id) and info.created_by_username == login.username

@@ -98,7 +98,7 @@ public struct AccountStore: Sendable {
 
     /// Removes a user of an account (and their tokens, group memberships and workspace assignments).
     /// Throws `KilnError(.resourceDoesNotExist)` when the account has no such user, and
-    /// `KilnError(.invalidParameterValue)` for the account's last active admin.
+    /// `KilnError(.invalidParameterValue)` for the account's last active admin or a workspace's only admin.
     public func deleteUser(accountID: String, userID: Int64) async throws {
         try await database.write(lockKey: Migrator.bootstrapLockKey) { db in
             guard
@@ -106,6 +106,7 @@ public struct AccountStore: Sendable {
                     .where("user_id", .equal, userID).first().map(User.init(row:))
             else { throw KilnError(.resourceDoesNotExist, "User \(userID) does not exist.") }
             if user.isAdmin && user.active { try await Self.requireAnotherAdmin(db, than: user) }
+            try await WorkspaceAssignments.requireNotSoleAdmin(db, principalID: userID, name: user.userName)
             try await db.delete(from: "users").where("user_id", .equal, userID).run()
             try await Groups.forget(db, principalID: userID)
         }
@@ -114,7 +115,7 @@ public struct AccountStore: Sendable {
     /// Stores a user's SCIM attributes as `user` has them: `displayName`, `active`, `externalId`,
     /// `entitlements`, `roles` and whether it is an account admin (its user name and id do not change).
     /// Throws `KilnError(.resourceDoesNotExist)` when the user is gone, and `KilnError(.invalidParameterValue)`
-    /// when the change would leave the account with no active admin.
+    /// when the change would leave the account with no active admin, or deactivates a workspace's only admin.
     public func save(_ user: User) async throws {
         try await database.write(lockKey: Migrator.bootstrapLockKey) { db in
             guard
@@ -122,6 +123,7 @@ public struct AccountStore: Sendable {
                     .where("user_id", .equal, user.userID).first().map(User.init(row:))
             else { throw KilnError(.resourceDoesNotExist, "User \(user.userID) does not exist.") }
             if stored.isAdmin && stored.active && !(user.isAdmin && user.active) { try await Self.requireAnotherAdmin(db, than: stored) }
+            if stored.active && !user.active { try await WorkspaceAssignments.requireNotSoleAdmin(db, principalID: user.userID, name: user.userName) }
             try await db.update("users").set("display_name", to: user.displayName).set("active", to: user.active)
                 .set("external_id", to: user.externalID).set("entitlements", to: StringList.encode(user.entitlements))
                 .set("roles", to: StringList.encode(user.roles)).set("is_admin", to: user.isAdmin)

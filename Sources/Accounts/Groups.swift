@@ -82,9 +82,11 @@ public struct Groups: Sendable {
     }
 
     /// Deletes a group: it leaves the groups it was in and loses its workspace assignments. Throws
-    /// `KilnError(.resourceDoesNotExist)` when the account has no such group.
+    /// `KilnError(.resourceDoesNotExist)` when the account has no such group, and
+    /// `KilnError(.invalidParameterValue)` when it is a workspace's only admin.
     public func delete(accountID: String, id: Int64) async throws {
         try await database.write(lockKey: Self.lockKey(accountID)) { db in
+            try await WorkspaceAssignments.requireNotSoleAdmin(db, principalID: id, name: "Group \(id)")
             let deleted = try await db.delete(from: "account_groups").where("account_id", .equal, accountID)
                 .where("group_id", .equal, id).returning("group_id").all().count
             guard deleted > 0 else { throw KilnError(.resourceDoesNotExist, "Group \(id) does not exist.") }

@@ -57,7 +57,7 @@ public struct TokenStore: Sendable {
                 )
                 .from("tokens")
                 .join(
-                    SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("creators")), method: SQLJoinMethod.inner,
+                    SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("creators")), method: SQLJoinMethod.left,
                     on: SQLBinaryExpression(
                         SQLColumn("user_id", table: "creators"), .equal,
                         SQLFunction("COALESCE", args: SQLColumn("created_by", table: "tokens"), SQLColumn("user_id", table: "tokens")))
@@ -68,7 +68,8 @@ public struct TokenStore: Sendable {
                 var info = try TokenInfo(row: row)
                 info.ownerID = try row.decode(column: "user_id", as: Int64.self)
                 info.createdByID = try row.decode(column: "created_by", as: Int64?.self) ?? info.ownerID
-                info.createdByUserName = try row.decode(column: "creator_name", as: String.self)
+                // A token outlives the admin who made it on a principal's behalf; it stays listed, to be revoked.
+                info.createdByUserName = try row.decode(column: "creator_name", as: String?.self) ?? ""
                 info.workspaceID = try row.decode(column: "workspace_id", as: Int64.self)
                 return info
             }

@@ -102,6 +102,32 @@ public struct WorkspaceAssignments: Sendable {
         return access
     }
 
+    /// The workspaces where any of `principalIDs` is assigned directly.
+    public func workspaces(assigning principalIDs: Set<Int64>) async throws -> Set<Int64> {
+        guard !principalIDs.isEmpty else { return [] }
+        return try await database.read { db in
+            Set(
+                try await db.select().column("workspace_id").from("workspace_assignments")
+                    .where("principal_id", .in, Array(principalIDs)).all()
+                    .map { try $0.decode(column: "workspace_id", as: Int64.self) })
+        }
+    }
+
+    /// Refuses to remove or deactivate `principalID` (named `name`) while it is the only principal assigned
+    /// to some workspace as its admin: `KilnError(.invalidParameterValue)`.
+    static func requireNotSoleAdmin(_ db: any SQLDatabase, principalID: Int64, name: String) async throws {
+        let rows = try await db.raw(
+            """
+            SELECT workspace_id FROM workspace_assignments
+            WHERE principal_id = \(bind: principalID) AND permission = 'ADMIN' AND workspace_id NOT IN (
+                SELECT workspace_id FROM workspace_assignments WHERE permission = 'ADMIN' AND principal_id <> \(bind: principalID))
+            """
+        ).all()
+        if let workspace = try rows.first?.decode(column: "workspace_id", as: Int64.self) {
+            throw KilnError.invalidParameter("\(name) is the last admin of workspace \(workspace); assign another admin first.")
+        }
+    }
+
     /// Serialises the changes to one workspace's assignments, so the last-admin check sees the others'.
     static func lockKey(_ workspaceID: Int64) -> Int64 { workspaceID ^ 0x6173_7369_676E }
 }

@@ -43,7 +43,7 @@ public struct AccountAuthentication: RouterMiddleware {
         guard audience == .account(accountID) else {
             throw KilnError(.unauthenticated, "This access token was issued by a workspace and is not valid for the Account API.")
         }
-        guard principal.isAdmin else { throw KilnError(.permissionDenied, "Only account admins can use the Account API.") }
+        guard principal.isAdmin, principal.active else { throw KilnError(.permissionDenied, "Only account admins can use the Account API.") }
         return principal
     }
 }

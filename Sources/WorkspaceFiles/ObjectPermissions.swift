@@ -109,8 +109,40 @@ extension WorkspaceService {
         _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
     ) async throws -> PermissionLevel? {
         if caller.isAdmin { return .canManage }
-        let objects = try await ObjectTable.find(db, workspaceID: workspaceID, paths: path.lineage)
-        return try await ObjectACL.levels(db, objectIDs: objects.map(\.objectID), principals: caller.principalIDs).values.max()
+        return try await lineage(db, workspaceID: workspaceID, caller: caller, path: path).level
+    }
+
+    /// The objects from the top folder down to `path` (those that exist; the root is not among them) and the
+    /// highest level granted to `caller` on any of them, in one query.
+    static func lineage(
+        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
+    ) async throws -> (objects: [ObjectInfo], level: PermissionLevel?) {
+        let paths = path.lineage
+        guard !paths.isEmpty else { return ([], nil) }
+        let objects = ObjectTable.name
+        let rows = try await db.select()
+            .columns(ObjectTable.metadataColumns.map { SQLColumn($0, table: objects) })
+            .column(SQLColumn("level", table: ObjectACL.name))
+            .from(objects)
+            .join(
+                ObjectACL.name, method: SQLJoinMethod.left,
+                on: SQLBinaryExpression(
+                    SQLBinaryExpression(SQLColumn("object_id", table: ObjectACL.name), .equal, SQLColumn("object_id", table: objects)), .and,
+                    SQLBinaryExpression(SQLColumn("principal_id", table: ObjectACL.name), .in, SQLBind.group(Array(caller.principalIDs))))
+            )
+            .where(SQLColumn("workspace_id", table: objects), .equal, SQLBind(workspaceID))
+            .where(SQLColumn("path", table: objects), .in, SQLBind.group(paths.map(\.value)))
+            .all()
+        var found: [Int64: ObjectInfo] = [:]
+        var level: PermissionLevel?
+        for row in rows {
+            let object = try ObjectInfo(row: row)
+            found[object.objectID] = object
+            if let granted = try row.decode(column: "level", as: String?.self).flatMap(PermissionLevel.init(rawValue:)) {
+                level = max(level ?? granted, granted)
+            }
+        }
+        return (found.values.sorted { $0.path.value.count < $1.path.value.count }, level)
     }
 
     /// Folders everyone may list: the root and `/Users`.

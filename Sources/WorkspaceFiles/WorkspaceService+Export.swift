@@ -6,13 +6,16 @@ import SQLKit
 
 extension WorkspaceService {
     /// Exports a notebook, a file, or a folder (DBC archive, or a zip of sources for SOURCE and AUTO).
-    /// `caller` needs CAN_READ on it.
+    /// `caller` needs CAN_READ on it, granted on it or a folder above it: the root and `/Users`, which
+    /// everyone may list, export only for admins (a folder's export holds everything below it).
     public func export(
         workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat, caller: WorkspaceCaller = .admin
     ) async throws -> ExportedObject {
         let found = try await database.read { db -> (ObjectInfo, Data)? in
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
-            try await Self.require(.canRead, db, workspaceID: workspaceID, caller: caller, path: path)
+            if try await Self.inheritedLevel(db, workspaceID: workspaceID, caller: caller, path: path) == nil {
+                throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
+            }
             guard object.objectType != .directory else { return (object, Data()) }
             return (object, try await ObjectTable.content(db, objectID: object.objectID))
         }

@@ -28,7 +28,8 @@ extension WorkspaceService {
     }
 
     /// Sets the grants made on an object itself: all of them (`replacing`, a PUT) or the ones named (a
-    /// PATCH). `caller` needs CAN_MANAGE on it; the root's are fixed. Answers as `permissions` does.
+    /// PATCH). `caller` needs CAN_MANAGE on it; the root's are fixed and `/Shared`'s are the admins' to
+    /// change. Answers as `permissions` does.
     public func setPermissions(
         workspaceID: Int64, objectID: Int64, grants: [(principalID: Int64, level: PermissionLevel)], replacing: Bool,
         caller: WorkspaceCaller = .admin
@@ -39,6 +40,10 @@ extension WorkspaceService {
             }
             guard !object.path.isRoot else { throw KilnError.invalidParameter("The root folder's permissions cannot be changed.") }
             try await Self.require(.canManage, db, workspaceID: workspaceID, caller: caller, path: object.path)
+            // Every user manages /Shared; only admins decide who does.
+            guard caller.isAdmin || object.path.value != "/Shared" else {
+                throw KilnError(.permissionDenied, "Only workspace admins can change the permissions of /Shared.")
+            }
             if replacing { try await ObjectACL.revokeAll(db, objectID: objectID) }
             for grant in grants {
                 try await ObjectACL.grant(db, workspaceID: workspaceID, objectID: objectID, principalID: grant.principalID, level: grant.level)

@@ -25,12 +25,12 @@ public struct WorkspaceService: Sendable {
     public func getStatus(workspaceID: Int64, path: WorkspacePath, caller: WorkspaceCaller = .admin) async throws -> ObjectInfo {
         let found = try await database.read { db -> ObjectInfo? in
             if caller.isAdmin || path.isRoot { return try await ObjectTable.find(db, workspaceID: workspaceID, path: path) }
-            // The object and the folders above it, in one query: their grants decide.
-            let lineage = try await ObjectTable.find(db, workspaceID: workspaceID, paths: path.lineage)
-            guard let object = lineage.first(where: { $0.path == path }) else { return nil }
-            let levels = try await ObjectACL.levels(db, objectIDs: lineage.map(\.objectID), principals: caller.principalIDs)
-            let held = Self.isSignpost(path) ? max(levels.values.max() ?? .canRead, .canRead) : levels.values.max()
-            guard held != nil else { throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).") }
+            // The object and the folders above it, with their grants, in one query.
+            let lineage = try await Self.lineage(db, workspaceID: workspaceID, caller: caller, path: path)
+            guard let object = lineage.objects.first(where: { $0.path == path }) else { return nil }
+            guard lineage.level != nil || Self.isSignpost(path) else {
+                throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
+            }
             return object
         }
         guard let found else { throw Self.doesNotExist(path) }
@@ -52,8 +52,15 @@ public struct WorkspaceService: Sendable {
         workspaceID: Int64, path: WorkspacePath, notebooksModifiedAfter: Int64? = nil, caller: WorkspaceCaller = .admin
     ) async throws -> [ObjectInfo] {
         let objects = try await database.read { db -> [ObjectInfo]? in
-            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
-            let inherited = try await Self.inheritedLevel(db, workspaceID: workspaceID, caller: caller, path: path)
+            let inherited: PermissionLevel?
+            let found: ObjectInfo?
+            if caller.isAdmin || path.isRoot {
+                (found, inherited) = (try await ObjectTable.find(db, workspaceID: workspaceID, path: path), caller.isAdmin ? .canManage : nil)
+            } else {
+                let lineage = try await Self.lineage(db, workspaceID: workspaceID, caller: caller, path: path)
+                (found, inherited) = (lineage.objects.first { $0.path == path }, lineage.level)
+            }
+            guard let object = found else { return nil }
             guard inherited != nil || Self.isSignpost(path) else {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }

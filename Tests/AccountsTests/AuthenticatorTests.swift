@@ -133,6 +133,22 @@ import Testing
             }
             #expect(last?.code == .invalidParameterValue)
             #expect(try await setup.accounts.assignments.list(workspaceID: workspaceID)[setup.admin.userID] == .admin)
+            // Nor does deleting a workspace's only admin, or a group that is one, or deactivating it.
+            let second = setup.secondWorkspaceID
+            let team = try await setup.accounts.groups.create(accountID: setup.accountID, displayName: "team")
+            try await setup.accounts.assignments.set(workspaceID: second, principalID: team.groupID, permission: .admin)
+            try await setup.accounts.assignments.set(workspaceID: second, principalID: setup.admin.userID, permission: nil)
+            #expect(
+                await AccountFixture.failure { try await setup.accounts.groups.delete(accountID: setup.accountID, id: team.groupID) }?.code
+                    == .invalidParameterValue)
+            try await setup.accounts.assignments.set(workspaceID: second, principalID: setup.ann.userID, permission: .admin)
+            try await setup.accounts.groups.delete(accountID: setup.accountID, id: team.groupID)
+            var soleAdmin = setup.ann
+            soleAdmin.active = false
+            #expect(await AccountFixture.failure { try await setup.accounts.save(soleAdmin) }?.code == .invalidParameterValue)
+            #expect(
+                await AccountFixture.failure { try await setup.accounts.deleteUser(accountID: setup.accountID, userID: setup.ann.userID) }?.code
+                    == .invalidParameterValue)
             // With a second admin, the first may go.
             var ann = setup.ann
             ann.isAdmin = true

@@ -81,6 +81,20 @@ import Testing
                 await Self.code { try await service.delete(workspaceID: workspace, path: Self.path("/Users/ann/a/nb"), recursive: false, caller: Self.bob) }
                     == .permissionDenied)
             try await service.delete(workspaceID: workspace, path: Self.path("/Users/ann/a/nb"), recursive: false, caller: Self.ann)
+            // Signposts list, never export: a folder's export holds everything below it.
+            for signpost in ["/", "/Users"] {
+                #expect(
+                    await Self.code { _ = try await service.export(workspaceID: workspace, path: Self.path(signpost), format: .dbc, caller: Self.bob) }
+                        == .permissionDenied)
+            }
+            _ = try await service.export(workspaceID: workspace, path: Self.path("/Users/ann"), format: .dbc, caller: Self.ann)
+            // Every user manages /Shared, but only admins change who does.
+            let shared = try await service.getStatus(workspaceID: workspace, path: Self.path("/Shared"))
+            #expect(
+                await Self.code {
+                    _ = try await service.setPermissions(
+                        workspaceID: workspace, objectID: shared.objectID, grants: [(11, .canManage)], replacing: true, caller: Self.bob)
+                } == .permissionDenied)
             // Changing permissions needs CAN_MANAGE; the root's are fixed.
             #expect(
                 await Self.code {

@@ -55,6 +55,19 @@ struct SCIMDirectory: Sendable {
 
         func isVisible(_ id: Int64) -> Bool { access == nil || access?[id] != nil }
 
+        /// The groups a principal is directly in that the scope shows.
+        func visibleMemberships(of id: Int64) -> [(id: Int64, name: String)] { (memberships[id] ?? []).filter { isVisible($0.id) } }
+
+        /// A group and every group that contains it, however nested.
+        func enclosingGroups(of id: Int64) -> Set<Int64> {
+            var found: Set<Int64> = [id]
+            var pending = [id]
+            while let next = pending.popLast() {
+                for parent in memberships[next] ?? [] where found.insert(parent.id).inserted { pending.append(parent.id) }
+            }
+            return found
+        }
+
         /// A member as a group lists it: `{display, value, $ref}`.
         func reference(to id: Int64) -> (id: String, display: String, json: JSONTree)? {
             let found: (String, String)? =
@@ -137,6 +150,14 @@ struct SCIMDirectory: Sendable {
         _ = try record(collection, id, in: directory) // 404 for what the scope does not show
         let number = Int64(id)!
         if collection == .groups, var group = directory.groups.first(where: { $0.groupID == number }) {
+            // A workspace changes only a group no other workspace relies on: its members would get there too.
+            if let workspace = directory.workspace {
+                let elsewhere = try await accounts.assignments.workspaces(assigning: directory.enclosingGroups(of: number))
+                guard elsewhere.subtracting([workspace.workspaceID]).isEmpty else {
+                    throw KilnError(
+                        .permissionDenied, "Group \(group.displayName) is used beyond this workspace; change it on the account's SCIM API.")
+                }
+            }
             var edit = SCIMEdit(
                 displayName: group.displayName, externalID: group.externalID, entitlements: group.entitlements, roles: group.roles,
                 members: group.members.map(String.init))

@@ -46,7 +46,7 @@ struct SCIMRecord: Sendable {
     /// A group: `id`, `displayName`, `externalId`, `members` (each with `display` and `$ref`), the `groups` it
     /// is in, `entitlements`, `roles`, `meta.resourceType` (`Group`: an account group), `schemas`.
     static func group(_ group: Group, in directory: SCIMDirectory.Snapshot) -> SCIMRecord {
-        let members = group.members.compactMap { directory.reference(to: $0) }
+        let members = group.members.filter(directory.isVisible).compactMap { directory.reference(to: $0) }
         var fields: [JSONTree.Member] = [
             .init("id", .string(String(group.groupID))), .init("displayName", .string(group.displayName)),
         ]
@@ -96,7 +96,7 @@ struct SCIMRecord: Sendable {
     /// The groups a principal is directly in, as `{display, value, $ref, type: direct}`; in a workspace, an
     /// admin of it is also in `admins`, as Databricks' workspace-local group of admins shows.
     private static func parents(of id: Int64, in directory: SCIMDirectory.Snapshot) -> JSONTree {
-        var groups = (directory.memberships[id] ?? []).map { group in
+        var groups = directory.visibleMemberships(of: id).map { group in
             JSONTree.object([
                 .init("display", .string(group.name)), .init("value", .string(String(group.id))),
                 .init("$ref", .string("Groups/\(group.id)")), .init("type", .string("direct")),
@@ -110,8 +110,8 @@ struct SCIMRecord: Sendable {
 
     /// The filter attributes of `parents(of:in:)`.
     private static func parentAttributes(of id: Int64, in directory: SCIMDirectory.Snapshot) -> [String: [SCIMFilter.Value]] {
-        var names = (directory.memberships[id] ?? []).map { SCIMFilter.Value.string($0.name) }
-        var values = (directory.memberships[id] ?? []).map { SCIMFilter.Value.string(String($0.id)) }
+        var names = directory.visibleMemberships(of: id).map { SCIMFilter.Value.string($0.name) }
+        var values = directory.visibleMemberships(of: id).map { SCIMFilter.Value.string(String($0.id)) }
         if directory.access?[id] == .admin {
             names.append(.string("admins"))
             values.append(.string("admins"))

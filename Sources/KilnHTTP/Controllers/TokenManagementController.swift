@@ -53,7 +53,8 @@ public struct TokenManagementController: Sendable {
     }
 
     /// `{application_id, comment?, lifetime_seconds?}` → `{token_info, token_value}`. The service principal
-    /// must be its account's and assigned to the workspace; `RESOURCE_DOES_NOT_EXIST` otherwise.
+    /// must be its account's and assigned to the workspace (`RESOURCE_DOES_NOT_EXIST` otherwise), active
+    /// and not an account admin (`PERMISSION_DENIED`).
     @Sendable func createOnBehalf(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         try SCIMController.requireAdmin(context)
         let parameters = try await APIParameters.read(request)
@@ -64,6 +65,10 @@ public struct TokenManagementController: Sendable {
             try await accounts.assignments.permission(of: user.userID, in: workspace.workspaceID) != nil
         else {
             throw KilnError(.resourceDoesNotExist, "Service principal with application ID \(applicationID) is not in this workspace.")
+        }
+        // A workspace admin is no account admin: a token of one would open the Account API.
+        guard !user.isAdmin, user.active else {
+            throw KilnError(.permissionDenied, "Tokens of an account admin or an inactive service principal cannot be made on its behalf.")
         }
         let (secret, info) = try await tokens.create(
             workspaceID: workspace.workspaceID, userID: user.userID, comment: try parameters.string("comment") ?? "",
