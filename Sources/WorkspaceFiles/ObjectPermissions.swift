@@ -112,6 +112,32 @@ extension WorkspaceService {
         return try await lineage(db, workspaceID: workspaceID, caller: caller, path: path).level
     }
 
+    /// The object at `path` (not the root) and the highest level granted to `caller` on it or a folder above
+    /// it, in one query whose one row is the object's metadata and a rank: what an admin's get-status reads,
+    /// plus one column.
+    static func objectAndLevel(
+        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
+    ) async throws -> (ObjectInfo, PermissionLevel?)? {
+        let ranks = PermissionLevel.allCases.enumerated().map { "WHEN '\($0.element.rawValue)' THEN \($0.offset + 1)" }
+        let granted = db.select()
+            .column(SQLRaw("MAX(CASE \(ObjectACL.name).level \(ranks.joined(separator: " ")) END)"))
+            .from(ObjectACL.name)
+            .join(
+                SQLAlias(SQLIdentifier(ObjectTable.name), as: SQLIdentifier("above")), method: SQLJoinMethod.inner,
+                on: SQLColumn("object_id", table: "above"), .equal, SQLColumn("object_id", table: ObjectACL.name)
+            )
+            .where(SQLColumn("workspace_id", table: "above"), .equal, SQLBind(workspaceID))
+            .where(SQLColumn("path", table: "above"), .in, SQLBind.group(path.lineage.map(\.value)))
+            .where(SQLColumn("principal_id", table: ObjectACL.name), .in, SQLBind.group(Array(caller.principalIDs)))
+        guard
+            let row = try await db.select().columns(ObjectTable.metadataColumns)
+                .column(SQLAlias(SQLGroupExpression(granted.select), as: SQLIdentifier("level_rank")))
+                .from(ObjectTable.name).where("workspace_id", .equal, workspaceID).where("path", .equal, path.value).first()
+        else { return nil }
+        let rank = try row.decode(column: "level_rank", as: Int?.self)
+        return (try ObjectInfo(row: row), rank.flatMap { PermissionLevel.allCases.indices.contains($0 - 1) ? PermissionLevel.allCases[$0 - 1] : nil })
+    }
+
     /// The objects from the top folder down to `path` (those that exist; the root is not among them) and the
     /// highest level granted to `caller` on any of them, in one query.
     static func lineage(

@@ -25,10 +25,11 @@ public struct WorkspaceService: Sendable {
     public func getStatus(workspaceID: Int64, path: WorkspacePath, caller: WorkspaceCaller = .admin) async throws -> ObjectInfo {
         let found = try await database.read { db -> ObjectInfo? in
             if caller.isAdmin || path.isRoot { return try await ObjectTable.find(db, workspaceID: workspaceID, path: path) }
-            // The object and the folders above it, with their grants, in one query.
-            let lineage = try await Self.lineage(db, workspaceID: workspaceID, caller: caller, path: path)
-            guard let object = lineage.objects.first(where: { $0.path == path }) else { return nil }
-            guard lineage.level != nil || Self.isSignpost(path) else {
+            // The object and the grants on it and the folders above it, in one query.
+            guard let (object, level) = try await Self.objectAndLevel(db, workspaceID: workspaceID, caller: caller, path: path) else {
+                return nil
+            }
+            guard level != nil || Self.isSignpost(path) else {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
             return object
