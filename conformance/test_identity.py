@@ -357,3 +357,29 @@ def test_lakebase_projects_answer_by_can_use_and_can_manage(a, kiln, login):
     owner.postgres.delete_project(project).wait()
     for principal in (maker, user):
         a.service_principals.delete(principal.id)
+
+
+def test_workspace_admins_manage_secrets_of_their_service_principals_through_the_proxy(a, kiln, login):
+    ws = workspace(a)
+    owner = WorkspaceClient(host=f"{kiln.url}/w/{ws.deployment_name}", username=login.username, password=login.password,
+                            auth_type="basic")
+    principal, first = robot(a)
+    with pytest.raises(ResourceDoesNotExist):   # not assigned to this workspace
+        owner.service_principal_secrets_proxy.create(principal.id)
+    a.workspace_assignment.update(ws.workspace_id, int(principal.id), permissions=[iam.WorkspacePermission.USER])
+    made = owner.service_principal_secrets_proxy.create(principal.id, lifetime="3600s")
+    assert made.secret and made.id
+    assert {s.id for s in owner.service_principal_secrets_proxy.list(principal.id)} == {s.id for s in a.service_principal_secrets.list(principal.id)}
+    assert as_robot(kiln, ws, principal, made.secret).current_user.me().user_name == principal.application_id
+    with pytest.raises(PermissionDenied):   # a user of the workspace, not its admin
+        as_robot(kiln, ws, principal, made.secret).service_principal_secrets_proxy.create(principal.id)
+    owner.service_principal_secrets_proxy.delete(principal.id, made.id)
+    with pytest.raises(Exception):
+        as_robot(kiln, ws, principal, made.secret).current_user.me()
+    assert as_robot(kiln, ws, principal, first).current_user.me().user_name == principal.application_id
+    # An account admin's secrets stay with the Account API.
+    a.service_principals.patch(principal.id, schemas=PATCH, operations=[
+        iam.Patch(op=iam.PatchOp.ADD, path="roles", value=[{"value": "account_admin"}])])
+    with pytest.raises(PermissionDenied):
+        owner.service_principal_secrets_proxy.create(principal.id)
+    a.service_principals.delete(principal.id)

@@ -49,6 +49,8 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     let api = router.group("api/2.0")
         .add(middleware: WorkspaceAuthentication(authenticator: authenticator, servicePrincipals: services.servicePrincipals))
         .group(context: AuthenticatedContext.self)
+    let secrets = ServicePrincipalSecretsController(servicePrincipals: services.servicePrincipals, accounts: services.accounts)
+    secrets.addWorkspaceRoutes(to: api)
     TokenController(tokens: services.tokens).addRoutes(to: api)
     TokenManagementController(tokens: services.tokens, servicePrincipals: services.servicePrincipals, accounts: services.accounts)
         .addRoutes(to: api)
@@ -67,6 +69,6 @@ public func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     AccountSCIMController(accounts: services.accounts, servicePrincipals: services.servicePrincipals).addRoutes(to: accountAPI)
     WorkspaceAssignmentController(accounts: services.accounts, servicePrincipals: services.servicePrincipals, workspaces: services.accountWorkspaces)
         .addRoutes(to: accountAPI)
-    ServicePrincipalSecretsController(servicePrincipals: services.servicePrincipals).addRoutes(to: accountAPI)
+    secrets.addRoutes(to: accountAPI)
     return router
 }

@@ -8,20 +8,36 @@ import KilnCore
 /// at the OAuth token endpoints (M2M). The Account API's callers are the account's admins.
 public struct ServicePrincipalSecretsController: Sendable {
     let servicePrincipals: ServicePrincipals
+    let accounts: AccountStore
 
-    public init(servicePrincipals: ServicePrincipals) {
+    public init(servicePrincipals: ServicePrincipals, accounts: AccountStore) {
         self.servicePrincipals = servicePrincipals
+        self.accounts = accounts
     }
 
+    /// The Account API's routes (`…/accounts/{account_id}/servicePrincipals/…`), for account admins.
     public func addRoutes(to group: RouterGroup<AccountContext>) {
         let secrets = "servicePrincipals/:service_principal_id/credentials/secrets"
-        group.post(RouterPath(secrets), use: create)
-        group.get(RouterPath(secrets), use: list)
-        group.delete(RouterPath(secrets + "/:secret_id"), use: delete)
+        group.post(RouterPath(secrets)) { request, context in try await create(for: try await principal(context), request) }
+        group.get(RouterPath(secrets)) { _, context in try await list(for: try await principal(context)) }
+        group.delete(RouterPath(secrets + "/:secret_id")) { _, context in
+            try await delete(try context.parameters.require("secret_id"), for: try await principal(context))
+        }
     }
 
-    @Sendable func create(_ request: Request, context: AccountContext) async throws -> Response {
-        let principal = try await principal(context)
+    /// A workspace's proxy of the same API (`/api/2.0/accounts/servicePrincipals/{id}/credentials/secrets`,
+    /// the SDK's `w.service_principal_secrets_proxy`): its admins manage the secrets of the service
+    /// principals assigned to it, except an account admin's, whose secret would open the Account API.
+    public func addWorkspaceRoutes(to group: RouterGroup<AuthenticatedContext>) {
+        let secrets = "accounts/servicePrincipals/:service_principal_id/credentials/secrets"
+        group.post(RouterPath(secrets)) { request, context in try await create(for: try await principal(context), request) }
+        group.get(RouterPath(secrets)) { _, context in try await list(for: try await principal(context)) }
+        group.delete(RouterPath(secrets + "/:secret_id")) { _, context in
+            try await delete(try context.parameters.require("secret_id"), for: try await principal(context))
+        }
+    }
+
+    func create(for principal: ServicePrincipal, _ request: Request) async throws -> Response {
         let parameters = try await APIParameters.read(request)
         var lifetime: Int64?
         if let text = try parameters.string("lifetime") {
@@ -37,23 +53,37 @@ public struct ServicePrincipalSecretsController: Sendable {
     }
 
     /// All of the principal's secrets in one page (`secrets`, no `next_page_token`).
-    @Sendable func list(_ request: Request, context: AccountContext) async throws -> Response {
-        let principal = try await principal(context)
+    func list(for principal: ServicePrincipal) async throws -> Response {
         let secrets = try await servicePrincipals.secrets(of: principal)
         return JSONResponse.ok(JSONTree.object([.init("secrets", .array(secrets.map(Self.json)))]))
     }
 
-    @Sendable func delete(_ request: Request, context: AccountContext) async throws -> Response {
-        let principal = try await principal(context)
-        try await servicePrincipals.deleteSecret(id: try context.parameters.require("secret_id"), of: principal)
+    func delete(_ secretID: String, for principal: ServicePrincipal) async throws -> Response {
+        try await servicePrincipals.deleteSecret(id: secretID, of: principal)
         return JSONResponse.empty()
     }
 
     private func principal(_ context: AccountContext) async throws -> ServicePrincipal {
-        let id = try context.parameters.require("service_principal_id")
-        guard let number = Int64(id),
-            let principal = try await servicePrincipals.principal(accountID: try context.parameters.require("account_id"), id: number)
-        else { throw KilnError(.resourceDoesNotExist, "Service principal \(id) does not exist.") }
+        try await principal(try context.parameters.require("service_principal_id"), accountID: try context.parameters.require("account_id"))
+    }
+
+    private func principal(_ context: AuthenticatedContext) async throws -> ServicePrincipal {
+        try SCIMController.requireAdmin(context)
+        let workspace = context.workspace
+        let principal = try await principal(try context.parameters.require("service_principal_id"), accountID: workspace.accountID)
+        guard try await accounts.assignments.permission(of: principal.user.userID, in: workspace.workspaceID) != nil else {
+            throw KilnError(.resourceDoesNotExist, "Service principal \(principal.user.userID) does not exist.")
+        }
+        guard !principal.user.isAdmin else {
+            throw KilnError(.permissionDenied, "The secrets of an account admin are managed on the Account API.")
+        }
+        return principal
+    }
+
+    private func principal(_ id: String, accountID: String) async throws -> ServicePrincipal {
+        guard let number = Int64(id), let principal = try await servicePrincipals.principal(accountID: accountID, id: number) else {
+            throw KilnError(.resourceDoesNotExist, "Service principal \(id) does not exist.")
+        }
         return principal
     }
 
