@@ -104,23 +104,41 @@ extension WorkspaceService {
         return isSignpost(path) ? max(inherited ?? .canRead, .canRead) : inherited
     }
 
-    /// The level granted on `path` or above it, without the signposts' read.
+    /// The level granted on `path` or above it, without the signposts' read. `path` need not exist: the
+    /// folders above it decide.
     static func inheritedLevel(
         _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
     ) async throws -> PermissionLevel? {
         if caller.isAdmin { return .canManage }
-        return try await lineage(db, workspaceID: workspaceID, caller: caller, path: path).level
+        guard !path.isRoot else { return nil }
+        let row = try await grantedRank(db, workspaceID: workspaceID, caller: caller, path: path).first()
+        return try level(rank: row?.decode(column: rankColumn, as: Int?.self))
     }
 
     /// The object at `path` (not the root) and the highest level granted to `caller` on it or a folder above
-    /// it, in one query whose one row is the object's metadata and a rank: what an admin's get-status reads,
-    /// plus one column.
+    /// it, in one query whose one row is the object's metadata and `grantedRank`: what an admin's get-status
+    /// reads, plus one column.
     static func objectAndLevel(
         _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
     ) async throws -> (ObjectInfo, PermissionLevel?)? {
+        let granted = grantedRank(db, workspaceID: workspaceID, caller: caller, path: path)
+        guard
+            let row = try await db.select().columns(ObjectTable.metadataColumns)
+                .column(SQLAlias(SQLGroupExpression(granted.select), as: SQLIdentifier(rankColumn)))
+                .from(ObjectTable.name).where("workspace_id", .equal, workspaceID).where("path", .equal, path.value).first()
+        else { return nil }
+        return (try ObjectInfo(row: row), try level(rank: row.decode(column: rankColumn, as: Int?.self)))
+    }
+
+    /// A query of one row and one column, `level_rank`: the highest level granted to `caller` on `path` or a
+    /// folder above it, as its place in `PermissionLevel.allCases` counted from 1 (NULL: none). SQL's MAX
+    /// over the level names would order them alphabetically.
+    private static func grantedRank(
+        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
+    ) -> SQLSelectBuilder {
         let ranks = PermissionLevel.allCases.enumerated().map { "WHEN '\($0.element.rawValue)' THEN \($0.offset + 1)" }
-        let granted = db.select()
-            .column(SQLRaw("MAX(CASE \(ObjectACL.name).level \(ranks.joined(separator: " ")) END)"))
+        return db.select()
+            .column(SQLAlias(SQLRaw("MAX(CASE \(ObjectACL.name).level \(ranks.joined(separator: " ")) END)"), as: SQLIdentifier(rankColumn)))
             .from(ObjectACL.name)
             .join(
                 SQLAlias(SQLIdentifier(ObjectTable.name), as: SQLIdentifier("above")), method: SQLJoinMethod.inner,
@@ -129,46 +147,14 @@ extension WorkspaceService {
             .where(SQLColumn("workspace_id", table: "above"), .equal, SQLBind(workspaceID))
             .where(SQLColumn("path", table: "above"), .in, SQLBind.group(path.lineage.map(\.value)))
             .where(SQLColumn("principal_id", table: ObjectACL.name), .in, SQLBind.group(Array(caller.principalIDs)))
-        guard
-            let row = try await db.select().columns(ObjectTable.metadataColumns)
-                .column(SQLAlias(SQLGroupExpression(granted.select), as: SQLIdentifier("level_rank")))
-                .from(ObjectTable.name).where("workspace_id", .equal, workspaceID).where("path", .equal, path.value).first()
-        else { return nil }
-        let rank = try row.decode(column: "level_rank", as: Int?.self)
-        return (try ObjectInfo(row: row), rank.flatMap { PermissionLevel.allCases.indices.contains($0 - 1) ? PermissionLevel.allCases[$0 - 1] : nil })
     }
 
-    /// The objects from the top folder down to `path` (those that exist; the root is not among them) and the
-    /// highest level granted to `caller` on any of them, in one query.
-    static func lineage(
-        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
-    ) async throws -> (objects: [ObjectInfo], level: PermissionLevel?) {
-        let paths = path.lineage
-        guard !paths.isEmpty else { return ([], nil) }
-        let objects = ObjectTable.name
-        let rows = try await db.select()
-            .columns(ObjectTable.metadataColumns.map { SQLColumn($0, table: objects) })
-            .column(SQLColumn("level", table: ObjectACL.name))
-            .from(objects)
-            .join(
-                ObjectACL.name, method: SQLJoinMethod.left,
-                on: SQLBinaryExpression(
-                    SQLBinaryExpression(SQLColumn("object_id", table: ObjectACL.name), .equal, SQLColumn("object_id", table: objects)), .and,
-                    SQLBinaryExpression(SQLColumn("principal_id", table: ObjectACL.name), .in, SQLBind.group(Array(caller.principalIDs))))
-            )
-            .where(SQLColumn("workspace_id", table: objects), .equal, SQLBind(workspaceID))
-            .where(SQLColumn("path", table: objects), .in, SQLBind.group(paths.map(\.value)))
-            .all()
-        var found: [Int64: ObjectInfo] = [:]
-        var level: PermissionLevel?
-        for row in rows {
-            let object = try ObjectInfo(row: row)
-            found[object.objectID] = object
-            if let granted = try row.decode(column: "level", as: String?.self).flatMap(PermissionLevel.init(rawValue:)) {
-                level = max(level ?? granted, granted)
-            }
-        }
-        return (found.values.sorted { $0.path.value.count < $1.path.value.count }, level)
+    private static let rankColumn = "level_rank"
+
+    /// The level a `grantedRank` names; nil for none.
+    private static func level(rank: Int?) -> PermissionLevel? {
+        guard let rank, PermissionLevel.allCases.indices.contains(rank - 1) else { return nil }
+        return PermissionLevel.allCases[rank - 1]
     }
 
     /// Folders everyone may list: the root and `/Users`.

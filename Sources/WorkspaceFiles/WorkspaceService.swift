@@ -58,8 +58,8 @@ public struct WorkspaceService: Sendable {
             if caller.isAdmin || path.isRoot {
                 (found, inherited) = (try await ObjectTable.find(db, workspaceID: workspaceID, path: path), caller.isAdmin ? .canManage : nil)
             } else {
-                let lineage = try await Self.lineage(db, workspaceID: workspaceID, caller: caller, path: path)
-                (found, inherited) = (lineage.objects.first { $0.path == path }, lineage.level)
+                let object = try await Self.objectAndLevel(db, workspaceID: workspaceID, caller: caller, path: path)
+                (found, inherited) = (object?.0, object?.1)
             }
             guard let object = found else { return nil }
             guard inherited != nil || Self.isSignpost(path) else {

@@ -242,17 +242,8 @@ public struct PermissionsController: Sendable {
     /// The name fields of an entry for a principal id; nil for one no longer in the account.
     private static func name(of id: Int64, in directory: SCIMDirectory.Snapshot) -> [JSONTree.Member]? {
         if id == WorkspaceCaller.allUsers { return [.init("group_name", .string("users"))] }
-        if let principal = directory.servicePrincipals.first(where: { $0.user.userID == id }) {
-            return [
-                .init("service_principal_name", .string(principal.applicationID)), .init("display_name", .string(principal.user.displayName)),
-            ]
+        return directory.principal(id).map { collection, name, display in
+            [.init(collection.nameField, .string(name)), .init("display_name", .string(display))]
         }
-        if let user = directory.users.first(where: { $0.userID == id }) {
-            return [.init("user_name", .string(user.userName)), .init("display_name", .string(user.displayName))]
-        }
-        if let group = directory.groups.first(where: { $0.groupID == id }) {
-            return [.init("group_name", .string(group.displayName)), .init("display_name", .string(group.displayName))]
-        }
-        return nil
     }
 }

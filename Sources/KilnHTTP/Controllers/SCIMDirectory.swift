@@ -20,6 +20,15 @@ struct SCIMDirectory: Sendable {
         case servicePrincipals = "ServicePrincipals"
         case groups = "Groups"
 
+        /// The field that names such a principal in an access control list or a workspace assignment.
+        var nameField: String {
+            switch self {
+            case .users: "user_name"
+            case .servicePrincipals: "service_principal_name"
+            case .groups: "group_name"
+            }
+        }
+
         var noun: String {
             switch self {
             case .users: "User"
@@ -68,21 +77,26 @@ struct SCIMDirectory: Sendable {
             return found
         }
 
+        /// What a principal id names in the account: its collection, the name the Permissions and workspace
+        /// assignment APIs give it (a user name, a service principal's application id, a group's display
+        /// name) and its display name; nil for an id the account lacks.
+        func principal(_ id: Int64) -> (collection: Collection, name: String, display: String)? {
+            if let principal = servicePrincipals.first(where: { $0.user.userID == id }) {
+                return (.servicePrincipals, principal.applicationID, principal.user.displayName)
+            }
+            if let user = users.first(where: { $0.userID == id }) { return (.users, user.userName, user.displayName) }
+            if let group = groups.first(where: { $0.groupID == id }) { return (.groups, group.displayName, group.displayName) }
+            return nil
+        }
+
         /// A member as a group lists it: `{display, value, $ref}`.
         func reference(to id: Int64) -> (id: String, display: String, json: JSONTree)? {
-            let found: (String, String)? =
-                if let principal = servicePrincipals.first(where: { $0.user.userID == id }) {
-                    (principal.user.displayName, "ServicePrincipals")
-                } else if let user = users.first(where: { $0.userID == id }) {
-                    (user.displayName, "Users")
-                } else if let group = groups.first(where: { $0.groupID == id }) {
-                    (group.displayName, "Groups")
-                } else { nil }
-            guard let (display, collection) = found else { return nil }
+            guard let (collection, _, display) = principal(id) else { return nil }
             return (
                 String(id), display,
                 .object([
-                    .init("display", .string(display)), .init("value", .string(String(id))), .init("$ref", .string("\(collection)/\(id)")),
+                    .init("display", .string(display)), .init("value", .string(String(id))),
+                    .init("$ref", .string("\(collection.rawValue)/\(id)")),
                 ])
             )
         }

@@ -95,19 +95,9 @@ public struct WorkspaceAssignmentController: Sendable {
     /// `PrincipalOutput`: `principal_id`, `display_name` and `user_name`, `service_principal_name` (its
     /// application id) or `group_name`.
     private static func principal(_ id: Int64, in snapshot: SCIMDirectory.Snapshot) -> JSONTree? {
-        let name: (String, String, String)
-        if let principal = snapshot.servicePrincipals.first(where: { $0.user.userID == id }) {
-            name = ("service_principal_name", principal.applicationID, principal.user.displayName)
-        } else if let user = snapshot.users.first(where: { $0.userID == id }) {
-            name = ("user_name", user.userName, user.displayName)
-        } else if let group = snapshot.groups.first(where: { $0.groupID == id }) {
-            name = ("group_name", group.displayName, group.displayName)
-        } else {
-            return nil
+        snapshot.principal(id).map { collection, name, display in
+            .object([.init("principal_id", .integer(id)), .init("display_name", .string(display)), .init(collection.nameField, .string(name))])
         }
-        return .object([
-            .init("principal_id", .integer(id)), .init("display_name", .string(name.2)), .init(name.0, .string(name.1)),
-        ])
     }
 
     private static func assignment(_ principal: JSONTree, _ permission: WorkspacePermission) -> JSONTree {
