@@ -4,6 +4,7 @@
 @testable import Compute
 import Foundation
 import Logging
+import Synchronization
 
 /// A throwaway work directory with its own compute configuration, for tests that run real postgres.
 struct ComputeFixture {
@@ -18,16 +19,23 @@ struct ComputeFixture {
         configuration = try ComputeConfiguration(workDirectory: root + "/compute")
     }
 
-    /// A port no process listens on (TCP) right now.
+    /// A port no process listens on (TCP) right now and no fixture of this test run has handed out: two
+    /// servers made before either starts (or by tests running side by side) would otherwise draw the same
+    /// port now and then, and the second postgres fail on the first one's socket lock.
     func freePort() -> Int {
         for _ in 0..<100 {
             let port = Int.random(in: 57000..<58000)
-            if PortProbe.canBind(port: port) && !FileManager.default.fileExists(atPath: "\(configuration.socketDirectory)/.s.PGSQL.\(port)") {
+            if PortProbe.canBind(port: port) && !FileManager.default.fileExists(atPath: "\(configuration.socketDirectory)/.s.PGSQL.\(port)"),
+                Self.handedOut.withLock({ $0.insert(port).inserted })
+            {
                 return port
             }
         }
         fatalError("no free port")
     }
+
+    /// Every port `freePort` returned in this process.
+    private static let handedOut = Mutex<Set<Int>>([])
 
     /// A new empty cluster under the fixture and the spec that serves it.
     func newServer(_ name: String, settings: [String: String] = [:]) async throws -> ServerSpec {
