@@ -3,7 +3,8 @@
 Measures, each at 1 and 16 concurrent clients: get-status, list of a 1,000-object folder, and
 import + export of a 64 KiB and a 10 MB notebook (JSON, base64 as the SDK sends it); get-status and
 the list again as a user who is not an admin and reads /bench through a group's grant on it
-(workspace object permissions, inherited), with the ratio to the admin's figures. Also the
+(workspace object permissions, inherited), with the ratio to the admin's figures in req/s and in the
+server's CPU time per request. Also the
 server's time from spawn to ready (median of 5 cold starts) and its resident memory when idle.
 Prints one Markdown table. Standard library only; needs wrk.
 """
@@ -50,6 +51,12 @@ def start(kiln: str, data_dir: Path, port: int) -> tuple[subprocess.Popen, float
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user and system CPU time so far, in seconds (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -180,15 +187,24 @@ def main() -> None:
             rows.append((name, results))
         for name, url in as_user:
             rows.append((name, [wrk(url, user_token, c, args.seconds, None) for c in (1, 16)]))
-        # The user's cells against the admin's, measured again beside them (admin, user, admin, user).
+        # The user's cells against the admin's, measured again beside them, five rounds, the order turned
+        # each round (admin, user, user, admin, …) so drift on a noisy machine falls on both. Besides
+        # req/s, the server's CPU time per request (from /proc), which noise from other processes moves
+        # less: the ratio is admin ÷ user, so that both ratios read "the user's figure as a share of the
+        # admin's".
         ratios = []
         for (name, url), admin_name in zip(as_user, ("get-status", "list (1,000 objects)")):
             for c in (1, 16):
-                admin_runs, user_runs = [], []
-                for _ in range(3):
-                    admin_runs.append(wrk(url, token, c, args.seconds, None)["rps"])
-                    user_runs.append(wrk(url, user_token, c, args.seconds, None)["rps"])
-                ratios.append((f"{admin_name}, user ÷ admin req/s ({c})", statistics.median(user_runs) / statistics.median(admin_runs)))
+                runs = {token: [], user_token: []}
+                for n in range(5):
+                    for caller in ((token, user_token) if n % 2 == 0 else (user_token, token)):
+                        before = cpu_seconds(process.pid)
+                        result = wrk(url, caller, c, args.seconds, None)
+                        runs[caller].append((result["rps"], (cpu_seconds(process.pid) - before) / (result["rps"] * args.seconds)))
+                rps = statistics.median(r for r, _ in runs[user_token]) / statistics.median(r for r, _ in runs[token])
+                cpu = statistics.median(t for _, t in runs[token]) / statistics.median(t for _, t in runs[user_token])
+                ratios.append((f"{admin_name}, user ÷ admin req/s ({c})", rps))
+                ratios.append((f"{admin_name}, admin ÷ user server CPU per request ({c})", cpu))
         busy_rss = rss_mib(process.pid)
         stop(process)
 

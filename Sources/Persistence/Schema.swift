@@ -235,5 +235,17 @@ public enum Schema {
                 """,
             ]
         },
+        Migration(version: 7, name: "a version of each workspace's object permissions") { _ in
+            [
+                // Counts the changes to a workspace's `workspace_object_acls`, made in the same transaction: a
+                // Kiln that keeps the grants in memory reads this with the object a request is about and knows
+                // its copy is current, whichever Kiln on the database made the change. No row: version 0.
+                """
+                CREATE TABLE workspace_acl_versions (
+                    workspace_id BIGINT PRIMARY KEY REFERENCES workspaces (workspace_id) ON DELETE CASCADE,
+                    version BIGINT NOT NULL)
+                """
+            ]
+        },
     ]
 }

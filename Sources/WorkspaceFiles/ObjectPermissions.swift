@@ -50,9 +50,11 @@ public struct WorkspaceCaller: Sendable, Equatable {
 }
 
 /// The SQL of `workspace_object_acls`: explicit grants of a level on an object to a principal. A grant on
-/// a folder reaches everything below it. Rows go with their object (`ON DELETE CASCADE`).
+/// a folder reaches everything below it. Rows go with their object (`ON DELETE CASCADE`). Every change to
+/// them counts up the workspace's row in `workspace_acl_versions` in the same transaction (`changed`).
 enum ObjectACL {
     static let name = "workspace_object_acls"
+    static let versions = "workspace_acl_versions"
 
     /// For each of `objectIDs` that grants anything to one of `principals`, the highest level granted.
     static func levels(_ db: any SQLDatabase, objectIDs: [Int64], principals: Set<Int64>) async throws -> [Int64: PermissionLevel] {
@@ -79,16 +81,55 @@ enum ObjectACL {
             }
     }
 
+    /// Every grant in a workspace: (path of the object, principal, level).
+    static func all(_ db: any SQLDatabase, workspaceID: Int64) async throws -> [(path: String, principalID: Int64, level: PermissionLevel)] {
+        try await db.select()
+            .column(SQLColumn("path", table: ObjectTable.name))
+            .column(SQLColumn("principal_id", table: name))
+            .column(SQLColumn("level", table: name))
+            .from(name)
+            .join(ObjectTable.name, on: SQLColumn("object_id", table: ObjectTable.name), .equal, SQLColumn("object_id", table: name))
+            .where(SQLColumn("workspace_id", table: name), .equal, SQLBind(workspaceID))
+            .all()
+            .compactMap { row in
+                guard let level = PermissionLevel(rawValue: try row.decode(column: "level", as: String.self)) else { return nil }
+                return (try row.decode(column: "path", as: String.self), try row.decode(column: "principal_id", as: Int64.self), level)
+            }
+    }
+
     /// Grants `level` on an object to a principal, replacing what it had there.
     static func grant(_ db: any SQLDatabase, workspaceID: Int64, objectID: Int64, principalID: Int64, level: PermissionLevel) async throws {
         try await db.delete(from: name).where("object_id", .equal, objectID).where("principal_id", .equal, principalID).run()
         try await db.insert(into: name).columns("workspace_id", "object_id", "principal_id", "level")
             .values(SQLBind(workspaceID), SQLBind(objectID), SQLBind(principalID), SQLBind(level.rawValue)).run()
+        try await changed(db, workspaceID: workspaceID)
     }
 
     /// Removes every grant on an object.
-    static func revokeAll(_ db: any SQLDatabase, objectID: Int64) async throws {
+    static func revokeAll(_ db: any SQLDatabase, workspaceID: Int64, objectID: Int64) async throws {
         try await db.delete(from: name).where("object_id", .equal, objectID).run()
+        try await changed(db, workspaceID: workspaceID)
+    }
+
+    /// Counts a change to the workspace's grants, in the transaction that makes it. Deleting objects
+    /// deletes their grants, so it counts too.
+    static func changed(_ db: any SQLDatabase, workspaceID: Int64) async throws {
+        try await db.raw(
+            """
+            INSERT INTO \(ident: versions) (workspace_id, version) VALUES (\(bind: workspaceID), 1)
+            ON CONFLICT (workspace_id) DO UPDATE SET version = \(ident: versions).version + 1
+            """
+        ).run()
+    }
+
+    /// The workspace's count of changes to its grants (0: none yet).
+    static func version(_ db: any SQLDatabase, workspaceID: Int64) async throws -> Int64 {
+        try await versionQuery(db, workspaceID: workspaceID).first()?.decode(column: "version", as: Int64.self) ?? 0
+    }
+
+    /// The query of `version`, also read as a column beside an object (NULL: version 0).
+    static func versionQuery(_ db: any SQLDatabase, workspaceID: Int64) -> SQLSelectBuilder {
+        db.select().column("version").from(versions).where("workspace_id", .equal, workspaceID)
     }
 }
 
@@ -96,76 +137,48 @@ extension WorkspaceService {
     /// What `caller` may do with the object at `path` (which may not exist yet: its ancestors decide): the
     /// highest level granted to it on the object or any folder above it; everything for an admin. The root
     /// and `/Users` may be read by everyone, to find one's way, without that reaching what is inside them.
-    static func level(
-        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
+    /// `inWrite`: `db` is in a write transaction (see `ObjectGrantCache`).
+    func level(
+        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath, inWrite: Bool
     ) async throws -> PermissionLevel? {
         if caller.isAdmin { return .canManage }
-        let inherited = try await inheritedLevel(db, workspaceID: workspaceID, caller: caller, path: path)
-        return isSignpost(path) ? max(inherited ?? .canRead, .canRead) : inherited
+        let inherited = try await inheritedLevel(db, workspaceID: workspaceID, caller: caller, path: path, inWrite: inWrite)
+        return Self.isSignpost(path) ? max(inherited ?? .canRead, .canRead) : inherited
     }
 
     /// The level granted on `path` or above it, without the signposts' read. `path` need not exist: the
     /// folders above it decide.
-    static func inheritedLevel(
-        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
+    func inheritedLevel(
+        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath, inWrite: Bool
     ) async throws -> PermissionLevel? {
         if caller.isAdmin { return .canManage }
         guard !path.isRoot else { return nil }
-        let row = try await grantedRank(db, workspaceID: workspaceID, caller: caller, path: path).first()
-        return try level(rank: row?.decode(column: rankColumn, as: Int?.self))
+        return try await grantCache.grants(db, workspaceID: workspaceID, version: nil, keep: !inWrite).inherited(by: caller, on: path)
     }
 
-    /// The object at `path` (not the root) and the highest level granted to `caller` on it or a folder above
-    /// it, in one query whose one row is the object's metadata and `grantedRank`: what an admin's get-status
-    /// reads, plus one column.
-    static func objectAndLevel(
-        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
-    ) async throws -> (ObjectInfo, PermissionLevel?)? {
-        let granted = grantedRank(db, workspaceID: workspaceID, caller: caller, path: path)
+    /// The object at `path` (not the root) and the workspace's grants, for a read: one query for the
+    /// object and the version of the grants, which are then most often in memory already.
+    func objectAndGrants(_ db: any SQLDatabase, workspaceID: Int64, path: WorkspacePath) async throws -> (ObjectInfo, ObjectGrants)? {
+        let versionColumn = "acl_version"
         guard
             let row = try await db.select().columns(ObjectTable.metadataColumns)
-                .column(SQLAlias(SQLGroupExpression(granted.select), as: SQLIdentifier(rankColumn)))
+                .column(SQLAlias(SQLGroupExpression(ObjectACL.versionQuery(db, workspaceID: workspaceID).select), as: SQLIdentifier(versionColumn)))
                 .from(ObjectTable.name).where("workspace_id", .equal, workspaceID).where("path", .equal, path.value).first()
         else { return nil }
-        return (try ObjectInfo(row: row), try level(rank: row.decode(column: rankColumn, as: Int?.self)))
-    }
-
-    /// A query of one row and one column, `level_rank`: the highest level granted to `caller` on `path` or a
-    /// folder above it, as its place in `PermissionLevel.allCases` counted from 1 (NULL: none). SQL's MAX
-    /// over the level names would order them alphabetically.
-    private static func grantedRank(
-        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
-    ) -> SQLSelectBuilder {
-        let ranks = PermissionLevel.allCases.enumerated().map { "WHEN '\($0.element.rawValue)' THEN \($0.offset + 1)" }
-        return db.select()
-            .column(SQLAlias(SQLRaw("MAX(CASE \(ObjectACL.name).level \(ranks.joined(separator: " ")) END)"), as: SQLIdentifier(rankColumn)))
-            .from(ObjectACL.name)
-            .join(
-                SQLAlias(SQLIdentifier(ObjectTable.name), as: SQLIdentifier("above")), method: SQLJoinMethod.inner,
-                on: SQLColumn("object_id", table: "above"), .equal, SQLColumn("object_id", table: ObjectACL.name)
-            )
-            .where(SQLColumn("workspace_id", table: "above"), .equal, SQLBind(workspaceID))
-            .where(SQLColumn("path", table: "above"), .in, SQLBind.group(path.lineage.map(\.value)))
-            .where(SQLColumn("principal_id", table: ObjectACL.name), .in, SQLBind.group(Array(caller.principalIDs)))
-    }
-
-    private static let rankColumn = "level_rank"
-
-    /// The level a `grantedRank` names; nil for none.
-    private static func level(rank: Int?) -> PermissionLevel? {
-        guard let rank, PermissionLevel.allCases.indices.contains(rank - 1) else { return nil }
-        return PermissionLevel.allCases[rank - 1]
+        let version = try row.decode(column: versionColumn, as: Int64?.self) ?? 0
+        return (try ObjectInfo(row: row), try await grantCache.grants(db, workspaceID: workspaceID, version: version, keep: true))
     }
 
     /// Folders everyone may list: the root and `/Users`.
     static func isSignpost(_ path: WorkspacePath) -> Bool { path.isRoot || path.value == "/Users" }
 
     /// Throws Databricks' `PERMISSION_DENIED` unless `caller` holds at least `needed` on `path`.
-    static func require(
-        _ needed: PermissionLevel, _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
+    func require(
+        _ needed: PermissionLevel, _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath,
+        inWrite: Bool = true
     ) async throws {
         if caller.isAdmin { return }
-        let held = try await level(db, workspaceID: workspaceID, caller: caller, path: path)
+        let held = try await level(db, workspaceID: workspaceID, caller: caller, path: path, inWrite: inWrite)
         guard let held, held >= needed else {
             throw KilnError(.permissionDenied, "You do not have \(needed.rawValue) permission on \(path).")
         }

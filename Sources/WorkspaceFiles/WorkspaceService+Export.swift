@@ -13,7 +13,7 @@ extension WorkspaceService {
     ) async throws -> ExportedObject {
         let found = try await database.read { db -> (ObjectInfo, Data)? in
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
-            if try await Self.inheritedLevel(db, workspaceID: workspaceID, caller: caller, path: path) == nil {
+            if try await inheritedLevel(db, workspaceID: workspaceID, caller: caller, path: path, inWrite: false) == nil {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
             guard object.objectType != .directory else { return (object, Data()) }

@@ -14,6 +14,8 @@ public struct WorkspaceService: Sendable {
 
     let database: any Database
     let clock: any WallClock
+    /// The grants of each workspace, in memory while their version in the database is unchanged.
+    let grantCache = ObjectGrantCache()
 
     public init(database: any Database, clock: any WallClock = SystemClock()) {
         self.database = database
@@ -25,11 +27,8 @@ public struct WorkspaceService: Sendable {
     public func getStatus(workspaceID: Int64, path: WorkspacePath, caller: WorkspaceCaller = .admin) async throws -> ObjectInfo {
         let found = try await database.read { db -> ObjectInfo? in
             if caller.isAdmin || path.isRoot { return try await ObjectTable.find(db, workspaceID: workspaceID, path: path) }
-            // The object and the grants on it and the folders above it, in one query.
-            guard let (object, level) = try await Self.objectAndLevel(db, workspaceID: workspaceID, caller: caller, path: path) else {
-                return nil
-            }
-            guard level != nil || Self.isSignpost(path) else {
+            guard let (object, grants) = try await objectAndGrants(db, workspaceID: workspaceID, path: path) else { return nil }
+            guard grants.inherited(by: caller, on: path) != nil || Self.isSignpost(path) else {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
             return object
@@ -53,25 +52,25 @@ public struct WorkspaceService: Sendable {
         workspaceID: Int64, path: WorkspacePath, notebooksModifiedAfter: Int64? = nil, caller: WorkspaceCaller = .admin
     ) async throws -> [ObjectInfo] {
         let objects = try await database.read { db -> [ObjectInfo]? in
-            let inherited: PermissionLevel?
-            let found: ObjectInfo?
-            if caller.isAdmin || path.isRoot {
-                (found, inherited) = (try await ObjectTable.find(db, workspaceID: workspaceID, path: path), caller.isAdmin ? .canManage : nil)
+            let found: (ObjectInfo, ObjectGrants?)?
+            if caller.isAdmin {
+                found = try await ObjectTable.find(db, workspaceID: workspaceID, path: path).map { ($0, nil) }
+            } else if path.isRoot {
+                found = (.root, try await grantCache.grants(db, workspaceID: workspaceID, version: nil, keep: true))
             } else {
-                let object = try await Self.objectAndLevel(db, workspaceID: workspaceID, caller: caller, path: path)
-                (found, inherited) = (object?.0, object?.1)
+                found = try await objectAndGrants(db, workspaceID: workspaceID, path: path)
             }
-            guard let object = found else { return nil }
-            guard inherited != nil || Self.isSignpost(path) else {
+            guard let (object, grants) = found else { return nil }
+            let inherited = grants?.inherited(by: caller, on: path)
+            guard caller.isAdmin || inherited != nil || Self.isSignpost(path) else {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
             guard object.objectType == .directory else { return [object] }
             let children = try await ObjectTable.children(db, workspaceID: workspaceID, of: path)
             // Every level includes reading, and it reaches everything below.
-            if inherited != nil { return children }
+            guard let grants, inherited == nil else { return children }
             // Read only as a signpost: the children granted to the caller.
-            let granted = try await ObjectACL.levels(db, objectIDs: children.map(\.objectID), principals: caller.principalIDs)
-            return children.filter { granted[$0.objectID] != nil || Self.isSignpost($0.path) }
+            return children.filter { grants.granted(to: caller, on: $0.path) != nil || Self.isSignpost($0.path) }
         }
         guard let objects else { throw Self.doesNotExist(path) }
         guard let after = notebooksModifiedAfter else { return objects }
@@ -87,7 +86,7 @@ public struct WorkspaceService: Sendable {
             let existing = try await ObjectTable.find(db, workspaceID: workspaceID, paths: lineage)
             let byPath = Dictionary(existing.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
             let deepest = lineage.last { byPath[$0] != nil } ?? .root
-            try await Self.require(deepest == path ? .canRead : .canEdit, db, workspaceID: workspaceID, caller: caller, path: deepest)
+            try await require(deepest == path ? .canRead : .canEdit, db, workspaceID: workspaceID, caller: caller, path: deepest)
             var granted = caller.isAdmin
             for ancestor in lineage {
                 if let object = byPath[ancestor] {
@@ -123,8 +122,8 @@ public struct WorkspaceService: Sendable {
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else {
                 throw Self.doesNotExist(path)
             }
-            try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path)
-            try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path.parent)
+            try await require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path)
+            try await require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path.parent)
             if object.objectType == .directory, !recursive,
                 try await ObjectTable.hasChildren(db, workspaceID: workspaceID, of: path)
             {
