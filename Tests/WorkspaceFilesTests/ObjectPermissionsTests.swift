@@ -139,7 +139,9 @@ import Testing
                     == .permissionDenied)
             // A write refused after it granted (Bob may not edit the root) leaves no grant behind.
             #expect(await Self.code { try await here.mkdirs(workspaceID: workspace, path: Self.path("/bobs"), caller: Self.bob) } == .permissionDenied)
-            #expect(await Self.code { _ = try await here.getStatus(workspaceID: workspace, path: Self.path("/bobs"), caller: Self.bob) } == .resourceDoesNotExist)
+            #expect(
+                await Self.code { _ = try await here.getStatus(workspaceID: workspace, path: Self.path("/bobs"), caller: Self.bob) }
+                    == .resourceDoesNotExist)
         }
     }
 }
