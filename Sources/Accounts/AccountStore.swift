@@ -7,39 +7,53 @@ import SQLKit
 public struct AccountStore: Sendable {
     private let database: any Database
     private let clock: any WallClock
+    /// Workspaces by how requests name them, users by id, and workspace access, in memory (`IdentityCache`);
+    /// shared by the copies of this store.
+    private let workspaceCache: IdentityCache<WorkspaceKey, Workspace>
+    private let userCache: IdentityCache<Int64, User>
+    private let accessCache: IdentityCache<WorkspaceAssignments.AccessKey, WorkspaceAssignments.Access>
 
     public init(database: any Database, clock: any WallClock = SystemClock()) {
         self.database = database
         self.clock = clock
+        workspaceCache = IdentityCache(database: database)
+        userCache = IdentityCache(database: database)
+        accessCache = IdentityCache(database: database)
+    }
+
+    /// How a request names its workspace (`TenantMiddleware`).
+    private enum WorkspaceKey: Hashable, Sendable {
+        case byDefault
+        case id(Int64)
+        case deploymentName(String)
     }
 
     /// The groups of the accounts in the same database.
     public var groups: Groups { Groups(database: database, clock: clock) }
 
     /// The workspace assignments in the same database.
-    public var assignments: WorkspaceAssignments { WorkspaceAssignments(database: database) }
+    public var assignments: WorkspaceAssignments { WorkspaceAssignments(database: database, accessCache: accessCache) }
 
     /// The workspace served on the bare host, once bootstrap has run.
     public func defaultWorkspace() async throws -> Workspace? {
-        try await database.read { db in
-            try await db.select().column("*").from("workspaces").where("is_default", .equal, true)
-                .first().map(Workspace.init(row:))
-        }
+        try await workspace(.byDefault) { $0.where("is_default", .equal, true) }
     }
 
     /// The workspace with this id, if it exists.
     public func workspace(id: Int64) async throws -> Workspace? {
-        try await database.read { db in
-            try await db.select().column("*").from("workspaces").where("workspace_id", .equal, id)
-                .first().map(Workspace.init(row:))
-        }
+        try await workspace(.id(id)) { $0.where("workspace_id", .equal, id) }
     }
 
     /// The workspace served at `deploymentName`, if it exists.
     public func workspace(deploymentName: String) async throws -> Workspace? {
-        try await database.read { db in
-            try await db.select().column("*").from("workspaces").where("deployment_name", .equal, deploymentName)
-                .first().map(Workspace.init(row:))
+        try await workspace(.deploymentName(deploymentName)) { $0.where("deployment_name", .equal, deploymentName) }
+    }
+
+    private func workspace(_ key: WorkspaceKey, where filter: @escaping @Sendable (SQLSelectBuilder) -> SQLSelectBuilder) async throws -> Workspace? {
+        try await workspaceCache.value(key) {
+            try await database.read { db in
+                try await filter(db.select().column("*").from("workspaces")).first().map(Workspace.init(row:))
+            }
         }
     }
 
@@ -189,9 +203,11 @@ public struct AccountStore: Sendable {
 
     /// The user with this id, if it exists.
     public func user(id: Int64) async throws -> User? {
-        try await database.read { db in
-            try await db.select().column("*").from("users").where("user_id", .equal, id)
-                .first().map(User.init(row:))
+        try await userCache.value(id) {
+            try await database.read { db in
+                try await db.select().column("*").from("users").where("user_id", .equal, id)
+                    .first().map(User.init(row:))
+            }
         }
     }
 

@@ -9,10 +9,21 @@ import SQLKit
 public struct TokenStore: Sendable {
     private let database: any Database
     private let clock: any WallClock
+    /// Live tokens by the hash of their secret, in memory (`IdentityCache`); shared by copies of the store.
+    private let cache: IdentityCache<String, Resolved>
 
     public init(database: any Database, clock: any WallClock = SystemClock()) {
         self.database = database
         self.clock = clock
+        self.cache = IdentityCache(database: database)
+    }
+
+    /// A token's owner, workspace, id and expiry (milliseconds since 1970; negative: never).
+    private struct Resolved: Sendable {
+        var userID: Int64
+        var workspaceID: Int64
+        var tokenID: String
+        var expiresAt: Int64
     }
 
     /// The longest lifetime a token may ask for: ten years.
@@ -96,33 +107,34 @@ public struct TokenStore: Sendable {
 
     /// The owner and workspace of `secret` if it is a live token.
     public func resolve(secret: String) async throws -> (userID: Int64, workspaceID: Int64, tokenID: String)? {
-        let now = clock.nowMillis()
-        let row = try await database.read { db in
-            try await db.select().columns("token_id", "user_id", "workspace_id", "expires_at").from("tokens")
-                .where("token_hash", .equal, Self.hash(secret)).first()
-        }
-        guard let row else { return nil }
-        let expiry = try row.decode(column: "expires_at", as: Int64.self)
-        guard expiry < 0 || expiry > now else { return nil }
-        return (
-            try row.decode(column: "user_id", as: Int64.self), try row.decode(column: "workspace_id", as: Int64.self),
-            try row.decode(column: "token_id", as: String.self)
-        )
+        guard let token = try await live(secret) else { return nil }
+        return (token.userID, token.workspaceID, token.tokenID)
     }
 
     /// The owner of `secret` if it is a live token of `workspaceID`: returns the user id and token id.
     public func resolve(secret: String, workspaceID: Int64) async throws -> (userID: Int64, tokenID: String)? {
-        let now = clock.nowMillis()
-        let row = try await database.read { db in
-            try await db.select().columns("token_id", "user_id", "workspace_id", "expires_at").from("tokens")
-                .where("token_hash", .equal, Self.hash(secret)).first()
+        guard let token = try await live(secret), token.workspaceID == workspaceID else { return nil }
+        return (token.userID, token.tokenID)
+    }
+
+    /// The token whose secret this is, unless it has expired.
+    private func live(_ secret: String) async throws -> Resolved? {
+        let hash = Self.hash(secret)
+        let token = try await cache.value(hash) {
+            try await database.read { db in
+                try await db.select().columns("token_id", "user_id", "workspace_id", "expires_at").from("tokens")
+                    .where("token_hash", .equal, hash).first()
+                    .map { row in
+                        Resolved(
+                            userID: try row.decode(column: "user_id", as: Int64.self),
+                            workspaceID: try row.decode(column: "workspace_id", as: Int64.self),
+                            tokenID: try row.decode(column: "token_id", as: String.self),
+                            expiresAt: try row.decode(column: "expires_at", as: Int64.self))
+                    }
+            }
         }
-        guard let row,
-            try row.decode(column: "workspace_id", as: Int64.self) == workspaceID
-        else { return nil }
-        let expiry = try row.decode(column: "expires_at", as: Int64.self)
-        guard expiry < 0 || expiry > now else { return nil }
-        return (try row.decode(column: "user_id", as: Int64.self), try row.decode(column: "token_id", as: String.self))
+        guard let token, token.expiresAt < 0 || token.expiresAt > clock.nowMillis() else { return nil }
+        return token
     }
 
     static func hash(_ secret: String) -> String {

@@ -17,9 +17,25 @@ public enum WorkspacePermission: String, Sendable, CaseIterable, Comparable {
 /// a principal assigned directly or through a group, however deeply nested, can authenticate to a workspace.
 public struct WorkspaceAssignments: Sendable {
     let database: any Database
+    /// `access(of:in:)`'s answers, in memory (`IdentityCache`).
+    private let accessCache: IdentityCache<AccessKey, Access>
 
-    public init(database: any Database) {
+    /// Assignments whose `access(of:in:)` is kept in `accessCache` (`AccountStore.assignments`), or in a
+    /// cache of their own.
+    init(database: any Database, accessCache: IdentityCache<AccessKey, Access>? = nil) {
         self.database = database
+        self.accessCache = accessCache ?? IdentityCache(database: database)
+    }
+
+    struct AccessKey: Hashable, Sendable {
+        var principalID: Int64
+        var workspaceID: Int64
+    }
+
+    /// What a principal may do in a workspace (nil: not assigned) and the groups it is in.
+    struct Access: Sendable {
+        var permission: WorkspacePermission?
+        var groups: Set<Int64>
     }
 
     /// The workspace's direct assignments, by principal id.
@@ -59,6 +75,13 @@ public struct WorkspaceAssignments: Sendable {
     /// in, however nested (nil when it is not assigned), and those groups' ids. One query (a recursive CTE
     /// over `group_members`).
     public func access(of principalID: Int64, in workspaceID: Int64) async throws -> (permission: WorkspacePermission?, groups: Set<Int64>) {
+        let access = try await accessCache.value(AccessKey(principalID: principalID, workspaceID: workspaceID)) {
+            try await readAccess(of: principalID, in: workspaceID)
+        }
+        return (access?.permission, access?.groups ?? [])
+    }
+
+    private func readAccess(of principalID: Int64, in workspaceID: Int64) async throws -> Access {
         try await database.read { db in
             let rows = try await db.raw(
                 """
@@ -79,7 +102,7 @@ public struct WorkspaceAssignments: Sendable {
                     permission = max(permission ?? level, level)
                 }
             }
-            return (permission, groups)
+            return Access(permission: permission, groups: groups)
         }
     }
 

@@ -7,6 +7,7 @@ public import SQLKit
 /// application's service group for connections to be made.
 public final class PostgresStore: Database {
     public let engine = DatabaseEngine.postgres
+    public let identityVersion = IdentityVersion()
     /// The connection pool; run it as a service.
     public let client: PostgresClient
 
@@ -26,7 +27,8 @@ public final class PostgresStore: Database {
         lockKey: Int64?,
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        try await client.withConnection { connection in
+        defer { identityVersion.writeCommitted() }
+        return try await client.withConnection { connection in
             try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN") { db in
                 if let lockKey {
                     try await db.raw("SELECT pg_advisory_xact_lock(\(bind: lockKey))").run()

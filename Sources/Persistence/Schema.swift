@@ -247,5 +247,6 @@ public enum Schema {
                 """
             ]
         },
+        Migration(version: 8, name: "a count of the changes to the tables that authenticate a request", statements: IdentityVersion.migration),
     ]
 }

@@ -18,16 +18,26 @@ public enum TestDatabases {
     public static func with<T: Sendable>(
         _ engine: DatabaseEngine, _ body: @Sendable (any Database) async throws -> T
     ) async throws -> T {
+        try await withTwo(engine) { first, _ in try await body(first) }
+    }
+
+    /// Runs `body` on two stores of one new, migrated, empty database of `engine`, as two Kiln processes
+    /// sharing it would have (each with its own connections and `IdentityVersion`).
+    public static func withTwo<T: Sendable>(
+        _ engine: DatabaseEngine, _ body: @Sendable (any Database, any Database) async throws -> T
+    ) async throws -> T {
         let logger = Logger(label: "kiln-test")
         switch engine {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-test-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let store = try await SQLiteStore.open(path: directory.appendingPathComponent("kiln.sqlite").path, logger: logger)
+            let path = directory.appendingPathComponent("kiln.sqlite").path
+            let store = try await SQLiteStore.open(path: path, logger: logger)
             return try await store.closing {
                 try await Migrator(database: store, logger: logger).migrate()
-                return try await body(store)
+                let second = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
+                return try await second.closing { try await body(store, second) }
             }
         case .postgres:
             let base = try requirePostgresURL()
@@ -41,7 +51,7 @@ public enum TestDatabases {
                 outcome = .success(
                     try await withStore(url: databaseURL, logger: logger) { store in
                         try await Migrator(database: store, logger: logger).migrate()
-                        return try await body(store)
+                        return try await withStore(url: databaseURL, logger: logger) { second in try await body(store, second) }
                     })
             } catch {
                 outcome = .failure(error)
