@@ -7,18 +7,18 @@ import SQLKit
 public struct AccountStore: Sendable {
     private let database: any Database
     private let clock: any WallClock
-    /// Workspaces by how requests name them, users by id, and workspace access, in memory (`IdentityCache`);
+    /// Workspaces by how requests name them, users by id, and workspace access, in memory (`RowCache`);
     /// shared by the copies of this store.
-    private let workspaceCache: IdentityCache<WorkspaceKey, Workspace>
-    private let userCache: IdentityCache<Int64, User>
-    private let accessCache: IdentityCache<WorkspaceAssignments.AccessKey, WorkspaceAssignments.Access>
+    private let workspaceCache: RowCache<WorkspaceKey, Workspace>
+    private let userCache: RowCache<Int64, User>
+    private let accessCache: RowCache<WorkspaceAssignments.AccessKey, WorkspaceAssignments.Access>
 
     public init(database: any Database, clock: any WallClock = SystemClock()) {
         self.database = database
         self.clock = clock
-        workspaceCache = IdentityCache(database: database)
-        userCache = IdentityCache(database: database)
-        accessCache = IdentityCache(database: database)
+        workspaceCache = RowCache(database: database, topic: .identity)
+        userCache = RowCache(database: database, topic: .identity)
+        accessCache = RowCache(database: database, topic: .identity)
     }
 
     /// How a request names its workspace (`TenantMiddleware`).

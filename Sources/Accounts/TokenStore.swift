@@ -9,13 +9,13 @@ import SQLKit
 public struct TokenStore: Sendable {
     private let database: any Database
     private let clock: any WallClock
-    /// Live tokens by the hash of their secret, in memory (`IdentityCache`); shared by copies of the store.
-    private let cache: IdentityCache<String, Resolved>
+    /// Live tokens by the hash of their secret, in memory (`RowCache`); shared by copies of the store.
+    private let cache: RowCache<String, Resolved>
 
     public init(database: any Database, clock: any WallClock = SystemClock()) {
         self.database = database
         self.clock = clock
-        self.cache = IdentityCache(database: database)
+        self.cache = RowCache(database: database, topic: .identity)
     }
 
     /// A token's owner, workspace, id and expiry (milliseconds since 1970; negative: never).

@@ -17,14 +17,14 @@ public enum WorkspacePermission: String, Sendable, CaseIterable, Comparable {
 /// a principal assigned directly or through a group, however deeply nested, can authenticate to a workspace.
 public struct WorkspaceAssignments: Sendable {
     let database: any Database
-    /// `access(of:in:)`'s answers, in memory (`IdentityCache`).
-    private let accessCache: IdentityCache<AccessKey, Access>
+    /// `access(of:in:)`'s answers, in memory (`RowCache`).
+    private let accessCache: RowCache<AccessKey, Access>
 
     /// Assignments whose `access(of:in:)` is kept in `accessCache` (`AccountStore.assignments`), or in a
     /// cache of their own.
-    init(database: any Database, accessCache: IdentityCache<AccessKey, Access>? = nil) {
+    init(database: any Database, accessCache: RowCache<AccessKey, Access>? = nil) {
         self.database = database
-        self.accessCache = accessCache ?? IdentityCache(database: database)
+        self.accessCache = accessCache ?? RowCache(database: database, topic: .identity)
     }
 
     struct AccessKey: Hashable, Sendable {

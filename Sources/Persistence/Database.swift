@@ -9,9 +9,9 @@ public protocol Database: Sendable {
     /// Which engine this is; migrations use it to pick dialect-specific DDL.
     var engine: DatabaseEngine { get }
 
-    /// The count of changes to the tables that authenticate a request, for the caches of this process;
-    /// `write` tells it of each commit.
-    var identityVersion: IdentityVersion { get }
+    /// The counts of changes to what this process keeps in memory (`RowCache`); `write` tells them of
+    /// each commit.
+    var changeCounts: ChangeCounts { get }
 
     /// Runs `body` on one connection, outside any explicit transaction.
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T

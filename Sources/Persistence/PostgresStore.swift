@@ -7,7 +7,7 @@ public import SQLKit
 /// application's service group for connections to be made.
 public final class PostgresStore: Database {
     public let engine = DatabaseEngine.postgres
-    public let identityVersion = IdentityVersion()
+    public let changeCounts = ChangeCounts()
     /// The connection pool; run it as a service.
     public let client: PostgresClient
 
@@ -27,7 +27,7 @@ public final class PostgresStore: Database {
         lockKey: Int64?,
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        defer { identityVersion.writeCommitted() }
+        defer { changeCounts.writeCommitted() }
         return try await client.withConnection { connection in
             try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN") { db in
                 if let lockKey {

@@ -8,7 +8,7 @@ import SQLiteNIO
 
 /// SQLite in one file, in WAL mode: a small pool of connections for reads, and one writer at a time.
 public final class SQLiteStore: Database {
-    public let identityVersion = IdentityVersion()
+    public let changeCounts = ChangeCounts()
     public let engine = DatabaseEngine.sqlite
     private let pool: SQLiteConnectionPool
     private let writerLock = AsyncLock()
@@ -44,7 +44,7 @@ public final class SQLiteStore: Database {
         lockKey: Int64?,
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        defer { identityVersion.writeCommitted() }
+        defer { changeCounts.writeCommitted() }
         return try await writerLock.withLock {
             try await pool.withConnection { connection in
                 try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN IMMEDIATE", body)

@@ -235,18 +235,6 @@ public enum Schema {
                 """,
             ]
         },
-        Migration(version: 7, name: "a version of each workspace's object permissions") { _ in
-            [
-                // Counts the changes to a workspace's `workspace_object_acls`, made in the same transaction: a
-                // Kiln that keeps the grants in memory reads this with the object a request is about and knows
-                // its copy is current, whichever Kiln on the database made the change. No row: version 0.
-                """
-                CREATE TABLE workspace_acl_versions (
-                    workspace_id BIGINT PRIMARY KEY REFERENCES workspaces (workspace_id) ON DELETE CASCADE,
-                    version BIGINT NOT NULL)
-                """
-            ]
-        },
-        Migration(version: 8, name: "a count of the changes to the tables that authenticate a request", statements: IdentityVersion.migration),
+        Migration(version: 7, name: "counts of the changes to what Kiln keeps in memory", statements: ChangeCounts.migration),
     ]
 }

@@ -1,5 +1,6 @@
 import Foundation
 public import KilnCore
+import Persistence
 import SQLKit
 
 /// A permission on a workspace object (Databricks' workspace object ACLs): each level includes the ones
@@ -50,11 +51,10 @@ public struct WorkspaceCaller: Sendable, Equatable {
 }
 
 /// The SQL of `workspace_object_acls`: explicit grants of a level on an object to a principal. A grant on
-/// a folder reaches everything below it. Rows go with their object (`ON DELETE CASCADE`). Every change to
-/// them counts up the workspace's row in `workspace_acl_versions` in the same transaction (`changed`).
+/// a folder reaches everything below it. Rows go with their object (`ON DELETE CASCADE`). Triggers count
+/// every change to them (`ChangeTopic.objectGrants`).
 enum ObjectACL {
     static let name = "workspace_object_acls"
-    static let versions = "workspace_acl_versions"
 
     /// For each of `objectIDs` that grants anything to one of `principals`, the highest level granted.
     static func levels(_ db: any SQLDatabase, objectIDs: [Int64], principals: Set<Int64>) async throws -> [Int64: PermissionLevel] {
@@ -102,34 +102,11 @@ enum ObjectACL {
         try await db.delete(from: name).where("object_id", .equal, objectID).where("principal_id", .equal, principalID).run()
         try await db.insert(into: name).columns("workspace_id", "object_id", "principal_id", "level")
             .values(SQLBind(workspaceID), SQLBind(objectID), SQLBind(principalID), SQLBind(level.rawValue)).run()
-        try await changed(db, workspaceID: workspaceID)
     }
 
     /// Removes every grant on an object.
-    static func revokeAll(_ db: any SQLDatabase, workspaceID: Int64, objectID: Int64) async throws {
+    static func revokeAll(_ db: any SQLDatabase, objectID: Int64) async throws {
         try await db.delete(from: name).where("object_id", .equal, objectID).run()
-        try await changed(db, workspaceID: workspaceID)
-    }
-
-    /// Counts a change to the workspace's grants, in the transaction that makes it. Deleting objects
-    /// deletes their grants, so it counts too.
-    static func changed(_ db: any SQLDatabase, workspaceID: Int64) async throws {
-        try await db.raw(
-            """
-            INSERT INTO \(ident: versions) (workspace_id, version) VALUES (\(bind: workspaceID), 1)
-            ON CONFLICT (workspace_id) DO UPDATE SET version = \(ident: versions).version + 1
-            """
-        ).run()
-    }
-
-    /// The workspace's count of changes to its grants (0: none yet).
-    static func version(_ db: any SQLDatabase, workspaceID: Int64) async throws -> Int64 {
-        try await versionQuery(db, workspaceID: workspaceID).first()?.decode(column: "version", as: Int64.self) ?? 0
-    }
-
-    /// The query of `version`, also read as a column beside an object (NULL: version 0).
-    static func versionQuery(_ db: any SQLDatabase, workspaceID: Int64) -> SQLSelectBuilder {
-        db.select().column("version").from(versions).where("workspace_id", .equal, workspaceID)
     }
 }
 
@@ -137,7 +114,7 @@ extension WorkspaceService {
     /// What `caller` may do with the object at `path` (which may not exist yet: its ancestors decide): the
     /// highest level granted to it on the object or any folder above it; everything for an admin. The root
     /// and `/Users` may be read by everyone, to find one's way, without that reaching what is inside them.
-    /// `inWrite`: `db` is in a write transaction (see `ObjectGrantCache`).
+    /// `inWrite`: `db` is in a write transaction (see `grants`).
     func level(
         _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath, inWrite: Bool
     ) async throws -> PermissionLevel? {
@@ -153,20 +130,14 @@ extension WorkspaceService {
     ) async throws -> PermissionLevel? {
         if caller.isAdmin { return .canManage }
         guard !path.isRoot else { return nil }
-        return try await grantCache.grants(db, workspaceID: workspaceID, version: nil, keep: !inWrite).inherited(by: caller, on: path)
+        return try await grants(db, workspaceID: workspaceID, inWrite: inWrite).inherited(by: caller, on: path)
     }
 
-    /// The object at `path` (not the root) and the workspace's grants, for a read: one query for the
-    /// object and the version of the grants, which are then most often in memory already.
-    func objectAndGrants(_ db: any SQLDatabase, workspaceID: Int64, path: WorkspacePath) async throws -> (ObjectInfo, ObjectGrants)? {
-        let versionColumn = "acl_version"
-        guard
-            let row = try await db.select().columns(ObjectTable.metadataColumns)
-                .column(SQLAlias(SQLGroupExpression(ObjectACL.versionQuery(db, workspaceID: workspaceID).select), as: SQLIdentifier(versionColumn)))
-                .from(ObjectTable.name).where("workspace_id", .equal, workspaceID).where("path", .equal, path.value).first()
-        else { return nil }
-        let version = try row.decode(column: versionColumn, as: Int64?.self) ?? 0
-        return (try ObjectInfo(row: row), try await grantCache.grants(db, workspaceID: workspaceID, version: version, keep: true))
+    /// The workspace's grants, most often from memory. `inWrite`: `db` is in a write transaction, whose
+    /// reads are not kept (`RowCache`).
+    func grants(_ db: any SQLDatabase, workspaceID: Int64, inWrite: Bool) async throws -> ObjectGrants {
+        try await grantCache.value(workspaceID, keep: !inWrite) { try await ObjectGrants.read(db, workspaceID: workspaceID) }
+            ?? ObjectGrants(byPath: [:])
     }
 
     /// Folders everyone may list: the root and `/Users`.

@@ -92,7 +92,6 @@ enum ObjectTable {
     /// Deletes `path` and everything below it, and their grants. Paths compare byte-wise on both engines,
     /// so the descendants of `/a` are exactly the range [`/a/`, `/a0`): `0` is the byte after `/`.
     static func deleteSubtree(_ db: any SQLDatabase, workspaceID: Int64, path: WorkspacePath) async throws {
-        try await ObjectACL.changed(db, workspaceID: workspaceID)
         try await db.delete(from: name)
             .where("workspace_id", .equal, workspaceID)
             .where { group in

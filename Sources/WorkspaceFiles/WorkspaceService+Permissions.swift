@@ -44,7 +44,7 @@ extension WorkspaceService {
             guard caller.isAdmin || object.path.value != "/Shared" else {
                 throw KilnError(.permissionDenied, "Only workspace admins can change the permissions of /Shared.")
             }
-            if replacing { try await ObjectACL.revokeAll(db, workspaceID: workspaceID, objectID: objectID) }
+            if replacing { try await ObjectACL.revokeAll(db, objectID: objectID) }
             for grant in grants {
                 try await ObjectACL.grant(db, workspaceID: workspaceID, objectID: objectID, principalID: grant.principalID, level: grant.level)
             }

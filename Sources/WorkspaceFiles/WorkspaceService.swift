@@ -14,21 +14,22 @@ public struct WorkspaceService: Sendable {
 
     let database: any Database
     let clock: any WallClock
-    /// The grants of each workspace, in memory while their version in the database is unchanged.
-    let grantCache = ObjectGrantCache()
+    /// The grants of each workspace, in memory while nothing changes them.
+    let grantCache: RowCache<Int64, ObjectGrants>
 
     public init(database: any Database, clock: any WallClock = SystemClock()) {
         self.database = database
         self.clock = clock
+        self.grantCache = RowCache(database: database, topic: .objectGrants)
     }
 
     /// The object at `path` (the root is a folder with id 0), or `RESOURCE_DOES_NOT_EXIST`;
     /// `PERMISSION_DENIED` unless `caller` may read it.
     public func getStatus(workspaceID: Int64, path: WorkspacePath, caller: WorkspaceCaller = .admin) async throws -> ObjectInfo {
         let found = try await database.read { db -> ObjectInfo? in
-            if caller.isAdmin || path.isRoot { return try await ObjectTable.find(db, workspaceID: workspaceID, path: path) }
-            guard let (object, grants) = try await objectAndGrants(db, workspaceID: workspaceID, path: path) else { return nil }
-            guard grants.inherited(by: caller, on: path) != nil || Self.isSignpost(path) else {
+            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
+            if caller.isAdmin || Self.isSignpost(path) { return object }
+            guard try await grants(db, workspaceID: workspaceID, inWrite: false).inherited(by: caller, on: path) != nil else {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
             return object
@@ -52,15 +53,8 @@ public struct WorkspaceService: Sendable {
         workspaceID: Int64, path: WorkspacePath, notebooksModifiedAfter: Int64? = nil, caller: WorkspaceCaller = .admin
     ) async throws -> [ObjectInfo] {
         let objects = try await database.read { db -> [ObjectInfo]? in
-            let found: (ObjectInfo, ObjectGrants?)?
-            if caller.isAdmin {
-                found = try await ObjectTable.find(db, workspaceID: workspaceID, path: path).map { ($0, nil) }
-            } else if path.isRoot {
-                found = (.root, try await grantCache.grants(db, workspaceID: workspaceID, version: nil, keep: true))
-            } else {
-                found = try await objectAndGrants(db, workspaceID: workspaceID, path: path)
-            }
-            guard let (object, grants) = found else { return nil }
+            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
+            let grants = caller.isAdmin ? nil : try await grants(db, workspaceID: workspaceID, inWrite: false)
             let inherited = grants?.inherited(by: caller, on: path)
             guard caller.isAdmin || inherited != nil || Self.isSignpost(path) else {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")

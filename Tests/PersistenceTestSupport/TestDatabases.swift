@@ -22,7 +22,7 @@ public enum TestDatabases {
     }
 
     /// Runs `body` on two stores of one new, migrated, empty database of `engine`, as two Kiln processes
-    /// sharing it would have (each with its own connections and `IdentityVersion`).
+    /// sharing it would have (each with its own connections and `ChangeCounts`).
     public static func withTwo<T: Sendable>(
         _ engine: DatabaseEngine, _ body: @Sendable (any Database, any Database) async throws -> T
     ) async throws -> T {

@@ -107,33 +107,38 @@ import Testing
         }
     }
 
-    /// Grants are read from memory while their version in the database stands; a change made by another
-    /// Kiln on the same database (here, another service), and a delete that takes grants with it, count a
-    /// new version, so the next read sees them. A refused write changes nothing, in memory either.
+    /// Grants are read from memory while their count of changes stands; a change made by another Kiln on
+    /// the same database, and a delete that takes grants with it, count, so reads see them within
+    /// `ChangeCount.recheckInterval`. A refused write changes nothing, in memory either.
     @Test(arguments: TestDatabases.engines)
     func grantsKeptInMemoryFollowChangesMadeAnywhere(engine: DatabaseEngine) async throws {
-        try await TestDatabases.with(engine) { database in
+        try await TestDatabases.withTwo(engine) { database, elsewhere in
+            let settle = { try await Task.sleep(for: ChangeCount.recheckInterval + .milliseconds(50)) }
             let clock = ManualClock()
             let (_, _, created) = try #require(try await AccountStore(database: database, clock: clock).bootstrap(adminUserName: "a"))
             let workspace = created.workspaceID
-            let (here, there) = (WorkspaceService(database: database, clock: clock), WorkspaceService(database: database, clock: clock))
+            let (here, there) = (WorkspaceService(database: database, clock: clock), WorkspaceService(database: elsewhere, clock: clock))
             try await here.mkdirs(workspaceID: workspace, path: Self.path("/team"))
             try await here.importObject(workspaceID: workspace, Self.notebook("/team/nb"))
             let team = try await here.getStatus(workspaceID: workspace, path: Self.path("/team"))
             _ = try await there.setPermissions(workspaceID: workspace, objectID: team.objectID, grants: [(20, .canRead)], replacing: true)
+            try await settle()
             #expect(try await here.getStatus(workspaceID: workspace, path: Self.path("/team/nb"), caller: Self.ann).path.value == "/team/nb")
             #expect(try await here.list(workspaceID: workspace, path: .root, caller: Self.ann).map(\.path.value) == ["/team"])
             // Revoked elsewhere: refused here at once.
             _ = try await there.setPermissions(workspaceID: workspace, objectID: team.objectID, grants: [], replacing: true)
+            try await settle()
             #expect(
                 await Self.code { _ = try await here.getStatus(workspaceID: workspace, path: Self.path("/team/nb"), caller: Self.ann) }
                     == .permissionDenied)
             #expect(try await here.list(workspaceID: workspace, path: .root, caller: Self.ann).isEmpty)
             // A folder deleted elsewhere and made again at the same path keeps none of the old grants.
             _ = try await there.setPermissions(workspaceID: workspace, objectID: team.objectID, grants: [(20, .canManage)], replacing: true)
+            try await settle()
             #expect(try await here.getStatus(workspaceID: workspace, path: Self.path("/team"), caller: Self.ann).objectID == team.objectID)
             try await there.delete(workspaceID: workspace, path: Self.path("/team"), recursive: true)
             try await there.mkdirs(workspaceID: workspace, path: Self.path("/team"))
+            try await settle()
             #expect(
                 await Self.code { _ = try await here.getStatus(workspaceID: workspace, path: Self.path("/team"), caller: Self.ann) }
                     == .permissionDenied)

@@ -5,10 +5,10 @@ import Testing
 
 @testable import Accounts
 
-/// What authenticates a request is served from memory (`IdentityCache`), and stays right: a change made
+/// What authenticates a request is served from memory (`RowCache` of `ChangeTopic.identity`), and stays right: a change made
 /// through the same database is seen by the next call, and one made by another process on the same
-/// database within `IdentityVersion.recheckInterval`.
-@Suite struct IdentityCacheTests {
+/// database within `ChangeCount.recheckInterval`.
+@Suite struct IdentityCachingTests {
     struct Setup: Sendable {
         let accounts: AccountStore
         let tokens: TokenStore
@@ -62,7 +62,7 @@ import Testing
             var user = setup.user
             user.active = false
             try await accounts.save(user)
-            try await Task.sleep(for: IdentityVersion.recheckInterval + .milliseconds(50))
+            try await Task.sleep(for: ChangeCount.recheckInterval + .milliseconds(50))
             #expect(try await setup.tokens.resolve(secret: setup.secret, workspaceID: setup.workspaceID) == nil)
             #expect(try await setup.accounts.assignments.access(of: setup.user.userID, in: setup.workspaceID).permission == nil)
             #expect(try await setup.accounts.user(id: user.userID)?.active == false)
@@ -74,15 +74,15 @@ import Testing
     func theCountMovesWithTheIdentityTablesOnly(engine: DatabaseEngine) async throws {
         try await TestDatabases.with(engine) { database in
             let setup = try await Self.setUp(database)
-            let before = try #require(await database.identityVersion.current(database))
+            let before = try #require(await database.changeCounts.identity.current(database))
             _ = try await AccountFixture.addWorkspace(database, accountID: setup.user.accountID, deploymentName: "second")
-            let afterWorkspace = try #require(await database.identityVersion.current(database))
+            let afterWorkspace = try #require(await database.changeCounts.identity.current(database))
             #expect(afterWorkspace > before)
             _ = try await setup.accounts.groups.create(accountID: setup.user.accountID, displayName: "team", members: [setup.user.userID])
-            let afterGroup = try #require(await database.identityVersion.current(database))
+            let afterGroup = try #require(await database.changeCounts.identity.current(database))
             #expect(afterGroup > afterWorkspace)
             try await setup.accounts.setDeploymentNamePrefix(accountID: setup.user.accountID, prefix: "acme")
-            #expect(await database.identityVersion.current(database) == afterGroup)
+            #expect(await database.changeCounts.identity.current(database) == afterGroup)
         }
     }
 }

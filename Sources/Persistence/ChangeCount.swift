@@ -1,0 +1,126 @@
+import SQLKit
+import Synchronization
+
+/// What Kiln keeps in memory (`RowCache`), each named by the tables it is read from.
+public enum ChangeTopic: String, Sendable, CaseIterable {
+    /// What authenticates a request: workspaces, users and service principals, tokens, groups and their
+    /// members, workspace assignments.
+    case identity
+    /// Workspace object permissions.
+    case objectGrants = "object_grants"
+
+    /// The tables whose changes the topic counts.
+    var tables: [String] {
+        switch self {
+        case .identity: ["workspaces", "users", "tokens", "account_groups", "group_members", "workspace_assignments"]
+        case .objectGrants: ["workspace_object_acls"]
+        }
+    }
+}
+
+/// The count of changes to one topic's tables, kept by triggers in the transaction that makes the change
+/// (migration 7), so that no writer can change them unseen: not this process, not another Kiln on the same
+/// PostgreSQL, not `kiln admin` on the same SQLite file, not a cascading delete.
+///
+/// A cache stamps what it reads with `current(_:)` and uses it only while that stays the same. The
+/// count is read from the database again after every write this process commits, so a caller sees its
+/// own changes at once, and otherwise at most every `recheckInterval`, which bounds how long a change
+/// made by another process goes unseen.
+public final class ChangeCount: Sendable {
+    /// How long a count read from the database stands for changes made by other processes: 250 ms.
+    public static let recheckInterval = Duration.milliseconds(250)
+
+    private struct State {
+        /// The highest count read so far (-1: none yet).
+        var known: Int64 = -1
+        /// When it was last read; nil: read it again before it is used.
+        var checked: ContinuousClock.Instant?
+    }
+
+    public let topic: ChangeTopic
+    private let state = Mutex(State())
+
+    init(_ topic: ChangeTopic) {
+        self.topic = topic
+    }
+
+    /// The count now: the last one read while it is fresh, else read again. Nil when it cannot be read
+    /// (the database is older than migration 7): then nothing may be cached.
+    public func current(_ database: any Database) async -> Int64? {
+        let now = ContinuousClock.now
+        let fresh = state.withLock { state -> Int64? in
+            guard let checked = state.checked, checked.duration(to: now) < Self.recheckInterval else { return nil }
+            return state.known
+        }
+        if let fresh { return fresh }
+        let topic = topic.rawValue
+        guard
+            let read = try? await database.read({ db in
+                try await db.select().column("version").from("cache_versions").where("topic", .equal, topic)
+                    .first()?.decode(column: "version", as: Int64.self)
+            })
+        else { return nil }
+        return state.withLock { state in
+            // Counts only grow: a slower reader's older count does not replace a newer one.
+            state.known = max(state.known, read)
+            state.checked = now
+            return state.known
+        }
+    }
+
+    /// Whatever a committed write changed, the count is read again before its next use.
+    func writeCommitted() {
+        state.withLock { $0.checked = nil }
+    }
+}
+
+/// One `ChangeCount` for each topic, per store; the stores call `writeCommitted` after each write.
+public struct ChangeCounts: Sendable {
+    public let identity = ChangeCount(.identity)
+    public let objectGrants = ChangeCount(.objectGrants)
+
+    public init() {}
+
+    public subscript(_ topic: ChangeTopic) -> ChangeCount {
+        switch topic {
+        case .identity: identity
+        case .objectGrants: objectGrants
+        }
+    }
+
+    func writeCommitted() {
+        for topic in ChangeTopic.allCases { self[topic].writeCommitted() }
+    }
+
+    /// Migration 7's statements: the `cache_versions` table, a row for each topic, and the triggers that
+    /// count the changes. On PostgreSQL the triggers run before each statement, so a transaction takes the
+    /// count's row lock before any row of the tables it counts, and two transactions cannot each hold a
+    /// row the other waits for. SQLite has one writer at a time and triggers for each row only (they also
+    /// fire for the rows a foreign key's `ON DELETE CASCADE` deletes).
+    static func migration(_ engine: DatabaseEngine) -> [String] {
+        var statements = ["CREATE TABLE cache_versions (topic TEXT PRIMARY KEY, version BIGINT NOT NULL)"]
+        for topic in ChangeTopic.allCases {
+            let count = "UPDATE cache_versions SET version = version + 1 WHERE topic = '\(topic.rawValue)'"
+            statements.append("INSERT INTO cache_versions (topic, version) VALUES ('\(topic.rawValue)', 0)")
+            switch engine {
+            case .postgres:
+                let function = "kiln_count_\(topic.rawValue)_change"
+                statements.append("CREATE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(count); RETURN NULL; END $$")
+                for table in topic.tables {
+                    statements.append(
+                        """
+                        CREATE TRIGGER \(table)_count_change BEFORE INSERT OR UPDATE OR DELETE ON \(table)
+                        FOR EACH STATEMENT EXECUTE PROCEDURE \(function)()
+                        """)
+                }
+            case .sqlite:
+                for table in topic.tables {
+                    for event in ["INSERT", "UPDATE", "DELETE"] {
+                        statements.append("CREATE TRIGGER \(table)_count_\(event.lowercased()) AFTER \(event) ON \(table) BEGIN \(count); END")
+                    }
+                }
+            }
+        }
+        return statements
+    }
+}

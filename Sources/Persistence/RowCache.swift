@@ -1,0 +1,41 @@
+import Synchronization
+
+/// Values read from the database, kept in memory while the `ChangeCount` of their topic that they were
+/// read at stands: any change to the topic's tables, made anywhere, empties the cache (see `ChangeCount`
+/// for how soon). What is not found is not kept, so unknown keys (a stranger's tokens) cannot fill it; at
+/// `limit` entries it starts again.
+public final class RowCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private struct Entries {
+        var version: Int64 = -1
+        var values: [Key: Value] = [:]
+    }
+
+    private let database: any Database
+    private let count: ChangeCount
+    private let limit: Int
+    private let entries = Mutex(Entries())
+
+    /// A cache of rows of `topic`'s tables in `database`, holding at most `limit` values.
+    public init(database: any Database, topic: ChangeTopic, limit: Int = 100_000) {
+        self.database = database
+        self.count = database.changeCounts[topic]
+        self.limit = limit
+    }
+
+    /// The value for `key`: from memory when it was read at the current count, else from `load`, and
+    /// then kept unless `keep` is false. A value loaded inside a write transaction must not be kept: it
+    /// may roll back, and the count with it.
+    public func value(_ key: Key, keep: Bool = true, load: () async throws -> Value?) async throws -> Value? {
+        guard let version = await count.current(database) else { return try await load() }
+        if let hit = entries.withLock({ $0.version == version ? $0.values[key] : nil }) { return hit }
+        guard let loaded = try await load() else { return nil }
+        guard keep else { return loaded }
+        entries.withLock { entries in
+            // Read at an older count than the one kept: a change may have come since; not kept.
+            guard entries.version <= version else { return }
+            if entries.version < version || entries.values.count >= limit { entries = Entries(version: version) }
+            entries.values[key] = loaded
+        }
+        return loaded
+    }
+}
