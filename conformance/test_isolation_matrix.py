@@ -3,18 +3,19 @@ refused, so that nobody reaches what they should not and nobody is wrongly refus
 
 Principals, in one workspace made for the test: its admin (the account admin who made it); a user assigned to
 it; a user who gets in only through a group (assigned to the workspace, and given grants); a service principal
-assigned to it; a user assigned to another workspace only; and a user assigned nowhere. A user of another
-account cannot be made through the API; `AuthenticatorTests` refuses one at every workspace and at the Account
-API. Objects: each home folder's notebook, a notebook in /Shared, a notebook in a folder granted to the group
+assigned to it; a user assigned to another workspace only; a user assigned nowhere; and a user of another
+account. The API makes no second account, so the test moves a user there in Kiln's database, and leaves it an
+ADMIN assignment to the workspace too, which must not let it in. Objects: each home folder's notebook, a notebook in /Shared, a notebook in a folder granted to the group
 (and itself granted CAN_EDIT to the service principal), and a Lakebase project the group may use."""
 import base64
 import re
+import sqlite3
 import subprocess
 import uuid
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import PermissionDenied
+from databricks.sdk.errors import PermissionDenied, Unauthenticated
 from databricks.sdk.service import iam
 from databricks.sdk.service.postgres import Branch, BranchSpec, Project
 from databricks.sdk.service.workspace import ImportFormat, Language, WorkspaceObjectAccessControlRequest, WorkspaceObjectPermissionLevel
@@ -36,16 +37,37 @@ def admin_user(kiln, database_url, name):
     return re.search(r"password: (\S+)", result.stdout).group(1)
 
 
+def run_sql(kiln, database_url, statements):
+    """Runs statements on Kiln's own database (SQLite in its data directory, or PostgreSQL)."""
+    if database_url:
+        import psycopg
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            with conn.transaction():
+                for statement in statements:
+                    conn.execute(statement)
+    else:
+        with sqlite3.connect(kiln.data_dir / "kiln.sqlite") as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+
 @pytest.fixture(scope="module")
 def matrix(a, kiln, login, database_url):
     ws = workspace(a)
     host = f"{kiln.url}/w/{ws.deployment_name}"
     tag = uuid.uuid4().hex[:6]
-    users = {kind: f"{kind}-{tag}@example.com" for kind in ("user", "member", "elsewhere", "nowhere")}
+    users = {kind: f"{kind}-{tag}@example.com" for kind in ("user", "member", "elsewhere", "nowhere", "other account")}
     passwords = {kind: admin_user(kiln, database_url, name) for kind, name in users.items()}
     ids = {kind: next(u.id for u in a.users.list(filter=f'userName eq "{name}"')) for kind, name in users.items()}
     default = next(w.workspace_id for w in a.workspaces.list() if w.deployment_name == "default")
     a.workspace_assignment.delete(default, int(ids["nowhere"]))
+    stranger, other_account = int(ids.pop("other account")), f"other-{tag}"
+    run_sql(kiln, database_url, [
+        f"INSERT INTO accounts (account_id, account_name, created_at) VALUES ('{other_account}', 'other', 0)",
+        f"DELETE FROM workspace_assignments WHERE principal_id = {stranger}",
+        f"UPDATE users SET account_id = '{other_account}' WHERE user_id = {stranger}",
+        f"INSERT INTO workspace_assignments (workspace_id, principal_id, permission) VALUES ({ws.workspace_id}, {stranger}, 'ADMIN')",
+    ])
     robot = a.service_principals.create(display_name=f"robot-{tag}")
     secret = a.service_principal_secrets.create(robot.id).secret
     group = a.groups.create(display_name=f"group-{tag}", members=[iam.ComplexValue(value=ids["member"])])
@@ -97,6 +119,9 @@ def matrix(a, kiln, login, database_url):
     a.service_principals.delete(robot.id)
     for principal in ids.values():
         a.users.delete(principal)
+    run_sql(kiln, database_url, [f"DELETE FROM workspace_assignments WHERE principal_id = {stranger}",
+                                 f"DELETE FROM users WHERE user_id = {stranger}",
+                                 f"DELETE FROM accounts WHERE account_id = '{other_account}'"])
 
 
 # What each principal may do: (object, operation) pairs; everything else must be refused.
@@ -109,6 +134,7 @@ ALLOWED = {
     "service principal": {("shared", op) for op in OPERATIONS} | {("granted", op) for op in ("get-status", "export", "overwrite")},
     "elsewhere": set(),
     "nowhere": set(),
+    "other account": set(),
 }
 
 
@@ -139,7 +165,7 @@ def test_every_principal_reaches_exactly_what_it_may(matrix, principal):
         try:
             attempt(client, notebook, objects.get(target), operation, project)
             outcomes[(target, operation)] = "allowed"
-        except PermissionDenied:
+        except (PermissionDenied, Unauthenticated):
             outcomes[(target, operation)] = "refused"
         finally:
             if operation == "delete" and target in objects:   # put it back for the next cells

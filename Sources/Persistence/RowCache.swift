@@ -22,14 +22,14 @@ public final class RowCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         self.limit = limit
     }
 
-    /// The value for `key`: from memory when it was read at the current count, else from `load`, and
-    /// then kept unless `keep` is false. A value loaded inside a write transaction must not be kept: it
-    /// may roll back, and the count with it.
-    public func value(_ key: Key, keep: Bool = true, load: () async throws -> Value?) async throws -> Value? {
+    /// The value for `key`: from memory when it was read at the current count, else from `load`, and then
+    /// kept. `load` must read committed rows (`Database.read`, not a write's transaction, which may roll
+    /// back), and neither it nor the caller may hold a connection while this waits for one: call it outside
+    /// `Database.read` and `write`.
+    public func value(_ key: Key, load: () async throws -> Value?) async throws -> Value? {
         guard let version = await count.current(database) else { return try await load() }
         if let hit = entries.withLock({ $0.version == version ? $0.values[key] : nil }) { return hit }
         guard let loaded = try await load() else { return nil }
-        guard keep else { return loaded }
         entries.withLock { entries in
             // Read at an older count than the one kept: a change may have come since; not kept.
             guard entries.version <= version else { return }

@@ -1,8 +1,8 @@
 import SQLKit
 
 /// Every grant in one workspace, by the path of the object it is on: what the permission checks read,
-/// kept in memory (`WorkspaceService.grantCache`), so that a get-status or a list as a user reads what an
-/// admin's reads and no grant rows.
+/// kept in memory for reads (`WorkspaceService.grantCache`), so that a get-status or a list as a user
+/// reads what an admin's reads; a write reads those of the path it checks in its transaction.
 struct ObjectGrants: Sendable {
     struct Grant: Sendable {
         var principalID: Int64
@@ -22,10 +22,10 @@ struct ObjectGrants: Sendable {
         path.lineage.compactMap { granted(to: caller, on: $0) }.max()
     }
 
-    /// Reads a workspace's grants.
-    static func read(_ db: any SQLDatabase, workspaceID: Int64) async throws -> ObjectGrants {
+    /// Reads a workspace's grants: all of them, or those on `path` and the folders above it.
+    static func read(_ db: any SQLDatabase, workspaceID: Int64, lineageOf path: WorkspacePath? = nil) async throws -> ObjectGrants {
         var byPath: [String: [Grant]] = [:]
-        for (path, principalID, level) in try await ObjectACL.all(db, workspaceID: workspaceID) {
+        for (path, principalID, level) in try await ObjectACL.all(db, workspaceID: workspaceID, paths: path?.lineage.map(\.value)) {
             byPath[path, default: []].append(Grant(principalID: principalID, level: level))
         }
         return ObjectGrants(byPath: byPath)

@@ -81,16 +81,20 @@ enum ObjectACL {
             }
     }
 
-    /// Every grant in a workspace: (path of the object, principal, level).
-    static func all(_ db: any SQLDatabase, workspaceID: Int64) async throws -> [(path: String, principalID: Int64, level: PermissionLevel)] {
-        try await db.select()
+    /// Every grant in a workspace, or on the objects at `paths`: (path of the object, principal, level).
+    static func all(
+        _ db: any SQLDatabase, workspaceID: Int64, paths: [String]? = nil
+    ) async throws -> [(path: String, principalID: Int64, level: PermissionLevel)] {
+        if paths?.isEmpty == true { return [] }
+        var query = db.select()
             .column(SQLColumn("path", table: ObjectTable.name))
             .column(SQLColumn("principal_id", table: name))
             .column(SQLColumn("level", table: name))
             .from(name)
             .join(ObjectTable.name, on: SQLColumn("object_id", table: ObjectTable.name), .equal, SQLColumn("object_id", table: name))
             .where(SQLColumn("workspace_id", table: name), .equal, SQLBind(workspaceID))
-            .all()
+        if let paths { query = query.where(SQLColumn("path", table: ObjectTable.name), .in, SQLBind.group(paths)) }
+        return try await query.all()
             .compactMap { row in
                 guard let level = PermissionLevel(rawValue: try row.decode(column: "level", as: String.self)) else { return nil }
                 return (try row.decode(column: "path", as: String.self), try row.decode(column: "principal_id", as: Int64.self), level)
@@ -111,46 +115,35 @@ enum ObjectACL {
 }
 
 extension WorkspaceService {
+    /// The workspace's grants, for a read: most often from memory (`grantCache`). Call it outside
+    /// `database.read`, since on a miss it reads on a connection of its own.
+    func grants(workspaceID: Int64) async throws -> ObjectGrants {
+        try await grantCache.value(workspaceID) {
+            try await database.read { db in try await ObjectGrants.read(db, workspaceID: workspaceID) }
+        } ?? ObjectGrants(byPath: [:])
+    }
+
     /// What `caller` may do with the object at `path` (which may not exist yet: its ancestors decide): the
-    /// highest level granted to it on the object or any folder above it; everything for an admin. The root
-    /// and `/Users` may be read by everyone, to find one's way, without that reaching what is inside them.
-    /// `inWrite`: `db` is in a write transaction (see `grants`).
-    func level(
-        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath, inWrite: Bool
-    ) async throws -> PermissionLevel? {
+    /// highest level `grants` give it on the object or any folder above it; everything for an admin. The
+    /// root and `/Users` may be read by everyone, to find one's way, without that reaching what is inside
+    /// them.
+    static func level(_ grants: ObjectGrants, caller: WorkspaceCaller, path: WorkspacePath) -> PermissionLevel? {
         if caller.isAdmin { return .canManage }
-        let inherited = try await inheritedLevel(db, workspaceID: workspaceID, caller: caller, path: path, inWrite: inWrite)
-        return Self.isSignpost(path) ? max(inherited ?? .canRead, .canRead) : inherited
-    }
-
-    /// The level granted on `path` or above it, without the signposts' read. `path` need not exist: the
-    /// folders above it decide.
-    func inheritedLevel(
-        _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath, inWrite: Bool
-    ) async throws -> PermissionLevel? {
-        if caller.isAdmin { return .canManage }
-        guard !path.isRoot else { return nil }
-        return try await grants(db, workspaceID: workspaceID, inWrite: inWrite).inherited(by: caller, on: path)
-    }
-
-    /// The workspace's grants, most often from memory. `inWrite`: `db` is in a write transaction, whose
-    /// reads are not kept (`RowCache`).
-    func grants(_ db: any SQLDatabase, workspaceID: Int64, inWrite: Bool) async throws -> ObjectGrants {
-        try await grantCache.value(workspaceID, keep: !inWrite) { try await ObjectGrants.read(db, workspaceID: workspaceID) }
-            ?? ObjectGrants(byPath: [:])
+        let inherited = grants.inherited(by: caller, on: path)
+        return isSignpost(path) ? max(inherited ?? .canRead, .canRead) : inherited
     }
 
     /// Folders everyone may list: the root and `/Users`.
     static func isSignpost(_ path: WorkspacePath) -> Bool { path.isRoot || path.value == "/Users" }
 
-    /// Throws Databricks' `PERMISSION_DENIED` unless `caller` holds at least `needed` on `path`.
-    func require(
-        _ needed: PermissionLevel, _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath,
-        inWrite: Bool = true
+    /// Throws Databricks' `PERMISSION_DENIED` unless `caller` holds at least `needed` on `path`, by the
+    /// grants on `path` and the folders above it as `db` (a write's transaction) sees them.
+    static func require(
+        _ needed: PermissionLevel, _ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath
     ) async throws {
         if caller.isAdmin { return }
-        let held = try await level(db, workspaceID: workspaceID, caller: caller, path: path, inWrite: inWrite)
-        guard let held, held >= needed else {
+        let grants = try await ObjectGrants.read(db, workspaceID: workspaceID, lineageOf: path)
+        guard let held = level(grants, caller: caller, path: path), held >= needed else {
             throw KilnError(.permissionDenied, "You do not have \(needed.rawValue) permission on \(path).")
         }
     }

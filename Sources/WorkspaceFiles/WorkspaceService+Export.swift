@@ -11,9 +11,10 @@ extension WorkspaceService {
     public func export(
         workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat, caller: WorkspaceCaller = .admin
     ) async throws -> ExportedObject {
+        let grants = caller.isAdmin ? nil : try await grants(workspaceID: workspaceID)
         let found = try await database.read { db -> (ObjectInfo, Data)? in
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
-            if try await inheritedLevel(db, workspaceID: workspaceID, caller: caller, path: path, inWrite: false) == nil {
+            if let grants, grants.inherited(by: caller, on: path) == nil {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
             guard object.objectType != .directory else { return (object, Data()) }

@@ -16,10 +16,10 @@ extension WorkspaceService {
             switch plan {
             case .object(let object):
                 try await Self.requireFolder(db, workspaceID: workspaceID, path: object.path.parent)
-                try await requireEdit(db, workspaceID: workspaceID, caller: caller, path: object.path)
+                try await Self.requireEdit(db, workspaceID: workspaceID, caller: caller, path: object.path)
                 return try await Self.store(object, overwrite: request.overwrite, db: db, workspaceID: workspaceID, now: now, caller: caller)
             case .tree(let tree):
-                try await require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: tree.root.parent)
+                try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: tree.root.parent)
                 let root = try await Self.store(tree, db: db, workspaceID: workspaceID, now: now)
                 try await Self.grantCreator(db, workspaceID: workspaceID, caller: caller, objectID: root.objectID)
                 return root
@@ -28,10 +28,10 @@ extension WorkspaceService {
     }
 
     /// CAN_EDIT on `path` when it exists (an overwrite), else on its folder (a new object).
-    func requireEdit(_ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath) async throws {
+    static func requireEdit(_ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath) async throws {
         guard !caller.isAdmin else { return }
         let exists = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) != nil
-        try await require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: exists ? path : path.parent)
+        try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: exists ? path : path.parent)
     }
 
     /// The workspace-files API's `import-file`: `content` becomes a notebook (extension stripped) when it
@@ -47,7 +47,7 @@ extension WorkspaceService {
         let now = clock.nowMillis()
         return try await database.write(lockKey: workspaceID) { db in
             try await Self.requireFolder(db, workspaceID: workspaceID, path: plan.path.parent)
-            try await requireEdit(db, workspaceID: workspaceID, caller: caller, path: plan.path)
+            try await Self.requireEdit(db, workspaceID: workspaceID, caller: caller, path: plan.path)
             if !overwrite, let existing = try await ObjectTable.find(db, workspaceID: workspaceID, path: plan.path) {
                 if existing.objectType == .file {
                     throw KilnError(.alreadyExists, "Path (\(plan.path)) already exists.")

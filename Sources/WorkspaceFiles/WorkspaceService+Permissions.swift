@@ -22,7 +22,7 @@ extension WorkspaceService {
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, objectID: objectID) else {
                 throw KilnError(.resourceDoesNotExist, "Object \(objectID) does not exist.")
             }
-            try await require(.canRead, db, workspaceID: workspaceID, caller: caller, path: object.path, inWrite: false)
+            try await Self.require(.canRead, db, workspaceID: workspaceID, caller: caller, path: object.path)
             return (object, try await Self.grants(db, workspaceID: workspaceID, on: object))
         }
     }
@@ -39,7 +39,7 @@ extension WorkspaceService {
                 throw KilnError(.resourceDoesNotExist, "Object \(objectID) does not exist.")
             }
             guard !object.path.isRoot else { throw KilnError.invalidParameter("The root folder's permissions cannot be changed.") }
-            try await require(.canManage, db, workspaceID: workspaceID, caller: caller, path: object.path)
+            try await Self.require(.canManage, db, workspaceID: workspaceID, caller: caller, path: object.path)
             // Every user manages /Shared; only admins decide who does.
             guard caller.isAdmin || object.path.value != "/Shared" else {
                 throw KilnError(.permissionDenied, "Only workspace admins can change the permissions of /Shared.")

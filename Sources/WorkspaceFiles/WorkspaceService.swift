@@ -26,15 +26,12 @@ public struct WorkspaceService: Sendable {
     /// The object at `path` (the root is a folder with id 0), or `RESOURCE_DOES_NOT_EXIST`;
     /// `PERMISSION_DENIED` unless `caller` may read it.
     public func getStatus(workspaceID: Int64, path: WorkspacePath, caller: WorkspaceCaller = .admin) async throws -> ObjectInfo {
-        let found = try await database.read { db -> ObjectInfo? in
-            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
-            if caller.isAdmin || Self.isSignpost(path) { return object }
-            guard try await grants(db, workspaceID: workspaceID, inWrite: false).inherited(by: caller, on: path) != nil else {
-                throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
-            }
-            return object
-        }
+        let grants = caller.isAdmin ? nil : try await grants(workspaceID: workspaceID)
+        let found = try await database.read { db in try await ObjectTable.find(db, workspaceID: workspaceID, path: path) }
         guard let found else { throw Self.doesNotExist(path) }
+        if let grants, Self.level(grants, caller: caller, path: path) == nil {
+            throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
+        }
         return found
     }
 
@@ -52,11 +49,11 @@ public struct WorkspaceService: Sendable {
     public func list(
         workspaceID: Int64, path: WorkspacePath, notebooksModifiedAfter: Int64? = nil, caller: WorkspaceCaller = .admin
     ) async throws -> [ObjectInfo] {
+        let grants = caller.isAdmin ? nil : try await grants(workspaceID: workspaceID)
         let objects = try await database.read { db -> [ObjectInfo]? in
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
-            let grants = caller.isAdmin ? nil : try await grants(db, workspaceID: workspaceID, inWrite: false)
             let inherited = grants?.inherited(by: caller, on: path)
-            guard caller.isAdmin || inherited != nil || Self.isSignpost(path) else {
+            guard grants == nil || inherited != nil || Self.isSignpost(path) else {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
             guard object.objectType == .directory else { return [object] }
@@ -80,7 +77,7 @@ public struct WorkspaceService: Sendable {
             let existing = try await ObjectTable.find(db, workspaceID: workspaceID, paths: lineage)
             let byPath = Dictionary(existing.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
             let deepest = lineage.last { byPath[$0] != nil } ?? .root
-            try await require(deepest == path ? .canRead : .canEdit, db, workspaceID: workspaceID, caller: caller, path: deepest)
+            try await Self.require(deepest == path ? .canRead : .canEdit, db, workspaceID: workspaceID, caller: caller, path: deepest)
             var granted = caller.isAdmin
             for ancestor in lineage {
                 if let object = byPath[ancestor] {
@@ -116,8 +113,8 @@ public struct WorkspaceService: Sendable {
             guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else {
                 throw Self.doesNotExist(path)
             }
-            try await require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path)
-            try await require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path.parent)
+            try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path)
+            try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: path.parent)
             if object.objectType == .directory, !recursive,
                 try await ObjectTable.hasChildren(db, workspaceID: workspaceID, of: path)
             {

@@ -149,4 +149,27 @@ import Testing
                     == .resourceDoesNotExist)
         }
     }
+
+    /// Many readers at once, more than the store has connections, each finding the grants in memory stale:
+    /// none holds a connection while it waits for another (that deadlocked a pool of four at 16 clients).
+    @Test(.timeLimit(.minutes(1)), arguments: TestDatabases.engines)
+    func manyReadersAtOnceNeverWaitOnEachOther(engine: DatabaseEngine) async throws {
+        try await Repository.withWorkspace(engine) { service, workspace, _ in
+            try await service.mkdirs(workspaceID: workspace, path: Self.path("/team"))
+            let team = try await service.getStatus(workspaceID: workspace, path: Self.path("/team"))
+            for round in 0..<3 {
+                _ = try await service.setPermissions(
+                    workspaceID: workspace, objectID: team.objectID, grants: [(20, round == 2 ? .canEdit : .canRead)], replacing: true)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<64 {
+                        group.addTask {
+                            _ = try await service.getStatus(workspaceID: workspace, path: Self.path("/team"), caller: Self.ann)
+                            _ = try await service.list(workspaceID: workspace, path: .root, caller: Self.ann)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
+    }
 }
