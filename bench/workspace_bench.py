@@ -130,6 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     kiln = str(Path(args.kiln).resolve())
     work = Path(tempfile.mkdtemp(prefix="kiln-bench-"))
+    servers = []
     try:
         ready_times = []
         for i in range(args.starts):
@@ -139,6 +140,7 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         process, _, token = start(kiln, work / "data", port)
+        servers.append(process)
         time.sleep(1)
         idle_rss = rss_mib(process.pid)
 
@@ -227,6 +229,9 @@ def main() -> None:
         print(f"| idle RSS after start | {idle_rss:.1f} MiB |")
         print(f"| RSS after the run | {busy_rss:.1f} MiB |")
     finally:
+        for server in servers:   # a run cut short leaves no server behind
+            if server.poll() is None:
+                server.kill()
         shutil.rmtree(work, ignore_errors=True)
 
 
