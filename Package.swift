@@ -142,9 +142,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // glibc's malloc.h, for MemoryReturnService.
+        .target(name: "CMalloc"),
         .target(
             name: "KilnApp",
             dependencies: [
+                "CMalloc",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

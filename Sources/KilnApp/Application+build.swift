@@ -31,7 +31,7 @@ public func buildApplication(
         atPath: configuration.dataDirectory, withIntermediateDirectories: true)
 
     let database: any Database
-    var services: [any Service] = []
+    var services: [any Service] = [MemoryReturnService()]
     if let url = configuration.databaseURL {
         let store = try PostgresStore(url: url, logger: logger)
         services.append(store.client)
