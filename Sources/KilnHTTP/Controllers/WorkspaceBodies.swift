@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
+import KilnCore
 import NIOCore
 import WorkspaceFiles
 import NotebookFormats
 
-/// `ObjectInfo` on the wire (Databricks' field names).
+/// `ObjectInfo` on the wire (Databricks' field names), written without an encoder (`json`).
 struct ObjectInfoBody: Encodable {
     var objectType: String
     var path: String
@@ -32,6 +33,27 @@ struct ObjectInfoBody: Encodable {
         }
     }
 
+    /// The object as JSON, member for member what `JSONEncoder` writes.
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.member(CodingKeys.objectType.rawValue, objectType)
+        json.member(CodingKeys.path.rawValue, path)
+        json.member(CodingKeys.objectID.rawValue, objectID)
+        json.member(CodingKeys.resourceID.rawValue, resourceID)
+        json.member(CodingKeys.language.rawValue, language)
+        json.member(CodingKeys.createdAt.rawValue, createdAt)
+        json.member(CodingKeys.modifiedAt.rawValue, modifiedAt)
+        json.member(CodingKeys.size.rawValue, size)
+        json.member(CodingKeys.reposExportFormat.rawValue, reposExportFormat)
+        json.endObject()
+    }
+
+    func json() -> [UInt8] {
+        var json = JSONWriter()
+        write(to: &json)
+        return json.bytes
+    }
+
     enum CodingKeys: String, CodingKey {
         case objectType = "object_type"
         case path
@@ -48,6 +70,18 @@ struct ObjectInfoBody: Encodable {
 /// `{"objects":[…]}`, or `{}` for an empty folder as Databricks answers.
 struct ListResponse: Encodable {
     var objects: [ObjectInfoBody]?
+
+    func json() -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        if let objects {
+            json.beginArray("objects")
+            for object in objects { object.write(to: &json) }
+            json.endArray()
+        }
+        json.endObject()
+        return json.bytes
+    }
 }
 
 /// `{"content":"<base64>","file_type":"py"}`. Written directly: base64 and file extensions need no JSON

@@ -36,7 +36,7 @@ public struct WorkspaceController: Sendable {
             path: try WorkspacePath(parameters.requiredString("path")),
             notebooksModifiedAfter: try parameters.int64("notebooks_modified_after"), caller: context.caller
         )
-        return JSONResponse.ok(ListResponse(objects: objects.isEmpty ? nil : objects.map(ObjectInfoBody.init)))
+        return JSONResponse.make(status: .ok, bytes: ListResponse(objects: objects.isEmpty ? nil : objects.map(ObjectInfoBody.init)).json())
     }
 
     @Sendable func getStatus(_ request: Request, context: AuthenticatedContext) async throws -> Response {
@@ -49,7 +49,7 @@ public struct WorkspaceController: Sendable {
         if try parameters.bool("return_export_info") == true {
             body.reposExportFormat = try await service.nativeFormat(workspaceID: workspaceID, of: object)?.rawValue
         }
-        return JSONResponse.ok(body)
+        return JSONResponse.make(status: .ok, bytes: body.json())
     }
 
     @Sendable func mkdirs(_ request: Request, context: AuthenticatedContext) async throws -> Response {
