@@ -17,17 +17,23 @@ struct MemoryReturnService: Service {
     static let floor = 64 << 20
 
     func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .seconds(1))
-            if let resident = Self.residentBytes(), resident > Self.floor { malloc_trim(0) }
-        }
+        #if canImport(Glibc)
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: .seconds(1))
+                if let resident = Self.residentBytes(), resident > Self.floor { malloc_trim(0) }
+            }
+        #endif
     }
 
     /// This process's resident set, from `/proc/self/statm` (its second field, in pages).
     static func residentBytes() -> Int? {
-        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
-        let fields = statm.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        #if canImport(Glibc)
+            guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+            let fields = statm.split(separator: " ")
+            guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+            return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        #else
+            return nil
+        #endif
     }
 }

@@ -16,25 +16,42 @@ public enum ChangeTopic: String, Sendable, CaseIterable {
         case .objectGrants: ["workspace_object_acls"]
         }
     }
+
+    /// Tables whose deletes and changes to `column` the topic also counts: grants are kept by their
+    /// object's path, so a deleted object (whose grants go with it, `ON DELETE CASCADE`) or a path that
+    /// changed counts even where foreign keys are off.
+    var keyTables: [(table: String, column: String)] {
+        switch self {
+        case .identity: []
+        case .objectGrants: [("workspace_objects", "path")]
+        }
+    }
 }
 
 /// The count of changes to one topic's tables, kept by triggers in the transaction that makes the change
 /// (migration 7), so that no writer can change them unseen: not this process, not another Kiln on the same
 /// PostgreSQL, not `kiln admin` on the same SQLite file, not a cascading delete.
 ///
-/// A cache stamps what it reads with `current(_:)` and uses it only while that stays the same. The
-/// count is read from the database again after every write this process commits, so a caller sees its
-/// own changes at once, and otherwise at most every `recheckInterval`, which bounds how long a change
-/// made by another process goes unseen.
+/// A cache stamps what it reads with `current(_:)` — an epoch of this process that moves whenever the
+/// count read from the database differs from the last one read, up or down (a restored database) — and
+/// uses it only while the epoch stays the same. The count is read again after every write this process
+/// commits, so a caller sees its own changes at once, and otherwise at most every `recheckInterval`,
+/// which bounds how long a change made by another process goes unseen.
 public final class ChangeCount: Sendable {
     /// How long a count read from the database stands for changes made by other processes: 250 ms.
     public static let recheckInterval = Duration.milliseconds(250)
 
     private struct State {
-        /// The highest count read so far (-1: none yet).
-        var known: Int64 = -1
-        /// When it was last read; nil: read it again before it is used.
+        /// The count last read, and which read it came from (reads are numbered as they start).
+        var count: Int64?
+        var countRead = 0
+        var nextRead = 1
+        /// What caches stamp their values with.
+        var epoch: Int64 = 0
+        /// When the count was last read; nil: read it again before it is used.
         var checked: ContinuousClock.Instant?
+        /// Moves with each committed write, so a read that began before one does not count as fresh.
+        var writes = 0
     }
 
     public let topic: ChangeTopic
@@ -44,33 +61,42 @@ public final class ChangeCount: Sendable {
         self.topic = topic
     }
 
-    /// The count now: the last one read while it is fresh, else read again. Nil when it cannot be read
-    /// (the database is older than migration 7): then nothing may be cached.
+    /// The epoch now: as it stands while the count was read less than `recheckInterval` ago and no write
+    /// has committed since, else after reading the count again. Nil when it cannot be read (a database
+    /// older than migration 7): then nothing may be cached.
     public func current(_ database: any Database) async -> Int64? {
         let now = ContinuousClock.now
-        let fresh = state.withLock { state -> Int64? in
-            guard let checked = state.checked, checked.duration(to: now) < Self.recheckInterval else { return nil }
-            return state.known
+        let (fresh, read, writes) = state.withLock { state -> (Int64?, Int, Int) in
+            if let checked = state.checked, checked.duration(to: now) < Self.recheckInterval { return (state.epoch, 0, 0) }
+            state.nextRead += 1
+            return (nil, state.nextRead, state.writes)
         }
         if let fresh { return fresh }
         let topic = topic.rawValue
         guard
-            let read = try? await database.read({ db in
+            let count = try? await database.read({ db in
                 try await db.select().column("version").from("cache_versions").where("topic", .equal, topic)
                     .first()?.decode(column: "version", as: Int64.self)
             })
         else { return nil }
         return state.withLock { state in
-            // Counts only grow: a slower reader's older count does not replace a newer one.
-            state.known = max(state.known, read)
-            state.checked = now
-            return state.known
+            // A read that began before another one already applied says nothing newer.
+            if read > state.countRead {
+                if count != state.count { state.epoch += 1 }
+                (state.count, state.countRead) = (count, read)
+            }
+            // Fresh only if no write of this process committed while it was read.
+            if state.writes == writes { state.checked = now }
+            return state.epoch
         }
     }
 
     /// Whatever a committed write changed, the count is read again before its next use.
     func writeCommitted() {
-        state.withLock { $0.checked = nil }
+        state.withLock { state in
+            state.checked = nil
+            state.writes += 1
+        }
     }
 }
 
@@ -113,10 +139,22 @@ public struct ChangeCounts: Sendable {
                         FOR EACH STATEMENT EXECUTE PROCEDURE \(function)()
                         """)
                 }
+                for (table, column) in topic.keyTables {
+                    statements.append(
+                        """
+                        CREATE TRIGGER \(table)_count_key_change BEFORE UPDATE OF \(column) OR DELETE ON \(table)
+                        FOR EACH STATEMENT EXECUTE PROCEDURE \(function)()
+                        """)
+                }
             case .sqlite:
                 for table in topic.tables {
                     for event in ["INSERT", "UPDATE", "DELETE"] {
                         statements.append("CREATE TRIGGER \(table)_count_\(event.lowercased()) AFTER \(event) ON \(table) BEGIN \(count); END")
+                    }
+                }
+                for (table, column) in topic.keyTables {
+                    for (name, event) in [("delete", "DELETE"), ("key_update", "UPDATE OF \(column)")] {
+                        statements.append("CREATE TRIGGER \(table)_count_\(name) AFTER \(event) ON \(table) BEGIN \(count); END")
                     }
                 }
             }

@@ -1,7 +1,7 @@
 import Synchronization
 
-/// Values read from the database, kept in memory while the `ChangeCount` of their topic that they were
-/// read at stands: any change to the topic's tables, made anywhere, empties the cache (see `ChangeCount`
+/// Values read from the database, kept in memory while the `ChangeCount` epoch of their topic that they
+/// were read at stands: any change to the topic's tables, made anywhere, empties the cache (see `ChangeCount`
 /// for how soon). What is not found is not kept, so unknown keys (a stranger's tokens) cannot fill it; at
 /// `limit` entries it starts again.
 public final class RowCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
@@ -22,7 +22,7 @@ public final class RowCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         self.limit = limit
     }
 
-    /// The value for `key`: from memory when it was read at the current count, else from `load`, and then
+    /// The value for `key`: from memory when it was read at the current epoch, else from `load`, and then
     /// kept. `load` must read committed rows (`Database.read`, not a write's transaction, which may roll
     /// back), and neither it nor the caller may hold a connection while this waits for one: call it outside
     /// `Database.read` and `write`.
@@ -31,7 +31,7 @@ public final class RowCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         if let hit = entries.withLock({ $0.version == version ? $0.values[key] : nil }) { return hit }
         guard let loaded = try await load() else { return nil }
         entries.withLock { entries in
-            // Read at an older count than the one kept: a change may have come since; not kept.
+            // Read at an older epoch than the one kept: a change may have come since; not kept.
             guard entries.version <= version else { return }
             if entries.version < version || entries.values.count >= limit { entries = Entries(version: version) }
             entries.values[key] = loaded

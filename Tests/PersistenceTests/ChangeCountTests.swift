@@ -1,0 +1,47 @@
+import Persistence
+import PersistenceTestSupport
+import SQLKit
+import Testing
+
+/// The epochs caches stamp their values with move with every change to a topic's tables, in either direction
+/// of the count, and with nothing else.
+@Suite struct ChangeCountTests {
+    @Test(arguments: TestDatabases.engines)
+    func theEpochMovesWithEveryChangeOfTheCountAndOnlyThen(engine: DatabaseEngine) async throws {
+        try await TestDatabases.with(engine) { database in
+            let grants = database.changeCounts.objectGrants
+            let first = try #require(await grants.current(database))
+            #expect(await grants.current(database) == first)
+            // A write elsewhere (no object or grant) leaves it.
+            try await database.write { db in
+                try await db.raw("INSERT INTO accounts (account_id, account_name, created_at) VALUES ('a', 'a', 0)").run()
+            }
+            #expect(await grants.current(database) == first)
+            // A count that went down, as in a restored database, moves it too.
+            try await database.write { db in
+                try await db.raw("UPDATE cache_versions SET version = version - 5 WHERE topic = 'object_grants'").run()
+            }
+            let restored = try #require(await grants.current(database))
+            #expect(restored != first)
+            // Deleting an object counts by itself, not only through the grants it takes with it (where
+            // foreign keys are off, as in Python's sqlite3, there is no cascade to count).
+            try await database.write { db in
+                try await db.raw(
+                    """
+                    INSERT INTO workspaces (workspace_id, account_id, workspace_name, deployment_name, is_default, workspace_status, created_at)
+                    VALUES (1, 'a', 'w', 'w', false, 'RUNNING', 0)
+                    """
+                ).run()
+                try await db.raw(
+                    """
+                    INSERT INTO workspace_objects (object_id, workspace_id, path, parent_path, object_type, size, created_at, modified_at)
+                    VALUES (7, 1, '/x', '/', 'DIRECTORY', 0, 0, 0)
+                    """
+                ).run()
+            }
+            #expect(await grants.current(database) == restored)
+            try await database.write { db in try await db.raw("DELETE FROM workspace_objects WHERE object_id = 7").run() }
+            #expect(await grants.current(database) != restored)
+        }
+    }
+}
