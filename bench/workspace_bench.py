@@ -4,8 +4,8 @@ Measures, each at 1 and 16 concurrent clients: get-status, list of a 1,000-objec
 import + export of a 64 KiB and a 10 MB notebook (JSON, base64 as the SDK sends it); get-status and
 the list again as a user who is not an admin and reads /bench through a group's grant on it
 (workspace object permissions, inherited), with the ratio to the admin's figures in req/s and in the
-server's CPU time per request. Also the
-server's time from spawn to ready (median of 5 cold starts) and its resident memory when idle.
+server's CPU time per request. Also the server's time from spawn to ready (median of 5 first starts, and
+of 5 starts on an existing data directory) and its resident memory when idle.
 Prints one Markdown table. Standard library only; needs wrk.
 """
 from __future__ import annotations
@@ -137,6 +137,12 @@ def main() -> None:
             process, ready, _ = start(kiln, work / f"cold{i}", free_port())
             ready_times.append(ready)
             stop(process)
+        # Starts on a data directory made before, as on every start but the first.
+        warm_times = []
+        for i in range(args.starts):
+            process, ready, _ = start(kiln, work / "cold0", free_port())
+            warm_times.append(ready)
+            stop(process)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         process, _, token = start(kiln, work / "data", port)
@@ -228,6 +234,8 @@ def main() -> None:
         print("|---|---:|")
         print(f"| start to ready, median of {args.starts} cold starts (first start: migrations + bootstrap) | "
               f"{statistics.median(ready_times) * 1000:.0f} ms |")
+        print(f"| start to ready with an existing data directory, median of {args.starts} | "
+              f"{statistics.median(warm_times) * 1000:.0f} ms |")
         print(f"| idle RSS after start | {idle_rss:.1f} MiB |")
         print(f"| RSS after the run | {busy_rss:.1f} MiB |")
     finally:
