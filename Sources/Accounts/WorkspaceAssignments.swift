@@ -20,11 +20,11 @@ public struct WorkspaceAssignments: Sendable {
     /// `access(of:in:)`'s answers, in memory (`RowCache`).
     private let accessCache: RowCache<AccessKey, Access>
 
-    /// Assignments whose `access(of:in:)` is kept in `accessCache` (`AccountStore.assignments`), or in a
-    /// cache of their own.
-    init(database: any Database, accessCache: RowCache<AccessKey, Access>? = nil) {
+    /// Assignments whose `access(of:in:)` is kept in `accessCache`, which `AccountStore.assignments` shares
+    /// among its copies.
+    init(database: any Database, accessCache: RowCache<AccessKey, Access>) {
         self.database = database
-        self.accessCache = accessCache ?? RowCache(database: database, topic: .identity)
+        self.accessCache = accessCache
     }
 
     struct AccessKey: Hashable, Sendable {

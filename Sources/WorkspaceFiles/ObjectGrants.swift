@@ -25,8 +25,8 @@ struct ObjectGrants: Sendable {
     /// Reads a workspace's grants: all of them, or those on `path` and the folders above it.
     static func read(_ db: any SQLDatabase, workspaceID: Int64, lineageOf path: WorkspacePath? = nil) async throws -> ObjectGrants {
         var byPath: [String: [Grant]] = [:]
-        for (path, principalID, level) in try await ObjectACL.all(db, workspaceID: workspaceID, paths: path?.lineage.map(\.value)) {
-            byPath[path, default: []].append(Grant(principalID: principalID, level: level))
+        for (objectPath, principalID, level) in try await ObjectACL.all(db, workspaceID: workspaceID, paths: path?.lineage.map(\.value)) {
+            byPath[objectPath, default: []].append(Grant(principalID: principalID, level: level))
         }
         return ObjectGrants(byPath: byPath)
     }

@@ -31,7 +31,7 @@ extension WorkspaceService {
     static func requireEdit(_ db: any SQLDatabase, workspaceID: Int64, caller: WorkspaceCaller, path: WorkspacePath) async throws {
         guard !caller.isAdmin else { return }
         let exists = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) != nil
-        try await Self.require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: exists ? path : path.parent)
+        try await require(.canEdit, db, workspaceID: workspaceID, caller: caller, path: exists ? path : path.parent)
     }
 
     /// The workspace-files API's `import-file`: `content` becomes a notebook (extension stripped) when it

@@ -18,13 +18,20 @@ public enum TestDatabases {
     public static func with<T: Sendable>(
         _ engine: DatabaseEngine, _ body: @Sendable (any Database) async throws -> T
     ) async throws -> T {
-        try await withTwo(engine) { first, _ in try await body(first) }
+        try await with(engine, secondStore: false) { first, _ in try await body(first) }
     }
 
     /// Runs `body` on two stores of one new, migrated, empty database of `engine`, as two Kiln processes
     /// sharing it would have (each with its own connections and `ChangeCounts`).
     public static func withTwo<T: Sendable>(
         _ engine: DatabaseEngine, _ body: @Sendable (any Database, any Database) async throws -> T
+    ) async throws -> T {
+        try await with(engine, secondStore: true) { first, second in try await body(first, second!) }
+    }
+
+    /// A new database of `engine`, and a second store of it when `secondStore` is true.
+    private static func with<T: Sendable>(
+        _ engine: DatabaseEngine, secondStore: Bool, _ body: @Sendable (any Database, (any Database)?) async throws -> T
     ) async throws -> T {
         let logger = Logger(label: "kiln-test")
         switch engine {
@@ -36,6 +43,7 @@ public enum TestDatabases {
             let store = try await SQLiteStore.open(path: path, logger: logger)
             return try await store.closing {
                 try await Migrator(database: store, logger: logger).migrate()
+                guard secondStore else { return try await body(store, nil) }
                 let second = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
                 return try await second.closing { try await body(store, second) }
             }
@@ -51,6 +59,7 @@ public enum TestDatabases {
                 outcome = .success(
                     try await withStore(url: databaseURL, logger: logger) { store in
                         try await Migrator(database: store, logger: logger).migrate()
+                        guard secondStore else { return try await body(store, nil) }
                         return try await withStore(url: databaseURL, logger: logger) { second in try await body(store, second) }
                     })
             } catch {

@@ -17,19 +17,20 @@ public struct ServicePrincipalSecretsController: Sendable {
 
     /// The Account API's routes (`…/accounts/{account_id}/servicePrincipals/…`), for account admins.
     public func addRoutes(to group: RouterGroup<AccountContext>) {
-        let secrets = "servicePrincipals/:service_principal_id/credentials/secrets"
-        group.post(RouterPath(secrets)) { request, context in try await create(for: try await principal(context), request) }
-        group.get(RouterPath(secrets)) { _, context in try await list(for: try await principal(context)) }
-        group.delete(RouterPath(secrets + "/:secret_id")) { _, context in
-            try await delete(try context.parameters.require("secret_id"), for: try await principal(context))
-        }
+        addRoutes(to: group, at: "servicePrincipals/:service_principal_id/credentials/secrets") { try await principal($0) }
     }
 
     /// A workspace's proxy of the same API (`/api/2.0/accounts/servicePrincipals/{id}/credentials/secrets`,
     /// the SDK's `w.service_principal_secrets_proxy`): its admins manage the secrets of the service
     /// principals assigned to it, except an account admin's, whose secret would open the Account API.
     public func addWorkspaceRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        let secrets = "accounts/servicePrincipals/:service_principal_id/credentials/secrets"
+        addRoutes(to: group, at: "accounts/servicePrincipals/:service_principal_id/credentials/secrets") { try await principal($0) }
+    }
+
+    /// Create, list and delete at `secrets`, for the service principal `principal` finds for the caller.
+    private func addRoutes<Context: RequestContext>(
+        to group: RouterGroup<Context>, at secrets: String, principal: @escaping @Sendable (Context) async throws -> ServicePrincipal
+    ) {
         group.post(RouterPath(secrets)) { request, context in try await create(for: try await principal(context), request) }
         group.get(RouterPath(secrets)) { _, context in try await list(for: try await principal(context)) }
         group.delete(RouterPath(secrets + "/:secret_id")) { _, context in
