@@ -1,12 +1,19 @@
-"""Workspace API benchmark against a release `kiln serve` on loopback, driven by wrk.
+"""Workspace API benchmark: a release `kiln serve` beside the peers it is measured against, on loopback, driven by wrk.
 
-Measures, each at 1 and 16 concurrent clients: get-status, list of a 1,000-object folder, and
-import + export of a 64 KiB and a 10 MB notebook (JSON, base64 as the SDK sends it); get-status and
-the list again as a user who is not an admin and reads /bench through a group's grant on it
-(workspace object permissions, inherited), with the ratio to the admin's figures in req/s and in the
-server's CPU time per request. Also the server's time from spawn to ready (median of 5 first starts, and
-of 5 starts on an existing data directory) and its resident memory when idle.
-Prints one Markdown table. Standard library only; needs wrk.
+The servers: Kiln; minilake and brickhouse (pinned Databricks emulators from PyPI, installed by `bench/workspace`
+into bench/.venv), started with nothing leaving the machine; and, with `--before`, an older Kiln build.
+
+Each server gets the same notebooks: a 64 KiB one, a 10 MB one and 1,000 small ones in a folder (brickhouse has no
+list, and takes notebooks only at paths ending in `.py` below /Workspace/Shared, so every server's paths end in
+`.py`). Then every cell (get-status, the list, import and export of each notebook, at 1 and 16 clients) runs on
+each server in turn, `--rounds` rounds, the servers' order turned each round so drift on a noisy machine falls on
+all of them; each figure is the median of its rounds. Then Kiln alone: get-status and the list as a user who is
+not an admin and reads /bench through a group's grant on it (workspace object permissions, inherited), with the
+ratio to the admin's figures in req/s and in the server's CPU time per request. Also each server's time from spawn
+to ready (median of `--starts`), its resident memory when idle (the process and its children) and Kiln's after
+the run. brickhouse has no list and refuses bodies over 1.5 MB, so it has no list or 10 MB cells.
+
+Prints Markdown tables, with Kiln ÷ the best peer and the issue's targets. Standard library only; needs wrk.
 """
 from __future__ import annotations
 
@@ -21,7 +28,9 @@ import statistics
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -31,45 +40,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(kiln: str, data_dir: Path, port: int) -> tuple[subprocess.Popen, float, str]:
-    started = time.monotonic()
-    process = subprocess.Popen([kiln, "serve", "--port", str(port), "--data-dir", str(data_dir),
-                                "--log-level", "error"], stdout=subprocess.PIPE, text=True)
-    token = ""
-    for line in process.stdout:
-        match = re.search(r"DATABRICKS_TOKEN=(\S+)", line)
-        if match:
-            token = match.group(1)
-        if line.startswith("Kiln is ready"):
-            break
-    ready = time.monotonic() - started
-    if not token:
-        token = re.search(r"token = (\S+)", (data_dir / "databrickscfg").read_text()).group(1)
-    return process, ready, token
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    process.wait(timeout=30)
-
-
 def cpu_seconds(pid: int) -> float:
     """The process's user and system CPU time so far, in seconds (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of the process and all its descendants, in MiB."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        pending += children.get(current, [])
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
 
 
 def call(base: str, token: str, method: str, path: str, body: dict | None = None, basic: str | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     authorization = f"Basic {base64.b64encode(basic.encode()).decode()}" if basic else f"Bearer {token}"
-    request = urllib.request.Request(base + path, data=data, method=method, headers={"Authorization": authorization})
+    headers = {"Authorization": authorization, "Content-Type": "application/json"}
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=120) as response:
         return json.loads(response.read() or b"{}")
 
@@ -88,6 +91,10 @@ def notebook(size: int) -> bytes:
 def import_body(path: str, content: bytes) -> dict:
     return {"path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
             "content": base64.b64encode(content).decode()}
+
+
+def quoted(path: str) -> str:
+    return urllib.request.quote(path, safe="")
 
 
 def wrk(url: str, token: str, connections: int, seconds: int, lua: Path | None) -> dict:
@@ -122,127 +129,280 @@ wrk.headers["Content-Type"] = "application/json"
     return lua
 
 
+@dataclass
+class Server:
+    """One server under test: how to start it, where its objects live, and what it answers."""
+    name: str
+    command: list[str]           # `{port}` and `{data}` are filled in
+    root: str                    # the folder the bench's objects go in
+    ready_path: str              # answers 200 once the server serves
+    env: dict[str, str] = field(default_factory=dict)
+    prepare: list[str] | None = None   # run once on a new data directory before the first start
+    lists: bool = True
+    large_imports: bool = True   # brickhouse refuses request bodies over 1.5 MB
+    is_kiln: bool = False
+    process: subprocess.Popen | None = None
+    port: int = 0
+    token: str = "none"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, data: Path) -> float:
+        """Starts the server on a free port with `data` as its data directory; returns seconds from spawn to ready."""
+        if self.prepare and not data.exists():
+            subprocess.run([part.format(data=data) for part in self.prepare], check=True, capture_output=True)
+        data.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        argv = [part.format(port=self.port, data=data) for part in self.command]
+        environment = {**os.environ, **{key: value.format(data=data) for key, value in self.env.items()}}
+        started = time.monotonic()
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment,
+                                        cwd=data)
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode} before it was ready")
+            try:
+                with urllib.request.urlopen(self.base + self.ready_path, timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if time.monotonic() - started > 60:
+                raise RuntimeError(f"{self.name} was not ready within 60 s")
+            time.sleep(0.002)
+        ready = time.monotonic() - started
+        if self.is_kiln:
+            self.token = re.search(r"token = (\S+)", (data / "databrickscfg").read_text()).group(1)
+        return ready
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def servers(kiln: str, before: str | None, venv: Path, extensions: Path) -> list[Server]:
+    kilns = [Server("Kiln", [kiln, "serve", "--port", "{port}", "--data-dir", "{data}", "--log-level", "error"],
+                    "/bench", "/healthz", is_kiln=True)]
+    if before:
+        kilns.append(Server("Kiln before", [before, "serve", "--port", "{port}", "--data-dir", "{data}",
+                                            "--log-level", "error"], "/bench", "/healthz", is_kiln=True))
+    peers = [
+        # No Spark warm-up, no Jupyter, and DuckDB's extensions from an empty directory (no downloads).
+        Server("minilake", [str(venv / "bin" / "minilake"), "--port", "{port}"], "/Shared/bench", "/_minilake/health",
+               env={"MINILAKE_DATA_DIR": "{data}/data", "MINILAKE_SPARK_PREWARM": "0", "MINILAKE_NOTEBOOK": "0",
+                    "MINILAKE_DUCKDB_EXTENSION_DIR": str(extensions)}),
+        Server("brickhouse", [str(venv / "bin" / "brickhouse"), "serve", "--workspace", "{data}", "--port", "{port}"],
+               "/Workspace/Shared/bench", "/.well-known/databricks-config",
+               prepare=[str(venv / "bin" / "brickhouse"), "init", "--workspace", "{data}"], lists=False,
+               large_imports=False),
+    ]
+    return kilns + [peer for peer in peers if Path(peer.command[0]).exists()]
+
+
+def load(server: Server, small: bytes, large: bytes) -> None:
+    root = server.root
+    call(server.base, server.token, "POST", "/api/2.0/workspace/mkdirs", {"path": f"{root}/big"})
+    call(server.base, server.token, "POST", "/api/2.0/workspace/import", import_body(f"{root}/nb64k.py", small))
+    if server.large_imports:
+        call(server.base, server.token, "POST", "/api/2.0/workspace/import", import_body(f"{root}/nb10m.py", large))
+    tiny = b"# Databricks notebook source\nprint(1)\n"
+    for i in range(1000):
+        call(server.base, server.token, "POST", "/api/2.0/workspace/import", import_body(f"{root}/big/nb{i:04d}.py", tiny))
+
+
+def cells(server: Server, scripts: Path, small: bytes, large: bytes) -> dict[str, tuple[str, Path | None]]:
+    """The benchmark's operations on `server`: name → (URL, wrk script or None)."""
+    root, base, name = server.root, server.base, server.name.replace(" ", "_")
+    operations = {
+        "get-status": (f"{base}/api/2.0/workspace/get-status?path={quoted(root + '/nb64k.py')}", None),
+        "list (1,000 notebooks)": (f"{base}/api/2.0/workspace/list?path={quoted(root + '/big')}", None),
+        "import 64 KiB notebook": (f"{base}/api/2.0/workspace/import",
+                                   post_script(scripts, f"{name}-imp64k", import_body(f"{root}/imp64k.py", small))),
+        "export 64 KiB notebook": (f"{base}/api/2.0/workspace/export?path={quoted(root + '/nb64k.py')}", None),
+        "import 10 MB notebook": (f"{base}/api/2.0/workspace/import",
+                                  post_script(scripts, f"{name}-imp10m", import_body(f"{root}/imp10m.py", large))),
+        "export 10 MB notebook": (f"{base}/api/2.0/workspace/export?path={quoted(root + '/nb10m.py')}", None),
+    }
+    if not server.lists:
+        del operations["list (1,000 notebooks)"]
+    if not server.large_imports:
+        del operations["import 10 MB notebook"], operations["export 10 MB notebook"]
+    return operations
+
+
+def user_ratios(kiln: Server, data: Path, seconds: int) -> tuple[list[tuple[str, list[dict]]], list[tuple[str, float]]]:
+    """Kiln's get-status and list as a user reading /bench through a group's grant, and its ratios to the admin's."""
+    binary = kiln.command[0]
+    made = subprocess.run([binary, "admin", "create-user", "reader@example.com", "--data-dir", str(data)],
+                          capture_output=True, text=True, check=True).stdout
+    password = re.search(r"password: (\S+)", made).group(1)
+    user_token = call(kiln.base, "", "POST", "/api/2.0/token/create", {"comment": "bench"},
+                      basic=f"reader@example.com:{password}")["token_value"]
+    reader = call(kiln.base, user_token, "GET", "/api/2.0/preview/scim/v2/Me")["id"]
+    call(kiln.base, kiln.token, "POST", "/api/2.0/preview/scim/v2/Groups",
+         {"displayName": "readers", "members": [{"value": reader}]})
+    bench = call(kiln.base, kiln.token, "GET", "/api/2.0/workspace/get-status?path=%2Fbench")["object_id"]
+    call(kiln.base, kiln.token, "PATCH", f"/api/2.0/permissions/directories/{bench}",
+         {"access_control_list": [{"group_name": "readers", "permission_level": "CAN_READ"}]})
+    assert len(call(kiln.base, user_token, "GET", "/api/2.0/workspace/list?path=%2Fbench%2Fbig")["objects"]) == 1000
+
+    as_user = [
+        ("get-status", f"{kiln.base}/api/2.0/workspace/get-status?path=%2Fbench%2Fnb64k.py"),
+        ("list (1,000 notebooks)", f"{kiln.base}/api/2.0/workspace/list?path=%2Fbench%2Fbig"),
+    ]
+    rows = [(f"{name}, as a user reading through a group's grant", [wrk(url, user_token, c, seconds, None) for c in (1, 16)])
+            for name, url in as_user]
+    # Five rounds, the order turned each round (admin, user, user, admin, …). Besides req/s, the server's CPU time
+    # per request (from /proc), which noise from other processes moves less: the ratio is admin ÷ user, so that
+    # both ratios read "the user's figure as a share of the admin's".
+    ratios = []
+    pid = kiln.process.pid
+    for name, url in as_user:
+        for c in (1, 16):
+            runs = {kiln.token: [], user_token: []}
+            for n in range(5):
+                for caller in ((kiln.token, user_token) if n % 2 == 0 else (user_token, kiln.token)):
+                    before = cpu_seconds(pid)
+                    result = wrk(url, caller, c, seconds, None)
+                    runs[caller].append((result["rps"], (cpu_seconds(pid) - before) / (result["rps"] * seconds)))
+            rps = statistics.median(r for r, _ in runs[user_token]) / statistics.median(r for r, _ in runs[kiln.token])
+            cpu = statistics.median(t for _, t in runs[kiln.token]) / statistics.median(t for _, t in runs[user_token])
+            ratios.append((f"{name}, user ÷ admin req/s ({c})", rps))
+            ratios.append((f"{name}, admin ÷ user server CPU per request ({c})", cpu))
+    return rows, ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kiln", required=True)
+    parser.add_argument("--before", help="an older kiln binary to measure beside this one")
+    parser.add_argument("--peers-venv", default=str(Path(__file__).parent / ".venv"),
+                        help="the virtual environment minilake and brickhouse are installed in (none: Kiln alone)")
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--only", help="run only the cells whose names contain one of these comma-separated words")
+    parser.add_argument("--without-user", action="store_true", help="skip the cells as a user who is not an admin")
     args = parser.parse_args()
-    kiln = str(Path(args.kiln).resolve())
     work = Path(tempfile.mkdtemp(prefix="kiln-bench-"))
-    servers = []
+    # mkdtemp makes the directory 0700; Kiln's computes run as another user and must reach their data below it.
+    work.chmod(0o755)
+    (work / "extensions").mkdir()
+    (work / "lua").mkdir()
+    under_test = servers(str(Path(args.kiln).resolve()), str(Path(args.before).resolve()) if args.before else None,
+                         Path(args.peers_venv), work / "extensions")
+    kiln = under_test[0]
+    peers = [server for server in under_test if not server.is_kiln]
     try:
-        ready_times = []
+        # Spawn to ready: Kiln's first starts (migrations, bootstrap) and starts on a data directory made before
+        # (as on every start but the first); each peer's start on a directory of its own.
+        starts: dict[str, float] = {}
+        first: list[float] = []
         for i in range(args.starts):
-            process, ready, _ = start(kiln, work / f"cold{i}", free_port())
-            ready_times.append(ready)
-            stop(process)
-        # Starts on a data directory made before, as on every start but the first.
-        warm_times = []
-        for i in range(args.starts):
-            process, ready, _ = start(kiln, work / "cold0", free_port())
-            warm_times.append(ready)
-            stop(process)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        process, _, token = start(kiln, work / "data", port)
-        servers.append(process)
-        time.sleep(1)
-        idle_rss = rss_mib(process.pid)
+            first.append(kiln.start(work / f"first{i}"))
+            kiln.stop()
+        for server in under_test:
+            times = []
+            for _ in range(args.starts):
+                times.append(server.start(work / f"start-{server.name}"))
+                server.stop()
+            starts[server.name] = statistics.median(times)
 
-        call(base, token, "POST", "/api/2.0/workspace/mkdirs", {"path": "/bench/big"})
         small, large = notebook(64 * 1024), notebook(10 * 1024 * 1024 - 1024)
-        call(base, token, "POST", "/api/2.0/workspace/import", import_body("/bench/nb64k", small))
-        call(base, token, "POST", "/api/2.0/workspace/import", import_body("/bench/nb10m", large))
-        for i in range(1000):
-            call(base, token, "POST", "/api/2.0/workspace/import",
-                 {"path": f"/bench/big/f{i:04d}.txt", "format": "RAW", "content": base64.b64encode(b"x").decode()})
+        idle: dict[str, float] = {}
+        for server in under_test:
+            server.start(work / f"data-{server.name}")
+            time.sleep(1)
+            idle[server.name] = tree_rss_mib(server.process.pid)
+            load(server, small, large)
+        operations = {server.name: cells(server, work / "lua", small, large) for server in under_test}
 
-        # A user of the workspace (not an admin) in a group granted CAN_READ on /bench: every request it makes
-        # is checked against the grants of /bench's lineage.
-        made = subprocess.run([kiln, "admin", "create-user", "reader@example.com", "--data-dir", str(work / "data")],
-                              capture_output=True, text=True, check=True).stdout
-        password = re.search(r"password: (\S+)", made).group(1)
-        user_token = call(base, "", "POST", "/api/2.0/token/create", {"comment": "bench"},
-                          basic=f"reader@example.com:{password}")["token_value"]
-        reader = call(base, user_token, "GET", "/api/2.0/preview/scim/v2/Me")["id"]
-        group = call(base, token, "POST", "/api/2.0/preview/scim/v2/Groups",
-                     {"displayName": "readers", "members": [{"value": reader}]})["id"]
-        bench = call(base, token, "GET", "/api/2.0/workspace/get-status?path=%2Fbench")["object_id"]
-        call(base, token, "PATCH", f"/api/2.0/permissions/directories/{bench}",
-             {"access_control_list": [{"group_name": "readers", "permission_level": "CAN_READ"}]})
-        assert group and len(call(base, user_token, "GET", "/api/2.0/workspace/list?path=%2Fbench%2Fbig")["objects"]) == 1000
+        # Every cell on every server, round by round, the servers' order turned each round.
+        results: dict[tuple[str, str, int], list[dict]] = {}
+        names = [name for name in operations[kiln.name]
+                 if not args.only or any(word in name for word in args.only.split(","))]
+        for round_ in range(args.rounds):
+            for name in names:
+                for connections in (1, 16):
+                    order = under_test if round_ % 2 == 0 else list(reversed(under_test))
+                    for server in order:
+                        if name not in operations[server.name]:
+                            continue
+                        url, lua = operations[server.name][name]
+                        results.setdefault((server.name, name, connections), []).append(
+                            wrk(url, server.token, connections, args.seconds, lua))
+                        # wrk stops at its deadline; a server may still be busy with up to 16 requests of 10 MB.
+                        time.sleep(2 if "10 MB" in name else 0.5)
 
-        scripts = Path(work / "lua")
-        scripts.mkdir()
-        operations = [
-            ("get-status", f"{base}/api/2.0/workspace/get-status?path=%2Fbench%2Fnb64k", None),
-            ("list (1,000 objects)", f"{base}/api/2.0/workspace/list?path=%2Fbench%2Fbig", None),
-            ("import 64 KiB notebook", f"{base}/api/2.0/workspace/import",
-             post_script(scripts, "imp64k", import_body("/bench/imp64k", small))),
-            ("export 64 KiB notebook", f"{base}/api/2.0/workspace/export?path=%2Fbench%2Fnb64k", None),
-            ("import 10 MB notebook", f"{base}/api/2.0/workspace/import",
-             post_script(scripts, "imp10m", import_body("/bench/imp10m", large))),
-            ("export 10 MB notebook", f"{base}/api/2.0/workspace/export?path=%2Fbench%2Fnb10m", None),
-        ]
-        as_user = [
-            ("get-status, as a user reading through a group's grant", f"{base}/api/2.0/workspace/get-status?path=%2Fbench%2Fnb64k"),
-            ("list (1,000 objects), as that user", f"{base}/api/2.0/workspace/list?path=%2Fbench%2Fbig"),
-        ]
-        rows = []
-        for name, url, lua in operations:
-            results = [wrk(url, token, c, args.seconds, lua) for c in (1, 16)]
-            rows.append((name, results))
-            # wrk stops at its deadline; the server is still busy with up to 16 requests of 10 MB then.
-            time.sleep(2)
-        for name, url in as_user:
-            rows.append((name, [wrk(url, user_token, c, args.seconds, None) for c in (1, 16)]))
-        # The user's cells against the admin's, measured again beside them, five rounds, the order turned
-        # each round (admin, user, user, admin, …) so drift on a noisy machine falls on both. Besides
-        # req/s, the server's CPU time per request (from /proc), which noise from other processes moves
-        # less: the ratio is admin ÷ user, so that both ratios read "the user's figure as a share of the
-        # admin's".
-        ratios = []
-        for (name, url), admin_name in zip(as_user, ("get-status", "list (1,000 objects)")):
-            for c in (1, 16):
-                runs = {token: [], user_token: []}
-                for n in range(5):
-                    for caller in ((token, user_token) if n % 2 == 0 else (user_token, token)):
-                        before = cpu_seconds(process.pid)
-                        result = wrk(url, caller, c, args.seconds, None)
-                        runs[caller].append((result["rps"], (cpu_seconds(process.pid) - before) / (result["rps"] * args.seconds)))
-                rps = statistics.median(r for r, _ in runs[user_token]) / statistics.median(r for r, _ in runs[token])
-                cpu = statistics.median(t for _, t in runs[token]) / statistics.median(t for _, t in runs[user_token])
-                ratios.append((f"{admin_name}, user ÷ admin req/s ({c})", rps))
-                ratios.append((f"{admin_name}, admin ÷ user server CPU per request ({c})", cpu))
-        busy_rss = rss_mib(process.pid)
-        stop(process)
-
-        print(f"\nKiln Workspace API benchmark ({os.cpu_count()} cores, SQLite, release build, wrk {args.seconds} s per cell)\n")
-        print("| operation | req/s (1) | p50 ms (1) | p99 ms (1) | req/s (16) | p50 ms (16) | p99 ms (16) |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        for name, (one, sixteen) in rows:
-            print(f"| {name} | {one['rps']:.0f} | {one['p50']:.2f} | {one['p99']:.2f} | "
-                  f"{sixteen['rps']:.0f} | {sixteen['p50']:.2f} | {sixteen['p99']:.2f} |")
-        print()
-        print("| permission checks | ratio |")
-        print("|---|---:|")
-        for name, ratio in ratios:
-            print(f"| {name} | {ratio * 100:.0f} % |")
-        print()
-        print("| server | value |")
-        print("|---|---:|")
-        print(f"| start to ready, median of {args.starts} cold starts (first start: migrations + bootstrap) | "
-              f"{statistics.median(ready_times) * 1000:.0f} ms |")
-        print(f"| start to ready with an existing data directory, median of {args.starts} | "
-              f"{statistics.median(warm_times) * 1000:.0f} ms |")
-        print(f"| idle RSS after start | {idle_rss:.1f} MiB |")
-        print(f"| RSS after the run | {busy_rss:.1f} MiB |")
+        user_rows, ratios = ([], []) if args.without_user else user_ratios(kiln, work / f"data-{kiln.name}", args.seconds)
+        after_rss = tree_rss_mib(kiln.process.pid)
+        time.sleep(3)
+        settled_rss = tree_rss_mib(kiln.process.pid)
+        for server in under_test:
+            server.stop()
     finally:
-        for server in servers:   # a run cut short leaves no server behind
-            if server.poll() is None:
-                server.kill()
+        for server in under_test:   # a run cut short leaves no server behind
+            if server.process and server.process.poll() is None:
+                server.process.kill()
         shutil.rmtree(work, ignore_errors=True)
+
+    def median(server: str, name: str, connections: int, key: str) -> float | None:
+        runs = results.get((server, name, connections))
+        return statistics.median(run[key] for run in runs) if runs else None
+
+    def cell(value: float | None, digits: int) -> str:
+        return "—" if value is None else f"{value:,.{digits}f}"
+
+    print(f"\nWorkspace API ({os.cpu_count()} cores; Kiln: release build, SQLite; wrk {args.seconds} s per cell, "
+          f"median of {args.rounds} interleaved rounds)\n")
+    columns = [server.name for server in under_test]
+    print("| figure | " + " | ".join(columns) + " | Kiln ÷ best peer | target |")
+    print("|---|" + "---:|" * (len(columns) + 1) + "---|")
+    targets = {("get-status", 16, "rps"): "≥ 10× best peer", ("get-status", 16, "p99"): "≤ 2 ms",
+               ("get-status", 1, "p50"): "≤ 0.15 ms", ("list (1,000 notebooks)", 1, "p50"): "≤ 3 ms, ≤ 0.1× minilake",
+               ("import 64 KiB notebook", 1, "rps"): "≥ 5× before", ("import 64 KiB notebook", 16, "rps"): "≥ 5× before",
+               ("export 64 KiB notebook", 1, "rps"): "≥ 5× before", ("export 64 KiB notebook", 16, "rps"): "≥ 5× before"}
+    for name in names:
+        for connections in (1, 16):
+            for key, unit in (("rps", "req/s"), ("p50", "p50 ms"), ("p99", "p99 ms")):
+                digits = 0 if key == "rps" else 2
+                values = [median(server, name, connections, key) for server in columns]
+                peer_values = [median(peer.name, name, connections, key) for peer in peers]
+                peer_values = [value for value in peer_values if value is not None]
+                ratio = "—"
+                if peer_values and values[0]:
+                    best = max(peer_values) if key == "rps" else min(peer_values)
+                    ratio = f"{values[0] / best:.2f}" if best else "—"
+                print(f"| {name}, {connections} conn., {unit} | " + " | ".join(cell(v, digits) for v in values)
+                      + f" | {ratio} | {targets.get((name, connections, key), '')} |")
+    print(f"| spawn → ready, ms (median of {args.starts}) | "
+          + " | ".join(f"{starts[name] * 1000:.0f}" for name in columns)
+          + (f" | {starts[kiln.name] / min(starts[p.name] for p in peers):.2f}" if peers else " | —") + " | ≤ 100 ms |")
+    print(f"| idle RSS, MiB | " + " | ".join(f"{idle[name]:.1f}" for name in columns)
+          + (f" | {idle[kiln.name] / min(idle[p.name] for p in peers):.2f}" if peers else " | —") + " | ≤ 25 MiB |")
+    print(f"\nKiln: first start (migrations, bootstrap) {statistics.median(first) * 1000:.0f} ms; RSS at the end of the run "
+          f"{after_rss:.1f} MiB, 3 s later {settled_rss:.1f} MiB (target ≤ 150 MiB).\n")
+
+    if args.without_user:
+        return
+    print("| Kiln, as a user | req/s (1) | p50 ms (1) | p99 ms (1) | req/s (16) | p50 ms (16) | p99 ms (16) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, (one, sixteen) in user_rows:
+        print(f"| {name} | {one['rps']:.0f} | {one['p50']:.2f} | {one['p99']:.2f} | "
+              f"{sixteen['rps']:.0f} | {sixteen['p50']:.2f} | {sixteen['p99']:.2f} |")
+    print()
+    print("| permission checks | ratio |")
+    print("|---|---:|")
+    for name, ratio in ratios:
+        print(f"| {name} | {ratio * 100:.0f} % |")
 
 
 if __name__ == "__main__":
