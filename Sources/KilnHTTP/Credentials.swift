@@ -11,7 +11,7 @@ struct Credentials {
     init(header: String) throws(KilnError) {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2 else { throw KilnError(.unauthenticated, "Malformed Authorization header.") }
-        let value = parts[1].trimmingCharacters(in: .whitespaces)
+        let value = Self.trimmed(parts[1])
         switch parts[0].lowercased() {
         case "bearer":
             guard !value.isEmpty else { throw KilnError(.unauthenticated, "Invalid access token.") }
@@ -25,6 +25,13 @@ struct Credentials {
         default:
             throw KilnError(.unauthenticated, "Unsupported authorization scheme '\(parts[0])'; use Bearer or Basic.")
         }
+    }
+
+    /// `text` without the spaces and tabs around it (as `trimmingCharacters(in: .whitespaces)` for a header).
+    private static func trimmed(_ text: Substring) -> String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }
+        return String(text[first...last])
     }
 }
 

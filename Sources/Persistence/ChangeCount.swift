@@ -75,8 +75,7 @@ public final class ChangeCount: Sendable {
         let topic = topic.rawValue
         guard
             let count = try? await database.read({ db in
-                try await db.select().column("version").from("cache_versions").where("topic", .equal, topic)
-                    .first()?.decode(column: "version", as: Int64.self)
+                try await db.raw("SELECT version FROM cache_versions WHERE topic = \(bind: topic)").first()?.int64("version")
             })
         else { return nil }
         return state.withLock { state in

@@ -1,31 +1,30 @@
 public import Logging
 import KilnCore
-import NIOCore
-import NIOPosix
 public import SQLKit
-import SQLiteKit
-import SQLiteNIO
 
 /// SQLite in one file, in WAL mode: a small pool of connections for reads, and one writer at a time.
+/// Statements run on the calling task's thread (`SQLiteSession`).
 public final class SQLiteStore: Database {
     public let changeCounts = ChangeCounts()
     public let engine = DatabaseEngine.sqlite
     private let pool: SQLiteConnectionPool
     private let writerLock = AsyncLock()
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`. Throws `SQLiteFailure`.
     public static func open(path: String, connections: Int = 4, logger: Logger) async throws -> SQLiteStore {
-        var opened: [SQLiteConnection] = []
-        for _ in 0..<max(1, connections) {
-            let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            let sql = connection.sql(queryLogLevel: .trace)
-            try await sql.raw("PRAGMA busy_timeout = 10000").run()
-            try await sql.raw("PRAGMA foreign_keys = ON").run()
-            try await sql.raw("PRAGMA synchronous = NORMAL").run()
-            if opened.isEmpty {
-                try await sql.raw("PRAGMA journal_mode = WAL").run()
+        var opened: [SQLiteSession] = []
+        do {
+            for _ in 0..<max(1, connections) {
+                let session = try SQLiteSession.open(path: path, logger: logger)
+                opened.append(session)
+                let pragmas = ["busy_timeout = 10000", "foreign_keys = ON", "synchronous = NORMAL"]
+                for pragma in pragmas + (opened.count == 1 ? ["journal_mode = WAL"] : []) {
+                    try session.run("PRAGMA \(pragma)", []) { _ in }
+                }
             }
-            opened.append(connection)
+        } catch {
+            for session in opened { session.close() }
+            throw error
         }
         return SQLiteStore(pool: SQLiteConnectionPool(connections: opened))
     }
@@ -35,8 +34,8 @@ public final class SQLiteStore: Database {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await pool.withConnection { connection in
-            try await body(connection.sql(queryLogLevel: .trace))
+        try await pool.withConnection { session in
+            try await body(SQLiteSessionDatabase(session: session))
         }
     }
 
@@ -46,8 +45,8 @@ public final class SQLiteStore: Database {
     ) async throws -> T {
         defer { changeCounts.writeCommitted() }
         return try await writerLock.withLock {
-            try await pool.withConnection { connection in
-                try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN IMMEDIATE", body)
+            try await pool.withConnection { session in
+                try await SQLiteSessionDatabase(session: session).transaction(begin: "BEGIN IMMEDIATE", body)
             }
         }
     }
@@ -59,17 +58,17 @@ public final class SQLiteStore: Database {
 
 /// Hands out each connection to one task at a time.
 actor SQLiteConnectionPool {
-    private var idle: [SQLiteConnection]
-    private var all: [SQLiteConnection]
-    private var waiters: [CheckedContinuation<SQLiteConnection, Never>] = []
+    private var idle: [SQLiteSession]
+    private var all: [SQLiteSession]
+    private var waiters: [CheckedContinuation<SQLiteSession, Never>] = []
 
-    init(connections: [SQLiteConnection]) {
+    init(connections: [SQLiteSession]) {
         self.idle = connections
         self.all = connections
     }
 
     nonisolated func withConnection<T: Sendable>(
-        _ body: @Sendable (SQLiteConnection) async throws -> T
+        _ body: @Sendable (SQLiteSession) async throws -> T
     ) async throws -> T {
         let connection = await acquire()
         do {
@@ -82,12 +81,12 @@ actor SQLiteConnectionPool {
         }
     }
 
-    private func acquire() async -> SQLiteConnection {
+    private func acquire() async -> SQLiteSession {
         if let connection = idle.popLast() { return connection }
         return await withCheckedContinuation { waiters.append($0) }
     }
 
-    private func release(_ connection: SQLiteConnection) {
+    private func release(_ connection: SQLiteSession) {
         if waiters.isEmpty {
             idle.append(connection)
         } else {
@@ -96,7 +95,7 @@ actor SQLiteConnectionPool {
     }
 
     func closeAll() async {
-        for connection in all { try? await connection.close() }
+        for connection in all { connection.close() }
         idle = []
         all = []
     }

@@ -14,6 +14,18 @@ import Testing
         #expect(query["missing"] == nil)
     }
 
+    @Test func queryDecodingKeepsWhatIsNotAnEscape() {
+        // Multi-byte UTF-8, upper- and lower-case hex.
+        #expect(QueryParameters.decode("%C3%A9t%c3%a9+%E2%9C%93") == "été ✓")
+        // A malformed escape or bytes that are not UTF-8 leave the text as it is, with its +s as spaces.
+        #expect(QueryParameters.decode("100%+sure") == "100% sure")
+        #expect(QueryParameters.decode("a%2") == "a%2")
+        #expect(QueryParameters.decode("a%zz+b") == "a%zz b")
+        #expect(QueryParameters.decode("%FF+x") == "%FF x")
+        #expect(QueryParameters.decode("plain") == "plain")
+        #expect(QueryParameters.decode("") == "")
+    }
+
     @Test func queryValuesFollowOneRulePerType() throws {
         let query = QueryParameters("a=TRUE&b=false&e=&n=-12&mask=spec.a,+spec.b,&bad=yes&x=1.5")
         #expect(try query.bool("a") == true)

@@ -155,4 +155,92 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
         }
     }
+
+    // Statements run on the calling thread (SQLiteSession): what SQLiteNIO's connection did for Kiln, they do.
+
+    @Test func everyKindOfValueGoesInAndComesOutAsThroughSQLiteNIO() async throws {
+        try await withFile { path in
+            let store = try await SQLiteStore.open(path: path, logger: logger)
+            try await store.closing {
+                try await store.write { db in
+                    try await db.raw("CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)").run()
+                    try await db.insert(into: "t").columns("i", "r", "s", "b", "n")
+                        .values(
+                            SQLBind(Int64.max), SQLBind(2.5), SQLBind("é ✓ \u{1F525}"), SQLBind(Data([0, 1, 255])),
+                            SQLBind(String?.none)
+                        ).run()
+                }
+                let row = try #require(try await store.read { db in try await db.raw("SELECT * FROM t").first() })
+                #expect(row.allColumns == ["i", "r", "s", "b", "n"])
+                #expect(try row.decode(column: "i", as: Int64.self) == Int64.max)
+                #expect(try row.int64("i") == Int64.max)
+                #expect(try row.decode(column: "r", as: Double.self) == 2.5)
+                #expect(try row.string("s") == "é ✓ \u{1F525}")
+                #expect(try row.decode(column: "s", as: String.self) == "é ✓ \u{1F525}")
+                #expect(try row.decode(column: "b", as: Data.self) == Data([0, 1, 255]))
+                #expect(try row.optionalString("n") == nil)
+                #expect(try row.decodeNil(column: "n"))
+                #expect(try row.optionalString("s") == "é ✓ \u{1F525}")
+                #expect(!row.contains(column: "missing"))
+                #expect(throws: (any Error).self) { try row.int64("missing") }
+                // A type the fast path does not read falls back to the decoder, which converts or refuses.
+                #expect(throws: (any Error).self) { try row.int64("s") }
+            }
+        }
+    }
+
+    @Test func aFailedStatementRunsAgainAndSaysWhy() async throws {
+        try await withFile { path in
+            let store = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
+            try await store.closing {
+                try await store.write { db in try await db.raw("CREATE TABLE t (id INTEGER PRIMARY KEY)").run() }
+                for _ in 0..<2 {
+                    let error = await #expect(throws: SQLiteFailure.self) {
+                        try await store.write { db in
+                            try await db.raw("INSERT INTO t (id) VALUES (\(bind: 1))").run()
+                            try await db.raw("INSERT INTO t (id) VALUES (\(bind: 1))").run()
+                        }
+                    }
+                    #expect(error?.message.contains("UNIQUE constraint failed") == true)
+                    #expect(error?.code == 1555) // SQLITE_CONSTRAINT_PRIMARYKEY
+                }
+                await #expect(throws: SQLiteFailure.self) { try await store.read { db in try await db.raw("SELEKT 1").run() } }
+                // Both writes rolled back, and the connection is usable.
+                let count = try await store.read { db in try await db.raw("SELECT count(*) AS n FROM t").first()?.int64("n") }
+                #expect(count == 0)
+            }
+        }
+    }
+
+    @Test func aKeptStatementSeesWhatWasCommittedSinceItLastRan() async throws {
+        try await withFile { path in
+            // One connection, so the same kept statement reads each time; it must not hold its first snapshot.
+            let store = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
+            let other = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
+            try await store.closing {
+                try await other.closing {
+                    try await store.write { db in try await db.raw("CREATE TABLE t (n INTEGER)").run() }
+                    for n in 1...3 {
+                        try await other.write { db in try await db.raw("INSERT INTO t (n) VALUES (\(bind: n))").run() }
+                        let count = try await store.read { db in try await db.raw("SELECT count(*) AS c FROM t").first()?.int64("c") }
+                        #expect(count == Int64(n))
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func moreDistinctStatementsThanAreKeptStillRun() async throws {
+        try await withFile { path in
+            let store = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
+            try await store.closing {
+                for round in 0..<2 {
+                    for n in 0..<300 {
+                        let value = try await store.read { db in try await db.raw("SELECT \(unsafeRaw: String(n)) AS v").first()?.int64("v") }
+                        #expect(value == Int64(n), "round \(round)")
+                    }
+                }
+            }
+        }
+    }
 }

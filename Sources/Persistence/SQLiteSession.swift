@@ -1,0 +1,257 @@
+import Logging
+import NIOCore
+import NIOPosix
+public import SQLKit
+import SQLiteKit
+import SQLiteNIO
+import Synchronization
+import VaporCSQLite
+
+/// One SQLite connection that runs each statement on the calling thread, for `SQLiteStore`.
+///
+/// SQLiteNIO's connection runs every statement on its thread pool, which is two thread hand-offs per
+/// statement (to the pool, and back to the task); on this kind of machine they cost more than a read by key
+/// itself (a get-status is one such read, an import a handful of statements). Kiln's statements are short:
+/// reads by key or by folder, and writes that do not wait for the disk (WAL with `synchronous = NORMAL`). So
+/// they run where the task runs, with the same SQLite library (SQLiteNIO's, `VaporCSQLite`) and the same
+/// values (`SQLiteData`, SQLiteKit's encoder, decoder and dialect) as through SQLiteNIO.
+///
+/// Each distinct statement is prepared once and kept (`SQLITE_PREPARE_PERSISTENT`), up to
+/// `statementLimit`; then all are finalised and preparing starts over. `SQLiteStore`'s pool hands a session
+/// to one task at a time; the lock inside only makes that a guarantee.
+final class SQLiteSession: Sendable {
+    /// How many prepared statements a session keeps.
+    static let statementLimit = 256
+
+    fileprivate struct State: ~Copyable {
+        var handle: OpaquePointer?
+        var statements: [String: OpaquePointer] = [:]
+    }
+
+    private let state: Mutex<State>
+    let logger: Logger
+
+    private init(handle: sending OpaquePointer?, logger: Logger) {
+        self.state = Mutex(State(handle: handle))
+        self.logger = logger
+    }
+
+    /// SQLite's global state is set up once, before the first connection opens (as SQLiteNIO does).
+    private static let initialized: Int32 = sqlite_nio_sqlite3_initialize()
+
+    /// Opens (creating if needed) the database file at `path`. Throws `SQLiteFailure`.
+    static func open(path: String, logger: Logger) throws -> SQLiteSession {
+        _ = initialized
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
+        let code = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
+        guard code == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite_nio_sqlite3_close(handle)
+            throw SQLiteFailure(code: code, message: "Cannot open the SQLite database at \(path): \(message)")
+        }
+        return SQLiteSession(handle: handle, logger: logger)
+    }
+
+    /// Runs one statement with `binds` (`?` placeholders, in order), calling `onRow` for each row it returns.
+    /// Throws `SQLiteFailure` with SQLite's code and message.
+    func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteRecord) -> Void) throws {
+        try state.withLock { state in
+            guard let handle = state.handle else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "The connection is closed.") }
+            let statement = try state.prepared(sql, on: handle)
+            // Reset before returning, whatever happened: a statement left mid-way holds a read transaction open.
+            defer {
+                sqlite_nio_sqlite3_reset(statement)
+                sqlite_nio_sqlite3_clear_bindings(statement)
+            }
+            for (index, value) in binds.enumerated() {
+                try Self.check(Self.bind(value, at: Int32(index + 1), to: statement), on: handle)
+            }
+            var columns: [String]?
+            while true {
+                let code = sqlite_nio_sqlite3_step(statement)
+                if code == SQLITE_DONE { return }
+                guard code == SQLITE_ROW else { throw Self.failure(code, on: handle) }
+                let count = sqlite_nio_sqlite3_column_count(statement)
+                let names =
+                    columns ?? (0..<count).map { String(cString: sqlite_nio_sqlite3_column_name(statement, $0)) }
+                columns = names
+                onRow(SQLiteRecord(columns: names, values: (0..<count).map { Self.value(at: $0, of: statement) }))
+            }
+        }
+    }
+
+    /// Finalises every kept statement and closes the connection; running a statement afterwards throws.
+    func close() {
+        state.withLock { state in
+            for statement in state.statements.values { sqlite_nio_sqlite3_finalize(statement) }
+            state.statements = [:]
+            sqlite_nio_sqlite3_close_v2(state.handle)
+            state.handle = nil
+        }
+    }
+
+    private static func bind(_ value: SQLiteData, at index: Int32, to statement: OpaquePointer) -> Int32 {
+        switch value {
+        case .blob(let buffer):
+            buffer.withUnsafeReadableBytes {
+                sqlite_nio_sqlite3_bind_blob64(statement, index, $0.baseAddress, UInt64($0.count), transient)
+            }
+        case .float(let double): sqlite_nio_sqlite3_bind_double(statement, index, double)
+        case .integer(let integer): sqlite_nio_sqlite3_bind_int64(statement, index, Int64(integer))
+        case .null: sqlite_nio_sqlite3_bind_null(statement, index)
+        case .text(let text):
+            sqlite_nio_sqlite3_bind_text64(statement, index, text, UInt64(text.utf8.count), transient, UInt8(SQLITE_UTF8))
+        }
+    }
+
+    private static func value(at column: Int32, of statement: OpaquePointer) -> SQLiteData {
+        switch sqlite_nio_sqlite3_column_type(statement, column) {
+        case SQLITE_INTEGER: return .integer(Int(sqlite_nio_sqlite3_column_int64(statement, column)))
+        case SQLITE_FLOAT: return .float(sqlite_nio_sqlite3_column_double(statement, column))
+        case SQLITE_TEXT:
+            let text = sqlite_nio_sqlite3_column_text(statement, column)
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+            return .text(String(decoding: UnsafeRawBufferPointer(start: text, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            if let blob = sqlite_nio_sqlite3_column_blob(statement, column) {
+                buffer.writeBytes(UnsafeRawBufferPointer(start: blob, count: count))
+            }
+            return .blob(buffer)
+        default: return .null
+        }
+    }
+
+    private static func check(_ code: Int32, on handle: OpaquePointer) throws(SQLiteFailure) {
+        guard code != SQLITE_OK else { return }
+        throw failure(code, on: handle)
+    }
+
+    fileprivate static func failure(_ code: Int32, on handle: OpaquePointer) -> SQLiteFailure {
+        SQLiteFailure(code: code, message: String(cString: sqlite_nio_sqlite3_errmsg(handle)))
+    }
+
+    /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the bind returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+extension SQLiteSession.State {
+    /// The prepared statement for `sql`, prepared now if it is not kept yet.
+    fileprivate mutating func prepared(_ sql: String, on handle: OpaquePointer) throws -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        if statements.count >= SQLiteSession.statementLimit {
+            for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+            statements = [:]
+        }
+        var statement: OpaquePointer?
+        let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard code == SQLITE_OK, let statement else { throw SQLiteSession.failure(code, on: handle) }
+        statements[sql] = statement
+        return statement
+    }
+}
+
+/// An error SQLite returned: its (extended) result code and message.
+public struct SQLiteFailure: Error, CustomStringConvertible, Sendable {
+    /// SQLite's extended result code, e.g. 2067 (`SQLITE_CONSTRAINT_UNIQUE`).
+    public let code: Int32
+    public let message: String
+
+    public var description: String { "SQLite error \(code): \(message)" }
+}
+
+/// One row a statement returned: its column names and values, decoded as SQLiteKit decodes them.
+struct SQLiteRecord: SQLRow {
+    let columns: [String]
+    let values: [SQLiteData]
+
+    var allColumns: [String] { columns }
+
+    func contains(column: String) -> Bool {
+        columns.contains(column)
+    }
+
+    func decodeNil(column: String) throws -> Bool {
+        guard let index = columns.firstIndex(of: column) else { return true }
+        return values[index] == .null
+    }
+
+    func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
+        guard let index = columns.firstIndex(of: column) else {
+            throw SQLiteFailure(code: SQLITE_ERROR, message: "No column \(column) in the row (\(columns.joined(separator: ", "))).")
+        }
+        return try SQLiteDataDecoder().decode(D.self, from: values[index])
+    }
+}
+
+/// A `SQLiteSession` as SQLKit's `SQLDatabase`, with SQLiteKit's dialect and encoder: the query builders
+/// Kiln uses on both engines run on it unchanged. Queries are logged at trace level, as SQLiteKit logs them.
+struct SQLiteSessionDatabase: SQLDatabase {
+    let session: SQLiteSession
+
+    var logger: Logger { session.logger }
+    var eventLoop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }
+    var version: (any SQLDatabaseReportedVersion)? { nil }
+    var dialect: any SQLDialect { SQLiteDialect() }
+    var queryLogLevel: Logger.Level? { .trace }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        do {
+            try run(query, onRow)
+            return eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        try run(query, onRow)
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await closure(self)
+    }
+
+    private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
+        let (sql, encodables) = serialize(query)
+        logger.trace("Executing query", metadata: ["sql": .string(sql), "binds": .array(encodables.map { .string("\($0)") })])
+        let encoder = SQLiteDataEncoder()
+        try session.run(sql, encodables.map { try encoder.encode($0) }, onRow)
+    }
+}
+
+extension SQLRow {
+    /// The integer in `column`, as `decode(column:as: Int64.self)` gives it; read straight from SQLite's rows,
+    /// without a `Decoder`, which costs more than the read itself on a list of a thousand objects.
+    public func int64(_ column: String) throws -> Int64 {
+        if let record = self as? SQLiteRecord, case .integer(let value)? = record.value(column) { return Int64(value) }
+        return try decode(column: column, as: Int64.self)
+    }
+
+    /// The text in `column`, as `decode(column:as: String.self)` gives it (straight from SQLite's rows).
+    public func string(_ column: String) throws -> String {
+        if let record = self as? SQLiteRecord, case .text(let value)? = record.value(column) { return value }
+        return try decode(column: column, as: String.self)
+    }
+
+    /// The text in `column`, or nil for NULL, as `decode(column:as: String?.self)` gives it (straight from
+    /// SQLite's rows).
+    public func optionalString(_ column: String) throws -> String? {
+        if let record = self as? SQLiteRecord {
+            switch record.value(column) {
+            case .text(let value)?: return value
+            case .null?: return nil
+            default: break
+            }
+        }
+        return try decode(column: column, as: String?.self)
+    }
+}
+
+extension SQLiteRecord {
+    fileprivate func value(_ column: String) -> SQLiteData? {
+        columns.firstIndex(of: column).map { values[$0] }
+    }
+}
