@@ -22,6 +22,8 @@ import VaporCSQLite
 final class SQLiteSession: Sendable {
     /// How many prepared statements a session keeps.
     static let statementLimit = 256
+    /// Bytes of a text or blob value above which it is unbound once its statement has run.
+    static let largeValue = 4096
 
     fileprivate struct State: ~Copyable {
         var handle: OpaquePointer?
@@ -60,12 +62,18 @@ final class SQLiteSession: Sendable {
             guard let handle = state.handle else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "The connection is closed.") }
             let statement = try state.prepared(sql, on: handle)
             // Reset before returning, whatever happened: a statement left mid-way holds a read transaction open.
+            // Large values are unbound, so a kept statement does not hold a copy of the last 10 MB import;
+            // `sqlite3_clear_bindings` is not used, since it makes SQLite prepare again any statement whose plan
+            // looked at a bound value (an `= ?` on a column without an index of its own).
+            var large: [Int32] = []
             defer {
                 sqlite_nio_sqlite3_reset(statement)
-                sqlite_nio_sqlite3_clear_bindings(statement)
+                for index in large { sqlite_nio_sqlite3_bind_null(statement, index) }
             }
-            for (index, value) in binds.enumerated() {
-                try Self.check(Self.bind(value, at: Int32(index + 1), to: statement), on: handle)
+            for (offset, value) in binds.enumerated() {
+                let index = Int32(offset + 1)
+                try Self.check(Self.bind(value, at: index, to: statement), on: handle)
+                if value.byteCount > Self.largeValue { large.append(index) }
             }
             var columns: [String]?
             while true {
@@ -253,5 +261,16 @@ extension SQLRow {
 extension SQLiteRecord {
     fileprivate func value(_ column: String) -> SQLiteData? {
         columns.firstIndex(of: column).map { values[$0] }
+    }
+}
+
+extension SQLiteData {
+    /// The bytes a text or blob value holds; 0 for numbers and NULL.
+    fileprivate var byteCount: Int {
+        switch self {
+        case .text(let text): text.utf8.count
+        case .blob(let buffer): buffer.readableBytes
+        case .integer, .float, .null: 0
+        }
     }
 }
