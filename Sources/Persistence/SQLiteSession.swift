@@ -170,10 +170,16 @@ public struct SQLiteFailure: Error, CustomStringConvertible, Sendable {
     public var description: String { "SQLite error \(code): \(message)" }
 }
 
-/// One row a statement returned: its column names and values, decoded as SQLiteKit decodes them.
-struct SQLiteRecord: SQLRow {
+/// One row a statement returned: its column names and values, decoded as SQLiteKit decodes them. A class,
+/// so that reading a column through `any SQLRow` (`int64(_:)`, a thousand rows a list) copies nothing.
+final class SQLiteRecord: SQLRow, Sendable {
     let columns: [String]
     let values: [SQLiteData]
+
+    init(columns: [String], values: [SQLiteData]) {
+        self.columns = columns
+        self.values = values
+    }
 
     var allColumns: [String] { columns }
 

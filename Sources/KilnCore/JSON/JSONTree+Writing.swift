@@ -91,6 +91,15 @@ enum JSONStringWriter {
         out.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
+            // Most strings (keys, paths, names) need no escape at all: one copy.
+            let escapesAstral = style == .python
+            let needsEscape = bytes.contains { byte in
+                byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || (escapesAstral && byte >= 0xF0)
+            }
+            if !needsEscape {
+                out.append(contentsOf: bytes)
+                return
+            }
             var runStart = 0
             var index = 0
             while index < bytes.count {

@@ -7,7 +7,10 @@ public struct JSONWriter {
     /// Whether the next member or element follows another in the same object or array.
     private var needsComma = false
 
-    public init() {}
+    /// A writer whose buffer starts with room for `capacity` bytes (a list's estimate saves regrowing it).
+    public init(capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+    }
 
     /// `{`, as a value (the top one, or an array's element).
     public mutating func beginObject() {
@@ -45,7 +48,7 @@ public struct JSONWriter {
     public mutating func member(_ key: String, _ value: Int64?) {
         guard let value else { return }
         self.key(key)
-        bytes.append(contentsOf: String(value).utf8)
+        appendDigits(of: value)
         needsComma = true
     }
 
@@ -53,6 +56,28 @@ public struct JSONWriter {
         separate()
         JSONStringWriter.write(key, into: &bytes, style: .jackson)
         bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// The decimal digits of `value`, as `String(value)` writes them, without making the string.
+    private mutating func appendDigits(of value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var count = 1
+        var rest = magnitude / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
+        }
+        let end = bytes.count + count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            var index = end
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+        }
     }
 
     private mutating func separate() {

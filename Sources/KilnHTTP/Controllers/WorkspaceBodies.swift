@@ -72,7 +72,8 @@ struct ListResponse: Encodable {
     var objects: [ObjectInfoBody]?
 
     func json() -> [UInt8] {
-        var json = JSONWriter()
+        // About 200 bytes an object, paths included.
+        var json = JSONWriter(capacity: 64 + (objects?.count ?? 0) * 200)
         json.beginObject()
         if let objects {
             json.beginArray("objects")
