@@ -27,7 +27,7 @@ struct Credentials {
         }
     }
 
-    /// `text` without the spaces and tabs around it (as `trimmingCharacters(in: .whitespaces)` for a header).
+    /// `text` without the spaces and tabs around it: HTTP's optional whitespace (RFC 9110 §5.6.3).
     private static func trimmed(_ text: Substring) -> String {
         let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }

@@ -23,9 +23,10 @@ public struct QueryParameters: Sendable {
         self.init(request.uri.query ?? "")
     }
 
-    /// `+` as a space and `%XX` as the byte it names (as Foundation's `removingPercentEncoding`, byte by
-    /// byte: every request's query goes through here); when an escape is malformed or the bytes are not
-    /// UTF-8, the text with only its `+`s turned into spaces.
+    /// `+` as a space and `%XX` as the byte it names, as Foundation's `removingPercentEncoding` decodes them
+    /// but byte by byte (every request's query goes through here), and keeping a leading byte order mark,
+    /// which Foundation dropped; when an escape is malformed or the bytes are not UTF-8, the text with only
+    /// its `+`s turned into spaces.
     static func decode(_ text: Substring) -> String {
         let (plus, percent, space) = (UInt8(ascii: "+"), UInt8(ascii: "%"), UInt8(ascii: " "))
         let utf8 = Array(text.utf8)

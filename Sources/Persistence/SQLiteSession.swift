@@ -12,9 +12,12 @@ import VaporCSQLite
 /// SQLiteNIO's connection runs every statement on its thread pool, which is two thread hand-offs per
 /// statement (to the pool, and back to the task); on this kind of machine they cost more than a read by key
 /// itself (a get-status is one such read, an import a handful of statements). Kiln's statements are short:
-/// reads by key or by folder, and writes that do not wait for the disk (WAL with `synchronous = NORMAL`). So
-/// they run where the task runs, with the same SQLite library (SQLiteNIO's, `VaporCSQLite`) and the same
-/// values (`SQLiteData`, SQLiteKit's encoder, decoder and dialect) as through SQLiteNIO.
+/// reads by key or by folder, and the statements inside a write transaction, which neither wait for a lock
+/// (BEGIN IMMEDIATE took it) nor for the disk (WAL with `synchronous = NORMAL`: only a COMMIT that
+/// checkpoints syncs). So they run where the task runs, and `SQLiteStore` sends a write's BEGIN and COMMIT to
+/// NIO's thread pool. Same SQLite library (SQLiteNIO's, `VaporCSQLite`) and the same values (`SQLiteData`,
+/// SQLiteKit's encoder, decoder and dialect) as through SQLiteNIO; text is read by its length, so text with a
+/// NUL in it comes back whole (SQLiteNIO cut it there).
 ///
 /// Each distinct statement is prepared once and kept (`SQLITE_PREPARE_PERSISTENT`), up to
 /// `statementLimit`; then all are finalised and preparing starts over. `SQLiteStore`'s pool hands a session

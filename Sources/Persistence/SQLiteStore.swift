@@ -1,9 +1,11 @@
 public import Logging
 import KilnCore
+import NIOPosix
 public import SQLKit
 
 /// SQLite in one file, in WAL mode: a small pool of connections for reads, and one writer at a time.
-/// Statements run on the calling task's thread (`SQLiteSession`).
+/// Statements run on the calling task's thread (`SQLiteSession`), except a write's BEGIN and COMMIT, which
+/// may wait for another process or for the disk.
 public final class SQLiteStore: Database {
     public let changeCounts = ChangeCounts()
     public let engine = DatabaseEngine.sqlite
@@ -46,9 +48,24 @@ public final class SQLiteStore: Database {
         defer { changeCounts.writeCommitted() }
         return try await writerLock.withLock {
             try await pool.withConnection { session in
-                try await SQLiteSessionDatabase(session: session).transaction(begin: "BEGIN IMMEDIATE", body)
+                // The two statements of a write that may wait run on NIO's thread pool, not on the task's thread:
+                // BEGIN IMMEDIATE waits (up to the busy timeout) while another process writes (`kiln admin`), and
+                // a COMMIT that passes SQLite's checkpoint size (1,000 pages) syncs the log and the file to disk.
+                try await Self.onThreadPool { try session.run("BEGIN IMMEDIATE", []) { _ in } }
+                do {
+                    let result = try await body(SQLiteSessionDatabase(session: session))
+                    try await Self.onThreadPool { try session.run("COMMIT", []) { _ in } }
+                    return result
+                } catch {
+                    try? await Self.onThreadPool { try session.run("ROLLBACK", []) { _ in } }
+                    throw error
+                }
             }
         }
+    }
+
+    private static func onThreadPool(_ work: @escaping @Sendable () throws -> Void) async throws {
+        try await NIOThreadPool.singleton.runIfActive(work)
     }
 
     public func shutdown() async {

@@ -48,6 +48,14 @@ import Testing
         #expect(schedule.wait == 2)
     }
 
+    @Test func growthBringsABackedOffTrimBackAtOnce() {
+        var schedule = TrimSchedule()
+        for _ in 0..<8 where due(&schedule, 80 * mib) { schedule.trimmed(from: 80 * mib, to: 80 * mib) }
+        #expect(schedule.wait == 8)
+        #expect(!due(&schedule, 90 * mib)) // less than the growth that counts
+        #expect(due(&schedule, 300 * mib))
+    }
+
     @Test func aProcessThatStaysLargeIsTrimmedEverLessOften() {
         var schedule = TrimSchedule()
         var trims: [Int] = []

@@ -2,7 +2,8 @@ import Foundation
 import KilnCore
 import Testing
 
-/// JSONWriter writes what JSONEncoder writes for the same members, in the order written.
+/// JSONWriter writes what JSONEncoder writes for the same members, in the order written. (Control characters
+/// without a short escape are the exception: JSONWriter writes their hex in upper case, as Jackson does.)
 @Suite struct JSONWriterTests {
     private struct Member: Encodable {
         var text: String?

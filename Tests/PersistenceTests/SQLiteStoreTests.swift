@@ -212,9 +212,10 @@ import Testing
         }
     }
 
-    @Test func aKeptStatementSeesWhatWasCommittedSinceItLastRan() async throws {
+    @Test func aKeptStatementReadsWhatAnotherProcessCommittedSince() async throws {
         try await withFile { path in
-            // One connection, so the same kept statement reads each time; it must not hold its first snapshot.
+            // One connection, so the same kept statement reads each time, after another store (as another
+            // process) wrote: what it returns is what is committed now, not what it read first.
             let store = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
             let other = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
             try await store.closing {
@@ -226,6 +227,25 @@ import Testing
                         #expect(count == Int64(n))
                     }
                 }
+            }
+        }
+    }
+
+    @Test func aLargeValueIsUnboundAfterItsStatementRanAndTheStatementRunsAgain() async throws {
+        try await withFile { path in
+            let store = try await SQLiteStore.open(path: path, connections: 1, logger: logger)
+            try await store.closing {
+                try await store.write { db in try await db.raw("CREATE TABLE t (n INTEGER, b BLOB)").run() }
+                let values = [Data(repeating: 7, count: 100_000), Data([1, 2]), Data(repeating: 8, count: 5_000)]
+                for (n, value) in values.enumerated() {
+                    try await store.write { db in
+                        try await db.raw("INSERT INTO t (n, b) VALUES (\(bind: n), \(bind: value))").run()
+                    }
+                }
+                let stored = try await store.read { db in
+                    try await db.raw("SELECT b FROM t ORDER BY n").all().map { try $0.decode(column: "b", as: Data.self) }
+                }
+                #expect(stored == values)
             }
         }
     }
