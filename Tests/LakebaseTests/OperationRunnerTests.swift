@@ -20,10 +20,17 @@ import Testing
 
         let record = Mutex(Record())
         let workTime: Duration
+        /// Whether an operation waits (up to 10 s) for a second one to be running before it takes its time:
+        /// two that can run side by side then do, however slowly a loaded machine starts the second.
+        let waitsForCompany: Bool
         let outcome: @Sendable (OperationRecord) throws -> JSONTree?
 
-        init(workTime: Duration = .milliseconds(1), outcome: @escaping @Sendable (OperationRecord) throws -> JSONTree? = { _ in nil }) {
+        init(
+            workTime: Duration = .milliseconds(1), waitsForCompany: Bool = false,
+            outcome: @escaping @Sendable (OperationRecord) throws -> JSONTree? = { _ in nil }
+        ) {
             self.workTime = workTime
+            self.waitsForCompany = waitsForCompany
             self.outcome = outcome
         }
 
@@ -36,6 +43,10 @@ import Testing
                 record.running[project, default: 0] += 1
                 record.mostPerProject = max(record.mostPerProject, record.running[project]!)
                 record.mostOverall = max(record.mostOverall, record.running.values.reduce(0, +))
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while waitsForCompany, record.withLock({ $0.mostOverall < 2 }), ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
             }
             try? await Task.sleep(for: workTime)
             record.withLock { $0.running[project]! -= 1 }
@@ -90,8 +101,10 @@ import Testing
     }
 
     @Test func operationsOfOneProjectRunOneAtATimeWhileProjectsRunSideBySide() async throws {
-        // Long enough that the two projects' work overlaps even on a loaded machine.
-        let performer = RecordingPerformer(workTime: .milliseconds(300))
+        // The first operation waits for a second one to run beside it: one of the other project, if the
+        // runner runs projects side by side (a CI run of every suite at once once started the second project's
+        // 300 ms after the first's had ended).
+        let performer = RecordingPerformer(workTime: .milliseconds(50), waitsForCompany: true)
         try await withRunner(performer) { runner, store in
             var operations: [OperationRecord] = []
             for resource in ["projects/a", "projects/a/branches/x", "projects/a/branches/y", "projects/b", "projects/b/branches/z"] {
