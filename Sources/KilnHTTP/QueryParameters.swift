@@ -29,37 +29,12 @@ public struct QueryParameters: Sendable {
     /// its `+`s turned into spaces.
     static func decode(_ text: Substring) -> String {
         let (plus, percent, space) = (UInt8(ascii: "+"), UInt8(ascii: "%"), UInt8(ascii: " "))
-        let utf8 = Array(text.utf8)
-        guard utf8.contains(where: { $0 == plus || $0 == percent }) else { return String(text) }
-        var decoded: [UInt8] = []
-        decoded.reserveCapacity(utf8.count)
-        var index = 0
-        while index < utf8.count {
-            switch utf8[index] {
-            case plus: decoded.append(space)
-            case percent:
-                guard index + 2 < utf8.count, let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2]) else {
-                    return String(decoding: utf8.map { $0 == plus ? space : $0 }, as: UTF8.self)
-                }
-                decoded.append(high << 4 | low)
-                index += 2
-            case let byte: decoded.append(byte)
-            }
-            index += 1
-        }
-        return String(validating: decoded, as: UTF8.self) ?? String(decoding: utf8.map { $0 == plus ? space : $0 }, as: UTF8.self)
+        guard text.utf8.contains(where: { $0 == plus || $0 == percent }) else { return String(text) }
+        let spaced = text.utf8.map { $0 == plus ? space : $0 }
+        return PercentEncoding.decode(spaced).flatMap { String(validating: $0, as: UTF8.self) }
+            ?? String(decoding: spaced, as: UTF8.self)
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
-    /// Every parameter, for merging with a body (`APIParameters`).
     var all: [String: String] { values }
 
     /// The text of a parameter as sent; nil when absent.
