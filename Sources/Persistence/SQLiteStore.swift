@@ -48,24 +48,17 @@ public final class SQLiteStore: Database {
         defer { changeCounts.writeCommitted() }
         return try await writerLock.withLock {
             try await pool.withConnection { session in
-                // The two statements of a write that may wait run on NIO's thread pool, not on the task's thread:
-                // BEGIN IMMEDIATE waits (up to the busy timeout) while another process writes (`kiln admin`), and
-                // a COMMIT that passes SQLite's checkpoint size (1,000 pages) syncs the log and the file to disk.
-                try await Self.onThreadPool { try session.run("BEGIN IMMEDIATE", []) { _ in } }
-                do {
-                    let result = try await body(SQLiteSessionDatabase(session: session))
-                    try await Self.onThreadPool { try session.run("COMMIT", []) { _ in } }
-                    return result
-                } catch {
-                    try? await Self.onThreadPool { try session.run("ROLLBACK", []) { _ in } }
-                    throw error
+                // A write's BEGIN IMMEDIATE, COMMIT and ROLLBACK run on NIO's thread pool, not on the task's
+                // thread: BEGIN IMMEDIATE waits (up to the busy timeout) while another process writes (`kiln
+                // admin`), and a COMMIT that passes SQLite's checkpoint size (1,000 pages) syncs the log and the
+                // file to disk.
+                let boundary: @Sendable (String) async throws -> Void = { statement in
+                    try await NIOThreadPool.singleton.runIfActive { try session.run(statement, []) { _ in } }
                 }
+                return try await SQLiteSessionDatabase(session: session)
+                    .transaction(begin: "BEGIN IMMEDIATE", boundary: boundary, body)
             }
         }
-    }
-
-    private static func onThreadPool(_ work: @escaping @Sendable () throws -> Void) async throws {
-        try await NIOThreadPool.singleton.runIfActive(work)
     }
 
     public func shutdown() async {
