@@ -376,9 +376,12 @@ def test_restart_and_kill_leave_no_stray_postgres(tmp_path, database_url):
         started.append(start_kiln(data, "127.0.0.1", port, url, extra_env=env))
         return started[-1], WorkspaceClient(host=started[-1].url, token=started[-1].token, auth_type="pat")
 
+    def postgres_processes():
+        out = subprocess.run(["ps", "-ww", "-eo", "pid,ppid,etimes,stat,args"], capture_output=True, text=True).stdout
+        return [line for line in out.splitlines() if f"postgres -D {data}" in line]
+
     def postgres_count():
-        out = subprocess.run(["pgrep", "-f", f"postgres -D {data}"], capture_output=True, text=True).stdout
-        return len(out.split())
+        return len(postgres_processes())
 
     try:
         kiln, w = start()
@@ -405,7 +408,7 @@ def test_restart_and_kill_leave_no_stray_postgres(tmp_path, database_url):
         deadline = time.time() + 10
         while postgres_count() and time.time() < deadline:
             time.sleep(0.1)
-        assert postgres_count() == 0
+        assert postgres_processes() == []
         kiln, w = start()
         done = w.api_client.do("GET", f"/api/2.0/postgres/{op['name']}")
         assert done["done"] is True

@@ -29,12 +29,18 @@ public struct ComputeUser: Sendable, Equatable {
 
     /// The command line that runs `arguments` as this user, sent `deathSignal` when Kiln dies (SIGQUIT:
     /// postgres's immediate shutdown).
+    ///
+    /// `setpriv` asks for the signal (`prctl(PR_SET_PDEATHSIG)`) only once it runs, and the kernel sends
+    /// none to a process whose parent had already died by then (prctl(2)): a Kiln killed while `setpriv`
+    /// starts would leave its postgres running for good. So a shell between them checks, after the
+    /// `prctl`, that its parent is still this Kiln, and starts nothing when it is not.
     func command(_ arguments: [String], deathSignal: String = "SIGQUIT") -> [String] {
         var command = ["/usr/bin/setpriv", "--pdeathsig", deathSignal]
         if switches {
             command += ["--reuid", String(uid), "--regid", String(gid), "--init-groups", "--reset-env"]
         }
-        return command + ["--"] + arguments
+        let parentCheck = ["/bin/sh", "-c", #"[ "$PPID" = "$0" ] && exec "$@""#, String(getpid())]
+        return command + ["--"] + parentCheck + arguments
     }
 
     /// Makes sure this user can reach `directory`: every folder above it must be searchable by it. Kiln
