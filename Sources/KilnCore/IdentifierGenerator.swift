@@ -21,28 +21,31 @@ public enum IdentifierGenerator {
 
     /// A random RFC 4122 version-4 UUID in lower case.
     public static func uuid() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let halves = (generator.next() as UInt64, generator.next() as UInt64)
-        return withUnsafeBytes(of: halves) { formatted(Array($0), version: 4) }
+        formatted(RandomSecret.bytes(16)[...], version: 4)
+    }
+
+    /// `count` random version-4 UUIDs, from one draw of random bytes (a notebook's cell ids).
+    public static func uuids(_ count: Int) -> [String] {
+        let bytes = RandomSecret.bytes(16 * count)
+        return (0..<count).map { formatted(bytes[16 * $0..<16 * ($0 + 1)], version: 4) }
     }
 
     /// A UUID that is a function of `name`: the first 128 bits of its SHA-256, marked as an RFC 9562
     /// version-8 (custom) UUID. The same name always gives the same UUID.
     public static func uuid(named name: String) -> String {
-        formatted(Array(SHA256.hash(data: Data(name.utf8)).prefix(16)), version: 8)
+        formatted(Array(SHA256.hash(data: Data(name.utf8)).prefix(16))[...], version: 8)
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// `bytes` (16) as `xxxxxxxx-xxxx-Vxxx-yxxx-xxxxxxxxxxxx` with the version `V` and the RFC 4122 variant.
-    private static func formatted(_ bytes: [UInt8], version: UInt8) -> String {
-        var bytes = bytes
-        bytes[6] = (bytes[6] & 0x0F) | (version << 4)
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
+    private static func formatted(_ bytes: ArraySlice<UInt8>, version: UInt8) -> String {
         var text: [UInt8] = []
         text.reserveCapacity(36)
-        for (index, byte) in bytes.enumerated() {
-            if [4, 6, 8, 10].contains(index) { text.append(UInt8(ascii: "-")) }
+        for (index, var byte) in bytes.enumerated() {
+            if index == 6 { byte = (byte & 0x0F) | (version << 4) }
+            if index == 8 { byte = (byte & 0x3F) | 0x80 }
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
             text.append(hexDigits[Int(byte >> 4)])
             text.append(hexDigits[Int(byte & 0x0F)])
         }

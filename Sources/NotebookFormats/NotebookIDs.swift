@@ -17,7 +17,8 @@ public struct NotebookIDs: Sendable, Equatable {
 
     /// Fresh random ids for a notebook of `cells` cells.
     public static func random(cells: Int) -> NotebookIDs {
-        NotebookIDs(notebook: IdentifierGenerator.uuid(), commands: (0..<cells).map { _ in IdentifierGenerator.uuid() })
+        let ids = IdentifierGenerator.uuids(cells + 1)
+        return NotebookIDs(notebook: ids[0], commands: Array(ids.dropFirst()))
     }
 
     /// Ids for a notebook about to be stored: the `nuid`s (and a NotebookV1 model's `guid`) that its

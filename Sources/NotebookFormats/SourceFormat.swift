@@ -1,3 +1,5 @@
+import Foundation
+
 /// The SOURCE format: a header comment line, then the cells joined by `COMMAND ----------` lines,
 /// with magic cells written as `MAGIC`-prefixed comment lines (notebook-formats.md §2).
 public enum SourceFormat {
@@ -90,18 +92,39 @@ private struct SourceReader {
 
     init(text: String, comment: String) {
         var bytes = Array(text.utf8)
-        if bytes.contains(UInt8(ascii: "\r")) { bytes = Self.removingCarriageReturnsBeforeNewlines(bytes) }
+        if Self.contains(UInt8(ascii: "\r"), in: bytes) {
+            bytes = Self.removingCarriageReturnsBeforeNewlines(bytes)
+        }
         if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
         self.bytes = bytes
         self.comment = Array(comment.utf8)
         var lines: [Range<Int>] = []
         var lineStart = 0
-        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
-            lines.append(lineStart..<index)
-            lineStart = index + 1
+        for newline in Self.offsets(of: UInt8(ascii: "\n"), in: bytes) {
+            lines.append(lineStart..<newline)
+            lineStart = newline + 1
         }
         lines.append(lineStart..<bytes.count)
         self.lines = lines
+    }
+
+    /// Whether `byte` occurs in `bytes` (with `memchr`).
+    static func contains(_ byte: UInt8, in bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { buffer in buffer.baseAddress.map { memchr($0, Int32(byte), buffer.count) != nil } ?? false }
+    }
+
+    /// Where `byte` occurs in `bytes`, found with `memchr`, which reads many bytes at a time.
+    static func offsets(of byte: UInt8, in bytes: [UInt8]) -> [Int] {
+        bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return [] }
+            var offsets: [Int] = []
+            var offset = 0
+            while offset < buffer.count, let found = memchr(base + offset, Int32(byte), buffer.count - offset) {
+                offset = base.distance(to: UnsafeRawPointer(found)) + 1
+                offsets.append(offset - 1)
+            }
+            return offsets
+        }
     }
 
     mutating func dropHeaderLine() {

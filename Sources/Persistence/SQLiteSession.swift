@@ -27,6 +27,9 @@ final class SQLiteSession: Sendable {
     static let statementLimit = 256
     /// Bytes of a text or blob value above which it is unbound once its statement has run.
     static let largeValue = 4096
+    /// How long a statement waits for another connection's lock before it fails with `SQLITE_BUSY`, in
+    /// milliseconds (`PRAGMA busy_timeout`).
+    static let busyTimeout: Int32 = 10_000
 
     fileprivate struct State: ~Copyable {
         var handle: OpaquePointer?
@@ -89,6 +92,40 @@ final class SQLiteSession: Sendable {
                 columns = names
                 onRow(SQLiteRecord(columns: names, values: (0..<count).map { Self.value(at: $0, of: statement) }))
             }
+        }
+    }
+
+    /// Runs `sql` (no binds, no rows) without waiting for another connection's lock: returns false, having
+    /// done nothing, when SQLite answers `SQLITE_BUSY` at once (another process holds the write lock), for the
+    /// caller to run it again where waiting out the busy timeout is fine. Throws `SQLiteFailure` otherwise.
+    func runUnlessBusy(_ sql: String) throws -> Bool {
+        try state.withLock { state in
+            guard let handle = state.handle else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "The connection is closed.") }
+            let statement = try state.prepared(sql, on: handle)
+            sqlite_nio_sqlite3_busy_timeout(handle, 0)
+            defer {
+                sqlite_nio_sqlite3_reset(statement)
+                sqlite_nio_sqlite3_busy_timeout(handle, Self.busyTimeout)
+            }
+            let code = sqlite_nio_sqlite3_step(statement)
+            if code == SQLITE_DONE { return true }
+            if code & 0xFF == SQLITE_BUSY { return false }
+            throw Self.failure(code, on: handle)
+        }
+    }
+
+    /// Makes every commit on this connection tell `checkpointer` the log's size, in pages
+    /// (`sqlite3_wal_hook`, which also turns SQLite's own auto-checkpoint off).
+    func reportCommits(to checkpointer: WALCheckpointer) {
+        state.withLock { state in
+            guard let handle = state.handle else { return }
+            _ = sqlite_nio_sqlite3_wal_hook(
+                handle,
+                { context, _, _, pages in
+                    guard let context else { return SQLITE_OK }
+                    Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(pages: pages)
+                    return SQLITE_OK
+                }, Unmanaged.passUnretained(checkpointer).toOpaque())
         }
     }
 

@@ -13,14 +13,21 @@ public final class SQLiteStore: Database {
     private let writerLock = AsyncLock()
 
     /// Opens (creating if needed) the database file at `path`. Throws `SQLiteFailure`.
+    ///
+    /// Every connection reads the file through a memory map of up to `mmapSize` bytes: a notebook's
+    /// overflow pages are then copied from the map, where SQLite otherwise reads each 4 KiB page with a
+    /// `pread` of its own (it reads overflow pages past its page cache).
     public static func open(path: String, connections: Int = 4, logger: Logger) async throws -> SQLiteStore {
         var opened: [SQLiteSession] = []
         do {
-            for _ in 0..<max(1, connections) {
+            // The first connection sets WAL mode; the last is the checkpointer's.
+            for index in 0...max(1, connections) {
                 let session = try SQLiteSession.open(path: path, logger: logger)
                 opened.append(session)
-                let pragmas = ["busy_timeout = 10000", "foreign_keys = ON", "synchronous = NORMAL"]
-                for pragma in pragmas + (opened.count == 1 ? ["journal_mode = WAL"] : []) {
+                let pragmas = [
+                    "busy_timeout = \(SQLiteSession.busyTimeout)", "foreign_keys = ON", "synchronous = NORMAL", "mmap_size = \(mmapSize)",
+                ]
+                for pragma in pragmas + (index == 0 ? ["journal_mode = WAL"] : []) {
                     try session.run("PRAGMA \(pragma)", []) { _ in }
                 }
             }
@@ -28,11 +35,19 @@ public final class SQLiteStore: Database {
             for session in opened { session.close() }
             throw error
         }
-        return SQLiteStore(pool: SQLiteConnectionPool(connections: opened))
+        let checkpointer = WALCheckpointer(session: opened.removeLast())
+        for session in opened { checkpointer.watch(session) }
+        return SQLiteStore(pool: SQLiteConnectionPool(connections: opened), checkpointer: checkpointer)
     }
 
-    private init(pool: SQLiteConnectionPool) {
+    /// The most of the database file each connection maps into memory, in bytes.
+    static let mmapSize = 256 << 20
+
+    private let checkpointer: WALCheckpointer
+
+    private init(pool: SQLiteConnectionPool, checkpointer: WALCheckpointer) {
         self.pool = pool
+        self.checkpointer = checkpointer
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -48,12 +63,15 @@ public final class SQLiteStore: Database {
         defer { changeCounts.writeCommitted() }
         return try await writerLock.withLock {
             try await pool.withConnection { session in
-                // A write's BEGIN IMMEDIATE, COMMIT and ROLLBACK run on NIO's thread pool, not on the task's
-                // thread: BEGIN IMMEDIATE waits (up to the busy timeout) while another process writes (`kiln
-                // admin`), and a COMMIT that passes SQLite's checkpoint size (1,000 pages) syncs the log and the
-                // file to disk.
+                // BEGIN IMMEDIATE runs on the task's thread unless another process (`kiln admin`, another
+                // Kiln) holds the write lock; then it waits for it, up to the busy timeout, on NIO's thread
+                // pool. COMMIT only appends to the log: the checkpoints that sync run on the pool
+                // (`WALCheckpointer`).
                 let boundary: @Sendable (String) async throws -> Void = { statement in
-                    try await NIOThreadPool.singleton.runIfActive { try session.run(statement, []) { _ in } }
+                    guard try session.runUnlessBusy(statement) else {
+                        try await NIOThreadPool.singleton.runIfActive { try session.run(statement, []) { _ in } }
+                        return
+                    }
                 }
                 return try await SQLiteSessionDatabase(session: session)
                     .transaction(begin: "BEGIN IMMEDIATE", boundary: boundary, body)
@@ -63,6 +81,7 @@ public final class SQLiteStore: Database {
 
     public func shutdown() async {
         await pool.closeAll()
+        checkpointer.close()
     }
 }
 

@@ -23,4 +23,12 @@ public struct ImportRequest: Sendable {
 public struct ExportedObject: Sendable {
     public var content: Data
     public var fileType: String?
+    /// `content` in base64, when it was kept so (`ExportCache`); the JSON export answers with it.
+    public var base64Content: Data?
+
+    public init(content: Data, fileType: String?, base64Content: Data? = nil) {
+        self.content = content
+        self.fileType = fileType
+        self.base64Content = base64Content
+    }
 }

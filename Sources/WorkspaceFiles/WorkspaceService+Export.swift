@@ -26,7 +26,11 @@ extension WorkspaceService {
         case .directory:
             exported = try await exportFolder(object, workspaceID: workspaceID, format: format)
         case .notebook:
-            exported = try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
+            let key = ExportCache.Key(
+                workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
+            exported = try exportCache.export(key, stored: content) {
+                try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
+            }
         case .file:
             guard [.source, .auto, .raw].contains(format) else {
                 throw KilnError.invalidParameter("A file (\(path)) can only be exported as SOURCE, AUTO or RAW, not \(format.rawValue).")

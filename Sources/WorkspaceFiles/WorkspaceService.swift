@@ -16,6 +16,8 @@ public struct WorkspaceService: Sendable {
     let clock: any WallClock
     /// The grants of each workspace, in memory while nothing changes them.
     let grantCache: RowCache<Int64, ObjectGrants>
+    /// Notebook exports, kept while their notebooks are unchanged.
+    let exportCache = ExportCache()
 
     public init(database: any Database, clock: any WallClock = SystemClock()) {
         self.database = database

@@ -23,6 +23,30 @@ import Testing
         #expect(uuid.split(separator: "-")[2].first == "4")
     }
 
+    /// Many at once (a notebook's cell ids): each a version-4 UUID with RFC 4122's variant, all different.
+    @Test func uuidsDrawnTogetherAreDistinctVersionFourUUIDs() {
+        let uuids = IdentifierGenerator.uuids(200)
+        #expect(uuids.count == 200)
+        #expect(Set(uuids).count == 200)
+        for uuid in uuids {
+            let parts = uuid.split(separator: "-")
+            #expect(parts.map(\.count) == [8, 4, 4, 4, 12])
+            #expect(parts[2].first == "4")
+            #expect("89ab".contains(parts[3].first!))
+            #expect(uuid.allSatisfy { "0123456789abcdef-".contains($0) })
+        }
+        #expect(IdentifierGenerator.uuids(0).isEmpty)
+    }
+
+    @Test func randomBytesFillTheWholeCount() {
+        let bytes = RandomSecret.bytes(4096)
+        #expect(bytes.count == 4096)
+        // A run of 64 zero bytes at the end would mean the buffer was not filled to the end.
+        #expect(bytes.suffix(64).contains { $0 != 0 })
+        #expect(Set(bytes).count > 200)
+        #expect(RandomSecret.bytes(0).isEmpty)
+    }
+
     @Test func errorsDescribeThemselves() {
         #expect(KilnError.missingField("path").description == "INVALID_PARAMETER_VALUE: Missing required field: path")
     }

@@ -1,3 +1,4 @@
+import Foundation
 import KilnCore
 import Testing
 
@@ -68,6 +69,26 @@ import Testing
     ])
     func malformedStringsAreRefused(text: String) {
         #expect(failure(text) != nil)
+    }
+
+    /// Long strings are scanned sixteen bytes at a time: an escape, a quote or a control character at
+    /// any place in a chunk, or in the bytes after the last whole chunk, still counts.
+    @Test func longStringsAreReadWhereverTheirEscapesFall() throws {
+        for length in [15, 16, 17, 31, 32, 33, 100] {
+            for position in [0, 1, 14, 15, 16, 17, length - 1] where position < length {
+                let plain = String(repeating: "a", count: length)
+                #expect(try parse("\"\(plain)\"") == .string(plain))
+                var escaped = Array(plain)
+                escaped[position] = "\n"
+                let text = String(escaped).replacingOccurrences(of: "\n", with: #"\n"#)
+                #expect(try parse("\"\(text)\"") == .string(String(escaped)))
+                #expect(failure("\"\(String(escaped))\"") != nil)
+                #expect(try parse("[\"\(plain.prefix(position))\",1]") == .array([.string(String(plain.prefix(position))), .number("1")]))
+            }
+        }
+        let long = String(repeating: "é🔥ab", count: 40)
+        #expect(try parse("\"\(long)\"") == .string(long))
+        #expect(throws: JSONTreeError.self) { try JSONTree.parse([0x22] + Array(repeating: 0x61, count: 40) + [0xFF, 0x22]) }
     }
 
     @Test func invalidUTF8IsRefused() {

@@ -37,6 +37,29 @@ struct JSONTreeParser {
         JSONTreeError(description: "Invalid JSON at byte \(offset): \(what).")
     }
 
+    /// Where the run of string bytes from `start` that need no decoding ends: at a quote, a backslash, a
+    /// control character or the end of the input.
+    func plainRunEnd(from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            var index = start
+            // Sixteen bytes at a time while none of them ends the run (a notebook's base64 is long).
+            if let base = UnsafeRawPointer(buffer.baseAddress) {
+                let (quote, backslash, space) = (SIMD16<UInt8>(repeating: 0x22), SIMD16<UInt8>(repeating: 0x5C), SIMD16<UInt8>(repeating: 0x20))
+                while index + 16 <= buffer.count {
+                    let chunk = base.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
+                    if any((chunk .== quote) .| (chunk .== backslash) .| (chunk .< space)) { break }
+                    index += 16
+                }
+            }
+            while index < buffer.count {
+                let byte = buffer[index]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                index += 1
+            }
+            return index
+        }
+    }
+
     mutating func skipWhitespace() {
         while offset < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[offset]) { offset += 1 }
     }
@@ -158,6 +181,14 @@ struct JSONTreeParser {
 
     mutating func string() throws(JSONTreeError) -> String {
         offset += 1
+        // Most strings (a notebook's base64 among them) have no escape: made straight from the input.
+        let plainEnd = plainRunEnd(from: offset)
+        if plainEnd < bytes.count, bytes[plainEnd] == UInt8(ascii: "\"") {
+            let start = offset
+            offset = plainEnd + 1
+            guard let text = String(validating: bytes[start..<plainEnd], as: UTF8.self) else { throw error("invalid UTF-8") }
+            return text
+        }
         var output: [UInt8] = []
         while true {
             guard offset < bytes.count else { throw error("unterminated string") }
@@ -171,11 +202,7 @@ struct JSONTreeParser {
             if byte != UInt8(ascii: "\\") {
                 // Copy a run of plain bytes at once.
                 let runStart = offset
-                while offset < bytes.count, bytes[offset] != UInt8(ascii: "\""), bytes[offset] != UInt8(ascii: "\\"),
-                    bytes[offset] >= 0x20
-                {
-                    offset += 1
-                }
+                offset = plainRunEnd(from: offset)
                 output.append(contentsOf: bytes[runStart..<offset])
                 continue
             }

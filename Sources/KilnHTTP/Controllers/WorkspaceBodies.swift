@@ -88,16 +88,18 @@ struct ListResponse: Encodable {
 /// `{"content":"<base64>","file_type":"py"}`. Written directly: base64 and file extensions need no JSON
 /// escaping, and a 10 MB export should not go through an encoder character by character.
 struct ExportResponse {
-    var content: Data
-    var fileType: String?
+    var exported: ExportedObject
+
+    init(_ exported: ExportedObject) { self.exported = exported }
 
     func response() -> Response {
+        let base64 = exported.base64Content ?? exported.content.base64EncodedData()
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(content.count * 4 / 3 + 64)
+        buffer.reserveCapacity(base64.count + 64)
         buffer.writeString(#"{"content":""#)
-        buffer.writeBytes(content.base64EncodedData())
+        buffer.writeBytes(base64)
         buffer.writeString("\"")
-        if let fileType {
+        if let fileType = exported.fileType {
             buffer.writeString(#","file_type":"#)
             buffer.writeBytes(JSONResponse.encode(fileType))
         }

@@ -98,7 +98,7 @@ public struct WorkspaceController: Sendable {
             return Response(
                 status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: buffer))
         }
-        return ExportResponse(content: exported.content, fileType: exported.fileType).response()
+        return ExportResponse(exported).response()
     }
 
     /// Reads an import from JSON (base64 `content`) or multipart (raw bytes in the `content` part).

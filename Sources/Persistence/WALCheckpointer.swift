@@ -1,0 +1,46 @@
+import Logging
+import NIOPosix
+import Synchronization
+import VaporCSQLite
+
+/// Checkpoints an SQLite database's write-ahead log on NIO's thread pool, one checkpoint at a time, once a
+/// commit leaves the log at `threshold` pages or more.
+///
+/// SQLite's own auto-checkpoint (the same 1,000 pages) runs inside the COMMIT that passes the threshold,
+/// and a checkpoint syncs the log and the database file to disk; so every write's COMMIT would have to leave
+/// the task's thread in case it was that one. With this `wal_hook` installed instead (which replaces the
+/// auto-checkpoint, as SQLite's documentation of `sqlite3_wal_hook` suggests for checkpointing on another
+/// thread), a COMMIT only appends to the log (`synchronous = NORMAL`) and runs where the task runs. The
+/// checkpoint is PASSIVE, on a connection of its own: it waits for no reader or writer.
+final class WALCheckpointer: Sendable {
+    /// The log's size, in pages, from which a commit starts a checkpoint (SQLite's default for its own).
+    static let threshold: Int32 = 1000
+
+    private let session: SQLiteSession
+    private let running = Atomic<Bool>(false)
+
+    init(session: SQLiteSession) {
+        self.session = session
+    }
+
+    /// Makes every commit on `session` report the log's size to this checkpointer, which must outlive it.
+    func watch(_ session: SQLiteSession) { session.reportCommits(to: self) }
+
+    /// A commit left the log at `pages` pages: starts a checkpoint unless one is running or the log is small.
+    func committed(pages: Int32) {
+        guard pages >= Self.threshold, running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            return
+        }
+        NIOThreadPool.singleton.submit { [self] _ in
+            do {
+                try session.run("PRAGMA wal_checkpoint(PASSIVE)", []) { _ in }
+            } catch {
+                session.logger.warning("Checkpointing the SQLite log failed", metadata: ["error": "\(error)"])
+            }
+            running.store(false, ordering: .releasing)
+        }
+    }
+
+    /// Closes the checkpointer's connection (a checkpoint running then fails, harmlessly).
+    func close() { session.close() }
+}

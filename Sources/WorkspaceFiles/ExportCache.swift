@@ -1,0 +1,80 @@
+import Foundation
+import Synchronization
+
+/// Notebook exports kept in memory, so that exporting an unchanged notebook again costs a read of its
+/// stored bytes instead of decoding, rendering and base64-encoding it once more (CI pipelines and
+/// `databricks workspace export-dir` export the same notebooks over and over).
+///
+/// An entry is used only when the notebook's stored bytes, read in the same transaction as always, are
+/// the bytes it was made from, so a change made by this process or by another Kiln on the same database
+/// is never answered from here and nothing needs telling of changes. Its key also holds what an export
+/// depends on beside the bytes (path, format, object id, modification time).
+///
+/// Bounded: notebooks stored in at most `largestEntry` bytes, at most `maximumEntries` of them and
+/// `capacity` bytes in all, counting the stored bytes, the export and its base64; the oldest go first.
+final class ExportCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var workspaceID: Int64
+        var objectID: Int64
+        var path: WorkspacePath
+        var modifiedAt: Int64
+        var format: WorkspaceFormat
+    }
+
+    private struct Entry {
+        var stored: Data
+        var exported: ExportedObject
+        var bytes: Int { stored.count + exported.content.count + (exported.base64Content?.count ?? 0) }
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        /// Keys in the order they were added, oldest first; a key may appear again after a replacement.
+        var order: [Key] = []
+        var bytes = 0
+    }
+
+    let capacity: Int
+    let largestEntry: Int
+    let maximumEntries: Int
+    private let state = Mutex(State())
+
+    /// - Parameters:
+    ///   - capacity: the most bytes kept, in all.
+    ///   - largestEntry: the largest stored notebook kept, in bytes.
+    ///   - maximumEntries: the most exports kept.
+    init(capacity: Int = 8 << 20, largestEntry: Int = 1 << 20, maximumEntries: Int = 1024) {
+        self.capacity = capacity
+        self.largestEntry = largestEntry
+        self.maximumEntries = maximumEntries
+    }
+
+    /// The export kept for `key` when it was made from exactly `stored`; otherwise `make()`'s, kept for
+    /// next time with its base64 when it is small enough. Throws what `make` throws.
+    func export(_ key: Key, stored: Data, make: () throws -> ExportedObject) rethrows -> ExportedObject {
+        if let kept = state.withLock({ $0.entries[key] }), kept.stored == stored {
+            return kept.exported
+        }
+        var exported = try make()
+        guard stored.count <= largestEntry else { return exported }
+        exported.base64Content = exported.content.base64EncodedData()
+        let entry = Entry(stored: stored, exported: exported)
+        guard entry.bytes <= capacity else { return exported }
+        state.withLock { state in
+            if let replaced = state.entries.updateValue(entry, forKey: key) {
+                state.bytes -= replaced.bytes
+            } else {
+                state.order.append(key)
+            }
+            state.bytes += entry.bytes
+            while state.bytes > capacity || state.entries.count > maximumEntries, !state.order.isEmpty {
+                let oldest = state.order.removeFirst()
+                if let removed = state.entries.removeValue(forKey: oldest) { state.bytes -= removed.bytes }
+            }
+        }
+        return exported
+    }
+
+    /// How many exports are kept, and their bytes (for tests).
+    var usage: (entries: Int, bytes: Int) { state.withLock { ($0.entries.count, $0.bytes) } }
+}

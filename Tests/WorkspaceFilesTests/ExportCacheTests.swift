@@ -1,0 +1,73 @@
+import Accounts
+import Foundation
+import NotebookFormats
+import Persistence
+import PersistenceTestSupport
+import Testing
+
+@testable import WorkspaceFiles
+
+/// Notebook exports kept in memory: never older than the notebook, and bounded.
+@Suite struct ExportCacheTests {
+    static func source(_ text: String) throws -> ImportRequest {
+        ImportRequest(
+            path: try WorkspacePath("/nb"), format: .source, language: .python,
+            content: Data("# Databricks notebook source\n\(text)".utf8), overwrite: true)
+    }
+
+    /// The clock stands still, so every import below has the same modification time: only the stored
+    /// bytes tell the exports apart, whether this process or another Kiln on the database changed them.
+    @Test(arguments: TestDatabases.engines)
+    func anExportFollowsEveryChangeMadeHereOrElsewhere(engine: DatabaseEngine) async throws {
+        try await TestDatabases.withTwo(engine) { database, elsewhere in
+            let clock = ManualClock()
+            let (_, _, created) = try #require(try await AccountStore(database: database, clock: clock).bootstrap(adminUserName: "a"))
+            let workspace = created.workspaceID
+            let (here, there) = (WorkspaceService(database: database, clock: clock), WorkspaceService(database: elsewhere, clock: clock))
+            let path = try WorkspacePath("/nb")
+            func exported(_ format: WorkspaceFormat = .source) async throws -> String {
+                let object = try await here.export(workspaceID: workspace, path: path, format: format)
+                #expect(object.base64Content == nil || object.base64Content == object.content.base64EncodedData())
+                return String(decoding: object.content, as: UTF8.self)
+            }
+            try await here.importObject(workspaceID: workspace, Self.source("print(1)"))
+            #expect(try await exported() == "# Databricks notebook source\nprint(1)")
+            #expect(try await exported() == "# Databricks notebook source\nprint(1)")
+            #expect(here.exportCache.usage.entries == 1)
+            try await here.importObject(workspaceID: workspace, Self.source("print(2)"))
+            #expect(try await exported() == "# Databricks notebook source\nprint(2)")
+            try await there.importObject(workspaceID: workspace, Self.source("print(3)"))
+            #expect(try await exported() == "# Databricks notebook source\nprint(3)")
+            #expect(try await exported(.jupyter).contains(#""print(3)""#))
+            #expect(here.exportCache.usage.entries == 2)
+        }
+    }
+
+    @Test func theOldestGoOnceTheBytesOrTheCountAreOver() throws {
+        let cache = ExportCache(capacity: 1_000, largestEntry: 200, maximumEntries: 3)
+        var made: [Int64] = []
+        func export(_ id: Int64, size: Int) -> ExportedObject {
+            let key = ExportCache.Key(workspaceID: 1, objectID: id, path: .root, modifiedAt: 0, format: .source)
+            return cache.export(key, stored: Data(repeating: 1, count: size)) {
+                made.append(id)
+                return ExportedObject(content: Data(repeating: 2, count: size), fileType: "py")
+            }
+        }
+        // Each entry of 100 stored bytes holds 100 + 100 + 136 (base64).
+        for id: Int64 in 1...3 { _ = export(id, size: 100) }
+        #expect(cache.usage == (2, 672))
+        _ = export(3, size: 100)
+        #expect(made == [1, 2, 3])
+        _ = export(1, size: 100)
+        #expect(made == [1, 2, 3, 1])
+        // Over the largest entry: made every time, never kept.
+        _ = export(9, size: 201)
+        _ = export(9, size: 201)
+        #expect(made.suffix(2) == [9, 9])
+        // The count: four small entries leave the newest three.
+        for id: Int64 in 10...13 { _ = export(id, size: 1) }
+        #expect(cache.usage.entries == 3)
+        #expect(export(13, size: 1).base64Content == Data(repeating: 2, count: 1).base64EncodedData())
+        #expect(made.last == 13)
+    }
+}
