@@ -13,9 +13,9 @@ import VaporCSQLite
 /// statement (to the pool, and back to the task); on this kind of machine they cost more than a read by key
 /// itself (a get-status is one such read, an import a handful of statements). Kiln's statements are short:
 /// reads by key or by folder, and the statements inside a write transaction, which neither wait for a lock
-/// (BEGIN IMMEDIATE took it) nor for the disk (WAL with `synchronous = NORMAL`: only a COMMIT that
-/// checkpoints syncs). So they run where the task runs, and `SQLiteStore` sends a write's BEGIN and COMMIT to
-/// NIO's thread pool. Same SQLite library (SQLiteNIO's, `VaporCSQLite`) and the same values (`SQLiteData`,
+/// (BEGIN IMMEDIATE took it) nor for the disk (WAL with `synchronous = NORMAL`, and checkpoints, which sync,
+/// left to `WALCheckpointer`). So they run where the task runs; `SQLiteStore` sends a BEGIN to NIO's thread
+/// pool only when it would wait for another process (`runUnlessBusy`). Same SQLite library (SQLiteNIO's, `VaporCSQLite`) and the same values (`SQLiteData`,
 /// SQLiteKit's encoder, decoder and dialect) as through SQLiteNIO; text is read by its length, so text with a
 /// NUL in it comes back whole (SQLiteNIO cut it there).
 ///
