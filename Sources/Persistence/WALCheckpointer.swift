@@ -31,13 +31,16 @@ final class WALCheckpointer: Sendable {
         guard pages >= Self.threshold, running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             return
         }
-        NIOThreadPool.singleton.submit { [self] _ in
+        NIOThreadPool.singleton.submit { [self] state in
+            defer { running.store(false, ordering: .releasing) }
+            // A pool that is shutting down hands the work back at once: SQLite checkpoints as the last
+            // connection closes.
+            guard case .active = state else { return }
             do {
                 try session.run("PRAGMA wal_checkpoint(PASSIVE)", []) { _ in }
             } catch {
                 session.logger.warning("Checkpointing the SQLite log failed", metadata: ["error": "\(error)"])
             }
-            running.store(false, ordering: .releasing)
         }
     }
 
