@@ -34,6 +34,8 @@ final class SQLiteSession: Sendable {
     fileprivate struct State: ~Copyable {
         var handle: OpaquePointer?
         var statements: [String: OpaquePointer] = [:]
+        /// Kept while its wal hook, which points at it unretained, is installed.
+        var checkpointer: WALCheckpointer?
     }
 
     private let state: Mutex<State>
@@ -119,6 +121,7 @@ final class SQLiteSession: Sendable {
     func reportCommits(to checkpointer: WALCheckpointer) {
         state.withLock { state in
             guard let handle = state.handle else { return }
+            state.checkpointer = checkpointer
             _ = sqlite_nio_sqlite3_wal_hook(
                 handle,
                 { context, _, _, pages in
@@ -136,6 +139,7 @@ final class SQLiteSession: Sendable {
             state.statements = [:]
             sqlite_nio_sqlite3_close_v2(state.handle)
             state.handle = nil
+            state.checkpointer = nil
         }
     }
 

@@ -4,8 +4,9 @@ import NIOPosix
 public import SQLKit
 
 /// SQLite in one file, in WAL mode: a small pool of connections for reads, and one writer at a time.
-/// Statements run on the calling task's thread (`SQLiteSession`), except a write's BEGIN and COMMIT, which
-/// may wait for another process or for the disk.
+/// Statements run on the calling task's thread (`SQLiteSession`), except a write's BEGIN while another process
+/// holds the write lock, and the log's checkpoints (`WALCheckpointer`), which wait for the other process or
+/// for the disk on NIO's thread pool.
 public final class SQLiteStore: Database {
     public let changeCounts = ChangeCounts()
     public let engine = DatabaseEngine.sqlite
@@ -65,8 +66,8 @@ public final class SQLiteStore: Database {
             try await pool.withConnection { session in
                 // BEGIN IMMEDIATE runs on the task's thread unless another process (`kiln admin`, another
                 // Kiln) holds the write lock; then it waits for it, up to the busy timeout, on NIO's thread
-                // pool. COMMIT only appends to the log: the checkpoints that sync run on the pool
-                // (`WALCheckpointer`).
+                // pool. COMMIT appends to the log (the first after each checkpoint also syncs the log's new
+                // header); the checkpoints, which sync the database file, run on the pool (`WALCheckpointer`).
                 let boundary: @Sendable (String) async throws -> Void = { statement in
                     guard try session.runUnlessBusy(statement) else {
                         try await NIOThreadPool.singleton.runIfActive { try session.run(statement, []) { _ in } }

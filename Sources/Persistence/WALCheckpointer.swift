@@ -8,10 +8,10 @@ import VaporCSQLite
 ///
 /// SQLite's own auto-checkpoint (the same 1,000 pages) runs inside the COMMIT that passes the threshold,
 /// and a checkpoint syncs the log and the database file to disk; so every write's COMMIT would have to leave
-/// the task's thread in case it was that one. With this `wal_hook` installed instead (which replaces the
-/// auto-checkpoint, as SQLite's documentation of `sqlite3_wal_hook` suggests for checkpointing on another
-/// thread), a COMMIT only appends to the log (`synchronous = NORMAL`) and runs where the task runs. The
-/// checkpoint is PASSIVE, on a connection of its own: it waits for no reader or writer.
+/// the task's thread in case it was that one. With this `wal_hook` installed instead (it replaces the
+/// auto-checkpoint, which SQLite implements as a wal hook), a COMMIT appends to the log (`synchronous =
+/// NORMAL`) and runs where the task runs; only the first COMMIT after each checkpoint also syncs the log's
+/// new header. The checkpoint is PASSIVE, on a connection of its own: it waits for no reader or writer.
 final class WALCheckpointer: Sendable {
     /// The log's size, in pages, from which a commit starts a checkpoint (SQLite's default for its own).
     static let threshold: Int32 = 1000
@@ -23,7 +23,7 @@ final class WALCheckpointer: Sendable {
         self.session = session
     }
 
-    /// Makes every commit on `session` report the log's size to this checkpointer, which must outlive it.
+    /// Makes every commit on `session` report the log's size to this checkpointer (which the session keeps).
     func watch(_ session: SQLiteSession) { session.reportCommits(to: self) }
 
     /// A commit left the log at `pages` pages: starts a checkpoint unless one is running or the log is small.
@@ -44,6 +44,7 @@ final class WALCheckpointer: Sendable {
         }
     }
 
-    /// Closes the checkpointer's connection (a checkpoint running then fails, harmlessly).
+    /// Closes the checkpointer's connection once a running checkpoint ends; one still queued then fails,
+    /// with a warning in the log.
     func close() { session.close() }
 }

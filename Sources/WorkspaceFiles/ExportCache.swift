@@ -5,10 +5,11 @@ import Synchronization
 /// stored bytes instead of decoding, rendering and base64-encoding it once more (CI pipelines and
 /// `databricks workspace export-dir` export the same notebooks over and over).
 ///
-/// An entry is used only when the notebook's stored bytes, read in the same transaction as always, are
-/// the bytes it was made from, so a change made by this process or by another Kiln on the same database
-/// is never answered from here and nothing needs telling of changes. Its key also holds what an export
-/// depends on beside the bytes (path, format, object id, modification time).
+/// An entry is used only when the notebook's stored bytes, read for this export as always, are the bytes it
+/// was made from, and its key holds everything else an export depends on (path, format, object id,
+/// modification time): the cache only remembers what the export would compute, so a change made by this
+/// process or by another Kiln on the same database is never answered from here, and nothing needs telling
+/// of changes.
 ///
 /// Bounded: notebooks stored in at most `largestEntry` bytes, at most `maximumEntries` of them and
 /// `capacity` bytes in all, counting the stored bytes, the export and its base64; the oldest go first.
@@ -29,7 +30,7 @@ final class ExportCache: Sendable {
 
     private struct State {
         var entries: [Key: Entry] = [:]
-        /// Keys in the order they were added, oldest first; a key may appear again after a replacement.
+        /// Keys in the order they were added, oldest first.
         var order: [Key] = []
         var bytes = 0
     }
