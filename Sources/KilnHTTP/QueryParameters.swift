@@ -35,6 +35,7 @@ public struct QueryParameters: Sendable {
             ?? String(decoding: spaced, as: UTF8.self)
     }
 
+    /// Every parameter, for merging with a body (`APIParameters`).
     var all: [String: String] { values }
 
     /// The text of a parameter as sent; nil when absent.

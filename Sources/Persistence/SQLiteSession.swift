@@ -15,9 +15,9 @@ import VaporCSQLite
 /// reads by key or by folder, and the statements inside a write transaction, which neither wait for a lock
 /// (BEGIN IMMEDIATE took it) nor for the disk (WAL with `synchronous = NORMAL`, and checkpoints, which sync,
 /// left to `WALCheckpointer`). So they run where the task runs; `SQLiteStore` sends a BEGIN to NIO's thread
-/// pool only when it would wait for another process (`runUnlessBusy`). Same SQLite library (SQLiteNIO's, `VaporCSQLite`) and the same values (`SQLiteData`,
-/// SQLiteKit's encoder, decoder and dialect) as through SQLiteNIO; text is read by its length, so text with a
-/// NUL in it comes back whole (SQLiteNIO cut it there).
+/// pool only when it would wait for another process (`runUnlessBusy`). Same SQLite library (SQLiteNIO's,
+/// `VaporCSQLite`) and the same values (`SQLiteData`, SQLiteKit's encoder, decoder and dialect) as through
+/// SQLiteNIO; text is read by its length, so text with a NUL in it comes back whole (SQLiteNIO cut it there).
 ///
 /// Each distinct statement is prepared once and kept (`SQLITE_PREPARE_PERSISTENT`), up to
 /// `statementLimit`; then all are finalised and preparing starts over. `SQLiteStore`'s pool hands a session

@@ -69,9 +69,8 @@ public final class SQLiteStore: Database {
                 // pool. COMMIT appends to the log (the first after each checkpoint also syncs the log's new
                 // header); the checkpoints, which sync the database file, run on the pool (`WALCheckpointer`).
                 let boundary: @Sendable (String) async throws -> Void = { statement in
-                    guard try session.runUnlessBusy(statement) else {
+                    if try !session.runUnlessBusy(statement) {
                         try await NIOThreadPool.singleton.runIfActive { try session.run(statement, []) { _ in } }
-                        return
                     }
                 }
                 return try await SQLiteSessionDatabase(session: session)

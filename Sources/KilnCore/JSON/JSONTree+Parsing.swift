@@ -189,7 +189,9 @@ struct JSONTreeParser {
             guard let text = String(validating: bytes[start..<plainEnd], as: UTF8.self) else { throw error("invalid UTF-8") }
             return text
         }
-        var output: [UInt8] = []
+        // The plain run already found is the start of the output; the loop goes on from its end.
+        var output = Array(bytes[offset..<plainEnd])
+        offset = plainEnd
         while true {
             guard offset < bytes.count else { throw error("unterminated string") }
             let byte = bytes[offset]
