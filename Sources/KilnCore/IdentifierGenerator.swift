@@ -36,8 +36,6 @@ public enum IdentifierGenerator {
         formatted(Array(SHA256.hash(data: Data(name.utf8)).prefix(16))[...], version: 8)
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
     /// `bytes` (16) as `xxxxxxxx-xxxx-Vxxx-yxxx-xxxxxxxxxxxx` with the version `V` and the RFC 4122 variant.
     private static func formatted(_ bytes: ArraySlice<UInt8>, version: UInt8) -> String {
         var text: [UInt8] = []
@@ -46,8 +44,8 @@ public enum IdentifierGenerator {
             if index == 6 { byte = (byte & 0x0F) | (version << 4) }
             if index == 8 { byte = (byte & 0x3F) | 0x80 }
             if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0x0F)])
+            text.append(lowerHexDigits[Int(byte >> 4)])
+            text.append(lowerHexDigits[Int(byte & 0x0F)])
         }
         return String(decoding: text, as: UTF8.self)
     }

@@ -38,32 +38,54 @@ public enum SourceFormat {
 
     /// Writes `notebook` as Databricks' API export does: no newline after the last cell.
     public static func render(_ notebook: Notebook) -> String {
-        let language = notebook.language
-        let comment = language.commentPrefix
+        var text = TextSink()
+        text.text.reserveCapacity(notebook.cells.reduce(64) { $0 + $1.command.utf8.count + 32 })
+        write(notebook, to: &text)
+        return text.text
+    }
+
+    /// The number of UTF-8 bytes `render(notebook)` returns, without making the text (a workspace object's
+    /// `size`).
+    public static func renderedSize(_ notebook: Notebook) -> Int {
+        var count = ByteCountSink()
+        write(notebook, to: &count)
+        return count.count
+    }
+
+    /// The SOURCE text of `notebook`, written piece by piece to `sink`: the header line, then each cell's
+    /// lines (the environment block before the first, a `DBTITLE` line, the command or its `MAGIC` lines),
+    /// cells joined by a blank line, the separator and a blank line.
+    private static func write(_ notebook: Notebook, to sink: inout some SourceSink) {
+        let comment = notebook.language.commentPrefix
         let emptyMagicLine = notebook.magicStyle == .modern ? "\(comment) MAGIC" : "\(comment) MAGIC "
-        var renderedCells: [String] = []
-        renderedCells.reserveCapacity(notebook.cells.count)
+        let joiner = "\n\n\(separator(for: notebook.language))\n\n"
+        sink.write(header(for: notebook.language))
+        sink.write("\n")
         for (index, cell) in notebook.cells.enumerated() {
-            var lines: [String] = []
+            if index > 0 { sink.write(joiner) }
+            var lines = LineWriter()
             if index == 0, let environment = notebook.environmentLines {
-                lines.append(contentsOf: environment)
+                environment.forEach { lines.line($0, to: &sink) }
             }
             if !cell.title.isEmpty {
-                lines.append("\(comment) DBTITLE \(cell.showTitle ? 1 : 0),\(cell.title)")
+                lines.line("\(comment) DBTITLE \(cell.showTitle ? 1 : 0),\(cell.title)", to: &sink)
             }
             if cell.isMagic {
                 var body = Substring(cell.command)
                 while body.hasSuffix("\n") { body = body.dropLast() }
                 for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
-                    lines.append(line.isEmpty ? emptyMagicLine : "\(comment) MAGIC \(line)")
+                    if line.isEmpty {
+                        lines.line(emptyMagicLine, to: &sink)
+                    } else {
+                        lines.line(comment, to: &sink)
+                        sink.write(" MAGIC ")
+                        sink.write(line)
+                    }
                 }
             } else {
-                lines.append(cell.command)
+                lines.line(cell.command, to: &sink)
             }
-            renderedCells.append(lines.joined(separator: "\n"))
         }
-        let joiner = "\n\n\(separator(for: language))\n\n"
-        return header(for: language) + "\n" + renderedCells.joined(separator: joiner)
     }
 
     /// Reads SOURCE text in `language`: the inverse of `render`, tolerant of CRLF line ends, both MAGIC
@@ -228,5 +250,37 @@ private struct SourceReader {
             result.append(byte)
         }
         return result
+    }
+}
+
+/// Where `SourceFormat` writes a notebook's text: into a string, or only counting its bytes.
+private protocol SourceSink {
+    mutating func write(_ text: some StringProtocol)
+}
+
+private struct TextSink: SourceSink {
+    var text = ""
+
+    mutating func write(_ text: some StringProtocol) {
+        self.text.append(contentsOf: text)
+    }
+}
+
+private struct ByteCountSink: SourceSink {
+    var count = 0
+
+    mutating func write(_ text: some StringProtocol) {
+        count += text.utf8.count
+    }
+}
+
+/// Starts each of a cell's lines with a newline but the first.
+private struct LineWriter {
+    private var isFirst = true
+
+    mutating func line(_ text: some StringProtocol, to sink: inout some SourceSink) {
+        if !isFirst { sink.write("\n") }
+        isFirst = false
+        sink.write(text)
     }
 }

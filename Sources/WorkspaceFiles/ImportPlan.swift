@@ -156,7 +156,7 @@ struct ObjectPlan: Sendable, Equatable {
         return ObjectPlan(
             path: path, objectType: .notebook, language: notebook.language,
             storedContent: NotebookCoding.encode(notebook),
-            size: Int64(SourceFormat.render(notebook).utf8.count))
+            size: Int64(SourceFormat.renderedSize(notebook)))
     }
 }
 

@@ -59,29 +59,28 @@ enum ObjectTable {
             .first()?.decode(column: "content", as: Data?.self) ?? Data()
     }
 
+    // The writes every import makes are literal statements too (the builders' UPDATE was 5 % of an import).
+
     static func insert(_ db: any SQLDatabase, workspaceID: Int64, object: ObjectInfo, content: Data?) async throws {
-        try await db.insert(into: name)
-            .columns(
-                "object_id", "workspace_id", "path", "parent_path", "object_type", "language", "size",
-                "created_at", "modified_at", "content"
-            )
-            .values(
-                SQLBind(object.objectID), SQLBind(workspaceID), SQLBind(object.path.value),
-                SQLBind(object.path.parent.value), SQLBind(object.objectType.rawValue),
-                SQLBind(object.language?.rawValue), SQLBind(object.size), SQLBind(object.createdAt),
-                SQLBind(object.modifiedAt), SQLBind(content)
-            ).run()
+        try await db.raw(
+            """
+            INSERT INTO workspace_objects (object_id, workspace_id, path, parent_path, object_type, language, size, \
+            created_at, modified_at, content) VALUES (\(bind: object.objectID), \(bind: workspaceID), \
+            \(bind: object.path.value), \(bind: object.path.parent.value), \(bind: object.objectType.rawValue), \
+            \(bind: object.language?.rawValue), \(bind: object.size), \(bind: object.createdAt), \
+            \(bind: object.modifiedAt), \(bind: content))
+            """
+        ).run()
     }
 
     static func replace(_ db: any SQLDatabase, object: ObjectInfo, content: Data) async throws {
-        try await db.update(name)
-            .set("object_type", to: object.objectType.rawValue)
-            .set("language", to: object.language?.rawValue)
-            .set("size", to: object.size)
-            .set("modified_at", to: object.modifiedAt)
-            .set("content", to: content)
-            .where("object_id", .equal, object.objectID)
-            .run()
+        try await db.raw(
+            """
+            UPDATE workspace_objects SET object_type = \(bind: object.objectType.rawValue), \
+            language = \(bind: object.language?.rawValue), size = \(bind: object.size), \
+            modified_at = \(bind: object.modifiedAt), content = \(bind: content) WHERE object_id = \(bind: object.objectID)
+            """
+        ).run()
     }
 
     /// Everything below `path` (not `path` itself), in path order, with content when asked.

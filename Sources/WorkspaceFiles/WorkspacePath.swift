@@ -30,11 +30,16 @@ public struct WorkspacePath: Sendable, Hashable, CustomStringConvertible {
         guard raw.utf8.count <= Self.maximumLength else {
             throw KilnError.invalidParameter("Path is longer than \(Self.maximumLength) bytes.")
         }
-        if raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        // Control characters are single bytes in UTF-8: every byte of a longer sequence is 0x80 or more.
+        if raw.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
             throw KilnError.invalidParameter("Path (\(raw.debugDescription)) contains a NUL or control character.")
         }
         var components = raw.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        if components.last == "" { components = components.dropLast() }
+        var isCanonical = true
+        if components.last == "" {
+            components = components.dropLast()
+            isCanonical = false
+        }
         for component in components {
             if component.isEmpty {
                 throw KilnError.invalidParameter("Path (\(raw)) contains an empty component ('//').")
@@ -46,8 +51,11 @@ public struct WorkspacePath: Sendable, Hashable, CustomStringConvertible {
                 throw KilnError.invalidParameter("A name in path (\(raw)) is longer than \(Self.maximumNameLength) bytes.")
             }
         }
-        if components.first == "Workspace" { components = components.dropFirst() }
-        self.value = "/" + components.joined(separator: "/")
+        if components.first == "Workspace" {
+            components = components.dropFirst()
+            isCanonical = false
+        }
+        self.value = isCanonical ? raw : "/" + components.joined(separator: "/")
     }
 
     public var isRoot: Bool { value == "/" }

@@ -57,4 +57,14 @@ import Testing
         let parsed = try SourceFormat.parse(SourceFormat.render(notebook), language: notebook.language)
         #expect(parsed.cells == notebook.cells, "seed \(seed)")
     }
+
+    /// The size a workspace object reports is counted without rendering; it must be the rendering's length,
+    /// with an environment block and both MAGIC styles too.
+    @Test(arguments: 0..<200)
+    func renderedSizeIsTheRenderingsLength(seed: Int) {
+        var notebook = Self.randomNotebook(seed: UInt64(seed))
+        if seed % 2 == 1 { notebook.magicStyle = .legacy }
+        if seed % 3 == 0 { notebook.environmentLines = ["# Databricks notebook environment", "# ü"] }
+        #expect(SourceFormat.renderedSize(notebook) == SourceFormat.render(notebook).utf8.count, "seed \(seed)")
+    }
 }
