@@ -118,7 +118,9 @@ import Testing
             let reply = try await server.call(.get, "/api/2.0/postgres/projects/p/operations/no-such-operation")
             #expect(reply.status == .notFound)
             #expect(reply.errorCode == "NOT_FOUND")
-            #expect(ContinuousClock.now - start < .seconds(5))
+            // Not waiting for an operation that will never finish; the bound leaves room for a loaded machine
+            // (5.1 s seen with every suite running at once).
+            #expect(ContinuousClock.now - start < .seconds(30))
         }
     }
 
