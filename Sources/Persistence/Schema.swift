@@ -236,5 +236,39 @@ public enum Schema {
             ]
         },
         Migration(version: 7, name: "counts of the changes to what Kiln keeps in memory", statements: ChangeCounts.migration),
+        Migration(version: 8, name: "a version of each workspace object's content", statements: contentVersions),
     ]
+
+    /// Migration 8: `workspace_objects.content_version`, which moves with every change of an object's
+    /// `content`, so that an export cache checks a notebook's version instead of reading its bytes. Kiln's
+    /// own UPDATE raises it; a trigger raises it for any writer that changes `content` and leaves the version
+    /// as it was (on PostgreSQL before the row is written, on SQLite after, as SQLite cannot change `NEW`).
+    /// Object ids are never reused, so (object id, version) names one content.
+    static func contentVersions(_ engine: DatabaseEngine) -> [String] {
+        let column = "ALTER TABLE workspace_objects ADD COLUMN content_version BIGINT NOT NULL DEFAULT 0"
+        switch engine {
+        case .postgres:
+            return [
+                column,
+                """
+                CREATE FUNCTION kiln_bump_content_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                IF NEW.content_version = OLD.content_version THEN NEW.content_version := OLD.content_version + 1; END IF; \
+                RETURN NEW; END $$
+                """,
+                """
+                CREATE TRIGGER workspace_objects_content_version BEFORE UPDATE OF content ON workspace_objects
+                FOR EACH ROW EXECUTE PROCEDURE kiln_bump_content_version()
+                """,
+            ]
+        case .sqlite:
+            return [
+                column,
+                """
+                CREATE TRIGGER workspace_objects_content_version AFTER UPDATE OF content ON workspace_objects
+                WHEN NEW.content_version = OLD.content_version BEGIN
+                UPDATE workspace_objects SET content_version = OLD.content_version + 1 WHERE object_id = NEW.object_id; END
+                """,
+            ]
+        }
+    }
 }

@@ -2,17 +2,18 @@ import Foundation
 import Synchronization
 
 /// Notebook exports kept in memory, so that exporting an unchanged notebook again costs a read of its
-/// stored bytes instead of decoding, rendering and base64-encoding it once more (CI pipelines and
-/// `databricks workspace export-dir` export the same notebooks over and over).
+/// metadata row instead of reading, decoding, rendering and base64-encoding it once more (CI pipelines
+/// and `databricks workspace export-dir` export the same notebooks over and over).
 ///
-/// An entry is used only when the notebook's stored bytes, read for this export as always, are the bytes it
-/// was made from, and its key holds everything else an export depends on (path, format, object id,
-/// modification time): the cache only remembers what the export would compute, so a change made by this
-/// process or by another Kiln on the same database is never answered from here, and nothing needs telling
-/// of changes.
+/// An entry is used only when it was made from the notebook's content version (`content_version`, which
+/// every change of the content raises: migration 8), read in the same transaction as the export's
+/// metadata, and its key holds everything else an export depends on (path, format, object id,
+/// modification time); a new version replaces the entry of the old. The cache only remembers
+/// what the export would compute, so a change made by this process or by another Kiln on the same database
+/// is never answered from here, and nothing needs telling of changes.
 ///
 /// Bounded: notebooks stored in at most `largestEntry` bytes, at most `maximumEntries` of them and
-/// `capacity` bytes in all, counting the stored bytes, the export and its base64; the oldest go first.
+/// `capacity` bytes in all, counting the export and its base64; the oldest go first.
 final class ExportCache: Sendable {
     struct Key: Hashable, Sendable {
         var workspaceID: Int64
@@ -23,9 +24,9 @@ final class ExportCache: Sendable {
     }
 
     private struct Entry {
-        var stored: Data
+        var contentVersion: Int64
         var exported: ExportedObject
-        var bytes: Int { stored.count + exported.content.count + (exported.base64Content?.count ?? 0) }
+        var bytes: Int { exported.content.count + (exported.base64Content?.count ?? 0) }
     }
 
     private struct State {
@@ -50,16 +51,21 @@ final class ExportCache: Sendable {
         self.maximumEntries = maximumEntries
     }
 
-    /// The export kept for `key` when it was made from exactly `stored`; otherwise `make()`'s, kept for
-    /// next time with its base64 when it is small enough. Throws what `make` throws.
-    func export(_ key: Key, stored: Data, make: () throws -> ExportedObject) rethrows -> ExportedObject {
-        if let kept = state.withLock({ $0.entries[key] }), kept.stored == stored {
-            return kept.exported
+    /// The export kept for `key`, with its base64, when it was made from `contentVersion`.
+    func kept(_ key: Key, contentVersion: Int64) -> ExportedObject? {
+        state.withLock { state in
+            guard let entry = state.entries[key], entry.contentVersion == contentVersion else { return nil }
+            return entry.exported
         }
-        var exported = try make()
-        guard stored.count <= largestEntry else { return exported }
+    }
+
+    /// Keeps `exported`, made from `contentVersion`, for `key` with its base64 when the notebook
+    /// (`storedSize` bytes stored) is small enough, and returns it as kept.
+    func keep(_ exported: ExportedObject, for key: Key, contentVersion: Int64, storedSize: Int) -> ExportedObject {
+        guard storedSize <= largestEntry else { return exported }
+        var exported = exported
         exported.base64Content = exported.content.base64EncodedData()
-        let entry = Entry(stored: stored, exported: exported)
+        let entry = Entry(contentVersion: contentVersion, exported: exported)
         guard entry.bytes <= capacity else { return exported }
         state.withLock { state in
             if let replaced = state.entries.updateValue(entry, forKey: key) {

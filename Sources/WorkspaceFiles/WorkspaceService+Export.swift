@@ -12,26 +12,37 @@ extension WorkspaceService {
         workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat, caller: WorkspaceCaller = .admin
     ) async throws -> ExportedObject {
         let grants = caller.isAdmin ? nil : try await grants(workspaceID: workspaceID)
-        let found = try await database.read { db -> (ObjectInfo, Data)? in
-            guard let object = try await ObjectTable.find(db, workspaceID: workspaceID, path: path) else { return nil }
+        let found = try await database.read { db -> Stored? in
+            guard let (object, contentVersion) = try await ObjectTable.findVersioned(db, workspaceID: workspaceID, path: path) else {
+                return nil
+            }
             if let grants, grants.inherited(by: caller, on: path) == nil {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
-            guard object.objectType != .directory else { return (object, Data()) }
-            return (object, try await ObjectTable.content(db, objectID: object.objectID))
-        }
-        guard let (object, content) = found else { throw Self.doesNotExist(path) }
-        let exported: ExportedObject
-        switch object.objectType {
-        case .directory:
-            exported = try await exportFolder(object, workspaceID: workspaceID, format: format)
-        case .notebook:
-            let key = ExportCache.Key(
-                workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
-            exported = try exportCache.export(key, stored: content) {
-                try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
+            switch object.objectType {
+            case .directory:
+                return .folder(object)
+            case .notebook:
+                let key = ExportCache.Key(
+                    workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
+                if let kept = exportCache.kept(key, contentVersion: contentVersion) { return .kept(kept) }
+                return .notebook(object, key, contentVersion: contentVersion, try await ObjectTable.content(db, objectID: object.objectID))
+            case .file:
+                return .file(try await ObjectTable.content(db, objectID: object.objectID))
             }
-        case .file:
+        }
+        let exported: ExportedObject
+        switch found {
+        case nil:
+            throw Self.doesNotExist(path)
+        case .kept(let kept):
+            exported = kept
+        case .folder(let object):
+            exported = try await exportFolder(object, workspaceID: workspaceID, format: format)
+        case .notebook(let object, let key, let contentVersion, let content):
+            let made = try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
+            exported = exportCache.keep(made, for: key, contentVersion: contentVersion, storedSize: content.count)
+        case .file(let content):
             guard [.source, .auto, .raw].contains(format) else {
                 throw KilnError.invalidParameter("A file (\(path)) can only be exported as SOURCE, AUTO or RAW, not \(format.rawValue).")
             }
@@ -43,6 +54,14 @@ extension WorkspaceService {
                 "The export of \(path) is \(exported.content.count) bytes, over the maximum of \(Self.maximumContentSize) bytes (10 MB).")
         }
         return exported
+    }
+
+    /// What an export found in one read: a notebook's export kept by `exportCache`, or what it is made from.
+    private enum Stored {
+        case kept(ExportedObject)
+        case folder(ObjectInfo)
+        case notebook(ObjectInfo, ExportCache.Key, contentVersion: Int64, Data)
+        case file(Data)
     }
 
     /// A stored notebook with its ids: the kept ones, or (stored before Kiln kept ids) ones derived from

@@ -3,6 +3,7 @@ import Foundation
 import NotebookFormats
 import Persistence
 import PersistenceTestSupport
+import SQLKit
 import Testing
 
 @testable import WorkspaceFiles
@@ -15,8 +16,9 @@ import Testing
             content: Data("# Databricks notebook source\n\(text)".utf8), overwrite: true)
     }
 
-    /// The clock stands still, so every import below has the same modification time: only the stored
-    /// bytes tell the exports apart, whether this process or another Kiln on the database changed them.
+    /// The clock stands still, so every import below has the same modification time: only the content's
+    /// version tells the exports apart, whether this process, another Kiln on the database, or a writer
+    /// that leaves the version alone changed the content.
     @Test(arguments: TestDatabases.engines)
     func anExportFollowsEveryChangeMadeHereOrElsewhere(engine: DatabaseEngine) async throws {
         try await TestDatabases.withTwo(engine) { database, elsewhere in
@@ -40,6 +42,18 @@ import Testing
             #expect(try await exported() == "# Databricks notebook source\nprint(3)")
             #expect(try await exported(.jupyter).contains(#""print(3)""#))
             #expect(here.exportCache.usage.entries == 2)
+            // A writer that changes the content and not its version (migration 8's trigger raises it).
+            try await there.importObject(
+                workspaceID: workspace,
+                ImportRequest(
+                    path: try WorkspacePath("/other"), format: .source, language: .python,
+                    content: Data("# Databricks notebook source\nprint(4)".utf8), overwrite: false))
+            try await elsewhere.write { db in
+                try await db.raw(
+                    "UPDATE workspace_objects SET content = (SELECT content FROM workspace_objects WHERE path = '/other') WHERE path = '/nb'"
+                ).run()
+            }
+            #expect(try await exported() == "# Databricks notebook source\nprint(4)")
         }
     }
 
@@ -48,17 +62,17 @@ import Testing
         var made: [Int64] = []
         func export(_ id: Int64, size: Int) -> ExportedObject {
             let key = ExportCache.Key(workspaceID: 1, objectID: id, path: .root, modifiedAt: 0, format: .source)
-            return cache.export(key, stored: Data(repeating: 1, count: size)) {
-                made.append(id)
-                return ExportedObject(content: Data(repeating: 2, count: size), fileType: "py")
-            }
+            if let kept = cache.kept(key, contentVersion: 0) { return kept }
+            made.append(id)
+            return cache.keep(
+                ExportedObject(content: Data(repeating: 2, count: size), fileType: "py"), for: key, contentVersion: 0, storedSize: size)
         }
-        // Each entry of 100 stored bytes holds 100 + 100 + 136 (base64).
-        for id: Int64 in 1...3 { _ = export(id, size: 100) }
-        #expect(cache.usage == (2, 672))
-        _ = export(3, size: 100)
+        // Each entry of a 200-byte export holds 200 + 268 (base64): two fit in 1,000 bytes.
+        for id: Int64 in 1...3 { _ = export(id, size: 200) }
+        #expect(cache.usage == (2, 936))
+        _ = export(3, size: 200)
         #expect(made == [1, 2, 3])
-        _ = export(1, size: 100)
+        _ = export(1, size: 200)
         #expect(made == [1, 2, 3, 1])
         // Over the largest entry: made every time, never kept.
         _ = export(9, size: 201)

@@ -101,7 +101,7 @@ struct ExportResponse {
         buffer.writeString("\"")
         if let fileType = exported.fileType {
             buffer.writeString(#","file_type":"#)
-            buffer.writeBytes(JSONResponse.encode(fileType))
+            buffer.writeBytes(JSONTree.string(fileType).compactJSON())
         }
         buffer.writeString("}")
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
