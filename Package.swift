@@ -124,7 +124,10 @@ let package = Package(
         ),
         .target(
             name: "WorkspaceFiles",
-            dependencies: ["KilnCore", "Persistence", "NotebookFormats", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: [
+                "KilnCore", "Persistence", "NotebookFormats", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -238,7 +241,7 @@ let package = Package(
             name: "WorkspaceFilesTests",
             dependencies: [
                 "WorkspaceFiles", "NotebookFormats", "Accounts", "Persistence", "PersistenceTestSupport", "KilnCore",
-                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLKit", package: "sql-kit"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

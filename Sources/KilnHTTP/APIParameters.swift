@@ -31,11 +31,10 @@ public struct APIParameters: Sendable {
         tooLarge: KilnError? = nil
     ) async throws -> APIParameters {
         var parameters = APIParameters(query: QueryParameters(request))
-        guard let body = try await RequestBodyReader.collect(request, limit: bodyLimit) else {
+        guard let bytes = try await RequestBodyReader.collect(request, limit: bodyLimit) else {
             throw tooLarge ?? KilnError(.requestEntityTooLarge, "The request body is larger than \(bodyLimit) bytes.")
         }
-        guard body.readableBytes > 0 else { return parameters }
-        let bytes = Array(body.readableBytesView)
+        guard !bytes.isEmpty else { return parameters }
         if let contentType = request.headers[.contentType],
             let boundary = MultipartForm.boundary(fromContentType: contentType)
         {

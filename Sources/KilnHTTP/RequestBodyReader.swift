@@ -9,19 +9,22 @@ public enum RequestBodyReader {
     /// The limit for ordinary API calls: 1 MiB.
     public static let defaultLimit = 1 << 20
 
-    /// The whole body, or `nil` when it was larger than `limit` (and has been drained).
-    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer? {
-        var collected = ByteBuffer()
+    /// The whole body, or `nil` when it was larger than `limit` (and has been drained). The chunks are
+    /// copied once, into an array sized by `Content-Length` when it is given (an import's 87 KB of JSON).
+    static func collect(_ request: Request, limit: Int) async throws -> [UInt8]? {
+        var collected: [UInt8] = []
+        if let length = request.headers[.contentLength].flatMap(Int.init), length <= limit {
+            collected.reserveCapacity(length)
+        }
         var overflowed = false
         for try await chunk in request.body {
             if overflowed { continue }
-            if collected.readableBytes + chunk.readableBytes > limit {
+            if collected.count + chunk.readableBytes > limit {
                 overflowed = true
-                collected = ByteBuffer()
+                collected = []
                 continue
             }
-            var chunk = chunk
-            collected.writeBuffer(&chunk)
+            collected.append(contentsOf: chunk.readableBytesView)
         }
         return overflowed ? nil : collected
     }
@@ -32,7 +35,7 @@ public enum RequestBodyReader {
         guard let body = try await collect(request, limit: limit) else {
             throw tooLarge ?? KilnError(.requestEntityTooLarge, "The request body is larger than \(limit) bytes.")
         }
-        return try jsonObject(Array(body.readableBytesView))
+        return try jsonObject(body)
     }
 
     /// `bytes` as a JSON object (`{}` when empty), or `MALFORMED_REQUEST`.

@@ -1,8 +1,10 @@
 import Foundation
+import NIOCore
 import Synchronization
 
 /// Notebook exports kept in memory, so that exporting an unchanged notebook again costs a read of its
-/// metadata row instead of reading, decoding, rendering and base64-encoding it once more (CI pipelines
+/// metadata row instead of reading, decoding, rendering and base64-encoding it once more, and answers with
+/// a JSON body made once (CI pipelines
 /// and `databricks workspace export-dir` export the same notebooks over and over).
 ///
 /// An entry is used only when it was made from the notebook's content version (`content_version`, which
@@ -13,7 +15,7 @@ import Synchronization
 /// is never answered from here, and nothing needs telling of changes.
 ///
 /// Bounded: notebooks stored in at most `largestEntry` bytes, at most `maximumEntries` of them and
-/// `capacity` bytes in all, counting the export and its base64; the oldest go first.
+/// `capacity` bytes in all, counting the export and its JSON body; the oldest go first.
 final class ExportCache: Sendable {
     struct Key: Hashable, Sendable {
         var workspaceID: Int64
@@ -26,7 +28,7 @@ final class ExportCache: Sendable {
     private struct Entry {
         var contentVersion: Int64
         var exported: ExportedObject
-        var bytes: Int { exported.content.count + (exported.base64Content?.count ?? 0) }
+        var bytes: Int { exported.content.count + (exported.jsonBody?.readableBytes ?? 0) }
     }
 
     private struct State {
@@ -51,7 +53,7 @@ final class ExportCache: Sendable {
         self.maximumEntries = maximumEntries
     }
 
-    /// The export kept for `key`, with its base64, when it was made from `contentVersion`.
+    /// The export kept for `key`, with its JSON body, when it was made from `contentVersion`.
     func kept(_ key: Key, contentVersion: Int64) -> ExportedObject? {
         state.withLock { state in
             guard let entry = state.entries[key], entry.contentVersion == contentVersion else { return nil }
@@ -59,12 +61,12 @@ final class ExportCache: Sendable {
         }
     }
 
-    /// Keeps `exported`, made from `contentVersion`, for `key` with its base64 when the notebook
+    /// Keeps `exported`, made from `contentVersion`, for `key` with its JSON body when the notebook
     /// (`storedSize` bytes stored) is small enough, and returns it as kept.
     func keep(_ exported: ExportedObject, for key: Key, contentVersion: Int64, storedSize: Int) -> ExportedObject {
         guard storedSize <= largestEntry else { return exported }
         var exported = exported
-        exported.base64Content = exported.content.base64EncodedData()
+        exported.jsonBody = exported.json()
         let entry = Entry(contentVersion: contentVersion, exported: exported)
         guard entry.bytes <= capacity else { return exported }
         state.withLock { state in

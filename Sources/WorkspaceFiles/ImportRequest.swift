@@ -1,4 +1,6 @@
 public import Foundation
+import KilnCore
+public import NIOCore
 public import NotebookFormats
 
 /// One `workspace/import` call, already decoded from JSON or multipart.
@@ -23,12 +25,29 @@ public struct ImportRequest: Sendable {
 public struct ExportedObject: Sendable {
     public var content: Data
     public var fileType: String?
-    /// `content` in base64, when it was kept so (`ExportCache`); the JSON export answers with it.
-    public var base64Content: Data?
+    /// `json()`, when the export was kept with it (`ExportCache`), so that answering it again copies nothing.
+    public var jsonBody: ByteBuffer?
 
-    public init(content: Data, fileType: String?, base64Content: Data? = nil) {
+    public init(content: Data, fileType: String?) {
         self.content = content
         self.fileType = fileType
-        self.base64Content = base64Content
+    }
+
+    /// The body of `workspace/export`'s JSON answer: `{"content":"<base64>","file_type":"py"}`, without
+    /// `file_type` when there is none. Written directly: base64 needs no JSON escaping, and a 10 MB export
+    /// should not go through an encoder character by character.
+    public func json() -> ByteBuffer {
+        let base64 = content.base64EncodedData()
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(base64.count + 64)
+        buffer.writeString(#"{"content":""#)
+        buffer.writeBytes(base64)
+        buffer.writeString("\"")
+        if let fileType {
+            buffer.writeString(#","file_type":"#)
+            buffer.writeBytes(JSONTree.string(fileType).compactJSON())
+        }
+        buffer.writeString("}")
+        return buffer
     }
 }

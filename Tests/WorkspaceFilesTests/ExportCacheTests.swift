@@ -1,5 +1,6 @@
 import Accounts
 import Foundation
+import NIOCore
 import NotebookFormats
 import Persistence
 import PersistenceTestSupport
@@ -29,7 +30,7 @@ import Testing
             let path = try WorkspacePath("/nb")
             func exported(_ format: WorkspaceFormat = .source) async throws -> String {
                 let object = try await here.export(workspaceID: workspace, path: path, format: format)
-                #expect(object.base64Content == nil || object.base64Content == object.content.base64EncodedData())
+                #expect(object.jsonBody == nil || object.jsonBody == object.json())
                 return String(decoding: object.content, as: UTF8.self)
             }
             try await here.importObject(workspaceID: workspace, Self.source("print(1)"))
@@ -67,9 +68,9 @@ import Testing
             return cache.keep(
                 ExportedObject(content: Data(repeating: 2, count: size), fileType: "py"), for: key, contentVersion: 0, storedSize: size)
         }
-        // Each entry of a 200-byte export holds 200 + 268 (base64): two fit in 1,000 bytes.
+        // Each entry of a 200-byte export holds 200 + 299 (its JSON body): two fit in 1,000 bytes.
         for id: Int64 in 1...3 { _ = export(id, size: 200) }
-        #expect(cache.usage == (2, 936))
+        #expect(cache.usage == (2, 998))
         _ = export(3, size: 200)
         #expect(made == [1, 2, 3])
         _ = export(1, size: 200)
@@ -81,7 +82,7 @@ import Testing
         // The count: four small entries leave the newest three.
         for id: Int64 in 10...13 { _ = export(id, size: 1) }
         #expect(cache.usage.entries == 3)
-        #expect(export(13, size: 1).base64Content == Data(repeating: 2, count: 1).base64EncodedData())
+        #expect(export(13, size: 1).jsonBody == ByteBuffer(string: #"{"content":"Ag==","file_type":"py"}"#))
         #expect(made.last == 13)
     }
 }

@@ -85,25 +85,13 @@ struct ListResponse: Encodable {
     }
 }
 
-/// `{"content":"<base64>","file_type":"py"}`. Written directly: base64 and file extensions need no JSON
-/// escaping, and a 10 MB export should not go through an encoder character by character.
+/// The JSON answer of `workspace/export` (`ExportedObject.json()`; the one kept with the export when it was).
 struct ExportResponse {
     var exported: ExportedObject
 
     init(_ exported: ExportedObject) { self.exported = exported }
 
     func response() -> Response {
-        let base64 = exported.base64Content ?? exported.content.base64EncodedData()
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(base64.count + 64)
-        buffer.writeString(#"{"content":""#)
-        buffer.writeBytes(base64)
-        buffer.writeString("\"")
-        if let fileType = exported.fileType {
-            buffer.writeString(#","file_type":"#)
-            buffer.writeBytes(JSONTree.string(fileType).compactJSON())
-        }
-        buffer.writeString("}")
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: exported.jsonBody ?? exported.json()))
     }
 }
