@@ -8,13 +8,16 @@ import NIOCore
 public enum RequestBodyReader {
     /// The limit for ordinary API calls: 1 MiB.
     public static let defaultLimit = 1 << 20
+    /// The most a body's `Content-Length` reserves before its bytes arrive: 1 MiB.
+    static let reservedAtMost = 1 << 20
 
     /// The whole body, or `nil` when it was larger than `limit` (and has been drained). The chunks are
-    /// copied once, into an array sized by `Content-Length` when it is given (an import's 87 KB of JSON).
+    /// copied once, into an array sized by `Content-Length` when it is given (an import's 87 KB of JSON),
+    /// up to `reservedAtMost` before the bytes arrive, so a header alone holds no more than that.
     static func collect(_ request: Request, limit: Int) async throws -> [UInt8]? {
         var collected: [UInt8] = []
-        if let length = request.headers[.contentLength].flatMap(Int.init), length <= limit {
-            collected.reserveCapacity(length)
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > 0 {
+            collected.reserveCapacity(min(length, limit, reservedAtMost))
         }
         var overflowed = false
         for try await chunk in request.body {

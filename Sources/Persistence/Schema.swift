@@ -243,7 +243,8 @@ public enum Schema {
     /// `content`, so that an export cache checks a notebook's version instead of reading its bytes. Kiln's
     /// own UPDATE raises it; a trigger raises it for any writer that changes `content` and leaves the version
     /// as it was (on PostgreSQL before the row is written, on SQLite after, as SQLite cannot change `NEW`).
-    /// Object ids are never reused, so (object id, version) names one content.
+    /// Object ids are not reused (random 16-digit numbers), so with the modification time (id, version) names one
+    /// content; a writer that deletes a row and inserts it again under its id and time would defeat it.
     static func contentVersions(_ engine: DatabaseEngine) -> [String] {
         let column = "ALTER TABLE workspace_objects ADD COLUMN content_version BIGINT NOT NULL DEFAULT 0"
         switch engine {

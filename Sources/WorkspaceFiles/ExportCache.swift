@@ -8,14 +8,14 @@ import Synchronization
 /// and `databricks workspace export-dir` export the same notebooks over and over).
 ///
 /// An entry is used only when it was made from the notebook's content version (`content_version`, which
-/// every change of the content raises: migration 8), read in the same transaction as the export's
-/// metadata, and its key holds everything else an export depends on (path, format, object id,
-/// modification time); a new version replaces the entry of the old. The cache only remembers
+/// every change of the content raises: migration 8), read in one statement with the export's metadata,
+/// and its key holds everything else an export depends on (path, format, object id, modification time).
+/// The cache only remembers
 /// what the export would compute, so a change made by this process or by another Kiln on the same database
 /// is never answered from here, and nothing needs telling of changes.
 ///
 /// Bounded: notebooks stored in at most `largestEntry` bytes, at most `maximumEntries` of them and
-/// `capacity` bytes in all, counting the export and its JSON body; the oldest go first.
+/// `capacity` bytes in all, counting the export and its JSON body's allocation; the oldest go first.
 final class ExportCache: Sendable {
     struct Key: Hashable, Sendable {
         var workspaceID: Int64
@@ -28,7 +28,8 @@ final class ExportCache: Sendable {
     private struct Entry {
         var contentVersion: Int64
         var exported: ExportedObject
-        var bytes: Int { exported.content.count + (exported.jsonBody?.readableBytes ?? 0) }
+        /// The JSON body's whole allocation (NIO rounds it up to a power of two), not only its bytes.
+        var bytes: Int { exported.content.count + (exported.jsonBody?.capacity ?? 0) }
     }
 
     private struct State {

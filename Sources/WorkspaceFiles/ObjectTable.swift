@@ -76,6 +76,13 @@ enum ObjectTable {
             .first()?.decode(column: "content", as: Data?.self) ?? Data()
     }
 
+    /// The content of an object and its version, read in one statement.
+    static func versionedContent(_ db: any SQLDatabase, objectID: Int64) async throws -> (content: Data, version: Int64)? {
+        guard let row = try await db.raw("SELECT content, content_version FROM workspace_objects WHERE object_id = \(bind: objectID)").first()
+        else { return nil }
+        return (try row.decode(column: "content", as: Data?.self) ?? Data(), try row.int64("content_version"))
+    }
+
     // The writes every import makes are literal statements too (the builders' UPDATE was 5 % of an import).
     // A change of content raises its version (a trigger would for a writer that did not: migration 8).
 

@@ -26,7 +26,10 @@ extension WorkspaceService {
                 let key = ExportCache.Key(
                     workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
                 if let kept = exportCache.kept(key, contentVersion: contentVersion) { return .kept(kept) }
-                return .notebook(object, key, contentVersion: contentVersion, try await ObjectTable.content(db, objectID: object.objectID))
+                // Reads are statements, not one transaction: a change may fall between the two reads, and
+                // an export is kept only when its content is the version its metadata was read with.
+                guard let (content, version) = try await ObjectTable.versionedContent(db, objectID: object.objectID) else { return nil }
+                return .notebook(object, key, contentVersion: version == contentVersion ? version : nil, content)
             case .file:
                 return .file(try await ObjectTable.content(db, objectID: object.objectID))
             }
@@ -41,7 +44,11 @@ extension WorkspaceService {
             exported = try await exportFolder(object, workspaceID: workspaceID, format: format)
         case .notebook(let object, let key, let contentVersion, let content):
             let made = try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
-            exported = exportCache.keep(made, for: key, contentVersion: contentVersion, storedSize: content.count)
+            if let contentVersion {
+                exported = exportCache.keep(made, for: key, contentVersion: contentVersion, storedSize: content.count)
+            } else {
+                exported = made
+            }
         case .file(let content):
             guard [.source, .auto, .raw].contains(format) else {
                 throw KilnError.invalidParameter("A file (\(path)) can only be exported as SOURCE, AUTO or RAW, not \(format.rawValue).")
@@ -60,7 +67,8 @@ extension WorkspaceService {
     private enum Stored {
         case kept(ExportedObject)
         case folder(ObjectInfo)
-        case notebook(ObjectInfo, ExportCache.Key, contentVersion: Int64, Data)
+        /// `contentVersion`: nil when the content read is not the version of the metadata read before it.
+        case notebook(ObjectInfo, ExportCache.Key, contentVersion: Int64?, Data)
         case file(Data)
     }
 
