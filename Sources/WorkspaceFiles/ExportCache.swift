@@ -4,15 +4,14 @@ import Synchronization
 
 /// Notebook exports kept in memory, so that exporting an unchanged notebook again costs a read of its
 /// metadata row instead of reading, decoding, rendering and base64-encoding it once more, and answers with
-/// a JSON body made once (CI pipelines
-/// and `databricks workspace export-dir` export the same notebooks over and over).
+/// a JSON body made once (CI pipelines and `databricks workspace export-dir` export the same notebooks
+/// over and over).
 ///
 /// An entry is used only when it was made from the notebook's content version (`content_version`, which
 /// every change of the content raises: migration 8), read in one statement with the export's metadata,
 /// and its key holds everything else an export depends on (path, format, object id, modification time).
-/// The cache only remembers
-/// what the export would compute, so a change made by this process or by another Kiln on the same database
-/// is never answered from here, and nothing needs telling of changes.
+/// The cache only remembers what the export would compute, so a change made by this process or by another
+/// Kiln on the same database is never answered from here, and nothing needs telling of changes.
 ///
 /// Bounded: notebooks stored in at most `largestEntry` bytes, at most `maximumEntries` of them and
 /// `capacity` bytes in all, counting the export and its JSON body's allocation; the oldest go first.

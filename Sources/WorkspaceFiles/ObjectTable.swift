@@ -71,9 +71,9 @@ enum ObjectTable {
             .limit(1).first() != nil
     }
 
+    /// The content of an object (empty when it has none).
     static func content(_ db: any SQLDatabase, objectID: Int64) async throws -> Data {
-        try await db.raw("SELECT content FROM workspace_objects WHERE object_id = \(bind: objectID)")
-            .first()?.decode(column: "content", as: Data?.self) ?? Data()
+        try await versionedContent(db, objectID: objectID)?.content ?? Data()
     }
 
     /// The content of an object and its version, read in one statement.
