@@ -120,13 +120,14 @@ private func assemble(
     proxy.follow(domain.lakebase, logger: logger)
     var http = domain.http
     http.scheme = configuration.scheme
-    let router = buildRouter(services: http)
+    let responder = WorkspacePathPrefix(buildRouter(services: http).buildResponder())
     let publicURL = configuration.publicURL
+    let serverName = "kiln"
 
     var application = Application(
-        responder: WorkspacePathPrefix(router.buildResponder()),
-        server: try httpServer(configuration),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
+        responder: responder,
+        server: try httpServer(configuration, http1: .kilnHTTP1(responder, serverName: serverName, logger: logger)),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
         services: services,
         onServerRunning: { _ in announce("Kiln is ready on \(publicURL)") },
         logger: logger
@@ -144,24 +145,24 @@ private func assemble(
     return application
 }
 
-/// HTTP/1.1, over TLS when `configuration.https` says so: with the given PEM files, or with a certificate
-/// of Kiln's own CA for `localhost` and the address clients use (the listen address; 127.0.0.1 for a
-/// wildcard one). TLS clients refuse a `*.localhost` wildcard (one label after the star), so workspaces are
-/// reached over HTTPS by their `/w/<name>` prefix.
-func httpServer(_ configuration: KilnConfiguration) throws -> HTTPServerBuilder {
+/// `http1` (HTTP/1.1), over TLS when `configuration.https` says so: with the given PEM files, or with a
+/// certificate of Kiln's own CA for `localhost` and the address clients use (the listen address; 127.0.0.1
+/// for a wildcard one). TLS clients refuse a `*.localhost` wildcard (one label after the star), so
+/// workspaces are reached over HTTPS by their `/w/<name>` prefix.
+func httpServer(_ configuration: KilnConfiguration, http1: HTTPServerBuilder) throws -> HTTPServerBuilder {
     switch configuration.https {
     case nil:
-        return .http1()
+        return http1
     case .ownAuthority:
         let tls = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
             .serverConfiguration(dnsNames: ["localhost"], address: configuration.visibleHost, file: "http")
-        return try .tls(.http1(), tlsConfiguration: tls)
+        return try .tls(http1, tlsConfiguration: tls)
     case .files(let certificate, let key):
         do {
             let tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            return try .tls(.http1(), tlsConfiguration: tls)
+            return try .tls(http1, tlsConfiguration: tls)
         } catch {
             throw ConfigurationError("Cannot use the TLS certificate \(certificate) with the key \(key): \(error)")
         }

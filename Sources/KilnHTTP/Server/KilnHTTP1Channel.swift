@@ -1,0 +1,69 @@
+public import Hummingbird
+public import HummingbirdCore
+public import Logging
+public import NIOCore
+import NIOHTTP1
+public import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// HTTP/1.1 as Hummingbird's `HTTP1Channel` serves it (the same pipeline, decoder limits and request loop),
+/// with `EventLoopResponder` between the connection state handler and Hummingbird's async channel.
+public struct KilnHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    public typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    /// Answers the requests Hummingbird's channel gets (from `Application`).
+    public let responder: HTTPChannelHandler.Responder
+    private let respond: EventLoopResponder.Respond
+
+    init(responder: @escaping HTTPChannelHandler.Responder, respond: @escaping EventLoopResponder.Respond) {
+        self.responder = responder
+        self.respond = respond
+    }
+
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let decoder = HTTP1Channel.Configuration().httpDecoder
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = decoder.maxHeaderFieldSize
+            limits.maxHeaderListSize = decoder.maxHeaderListSize
+            limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
+                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPConnectionStateHandler(logger: logger))
+            try pipeline.addHandler(EventLoopResponder(respond: respond))
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    public func handle(value asyncChannel: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 with `responder` answering on each connection's event loop what it can (`EventLoopResponder`),
+    /// as Hummingbird's `Application` would: with `Date` and `Server: serverName` headers, and a 500 without
+    /// a body for an error the responder throws (`ErrorMiddleware` leaves none).
+    public static func kilnHTTP1<Responder: HTTPResponder>(
+        _ responder: Responder, serverName: String, logger: Logger
+    ) -> HTTPServerBuilder where Responder.Context == KilnRequestContext {
+        let respond: EventLoopResponder.Respond = { request, channel in
+            var logger = logger
+            logger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: KilnRequestContext(source: .init(channel: channel, logger: logger)))
+            } catch {
+                logger.debug("Unrecognised Error", metadata: ["error.type": "\(error)"])
+                response = Response(status: .internalServerError, body: .init())
+            }
+            response.headers[.date] = HTTPDate.now
+            response.headers[.server] = serverName
+            return response
+        }
+        return HTTPServerBuilder { hummingbird in KilnHTTP1Channel(responder: hummingbird, respond: respond) }
+    }
+}
