@@ -126,7 +126,7 @@ private func assemble(
 
     var application = Application(
         responder: responder,
-        server: try httpServer(configuration, http1: .kilnHTTP1(responder, serverName: serverName, logger: logger)),
+        server: try httpServer(configuration, http1: .kilnHTTP1(responder, serverName: serverName, metrics: domain.metrics, logger: logger)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
         services: services,
         onServerRunning: { _ in announce("Kiln is ready on \(publicURL)") },

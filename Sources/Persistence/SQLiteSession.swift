@@ -53,7 +53,9 @@ final class SQLiteSession: Sendable {
     static func open(path: String, logger: Logger) throws -> SQLiteSession {
         _ = initialized
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
+        // SQLite's "multi-thread" mode (NOMUTEX): every use of the connection is inside `state`'s lock, so
+        // SQLite's own mutex, taken on every call (each column of each row of a list), guards nothing more.
+        let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
         let code = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
         guard code == SQLITE_OK else {
             let message = handle.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) } ?? "out of memory"

@@ -40,10 +40,16 @@ extension WorkspaceService {
             throw Self.doesNotExist(path)
         case .kept(let kept):
             exported = kept
+        // Making an export is CPU work (tens of milliseconds for a zip of a folder, or an HTML page of a large
+        // notebook): it runs on Swift's global executor, not on an event loop that answers get-status.
         case .folder(let object):
-            exported = try await exportFolder(object, workspaceID: workspaceID, format: format)
+            exported = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                try await exportFolder(object, workspaceID: workspaceID, format: format)
+            }
         case .notebook(let object, let key, let contentVersion, let content):
-            let made = try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
+            let made = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
+            }
             if let contentVersion {
                 exported = exportCache.keep(made, for: key, contentVersion: contentVersion, storedSize: content.count)
             } else {

@@ -4,18 +4,20 @@ import Logging
 import NIOCore
 import NIOHTTPTypes
 
-/// Answers the requests of one HTTP/1.1 connection on the connection's own event loop, in a task that
-/// prefers that loop as its executor, and writes the answer straight to the pipeline; the requests it does
-/// not take (`EventLoopResponderStateMachine` says which) go on to Hummingbird's channel as before.
+/// Answers the hot read requests of one HTTP/1.1 connection (get-status, a kept export, `/healthz`:
+/// `EventLoopResponderStateMachine` says which) on the connection's own event loop, in a task that prefers
+/// that loop as its executor, and writes the answer straight to the pipeline; every other request goes on
+/// to Hummingbird's channel as before.
 ///
 /// Why: Hummingbird hands every request from the event loop to the connection's task through
-/// `NIOAsyncChannel` and its answer back, which on this kind of machine costs 100 µs of CPU per request, more
-/// than a get-status does (stop 31's note on #18). The same responder answers either way (the router, its
-/// middleware and `ErrorMiddleware`), with the same `Date` and `Server` headers Hummingbird's `Application`
+/// `NIOAsyncChannel`, and its answer back; on a 2-core machine that costs about 100 µs of CPU per request,
+/// more than a get-status itself (stop 31's note on #18). The same responder answers either way (the router,
+/// its middleware and `ErrorMiddleware`), with the `Date` and `Server` headers Hummingbird's `Application`
 /// adds, so a request answers the same whichever way it went.
 ///
-/// The task is unstructured, one per request: it belongs to the connection, which `HTTPConnectionStateHandler`
-/// (before this handler) keeps open until the answer's end is written, so a graceful shutdown waits for it.
+/// Each answer is an unstructured task, one at a time per connection. It belongs to the connection:
+/// `KilnHTTP1Channel.handle` waits for it (`answered`) before the connection's task ends, so the server,
+/// and the database after it, stop only once it is done.
 final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -27,7 +29,11 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let respond: Respond
     private var machine = EventLoopResponderStateMachine()
+    /// The answer being made, completed once it is written (or could not be).
+    private var answering: EventLoopPromise<Void>?
+    /// What came from the pipeline during an answer, passed on after it.
     private var heldError: (any Error)?
+    private var heldInputClosed = false
     private var executor: EventLoopTaskExecutor?
 
     init(respond: @escaping Respond) {
@@ -50,9 +56,22 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if machine.errorCaught() {
             context.fireErrorCaught(error)
-        } else {
+        } else if heldError == nil {
             heldError = error
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event, !machine.passesInputClosed {
+            heldInputClosed = true
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// Completes once no answer of this handler's is being made (at once when none is).
+    func answered(on loop: any EventLoop) -> EventLoopFuture<Void> {
+        answering?.futureResult ?? loop.makeSucceededVoidFuture()
     }
 
     private func perform(_ action: EventLoopResponderStateMachine.ReadAction, context: ChannelHandlerContext) {
@@ -68,13 +87,15 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let executor = self.executor ?? EventLoopTaskExecutor(loop)
         self.executor = executor
+        let done = loop.makePromise(of: Void.self)
+        answering = done
         let channel = context.channel
         let respond = self.respond
         let handler = NIOLoopBound(self, eventLoop: loop)
         let target = NIOLoopBound(context, eventLoop: loop)
         Task(executorPreference: executor) {
             let response = await respond(request, channel)
-            let writer = ChannelBodyWriter(target: target)
+            var writer = ChannelBodyWriter(target: target, length: response.body.contentLength)
             do {
                 try await writer.onLoop { context in
                     context.write(NIOAny(HTTPResponsePart.head(response.head)), promise: nil)
@@ -84,12 +105,15 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
                 try? await writer.onLoop { context in context.close(promise: nil) }
             }
             try? await writer.onLoop { context in handler.value.responded(context: context) }
+            done.succeed()
         }
     }
 
-    /// Reads the parts that waited for the answer just written, and the read held back.
+    /// Reads the parts that waited for the answer just written, then passes on what was held.
     private func responded(context: ChannelHandlerContext) {
+        answering = nil
         machine.responded()
+        guard context.channel.isActive else { return }
         var forwarded = false
         while let part = machine.nextQueued() {
             let action = machine.read(part)
@@ -101,15 +125,27 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
             heldError = nil
             context.fireErrorCaught(error)
         }
+        if heldInputClosed, machine.passesInputClosed {
+            heldInputClosed = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
         if machine.takeHeldRead() { context.read() }
     }
 }
 
 /// Writes an answer's body to the pipeline from its task: at once when the task runs on the loop (as it
-/// does), else through the loop. A write waits for the bytes to leave only when the channel is not
-/// writable, so a large body does not pile up in memory.
+/// does), else through the loop. A part is flushed unless it is the last of a body of known length
+/// (`finish` flushes that with the end), and a write waits for its bytes to leave when the channel is not
+/// writable, so a streamed body neither waits nor piles up in memory.
 private struct ChannelBodyWriter: ResponseBodyWriter, Sendable {
     let target: NIOLoopBound<ChannelHandlerContext>
+    /// Bytes of body still to come, when the body's length is known.
+    var remaining: Int?
+
+    init(target: NIOLoopBound<ChannelHandlerContext>, length: Int?) {
+        self.target = target
+        self.remaining = length
+    }
 
     func onLoop<T: Sendable>(_ body: @escaping @Sendable (ChannelHandlerContext) throws -> T) async throws -> T {
         let loop = target.eventLoop
@@ -118,11 +154,13 @@ private struct ChannelBodyWriter: ResponseBodyWriter, Sendable {
         return try await loop.submit { try body(target.value) }.get()
     }
 
-    func write(_ buffer: ByteBuffer) async throws {
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        remaining = remaining.map { $0 - buffer.readableBytes }
+        let last = remaining.map { $0 <= 0 } ?? false
         let written = try await onLoop { context -> EventLoopFuture<Void>? in
             let part = NIOAny(HTTPResponsePart.body(buffer))
-            guard !context.channel.isWritable else {
-                context.write(part, promise: nil)
+            if context.channel.isWritable {
+                if last { context.write(part, promise: nil) } else { context.writeAndFlush(part, promise: nil) }
                 return nil
             }
             let promise = context.eventLoop.makePromise(of: Void.self)
@@ -132,12 +170,9 @@ private struct ChannelBodyWriter: ResponseBodyWriter, Sendable {
         try await written?.get()
     }
 
+    /// Writes and flushes the end, without waiting for its bytes to leave: the next request may be read
+    /// meanwhile (a write that fails closes the channel).
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
-        let written = try await onLoop { context -> EventLoopFuture<Void> in
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(NIOAny(HTTPResponsePart.end(trailingHeaders)), promise: promise)
-            return promise.futureResult
-        }
-        try await written.get()
+        try await onLoop { context in context.writeAndFlush(NIOAny(HTTPResponsePart.end(trailingHeaders)), promise: nil) }
     }
 }

@@ -5,6 +5,7 @@ public import NIOCore
 import NIOHTTP1
 public import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+public import Prometheus
 
 /// HTTP/1.1 as Hummingbird's `HTTP1Channel` serves it (the same pipeline, decoder limits and request loop),
 /// with `EventLoopResponder` between the connection state handler and Hummingbird's async channel.
@@ -38,19 +39,33 @@ public struct KilnHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
+    /// Serves the connection until it closes, then waits for an answer `EventLoopResponder` may still be
+    /// making (a client that went away does not stop it), so that nothing outlives the server.
     public func handle(value asyncChannel: Value, logger: Logger) async {
         await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+        let channel = asyncChannel.channel
+        try? await channel.eventLoop.flatSubmit {
+            guard let responder = try? channel.pipeline.syncOperations.handler(type: EventLoopResponder.self) else {
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            return responder.answered(on: channel.eventLoop)
+        }.get()
     }
 }
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with `responder` answering on each connection's event loop what it can (`EventLoopResponder`),
     /// as Hummingbird's `Application` would: with `Date` and `Server: serverName` headers, and a 500 without
-    /// a body for an error the responder throws (`ErrorMiddleware` leaves none).
+    /// a body for an error the responder throws (`ErrorMiddleware` leaves none). `metrics` counts those
+    /// answers (`kiln_http_requests_on_event_loop_total`).
     public static func kilnHTTP1<Responder: HTTPResponder>(
-        _ responder: Responder, serverName: String, logger: Logger
+        _ responder: Responder, serverName: String, metrics: PrometheusCollectorRegistry, logger: Logger
     ) -> HTTPServerBuilder where Responder.Context == KilnRequestContext {
+        let answers = metrics.makeCounter(
+            name: "kiln_http_requests_on_event_loop_total",
+            help: "HTTP requests answered on their connection's event loop, without Hummingbird's hand-off to a task.")
         let respond: EventLoopResponder.Respond = { request, channel in
+            answers.increment()
             var logger = logger
             logger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
             var response: Response

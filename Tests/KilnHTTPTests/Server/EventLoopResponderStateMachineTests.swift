@@ -9,6 +9,8 @@ import Testing
 @Suite struct EventLoopResponderStateMachineTests {
     typealias Machine = EventLoopResponderStateMachine
 
+    static let getStatus = "/api/2.0/workspace/get-status?path=%2Fa"
+
     static func head(_ method: HTTPRequest.Method = .get, _ path: String = "/healthz", _ fields: HTTPFields = [:]) -> HTTPRequestPart {
         .head(HTTPRequest(method: method, scheme: nil, authority: "localhost", path: path, headerFields: fields))
     }
@@ -23,48 +25,64 @@ import Testing
         return false
     }
 
-    @Test func aRequestWithItsWholeBodyIsAnsweredHereWithThatBody() throws {
+    @Test func aHotReadWithItsWholeBodyIsAnsweredHereWithThatBody() throws {
         var machine = Machine()
-        #expect(Self.isNone(machine.read(Self.head(.post, "/api/2.0/workspace/mkdirs", [.contentLength: "16"]))))
+        #expect(Self.isNone(machine.read(Self.head(.get, Self.getStatus, [.contentLength: "13"]))))
         #expect(Self.isNone(machine.read(.body(ByteBuffer(string: "{\"path\":")))))
-        #expect(Self.isNone(machine.read(.body(ByteBuffer(string: "\"/a/b\"}")))))
+        #expect(Self.isNone(machine.read(.body(ByteBuffer(string: "\"/a\"}")))))
         guard case .respond(let head, let body) = machine.read(.end(nil)) else {
             Issue.record("the request was not answered here")
             return
         }
-        #expect(head.path == "/api/2.0/workspace/mkdirs")
-        #expect(String(buffer: body) == "{\"path\":\"/a/b\"}")
+        #expect(head.path == Self.getStatus)
+        #expect(String(buffer: body) == "{\"path\":\"/a\"}")
+    }
+
+    @Test(arguments: [
+        "/healthz", "/.well-known/databricks-config", "/api/2.0/workspace/get-status?path=/a",
+        "/api/2.0/workspace/export?path=/a&format=SOURCE", "/w/ws1/api/2.0/workspace/get-status?path=/a",
+    ])
+    func hotReadsAreAnsweredHere(target: String) {
+        let bearer: HTTPFields = [.authorization: "Bearer dapi123"]
+        #expect(Machine.answersInline(HTTPRequest(method: .get, scheme: nil, authority: "h", path: target, headerFields: bearer)))
     }
 
     struct Head: Sendable, CustomTestStringConvertible {
         let method: HTTPRequest.Method
+        let path: String
         let fields: HTTPFields
-        var testDescription: String { "\(method) \(fields)" }
+        var testDescription: String { "\(method) \(path) \(fields)" }
     }
 
     @Test(arguments: [
-        Head(method: .head, fields: [:]),
-        Head(method: .post, fields: [.expect: "100-continue", .contentLength: "10"]),
-        Head(method: .post, fields: [.transferEncoding: "chunked"]),
-        Head(method: .get, fields: [.connection: "close"]),
-        Head(method: .get, fields: [.connection: "Keep-Alive, Close"]),
-        Head(method: .post, fields: [.contentLength: "\((1 << 20) + 1)"]),
-        Head(method: .post, fields: [.contentLength: "ten"]),
+        Head(method: .head, path: "/healthz", fields: [:]),
+        Head(method: .post, path: "/api/2.0/workspace/get-status", fields: [.contentLength: "2"]),
+        Head(method: .get, path: "/api/2.0/workspace/list?path=/", fields: [:]),
+        Head(method: .get, path: "/w/ws1/api/2.0/workspace/list?path=/", fields: [:]),
+        Head(method: .get, path: "/w/ws1", fields: [:]),
+        Head(method: .get, path: "/healthz/x", fields: [:]),
+        Head(method: .get, path: "/healthz", fields: [.authorization: "Basic YTpi"]),
+        Head(method: .get, path: "/healthz", fields: [.expect: "100-continue"]),
+        Head(method: .get, path: "/healthz", fields: [.transferEncoding: "chunked"]),
+        Head(method: .get, path: "/healthz", fields: [.connection: "close"]),
+        Head(method: .get, path: "/healthz", fields: [.connection: "Keep-Alive, Close"]),
+        Head(method: .get, path: "/healthz", fields: [.contentLength: "\((64 << 10) + 1)"]),
+        Head(method: .get, path: "/healthz", fields: [.contentLength: "ten"]),
     ])
     func othersGoOnToHummingbird(head: Head) {
         var machine = Machine()
-        #expect(Self.isForward(machine.read(Self.head(head.method, "/x", head.fields))))
+        #expect(Self.isForward(machine.read(Self.head(head.method, head.path, head.fields))))
         #expect(Self.isForward(machine.read(.end(nil))))
     }
 
     @Test func aBodyOfTheLimitIsAnsweredHere() {
         var machine = Machine()
-        #expect(Self.isNone(machine.read(Self.head(.post, "/x", [.contentLength: "\(1 << 20)"]))))
+        #expect(Self.isNone(machine.read(Self.head(.get, Self.getStatus, [.contentLength: "\(64 << 10)"]))))
     }
 
     @Test func whileAnAnswerFromHummingbirdIsOwedTheNextRequestsGoThereToo() {
         var machine = Machine()
-        #expect(Self.isForward(machine.read(Self.head(.post, "/big", [.transferEncoding: "chunked"]))))
+        #expect(Self.isForward(machine.read(Self.head(.post, "/api/2.0/workspace/import", [.transferEncoding: "chunked"]))))
         #expect(Self.isForward(machine.read(.body(ByteBuffer(string: "x")))))
         #expect(Self.isForward(machine.read(.end(nil))))
         // Pipelined behind it: passed on, so Hummingbird answers both in order.
@@ -82,20 +100,22 @@ import Testing
 
     @Test func partsThatComeDuringAnAnswerWaitAndReadsStop() throws {
         var machine = Machine()
-        _ = machine.read(Self.head(.get, "/first"))
+        _ = machine.read(Self.head(.get, "/healthz"))
         guard case .respond = machine.read(.end(nil)) else {
             Issue.record("the first request was not answered here")
             return
         }
         #expect(machine.shouldRead() == false)
-        #expect(Self.isNone(machine.read(Self.head(.get, "/second"))))
+        #expect(machine.passesInputClosed == false)
+        #expect(Self.isNone(machine.read(Self.head(.get, Self.getStatus))))
         #expect(Self.isNone(machine.read(.end(nil))))
-        #expect(Self.isNone(machine.read(Self.head(.post, "/third", [.transferEncoding: "chunked"]))))
+        #expect(Self.isNone(machine.read(Self.head(.post, "/api/2.0/workspace/import", [.transferEncoding: "chunked"]))))
         #expect(machine.nextQueued() == nil)
         #expect(machine.errorCaught() == false)
         #expect(machine.takeHeldRead() == false)
 
         machine.responded()
+        #expect(machine.passesInputClosed == false)
         let queuedSecond = machine.nextQueued()
         let second = try #require(queuedSecond)
         #expect(Self.isNone(machine.read(second)))
@@ -105,7 +125,7 @@ import Testing
             Issue.record("the second request was not answered here")
             return
         }
-        #expect(head.path == "/second")
+        #expect(head.path == Self.getStatus)
         // The third waits for the second's answer.
         #expect(machine.nextQueued() == nil)
         machine.responded()
@@ -113,14 +133,33 @@ import Testing
         let third = try #require(queuedThird)
         #expect(Self.isForward(machine.read(third)))
         #expect(machine.nextQueued() == nil)
+        #expect(machine.passesInputClosed == true)
         #expect(machine.takeHeldRead() == true)
         #expect(machine.takeHeldRead() == false)
         #expect(machine.shouldRead() == true)
     }
 
+    /// A request whose body had only begun when the answer before it ended needs the read that was held.
+    @Test func aReadHeldDuringAnAnswerIsMadeForABodyStillComing() throws {
+        var machine = Machine()
+        _ = machine.read(Self.head())
+        _ = machine.read(.end(nil))
+        #expect(machine.shouldRead() == false)
+        _ = machine.read(Self.head(.get, Self.getStatus, [.contentLength: "100"]))
+        _ = machine.read(.body(ByteBuffer(string: "{")))
+        machine.responded()
+        while let part = machine.nextQueued() { #expect(Self.isNone(machine.read(part))) }
+        guard case .reading = machine.state else {
+            Issue.record("the second request's body is not being read")
+            return
+        }
+        #expect(machine.takeHeldRead() == true)
+        #expect(machine.passesInputClosed == false)
+    }
+
     @Test func anErrorWhileABodyIsReadEndsThatRequest() {
         var machine = Machine()
-        _ = machine.read(Self.head(.post, "/x", [.contentLength: "10"]))
+        _ = machine.read(Self.head(.get, Self.getStatus, [.contentLength: "10"]))
         #expect(machine.errorCaught() == true)
         #expect(Self.isNone(machine.read(Self.head())))
     }
