@@ -8,31 +8,29 @@ extension WorkspaceService {
     /// Exports a notebook, a file, or a folder (DBC archive, or a zip of sources for SOURCE and AUTO).
     /// `caller` needs CAN_READ on it, granted on it or a folder above it: the root and `/Users`, which
     /// everyone may list, export only for admins (a folder's export holds everything below it).
+    ///
+    /// An export kept in memory (`exportCache`) is answered where the request runs, after one read of the
+    /// metadata. Any other is made on Swift's global executor, not on an event loop that answers
+    /// get-status (`EventLoopResponder`): reading up to 10 MB, converting it (tens of milliseconds for a zip
+    /// of a folder or an HTML page of a large notebook) and, with `answersInJSON`, encoding the JSON answer
+    /// (`jsonBody`).
     public func export(
-        workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat, caller: WorkspaceCaller = .admin
+        workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat, caller: WorkspaceCaller = .admin,
+        answersInJSON: Bool = false
     ) async throws -> ExportedObject {
         let grants = caller.isAdmin ? nil : try await grants(workspaceID: workspaceID)
-        let found = try await database.read { db -> Stored? in
+        let found = try await database.read { db -> Found? in
             guard let (object, contentVersion) = try await ObjectTable.findVersioned(db, workspaceID: workspaceID, path: path) else {
                 return nil
             }
             if let grants, grants.inherited(by: caller, on: path) == nil {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
-            switch object.objectType {
-            case .directory:
-                return .folder(object)
-            case .notebook:
-                let key = ExportCache.Key(
-                    workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
-                if let kept = exportCache.kept(key, contentVersion: contentVersion) { return .kept(kept) }
-                // Reads are statements, not one transaction: a change may fall between the two reads, and
-                // an export is kept only when its content is the version its metadata was read with.
-                guard let (content, version) = try await ObjectTable.versionedContent(db, objectID: object.objectID) else { return nil }
-                return .notebook(object, key, contentVersion: version == contentVersion ? version : nil, content)
-            case .file:
-                return .file(try await ObjectTable.content(db, objectID: object.objectID))
-            }
+            guard object.objectType == .notebook else { return .toMake(object, contentVersion: contentVersion) }
+            let key = ExportCache.Key(
+                workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
+            if let kept = exportCache.kept(key, contentVersion: contentVersion) { return .kept(kept) }
+            return .toMake(object, contentVersion: contentVersion)
         }
         let exported: ExportedObject
         switch found {
@@ -40,26 +38,12 @@ extension WorkspaceService {
             throw Self.doesNotExist(path)
         case .kept(let kept):
             exported = kept
-        // Making an export is CPU work (tens of milliseconds for a zip of a folder, or an HTML page of a large
-        // notebook): it runs on Swift's global executor, not on an event loop that answers get-status.
-        case .folder(let object):
+        case .toMake(let object, let contentVersion):
             exported = try await withTaskExecutorPreference(globalConcurrentExecutor) {
-                try await exportFolder(object, workspaceID: workspaceID, format: format)
+                var made = try await make(object, contentVersion: contentVersion, workspaceID: workspaceID, format: format)
+                if answersInJSON, made.jsonBody == nil { made.jsonBody = made.json() }
+                return made
             }
-        case .notebook(let object, let key, let contentVersion, let content):
-            let made = try await withTaskExecutorPreference(globalConcurrentExecutor) {
-                try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
-            }
-            if let contentVersion {
-                exported = exportCache.keep(made, for: key, contentVersion: contentVersion, storedSize: content.count)
-            } else {
-                exported = made
-            }
-        case .file(let content):
-            guard [.source, .auto, .raw].contains(format) else {
-                throw KilnError.invalidParameter("A file (\(path)) can only be exported as SOURCE, AUTO or RAW, not \(format.rawValue).")
-            }
-            exported = ExportedObject(content: content, fileType: path.fileExtension)
         }
         guard exported.content.count <= Self.maximumContentSize else {
             throw KilnError(
@@ -69,13 +53,38 @@ extension WorkspaceService {
         return exported
     }
 
-    /// What an export found in one read: a notebook's export kept by `exportCache`, or what it is made from.
-    private enum Stored {
+    /// What an export's read of the metadata found: a notebook's export kept by `exportCache`, or an
+    /// object whose export is to be made.
+    private enum Found {
         case kept(ExportedObject)
-        case folder(ObjectInfo)
-        /// `contentVersion`: nil when the content read is not the version of the metadata read before it.
-        case notebook(ObjectInfo, ExportCache.Key, contentVersion: Int64?, Data)
-        case file(Data)
+        case toMake(ObjectInfo, contentVersion: Int64)
+    }
+
+    /// The export of `object` (read at `contentVersion`), made from its stored content; a notebook's is kept
+    /// when the content read is still that version (reads are statements, not one transaction: a change may
+    /// fall between the two reads).
+    private func make(
+        _ object: ObjectInfo, contentVersion: Int64, workspaceID: Int64, format: WorkspaceFormat
+    ) async throws -> ExportedObject {
+        switch object.objectType {
+        case .directory:
+            return try await exportFolder(object, workspaceID: workspaceID, format: format)
+        case .file:
+            guard [.source, .auto, .raw].contains(format) else {
+                throw KilnError.invalidParameter(
+                    "A file (\(object.path)) can only be exported as SOURCE, AUTO or RAW, not \(format.rawValue).")
+            }
+            let content = try await database.read { db in try await ObjectTable.content(db, objectID: object.objectID) }
+            return ExportedObject(content: content, fileType: object.path.fileExtension)
+        case .notebook:
+            guard let (content, version) = try await database.read({ db in try await ObjectTable.versionedContent(db, objectID: object.objectID) })
+            else { throw Self.doesNotExist(object.path) }
+            let made = try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
+            guard version == contentVersion else { return made }
+            let key = ExportCache.Key(
+                workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
+            return exportCache.keep(made, for: key, contentVersion: version, storedSize: content.count)
+        }
     }
 
     /// A stored notebook with its ids: the kept ones, or (stored before Kiln kept ids) ones derived from

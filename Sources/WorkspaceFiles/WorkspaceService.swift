@@ -42,8 +42,11 @@ public struct WorkspaceService: Sendable {
     /// folders and files.
     public func nativeFormat(workspaceID: Int64, of object: ObjectInfo) async throws -> NativeFormat? {
         guard object.objectType == .notebook else { return nil }
-        let content = try await database.read { db in try await ObjectTable.content(db, objectID: object.objectID) }
-        return try NotebookCoding.decode(content).nativeFormat
+        // Reading and decoding up to 10 MB: on Swift's global executor, as an export made anew.
+        return try await withTaskExecutorPreference(globalConcurrentExecutor) {
+            let content = try await database.read { db in try await ObjectTable.content(db, objectID: object.objectID) }
+            return try NotebookCoding.decode(content).nativeFormat
+        }
     }
 
     /// The children of a folder, or the object itself when `path` is not a folder. `caller` must be able

@@ -87,12 +87,14 @@ public struct WorkspaceController: Sendable {
     @Sendable func export(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         try await homes.ensure(service, for: context.identity)
         let parameters = try await APIParameters.read(request)
+        let directDownload = try parameters.bool("direct_download") == true
         let exported = try await service.export(
             workspaceID: context.workspace.workspaceID,
             path: try WorkspacePath(parameters.requiredString("path")),
-            format: try WorkspaceFormat(parameter: parameters.string("format")), caller: context.caller
+            format: try WorkspaceFormat(parameter: parameters.string("format")), caller: context.caller,
+            answersInJSON: !directDownload
         )
-        if try parameters.bool("direct_download") == true {
+        if directDownload {
             var buffer = ByteBuffer()
             buffer.writeBytes(exported.content)
             return Response(

@@ -69,7 +69,9 @@ struct EventLoopResponderStateMachine {
         var path = target.prefix { $0 != "?" }
         if path.hasPrefix("/w/") {
             let rest = path.dropFirst(3)
-            path = rest.drop { $0 != "/" }
+            let deployment = rest.prefix { $0 != "/" }
+            // As `WorkspacePathPrefix` reads it: no name, no prefix.
+            if !deployment.isEmpty { path = rest.dropFirst(deployment.count) }
         }
         return path
     }

@@ -40,16 +40,17 @@ public struct KilnHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// Serves the connection until it closes, then waits for an answer `EventLoopResponder` may still be
-    /// making (a client that went away does not stop it), so that nothing outlives the server.
+    /// making (a client that went away does not stop it), so that nothing outlives the server. The handler
+    /// is found first: by the time the connection has closed, the pipeline has let go of it.
     public func handle(value asyncChannel: Value, logger: Logger) async {
-        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
         let channel = asyncChannel.channel
-        try? await channel.eventLoop.flatSubmit {
-            guard let responder = try? channel.pipeline.syncOperations.handler(type: EventLoopResponder.self) else {
-                return channel.eventLoop.makeSucceededVoidFuture()
-            }
-            return responder.answered(on: channel.eventLoop)
+        let responder = try? await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: EventLoopResponder.self), eventLoop: channel.eventLoop)
         }.get()
+        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+        if let responder {
+            try? await channel.eventLoop.flatSubmit { responder.value.answered(on: channel.eventLoop) }.get()
+        }
     }
 }
 

@@ -60,6 +60,7 @@ import Testing
         Head(method: .get, path: "/api/2.0/workspace/list?path=/", fields: [:]),
         Head(method: .get, path: "/w/ws1/api/2.0/workspace/list?path=/", fields: [:]),
         Head(method: .get, path: "/w/ws1", fields: [:]),
+        Head(method: .get, path: "/w//api/2.0/workspace/get-status?path=/", fields: [:]),
         Head(method: .get, path: "/healthz/x", fields: [:]),
         Head(method: .get, path: "/healthz", fields: [.authorization: "Basic YTpi"]),
         Head(method: .get, path: "/healthz", fields: [.expect: "100-continue"]),
