@@ -13,16 +13,25 @@ public struct WorkspacePathPrefix<Responder: HTTPResponder>: HTTPResponder where
     public func respond(to request: Request, context: KilnRequestContext) async throws -> Response {
         var head = request.head
         head.headerFields[.kilnDeployment] = nil
-        let path = head.path ?? "/"
-        if path.hasPrefix("/w/") {
-            let rest = path.dropFirst(3)
-            let name = rest.prefix { $0 != "/" && $0 != "?" }
-            if !name.isEmpty {
-                let remainder = rest.dropFirst(name.count)
-                head.path = remainder.hasPrefix("/") ? String(remainder) : "/" + remainder
-                head.headerFields[.kilnDeployment] = String(name)
-            }
+        if let (name, remainder) = DeploymentPrefix.split(head.path ?? "/") {
+            head.path = remainder.hasPrefix("/") ? String(remainder) : "/" + remainder
+            head.headerFields[.kilnDeployment] = String(name)
         }
         return try await responder.respond(to: Request(head: head, body: request.body), context: context)
+    }
+}
+
+/// The `/w/<deployment_name>` prefix of a request target, read once for `WorkspacePathPrefix` and for
+/// `EventLoopResponderStateMachine`'s routes.
+enum DeploymentPrefix {
+    /// The deployment name and what follows it, of a target `/w/<name>…`; nil without the prefix or with an
+    /// empty name. The name ends at `/` or `?`.
+    static func split(_ target: some StringProtocol) -> (name: Substring, remainder: Substring)? {
+        let target = Substring(target)
+        guard target.hasPrefix("/w/") else { return nil }
+        let rest = target.dropFirst(3)
+        let name = rest.prefix { $0 != "/" && $0 != "?" }
+        guard !name.isEmpty else { return nil }
+        return (name, rest.dropFirst(name.count))
     }
 }

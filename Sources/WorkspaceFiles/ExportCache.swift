@@ -22,6 +22,19 @@ final class ExportCache: Sendable {
         var path: WorkspacePath
         var modifiedAt: Int64
         var format: WorkspaceFormat
+
+        init(workspaceID: Int64, objectID: Int64, path: WorkspacePath, modifiedAt: Int64, format: WorkspaceFormat) {
+            self.workspaceID = workspaceID
+            self.objectID = objectID
+            self.path = path
+            self.modifiedAt = modifiedAt
+            self.format = format
+        }
+
+        /// The key of `object`'s export as `format`.
+        init(workspaceID: Int64, object: ObjectInfo, format: WorkspaceFormat) {
+            self.init(workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
+        }
     }
 
     private struct Entry {

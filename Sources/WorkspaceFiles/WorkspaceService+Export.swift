@@ -27,8 +27,7 @@ extension WorkspaceService {
                 throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
             }
             guard object.objectType == .notebook else { return .toMake(object, contentVersion: contentVersion) }
-            let key = ExportCache.Key(
-                workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
+            let key = ExportCache.Key(workspaceID: workspaceID, object: object, format: format)
             if let kept = exportCache.kept(key, contentVersion: contentVersion) { return .kept(kept) }
             return .toMake(object, contentVersion: contentVersion)
         }
@@ -81,8 +80,7 @@ extension WorkspaceService {
             else { throw Self.doesNotExist(object.path) }
             let made = try Self.exportNotebook(try Self.storedNotebook(content, objectID: object.objectID), object: object, format: format)
             guard version == contentVersion else { return made }
-            let key = ExportCache.Key(
-                workspaceID: workspaceID, objectID: object.objectID, path: object.path, modifiedAt: object.modifiedAt, format: format)
+            let key = ExportCache.Key(workspaceID: workspaceID, object: object, format: format)
             return exportCache.keep(made, for: key, contentVersion: version, storedSize: content.count)
         }
     }

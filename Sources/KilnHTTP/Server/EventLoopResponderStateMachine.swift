@@ -66,14 +66,8 @@ struct EventLoopResponderStateMachine {
 
     /// The path of a request target, without its query and its `/w/<deployment>` prefix.
     static func route(of target: String) -> Substring {
-        var path = target.prefix { $0 != "?" }
-        if path.hasPrefix("/w/") {
-            let rest = path.dropFirst(3)
-            let deployment = rest.prefix { $0 != "/" }
-            // As `WorkspacePathPrefix` reads it: no name, no prefix.
-            if !deployment.isEmpty { path = rest.dropFirst(deployment.count) }
-        }
-        return path
+        let path = target.prefix { $0 != "?" }
+        return DeploymentPrefix.split(path)?.remainder ?? path
     }
 
     /// A part came in.
