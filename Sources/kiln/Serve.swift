@@ -33,7 +33,7 @@ struct Serve: AsyncParsableCommand {
         }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = LazyMetadataLogHandler(.standardError(label: label))
             handler.logLevel = level
             return handler
         }
