@@ -7,7 +7,7 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
-/// How the kiln executable is linked on Linux, for its memory (DESIGN, "Language and server"): with lld, its
+/// How the release build of the kiln executable is linked on Linux, for its memory (README, "Choices where Databricks leaves room"): with lld, its
 /// functions that run from start to idle first (scripts/startup.order, written by scripts/make-startup-order;
 /// names not in the binary are ignored), relative relocations packed (`-z pack-relative-relocs`: 28 KB read at
 /// start instead of 3.3 MB), and no dynamic symbol table of its own functions (Swift's static runtime asks for
@@ -21,7 +21,7 @@ let kilnLinkerSettings: [LinkerSetting] = [
             "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
             "-Xlinker", "--no-export-dynamic",
         ],
-        .when(platforms: [.linux])
+        .when(platforms: [.linux], configuration: .release)
     )
 ]
 

@@ -70,10 +70,16 @@ def tree_rss_mib(pid: int) -> float:
 
 def settled_rss_mib(pid: int) -> float:
     """tree_rss_mib once the process has had no child processes for a second (Kiln's first start builds the
-    Lakebase cluster template with initdb in the background), or after 15 s."""
+    Lakebase cluster template with initdb in the background), or after 15 s. A thread's `children` file lists
+    only the processes that thread started: every thread's is read."""
     deadline, quiet_since = time.monotonic() + 15, None
     while time.monotonic() < deadline:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        children = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                children += (task / "children").read_text().split()
+            except OSError:  # the thread ended
+                pass
         now = time.monotonic()
         quiet_since = (quiet_since or now) if not children else None
         if quiet_since is not None and now - quiet_since >= 1:

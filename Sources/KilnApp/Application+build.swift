@@ -106,7 +106,11 @@ private func assemble(
         access: PostgresAccess(
             domain: configuration.postgresDomain, sharedPort: configuration.postgresProxyPort, endpointAddresses: endpointAddresses,
             pooler: compute.hasPooler),
-        logger: logger)
+        logger: logger,
+        afterStart: {
+            let released = ExecutablePages.release()
+            logger.debug("Released the start's pages of the executable", metadata: ["resident": "\(released.residentBytes >> 10) KiB"])
+        })
     let certificates = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
     let proxy = try ProxyServer(
         configuration: ProxyConfiguration(

@@ -23,9 +23,11 @@ struct KilnDomain: Sendable {
     /// What `/metrics` shows; the Postgres proxy records into it.
     let metrics = PrometheusCollectorRegistry()
 
+    /// `afterStart` is called once the start's work is done (LakebaseService's `onResumed`).
     init(
         database: any Database, storageRoot: String, compute: ComputeConfiguration, suspendTimeoutOverride: Duration? = nil,
-        access: PostgresAccess = PostgresAccess(), logger: Logger, clock: any WallClock = SystemClock()
+        access: PostgresAccess = PostgresAccess(), logger: Logger, clock: any WallClock = SystemClock(),
+        afterStart: @escaping @Sendable () -> Void = {}
     ) {
         accounts = AccountStore(database: database, clock: clock)
         tokens = TokenStore(database: database, clock: clock)
@@ -56,7 +58,7 @@ struct KilnDomain: Sendable {
             }, suspendTimeoutOverride: suspendTimeoutOverride, access: access,
             identities: { workspaceID in try await Self.identities(workspaceID: workspaceID, accounts: accounts) },
             groupMembers: { workspaceID, group in try await Self.members(of: group, workspaceID: workspaceID, accounts: accounts) },
-            clock: clock, logger: logger)
+            clock: clock, logger: logger, onResumed: afterStart)
         self.lakebase = lakebase
         // Deleting a workspace deletes its Lakebase rows (ON DELETE CASCADE); their computes stop here.
         accountWorkspaces = AccountWorkspaces(

@@ -41,12 +41,14 @@ public final class LakebaseService: Service {
     ///   - groupMembers: the members of a group of a workspace, who may log in as the group's role with
     ///     their own database credential (Lakebase: "creating a role for a group lets every member of the
     ///     group authenticate with the group role").
+    ///   - onResumed: called once, when the start's work is done: the computes a previous run left are stopped
+    ///     or started again, and the empty-cluster template is made.
     public init(
         database: any Database, computes: DataDirectoryOwner, storageArea: @escaping @Sendable (Int64) async throws -> String,
         sweepInterval: Duration = .seconds(5), suspendTimeoutOverride: Duration? = nil, access: PostgresAccess = PostgresAccess(),
         identities: @escaping @Sendable (Int64) async throws -> [String: String] = { _ in [:] },
         groupMembers: @escaping @Sendable (Int64, String) async throws -> Set<String> = { _, _ in [] },
-        clock: any WallClock = SystemClock(), logger: Logger
+        clock: any WallClock = SystemClock(), logger: Logger, onResumed: @escaping @Sendable () -> Void = {}
     ) {
         self.suspendTimeoutOverride = suspendTimeoutOverride
         self.identities = identities
@@ -56,7 +58,7 @@ public final class LakebaseService: Service {
         self.logger = logger
         self.sweepInterval = sweepInterval
         self.reconciler = Reconciler(database: database, owner: computes, storageArea: storageArea, access: access, clock: clock, logger: logger)
-        self.runner = OperationRunner(database: database, performer: reconciler, logger: logger)
+        self.runner = OperationRunner(database: database, performer: reconciler, logger: logger, onResumed: onResumed)
     }
 
     /// Runs operations (and the sweep of what is due for deletion) until graceful shutdown.

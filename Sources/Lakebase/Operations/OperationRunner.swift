@@ -10,6 +10,7 @@ final class OperationRunner: Sendable {
     private let database: any Database
     private let logger: Logger
     private let performer: any OperationPerformer
+    private let onResumed: @Sendable () -> Void
     private let projectLocks = KeyedLocks()
     private let board = CompletionBoard()
     /// Operations queued or running: one found unfinished at start-up may also have just been submitted.
@@ -22,9 +23,12 @@ final class OperationRunner: Sendable {
     private let activation: AsyncStream<Void>
     private let activationContinuation: AsyncStream<Void>.Continuation
 
-    init(database: any Database, performer: any OperationPerformer, logger: Logger) {
+    /// `onResumed` is called once the performer has resumed (the start's work is done), before the
+    /// operations a previous run left are queued.
+    init(database: any Database, performer: any OperationPerformer, logger: Logger, onResumed: @escaping @Sendable () -> Void = {}) {
         self.database = database
         self.performer = performer
+        self.onResumed = onResumed
         self.logger = logger
         (queue, queueContinuation) = AsyncStream.makeStream()
         (activation, activationContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -45,6 +49,7 @@ final class OperationRunner: Sendable {
         var activations = activation.cancelOnGracefulShutdown().makeAsyncIterator()
         guard await activations.next() != nil else { return }
         await performer.resume()
+        onResumed()
         for operation in try await database.read({ db in try await OperationTable.pending(db) }) {
             submit(operation)
         }
