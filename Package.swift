@@ -168,12 +168,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // glibc's malloc.h, for MemoryReturnService.
-        .target(name: "CMalloc"),
+        // glibc's malloc.h and sys/auxv.h, for MemoryReturnService and ExecutablePages.
+        .target(name: "CGlibc"),
         .target(
             name: "KilnApp",
             dependencies: [
-                "CMalloc",
+                "CGlibc",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -46,8 +46,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of the process and all its descendants, in MiB."""
+def descendants(pid: int) -> list[int]:
+    """The process's children, theirs, and so on, from every process's parent in /proc."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -55,10 +55,18 @@ def tree_rss_mib(pid: int) -> float:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, pending = 0, [pid]
+    found, pending = [], list(children.get(pid, []))
     while pending:
         current = pending.pop()
+        found.append(current)
         pending += children.get(current, [])
+    return found
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of the process and all its descendants, in MiB."""
+    total = 0
+    for current in [pid] + descendants(pid):
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -70,18 +78,11 @@ def tree_rss_mib(pid: int) -> float:
 
 def settled_rss_mib(pid: int) -> float:
     """tree_rss_mib once the process has had no child processes for a second (Kiln's first start builds the
-    Lakebase cluster template with initdb in the background), or after 15 s. A thread's `children` file lists
-    only the processes that thread started: every thread's is read."""
+    Lakebase cluster template with initdb in the background), or after 15 s."""
     deadline, quiet_since = time.monotonic() + 15, None
     while time.monotonic() < deadline:
-        children = []
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                children += (task / "children").read_text().split()
-            except OSError:  # the thread ended
-                pass
         now = time.monotonic()
-        quiet_since = (quiet_since or now) if not children else None
+        quiet_since = (quiet_since or now) if not descendants(pid) else None
         if quiet_since is not None and now - quiet_since >= 1:
             break
         time.sleep(0.1)

@@ -109,7 +109,7 @@ private func assemble(
         logger: logger,
         afterStart: {
             let released = ExecutablePages.release()
-            logger.debug("Released the start's pages of the executable", metadata: ["resident": "\(released.residentBytes >> 10) KiB"])
+            logger.debug("Released the start's pages of the executable", metadata: ["segments": "\(released.segments)", "bytes": "\(released.bytes)"])
         })
     let certificates = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
     let proxy = try ProxyServer(

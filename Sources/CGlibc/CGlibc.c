@@ -1,2 +1,2 @@
 // The module's header is all there is; SwiftPM wants a source file for a C target.
-#include "CMalloc.h"
+#include "CGlibc.h"
