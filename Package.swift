@@ -7,9 +7,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
-/// How the release build of the kiln executable is linked on Linux, for its memory (README, "Choices where Databricks leaves room"): with lld, its
-/// functions that run from start to idle first (scripts/startup.order, written by scripts/make-startup-order;
-/// names not in the binary are ignored), relative relocations packed (`-z pack-relative-relocs`: 28 KB read at
+/// How the release build of the kiln executable is linked on Linux, for its memory (README, "Choices where
+/// Databricks leaves room"): with lld, its functions laid out in the order of scripts/startup.order (those an
+/// idle Kiln and its requests run, then those only a start runs; written by scripts/make-startup-order; names
+/// not in the binary are ignored), relative relocations packed (`-z pack-relative-relocs`: 28 KB read at
 /// start instead of 3.3 MB), and no dynamic symbol table of its own functions (Swift's static runtime asks for
 /// `-export-dynamic`; Kiln looks none of them up).
 let kilnLinkerSettings: [LinkerSetting] = [
