@@ -53,6 +53,20 @@ class Kiln:
             subprocess.run(["umount", str(self.data_dir / "storage")], capture_output=True)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with what the Kilns it used printed last (their log, at the level they
+    run with), so that a failure seen only in CI can be read there."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for name, value in getattr(item, "funcargs", {}).items():
+        for kiln in value if isinstance(value, tuple) else (value,):
+            if isinstance(kiln, Kiln):
+                report.sections.append((f"output of the Kiln in {name} (last 80 lines)", "".join(kiln.output[-80:])))
+
+
 def storage_volume_env() -> dict[str, str]:
     """KILN_STORAGE_VOLUME for every Kiln the suite starts when scripts/test runs the branch tests on a
     copy-on-write volume (KILN_TEST_STORAGE_VOLUME=xfs)."""
@@ -69,13 +83,13 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def start_kiln(data_dir: Path, host: str, port: int, database_url: str | None = None,
-               extra_env: dict[str, str] | None = None) -> Kiln:
+               extra_env: dict[str, str] | None = None, log_level: str | None = None) -> Kiln:
     env = clean_env(**{**storage_volume_env(), **(extra_env or {})})
     env.setdefault("KILN_POSTGRES_PROXY_PORT", str(free_port()))   # never the machine's 5432
     if database_url:
         env["KILN_DATABASE_URL"] = database_url
     process = subprocess.Popen(
-        [KILN, "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir), "--log-level", os.environ.get("KILN_LOG_LEVEL", "warning")],
+        [KILN, "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir), "--log-level", log_level or os.environ.get("KILN_LOG_LEVEL", "warning")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     output: list[str] = []
     token = None

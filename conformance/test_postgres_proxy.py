@@ -23,7 +23,7 @@ def proxied(tmp_path_factory, database_url):
     """A Kiln of its own whose endpoints suspend after two idle seconds."""
     data_dir = traversable(tmp_path_factory.mktemp("kiln-proxy"))
     kiln = start_kiln(data_dir, "127.0.0.1", free_port(), None, extra_env={
-        "KILN_POSTGRES_PORTS": "56600-56699", "KILN_POSTGRES_SUSPEND_TIMEOUT": str(SUSPEND_SECONDS)})
+        "KILN_POSTGRES_PORTS": "56600-56699", "KILN_POSTGRES_SUSPEND_TIMEOUT": str(SUSPEND_SECONDS)}, log_level="info")
     w = WorkspaceClient(host=kiln.url, token=kiln.token)
     w.postgres.create_project(project=Project(), project_id="proxy").wait()
     w.postgres.create_role(parent="projects/proxy/branches/production", role=Role(spec=RoleRoleSpec(

@@ -184,15 +184,16 @@ public final class ProxyServer: Service {
     func poolerAccepts(_ handOver: PoolerHandOver) {
         guard handOver.host.handOver() else { return }
         handOver.listener.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        logger.info("The connection pooler accepts on its pooled host", metadata: ["endpoint": "\(handOver.endpoint)"])
         workContinuation.yield(.watch(handOver))
     }
 
     /// Each second until the pooler exits, counts the compute as busy while the pooled host has open
     /// connections (from the kernel's table) or its clients ran something lately (connections shorter
-    /// than a second), as the proxy's own clients keep it awake; then accepts there again.
+    /// than a second), as the proxy's own clients keep it awake. Once the pooler has exited, accepts there
+    /// again at once: clients waiting in the backlog must not wait for the last look at the compute.
     private func watch(_ handOver: PoolerHandOver) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await handOver.pooler.released() }
             group.addTask {
                 // Busy from the start: the client whose login handed the socket over is still connected.
                 await self.activity.connected(handOver.endpoint)
@@ -200,18 +201,21 @@ public final class ProxyServer: Service {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     var busy = handOver.host.hasClients()
-                    if !busy { busy = await handOver.pooler.recentlyActive() }
+                    if !busy && !Task.isCancelled { busy = await handOver.pooler.recentlyActive() }
                     if busy && !counted { await self.activity.connected(handOver.endpoint) }
                     if !busy && counted { await self.activity.disconnected(handOver.endpoint, idleTimeout: handOver.idleTimeout) }
                     counted = busy
                 }
                 if counted { await self.activity.disconnected(handOver.endpoint, idleTimeout: handOver.idleTimeout) }
             }
-            await group.next()
+            await handOver.pooler.released()
+            handOver.host.takeBack()
+            try? await handOver.listener.setOption(ChannelOptions.autoRead, value: true).get()
+            if !Task.isCancelled {
+                logger.info("The proxy accepts on a pooled host again: its pooler exited", metadata: ["endpoint": "\(handOver.endpoint)"])
+            }
             group.cancelAll()
         }
-        handOver.host.takeBack()
-        try? await handOver.listener.setOption(ChannelOptions.autoRead, value: true).get()
     }
 
     /// Runs a session for every client of `listener`, each in a child task.

@@ -130,9 +130,10 @@ struct ProxySession {
             }
             .connect(unixDomainSocketPath: target.socketPath).get()
         let proxyKey: CancelKey?
+        let ready: BackendMessage
         do {
             guard
-                case .spliced(let key) = try await relayStartup(
+                case .spliced(let key, let readyForQuery) = try await relayStartup(
                     parameters, backend: backend, messages: backendMessages,
                     socketPath: target.socketPath)
             else {
@@ -140,13 +141,20 @@ struct ProxySession {
                 try? await channel.close()
                 return
             }
-            proxyKey = key
+            (proxyKey, ready) = (key, readyForQuery)
         } catch {
             try? await backend.close()
             throw error
         }
         timeout.cancel()
+        // Counted before the client hears it is ready: from then on it may look at the metrics.
         server.metrics.active.increment()
+        do {
+            try await write(ready)
+        } catch {
+            try? await backend.close()
+            try? await channel.close()
+        }
         try? await channel.closeFuture.get()
         try? await backend.closeFuture.get()
         if let proxyKey { server.cancels.remove(proxyKey) }
@@ -154,14 +162,15 @@ struct ProxySession {
     }
 
     private enum StartupOutcome {
-        /// Postgres is ready and bytes flow both ways; the client cancels with this key.
-        case spliced(CancelKey?)
+        /// Bytes flow both ways; the client cancels with this key, and is yet to get postgres's
+        /// `ReadyForQuery`.
+        case spliced(CancelKey?, ready: BackendMessage)
         /// Postgres refused the login; the client has its error.
         case refused
     }
 
     /// Sends the client's startup to postgres and relays postgres's answers until it is ready for
-    /// queries, then splices the two connections.
+    /// queries, then splices the two connections; its `ReadyForQuery` is left for the caller to send.
     private func relayStartup(
         _ parameters: StartupParameters, backend: any Channel,
         messages: AsyncThrowingStream<BackendMessage, any Error>,
@@ -189,11 +198,10 @@ struct ProxySession {
             case .fault(let reason):
                 throw ProxyFault(reason)
             case .ready(let message):
-                // Copy bytes from now on, then tell the client: its first query may follow at once.
+                // Copy bytes from now on; the caller then tells the client, whose first query may follow at once.
                 try await splice(backend)
-                try await write(message)
                 spliced = true
-                return .spliced(proxyKey)
+                return .spliced(proxyKey, ready: message)
             }
         }
         throw ProxyRefusal("08006", "the endpoint closed the connection during startup")
