@@ -21,6 +21,10 @@ import Testing
         #expect(MultipartForm.boundary(fromContentType: "multipart/form-data; boundary=\"q r\"") == "q r")
         #expect(MultipartForm.boundary(fromContentType: "application/json") == nil)
         #expect(MultipartForm.boundary(fromContentType: "multipart/form-data") == nil)
+        // Spaces and tabs around each piece are HTTP's optional whitespace.
+        #expect(MultipartForm.boundary(fromContentType: " Multipart/Form-Data ;\tboundary=abc\t ") == "abc")
+        #expect(MultipartForm.boundary(fromContentType: "multipart/form-data; boundary= ") == nil)
+        #expect(MultipartForm.boundary(fromContentType: " \t ") == nil)
     }
 
     @Test func splitsFieldsAndKeepsBinaryFilesExact() throws {
