@@ -36,17 +36,23 @@ public enum IdentifierGenerator {
         formatted(Array(SHA256.hash(data: Data(name.utf8)).prefix(16))[...], version: 8)
     }
 
-    /// `bytes` (16) as `xxxxxxxx-xxxx-Vxxx-yxxx-xxxxxxxxxxxx` with the version `V` and the RFC 4122 variant.
+    /// `bytes` (16) as `xxxxxxxx-xxxx-Vxxx-yxxx-xxxxxxxxxxxx` with the version `V` and the RFC 4122 variant,
+    /// written straight into the string's storage (a notebook's import makes one per cell).
     private static func formatted(_ bytes: ArraySlice<UInt8>, version: UInt8) -> String {
-        var text: [UInt8] = []
-        text.reserveCapacity(36)
-        for (index, var byte) in bytes.enumerated() {
-            if index == 6 { byte = (byte & 0x0F) | (version << 4) }
-            if index == 8 { byte = (byte & 0x3F) | 0x80 }
-            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(lowerHexDigits[Int(byte >> 4)])
-            text.append(lowerHexDigits[Int(byte & 0x0F)])
+        String(unsafeUninitializedCapacity: 36) { text in
+            var count = 0
+            for (index, var byte) in bytes.enumerated() {
+                if index == 6 { byte = (byte & 0x0F) | (version << 4) }
+                if index == 8 { byte = (byte & 0x3F) | 0x80 }
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    text[count] = UInt8(ascii: "-")
+                    count += 1
+                }
+                text[count] = lowerHexDigits[Int(byte >> 4)]
+                text[count + 1] = lowerHexDigits[Int(byte & 0x0F)]
+                count += 2
+            }
+            return count
         }
-        return String(decoding: text, as: UTF8.self)
     }
 }

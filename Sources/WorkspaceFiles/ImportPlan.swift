@@ -13,26 +13,28 @@ enum ImportPlan: Sendable, Equatable {
 
     static func make(for request: ImportRequest) throws -> ImportPlan {
         try checkSize(request.content)
-        let bytes = [UInt8](request.content)
         let path = request.path
+        // The content as an array, for the readers that take one (SOURCE and RAW, the common imports, need none).
+        var bytes: [UInt8] { [UInt8](request.content) }
         do {
             switch request.format {
             case .raw:
                 return .object(.file(at: path, content: request.content))
             case .source:
                 guard let language = request.language else {
+                    let bytes = bytes
                     if ZipSources.looksLikeZip(bytes) { return .tree(try ZipSources.plan(bytes, at: path, includeFiles: false)) }
                     throw KilnError.invalidParameter(
                         "A SOURCE import without a language must be a zip archive of a folder, and this content is not one: The zip file may not be valid or may be an unsupported version. Give a language (PYTHON, SCALA, SQL or R) to import one notebook."
                     )
                 }
-                return .object(try .notebook(at: path, try SourceFormat.parse(utf8(bytes, "SOURCE"), language: language)))
+                return .object(try .notebook(at: path, try SourceFormat.parse(utf8(request.content, "SOURCE"), language: language)))
             case .jupyter:
                 return .object(try .notebook(at: path, try JupyterFormat.read(bytes)))
             case .html:
                 return .object(try .notebook(at: path, try HTMLFormat.read(bytes)))
             case .rMarkdown:
-                return .object(try .notebook(at: path, try RMarkdownFormat.read(utf8(bytes, "R_MARKDOWN"))))
+                return .object(try .notebook(at: path, try RMarkdownFormat.read(utf8(request.content, "R_MARKDOWN"))))
             case .dbc:
                 guard !request.overwrite else {
                     throw KilnError.invalidParameter("overwrite is not supported for DBC imports; delete the existing path first.")
@@ -126,7 +128,7 @@ enum ImportPlan: Sendable, Equatable {
         }
     }
 
-    private static func utf8(_ bytes: [UInt8], _ format: String) throws(KilnError) -> String {
+    private static func utf8(_ bytes: some Collection<UInt8>, _ format: String) throws(KilnError) -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KilnError.invalidParameter("The content of a \(format) notebook must be UTF-8 text.")
         }

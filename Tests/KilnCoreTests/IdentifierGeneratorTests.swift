@@ -38,6 +38,12 @@ import Testing
         #expect(IdentifierGenerator.uuids(0).isEmpty)
     }
 
+    /// A named UUID is the first 16 bytes of the name's SHA-256 with version 8 and RFC 4122's variant
+    /// (the value computed apart, with Python's hashlib).
+    @Test func namedUUIDsAreTheNamesHashAsVersionEight() {
+        #expect(IdentifierGenerator.uuid(named: "notebook:42") == "0258db6f-ed8c-872d-a70c-9be52f718310")
+    }
+
     @Test func randomBytesFillTheWholeCount() {
         let bytes = RandomSecret.bytes(4096)
         #expect(bytes.count == 4096)
