@@ -18,6 +18,8 @@ final class PooledHostSocket: Sendable {
         var descriptor: Int32
         /// Whether the pooler accepts on it now.
         var handedOver = false
+        /// Kiln's listener on the socket: a NIO server channel, made anew if its accept loop ends.
+        var listener: (any Channel)?
     }
     private let state: Mutex<State>
 
@@ -74,17 +76,42 @@ final class PooledHostSocket: Sendable {
         if descriptor >= 0 { Glibc.close(descriptor) }
     }
 
-    /// Marks the socket as the pooler's; false if it was already.
+    /// Whether the pooler accepts on the socket now.
+    var isHandedOver: Bool { state.withLock { $0.handedOver } }
+
+    /// Makes `listener` Kiln's listener on the socket: it accepts while the socket is not handed over.
+    func attach(_ listener: any Channel) {
+        state.withLock { $0.listener = listener }
+        applyOwner()
+    }
+
+    /// Gives the socket to the pooler: Kiln's listener stops accepting. False if it was the pooler's already.
     func handOver() -> Bool {
-        state.withLock { state in
+        let changed = state.withLock { state in
             if state.handedOver { return false }
             state.handedOver = true
             return true
         }
+        if changed { applyOwner() }
+        return changed
     }
 
-    /// Marks the socket as Kiln's again (the pooler exited).
-    func takeBack() { state.withLock { $0.handedOver = false } }
+    /// Takes the socket back (the pooler exited): Kiln's listener accepts again.
+    func takeBack() {
+        state.withLock { $0.handedOver = false }
+        applyOwner()
+    }
+
+    /// Sets Kiln's listener accepting (NIO's `autoRead`) exactly while the socket is Kiln's. The owner is read
+    /// on the listener's event loop, where the option is set, so that hand-overs and take-backs made on any
+    /// threads in any order leave the listener as the last of them says.
+    private func applyOwner() {
+        guard let listener = state.withLock({ $0.listener }) else { return }
+        listener.eventLoop.execute {
+            let accepts = self.state.withLock { !$0.handedOver && $0.listener === listener }
+            listener.setOption(ChannelOptions.autoRead, value: accepts).whenComplete { _ in }
+        }
+    }
 
     /// Whether any TCP connection to this address and port is established (a client of the pooler),
     /// from the kernel's table (`/proc/net/tcp`: the local address as the hex of its network-order bytes

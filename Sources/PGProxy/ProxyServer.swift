@@ -39,7 +39,8 @@ public final class ProxyServer: Service {
     /// What the server's task group runs besides sessions: listeners to accept on, and pooled hosts
     /// whose pooler accepts for now.
     private enum Work: Sendable {
-        case accept(Listener)
+        /// Accept on a listener: an endpoint's at its address, or the shared port's (no address).
+        case accept(Listener, ListenAddress?)
         case watch(PoolerHandOver)
     }
     private let work: AsyncStream<Work>
@@ -67,7 +68,7 @@ public final class ProxyServer: Service {
             do {
                 let (shared, _) = try await bind(host: configuration.host, port: port, route: nil, sslContext: sslContext)
                 sharedListener.withLock { $0 = shared.channel }
-                workContinuation.yield(.accept(shared))
+                workContinuation.yield(.accept(shared, nil))
                 logger.info("Postgres proxy listening", metadata: ["address": "\(configuration.host):\(port)"])
             } catch {
                 // Endpoints stay reachable on their own ports.
@@ -85,7 +86,7 @@ public final class ProxyServer: Service {
             }
             for await job in work {
                 switch job {
-                case .accept(let listener): group.addTask { await self.accept(on: listener) }
+                case .accept(let listener, let address): group.addTask { await self.accept(on: listener, at: address) }
                 case .watch(let handOver): group.addTask { await self.watch(handOver) }
                 }
             }
@@ -125,12 +126,9 @@ public final class ProxyServer: Service {
             var failures: [String] = []
             for (address, route) in wanted.sorted(by: { $0.key < $1.key }) where current[address]?.route != route {
                 do {
-                    let context =
-                        address.host == configuration.host
-                        ? sslContext : try configuration.addressTLS.map { try NIOSSLContext(configuration: $0(address.host)) } ?? sslContext
-                    let (bound, pooledHost) = try await bind(host: address.host, port: address.port, route: route, sslContext: context)
+                    let (bound, pooledHost) = try await bind(host: address.host, port: address.port, route: route, sslContext: try tlsContext(for: address))
                     endpointListeners.withLock { $0[address] = (route, bound.channel, pooledHost) }
-                    workContinuation.yield(.accept(bound))
+                    workContinuation.yield(.accept(bound, address))
                 } catch {
                     failures.append("\(address.host):\(address.port) (\(error))")
                 }
@@ -153,37 +151,70 @@ public final class ProxyServer: Service {
         for entry in entries { entry.pooledHost?.close() }
     }
 
+    /// The channel and the pooled host's socket (if any) of the endpoint listener at `host:port` now.
+    func endpointListener(host: String, port: Int) -> (channel: any Channel, pooledHost: PooledHostSocket?)? {
+        endpointListeners.withLock { $0[ListenAddress(host: host, port: port)].map { ($0.channel, $0.pooledHost) } }
+    }
+
+    /// The TLS context of a listener at `address`: the proxy's own on its address, else one with a certificate
+    /// naming the endpoint's address (when the configuration makes them).
+    private func tlsContext(for address: ListenAddress) throws -> NIOSSLContext? {
+        guard address.host != configuration.host, let addressTLS = configuration.addressTLS else { return sslContext }
+        return try NIOSSLContext(configuration: addressTLS(address.host))
+    }
+
+    /// The listening backlog of every listener.
+    private static let backlog: Int32 = 4096
+
     /// Listens on `host:port`. An endpoint's pooled host listens on a socket Kiln makes itself
     /// (`PooledHostSocket`, returned too), so that its pooler can accept there as well.
     private func bind(host: String, port: Int, route: ProxyRoute?, sslContext: NIOSSLContext?) async throws -> (Listener, PooledHostSocket?) {
-        let maximumLength = configuration.maximumMessageLength
-        let backlog: Int32 = 4096
-        let pooledHost = route?.pooled == true && host != configuration.host ? try PooledHostSocket.listen(address: host, port: port, backlog: backlog) : nil
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: backlog)
+        guard route?.pooled == true && host != configuration.host else {
+            let bootstrap = Self.bootstrap.serverChannelOption(.backlog, value: Self.backlog)
+            let initializer = clientInitializer(route: route, sslContext: sslContext, pooledHost: nil)
+            return (try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer), nil)
+        }
+        let pooledHost = try PooledHostSocket.listen(address: host, port: port, backlog: Self.backlog)
+        return (try await serve(pooledHost.socket, on: pooledHost.forNIO, route: route, sslContext: sslContext), pooledHost.socket)
+    }
+
+    /// Kiln's listener on a pooled host's socket: NIO serves `descriptor`, a copy of the socket it owns from now
+    /// on. It accepts unless the socket is handed over to the pooler (`PooledHostSocket.attach`).
+    private func serve(_ pooledHost: PooledHostSocket, on descriptor: Int32, route: ProxyRoute?, sslContext: NIOSSLContext?) async throws -> Listener {
+        let initializer = clientInitializer(route: route, sslContext: sslContext, pooledHost: pooledHost)
+        let listener = try await Self.bootstrap.serverChannelOption(.autoRead, value: !pooledHost.isHandedOver)
+            .bind(descriptor, childChannelInitializer: initializer)
+        Glibc.listen(descriptor, Self.backlog) // NIO listens again with its default backlog
+        pooledHost.attach(listener.channel)
+        return listener
+    }
+
+    private static var bootstrap: ServerBootstrap {
+        ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<ClientConnection> = { channel in
+    }
+
+    /// Sets up each accepted client of a listener: the handshake's decoder and inbox.
+    private func clientInitializer(
+        route: ProxyRoute?, sslContext: NIOSSLContext?, pooledHost: PooledHostSocket?
+    ) -> @Sendable (any Channel) -> EventLoopFuture<ClientConnection> {
+        let maximumLength = configuration.maximumMessageLength
+        return { channel in
             channel.eventLoop.makeCompletedFuture {
                 let (messages, continuation) = AsyncThrowingStream<FrontendMessage, any Error>.makeStream()
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(FrontendDecoder(maximumLength: maximumLength)), name: ProxySession.decoderName)
                 try channel.pipeline.syncOperations.addHandler(Inbox(continuation), name: Inbox<FrontendMessage>.name)
-                return ClientConnection(
-                    channel: channel, messages: messages, route: route, sslContext: sslContext, pooledHost: pooledHost?.socket)
+                return ClientConnection(channel: channel, messages: messages, route: route, sslContext: sslContext, pooledHost: pooledHost)
             }
         }
-        guard let pooledHost else { return (try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer), nil) }
-        let listener = try await bootstrap.bind(pooledHost.forNIO, childChannelInitializer: initializer)
-        Glibc.listen(pooledHost.forNIO, backlog) // NIO listens again with its default backlog
-        return (listener, pooledHost.socket)
     }
 
     /// The pooler of `handOver`'s endpoint accepts on its pooled host now: Kiln stops accepting there
     /// until the pooler exits, and meanwhile counts the host's clients towards the endpoint's activity.
     func poolerAccepts(_ handOver: PoolerHandOver) {
         guard handOver.host.handOver() else { return }
-        handOver.listener.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         logger.info("The connection pooler accepts on its pooled host", metadata: ["endpoint": "\(handOver.endpoint)"])
         workContinuation.yield(.watch(handOver))
     }
@@ -210,7 +241,6 @@ public final class ProxyServer: Service {
             }
             await handOver.pooler.released()
             handOver.host.takeBack()
-            try? await handOver.listener.setOption(ChannelOptions.autoRead, value: true).get()
             if !Task.isCancelled {
                 logger.info("The proxy accepts on a pooled host again: its pooler exited", metadata: ["endpoint": "\(handOver.endpoint)"])
             }
@@ -218,8 +248,9 @@ public final class ProxyServer: Service {
         }
     }
 
-    /// Runs a session for every client of `listener`, each in a child task.
-    private func accept(on listener: Listener) async {
+    /// Runs a session for every client of `listener`, each in a child task. An endpoint's listener (at
+    /// `address`) whose accepting ends while it is still wanted is made anew (`listenAgain`).
+    private func accept(on listener: Listener, at address: ListenAddress?) async {
         await withDiscardingTaskGroup { sessions in
             do {
                 try await listener.executeThenClose { clients in
@@ -229,6 +260,41 @@ public final class ProxyServer: Service {
                 }
             } catch {
                 logger.warning("A proxy listener stopped", metadata: ["error": "\(error)"])
+            }
+            if let address, !Task.isCancelled { await listenAgain(at: address, after: listener.channel) }
+        }
+    }
+
+    /// Listens again at `address` when the listener `stopped` is still the one wanted there. A listener's
+    /// accepting ends with any error on its channel (NIO's async channel finishes its stream on one: a client
+    /// that could not be set up, say), and a pooled host's own descriptor would keep its socket listening with
+    /// nobody accepting, its clients waiting in the backlog. The pooled host is served again on the same socket
+    /// (the clients in its backlog are kept); other addresses are bound anew. A listener closed on purpose
+    /// (the endpoint went, Kiln stops) has left the table first and is not made again.
+    private func listenAgain(at address: ListenAddress, after stopped: any Channel) async {
+        try? await listenerLock.withLock {
+            guard let entry = endpointListeners.withLock({ $0[address] }), entry.channel === stopped else { return }
+            logger.error("A proxy listener stopped accepting; listening there again", metadata: ["address": "\(address.host):\(address.port)"])
+            try? await stopped.close()
+            try? await Task.sleep(for: .milliseconds(100)) // an error that comes back at once is not retried in a tight loop
+            guard !Task.isCancelled else { return } // Kiln stops
+            do {
+                let listener: Listener
+                var pooledHost = entry.pooledHost
+                if let socket = pooledHost, let descriptor = socket.lend() {
+                    listener = try await serve(socket, on: descriptor, route: entry.route, sslContext: try tlsContext(for: address))
+                } else {
+                    pooledHost?.close()
+                    (listener, pooledHost) = try await bind(
+                        host: address.host, port: address.port, route: entry.route, sslContext: try tlsContext(for: address))
+                }
+                endpointListeners.withLock { $0[address] = (entry.route, listener.channel, pooledHost) }
+                workContinuation.yield(.accept(listener, address))
+            } catch {
+                // The next change of the endpoints binds it again.
+                endpointListeners.withLock { _ = $0.removeValue(forKey: address) }
+                entry.pooledHost?.close()
+                logger.error("A proxy listener could not listen again", metadata: ["address": "\(address.host):\(address.port)", "error": "\(error)"])
             }
         }
     }
@@ -249,8 +315,6 @@ struct ClientConnection: Sendable {
 /// A pooled host whose pooler accepts on its socket: until `released` returns (the pooler exited).
 struct PoolerHandOver: Sendable {
     let host: PooledHostSocket
-    /// Kiln's listener on the host's socket.
-    let listener: any Channel
     let endpoint: String
     let idleTimeout: Duration?
     let pooler: PoolerOnListener

@@ -97,8 +97,8 @@ struct ProxySession {
             defer { if let socket = login.listeningSocket { close(socket) } }
             target = try await server.directory.open(login)
         }
-        if let pooler = target.pooler, let host = client.pooledHost, let listener = channel.parent {
-            server.poolerAccepts(PoolerHandOver(host: host, listener: listener, endpoint: login.endpoint, idleTimeout: target.idleTimeout, pooler: pooler))
+        if let pooler = target.pooler, let host = client.pooledHost {
+            server.poolerAccepts(PoolerHandOver(host: host, endpoint: login.endpoint, idleTimeout: target.idleTimeout, pooler: pooler))
         }
         if target.woke {
             server.metrics.wakes.increment()
