@@ -35,7 +35,8 @@ public final class ProxyServer: Service {
     }
 
     /// Every endpoint's listeners, with where each one's connections go.
-    private let endpointListeners = Mutex<[ListenAddress: (route: ProxyRoute, channel: any Channel, pooledHost: PooledHostSocket?)]>([:])
+    private typealias ListenerEntry = (route: ProxyRoute, channel: any Channel, pooledHost: PooledHostSocket?)
+    private let endpointListeners = Mutex<[ListenAddress: ListenerEntry]>([:])
     /// What the server's task group runs besides sessions: listeners to accept on, and pooled hosts
     /// whose pooler accepts for now.
     private enum Work: Sendable {
@@ -46,6 +47,8 @@ public final class ProxyServer: Service {
     private let work: AsyncStream<Work>
     private let workContinuation: AsyncStream<Work>.Continuation
     private let listenerLock = AsyncLock()
+    /// Set, under `listenerLock`, once Kiln stops: no listener is made after that.
+    private let listenersClosed = Mutex(false)
     private let sharedListener = Mutex<(any Channel)?>(nil)
 
     /// `metrics` makes the connection, byte and wake figures (swift-metrics' global factory by default).
@@ -101,6 +104,7 @@ public final class ProxyServer: Service {
     /// ones (returning once they are bound), closes the ones no longer wanted.
     public func setEndpointListeners(_ listeners: [EndpointListener]) async throws {
         try await listenerLock.withLock {
+            guard !listenersClosed.withLock({ $0 }) else { return }
             let wanted = Dictionary(
                 listeners.flatMap { listener in
                     let direct = ProxyRoute(endpoint: listener.endpoint)
@@ -128,7 +132,7 @@ public final class ProxyServer: Service {
                 do {
                     let (bound, pooledHost) = try await bind(host: address.host, port: address.port, route: route, sslContext: try tlsContext(for: address))
                     endpointListeners.withLock { $0[address] = (route, bound.channel, pooledHost) }
-                    workContinuation.yield(.accept(bound, address))
+                    startAccepting(bound, at: address)
                 } catch {
                     failures.append("\(address.host):\(address.port) (\(error))")
                 }
@@ -141,10 +145,14 @@ public final class ProxyServer: Service {
     }
 
     private func closeListeners() async {
-        let entries = endpointListeners.withLock { listeners in
-            defer { listeners.removeAll() }
-            return listeners.values
-        }
+        let entries =
+            (try? await listenerLock.withLock { () -> [ListenerEntry] in
+                listenersClosed.withLock { $0 = true }
+                return endpointListeners.withLock { listeners in
+                    defer { listeners.removeAll() }
+                    return Array(listeners.values)
+                }
+            }) ?? []
         var channels = entries.map(\.channel)
         if let shared = sharedListener.withLock({ $0 }) { channels.append(shared) }
         for channel in channels { try? await channel.close() }
@@ -170,9 +178,17 @@ public final class ProxyServer: Service {
     /// (`PooledHostSocket`, returned too), so that its pooler can accept there as well.
     private func bind(host: String, port: Int, route: ProxyRoute?, sslContext: NIOSSLContext?) async throws -> (Listener, PooledHostSocket?) {
         guard route?.pooled == true && host != configuration.host else {
-            let bootstrap = Self.bootstrap.serverChannelOption(.backlog, value: Self.backlog)
             let initializer = clientInitializer(route: route, sslContext: sslContext, pooledHost: nil)
-            return (try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer), nil)
+            let listener = try await Self.bootstrap.serverChannelOption(.backlog, value: Self.backlog)
+                .bind(host: host, port: port, childChannelInitializer: initializer)
+            do {
+                try await keepAccepting(listener.channel)
+                try await listener.channel.setOption(ChannelOptions.autoRead, value: true)
+            } catch {
+                try? await listener.channel.close()
+                throw error
+            }
+            return (listener, nil)
         }
         let pooledHost = try PooledHostSocket.listen(address: host, port: port, backlog: Self.backlog)
         return (try await serve(pooledHost.socket, on: pooledHost.forNIO, route: route, sslContext: sslContext), pooledHost.socket)
@@ -182,17 +198,48 @@ public final class ProxyServer: Service {
     /// on. It accepts unless the socket is handed over to the pooler (`PooledHostSocket.attach`).
     private func serve(_ pooledHost: PooledHostSocket, on descriptor: Int32, route: ProxyRoute?, sslContext: NIOSSLContext?) async throws -> Listener {
         let initializer = clientInitializer(route: route, sslContext: sslContext, pooledHost: pooledHost)
-        let listener = try await Self.bootstrap.serverChannelOption(.autoRead, value: !pooledHost.isHandedOver)
+        let listener = try await Self.bootstrap
+            .serverChannelInitializer { channel in
+                // NIO has listened with its default backlog; the channel owns the descriptor from now on.
+                Glibc.listen(descriptor, Self.backlog)
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
             .bind(descriptor, childChannelInitializer: initializer)
-        Glibc.listen(descriptor, Self.backlog) // NIO listens again with its default backlog
+        do {
+            try await keepAccepting(listener.channel)
+        } catch {
+            try? await listener.channel.close()
+            throw error
+        }
         pooledHost.attach(listener.channel)
         return listener
     }
 
+    /// Every listener starts without accepting (NIO's `autoRead` off): `keepAccepting` goes in first.
     private static var bootstrap: ServerBootstrap {
         ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+    }
+
+    /// Puts `ListenerErrors` behind NIO's accept handler on a listener that does not accept yet, so that an error
+    /// on its channel no longer ends its stream of clients (`NIOAsyncChannelHandler`, after it, finishes the stream
+    /// on any). `"AcceptHandler"` is the name `ServerBootstrap` gives that handler.
+    private func keepAccepting(_ channel: any Channel) async throws {
+        let logger = logger
+        try await channel.eventLoop.submit {
+            let pipeline = channel.pipeline.syncOperations
+            let acceptHandler = try pipeline.context(name: "AcceptHandler").handler
+            try pipeline.addHandler(ListenerErrors(logger: logger), position: .after(acceptHandler))
+        }.get()
+    }
+
+    /// Hands `listener` to the run loop to accept on; closes it when the loop has ended (Kiln stops).
+    private func startAccepting(_ listener: Listener, at address: ListenAddress?) {
+        if case .terminated = workContinuation.yield(.accept(listener, address)) {
+            listener.channel.close(promise: nil)
+        }
     }
 
     /// Sets up each accepted client of a listener: the handshake's decoder and inbox.
@@ -265,38 +312,58 @@ public final class ProxyServer: Service {
         }
     }
 
-    /// Listens again at `address` when the listener `stopped` is still the one wanted there. A listener's
-    /// accepting ends with any error on its channel (NIO's async channel finishes its stream on one: a client
-    /// that could not be set up, say), and a pooled host's own descriptor would keep its socket listening with
-    /// nobody accepting, its clients waiting in the backlog. The pooled host is served again on the same socket
-    /// (the clients in its backlog are kept); other addresses are bound anew. A listener closed on purpose
-    /// (the endpoint went, Kiln stops) has left the table first and is not made again.
+    /// Listens again at `address` while the listener `stopped` is still the one wanted there: its channel
+    /// closed under it (an error `ListenerErrors` does not catch closes it), and a pooled host's own descriptor
+    /// would keep its socket listening with nobody accepting, its clients waiting in the backlog. The pooled
+    /// host is served again on the same socket (the clients in its backlog are kept); other addresses are bound
+    /// anew. Tries again, up to every 5 s, until it listens, the endpoint goes or Kiln stops (a listener closed
+    /// on purpose has left the table first).
     private func listenAgain(at address: ListenAddress, after stopped: any Channel) async {
-        try? await listenerLock.withLock {
-            guard let entry = endpointListeners.withLock({ $0[address] }), entry.channel === stopped else { return }
-            logger.error("A proxy listener stopped accepting; listening there again", metadata: ["address": "\(address.host):\(address.port)"])
-            try? await stopped.close()
-            try? await Task.sleep(for: .milliseconds(100)) // an error that comes back at once is not retried in a tight loop
-            guard !Task.isCancelled else { return } // Kiln stops
-            do {
-                let listener: Listener
-                var pooledHost = entry.pooledHost
-                if let socket = pooledHost, let descriptor = socket.lend() {
-                    listener = try await serve(socket, on: descriptor, route: entry.route, sslContext: try tlsContext(for: address))
-                } else {
-                    pooledHost?.close()
-                    (listener, pooledHost) = try await bind(
-                        host: address.host, port: address.port, route: entry.route, sslContext: try tlsContext(for: address))
-                }
-                endpointListeners.withLock { $0[address] = (entry.route, listener.channel, pooledHost) }
-                workContinuation.yield(.accept(listener, address))
-            } catch {
-                // The next change of the endpoints binds it again.
-                endpointListeners.withLock { _ = $0.removeValue(forKey: address) }
-                entry.pooledHost?.close()
-                logger.error("A proxy listener could not listen again", metadata: ["address": "\(address.host):\(address.port)", "error": "\(error)"])
-            }
+        let name = "\(address.host):\(address.port)"
+        logger.error("A proxy listener stopped accepting; listening there again", metadata: ["address": "\(name)"])
+        try? await stopped.close()
+        var delay = Duration.milliseconds(100) // an error that comes back at once is not retried in a tight loop
+        while !Task.isCancelled {
+            try? await Task.sleep(for: delay)
+            let settled: Bool =
+                (try? await listenerLock.withLock { () async -> Bool in
+                    guard !listenersClosed.withLock({ $0 }), let entry = endpointListeners.withLock({ $0[address] }), entry.channel === stopped
+                    else { return true }
+                    do {
+                        let context = try tlsContext(for: address)
+                        let listener: Listener
+                        var pooledHost = entry.pooledHost
+                        if let socket = pooledHost {
+                            guard let descriptor = socket.lend() else { throw IOError(errnoCode: errno, reason: "dup") }
+                            listener = try await serve(socket, on: descriptor, route: entry.route, sslContext: context)
+                        } else {
+                            (listener, pooledHost) = try await bind(host: address.host, port: address.port, route: entry.route, sslContext: context)
+                        }
+                        endpointListeners.withLock { $0[address] = (entry.route, listener.channel, pooledHost) }
+                        startAccepting(listener, at: address)
+                        return true
+                    } catch {
+                        logger.error("A proxy listener could not listen again", metadata: ["address": "\(name)", "error": "\(error)"])
+                        return false
+                    }
+                }) ?? true
+            if settled { return }
+            delay = min(delay * 2, .seconds(5))
         }
+    }
+}
+
+/// Ends the errors of a listener's channel there and logs them, so that the listener goes on accepting:
+/// NIO's async server channel finishes its stream of clients on the first error that reaches it, and
+/// `ServerBootstrap`'s accept handler fires one whenever an accepted client cannot be set up.
+final class ListenerErrors: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = Any
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.warning("A proxy listener could not take a client", metadata: ["error": "\(error)"])
     }
 }
 
