@@ -295,8 +295,9 @@ public final class ProxyServer: Service {
         }
     }
 
-    /// Runs a session for every client of `listener`, each in a child task. An endpoint's listener (at
-    /// `address`) whose accepting ends while it is still wanted is made anew (`listenAgain`).
+    /// Runs a session for every client of `listener`, each in a child task. A listener that stops accepting
+    /// while it is still wanted at `address` (its channel closed under the proxy: `ListenerErrors` keeps
+    /// errors from ending it) is logged as an error.
     private func accept(on listener: Listener, at address: ListenAddress?) async {
         await withDiscardingTaskGroup { sessions in
             do {
@@ -308,49 +309,12 @@ public final class ProxyServer: Service {
             } catch {
                 logger.warning("A proxy listener stopped", metadata: ["error": "\(error)"])
             }
-            if let address, !Task.isCancelled { await listenAgain(at: address, after: listener.channel) }
+            if let address, endpointListeners.withLock({ $0[address]?.channel === listener.channel }), !Task.isCancelled {
+                logger.error("A proxy listener stopped accepting while it is wanted", metadata: ["address": "\(address.host):\(address.port)"])
+            }
         }
     }
 
-    /// Listens again at `address` while the listener `stopped` is still the one wanted there: its channel
-    /// closed under it (an error `ListenerErrors` does not catch closes it), and a pooled host's own descriptor
-    /// would keep its socket listening with nobody accepting, its clients waiting in the backlog. The pooled
-    /// host is served again on the same socket (the clients in its backlog are kept); other addresses are bound
-    /// anew. Tries again, up to every 5 s, until it listens, the endpoint goes or Kiln stops (a listener closed
-    /// on purpose has left the table first).
-    private func listenAgain(at address: ListenAddress, after stopped: any Channel) async {
-        let name = "\(address.host):\(address.port)"
-        logger.error("A proxy listener stopped accepting; listening there again", metadata: ["address": "\(name)"])
-        try? await stopped.close()
-        var delay = Duration.milliseconds(100) // an error that comes back at once is not retried in a tight loop
-        while !Task.isCancelled {
-            try? await Task.sleep(for: delay)
-            let settled: Bool =
-                (try? await listenerLock.withLock { () async -> Bool in
-                    guard !listenersClosed.withLock({ $0 }), let entry = endpointListeners.withLock({ $0[address] }), entry.channel === stopped
-                    else { return true }
-                    do {
-                        let context = try tlsContext(for: address)
-                        let listener: Listener
-                        var pooledHost = entry.pooledHost
-                        if let socket = pooledHost {
-                            guard let descriptor = socket.lend() else { throw IOError(errnoCode: errno, reason: "dup") }
-                            listener = try await serve(socket, on: descriptor, route: entry.route, sslContext: context)
-                        } else {
-                            (listener, pooledHost) = try await bind(host: address.host, port: address.port, route: entry.route, sslContext: context)
-                        }
-                        endpointListeners.withLock { $0[address] = (entry.route, listener.channel, pooledHost) }
-                        startAccepting(listener, at: address)
-                        return true
-                    } catch {
-                        logger.error("A proxy listener could not listen again", metadata: ["address": "\(name)", "error": "\(error)"])
-                        return false
-                    }
-                }) ?? true
-            if settled { return }
-            delay = min(delay * 2, .seconds(5))
-        }
-    }
 }
 
 /// Ends the errors of a listener's channel there and logs them, so that the listener goes on accepting:

@@ -92,22 +92,4 @@ import Testing
             #expect(server.endpointListener(host: address, port: port)?.channel === listener.channel)
         }
     }
-
-    /// A pooled host's listener closed under the proxy (not by it) would leave the host's socket listening on
-    /// Kiln's own descriptor with nobody accepting: the proxy serves it again on the same socket, and a client
-    /// that came meanwhile, waiting in the backlog, is answered.
-    @Test func aPooledHostWhoseListenerClosesIsServedAgainOnTheSameSocket() async throws {
-        let address = "127.80.\(Int.random(in: 1...250)).2"
-        try await Self.withProxy(pooledAddress: address) { server, port in
-            let first = try #require(server.endpointListener(host: address, port: port))
-            try await first.channel.close()
-            let client = PooledHostSocketTests.connectClient(address, port)
-            defer { close(client) }
-            Self.sendSSLRequest(client)
-            #expect(await Self.sslAnswer(client, timeout: 10) == UInt8(ascii: "N"))
-            let again = try #require(server.endpointListener(host: address, port: port))
-            #expect(again.channel !== first.channel)
-            #expect(again.pooledHost === first.pooledHost)
-        }
-    }
 }
