@@ -18,7 +18,7 @@ final class PooledHostSocket: Sendable {
         var descriptor: Int32
         /// Whether the pooler accepts on it now.
         var handedOver = false
-        /// Kiln's listener on the socket: a NIO server channel, made anew if its accept loop ends.
+        /// Kiln's listener on the socket: a NIO server channel.
         var listener: (any Channel)?
     }
     private let state: Mutex<State>
@@ -76,9 +76,6 @@ final class PooledHostSocket: Sendable {
         if descriptor >= 0 { Glibc.close(descriptor) }
     }
 
-    /// Whether the pooler accepts on the socket now.
-    var isHandedOver: Bool { state.withLock { $0.handedOver } }
-
     /// Makes `listener` Kiln's listener on the socket: it accepts while the socket is not handed over.
     func attach(_ listener: any Channel) {
         state.withLock { $0.listener = listener }
@@ -108,7 +105,7 @@ final class PooledHostSocket: Sendable {
     private func applyOwner() {
         guard let listener = state.withLock({ $0.listener }) else { return }
         listener.eventLoop.execute {
-            let accepts = self.state.withLock { !$0.handedOver && $0.listener === listener }
+            let accepts = self.state.withLock { !$0.handedOver }
             listener.setOption(ChannelOptions.autoRead, value: accepts).whenComplete { _ in }
         }
     }

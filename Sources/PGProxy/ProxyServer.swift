@@ -71,7 +71,7 @@ public final class ProxyServer: Service {
             do {
                 let (shared, _) = try await bind(host: configuration.host, port: port, route: nil, sslContext: sslContext)
                 sharedListener.withLock { $0 = shared.channel }
-                workContinuation.yield(.accept(shared, nil))
+                startAccepting(shared, at: nil)
                 logger.info("Postgres proxy listening", metadata: ["address": "\(configuration.host):\(port)"])
             } catch {
                 // Endpoints stay reachable on their own ports.
@@ -181,13 +181,8 @@ public final class ProxyServer: Service {
             let initializer = clientInitializer(route: route, sslContext: sslContext, pooledHost: nil)
             let listener = try await Self.bootstrap.serverChannelOption(.backlog, value: Self.backlog)
                 .bind(host: host, port: port, childChannelInitializer: initializer)
-            do {
-                try await keepAccepting(listener.channel)
-                try await listener.channel.setOption(ChannelOptions.autoRead, value: true)
-            } catch {
-                try? await listener.channel.close()
-                throw error
-            }
+            try await keepAccepting(listener.channel)
+            try await listener.channel.setOption(ChannelOptions.autoRead, value: true)
             return (listener, nil)
         }
         let pooledHost = try PooledHostSocket.listen(address: host, port: port, backlog: Self.backlog)
@@ -205,12 +200,7 @@ public final class ProxyServer: Service {
                 return channel.eventLoop.makeSucceededVoidFuture()
             }
             .bind(descriptor, childChannelInitializer: initializer)
-        do {
-            try await keepAccepting(listener.channel)
-        } catch {
-            try? await listener.channel.close()
-            throw error
-        }
+        try await keepAccepting(listener.channel)
         pooledHost.attach(listener.channel)
         return listener
     }
@@ -225,14 +215,20 @@ public final class ProxyServer: Service {
 
     /// Puts `ListenerErrors` behind NIO's accept handler on a listener that does not accept yet, so that an error
     /// on its channel no longer ends its stream of clients (`NIOAsyncChannelHandler`, after it, finishes the stream
-    /// on any). `"AcceptHandler"` is the name `ServerBootstrap` gives that handler.
+    /// on any). `"AcceptHandler"` is the name `ServerBootstrap` gives that handler. Closes the listener and
+    /// throws when the handler cannot go in.
     private func keepAccepting(_ channel: any Channel) async throws {
         let logger = logger
-        try await channel.eventLoop.submit {
-            let pipeline = channel.pipeline.syncOperations
-            let acceptHandler = try pipeline.context(name: "AcceptHandler").handler
-            try pipeline.addHandler(ListenerErrors(logger: logger), position: .after(acceptHandler))
-        }.get()
+        do {
+            try await channel.eventLoop.submit {
+                let pipeline = channel.pipeline.syncOperations
+                let acceptHandler = try pipeline.context(name: "AcceptHandler").handler
+                try pipeline.addHandler(ListenerErrors(logger: logger), position: .after(acceptHandler))
+            }.get()
+        } catch {
+            try? await channel.close()
+            throw error
+        }
     }
 
     /// Hands `listener` to the run loop to accept on; closes it when the loop has ended (Kiln stops).
