@@ -1,7 +1,10 @@
 """Workspace API benchmark: a release `kiln serve` beside the peers it is measured against, on loopback, driven by wrk.
 
 The servers: Kiln; minilake and brickhouse (pinned Databricks emulators from PyPI, installed by `bench/workspace`
-into bench/.venv), started with nothing leaving the machine; and, with `--before`, an older Kiln build.
+into bench/.venv), started with nothing leaving the machine; with `--before`, an older Kiln build; and, when nginx is
+installed, the machine's floor: nginx answering every cell with Kiln's own answer, written to files once Kiln is
+loaded (static files, and the imports' bodies read and dropped), so each figure can be read against what this
+machine does for the same bytes on the same wrk with next to no work. The floor is not a peer (no "best peer").
 
 Each server gets the same notebooks: a 64 KiB one, a 10 MB one and 1,000 small ones in a folder (brickhouse has no
 list, and takes notebooks only at paths ending in `.py` below /Workspace/Shared, so every server's paths end in
@@ -29,6 +32,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +170,7 @@ class Server:
     lists: bool = True
     large_imports: bool = True   # brickhouse refuses request bodies over 1.5 MB
     is_kiln: bool = False
+    is_floor: bool = False
     process: subprocess.Popen | None = None
     port: int = 0
     token: str = "none"
@@ -180,6 +185,7 @@ class Server:
             subprocess.run([part.format(data=data) for part in self.prepare], check=True, capture_output=True)
         data.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.configure(data)
         argv = [part.format(port=self.port, data=data) for part in self.command]
         environment = {**os.environ, **{key: value.format(data=data) for key, value in self.env.items()}}
         started = time.monotonic()
@@ -202,6 +208,9 @@ class Server:
             self.token = re.search(r"token = (\S+)", (data / "databrickscfg").read_text()).group(1)
         return ready
 
+    def configure(self, data: Path) -> None:
+        """Writes what the server reads at its start on `self.port` in `data`; nothing for most."""
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -211,6 +220,60 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+@dataclass
+class Floor(Server):
+    """nginx serving Kiln's answers (`answer_files`) from `{data}/answers`: the machine's floor for each cell."""
+
+    def configure(self, data: Path) -> None:
+        (data / "body").mkdir(exist_ok=True)
+        (data / "body").chmod(0o777)   # nginx's workers may run as nobody
+        (data / "nginx.conf").write_text(FLOOR_CONFIGURATION.format(port=self.port, data=data))
+        self.command = ["nginx", "-p", str(data), "-e", str(data / "error.log"), "-c", str(data / "nginx.conf")]
+
+
+# The export's answer is chosen by its `path` argument as sent (percent-encoded); keep-alive without a limit, as
+# Kiln's (nginx closes a connection after 1,000 requests by default, and wrk would count the reconnections).
+FLOOR_CONFIGURATION = """
+daemon off;
+worker_processes auto;
+pid {data}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    keepalive_requests 1000000000;
+    keepalive_timeout 600s;
+    client_body_temp_path {data}/body;
+    default_type application/json;
+    server {{
+        listen 127.0.0.1:{port};
+        root {data}/answers;
+        location = /healthz {{ return 200 "ok"; }}
+        location = /api/2.0/workspace/get-status {{ try_files /get-status.json =404; }}
+        location = /api/2.0/workspace/list {{ try_files /list.json =404; }}
+        location = /api/2.0/workspace/export {{ try_files /export-$arg_path =404; }}
+        location = /api/2.0/workspace/import {{ client_max_body_size 0; return 200 "{{}}"; }}
+    }}
+}}
+"""
+
+
+def answer_files(kiln: Server, directory: Path, operations: dict[str, tuple[str, Path | None]]) -> None:
+    """Kiln's answers to the floor's GET cells, as the files the floor serves (FLOOR_CONFIGURATION's names)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, (url, lua) in operations.items():
+        if lua:
+            continue
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {kiln.token}"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            body = response.read()
+        route = urllib.parse.urlsplit(url)
+        file = route.path.rsplit("/", 1)[1] + ".json"
+        if file == "export.json":
+            file = "export-" + quoted(urllib.parse.parse_qs(route.query)["path"][0])
+        (directory / file).write_bytes(body)
 
 
 def servers(kiln: str, before: str | None, venv: Path, extensions: Path) -> list[Server]:
@@ -229,7 +292,8 @@ def servers(kiln: str, before: str | None, venv: Path, extensions: Path) -> list
                prepare=[str(venv / "bin" / "brickhouse"), "init", "--workspace", "{data}"], lists=False,
                large_imports=False),
     ]
-    return kilns + [peer for peer in peers if Path(peer.command[0]).exists()]
+    floor = [Floor("nginx-floor", [], "/bench", "/healthz", is_floor=True)] if shutil.which("nginx") else []
+    return kilns + [peer for peer in peers if Path(peer.command[0]).exists()] + floor
 
 
 def load(server: Server, small: bytes, large: bytes) -> None:
@@ -260,6 +324,9 @@ def cells(server: Server, scripts: Path, small: bytes, large: bytes) -> dict[str
         del operations["list (1,000 notebooks)"]
     if not server.large_imports:
         del operations["import 10 MB notebook"], operations["export 10 MB notebook"]
+    elif server.is_floor:
+        # nginx answers before it has read the body and then drops it; for 10 MB, wrk's figures then mean nothing.
+        del operations["import 10 MB notebook"]
     return operations
 
 
@@ -325,7 +392,8 @@ def main() -> None:
     under_test = servers(str(Path(args.kiln).resolve()), str(Path(args.before).resolve()) if args.before else None,
                          Path(args.peers_venv), work / "extensions")
     kiln = under_test[0]
-    peers = [server for server in under_test if not server.is_kiln]
+    peers = [server for server in under_test if not server.is_kiln and not server.is_floor]
+    floor = next((server for server in under_test if server.is_floor), None)
     try:
         # Spawn to ready: Kiln's first starts (migrations, bootstrap) and starts on a data directory made before
         # (as on every start but the first); each peer's start on a directory of its own.
@@ -347,8 +415,11 @@ def main() -> None:
             server.start(work / f"data-{server.name}")
             time.sleep(1)
             idle[server.name] = settled_rss_mib(server.process.pid)
-            load(server, small, large)
+            if not server.is_floor:
+                load(server, small, large)
         operations = {server.name: cells(server, work / "lua", small, large) for server in under_test}
+        if floor:
+            answer_files(kiln, work / f"data-{floor.name}" / "answers", operations[kiln.name])
 
         # Every cell on every server, round by round, the servers' order turned each round.
         results: dict[tuple[str, str, int], list[dict]] = {}
@@ -363,7 +434,7 @@ def main() -> None:
                             continue
                         url, lua = operations[server.name][name]
                         results.setdefault((server.name, name, connections), []).append(
-                            wrk(url, server.token, connections, args.seconds, lua, strict=server.is_kiln))
+                            wrk(url, server.token, connections, args.seconds, lua, strict=server.is_kiln or server.is_floor))
                         # wrk stops at its deadline; a server may still be busy with up to 16 requests of 10 MB.
                         time.sleep(2 if "10 MB" in name else 0.5)
 
@@ -389,8 +460,9 @@ def main() -> None:
     print(f"\nWorkspace API ({os.cpu_count()} cores; Kiln: release build, SQLite; wrk {args.seconds} s per cell, "
           f"median of {args.rounds} interleaved rounds)\n")
     columns = [server.name for server in under_test]
-    print("| figure | " + " | ".join(columns) + " | Kiln ÷ best peer | target |")
-    print("|---|" + "---:|" * (len(columns) + 1) + "---|")
+    floor_column = " Kiln ÷ floor |" if floor else ""
+    print("| figure | " + " | ".join(columns) + " | Kiln ÷ best peer |" + floor_column + " target |")
+    print("|---|" + "---:|" * (len(columns) + 1 + bool(floor)) + "---|")
     targets = {("get-status", 16, "rps"): "≥ 10× best peer", ("get-status", 16, "p99"): "≤ 2 ms",
                ("get-status", 1, "p50"): "≤ 0.15 ms", ("list (1,000 notebooks)", 1, "p50"): "≤ 3 ms, ≤ 0.1× minilake",
                ("import 64 KiB notebook", 1, "rps"): "≥ 5× before", ("import 64 KiB notebook", 16, "rps"): "≥ 5× before",
@@ -406,13 +478,19 @@ def main() -> None:
                 if peer_values and values[0]:
                     best = max(peer_values) if key == "rps" else min(peer_values)
                     ratio = f"{values[0] / best:.2f}" if best else "—"
+                to_floor = ""
+                if floor:
+                    at_floor = median(floor.name, name, connections, key)
+                    to_floor = f" {values[0] / at_floor:.2f} |" if values[0] and at_floor else " — |"
                 print(f"| {name}, {connections} conn., {unit} | " + " | ".join(cell(v, digits) for v in values)
-                      + f" | {ratio} | {targets.get((name, connections, key), '')} |")
+                      + f" | {ratio} |{to_floor} {targets.get((name, connections, key), '')} |")
     print(f"| spawn → ready, ms (median of {args.starts}) | "
           + " | ".join(f"{starts[name] * 1000:.0f}" for name in columns)
-          + (f" | {starts[kiln.name] / min(starts[p.name] for p in peers):.2f}" if peers else " | —") + " | ≤ 100 ms |")
+          + (f" | {starts[kiln.name] / min(starts[p.name] for p in peers):.2f}" if peers else " | —")
+          + (" | —" if floor else "") + " | ≤ 100 ms |")
     print(f"| idle RSS, MiB | " + " | ".join(f"{idle[name]:.1f}" for name in columns)
-          + (f" | {idle[kiln.name] / min(idle[p.name] for p in peers):.2f}" if peers else " | —") + " | ≤ 25 MiB |")
+          + (f" | {idle[kiln.name] / min(idle[p.name] for p in peers):.2f}" if peers else " | —")
+          + (" | —" if floor else "") + " | ≤ 25 MiB |")
     for (server, name, connections), runs in results.items():
         if failed := sum(run["socket_errors"] for run in runs):
             print(f"\n{server} closed or dropped {failed} connections in the {name} cells at {connections} clients "
