@@ -1,36 +1,58 @@
-/// A fair mutual-exclusion lock for async code: one holder at a time, waiters served in order.
-public actor AsyncLock {
+import Synchronization
+
+/// A fair mutual-exclusion lock for async code: one holder at a time, waiters served in order (the holder
+/// hands the lock to the first waiter).
+///
+/// Its state is under a `Mutex`, not an actor's: taking a free lock and giving it back are a few
+/// instructions on the caller's thread, with no hop to another executor and back (SQLite's writer lock,
+/// taken by every write, is one).
+public final class AsyncLock: Sendable {
+    private struct State {
+        var locked = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
     public init() {}
 
-    private var locked = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    public nonisolated func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    /// Runs `body` while holding the lock, after the holder and the waiters before this call; rethrows
+    /// what `body` throws. A cancelled task still waits for its turn.
+    public func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         await lock()
-        do {
-            let result = try await body()
-            await unlock()
-            return result
-        } catch {
-            await unlock()
-            throw error
-        }
+        defer { unlock() }
+        return try await body()
     }
 
     private func lock() async {
-        if !locked {
-            locked = true
-            return
+        let taken = state.withLock { state in
+            guard !state.locked else { return false }
+            state.locked = true
+            return true
         }
-        await withCheckedContinuation { waiters.append($0) }
+        if taken { return }
+        await withCheckedContinuation { waiter in
+            let free = state.withLock { state in
+                if !state.locked {
+                    state.locked = true
+                    return true
+                }
+                state.waiters.append(waiter)
+                return false
+            }
+            if free { waiter.resume() }
+        }
     }
 
     private func unlock() {
-        if waiters.isEmpty {
-            locked = false
-        } else {
-            waiters.removeFirst().resume()
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.locked = false
+                return nil
+            }
+            return state.waiters.removeFirst()
         }
+        next?.resume()
     }
 }
 

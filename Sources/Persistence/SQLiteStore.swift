@@ -2,6 +2,7 @@ public import Logging
 import KilnCore
 import NIOPosix
 public import SQLKit
+import Synchronization
 
 /// SQLite in one file, in WAL mode: a small pool of connections for reads, and one writer at a time.
 /// Statements run on the calling task's thread (`SQLiteSession`), except a write's BEGIN while another process
@@ -80,52 +81,66 @@ public final class SQLiteStore: Database {
     }
 
     public func shutdown() async {
-        await pool.closeAll()
+        pool.closeAll()
         checkpointer.close()
     }
 }
 
-/// Hands out each connection to one task at a time.
-actor SQLiteConnectionPool {
-    private var idle: [SQLiteSession]
-    private var all: [SQLiteSession]
-    private var waiters: [CheckedContinuation<SQLiteSession, Never>] = []
-
-    init(connections: [SQLiteSession]) {
-        self.idle = connections
-        self.all = connections
+/// Hands out each connection to one task at a time; a task that finds none free waits for the first one
+/// given back.
+///
+/// A lock, not an actor: taking and giving back a connection are a few instructions under `Mutex`, where an
+/// actor's two hops a read (onto the actor and back to the task's executor) put every read of a request
+/// answered on an event loop back through that loop's queue of tasks, and from the other loop's thread when
+/// both used the pool (NIO then wakes the loop with a write to its eventfd).
+final class SQLiteConnectionPool: Sendable {
+    private struct State {
+        var idle: [SQLiteSession]
+        var all: [SQLiteSession]
+        var waiters: [CheckedContinuation<SQLiteSession, Never>] = []
     }
 
-    nonisolated func withConnection<T: Sendable>(
-        _ body: @Sendable (SQLiteSession) async throws -> T
-    ) async throws -> T {
+    private let state: Mutex<State>
+
+    init(connections: [SQLiteSession]) {
+        state = Mutex(State(idle: connections, all: connections))
+    }
+
+    /// Runs `body` with a connection of its own, given back when `body` returns or throws.
+    func withConnection<T: Sendable>(_ body: @Sendable (SQLiteSession) async throws -> T) async throws -> T {
         let connection = await acquire()
-        do {
-            let result = try await body(connection)
-            await release(connection)
-            return result
-        } catch {
-            await release(connection)
-            throw error
-        }
+        defer { release(connection) }
+        return try await body(connection)
     }
 
     private func acquire() async -> SQLiteSession {
-        if let connection = idle.popLast() { return connection }
-        return await withCheckedContinuation { waiters.append($0) }
-    }
-
-    private func release(_ connection: SQLiteSession) {
-        if waiters.isEmpty {
-            idle.append(connection)
-        } else {
-            waiters.removeFirst().resume(returning: connection)
+        if let connection = state.withLock({ $0.idle.popLast() }) { return connection }
+        return await withCheckedContinuation { waiter in
+            let free = state.withLock { state -> SQLiteSession? in
+                if let connection = state.idle.popLast() { return connection }
+                state.waiters.append(waiter)
+                return nil
+            }
+            if let free { waiter.resume(returning: free) }
         }
     }
 
-    func closeAll() async {
+    private func release(_ connection: SQLiteSession) {
+        let waiter = state.withLock { state -> CheckedContinuation<SQLiteSession, Never>? in
+            if state.waiters.isEmpty {
+                state.idle.append(connection)
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.resume(returning: connection)
+    }
+
+    func closeAll() {
+        let all = state.withLock { state in
+            defer { (state.idle, state.all) = ([], []) }
+            return state.all
+        }
         for connection in all { connection.close() }
-        idle = []
-        all = []
     }
 }
