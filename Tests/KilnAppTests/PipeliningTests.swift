@@ -145,6 +145,29 @@ import Testing
         }
     }
 
+    /// A client that ends its output while the body of its second request is still owed, the first being
+    /// answered on the event loop, gets the first answer and then the end of the connection: the request cut
+    /// short is dropped, where the connection used to wait for its body for ever.
+    @Test func aRequestCutShortAfterAnAnswerEndsTheConnection() async throws {
+        try await Self.withLiveApp { port, token in
+            let first = Self.get("/api/2.0/workspace/get-status?path=/", token: token)
+            let cutShort =
+                "GET /api/2.0/workspace/get-status HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
+                + "Content-Length: 100\r\n\r\n{"
+            let answers = try await withThrowingTaskGroup(of: [Answer]?.self) { group in
+                group.addTask { try await Self.exchange(first + cutShort, port: port, count: 2, halfClose: true) }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+            let ended = try #require(answers, "the connection was still open 10 s after the client ended its output")
+            #expect(ended.first?.status == 200)
+        }
+    }
+
     /// A client that sends its request and then ends its output (a half-close) still gets the answer.
     @Test func aHalfClosedConnectionIsAnswered() async throws {
         try await Self.withLiveApp { port, token in

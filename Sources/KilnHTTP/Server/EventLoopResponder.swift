@@ -62,7 +62,7 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case ChannelEvent.inputClosed = event, !machine.passesInputClosed {
+        if case ChannelEvent.inputClosed = event, !machine.inputClosed() {
             heldInputClosed = true
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -121,11 +121,13 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
             perform(action, context: context)
         }
         if forwarded { context.fireChannelReadComplete() }
-        if case .idle = machine.state, let error = heldError {
+        // An error or the end of the input held during the answer ends a request whose body had begun (it
+        // can never be whole), so that the connection does not wait for it for ever.
+        if let error = heldError, machine.errorCaught() {
             heldError = nil
             context.fireErrorCaught(error)
         }
-        if heldInputClosed, machine.passesInputClosed {
+        if heldInputClosed, machine.inputClosed() {
             heldInputClosed = false
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         }

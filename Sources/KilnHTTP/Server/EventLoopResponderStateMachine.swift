@@ -123,7 +123,8 @@ struct EventLoopResponderStateMachine {
     /// Whether a read asked for now goes ahead; one that does not is made by `takeHeldRead` later. Reads go
     /// on during an answer until a part waits: a client that waits for each answer (as nearly all do) then
     /// costs no change of the socket's registration for reading (two `epoll_ctl` calls a request), and one
-    /// that pipelines has at most one read's parts waiting.
+    /// that pipelines has at most one read's parts waiting (and, at the end of its input, what it sent
+    /// before that end: NIO reads a closing connection to its end).
     mutating func shouldRead() -> Bool {
         if case .responding = state, !queued.isEmpty {
             readHeld = true
@@ -146,6 +147,14 @@ struct EventLoopResponderStateMachine {
     var passesInputClosed: Bool {
         if case .idle = state { return queued.isEmpty }
         return false
+    }
+
+    /// The client's input ended (a half-close, or the end of a connection): a request whose body was still
+    /// being read can never be whole, and is dropped. Whether the end is passed on now (`passesInputClosed`);
+    /// one that is not is passed on once the answer being made is written.
+    mutating func inputClosed() -> Bool {
+        if case .reading = state { state = .idle }
+        return passesInputClosed
     }
 
     /// Whether an error from the pipeline is passed on now: not while an answer is being made (it would

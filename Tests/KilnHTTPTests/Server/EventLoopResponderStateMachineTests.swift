@@ -160,6 +160,27 @@ import Testing
         #expect(machine.passesInputClosed == false)
     }
 
+    /// The end of the input while a body is being read drops that request (it can never be whole); during
+    /// an answer the end waits for it.
+    @Test func theEndOfTheInputDropsARequestWhoseBodyHadBegun() {
+        var machine = Machine()
+        _ = machine.read(Self.head(.get, Self.getStatus, [.contentLength: "100"]))
+        _ = machine.read(.body(ByteBuffer(string: "{")))
+        #expect(machine.inputClosed() == true)
+        guard case .idle = machine.state else {
+            Issue.record("the request cut short is still being read")
+            return
+        }
+        _ = machine.read(Self.head())
+        guard case .respond = machine.read(.end(nil)) else {
+            Issue.record("the next request was not answered here")
+            return
+        }
+        #expect(machine.inputClosed() == false)
+        machine.responded()
+        #expect(machine.inputClosed() == true)
+    }
+
     @Test func anErrorWhileABodyIsReadEndsThatRequest() {
         var machine = Machine()
         _ = machine.read(Self.head(.get, Self.getStatus, [.contentLength: "10"]))
