@@ -165,6 +165,43 @@ import Testing
         }
     }
 
+    /// With one connection, readers that find it taken wait, and are served in the order they came once it
+    /// is given back; a body that throws gives it back too.
+    @Test(.timeLimit(.minutes(1))) func readersWaitingForTheOneConnectionAreServedInOrder() async throws {
+        try await withFile { path in
+            let store = try await SQLiteStore.open(path: path, connections: 0, logger: logger)
+            try await store.closing {
+                let served = Locked([Int]())
+                let (taken, takenSignal) = AsyncStream<Void>.makeStream()
+                let (giveBack, giveBackSignal) = AsyncStream<Void>.makeStream()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        try await store.read { _ in
+                            takenSignal.yield()
+                            for await _ in giveBack { break }
+                        }
+                    }
+                    for await _ in taken { break }
+                    for id in 0..<4 {
+                        group.addTask { try await store.read { _ in served.update { $0.append(id) } } }
+                        // Let this reader reach the queue before the next one starts.
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    #expect(served.value.isEmpty, "nobody may read while the connection is taken")
+                    giveBackSignal.yield()
+                    try await group.waitForAll()
+                }
+                #expect(served.value == [0, 1, 2, 3])
+                for _ in 0..<3 {
+                    await #expect(throws: KilnError.self) {
+                        try await store.read { _ in throw KilnError.invalidParameter("a failing read") }
+                    }
+                }
+                #expect(try await store.read { _ in "given back" } == "given back")
+            }
+        }
+    }
+
     @Test func committedDataSurvivesReopening() async throws {
         try await withFile { path in
             let first = try await SQLiteStore.open(path: path, logger: logger)
