@@ -107,7 +107,14 @@ final class SQLiteConnectionPool: Sendable {
     }
 
     /// Runs `body` with a connection of its own, given back when `body` returns or throws.
+    ///
+    /// It yields first, so that the task goes behind the work that was ready before it on its executor.
+    /// Measured with 16 clients listing a folder of 1,000 notebooks (answered on Swift's global executor):
+    /// without the yield the requests ran through unevenly, p99 100–170 ms and a standard deviation of
+    /// 26–40 ms, against 21–25 ms and 4 ms with it, as with the actor this pool replaced (its hops made the
+    /// same yields), for the same req/s. On an event loop (get-status) the yield costs nothing measurable.
     func withConnection<T: Sendable>(_ body: @Sendable (SQLiteSession) async throws -> T) async throws -> T {
+        await Task.yield()
         let connection = await acquire()
         defer { release(connection) }
         return try await body(connection)
