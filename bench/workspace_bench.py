@@ -225,6 +225,7 @@ class Server:
 @dataclass
 class Floor(Server):
     """nginx serving Kiln's answers (`answer_files`) from `{data}/answers`: the machine's floor for each cell."""
+    is_floor: bool = True
 
     def configure(self, data: Path) -> None:
         (data / "body").mkdir(exist_ok=True)
@@ -292,7 +293,7 @@ def servers(kiln: str, before: str | None, venv: Path, extensions: Path) -> list
                prepare=[str(venv / "bin" / "brickhouse"), "init", "--workspace", "{data}"], lists=False,
                large_imports=False),
     ]
-    floor = [Floor("nginx-floor", [], "/bench", "/healthz", is_floor=True)] if shutil.which("nginx") else []
+    floor = [Floor("nginx-floor", [], "/bench", "/healthz")] if shutil.which("nginx") else []
     return kilns + [peer for peer in peers if Path(peer.command[0]).exists()] + floor
 
 

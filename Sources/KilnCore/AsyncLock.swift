@@ -1,58 +1,17 @@
-import Synchronization
-
 /// A fair mutual-exclusion lock for async code: one holder at a time, waiters served in order (the holder
-/// hands the lock to the first waiter).
-///
-/// Its state is under a `Mutex`, not an actor's: taking a free lock and giving it back are a few
-/// instructions on the caller's thread, with no hop to another executor and back (SQLite's writer lock,
-/// taken by every write, is one).
+/// hands the lock to the first waiter). A `FairPool` of one: taking a free lock and giving it back make no
+/// hop to another executor (SQLite's writer lock, taken by every write, is one).
 public final class AsyncLock: Sendable {
-    private struct State {
-        var locked = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
+    private let token = FairPool([()])
 
     public init() {}
 
     /// Runs `body` while holding the lock, after the holder and the waiters before this call; rethrows
     /// what `body` throws. A cancelled task still waits for its turn.
     public func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        await lock()
-        defer { unlock() }
+        await token.take()
+        defer { token.giveBack(()) }
         return try await body()
-    }
-
-    private func lock() async {
-        let taken = state.withLock { state in
-            guard !state.locked else { return false }
-            state.locked = true
-            return true
-        }
-        if taken { return }
-        await withCheckedContinuation { waiter in
-            let free = state.withLock { state in
-                if !state.locked {
-                    state.locked = true
-                    return true
-                }
-                state.waiters.append(waiter)
-                return false
-            }
-            if free { waiter.resume() }
-        }
-    }
-
-    private func unlock() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if state.waiters.isEmpty {
-                state.locked = false
-                return nil
-            }
-            return state.waiters.removeFirst()
-        }
-        next?.resume()
     }
 }
 

@@ -310,7 +310,6 @@ public final class ProxyServer: Service {
             }
         }
     }
-
 }
 
 /// Ends the errors of a listener's channel there and logs them, so that the listener goes on accepting:

@@ -2,7 +2,6 @@ public import Logging
 import KilnCore
 import NIOPosix
 public import SQLKit
-import Synchronization
 
 /// SQLite in one file, in WAL mode: a small pool of connections for reads, and one writer at a time.
 /// Statements run on the calling task's thread (`SQLiteSession`), except a write's BEGIN while another process
@@ -86,24 +85,19 @@ public final class SQLiteStore: Database {
     }
 }
 
-/// Hands out each connection to one task at a time; a task that finds none free waits for the first one
-/// given back.
+/// Hands out each connection to one task at a time (`FairPool`: a task that finds none free waits for the
+/// first one given back).
 ///
-/// A lock, not an actor: taking and giving back a connection are a few instructions under `Mutex`, where an
-/// actor's two hops a read (onto the actor and back to the task's executor) put every read of a request
-/// answered on an event loop back through that loop's queue of tasks, and from the other loop's thread when
-/// both used the pool (NIO then wakes the loop with a write to its eventfd).
+/// Not an actor: an actor's two hops a read (onto the actor and back to the task's executor) put every read
+/// of a request answered on an event loop back through that loop's queue of tasks, and from the other loop's
+/// thread when both used the pool (NIO then wakes the loop with a write to its eventfd).
 final class SQLiteConnectionPool: Sendable {
-    private struct State {
-        var idle: [SQLiteSession]
-        var all: [SQLiteSession]
-        var waiters: [CheckedContinuation<SQLiteSession, Never>] = []
-    }
-
-    private let state: Mutex<State>
+    private let connections: FairPool<SQLiteSession>
+    private let all: [SQLiteSession]
 
     init(connections: [SQLiteSession]) {
-        state = Mutex(State(idle: connections, all: connections))
+        self.connections = FairPool(connections)
+        self.all = connections
     }
 
     /// Runs `body` with a connection of its own, given back when `body` returns or throws.
@@ -115,39 +109,14 @@ final class SQLiteConnectionPool: Sendable {
     /// same yields), for the same req/s. On an event loop (get-status) the yield costs nothing measurable.
     func withConnection<T: Sendable>(_ body: @Sendable (SQLiteSession) async throws -> T) async throws -> T {
         await Task.yield()
-        let connection = await acquire()
-        defer { release(connection) }
+        let connection = await connections.take()
+        defer { connections.giveBack(connection) }
         return try await body(connection)
     }
 
-    private func acquire() async -> SQLiteSession {
-        if let connection = state.withLock({ $0.idle.popLast() }) { return connection }
-        return await withCheckedContinuation { waiter in
-            let free = state.withLock { state -> SQLiteSession? in
-                if let connection = state.idle.popLast() { return connection }
-                state.waiters.append(waiter)
-                return nil
-            }
-            if let free { waiter.resume(returning: free) }
-        }
-    }
-
-    private func release(_ connection: SQLiteSession) {
-        let waiter = state.withLock { state -> CheckedContinuation<SQLiteSession, Never>? in
-            if state.waiters.isEmpty {
-                state.idle.append(connection)
-                return nil
-            }
-            return state.waiters.removeFirst()
-        }
-        waiter?.resume(returning: connection)
-    }
-
+    /// Closes every connection, lent out or not; none is handed out afresh.
     func closeAll() {
-        let all = state.withLock { state in
-            defer { (state.idle, state.all) = ([], []) }
-            return state.all
-        }
+        connections.removeFree()
         for connection in all { connection.close() }
     }
 }
