@@ -22,6 +22,7 @@ public func buildApplication(
     configuration: KilnConfiguration,
     announce: @escaping @Sendable (String) -> Void = { print($0) }
 ) async throws -> (application: some ApplicationProtocol, database: any Database) {
+    MemoryReturnService.configureAllocator()
     let logger = {
         var logger = Logger(label: "kiln")
         logger.logLevel = configuration.logLevel
