@@ -55,7 +55,15 @@ public struct Cell: Sendable, Equatable {
 
     /// A magic cell is one whose first non-whitespace character is `%`.
     public var isMagic: Bool {
-        command.first(where: { !$0.isWhitespace }) == "%"
+        // Decided on the UTF-8 bytes when the first other byte and the one after it are ASCII: that character is
+        // then the byte alone. Anything else is decided by Characters, which join combining marks.
+        var bytes = command.utf8.makeIterator()
+        while let byte = bytes.next() {
+            if byte == UInt8(ascii: " ") || (0x09...0x0D).contains(byte) { continue }
+            if byte < 0x80, bytes.next().map({ $0 < 0x80 }) ?? true { return byte == UInt8(ascii: "%") }
+            break
+        }
+        return command.first(where: { !$0.isWhitespace }) == "%"
     }
 }
 

@@ -120,14 +120,7 @@ private struct SourceReader {
         if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
         self.bytes = bytes
         self.comment = Array(comment.utf8)
-        var lines: [Range<Int>] = []
-        var lineStart = 0
-        for newline in Self.offsets(of: UInt8(ascii: "\n"), in: bytes) {
-            lines.append(lineStart..<newline)
-            lineStart = newline + 1
-        }
-        lines.append(lineStart..<bytes.count)
-        self.lines = lines
+        self.lines = Self.lineRanges(in: bytes)
     }
 
     /// Whether `byte` occurs in `bytes` (with `memchr`).
@@ -135,17 +128,21 @@ private struct SourceReader {
         bytes.withUnsafeBytes { buffer in buffer.baseAddress.map { memchr($0, Int32(byte), buffer.count) != nil } ?? false }
     }
 
-    /// Where `byte` occurs in `bytes`, found with `memchr`, which reads many bytes at a time.
-    static func offsets(of byte: UInt8, in bytes: [UInt8]) -> [Int] {
+    /// The byte ranges of the lines of `bytes`, without their `\n`; the newlines are found with `memchr`,
+    /// which reads many bytes at a time.
+    static func lineRanges(in bytes: [UInt8]) -> [Range<Int>] {
         bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return [] }
-            var offsets: [Int] = []
-            var offset = 0
-            while offset < buffer.count, let found = memchr(base + offset, Int32(byte), buffer.count - offset) {
-                offset = base.distance(to: UnsafeRawPointer(found)) + 1
-                offsets.append(offset - 1)
+            var lines: [Range<Int>] = []
+            var lineStart = 0
+            if let base = buffer.baseAddress {
+                while lineStart < buffer.count, let found = memchr(base + lineStart, Int32(UInt8(ascii: "\n")), buffer.count - lineStart) {
+                    let newline = base.distance(to: UnsafeRawPointer(found))
+                    lines.append(lineStart..<newline)
+                    lineStart = newline + 1
+                }
             }
-            return offsets
+            lines.append(lineStart..<buffer.count)
+            return lines
         }
     }
 
@@ -157,7 +154,7 @@ private struct SourceReader {
         let separatorBytes = Array(separator.utf8)
         var chunks: [Range<Int>] = []
         var chunkStart = 0
-        for (index, line) in lines.enumerated() where trimmedTrailingWhitespace(line).elementsEqual(separatorBytes) {
+        for (index, line) in lines.enumerated() where isLine(line, separatorBytes) {
             chunks.append(chunkStart..<index)
             chunkStart = index + 1
         }
@@ -223,12 +220,20 @@ private struct SourceReader {
         String(decoding: slice, as: UTF8.self)
     }
 
-    private func trimmedTrailingWhitespace(_ range: Range<Int>) -> ArraySlice<UInt8> {
-        var slice = bytes[range]
-        while let last = slice.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") || last == UInt8(ascii: "\r") {
-            slice = slice.dropLast()
+    /// Whether the line at `range` is `text` followed by nothing but spaces, tabs and carriage returns. Most
+    /// lines are told apart by their first byte.
+    private func isLine(_ range: Range<Int>, _ text: [UInt8]) -> Bool {
+        guard range.count >= text.count, let first = text.first, bytes[range.lowerBound] == first else { return false }
+        return bytes.withUnsafeBufferPointer { buffer in
+            var end = range.upperBound
+            trimming: while end > range.lowerBound {
+                switch buffer[end - 1] {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"): end -= 1
+                default: break trimming
+                }
+            }
+            return end - range.lowerBound == text.count && memcmp(buffer.baseAddress! + range.lowerBound, text, text.count) == 0
         }
-        return slice
     }
 
     /// `c DBTITLE <digits>,<title>` gives (shown, title).

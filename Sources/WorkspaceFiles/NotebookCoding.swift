@@ -15,6 +15,8 @@ enum NotebookCoding {
 
     static func encode(_ notebook: Notebook) -> Data {
         var writer = Writer()
+        // Room for the cells and their ids, so a large notebook is not copied as the bytes grow.
+        writer.bytes.reserveCapacity(notebook.cells.reduce(64) { $0 + $1.command.utf8.count + $1.title.utf8.count + 49 })
         writer.bytes.append(contentsOf: magic)
         writer.string(notebook.language.rawValue)
         writer.string(notebook.magicStyle.rawValue)

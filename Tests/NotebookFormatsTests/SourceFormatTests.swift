@@ -48,6 +48,17 @@ import Testing
         #expect(SourceFormat.render(notebook) == "# Databricks notebook source\n# MAGIC\n# MAGIC   %md\n# MAGIC x")
     }
 
+    /// `isMagic` reads bytes while it can; these are the cases where bytes and Characters could differ.
+    @Test(arguments: [
+        ("%md", true), ("  %sql", true), ("\r\n\t%run x", true), ("%", true), ("%\u{301}md", false),
+        (" \u{301}%md", true), ("\u{A0}%md", true), ("\u{85}%md", true), ("\u{2003}%md", true), ("x%md", false),
+        ("é%md", false), ("", false), (" \n ", false), ("\u{1C}%md", false), ("🔥", false),
+    ])
+    func magicIsTheFirstNonWhitespaceCharacter(command: String, isMagic: Bool) {
+        #expect(Cell(command: command).isMagic == isMagic)
+        #expect(Cell(command: command).isMagic == (command.first(where: { !$0.isWhitespace }) == "%"))
+    }
+
     @Test func hiddenTitleUsesDbtitleZero() throws {
         let text = "// Databricks notebook source\n// DBTITLE 0,--i18n-123\n// MAGIC %md\n// MAGIC t"
         let notebook = try SourceFormat.parse(text, language: .scala)

@@ -1,20 +1,33 @@
 extension JSONTree {
     /// Parses UTF-8 JSON text. Nesting deeper than `maximumDepth` is refused, so hostile input
-    /// cannot exhaust the stack.
+    /// cannot exhaust the stack. Contiguous bytes (an array, a request's `ByteBuffer`) are read in place.
     public static func parse(_ bytes: some Collection<UInt8>, maximumDepth: Int = 512) throws(JSONTreeError) -> JSONTree {
-        var parser = JSONTreeParser(bytes: Array(bytes), maximumDepth: maximumDepth)
-        let value = try parser.value(depth: 0)
-        parser.skipWhitespace()
-        guard parser.offset == parser.bytes.count else { throw parser.error("unexpected text after the JSON value") }
-        return value
+        let parsed =
+            bytes.withContiguousStorageIfAvailable { parse(buffer: $0, maximumDepth: maximumDepth) }
+            ?? Array(bytes).withUnsafeBufferPointer { parse(buffer: $0, maximumDepth: maximumDepth) }
+        return try parsed.get()
+    }
+
+    private static func parse(buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int) -> Result<JSONTree, JSONTreeError> {
+        Result { () throws(JSONTreeError) in
+            var parser = JSONTreeParser(bytes: buffer, maximumDepth: maximumDepth)
+            let value = try parser.value(depth: 0)
+            parser.skipWhitespace()
+            guard parser.offset == parser.bytes.count else { throw parser.error("unexpected text after the JSON value") }
+            return value
+        }
     }
 
     /// Parses one JSON value at the start of `bytes` and returns it with the number of bytes it used
     /// (for JSON embedded in other text, like the legacy HTML model).
     public static func parsePrefix(_ bytes: [UInt8], maximumDepth: Int = 512) throws(JSONTreeError) -> (JSONTree, Int) {
-        var parser = JSONTreeParser(bytes: bytes, maximumDepth: maximumDepth)
-        let value = try parser.value(depth: 0)
-        return (value, parser.offset)
+        try bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONTreeError) in
+                var parser = JSONTreeParser(bytes: buffer, maximumDepth: maximumDepth)
+                let value = try parser.value(depth: 0)
+                return (value, parser.offset)
+            }
+        }.get()
     }
 }
 
@@ -23,12 +36,13 @@ public struct JSONTreeError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String
 }
 
+/// Reads JSON from bytes that outlive it (`JSONTree.parse` holds them for the parser's whole life).
 struct JSONTreeParser {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     let maximumDepth: Int
     var offset = 0
 
-    init(bytes: [UInt8], maximumDepth: Int) {
+    init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
     }
@@ -40,24 +54,22 @@ struct JSONTreeParser {
     /// Where the run of string bytes from `start` that need no decoding ends: at a quote, a backslash, a
     /// control character or the end of the input.
     func plainRunEnd(from start: Int) -> Int {
-        bytes.withUnsafeBufferPointer { buffer in
-            var index = start
-            // Sixteen bytes at a time while none of them ends the run (a notebook's base64 is long).
-            if let base = UnsafeRawPointer(buffer.baseAddress) {
-                let (quote, backslash, space) = (SIMD16<UInt8>(repeating: 0x22), SIMD16<UInt8>(repeating: 0x5C), SIMD16<UInt8>(repeating: 0x20))
-                while index + 16 <= buffer.count {
-                    let chunk = base.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
-                    if any((chunk .== quote) .| (chunk .== backslash) .| (chunk .< space)) { break }
-                    index += 16
-                }
+        var index = start
+        // Sixteen bytes at a time while none of them ends the run (a notebook's base64 is long).
+        if let base = UnsafeRawPointer(bytes.baseAddress) {
+            let (quote, backslash, space) = (SIMD16<UInt8>(repeating: 0x22), SIMD16<UInt8>(repeating: 0x5C), SIMD16<UInt8>(repeating: 0x20))
+            while index + 16 <= bytes.count {
+                let chunk = base.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
+                if any((chunk .== quote) .| (chunk .== backslash) .| (chunk .< space)) { break }
+                index += 16
             }
-            while index < buffer.count {
-                let byte = buffer[index]
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
-                index += 1
-            }
-            return index
         }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index += 1
+        }
+        return index
     }
 
     mutating func skipWhitespace() {
@@ -156,7 +168,7 @@ struct JSONTreeParser {
     }
 
     /// RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` (no leading zeros, no bare dots).
-    static func isJSONNumber(_ text: ArraySlice<UInt8>) -> Bool {
+    static func isJSONNumber(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         var index = text.startIndex
         func digits() -> Int {
             let start = index
