@@ -61,8 +61,17 @@ import Testing
 
     /// How many requests have been answered on an event loop (`/metrics`).
     static func answeredOnEventLoop(port: Int) async throws -> Int {
+        try await counter("kiln_http_requests_on_event_loop_total", port: port)
+    }
+
+    /// How many requests have been answered off the loop with their body collected on it (`/metrics`).
+    static func answeredCollected(port: Int) async throws -> Int {
+        try await counter("kiln_http_requests_collected_total", port: port)
+    }
+
+    static func counter(_ name: String, port: Int) async throws -> Int {
         let metrics = try await exchange("GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n", port: port, count: 1)
-        let line = try #require(metrics.first?.body.split(separator: "\n").first { $0.hasPrefix("kiln_http_requests_on_event_loop_total ") })
+        let line = try #require(metrics.first?.body.split(separator: "\n").first { $0.hasPrefix(name + " ") })
         return try #require(Int(line.split(separator: " ")[1]))
     }
 
@@ -99,25 +108,33 @@ import Testing
                     + "Content-Length: 21\r\n\r\n{\"path\":\"/pipelined\"}",
                 port: port, count: 1)
             let before = try await Self.answeredOnEventLoop(port: port)
+            let collectedBefore = try await Self.answeredCollected(port: port)
             // The first get-status is answered on the event loop; the import that came during its answer waits,
-            // then goes to Hummingbird's channel, and so does the get-status behind it, which sees the notebook.
+            // then is answered off the loop once its body is whole, and the get-status behind it sees the
+            // notebook. The chunked mkdirs goes to Hummingbird's channel, and so does the healthz behind it, which
+            // comes while that answer is owed.
             let notebook = "# Databricks notebook source\n" + String(repeating: "x = 1\n", count: 10_000)
             let body =
                 "{\"path\":\"/pipelined/nb\",\"format\":\"SOURCE\",\"language\":\"PYTHON\",\"content\":\"\(Data(notebook.utf8).base64EncodedString())\"}"
+            let folder = "{\"path\":\"/pipelined/chunked\"}"
             let requests =
                 Self.get("/api/2.0/workspace/get-status?path=/pipelined/nb", token: token)
                 + "POST /api/2.0/workspace/import HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
                 + Self.get("/api/2.0/workspace/get-status?path=/pipelined/nb", token: token)
+                + "POST /api/2.0/workspace/mkdirs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n\(String(folder.utf8.count, radix: 16))\r\n\(folder)\r\n0\r\n\r\n"
                 + Self.get("/healthz", token: token)
-            let answers = try await Self.exchange(requests, port: port, count: 4)
-            try #require(answers.count == 4)
-            #expect(answers.map(\.status) == [404, 200, 200, 200])
+            let answers = try await Self.exchange(requests, port: port, count: 5)
+            try #require(answers.count == 5)
+            #expect(answers.map(\.status) == [404, 200, 200, 200, 200])
             #expect(answers[0].body.contains("RESOURCE_DOES_NOT_EXIST"))
             #expect(answers[1].body == "{}")
             #expect(answers[2].body.contains("\"object_type\":\"NOTEBOOK\""))
-            #expect(answers[3].body.contains("\"status\""))
-            #expect(try await Self.answeredOnEventLoop(port: port) == before + 1)
+            #expect(answers[3].body == "{}")
+            #expect(answers[4].body.contains("\"status\""))
+            #expect(try await Self.answeredOnEventLoop(port: port) == before + 2)
+            #expect(try await Self.answeredCollected(port: port) == collectedBefore + 1)
             for answer in answers {
                 #expect(answer.headers["server"] == "kiln")
                 #expect(answer.headers["date"]?.hasSuffix(" GMT") == true)
@@ -126,21 +143,27 @@ import Testing
         }
     }
 
-    /// The same get-status, answered on the event loop and (asking to close the connection) by Hummingbird's
-    /// channel: the same status, body and headers.
+    /// The same get-status, answered on the event loop, and the same list, answered off the loop with its body
+    /// collected there, each also answered (asking to close the connection) by Hummingbird's channel: the same
+    /// status, body and headers.
     @Test func aRequestAnswersTheSameEitherWay() async throws {
         try await Self.withLiveApp { port, token in
-            for path in ["/", "/nowhere"] {
-                let before = try await Self.answeredOnEventLoop(port: port)
-                let target = "/api/2.0/workspace/get-status?path=\(path)"
-                let here = try await Self.exchange(Self.get(target, token: token), port: port, count: 1)
-                #expect(try await Self.answeredOnEventLoop(port: port) == before + 1)
-                let there = try await Self.exchange(Self.get(target, token: token, close: true), port: port, count: 1)
-                #expect(try await Self.answeredOnEventLoop(port: port) == before + 1)
-                try #require(here.count == 1 && there.count == 1)
-                #expect(here[0].status == there[0].status)
-                #expect(here[0].body == there[0].body)
-                #expect(Set(here[0].headers.keys) == Set(there[0].headers.keys).subtracting(["connection"]))
+            for route in ["get-status", "list"] {
+                for path in ["/", "/nowhere"] {
+                    let before = (try await Self.answeredOnEventLoop(port: port), try await Self.answeredCollected(port: port))
+                    let target = "/api/2.0/workspace/\(route)?path=\(path)"
+                    let here = try await Self.exchange(Self.get(target, token: token), port: port, count: 1)
+                    let expected = route == "get-status" ? (before.0 + 1, before.1) : (before.0, before.1 + 1)
+                    #expect(try await Self.answeredOnEventLoop(port: port) == expected.0)
+                    #expect(try await Self.answeredCollected(port: port) == expected.1)
+                    let there = try await Self.exchange(Self.get(target, token: token, close: true), port: port, count: 1)
+                    #expect(try await Self.answeredOnEventLoop(port: port) == expected.0)
+                    #expect(try await Self.answeredCollected(port: port) == expected.1)
+                    try #require(here.count == 1 && there.count == 1)
+                    #expect(here[0].status == there[0].status)
+                    #expect(here[0].body == there[0].body)
+                    #expect(Set(here[0].headers.keys) == Set(there[0].headers.keys).subtracting(["connection"]))
+                }
             }
         }
     }
@@ -165,6 +188,29 @@ import Testing
             }
             let ended = try #require(answers, "the connection was still open 10 s after the client ended its output")
             #expect(ended.first?.status == 200)
+        }
+    }
+
+    /// A client that sends an import and goes away before its answer: the import, answered off the loop, is
+    /// still made, and the server still stops, which waits for every answer being made.
+    @Test(.timeLimit(.minutes(1))) func anImportWhoseClientWentAwayIsStillMade() async throws {
+        try await Self.withLiveApp { port, token in
+            let notebook = Data("# Databricks notebook source\nx = 1\n".utf8).base64EncodedString()
+            let body = "{\"path\":\"/gone\",\"format\":\"SOURCE\",\"language\":\"PYTHON\",\"content\":\"\(notebook)\"}"
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "localhost", port: port).get()
+            try await channel.writeAndFlush(
+                ByteBuffer(
+                    string: "POST /api/2.0/workspace/import HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
+                        + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            ).get()
+            try await channel.close()
+            var status = 0
+            for _ in 0..<50 where status != 200 {
+                try await Task.sleep(for: .milliseconds(100))
+                let answers = try await Self.exchange(Self.get("/api/2.0/workspace/get-status?path=/gone", token: token), port: port, count: 1)
+                status = answers.first?.status ?? 0
+            }
+            #expect(status == 200)
         }
     }
 

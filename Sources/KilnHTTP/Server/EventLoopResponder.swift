@@ -3,11 +3,13 @@ public import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import Synchronization
 
-/// Answers the hot read requests of one HTTP/1.1 connection (get-status, a kept export, `/healthz`:
-/// `EventLoopResponderStateMachine` says which) on the connection's own event loop, in a task that prefers
-/// that loop as its executor, and writes the answer straight to the pipeline; every other request goes on
-/// to Hummingbird's channel as before.
+/// Answers requests of one HTTP/1.1 connection itself, writing the answer straight to the pipeline
+/// (`EventLoopResponderStateMachine` says which): the hot reads (get-status, a kept export, `/healthz`) on the
+/// connection's own event loop, in a task that prefers that loop as its executor; the Workspace API's other
+/// requests in a task on Swift's global executor, once their body is whole. Every other request goes on to
+/// Hummingbird's channel as before.
 ///
 /// Why: Hummingbird hands every request from the event loop to the connection's task through
 /// `NIOAsyncChannel`, and its answer back; on a 2-core machine that costs about 100 µs of CPU per request,
@@ -24,8 +26,9 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    /// Answers one request; never throws (a failure is an answer too).
-    typealias Respond = @Sendable (Request, any Channel) async -> Response
+    /// Answers one request (the `Bool` says whether on the event loop); never throws (a failure is an answer
+    /// too).
+    typealias Respond = @Sendable (Request, any Channel, Bool) async -> Response
 
     private let respond: Respond
     private var machine = EventLoopResponderStateMachine()
@@ -77,36 +80,92 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     private func perform(_ action: EventLoopResponderStateMachine.ReadAction, context: ChannelHandlerContext) {
         switch action {
         case .forward(let part): context.fireChannelRead(wrapInboundOut(part))
-        case .respond(let head, let body): start(Request(head: head, body: .init(buffer: body)), context: context)
+        case .respond(let head, let body, let place): start(Request(head: head, body: .init(buffer: body)), on: place, context: context)
         case .none: break
         }
     }
 
-    /// Makes the answer in a task on this loop, writes it, then reads what waited.
-    private func start(_ request: Request, context: ChannelHandlerContext) {
+    /// Makes the answer in a task on this loop, or on Swift's global executor (`place`), writes it, then reads
+    /// what waited.
+    private func start(_ request: Request, on place: EventLoopResponderStateMachine.Place, context: ChannelHandlerContext) {
         let loop = context.eventLoop
-        let executor = self.executor ?? EventLoopTaskExecutor(loop)
-        self.executor = executor
         let done = loop.makePromise(of: Void.self)
         answering = done
         let channel = context.channel
         let respond = self.respond
         let handler = NIOLoopBound(self, eventLoop: loop)
         let target = NIOLoopBound(context, eventLoop: loop)
-        Task(executorPreference: executor) {
-            let response = await respond(request, channel)
-            var writer = ChannelBodyWriter(target: target, length: response.body.contentLength)
-            do {
-                try await writer.onLoop { context in
-                    context.write(NIOAny(HTTPResponsePart.head(response.head)), promise: nil)
-                }
-                try await response.body.write(writer)
-            } catch {
-                try? await writer.onLoop { context in context.close(promise: nil) }
+        if place == .eventLoop {
+            let executor = self.executor ?? EventLoopTaskExecutor(loop)
+            self.executor = executor
+            Task(executorPreference: executor) {
+                let response = await respond(request, channel, true)
+                await EventLoopResponder.stream(response, to: target, then: handler)
+                done.succeed()
             }
-            try? await writer.onLoop { context in handler.value.responded(context: context) }
-            done.succeed()
+        } else {
+            Task {
+                let response = await respond(request, channel, false)
+                guard let length = response.body.contentLength, length <= EventLoopResponder.collectedAnswerLimit else {
+                    await EventLoopResponder.stream(response, to: target, then: handler)
+                    done.succeed()
+                    return
+                }
+                // A small answer goes to the loop in one hop, with nothing to wait for: each part written
+                // through the loop would cost a wake-up of the loop and one of this task.
+                let collected = CollectedBody()
+                let parts: [ByteBuffer]?
+                do {
+                    try await response.body.write(CollectedBodyWriter(collected: collected))
+                    parts = collected.parts.withLock { $0 }
+                } catch {
+                    parts = nil
+                }
+                loop.execute {
+                    let context = target.value
+                    let finish = {
+                        handler.value.responded(context: target.value)
+                        done.succeed()
+                    }
+                    guard let parts else {
+                        context.close(promise: nil)
+                        return finish()
+                    }
+                    context.write(NIOAny(HTTPResponsePart.head(response.head)), promise: nil)
+                    for part in parts { context.write(NIOAny(HTTPResponsePart.body(part)), promise: nil) }
+                    if context.channel.isWritable {
+                        context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
+                        return finish()
+                    }
+                    // A client that does not read its answers: the next request waits until this answer has
+                    // left (or failed to), as Hummingbird's channel and `ChannelBodyWriter` wait.
+                    let written = context.eventLoop.makePromise(of: Void.self)
+                    context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: written)
+                    written.futureResult.whenComplete { _ in finish() }
+                }
+            }
         }
+    }
+
+    /// The largest answer, in bytes, that a request answered off the loop writes at once (from memory: a
+    /// Workspace API answer is a buffer already); a larger one, or one of unknown length, is written part by part.
+    static let collectedAnswerLimit = 4 << 20
+
+    /// Writes `response` part by part through `ChannelBodyWriter` (a failure closes the connection), then has
+    /// `handler` read what waited.
+    private static func stream(
+        _ response: Response, to target: NIOLoopBound<ChannelHandlerContext>, then handler: NIOLoopBound<EventLoopResponder>
+    ) async {
+        var writer = ChannelBodyWriter(target: target, length: response.body.contentLength)
+        do {
+            try await writer.onLoop { context in
+                context.write(NIOAny(HTTPResponsePart.head(response.head)), promise: nil)
+            }
+            try await response.body.write(writer)
+        } catch {
+            try? await writer.onLoop { context in context.close(promise: nil) }
+        }
+        try? await writer.onLoop { context in handler.value.responded(context: context) }
     }
 
     /// Reads the parts that waited for the answer just written, then passes on what was held.
@@ -135,10 +194,10 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// Writes an answer's body to the pipeline from its task: at once when the task runs on the loop (as it
-/// does), else through the loop. A part is flushed unless it is the last of a body of known length
-/// (`finish` flushes that with the end), and a write waits for its bytes to leave when the channel is not
-/// writable, so a streamed body neither waits nor piles up in memory.
+/// Writes an answer's body to the pipeline from its task: at once when the task runs on the loop (the hot
+/// reads), else through the loop (a large answer made on Swift's global executor). A part is flushed unless
+/// it is the last of a body of known length (`finish` flushes that with the end), and a write waits for its
+/// bytes to leave when the channel is not writable, so a streamed body neither waits nor piles up in memory.
 private struct ChannelBodyWriter: ResponseBodyWriter, Sendable {
     let target: NIOLoopBound<ChannelHandlerContext>
     /// Bytes of body still to come, when the body's length is known.
@@ -177,4 +236,21 @@ private struct ChannelBodyWriter: ResponseBodyWriter, Sendable {
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
         try await onLoop { context in context.writeAndFlush(NIOAny(HTTPResponsePart.end(trailingHeaders)), promise: nil) }
     }
+}
+
+/// The parts of an answer's body, gathered by `CollectedBodyWriter` in the answering task.
+private final class CollectedBody: Sendable {
+    let parts = Mutex<[ByteBuffer]>([])
+}
+
+/// Gathers a body in memory (`EventLoopResponder` writes it to the loop at once); trailing headers, which
+/// no Kiln answer has, are dropped.
+private struct CollectedBodyWriter: ResponseBodyWriter {
+    let collected: CollectedBody
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        collected.parts.withLock { $0.append(buffer) }
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }

@@ -30,11 +30,12 @@ import Testing
         #expect(Self.isNone(machine.read(Self.head(.get, Self.getStatus, [.contentLength: "13"]))))
         #expect(Self.isNone(machine.read(.body(ByteBuffer(string: "{\"path\":")))))
         #expect(Self.isNone(machine.read(.body(ByteBuffer(string: "\"/a\"}")))))
-        guard case .respond(let head, let body) = machine.read(.end(nil)) else {
+        guard case .respond(let head, let body, let place) = machine.read(.end(nil)) else {
             Issue.record("the request was not answered here")
             return
         }
         #expect(head.path == Self.getStatus)
+        #expect(place == .eventLoop)
         #expect(String(buffer: body) == "{\"path\":\"/a\"}")
     }
 
@@ -44,7 +45,7 @@ import Testing
     ])
     func hotReadsAreAnsweredHere(target: String) {
         let bearer: HTTPFields = [.authorization: "Bearer dapi123"]
-        #expect(Machine.answersInline(HTTPRequest(method: .get, scheme: nil, authority: "h", path: target, headerFields: bearer)))
+        #expect(Machine.place(for: HTTPRequest(method: .get, scheme: nil, authority: "h", path: target, headerFields: bearer)) == .eventLoop)
     }
 
     struct Head: Sendable, CustomTestStringConvertible {
@@ -56,9 +57,6 @@ import Testing
 
     @Test(arguments: [
         Head(method: .head, path: "/healthz", fields: [:]),
-        Head(method: .post, path: "/api/2.0/workspace/get-status", fields: [.contentLength: "2"]),
-        Head(method: .get, path: "/api/2.0/workspace/list?path=/", fields: [:]),
-        Head(method: .get, path: "/w/ws1/api/2.0/workspace/list?path=/", fields: [:]),
         Head(method: .get, path: "/w/ws1", fields: [:]),
         Head(method: .get, path: "/w//api/2.0/workspace/get-status?path=/", fields: [:]),
         Head(method: .get, path: "/healthz/x", fields: [:]),
@@ -69,11 +67,47 @@ import Testing
         Head(method: .get, path: "/healthz", fields: [.connection: "Keep-Alive, Close"]),
         Head(method: .get, path: "/healthz", fields: [.contentLength: "\((64 << 10) + 1)"]),
         Head(method: .get, path: "/healthz", fields: [.contentLength: "ten"]),
+        Head(method: .head, path: "/api/2.0/workspace/list?path=/", fields: [:]),
+        Head(method: .put, path: "/api/2.0/workspace/import", fields: [.contentLength: "2"]),
+        Head(method: .post, path: "/api/2.0/workspace-files/import-file/a", fields: [.contentLength: "2"]),
+        Head(method: .post, path: "/api/2.0/workspace/import", fields: [.authorization: "Bearer d", .contentLength: "\((256 << 10) + 1)"]),
+        Head(method: .post, path: "/api/2.0/workspace/import", fields: [.contentLength: "2"]),
+        Head(method: .post, path: "/api/2.0/workspace/import", fields: [.authorization: "Bearer d", .transferEncoding: "chunked"]),
+        Head(method: .post, path: "/api/2.0/workspace/import", fields: [.authorization: "Bearer d", .expect: "100-continue", .contentLength: "2"]),
+        Head(method: .post, path: "/api/2.0/workspace/mkdirs", fields: [.authorization: "Bearer d", .connection: "close", .contentLength: "2"]),
+        Head(method: .post, path: "/api/2.0/workspace/get-status", fields: [.authorization: "Bearer d", .contentLength: "2"]),
+        Head(method: .get, path: "/api/2.0/workspace/import", fields: [.authorization: "Bearer d"]),
+        Head(method: .get, path: "/api/2.0/workspace/list?path=/", fields: [:]),
+        Head(method: .post, path: "/api/2.0/token/create", fields: [.authorization: "Bearer d", .contentLength: "2"]),
     ])
     func othersGoOnToHummingbird(head: Head) {
         var machine = Machine()
         #expect(Self.isForward(machine.read(Self.head(head.method, head.path, head.fields))))
         #expect(Self.isForward(machine.read(.end(nil))))
+    }
+
+    /// The Workspace API's other requests with credentials are answered by the handler too, off the loop, once
+    /// their body is whole; so are its hot reads that authenticate with a password or have a larger body.
+    @Test(arguments: [
+        Head(method: .post, path: "/api/2.0/workspace/import", fields: [.authorization: "Bearer d", .contentLength: "\(256 << 10)"]),
+        Head(method: .post, path: "/api/2.0/workspace/mkdirs", fields: [.authorization: "Bearer d", .contentLength: "2"]),
+        Head(method: .post, path: "/api/2.0/workspace/delete", fields: [.authorization: "Basic YTpi", .contentLength: "2"]),
+        Head(method: .get, path: "/api/2.0/workspace/list?path=/", fields: [.authorization: "Bearer d"]),
+        Head(method: .get, path: "/w/ws1/api/2.0/workspace/list?path=/", fields: [.authorization: "Bearer d"]),
+        Head(method: .get, path: "/api/2.0/workspace/get-status?path=/", fields: [.authorization: "Basic YTpi"]),
+        Head(method: .get, path: "/api/2.0/workspace/export?path=/", fields: [.authorization: "Bearer d", .contentLength: "\((64 << 10) + 1)"]),
+    ])
+    func workspaceRequestsAreAnsweredOffTheLoop(head: Head) throws {
+        var machine = Machine()
+        #expect(Self.isNone(machine.read(Self.head(head.method, head.path, head.fields))))
+        #expect(Self.isNone(machine.read(.body(ByteBuffer(string: "{}")))))
+        guard case .respond(let answered, let body, let place) = machine.read(.end(nil)) else {
+            Issue.record("the request was not answered here")
+            return
+        }
+        #expect(answered.path == head.path)
+        #expect(String(buffer: body) == "{}")
+        #expect(place == .globalExecutor)
     }
 
     @Test func aBodyOfTheLimitIsAnsweredHere() {
@@ -124,7 +158,7 @@ import Testing
         #expect(Self.isNone(machine.read(second)))
         let queuedEnd = machine.nextQueued()
         let end = try #require(queuedEnd)
-        guard case .respond(let head, _) = machine.read(end) else {
+        guard case .respond(let head, _, _) = machine.read(end) else {
             Issue.record("the second request was not answered here")
             return
         }
