@@ -2,13 +2,18 @@ import PostgresNIO
 
 /// One open `kiln_system` connection to the `postgres` database of each compute, for Kiln's small
 /// frequent queries (the proxy's password checks), so that they do not start a postgres backend each
-/// time. A connection whose postgres stopped is replaced on the next use.
+/// time. A connection whose postgres stopped is replaced on the next use. A query that takes longer than
+/// `timeLimit` fails (`ComputeError`) and its connection is closed, so that a compute that stops answering
+/// (a hung backend, a stopped process) fails a client's login instead of holding it for ever.
 actor AdminConnections {
     private let configuration: ComputeConfiguration
+    private let timeLimit: Duration
     private var connections: [Int: PostgresConnection] = [:]
 
-    init(configuration: ComputeConfiguration) {
+    /// `timeLimit`: the longest a query may take, 10 s by default (Kiln's queries here take milliseconds).
+    init(configuration: ComputeConfiguration, timeLimit: Duration = .seconds(10)) {
         self.configuration = configuration
+        self.timeLimit = timeLimit
     }
 
     /// The stored SCRAM secret of `role` (`pg_authid.rolpassword`, "" when it has none) if it may log in
@@ -37,16 +42,41 @@ actor AdminConnections {
         ).first != "0"
     }
 
-    /// Runs a query on the compute serving `port`; returns the first column of every row as text.
+    /// Runs a query on the compute serving `port`; returns the first column of every row as text. Throws
+    /// `ComputeError` when the query fails, or takes longer than `timeLimit` (then on the kept connection,
+    /// without trying a new one: the compute is not answering).
     func strings(port: Int, _ query: PostgresQuery) async throws -> [String] {
-        if let open = connections[port], !open.isClosed, let values = try? await AdminSession.strings(open, query) {
-            return values
+        if let open = connections[port], !open.isClosed {
+            do {
+                return try await limited(open, port: port, query)
+            } catch let error as ComputeError {
+                throw error
+            } catch {
+                // The kept connection failed (its postgres restarted, say): the query goes on a new one.
+            }
         }
         let connection = try await replace(port: port)
         do {
-            return try await AdminSession.strings(connection, query)
+            return try await limited(connection, port: port, query)
         } catch let error as PSQLError {
             throw ComputeError(error.serverInfo?[.message] ?? String(reflecting: error))
+        }
+    }
+
+    /// Runs `query` on `connection`, closing the connection when the query takes longer than `timeLimit`:
+    /// that fails the query (PostgresNIO does not stop a query when its task is cancelled).
+    private func limited(_ connection: PostgresConnection, port: Int, _ query: PostgresQuery) async throws -> [String] {
+        let limit = timeLimit
+        return try await withThrowingTaskGroup(of: [String]?.self) { group in
+            group.addTask { try await AdminSession.strings(connection, query) }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            if let values = try await group.next() ?? nil { return values }
+            try? await connection.close()
+            throw ComputeError("The compute on port \(port) did not answer Kiln's query within \(limit).")
         }
     }
 

@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+@testable import Compute
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Kiln's kept connections to its computes, against a real postgres.
+@Suite struct AdminConnectionsTests {
+    /// A compute whose backend stops answering (SIGSTOP) fails Kiln's query once the time limit has passed,
+    /// where a proxy client's login used to wait for ever; once it answers again, the next query works, on a
+    /// new connection.
+    @Test(.timeLimit(.minutes(1))) func aQueryToAComputeThatDoesNotAnswerFailsAfterTheTimeLimit() async throws {
+        let fixture = try ComputeFixture()
+        defer { fixture.remove() }
+        let spec = try await fixture.newServer("a")
+        try await withSupervisor(fixture) { supervisor in
+            try await supervisor.start(spec)
+            let connections = AdminConnections(configuration: fixture.configuration, timeLimit: .milliseconds(500))
+            let pid = try await connections.strings(port: spec.port, "SELECT pg_backend_pid()::text").first.flatMap { Int32($0) }
+            let backend = try #require(pid)
+            kill(backend, SIGSTOP)
+            let start = ContinuousClock.now
+            await #expect(throws: ComputeError.self) { try await connections.loginSecret(port: spec.port, role: "kiln_system") }
+            let waited = ContinuousClock.now - start
+            #expect(waited >= .milliseconds(500) && waited < .seconds(5), "it failed after \(waited), not at the time limit")
+            kill(backend, SIGCONT)
+            #expect(try await connections.loginSecret(port: spec.port, role: "nobody") == nil)
+            let next = try await connections.strings(port: spec.port, "SELECT pg_backend_pid()::text").first.flatMap { Int32($0) }
+            #expect(next != backend)
+            await connections.closeAll()
+        }
+    }
+}
