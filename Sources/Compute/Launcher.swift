@@ -27,13 +27,16 @@ final class Launcher: Sendable {
         thread.start()
     }
 
-    /// Starts `arguments[0]` with the rest as its arguments; its output is appended to `logPath`
-    /// (or discarded when `nil`). Returns the running process and a signal for its exit.
+    /// Starts `arguments[0]` (an absolute path) with the rest as its arguments; its output is appended to
+    /// `logPath` (created 0644 if missing), or discarded when `nil`. The child has none of Kiln's
+    /// descriptors but its standard three, and a process group of its own (as Foundation's `Process` gives),
+    /// so a Ctrl-C at Kiln's terminal reaches Kiln alone. Returns the running process and a signal for its
+    /// exit; throws `ComputeError` when it cannot start.
     func launch(_ arguments: [String], logPath: String?) async throws -> ChildProcess {
         try await withCheckedThrowingContinuation { continuation in
             jobs.withLock {
                 $0.append {
-                    continuation.resume(with: Result { try Self.spawn(arguments, logPath: logPath) })
+                    continuation.resume(with: Result { try Self.spawn(arguments, logPath: logPath, sockets: [], group: .processGroup) })
                 }
             }
             ready.signal()
@@ -48,39 +51,31 @@ final class Launcher: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             jobs.withLock {
                 $0.append {
-                    continuation.resume(with: Result { try Self.spawn(arguments, logPath: logPath, sockets: sockets) })
+                    continuation.resume(with: Result { try Self.spawn(arguments, logPath: logPath, sockets: sockets, group: .session) })
                 }
             }
             ready.signal()
         }
     }
 
-    private static func spawn(_ arguments: [String], logPath: String?) throws -> ChildProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let output: FileHandle
-        if let logPath {
-            if !FileManager.default.fileExists(atPath: logPath) {
-                _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            }
-            output = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            output.seekToEndOfFile()
-        } else {
-            output = FileHandle.nullDevice
-        }
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        let child = ChildProcess(process: process)
-        process.terminationHandler = { finished in child.exited(status: finished.terminationStatus) }
-        try process.run()
-        if logPath != nil { try? output.close() }
-        return child
+    /// Where a child stands among Kiln's processes.
+    private enum Group {
+        /// A process group of its own (`setpgid(0, 0)`) in Kiln's session, as Foundation's `Process` starts
+        /// one: the terminal's signals pass it by, and the kernel's autogroup scheduling counts it in
+        /// Kiln's share of the CPU.
+        case processGroup
+        /// A session of its own (`setsid`), as `pgbouncer -d` or a service manager gives a daemon: a Ctrl-C
+        /// at Kiln's terminal is Kiln's to handle, which stops the child in its turn; and with the kernel's
+        /// autogroup scheduling (Debian's default) the child gets a share of the CPU of its own instead of
+        /// one taken out of the share of Kiln's session (clients, computes and all), as PgBouncer set up by
+        /// hand does. The pdeath signal still ends it with Kiln.
+        case session
     }
 
-    /// `posix_spawn` with file actions Foundation's `Process` lacks: it closes every descriptor above 2.
-    private static func spawn(_ arguments: [String], logPath: String, sockets: [Int32]) throws -> ChildProcess {
+    /// `posix_spawn` with a file action Foundation's `Process` lacks: it closes every descriptor above the
+    /// ones it passes in the child (`closefrom`), where Foundation lists `/proc/self/fd` in the parent and
+    /// adds a close action for each (which crashed in `Process.run` with 1,370 descriptors open).
+    private static func spawn(_ arguments: [String], logPath: String?, sockets: [Int32], group: Group) throws -> ChildProcess {
         // Copies above every target first, so that placing one at 3 + i never overwrites another's source.
         let sources = try sockets.map { socket in
             let copy = fcntl(socket, F_DUPFD_CLOEXEC, 3 + Int32(sockets.count))
@@ -92,7 +87,7 @@ final class Launcher: Sendable {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath ?? "/dev/null", O_WRONLY | O_APPEND | O_CREAT, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         for (index, source) in sources.enumerated() { posix_spawn_file_actions_adddup2(&actions, source, 3 + Int32(index)) }
         guard let closeFrom = addCloseFrom, closeFrom(&actions, 3 + Int32(sockets.count)) == 0 else {
@@ -109,19 +104,21 @@ final class Launcher: Sendable {
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &all)
-        // A session of its own (`setsid`), as `pgbouncer -d` or a service manager gives a daemon: a Ctrl-C
-        // at Kiln's terminal is Kiln's to handle, which stops the child in its turn; and with the kernel's
-        // autogroup scheduling (Debian's default) the child gets a share of the CPU of its own instead of
-        // one taken out of the share of Kiln's session (clients, computes and all), as PgBouncer set up by
-        // hand does. The pdeath signal still ends it with Kiln.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | Self.spawnSetSession))
+        let grouping: Int32
+        switch group {
+        case .processGroup:
+            grouping = POSIX_SPAWN_SETPGROUP
+            posix_spawnattr_setpgroup(&attributes, 0)
+        case .session:
+            grouping = Self.spawnSetSession
+        }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | grouping))
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
         guard result == 0 else { throw ComputeError("Cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
         let child = ChildProcess(pid: pid)
-        // Foundation reaps only the processes it started (by pid), so this one needs its own waiter.
         let spawned = pid
         let reaper = Thread {
             var status: Int32 = 0
@@ -147,8 +144,8 @@ final class Launcher: Sendable {
 
 /// A process started by the launcher: its pid, and its exit status once it ends.
 final class ChildProcess: Sendable {
-    private let process: Process?
-    private let spawnedPID: Int32
+    /// The child's process id.
+    let pid: Int32
     private struct State {
         var status: Int32?
         var waiters: [CheckedContinuation<Int32, Never>] = []
@@ -158,19 +155,10 @@ final class ChildProcess: Sendable {
     }
     private let state = Mutex(State())
 
-    /// A process Foundation starts (and reaps).
-    init(process: Process) {
-        self.process = process
-        self.spawnedPID = 0
-    }
-
-    /// A process the launcher spawned itself (and reaps).
+    /// A process the launcher spawned (and reaps).
     init(pid: Int32) {
-        self.process = nil
-        self.spawnedPID = pid
+        self.pid = pid
     }
-
-    var pid: Int32 { process?.processIdentifier ?? spawnedPID }
 
     var hasExited: Bool { state.withLock { $0.status != nil } }
 

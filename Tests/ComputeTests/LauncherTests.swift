@@ -6,8 +6,34 @@ import Testing
 
 @testable import Compute
 
-/// Passing listening sockets to a child as systemd's socket activation does.
+/// Starting children: commands and PostgreSQL in a process group of their own, and the pooler with
+/// listening sockets passed as systemd's socket activation does.
 @Suite struct LauncherTests {
+    @Test func aCommandAppendsToItsLogInAProcessGroupOfItsOwnWithNoneOfKilnsDescriptors() async throws {
+        let log = NSTemporaryDirectory() + "kiln-launcher-\(UUID().uuidString.prefix(8)).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        try "before\n".write(toFile: log, atomically: false, encoding: .utf8)
+        let stray = open("/dev/null", O_RDONLY)
+        defer { close(stray) }
+        // Field 5 of /proc/PID/stat is the process group, field 6 the session (the command's name, field 2,
+        // has no spaces here).
+        let script =
+            "test -e /proc/$$/fd/\(stray) && echo leaked; test -e /proc/$$/fd/3 && echo three; "
+            + "cut -d' ' -f5,6 /proc/$$/stat; echo $$; readlink /proc/$$/fd/0"
+        let child = try await Launcher.shared.launch(["/bin/sh", "-c", script], logPath: log)
+        #expect(await child.waitForExit() == 0)
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines == ["before", "\(child.pid) \(getsid(0))", "\(child.pid)", "/dev/null"])
+    }
+
+    @Test func aCommandWithoutALogAndOneThatCannotStart() async throws {
+        let quiet = try await Launcher.shared.launch(["/bin/sh", "-c", "echo gone; exit 3"], logPath: nil)
+        #expect(await quiet.waitForExit() == 3)
+        await #expect(throws: ComputeError.self) {
+            try await Launcher.shared.launch(["/nonexistent/kiln-command"], logPath: nil)
+        }
+    }
+
     @Test func aChildGetsTheSocketsAtThreeAndNoOtherOfKilnsDescriptors() async throws {
         let log = NSTemporaryDirectory() + "kiln-launcher-\(UUID().uuidString.prefix(8)).log"
         defer { try? FileManager.default.removeItem(atPath: log) }
