@@ -2,15 +2,17 @@ import PostgresNIO
 
 /// One open `kiln_system` connection to the `postgres` database of each compute, for Kiln's small
 /// frequent queries (the proxy's password checks), so that they do not start a postgres backend each
-/// time. A connection whose postgres stopped is replaced on the next use. A query that takes longer than
-/// `timeLimit` fails (`ComputeError`) and its connection is closed, so that a compute that stops answering
-/// (a hung backend, a stopped process) fails a client's login instead of holding it for ever.
+/// time. A connection whose postgres stopped is replaced on the next use. A query, or a new connection's
+/// startup, that takes longer than `timeLimit` fails (`ComputeError`) and its connection is closed, so that a
+/// compute that stops answering (a hung backend, a stopped postmaster) fails a client's login instead of
+/// holding it for ever.
 actor AdminConnections {
     private let configuration: ComputeConfiguration
     private let timeLimit: Duration
     private var connections: [Int: PostgresConnection] = [:]
 
-    /// `timeLimit`: the longest a query may take, 10 s by default (Kiln's queries here take milliseconds).
+    /// `timeLimit`: the longest a query, or a connection's startup, may take; 10 s by default (Kiln's queries
+    /// here take milliseconds).
     init(configuration: ComputeConfiguration, timeLimit: Duration = .seconds(10)) {
         self.configuration = configuration
         self.timeLimit = timeLimit
@@ -95,7 +97,7 @@ actor AdminConnections {
     private func replace(port: Int) async throws -> PostgresConnection {
         let stale = connections.removeValue(forKey: port)
         try? await stale?.close()
-        let connection = try await AdminSession.connect(configuration: configuration, port: port, database: "postgres")
+        let connection = try await AdminSession.connect(configuration: configuration, port: port, database: "postgres", timeLimit: timeLimit)
         // Another caller may have connected while this one waited: keep one.
         if let other = connections[port], !other.isClosed {
             try? await connection.close()

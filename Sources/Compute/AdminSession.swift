@@ -80,13 +80,19 @@ public enum AdminSession {
 
     static let logger = Logger(label: "kiln.compute.admin")
 
-    static func connect(configuration: ComputeConfiguration, port: Int, database: String) async throws -> PostgresConnection {
+    /// Opens a `kiln_system` connection to `database` on the compute serving `port`, through its Unix
+    /// socket. `timeLimit` bounds the whole of it, the startup and authentication included (PostgresNIO's
+    /// `connectTimeout` runs until the connection is ready), so a compute that accepts the socket but never
+    /// answers (a stopped postmaster) fails it. Throws `ComputeError`.
+    static func connect(
+        configuration: ComputeConfiguration, port: Int, database: String, timeLimit: Duration = .seconds(10)
+    ) async throws -> PostgresConnection {
         let socket = "\(configuration.socketDirectory)/.s.PGSQL.\(port)"
+        var settings = PostgresConnection.Configuration(unixSocketPath: socket, username: "kiln_system", password: nil, database: database)
+        settings.options.connectTimeout = TimeAmount(timeLimit)
         do {
             return try await PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.next(),
-                configuration: .init(unixSocketPath: socket, username: "kiln_system", password: nil, database: database),
-                id: 1, logger: logger)
+                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: settings, id: 1, logger: logger)
         } catch {
             throw ComputeError("Cannot reach the compute: \(String(reflecting: error))")
         }

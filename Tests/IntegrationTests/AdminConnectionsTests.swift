@@ -32,4 +32,27 @@ import Testing
             await connections.closeAll()
         }
     }
+
+    /// A compute whose postmaster stops (SIGSTOP) still takes connections on its socket (the kernel queues
+    /// them) but never answers their startup: a new connection fails at the time limit too, and once the
+    /// postmaster goes on the next query works.
+    @Test(.timeLimit(.minutes(1))) func aConnectionToAComputeThatDoesNotAnswerItsStartupFailsAfterTheTimeLimit() async throws {
+        let fixture = try ComputeFixture()
+        defer { fixture.remove() }
+        let spec = try await fixture.newServer("a")
+        try await withSupervisor(fixture) { supervisor in
+            try await supervisor.start(spec)
+            let pidFile = try String(contentsOfFile: spec.dataDirectory + "/postmaster.pid", encoding: .utf8)
+            let postmaster = try #require(pidFile.split(separator: "\n").first.flatMap { Int32($0) })
+            let connections = AdminConnections(configuration: fixture.configuration, timeLimit: .milliseconds(500))
+            kill(postmaster, SIGSTOP)
+            let start = ContinuousClock.now
+            await #expect(throws: ComputeError.self) { try await connections.loginSecret(port: spec.port, role: "kiln_system") }
+            let waited = ContinuousClock.now - start
+            kill(postmaster, SIGCONT)
+            #expect(waited >= .milliseconds(500) && waited < .seconds(5), "it failed after \(waited), not at the time limit")
+            #expect(try await connections.loginSecret(port: spec.port, role: "nobody") == nil)
+            await connections.closeAll()
+        }
+    }
 }
