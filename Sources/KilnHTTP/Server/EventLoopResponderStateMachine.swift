@@ -33,7 +33,7 @@ struct EventLoopResponderStateMachine {
     ]
 
     /// Where the handler makes an answer.
-    enum Place: Equatable {
+    enum Place {
         /// In a task on the connection's event loop (a read of a row or two).
         case eventLoop
         /// In a task on Swift's global executor, with the whole body collected on the loop (an import).
@@ -90,22 +90,23 @@ struct EventLoopResponderStateMachine {
     /// Whether a read was asked for while a request was being answered.
     private var readHeld = false
 
-    /// Where the handler answers a request with this head, or nil when it passes it on (see the type's comment).
-    static func place(for head: HTTPRequest) -> Place? {
+    /// Where the handler answers a request with this head and how many bytes of body it declares (0 for
+    /// none), or nil when it passes it on (see the type's comment).
+    static func place(for head: HTTPRequest) -> (place: Place, bodyLength: Int)? {
         let fields = head.headerFields
         guard let target = head.path, fields[.expect] == nil, fields[.transferEncoding] == nil else { return nil }
         if let connection = fields[.connection], connection.lowercased().contains("close") { return nil }
         var length = 0
         if let declared = fields[.contentLength] {
-            guard let bytes = Int(declared) else { return nil }
+            guard let bytes = Int(declared), bytes >= 0 else { return nil }
             length = bytes
         }
         let route = route(of: target)
         let credentials = fields[.authorization]
         let basic = credentials.map { $0.prefix(6).lowercased() == "basic " } ?? false
-        if head.method == .get, hotPaths.contains(route), !basic, length <= bodyLimit { return .eventLoop }
+        if head.method == .get, hotPaths.contains(route), !basic, length <= bodyLimit { return (.eventLoop, length) }
         if collectedRoutes.contains(Route(head.method, route)), credentials != nil, length <= collectedBodyLimit {
-            return .globalExecutor
+            return (.globalExecutor, length)
         }
         return nil
     }
@@ -139,10 +140,11 @@ struct EventLoopResponderStateMachine {
             }
         case .idle:
             if case .head(let head) = part {
-                if forwarded == 0, let place = Self.place(for: head) {
+                if forwarded == 0, let (place, length) = Self.place(for: head) {
+                    // Room for the whole body it declares, within the place's limit, so that it is not copied
+                    // as it grows (a client may declare more than it sends; it then never gets an answer).
                     var body = ByteBuffer()
-                    // Room for the body it declares, up to a GET's limit (a client may declare more than it sends).
-                    if let length = head.headerFields[.contentLength].flatMap({ Int($0) }) { body.reserveCapacity(min(length, Self.bodyLimit)) }
+                    body.reserveCapacity(length)
                     state = .reading(head, body, place)
                     return .none
                 }
