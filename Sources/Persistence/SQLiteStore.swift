@@ -63,7 +63,7 @@ public final class SQLiteStore: Database {
     ) async throws -> T {
         defer { changeCounts.writeCommitted() }
         return try await writerLock.withLock {
-            try await pool.withConnection { session in
+            try await pool.withConnection(yieldingFirst: false) { session in
                 // BEGIN IMMEDIATE runs on the task's thread unless another process (`kiln admin`, another
                 // Kiln) holds the write lock; then it waits for it, up to the busy timeout, on NIO's thread
                 // pool. COMMIT appends to the log (the first after each checkpoint also syncs the log's new
@@ -107,8 +107,14 @@ final class SQLiteConnectionPool: Sendable {
     /// without the yield the requests ran through unevenly, p99 100–170 ms and a standard deviation of
     /// 26–40 ms, against 21–25 ms and 4 ms with it, as with the actor this pool replaced (its hops made the
     /// same yields), for the same req/s. On an event loop (get-status) the yield costs nothing measurable.
-    func withConnection<T: Sendable>(_ body: @Sendable (SQLiteSession) async throws -> T) async throws -> T {
-        await Task.yield()
+    ///
+    /// A write does not yield (`yieldingFirst: false`): it has waited its turn at the writer lock, first in
+    /// first out, and on Swift's global executor a yield costs a change of thread (Dispatch wakes another
+    /// worker for the task put back on its queue, while this one goes to sleep).
+    func withConnection<T: Sendable>(
+        yieldingFirst: Bool = true, _ body: @Sendable (SQLiteSession) async throws -> T
+    ) async throws -> T {
+        if yieldingFirst { await Task.yield() }
         let connection = await connections.take()
         defer { connections.giveBack(connection) }
         return try await body(connection)
