@@ -31,14 +31,14 @@ public struct APIParameters: Sendable {
         tooLarge: KilnError? = nil
     ) async throws -> APIParameters {
         var parameters = APIParameters(query: QueryParameters(request))
-        guard let bytes = try await RequestBodyReader.collect(request, limit: bodyLimit) else {
+        guard let body = try await RequestBodyReader.collect(request, limit: bodyLimit) else {
             throw tooLarge ?? KilnError(.requestEntityTooLarge, "The request body is larger than \(bodyLimit) bytes.")
         }
-        guard !bytes.isEmpty else { return parameters }
+        guard body.readableBytes > 0 else { return parameters }
         if let contentType = request.headers[.contentType],
             let boundary = MultipartForm.boundary(fromContentType: contentType)
         {
-            let form = try MultipartForm(body: bytes, boundary: boundary)
+            let form = try MultipartForm(body: Array(body.readableBytesView), boundary: boundary)
             for part in form.parts {
                 if part.filename != nil || part.name == "content" {
                     if part.name == "content" { parameters.uploadedFile = part.data }
@@ -48,7 +48,7 @@ public struct APIParameters: Sendable {
             }
             return parameters
         }
-        guard case .object(let members) = try RequestBodyReader.jsonObject(bytes) else { return parameters }
+        guard case .object(let members) = try RequestBodyReader.jsonObject(body) else { return parameters }
         for member in members { parameters.values[member.key] = member.value }
         return parameters
     }

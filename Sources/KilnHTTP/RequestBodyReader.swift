@@ -11,23 +11,28 @@ public enum RequestBodyReader {
     /// The most a body's `Content-Length` reserves before its bytes arrive: 1 MiB.
     static let reservedAtMost = 1 << 20
 
-    /// The whole body, or `nil` when it was larger than `limit` (and has been drained). The chunks are
-    /// copied once, into an array sized by `Content-Length` when it is given (an import's 87 KB of JSON),
-    /// up to `reservedAtMost` before the bytes arrive, so a header alone holds no more than that.
-    static func collect(_ request: Request, limit: Int) async throws -> [UInt8]? {
-        var collected: [UInt8] = []
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > 0 {
-            collected.reserveCapacity(min(length, limit, reservedAtMost))
-        }
+    /// The whole body, or `nil` when it was larger than `limit` (and has been drained). A body that comes
+    /// in one buffer (one `EventLoopResponder` collected) is returned as it is, without a copy; one in chunks
+    /// is copied once, into a buffer sized by `Content-Length` when it is given (up to `reservedAtMost` before
+    /// the bytes arrive, so a header alone holds no more than that).
+    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer? {
+        let declared = request.headers[.contentLength].flatMap(Int.init) ?? 0
+        var collected = ByteBuffer()
         var overflowed = false
         for try await chunk in request.body {
             if overflowed { continue }
-            if collected.count + chunk.readableBytes > limit {
+            if collected.readableBytes + chunk.readableBytes > limit {
                 overflowed = true
-                collected = []
+                collected = ByteBuffer()
                 continue
             }
-            collected.append(contentsOf: chunk.readableBytesView)
+            if collected.readableBytes == 0 {
+                collected = chunk
+                continue
+            }
+            let room = max(chunk.readableBytes, min(declared, limit, reservedAtMost) - collected.readableBytes)
+            collected.reserveCapacity(minimumWritableBytes: room)
+            collected.writeImmutableBuffer(chunk)
         }
         return overflowed ? nil : collected
     }
@@ -41,10 +46,10 @@ public enum RequestBodyReader {
         return try jsonObject(body)
     }
 
-    /// `bytes` as a JSON object (`{}` when empty), or `MALFORMED_REQUEST`.
-    static func jsonObject(_ bytes: [UInt8]) throws(KilnError) -> JSONTree {
-        guard !bytes.isEmpty else { return .object([]) }
-        guard let tree = try? JSONTree.parse(bytes), case .object = tree else {
+    /// `body` as a JSON object (`{}` when empty), or `MALFORMED_REQUEST`. Parsed in place.
+    static func jsonObject(_ body: ByteBuffer) throws(KilnError) -> JSONTree {
+        guard body.readableBytes > 0 else { return .object([]) }
+        guard let tree = try? JSONTree.parse(body.readableBytesView), case .object = tree else {
             throw KilnError(.malformedRequest, "Invalid JSON given in the body of the request - expected a JSON object.")
         }
         return tree

@@ -1,5 +1,7 @@
 import HTTPTypes
+import Hummingbird
 import KilnCore
+import NIOCore
 import Testing
 @testable import KilnHTTP
 
@@ -68,12 +70,37 @@ import Testing
     }
 
     @Test func bodiesMustBeJSONObjects() throws {
-        #expect(try RequestBodyReader.jsonObject([]) == .object([]))
-        #expect(try RequestBodyReader.jsonObject(Array(#"{"a": 1}"#.utf8))["a"] == .number("1"))
+        #expect(try RequestBodyReader.jsonObject(ByteBuffer()) == .object([]))
+        #expect(try RequestBodyReader.jsonObject(ByteBuffer(string: #"{"a": 1}"#))["a"] == .number("1"))
         for bad in ["[1]", "\"text\"", "{", "nul"] {
             #expect(throws: KilnError(.malformedRequest, "Invalid JSON given in the body of the request - expected a JSON object.")) {
-                try RequestBodyReader.jsonObject(Array(bad.utf8))
+                try RequestBodyReader.jsonObject(ByteBuffer(string: bad))
             }
+        }
+    }
+
+    /// A body in one buffer comes back as that buffer, not a copy; one in chunks is joined; one over the limit
+    /// is drained and gives nil.
+    @Test func bodiesAreCollectedWholeAndWithinTheirLimit() async throws {
+        let head = HTTPRequest(method: .post, scheme: "http", authority: "h", path: "/", headerFields: [.contentLength: "11"])
+        let whole = ByteBuffer(string: "hello world")
+        let one = try #require(try await RequestBodyReader.collect(Request(head: head, body: .init(buffer: whole)), limit: 11))
+        #expect(one == whole)
+        let sameStorage = one.withVeryUnsafeBytes { collected in whole.withVeryUnsafeBytes { $0.baseAddress == collected.baseAddress } }
+        #expect(sameStorage)
+        let chunks = [ByteBuffer(string: "hello"), ByteBuffer(string: " "), ByteBuffer(string: "world")]
+        let chunked = Request(head: head, body: .init(asyncSequence: Self.stream(chunks)))
+        #expect(try await RequestBodyReader.collect(chunked, limit: 11) == whole)
+        let tooLarge = Request(head: head, body: .init(asyncSequence: Self.stream(chunks)))
+        #expect(try await RequestBodyReader.collect(tooLarge, limit: 10) == nil)
+        let empty = Request(head: head, body: .init(buffer: ByteBuffer()))
+        #expect(try await RequestBodyReader.collect(empty, limit: 10)?.readableBytes == 0)
+    }
+
+    static func stream(_ chunks: [ByteBuffer]) -> AsyncStream<ByteBuffer> {
+        AsyncStream { continuation in
+            for chunk in chunks { continuation.yield(chunk) }
+            continuation.finish()
         }
     }
 }

@@ -53,7 +53,7 @@ public struct OIDCController: Sendable {
         guard let body = try await RequestBodyReader.collect(request, limit: 64 << 10) else {
             return Self.failure("invalid_request", "The request is too large.")
         }
-        let form = QueryParameters(String(decoding: body, as: UTF8.self))
+        let form = QueryParameters(String(buffer: body))
         guard form["grant_type"] == "client_credentials" else {
             return Self.failure("unsupported_grant_type", "Only grant_type=client_credentials is supported.")
         }
