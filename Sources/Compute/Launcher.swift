@@ -28,10 +28,11 @@ final class Launcher: Sendable {
     }
 
     /// Starts `arguments[0]` (an absolute path) with the rest as its arguments; its output is appended to
-    /// `logPath` (created 0644 if missing), or discarded when `nil`. The child has none of Kiln's
-    /// descriptors but its standard three, and a process group of its own (as Foundation's `Process` gives),
-    /// so a Ctrl-C at Kiln's terminal reaches Kiln alone. Returns the running process and a signal for its
-    /// exit; throws `ComputeError` when it cannot start.
+    /// `logPath` (created 0644 if missing), or discarded when `nil`. The child has descriptors 0–2 only
+    /// (stdin `/dev/null`, stdout and stderr the log), none of Kiln's, and a process group of its own (as
+    /// Foundation's `Process` gives), so a Ctrl-C at Kiln's terminal reaches Kiln alone. Returns the running
+    /// process and a signal for its exit; throws `ComputeError` when the log cannot be opened or the process
+    /// cannot start.
     func launch(_ arguments: [String], logPath: String?) async throws -> ChildProcess {
         try await withCheckedThrowingContinuation { continuation in
             jobs.withLock {
@@ -83,12 +84,20 @@ final class Launcher: Sendable {
             return copy
         }
         defer { for source in sources { close(source) } }
+        // Opened here, so that a log that cannot be opened is named in the error (a file action's failure
+        // reads as the program's own).
+        let log = logPath ?? "/dev/null"
+        let output = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard output >= 0 else {
+            throw ComputeError("Cannot open \(log) for the output of \(arguments[0]): \(String(cString: strerror(errno)))")
+        }
+        defer { close(output) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath ?? "/dev/null", O_WRONLY | O_APPEND | O_CREAT, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_adddup2(&actions, output, 1)
+        posix_spawn_file_actions_adddup2(&actions, output, 2)
         for (index, source) in sources.enumerated() { posix_spawn_file_actions_adddup2(&actions, source, 3 + Int32(index)) }
         guard let closeFrom = addCloseFrom, closeFrom(&actions, 3 + Int32(sockets.count)) == 0 else {
             throw ComputeError("This C library cannot close descriptors in a child (glibc 2.34 can).")
@@ -122,9 +131,11 @@ final class Launcher: Sendable {
         let spawned = pid
         let reaper = Thread {
             var status: Int32 = 0
-            while waitpid(spawned, &status, 0) < 0 && errno == EINTR {}
-            // The exit code, or the signal that ended it (as Foundation reports it).
-            child.exited(status: status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f)
+            var reaped: pid_t
+            repeat { reaped = waitpid(spawned, &status, 0) } while reaped < 0 && errno == EINTR
+            // The exit code, or the signal that ended it (as Foundation reports it); -1 if it could not be
+            // waited for (never a success).
+            child.exited(status: reaped < 0 ? -1 : status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f)
         }
         reaper.name = "kiln-reaper-\(spawned)"
         reaper.start()

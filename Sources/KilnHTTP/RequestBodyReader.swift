@@ -8,13 +8,15 @@ import NIOCore
 public enum RequestBodyReader {
     /// The limit for ordinary API calls: 1 MiB.
     public static let defaultLimit = 1 << 20
-    /// The most a body's `Content-Length` reserves before its bytes arrive: 1 MiB.
+    /// The most a body's `Content-Length` reserves for a body that comes in chunks, before the rest of its
+    /// bytes arrive: 1 MiB.
     static let reservedAtMost = 1 << 20
 
     /// The whole body, or `nil` when it was larger than `limit` (and has been drained). A body that comes
     /// in one buffer (one `EventLoopResponder` collected) is returned as it is, without a copy; one in chunks
     /// is copied once, into a buffer sized by `Content-Length` when it is given (up to `reservedAtMost` before
-    /// the bytes arrive, so a header alone holds no more than that).
+    /// the bytes arrive). The buffer may share its storage with NIO's read buffer: a caller copies out what
+    /// it keeps.
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer? {
         let declared = request.headers[.contentLength].flatMap(Int.init) ?? 0
         var collected = ByteBuffer()

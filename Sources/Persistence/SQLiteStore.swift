@@ -108,9 +108,9 @@ final class SQLiteConnectionPool: Sendable {
     /// 26–40 ms, against 21–25 ms and 4 ms with it, as with the actor this pool replaced (its hops made the
     /// same yields), for the same req/s. On an event loop (get-status) the yield costs nothing measurable.
     ///
-    /// A write does not yield (`yieldingFirst: false`): it has waited its turn at the writer lock, first in
-    /// first out, and on Swift's global executor a yield costs a change of thread (Dispatch wakes another
-    /// worker for the task put back on its queue, while this one goes to sleep).
+    /// A write does not yield (`yieldingFirst: false`): it takes the writer lock first, which serves its
+    /// waiters first in, first out; and on Swift's global executor a yield costs a change of thread (Dispatch
+    /// wakes another worker for the task put back on its queue, while this one goes to sleep).
     func withConnection<T: Sendable>(
         yieldingFirst: Bool = true, _ body: @Sendable (SQLiteSession) async throws -> T
     ) async throws -> T {

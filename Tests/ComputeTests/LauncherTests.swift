@@ -32,6 +32,11 @@ import Testing
         await #expect(throws: ComputeError.self) {
             try await Launcher.shared.launch(["/nonexistent/kiln-command"], logPath: nil)
         }
+        let unopenable = "/nonexistent/kiln-logs/command.log"
+        let error = await #expect(throws: ComputeError.self) {
+            try await Launcher.shared.launch(["/bin/true"], logPath: unopenable)
+        }
+        #expect(error?.description.contains(unopenable) == true)
     }
 
     @Test func aChildGetsTheSocketsAtThreeAndNoOtherOfKilnsDescriptors() async throws {

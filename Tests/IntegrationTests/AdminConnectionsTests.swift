@@ -46,13 +46,19 @@ import Testing
             let postmaster = try #require(pidFile.split(separator: "\n").first.flatMap { Int32($0) })
             let connections = AdminConnections(configuration: fixture.configuration, timeLimit: .milliseconds(500))
             kill(postmaster, SIGSTOP)
+            var stopped = true
+            defer { if stopped { kill(postmaster, SIGCONT) } }
             let start = ContinuousClock.now
             await #expect(throws: ComputeError.self) { try await connections.loginSecret(port: spec.port, role: "kiln_system") }
             let waited = ContinuousClock.now - start
             kill(postmaster, SIGCONT)
+            stopped = false
             #expect(waited >= .milliseconds(500) && waited < .seconds(5), "it failed after \(waited), not at the time limit")
-            #expect(try await connections.loginSecret(port: spec.port, role: "nobody") == nil)
             await connections.closeAll()
+            // The postmaster first serves the connection given up on; the next login has the default limit.
+            let after = AdminConnections(configuration: fixture.configuration)
+            #expect(try await after.loginSecret(port: spec.port, role: "nobody") == nil)
+            await after.closeAll()
         }
     }
 }

@@ -66,8 +66,8 @@ struct EventLoopResponderStateMachine {
     enum State {
         /// No request of this handler's own under way.
         case idle
-        /// Collecting the body of a request this handler answers.
-        case reading(HTTPRequest, ByteBuffer, Place)
+        /// Collecting the body of a request this handler answers; `declared` is its `Content-Length` (0 for none).
+        case reading(HTTPRequest, ByteBuffer, Place, declared: Int)
         /// The request's answer is being made and written.
         case responding
     }
@@ -123,7 +123,7 @@ struct EventLoopResponderStateMachine {
         case .responding:
             queued.append(part)
             return .none
-        case .reading(let head, var body, let place):
+        case .reading(let head, var body, let place, let declared):
             switch part {
             case .head:
                 // The decoder ends a request before the next one starts; keep it for after this one.
@@ -131,8 +131,12 @@ struct EventLoopResponderStateMachine {
                 return .none
             case .body(let bytes):
                 state = .idle // the state lets go of `body`, so that appending to it copies nothing
+                // Room for the whole body it declares (within the place's limit) once its bytes begin, so
+                // that it is not copied as it grows, and a head alone holds nothing (a client may declare
+                // more than it sends; it then never gets an answer).
+                if body.capacity == 0 { body.reserveCapacity(declared) }
                 body.writeImmutableBuffer(bytes)
-                state = .reading(head, body, place)
+                state = .reading(head, body, place, declared: declared)
                 return .none
             case .end:
                 state = .responding
@@ -141,11 +145,7 @@ struct EventLoopResponderStateMachine {
         case .idle:
             if case .head(let head) = part {
                 if forwarded == 0, let (place, length) = Self.place(for: head) {
-                    // Room for the whole body it declares, within the place's limit, so that it is not copied
-                    // as it grows (a client may declare more than it sends; it then never gets an answer).
-                    var body = ByteBuffer()
-                    body.reserveCapacity(length)
-                    state = .reading(head, body, place)
+                    state = .reading(head, ByteBuffer(), place, declared: length)
                     return .none
                 }
                 forwarded += 1

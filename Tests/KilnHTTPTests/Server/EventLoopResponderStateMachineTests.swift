@@ -110,13 +110,19 @@ import Testing
         #expect(place == .globalExecutor)
     }
 
-    /// The body is gathered in one buffer of the size it declares: an import of 100,000 bytes is not copied
-    /// as it grows past a GET's limit of 64 KiB.
-    @Test func theBodyHasRoomForAllItDeclares() {
+    /// The body is gathered in one buffer of the size it declares, made when its first bytes come (a head
+    /// alone holds nothing): an import of 100,000 bytes is not copied as it grows past a GET's limit of 64 KiB.
+    @Test func theBodyHasRoomForAllItDeclaresOnceItBegins() {
         var machine = Machine()
         let head = Self.head(.post, "/api/2.0/workspace/import", [.authorization: "Bearer d", .contentLength: "100000"])
         #expect(Self.isNone(machine.read(head)))
-        guard case .reading(_, let body, .globalExecutor) = machine.state else {
+        guard case .reading(_, let empty, .globalExecutor, declared: 100_000) = machine.state else {
+            Issue.record("the body is not being read here")
+            return
+        }
+        #expect(empty.capacity == 0)
+        #expect(Self.isNone(machine.read(.body(ByteBuffer(string: "{")))))
+        guard case .reading(_, let body, _, _) = machine.state else {
             Issue.record("the body is not being read here")
             return
         }
