@@ -10,10 +10,10 @@ import NIOCore
 /// `multipart/form-data` for `workspace/import`. Body values win over query values.
 public struct APIParameters: Sendable {
     var values: [String: JSONTree]
-    /// The file part of a multipart body (`content`), byte-exact.
-    var uploadedFile: [UInt8]?
+    /// The file part of a multipart body (`content`), byte-exact: a slice of the body.
+    var uploadedFile: ByteBuffer?
 
-    init(values: [String: JSONTree], uploadedFile: [UInt8]? = nil) {
+    init(values: [String: JSONTree], uploadedFile: ByteBuffer? = nil) {
         self.values = values
         self.uploadedFile = uploadedFile
     }
@@ -38,12 +38,12 @@ public struct APIParameters: Sendable {
         if let contentType = request.headers[.contentType],
             let boundary = MultipartForm.boundary(fromContentType: contentType)
         {
-            let form = try MultipartForm(body: Array(body.readableBytesView), boundary: boundary)
+            let form = try MultipartForm(body: body, boundary: boundary)
             for part in form.parts {
                 if part.filename != nil || part.name == "content" {
                     if part.name == "content" { parameters.uploadedFile = part.data }
                 } else {
-                    parameters.values[part.name] = .string(String(decoding: part.data, as: UTF8.self))
+                    parameters.values[part.name] = .string(String(buffer: part.data))
                 }
             }
             return parameters

@@ -1,12 +1,14 @@
 import Foundation
 import KilnCore
+import NIOCore
 
 /// A `multipart/form-data` body split into its parts (RFC 7578), byte-exact for file parts.
 struct MultipartForm {
     struct Part {
         var name: String
         var filename: String?
-        var data: [UInt8]
+        /// The part's bytes: a slice of the body, not a copy.
+        var data: ByteBuffer
     }
 
     var parts: [Part]
@@ -23,25 +25,34 @@ struct MultipartForm {
         return nil
     }
 
-    init(body: [UInt8], boundary: String) throws(KilnError) {
+    /// Splits `body`, found by the positions of its delimiters; each part's data is a slice of `body`.
+    init(body: ByteBuffer, boundary: String) throws(KilnError) {
         let delimiter = Array("--\(boundary)".utf8)
         let malformed = KilnError(.malformedRequest, "The multipart/form-data body is malformed.")
-        guard var position = Self.find(delimiter, in: body, from: 0) else { throw malformed }
-        var parts: [Part] = []
-        while true {
-            position += delimiter.count
-            if body[position...].starts(with: Array("--".utf8)) { break } // closing delimiter
-            guard body[position...].starts(with: Array("\r\n".utf8)) else { throw malformed }
-            position += 2
-            guard let headerEnd = Self.find(Array("\r\n\r\n".utf8), in: body, from: position) else { throw malformed }
-            let headerText = String(decoding: body[position..<headerEnd], as: UTF8.self)
-            let contentStart = headerEnd + 4
-            guard let next = Self.find(Array("\r\n".utf8) + delimiter, in: body, from: contentStart) else { throw malformed }
-            guard let (name, filename) = Self.disposition(headerText) else { throw malformed }
-            parts.append(Part(name: name, filename: filename, data: Array(body[contentStart..<next])))
-            position = next + 2
+        // Each part as its name, file name and the range of its bytes in the body.
+        let found = body.withUnsafeReadableBytes { bytes -> [(String, String?, Range<Int>)]? in
+            guard var position = Self.find(delimiter, in: bytes, from: 0) else { return nil }
+            var parts: [(String, String?, Range<Int>)] = []
+            while true {
+                position += delimiter.count
+                if bytes[position...].starts(with: Array("--".utf8)) { break } // closing delimiter
+                guard bytes[position...].starts(with: Array("\r\n".utf8)) else { return nil }
+                position += 2
+                guard let headerEnd = Self.find(Array("\r\n\r\n".utf8), in: bytes, from: position) else { return nil }
+                let headerText = String(decoding: bytes[position..<headerEnd], as: UTF8.self)
+                let contentStart = headerEnd + 4
+                guard let next = Self.find(Array("\r\n".utf8) + delimiter, in: bytes, from: contentStart),
+                    let (name, filename) = Self.disposition(headerText)
+                else { return nil }
+                parts.append((name, filename, contentStart..<next))
+                position = next + 2
+            }
+            return parts
         }
-        self.parts = parts
+        guard let found else { throw malformed }
+        parts = found.map { name, filename, range in
+            Part(name: name, filename: filename, data: body.getSlice(at: body.readerIndex + range.lowerBound, length: range.count)!)
+        }
     }
 
     private static func disposition(_ headers: String) -> (String, String?)? {
@@ -74,7 +85,8 @@ struct MultipartForm {
         return text[first...last]
     }
 
-    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+    /// The offset of the first `needle` in `haystack` at or after `start`.
+    private static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from start: Int) -> Int? {
         guard let first = needle.first, needle.count <= haystack.count else { return nil }
         var index = start
         let last = haystack.count - needle.count

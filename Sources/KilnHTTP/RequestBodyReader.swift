@@ -8,35 +8,17 @@ import NIOCore
 public enum RequestBodyReader {
     /// The limit for ordinary API calls: 1 MiB.
     public static let defaultLimit = 1 << 20
-    /// The most a body's `Content-Length` reserves for a body that comes in chunks, before the rest of its
-    /// bytes arrive: 1 MiB.
-    static let reservedAtMost = 1 << 20
 
-    /// The whole body, or `nil` when it was larger than `limit` (and has been drained). A body that comes
-    /// in one buffer (one `EventLoopResponder` collected) is returned as it is, without a copy; one in chunks
-    /// is copied once, into a buffer sized by `Content-Length` when it is given (up to `reservedAtMost` before
-    /// the bytes arrive). The buffer may share its storage with NIO's read buffer: a caller copies out what
-    /// it keeps.
+    /// The whole body, or `nil` when it was larger than `limit` (and has been drained). Gathered by
+    /// `BodyCollector`: a body that comes in one buffer (one `EventLoopResponder` collected) is returned as it
+    /// is, without a copy; one in chunks is copied once, into a buffer sized by `Content-Length`. The buffer may
+    /// share its storage with NIO's read buffer: a caller copies out what it keeps.
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer? {
-        let declared = request.headers[.contentLength].flatMap(Int.init) ?? 0
-        var collected = ByteBuffer()
-        var overflowed = false
-        for try await chunk in request.body {
-            if overflowed { continue }
-            if collected.readableBytes + chunk.readableBytes > limit {
-                overflowed = true
-                collected = ByteBuffer()
-                continue
-            }
-            if collected.readableBytes == 0 {
-                collected = chunk
-                continue
-            }
-            let room = max(chunk.readableBytes, min(declared, limit, reservedAtMost) - collected.readableBytes)
-            collected.reserveCapacity(minimumWritableBytes: room)
-            collected.writeImmutableBuffer(chunk)
+        var collector = BodyCollector(declaredLength: request.headers[.contentLength].flatMap(Int.init) ?? 0, limit: limit)
+        for try await part in request.body {
+            _ = collector.append(part) // over the limit, the rest is read and dropped
         }
-        return overflowed ? nil : collected
+        return collector.overflowed ? nil : collector.body
     }
 
     /// The body as a JSON object (`{}` when empty). Throws `REQUEST_ENTITY_TOO_LARGE` (or `tooLarge`) over

@@ -107,7 +107,7 @@ public struct WorkspaceController: Sendable {
     static func importRequest(from parameters: APIParameters) throws(KilnError) -> ImportRequest {
         let content: Data
         if let uploaded = parameters.uploadedFile {
-            content = Data(uploaded)
+            content = Data(uploaded.readableBytesView)
         } else if let encoded = try parameters.string("content") {
             guard let decoded = Data(base64Encoded: encoded) else {
                 throw KilnError.invalidParameter("The content is not valid base64.")

@@ -38,6 +38,14 @@ struct EventLoopResponderStateMachine {
         case eventLoop
         /// In a task on Swift's global executor, with the whole body collected on the loop (an import).
         case globalExecutor
+
+        /// The most body a request answered here may have.
+        var bodyLimit: Int {
+            switch self {
+            case .eventLoop: EventLoopResponderStateMachine.bodyLimit
+            case .globalExecutor: EventLoopResponderStateMachine.collectedBodyLimit
+            }
+        }
     }
 
     /// The routes, with their method, whose requests are answered on Swift's global executor once their body is
@@ -66,8 +74,9 @@ struct EventLoopResponderStateMachine {
     enum State {
         /// No request of this handler's own under way.
         case idle
-        /// Collecting the body of a request this handler answers; `declared` is its `Content-Length` (0 for none).
-        case reading(HTTPRequest, ByteBuffer, Place, declared: Int)
+        /// Collecting the body of a request this handler answers (within its place's limit: its
+        /// `Content-Length` is, and the decoder holds the body to that).
+        case reading(HTTPRequest, BodyCollector, Place)
         /// The request's answer is being made and written.
         case responding
     }
@@ -104,8 +113,8 @@ struct EventLoopResponderStateMachine {
         let route = route(of: target)
         let credentials = fields[.authorization]
         let basic = credentials.map { $0.prefix(6).lowercased() == "basic " } ?? false
-        if head.method == .get, hotPaths.contains(route), !basic, length <= bodyLimit { return (.eventLoop, length) }
-        if collectedRoutes.contains(Route(head.method, route)), credentials != nil, length <= collectedBodyLimit {
+        if head.method == .get, hotPaths.contains(route), !basic, length <= Place.eventLoop.bodyLimit { return (.eventLoop, length) }
+        if collectedRoutes.contains(Route(head.method, route)), credentials != nil, length <= Place.globalExecutor.bodyLimit {
             return (.globalExecutor, length)
         }
         return nil
@@ -123,7 +132,7 @@ struct EventLoopResponderStateMachine {
         case .responding:
             queued.append(part)
             return .none
-        case .reading(let head, var body, let place, let declared):
+        case .reading(let head, var body, let place):
             switch part {
             case .head:
                 // The decoder ends a request before the next one starts; keep it for after this one.
@@ -131,21 +140,19 @@ struct EventLoopResponderStateMachine {
                 return .none
             case .body(let bytes):
                 state = .idle // the state lets go of `body`, so that appending to it copies nothing
-                // Room for the whole body it declares (within the place's limit) once its bytes begin, so
-                // that it is not copied as it grows, and a head alone holds nothing (a client may declare
-                // more than it sends; it then never gets an answer).
-                if body.capacity == 0 { body.reserveCapacity(declared) }
-                body.writeImmutableBuffer(bytes)
-                state = .reading(head, body, place, declared: declared)
+                // Within the limit: NIO's decoder gives no more bytes than the head declares, which `place(for:)`
+                // held to the place's limit.
+                _ = body.append(bytes)
+                state = .reading(head, body, place)
                 return .none
             case .end:
                 state = .responding
-                return .respond(head, body, place)
+                return .respond(head, body.body, place)
             }
         case .idle:
             if case .head(let head) = part {
                 if forwarded == 0, let (place, length) = Self.place(for: head) {
-                    state = .reading(head, ByteBuffer(), place, declared: length)
+                    state = .reading(head, BodyCollector(declaredLength: length, limit: place.bodyLimit), place)
                     return .none
                 }
                 forwarded += 1
