@@ -129,13 +129,20 @@ final class Launcher: Sendable {
         guard result == 0 else { throw ComputeError("Cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
         let child = ChildProcess(pid: pid)
         let spawned = pid
+        // The reaper waits for the child's end without reaping it (WNOWAIT), records the end, and only then
+        // reaps it: until then its pid stays taken, so `ChildProcess.signal`, which checks for the end under
+        // the same lock, never signals a process that took the pid over.
         let reaper = Thread {
-            var status: Int32 = 0
-            var reaped: pid_t
-            repeat { reaped = waitpid(spawned, &status, 0) } while reaped < 0 && errno == EINTR
+            var info = siginfo_t()
+            var waited: Int32
+            repeat { waited = waitid(P_PID, id_t(spawned), &info, WEXITED | WNOWAIT) } while waited < 0 && errno == EINTR
             // The exit code, or the signal that ended it (as Foundation reports it); -1 if it could not be
             // waited for (never a success).
-            child.exited(status: reaped < 0 ? -1 : status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f)
+            let status = waited < 0 ? -1 : info._sifields._sigchld.si_status
+            child.exited(status: status) {
+                var reaped: pid_t
+                repeat { reaped = waitpid(spawned, nil, 0) } while reaped < 0 && errno == EINTR
+            }
         }
         reaper.name = "kiln-reaper-\(spawned)"
         reaper.start()
@@ -173,12 +180,14 @@ final class ChildProcess: Sendable {
 
     var hasExited: Bool { state.withLock { $0.status != nil } }
 
-    fileprivate func exited(status: Int32) {
+    /// Records the end of the process, then runs `reap` (which frees its pid), then wakes its waiters.
+    fileprivate func exited(status: Int32, reap: () -> Void) {
         let (waiters, cancellable) = state.withLock { state in
             state.status = status
             defer { (state.waiters, state.cancellable) = ([], [:]) }
             return (state.waiters, state.cancellable.values)
         }
+        reap()
         for waiter in waiters { waiter.resume(returning: status) }
         for waiter in cancellable { waiter.resume() }
     }
@@ -215,9 +224,14 @@ final class ChildProcess: Sendable {
         }
     }
 
+    /// Sends `signal` to the process unless it has ended. The check and the signal are made under the lock
+    /// that records the end, and the launcher reaps the process only after that record, so the pid is still
+    /// this process's (running, or a zombie) when the signal is sent.
     func signal(_ signal: Int32) {
-        guard !hasExited else { return }
-        kill(pid, signal)
+        state.withLock { state in
+            guard state.status == nil else { return }
+            kill(pid, signal)
+        }
     }
 
     /// Sends `signals` at once, then each of `escalation` after its delay (counted from the one before)

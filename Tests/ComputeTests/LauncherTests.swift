@@ -64,5 +64,9 @@ import Testing
         let killed = try await Launcher.shared.launch(["/bin/sleep", "30"], logPath: "/dev/null", sockets: [])
         await killed.stop([SIGTERM], escalation: [])
         #expect(await killed.waitForExit() == SIGTERM)
+        // Reaped once its end is told: no zombie keeps the pid (ESRCH, unless another process took it since).
+        for child in [failing, killed] {
+            #expect(kill(child.pid, 0) == -1 && errno == ESRCH)
+        }
     }
 }
