@@ -19,13 +19,11 @@ struct ProxySession {
 
     func run() async {
         let channel = client.channel
-        let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(server.configuration.handshakeTimeout.nanoseconds)) {
-            channel.close(promise: nil) // slow or silent clients do not hold a connection
-        }
+        let deadline = HandshakeDeadline(client: channel, timeout: server.configuration.handshakeTimeout)
         server.metrics.accepted.increment()
         await withTaskCancellationHandler {
             do {
-                try await handshake(timeout: timeout)
+                try await handshake(deadline: deadline)
             } catch let refusal as ProxyRefusal {
                 server.metrics.refused.increment()
                 await fail(.fatal(refusal.code, refusal.message))
@@ -44,13 +42,13 @@ struct ProxySession {
                     await fail(.fatal("08006", "Kiln could not connect to the endpoint; see the Kiln log."))
                 }
             }
-            timeout.cancel()
+            deadline.finish()
         } onCancel: {
             channel.close(promise: nil)
         }
     }
 
-    private func handshake(timeout: Scheduled<Void>) async throws {
+    private func handshake(deadline: HandshakeDeadline) async throws {
         let channel = client.channel
         var machine = HandshakeStateMachine(
             listenerRoute: client.route, tlsAvailable: client.sslContext != nil,
@@ -73,7 +71,7 @@ struct ProxySession {
             case .askForPassword:
                 try await write(.authentication(.cleartextPassword))
             case .authenticate(let login, let parameters):
-                try await connect(login, parameters: parameters, timeout: timeout)
+                try await connect(login, parameters: parameters, deadline: deadline)
                 return
             case .fail(let fields):
                 server.metrics.refused.increment()
@@ -87,7 +85,7 @@ struct ProxySession {
     }
 
     /// Asks the directory, then splices the client to its endpoint's postgres.
-    private func connect(_ login: ProxyLogin, parameters: StartupParameters, timeout: Scheduled<Void>) async throws {
+    private func connect(_ login: ProxyLogin, parameters: StartupParameters, deadline: HandshakeDeadline) async throws {
         let channel = client.channel
         let started = ContinuousClock.now
         var login = login
@@ -109,7 +107,7 @@ struct ProxySession {
         let served = target.servedBy ?? login.endpoint
         await server.activity.connected(served)
         do {
-            try await splice(login, target: target, parameters: parameters, timeout: timeout)
+            try await splice(login, target: target, parameters: parameters, deadline: deadline)
         } catch {
             await server.activity.disconnected(served, idleTimeout: target.idleTimeout)
             throw error
@@ -118,7 +116,7 @@ struct ProxySession {
     }
 
     /// Connects to postgres, relays its startup, then copies bytes both ways until either side closes.
-    private func splice(_ login: ProxyLogin, target: ProxyTarget, parameters: StartupParameters, timeout: Scheduled<Void>) async throws {
+    private func splice(_ login: ProxyLogin, target: ProxyTarget, parameters: StartupParameters, deadline: HandshakeDeadline) async throws {
         let channel = client.channel
         let (backendMessages, continuation) = AsyncThrowingStream<BackendMessage, any Error>.makeStream()
         let backend = try await ClientBootstrap(group: channel.eventLoop)
@@ -132,6 +130,7 @@ struct ProxySession {
         let proxyKey: CancelKey?
         let ready: BackendMessage
         do {
+            try deadline.backendStarts(backend)
             guard
                 case .spliced(let key, let readyForQuery) = try await relayStartup(
                     parameters, backend: backend, messages: backendMessages,
@@ -144,9 +143,9 @@ struct ProxySession {
             (proxyKey, ready) = (key, readyForQuery)
         } catch {
             try? await backend.close()
-            throw error
+            throw deadline.hasPassed ? deadline.timedOut : error
         }
-        timeout.cancel()
+        deadline.finish()
         // Counted before the client hears it is ready: from then on it may look at the metrics.
         server.metrics.active.increment()
         do {

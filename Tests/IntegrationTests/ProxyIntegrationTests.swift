@@ -47,7 +47,9 @@ import Testing
 
     /// Runs `body` with a proxy listening on a port of its own for endpoint `ep-test`, whose postgres
     /// is not running yet.
-    func withProxy(_ body: (Directory, PostgresConnection.Configuration) async throws -> Void) async throws {
+    func withProxy(
+        handshakeTimeout: Duration = .seconds(10), _ body: (Directory, PostgresConnection.Configuration) async throws -> Void
+    ) async throws {
         let root = NSTemporaryDirectory() + "kiln-proxy-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         chmod(root, 0o755)
@@ -62,7 +64,7 @@ import Testing
         let supervisor = ComputeSupervisor(configuration: configuration, logger: Logger(label: "test.compute"))
         let directory = Directory(supervisor: supervisor, spec: spec)
         let proxy = try ProxyServer(
-            configuration: ProxyConfiguration(host: "127.0.0.1", sharedPort: nil, tls: nil),
+            configuration: ProxyConfiguration(host: "127.0.0.1", sharedPort: nil, tls: nil, handshakeTimeout: handshakeTimeout),
             directory: directory, logger: Logger(label: "test.proxy"))
         let port = Self.freeTCPPort()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -129,6 +131,31 @@ import Testing
             #expect(directory.wakes.withLock { $0 } == 0)
             let user = try await Self.currentUser(client)
             #expect(user == "kiln_system")
+        }
+    }
+
+    /// A compute whose postmaster takes connections but never answers them (stopped): the client gets an
+    /// `ErrorResponse` (08006) once the handshake time has passed, not a connection that hangs until its own
+    /// timeout; once the postmaster goes on, logins work again.
+    @Test(.timeLimit(.minutes(1))) func aLoginToAComputeThatNeverStartsTheSessionFailsAtTheHandshakeTimeout() async throws {
+        try await withProxy(handshakeTimeout: .seconds(1)) { directory, client in
+            // A connection held open keeps the endpoint from suspending while the test runs.
+            let logger = Logger(label: "test.client")
+            let held = try await PostgresConnection.connect(configuration: client, id: 1, logger: logger)
+            let pidFile = try String(contentsOfFile: directory.spec.dataDirectory + "/postmaster.pid", encoding: .utf8)
+            let postmaster = try #require(pidFile.split(separator: "\n").first.flatMap { Int32($0) })
+            kill(postmaster, SIGSTOP)
+            var stopped = true
+            defer { if stopped { kill(postmaster, SIGCONT) } }
+            let start = ContinuousClock.now
+            let error = await #expect(throws: PSQLError.self) { try await Self.currentUser(client) }
+            let waited = ContinuousClock.now - start
+            kill(postmaster, SIGCONT)
+            stopped = false
+            #expect(error?.serverInfo?[.sqlState] == "08006")
+            #expect(waited >= .seconds(1) && waited < .seconds(5), "it failed after \(waited), not at the handshake timeout")
+            #expect(try await Self.currentUser(client) == "kiln_system")
+            try await held.close()
         }
     }
 }
