@@ -9,9 +9,9 @@ struct Credentials {
     var password: String?
 
     init(header: String) throws(KilnError) {
-        let parts = header.split(separator: " ", maxSplits: 1)
+        let parts = header.utf8.split(separator: UInt8(ascii: " "), maxSplits: 1).map(Substring.init)
         guard parts.count == 2 else { throw KilnError(.unauthenticated, "Malformed Authorization header.") }
-        let value = Self.trimmed(parts[1])
+        let value = String(OptionalWhitespace.trimmed(parts[1]))
         switch parts[0].lowercased() {
         case "bearer":
             guard !value.isEmpty else { throw KilnError(.unauthenticated, "Invalid access token.") }
@@ -25,13 +25,6 @@ struct Credentials {
         default:
             throw KilnError(.unauthenticated, "Unsupported authorization scheme '\(parts[0])'; use Bearer or Basic.")
         }
-    }
-
-    /// `text` without the spaces and tabs around it: HTTP's optional whitespace (RFC 9110 §5.6.3).
-    private static func trimmed(_ text: Substring) -> String {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }
-        return String(text[first...last])
     }
 }
 

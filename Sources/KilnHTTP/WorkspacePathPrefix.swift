@@ -30,8 +30,8 @@ enum DeploymentPrefix {
         let target = Substring(target)
         guard target.hasPrefix("/w/") else { return nil }
         let rest = target.dropFirst(3)
-        let name = rest.prefix { $0 != "/" && $0 != "?" }
-        guard !name.isEmpty else { return nil }
-        return (name, rest.dropFirst(name.count))
+        let end = rest.utf8.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex
+        guard end != rest.startIndex else { return nil }
+        return (rest[..<end], rest[end...])
     }
 }

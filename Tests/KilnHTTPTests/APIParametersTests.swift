@@ -14,6 +14,10 @@ import Testing
         #expect(query["flag"] == "")
         #expect(query["twice"] == "2")
         #expect(query["missing"] == nil)
+        // `&` and `=` are bytes of the query: a combining mark after one does not hide it.
+        let marked = QueryParameters("a=1&\u{301}b=\u{301}2")
+        #expect(marked["a"] == "1")
+        #expect(marked["\u{301}b"] == "\u{301}2")
     }
 
     @Test func queryDecodingKeepsWhatIsNotAnEscape() {

@@ -30,5 +30,17 @@ import WorkspaceFiles
         #expect(try WorkspacePath("/.hidden").fileExtension == nil)
         #expect(try WorkspacePath("/a").parent.isRoot)
         #expect(try WorkspacePath("/a/b/c").lineage.map(\.value) == ["/a", "/a/b", "/a/b/c"])
+        #expect(try WorkspacePath("/ü/日本.py").removingExtension.value == "/ü/日本")
+    }
+
+    /// A slash is a slash even when a combining mark follows it (as `Character`s the two are one grapheme):
+    /// components are split at the byte, as clients and the store see the path.
+    @Test func aCombiningMarkAfterASlashDoesNotHideIt() throws {
+        let path = try WorkspacePath("/a/\u{301}b.\u{301}py")
+        #expect(path.parent.value == "/a")
+        #expect(path.name == "\u{301}b.\u{301}py")
+        #expect(path.fileExtension == "\u{301}py")
+        #expect(path.lineage.map(\.value) == ["/a", "/a/\u{301}b.\u{301}py"])
+        #expect(throws: KilnError.self) { try WorkspacePath("/a/\u{301}/..") }
     }
 }
