@@ -1,19 +1,24 @@
-import Synchronization
+public import Synchronization
 
 /// Resources lent to one holder at a time each, first come, first served: a task that finds none free waits,
 /// and one given back goes straight to the task that has waited longest.
 ///
 /// Its state is under a `Mutex`, not an actor's: taking a free resource and giving it back are a few
 /// instructions on the caller's thread, with no hop to another executor and back. `AsyncLock` is a pool of
-/// one; SQLite's connections are another.
+/// one; SQLite's connections are another. `take` and `giveBack` are `@inlinable`, so that each module
+/// compiles them for its own resource (unspecialised, they looked up generic metadata on every call).
 public final class FairPool<Resource: Sendable>: Sendable {
-    private struct State {
-        var free: [Resource]
+    @usableFromInline struct State {
+        @usableFromInline var free: [Resource]
         /// Nonempty only while nothing is free.
-        var waiters: [CheckedContinuation<Resource, Never>] = []
+        @usableFromInline var waiters: [CheckedContinuation<Resource, Never>] = []
+
+        init(free: [Resource]) {
+            self.free = free
+        }
     }
 
-    private let state: Mutex<State>
+    @usableFromInline let state: Mutex<State>
 
     public init(_ resources: [Resource]) {
         state = Mutex(State(free: resources))
@@ -21,7 +26,7 @@ public final class FairPool<Resource: Sendable>: Sendable {
 
     /// A free resource, once one is (after the tasks that waited before this call). A cancelled task still
     /// waits for its turn.
-    public func take() async -> Resource {
+    @inlinable public func take() async -> Resource {
         if let resource = state.withLock({ $0.free.popLast() }) { return resource }
         return await withCheckedContinuation { waiter in
             let free = state.withLock { state -> Resource? in
@@ -34,7 +39,7 @@ public final class FairPool<Resource: Sendable>: Sendable {
     }
 
     /// Gives `resource` back: to the task that has waited longest, or to the free ones.
-    public func giveBack(_ resource: Resource) {
+    @inlinable public func giveBack(_ resource: Resource) {
         let waiter = state.withLock { state -> CheckedContinuation<Resource, Never>? in
             if state.waiters.isEmpty {
                 state.free.append(resource)

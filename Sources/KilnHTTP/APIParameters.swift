@@ -35,7 +35,7 @@ public struct APIParameters: Sendable {
             throw tooLarge ?? KilnError(.requestEntityTooLarge, "The request body is larger than \(bodyLimit) bytes.")
         }
         guard body.readableBytes > 0 else { return parameters }
-        if let contentType = request.headers[.contentType],
+        if let contentType = request.headers.value(.contentType),
             let boundary = MultipartForm.boundary(fromContentType: contentType)
         {
             let form = try MultipartForm(body: body, boundary: boundary)

@@ -20,7 +20,7 @@ public struct AccountAuthentication: RouterMiddleware {
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let header = request.headers[.authorization] else { return try await next(request, context) }
+        guard let header = request.headers.value(.authorization) else { return try await next(request, context) }
         let accountID = try context.parameters.require("account_id")
         let credentials = try Credentials(header: header)
         var context = context

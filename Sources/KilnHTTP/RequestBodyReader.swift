@@ -14,7 +14,7 @@ public enum RequestBodyReader {
     /// is, without a copy; one in chunks is copied once, into a buffer sized by `Content-Length`. The buffer may
     /// share its storage with NIO's read buffer: a caller copies out what it keeps.
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer? {
-        var collector = BodyCollector(declaredLength: request.headers[.contentLength].flatMap(Int.init) ?? 0, limit: limit)
+        var collector = BodyCollector(declaredLength: request.headers.value(.contentLength).flatMap(Int.init) ?? 0, limit: limit)
         for try await part in request.body {
             _ = collector.append(part) // over the limit, the rest is read and dropped
         }

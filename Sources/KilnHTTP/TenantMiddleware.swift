@@ -30,13 +30,13 @@ public struct TenantMiddleware: RouterMiddleware {
 
     private func resolve(_ request: Request) async throws -> Workspace? {
         var chosen: Workspace?
-        if let deployment = request.headers[.kilnDeployment] ?? deploymentName(fromHost: request.head.authority) {
+        if let deployment = request.headers.value(.kilnDeployment) ?? deploymentName(fromHost: request.head.authority) {
             guard let workspace = try await accounts.workspace(deploymentName: deployment) else {
                 throw KilnError(.resourceDoesNotExist, "No workspace is deployed as \(deployment).")
             }
             chosen = workspace
         }
-        if let header = request.headers[.databricksWorkspaceID] {
+        if let header = request.headers.value(.databricksWorkspaceID) {
             guard let id = Int64(header.trimmingCharacters(in: .whitespaces)) else {
                 throw KilnError.invalidParameter("X-Databricks-Workspace-Id must be a workspace id, not '\(header)'.")
             }
@@ -58,7 +58,7 @@ public struct TenantMiddleware: RouterMiddleware {
     /// `ws1` of `ws1.localhost:8080`.
     func deploymentName(fromHost host: String?) -> String? {
         guard var host = host?.lowercased() else { return nil }
-        if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") { host = String(host[..<colon]) }
+        if let colon = host.utf8.lastIndex(of: UInt8(ascii: ":")), !host.hasSuffix("]") { host = String(host[..<colon]) }
         for domain in baseDomains where host.hasSuffix("." + domain) {
             let label = host.dropLast(domain.count + 1)
             if !label.isEmpty, !label.contains(".") { return String(label) }

@@ -21,7 +21,7 @@ public struct WorkspaceAuthentication: RouterMiddleware {
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let header = request.headers[.authorization] else { return try await next(request, context) }
+        guard let header = request.headers.value(.authorization) else { return try await next(request, context) }
         guard let workspace = context.workspace else { throw KilnError(.unauthenticated, "This host serves no workspace.") }
         let credentials = try Credentials(header: header)
         var context = context

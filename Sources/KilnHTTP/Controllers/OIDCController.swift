@@ -36,7 +36,7 @@ public struct OIDCController: Sendable {
     /// `<scheme>://<host>` plus the `/w/<name>` prefix when the request came through one.
     static func baseURL(_ request: Request, scheme: String) -> String {
         let host = request.head.authority ?? "127.0.0.1"
-        let prefix = request.headers[.kilnDeployment].map { "/w/\($0)" } ?? ""
+        let prefix = request.headers.value(.kilnDeployment).map { "/w/\($0)" } ?? ""
         return "\(scheme)://\(host)\(prefix)"
     }
 
@@ -59,7 +59,7 @@ public struct OIDCController: Sendable {
         }
         var clientID: String?
         var secret: String?
-        if let header = request.headers[.authorization], let credentials = try? Credentials(header: header) {
+        if let header = request.headers.value(.authorization), let credentials = try? Credentials(header: header) {
             clientID = credentials.userName
             secret = credentials.password
         }

@@ -30,7 +30,7 @@ public struct PublicController: Sendable {
     @Sendable func hostMetadata(_ request: Request, context: KilnRequestContext) async throws -> Response {
         guard let workspace = context.workspace else { return JSONResponse.empty() }
         let base = OIDCController.baseURL(request, scheme: scheme)
-        let unified = workspace.isDefault && request.headers[.kilnDeployment] == nil
+        let unified = workspace.isDefault && !request.headers.contains(.kilnDeployment)
         return JSONResponse.ok([
             "account_id": workspace.accountID,
             "workspace_id": String(workspace.workspaceID),

@@ -103,15 +103,15 @@ struct EventLoopResponderStateMachine {
     /// none), or nil when it passes it on (see the type's comment).
     static func place(for head: HTTPRequest) -> (place: Place, bodyLength: Int)? {
         let fields = head.headerFields
-        guard let target = head.path, fields[.expect] == nil, fields[.transferEncoding] == nil else { return nil }
-        if let connection = fields[.connection], connection.lowercased().contains("close") { return nil }
+        guard let target = head.path, !fields.contains(.expect), !fields.contains(.transferEncoding) else { return nil }
+        if let connection = fields.value(.connection), connection.lowercased().contains("close") { return nil }
         var length = 0
-        if let declared = fields[.contentLength] {
+        if let declared = fields.value(.contentLength) {
             guard let bytes = Int(declared), bytes >= 0 else { return nil }
             length = bytes
         }
         let route = route(of: target)
-        let credentials = fields[.authorization]
+        let credentials = fields.value(.authorization)
         let basic = credentials.map { $0.prefix(6).lowercased() == "basic " } ?? false
         if head.method == .get, hotPaths.contains(route), !basic, length <= Place.eventLoop.bodyLimit { return (.eventLoop, length) }
         if collectedRoutes.contains(Route(head.method, route)), credentials != nil, length <= Place.globalExecutor.bodyLimit {
@@ -122,7 +122,7 @@ struct EventLoopResponderStateMachine {
 
     /// The path of a request target, without its query and its `/w/<deployment>` prefix.
     static func route(of target: String) -> Substring {
-        let path = target.prefix { $0 != "?" }
+        let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
         return DeploymentPrefix.split(path)?.remainder ?? path
     }
 
