@@ -258,6 +258,7 @@ let package = Package(
             name: "PersistenceTests",
             dependencies: [
                 "Persistence", "PersistenceTestSupport", "KilnCore", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,18 @@
+import Foundation
+import SQLiteKit
+import Testing
+@testable import Persistence
+
+/// Binds are turned into SQLite values as SQLiteKit's encoder turns them, the common types without it.
+@Suite struct SQLiteBindTests {
+    static let binds: [any Encodable & Sendable] = [
+        Int64(-7), Int64.max, "text", "", Data([0, 1, 255]), Data(), 42, String?.none, String?.some("x"), Int64?.none,
+        true, 1.5, [1, 2],
+    ]
+
+    @Test(arguments: binds.indices)
+    func aBindIsTheValueSQLiteKitsEncoderGives(index: Int) throws {
+        let bind = Self.binds[index]
+        #expect(try SQLiteSessionDatabase.sqliteData(bind) == SQLiteDataEncoder().encode(bind))
+    }
+}
