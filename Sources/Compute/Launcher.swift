@@ -129,9 +129,9 @@ final class Launcher: Sendable {
         guard result == 0 else { throw ComputeError("Cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
         let child = ChildProcess(pid: pid)
         let spawned = pid
-        // The reaper waits for the child's end without reaping it (WNOWAIT), records the end, and only then
-        // reaps it: until then its pid stays taken, so `ChildProcess.signal`, which checks for the end under
-        // the same lock, never signals a process that took the pid over.
+        // The reaper waits for the child's end without reaping it (WNOWAIT), then records the end and reaps it
+        // under the child's lock: until then its pid stays taken, so `ChildProcess.signal`, which checks for
+        // the end under the same lock, never signals a process that took the pid over.
         let reaper = Thread {
             var info = siginfo_t()
             var waited: Int32
@@ -180,14 +180,16 @@ final class ChildProcess: Sendable {
 
     var hasExited: Bool { state.withLock { $0.status != nil } }
 
-    /// Records the end of the process, then runs `reap` (which frees its pid), then wakes its waiters.
+    /// Records the end of the process and runs `reap` (which frees its pid) under the lock, so that whoever
+    /// sees the end sees the pid freed too; then wakes its waiters. `reap` does not block: the process has
+    /// already ended.
     fileprivate func exited(status: Int32, reap: () -> Void) {
         let (waiters, cancellable) = state.withLock { state in
             state.status = status
+            reap()
             defer { (state.waiters, state.cancellable) = ([], [:]) }
             return (state.waiters, state.cancellable.values)
         }
-        reap()
         for waiter in waiters { waiter.resume(returning: status) }
         for waiter in cancellable { waiter.resume() }
     }

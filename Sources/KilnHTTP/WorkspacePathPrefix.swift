@@ -14,7 +14,7 @@ public struct WorkspacePathPrefix<Responder: HTTPResponder>: HTTPResponder where
         var head = request.head
         head.headerFields[.kilnDeployment] = nil
         if let (name, remainder) = DeploymentPrefix.split(head.path ?? "/") {
-            head.path = remainder.hasPrefix("/") ? String(remainder) : "/" + remainder
+            head.path = remainder.utf8.first == UInt8(ascii: "/") ? String(remainder) : "/" + remainder
             head.headerFields[.kilnDeployment] = String(name)
         }
         return try await responder.respond(to: Request(head: head, body: request.body), context: context)
@@ -28,8 +28,8 @@ enum DeploymentPrefix {
     /// empty name. The name ends at `/` or `?`.
     static func split(_ target: some StringProtocol) -> (name: Substring, remainder: Substring)? {
         let target = Substring(target)
-        guard target.hasPrefix("/w/") else { return nil }
-        let rest = target.dropFirst(3)
+        guard target.utf8.starts(with: "/w/".utf8) else { return nil }
+        let rest = target[target.utf8.index(target.startIndex, offsetBy: 3)...]
         let end = rest.utf8.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex
         guard end != rest.startIndex else { return nil }
         return (rest[..<end], rest[end...])

@@ -36,19 +36,17 @@ final class HandshakeDeadline: Sendable {
         let timer = client.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { [self] in
             pass(client: client)
         }
-        state.withLock { state in
-            if case .finished = state.phase { timer.cancel() } else { state.timer = timer }
-        }
+        state.withLock { $0.timer = timer }
     }
 
-    /// The time is up: closes the backend connection being started, or else `client`.
+    /// The time is up: closes the backend connection being started, or else `client` (outside the lock:
+    /// a close runs the channel's handlers at once).
     private func pass(client: any Channel) {
-        let starting: (any Channel)? = state.withLock { state in
+        let closing: (any Channel)? = state.withLock { state in
             switch state.phase {
             case .client:
                 state.phase = .passed
-                client.close(promise: nil)
-                return nil
+                return client
             case .backend(let backend):
                 state.phase = .passed
                 return backend
@@ -56,7 +54,7 @@ final class HandshakeDeadline: Sendable {
                 return nil
             }
         }
-        starting?.close(promise: nil)
+        closing?.close(promise: nil)
     }
 
     /// Postgres is starting the session on `backend`; throws the client's error when the time has passed.
@@ -67,13 +65,16 @@ final class HandshakeDeadline: Sendable {
         }
     }
 
-    /// The handshake is over (in time, or ended otherwise): the deadline closes nothing from now on.
-    func finish() {
+    /// The handshake is over (in time, or ended otherwise): the deadline closes nothing from now on. False
+    /// when the time had passed first (and closed the backend or the client).
+    @discardableResult
+    func finish() -> Bool {
         state.withLock { state in
-            if case .passed = state.phase { return }
+            if case .passed = state.phase { return false }
             state.phase = .finished
             state.timer?.cancel()
             state.timer = nil
+            return true
         }
     }
 
@@ -87,6 +88,8 @@ final class HandshakeDeadline: Sendable {
 
     /// The client's error when postgres did not finish starting its session in time.
     var timedOut: ProxyRefusal {
-        ProxyRefusal("08006", "the endpoint did not start the session within \(timeout.components.seconds) s")
+        let milliseconds = timeout.nanoseconds / 1_000_000
+        let time = milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
+        return ProxyRefusal("08006", "the endpoint did not start the session within \(time)")
     }
 }

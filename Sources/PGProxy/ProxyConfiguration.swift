@@ -13,7 +13,9 @@ public struct ProxyConfiguration: Sendable {
     public var addressTLS: (@Sendable (String) throws -> TLSConfiguration)?
     /// Refuse clients that do not use TLS.
     public var requireTLS: Bool
-    /// The whole handshake (startup, TLS, password) must finish within this.
+    /// The whole handshake must finish within this: the client's part (startup, TLS, password, the
+    /// endpoint's wake), after which a client still in it is disconnected, and postgres's startup of the
+    /// session, after which the client gets an `ErrorResponse` (08006).
     public var handshakeTimeout: Duration
     /// The largest handshake message accepted.
     public var maximumMessageLength: Int

@@ -143,9 +143,17 @@ struct ProxySession {
             (proxyKey, ready) = (key, readyForQuery)
         } catch {
             try? await backend.close()
-            throw deadline.hasPassed ? deadline.timedOut : error
+            guard deadline.hasPassed else { throw error }
+            logger.warning(
+                "An endpoint took the proxy's connection but did not start the session within the handshake time",
+                metadata: ["endpoint": "\(login.endpoint)", "socket": "\(target.socketPath)"])
+            throw deadline.timedOut
         }
-        deadline.finish()
+        // The time may pass between postgres's ReadyForQuery and here; it has then closed the backend.
+        guard deadline.finish() else {
+            if let proxyKey { server.cancels.remove(proxyKey) }
+            throw deadline.timedOut
+        }
         // Counted before the client hears it is ready: from then on it may look at the metrics.
         server.metrics.active.increment()
         do {

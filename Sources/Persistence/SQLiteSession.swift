@@ -278,24 +278,29 @@ struct SQLiteSessionDatabase: SQLDatabase {
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
         let (sql, encodables) = serialize(query)
         logger.trace("Executing query", metadata: ["sql": .string(sql), "binds": .array(encodables.map { .string("\($0)") })])
-        try session.run(sql, encodables.map(Self.sqliteData), onRow)
+        var encoder: SQLiteDataEncoder? // made for the first bind that needs it
+        let binds = try encodables.map { bind in
+            if let direct = Self.directData(bind) { return direct }
+            let made = encoder ?? SQLiteDataEncoder()
+            encoder = made
+            return try made.encode(bind)
+        }
+        try session.run(sql, binds, onRow)
     }
 
-    /// The value SQLiteKit's `SQLiteDataEncoder` gives `bind`. The types Kiln binds most (integers, text,
-    /// blobs) are matched directly, with their own `sqliteData` (the encoder's first answer too): the
-    /// encoder, made with a `JSONEncoder` and asking each value whether it conforms to
-    /// `SQLiteDataConvertible`, cost 1,300 machine instructions a bind (callgrind), more than the statement
-    /// of a get-status takes to run.
-    static func sqliteData(_ bind: any Encodable) throws -> SQLiteData {
-        let direct: SQLiteData? =
-            switch bind {
-            case let value as Int64: value.sqliteData
-            case let value as String: value.sqliteData
-            case let value as Data: value.sqliteData
-            case let value as Int: value.sqliteData
-            default: nil
-            }
-        return try direct ?? SQLiteDataEncoder().encode(bind)
+    /// The value SQLiteKit's `SQLiteDataEncoder` gives `bind` when it is one of the types Kiln binds most
+    /// (integers, text, blobs), from their own `sqliteData` (the encoder's first answer too); nil for any
+    /// other, which the encoder turns into a value. The encoder, made with a `JSONEncoder` and asking each
+    /// value whether it conforms to `SQLiteDataConvertible`, cost 1,300 machine instructions a bind
+    /// (callgrind), more than the statement of a get-status takes to run.
+    static func directData(_ bind: any Encodable) -> SQLiteData? {
+        switch bind {
+        case let value as Int64: value.sqliteData
+        case let value as String: value.sqliteData
+        case let value as Data: value.sqliteData
+        case let value as Int: value.sqliteData
+        default: nil
+        }
     }
 }
 

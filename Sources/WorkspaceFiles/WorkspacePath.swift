@@ -24,7 +24,7 @@ public struct WorkspacePath: Sendable, Hashable, CustomStringConvertible {
     /// Validates and normalises a path sent by a client.
     public init(_ raw: String) throws(KilnError) {
         guard !raw.isEmpty else { throw KilnError.invalidParameter("Path must not be empty.") }
-        guard raw.hasPrefix("/") else {
+        guard raw.utf8.first == Self.slash else {
             throw KilnError.invalidParameter("Path (\(raw)) must be absolute: it must start with '/'.")
         }
         guard raw.utf8.count <= Self.maximumLength else {

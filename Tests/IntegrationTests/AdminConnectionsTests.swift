@@ -18,7 +18,12 @@ import Testing
         try await withSupervisor(fixture) { supervisor in
             try await supervisor.start(spec)
             let connections = AdminConnections(configuration: fixture.configuration, timeLimit: .milliseconds(500))
-            try await body(fixture, spec, connections)
+            do {
+                try await body(fixture, spec, connections)
+            } catch {
+                await connections.closeAll()
+                throw error
+            }
             await connections.closeAll()
         }
     }
