@@ -34,8 +34,11 @@ CELLS = {
 }
 
 
-def count(binary: str, requests: int, scratch: Path) -> dict[str, float]:
-    """Instructions per request of each cell for `binary`."""
+def count(binary: str, requests: int, scratch: Path, cells: list[str], keep: Path | None) -> dict[str, float]:
+    """Instructions per request of each of `cells` for `binary`; with `keep`, callgrind's profile of each cell is
+    kept there (as `<cell>.callgrind`, for `callgrind_annotate`)."""
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
     stripped = scratch / "kiln-nodebug"
     subprocess.run(["objcopy", "--strip-debug", binary, str(stripped)], check=True)
     data = scratch / "data"
@@ -48,7 +51,8 @@ def count(binary: str, requests: int, scratch: Path) -> dict[str, float]:
     server.stop()
     results = {}
     body = json.dumps(wb.import_body("/bench/imp64k.py", small))
-    for name, (method, target, sends, weight) in CELLS.items():
+    for name in cells:
+        method, target, sends, weight = CELLS[name]
         # A kiln of its own for each cell: one dump per run of callgrind is what it counts reliably.
         out = scratch / "callgrind.out"
         counted = wb.Server("Kiln", ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
@@ -79,9 +83,11 @@ def count(binary: str, requests: int, scratch: Path) -> dict[str, float]:
         finally:
             counted.stop()
         total = 0
-        for f in glob.glob(f"{out}.*"):
+        for f in sorted(glob.glob(f"{out}.*")):
             match = re.search(r"^summary: (\d+)", Path(f).read_text(errors="replace"), re.M)
             total += int(match.group(1)) if match else 0
+            if keep and match and int(match.group(1)) > 0:
+                shutil.copy(f, keep / f"{name.split()[0]}{Path(f).suffix}.callgrind")
             Path(f).unlink()
         Path(out).unlink(missing_ok=True)
         results[name] = total / n
@@ -93,21 +99,26 @@ def main() -> None:
     parser.add_argument("--kiln", required=True, help="the kiln binary to count")
     parser.add_argument("--before", help="an older kiln binary, counted beside it")
     parser.add_argument("--requests", type=int, default=1000, help="get-status requests counted (other cells scaled)")
+    parser.add_argument("--cells", nargs="+", choices=[cell.split()[0] for cell in CELLS], metavar="CELL",
+                        help="count only these cells (get-status, export, import, list)")
+    parser.add_argument("--keep", type=Path, help="a folder to keep each cell's callgrind profile in")
     arguments = parser.parse_args()
+    cells = [cell for cell in CELLS if not arguments.cells or cell.split()[0] in arguments.cells]
     binaries = [("Kiln", arguments.kiln)] + ([("before", arguments.before)] if arguments.before else [])
     counts = {}
     for name, binary in binaries:
         scratch = Path(tempfile.mkdtemp(prefix="kiln-instructions-"))
         scratch.chmod(0o755)
         try:
-            counts[name] = count(binary, arguments.requests, scratch)
+            counts[name] = count(binary, arguments.requests, scratch, cells,
+                                 arguments.keep / name if arguments.keep else None)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     columns = [name for name, _ in binaries]
     print("| instructions a request (callgrind, user space) | " + " | ".join(columns)
           + (" | Kiln ÷ before |" if arguments.before else " |"))
     print("|---" * (len(columns) + 1 + (1 if arguments.before else 0)) + "|")
-    for cell in CELLS:
+    for cell in cells:
         row = f"| {cell} | " + " | ".join(f"{counts[name][cell]:,.0f}" for name in columns)
         if arguments.before:
             row += f" | {counts['Kiln'][cell] / counts['before'][cell]:.3f}"
