@@ -25,9 +25,14 @@ import Testing
         return String(decoding: json.bytes, as: UTF8.self)
     }
 
-    @Test(arguments: [0, 7, -1, 10, 1_796_187_408_001, Int64.max, Int64.min])
+    @Test(arguments: [0, 7, -1, 9, 10, 99, 100, 101, 909, 1000, 12_345, 1_796_187_408_001, Int64.max, Int64.min])
     func numbersAreWrittenAsTheEncoderWritesThem(_ number: Int64) throws {
         #expect(written(Member(number: number)) == (try encoded(Member(number: number))))
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("id", quoting: number)
+        json.endObject()
+        #expect(String(decoding: json.bytes, as: UTF8.self) == #"{"id":"\#(number)"}"#)
     }
 
     @Test(arguments: ["", "/Users/a@b.com/nb.py", "quote \" and \\ back", "line\nfeed\ttab\u{1}", "été ✓ \u{1F525}"])

@@ -25,7 +25,7 @@ public struct JSONWriter {
     }
 
     /// `"key":[`, as a member of the object being written.
-    public mutating func beginArray(_ key: String) {
+    public mutating func beginArray(_ key: StaticString) {
         self.key(key)
         bytes.append(UInt8(ascii: "["))
         needsComma = false
@@ -37,7 +37,7 @@ public struct JSONWriter {
     }
 
     /// `"key":"value"`, unless `value` is nil.
-    public mutating func member(_ key: String, _ value: String?) {
+    public mutating func member(_ key: StaticString, _ value: String?) {
         guard let value else { return }
         self.key(key)
         JSONStringWriter.write(value, into: &bytes, style: .jackson)
@@ -45,40 +45,61 @@ public struct JSONWriter {
     }
 
     /// `"key":value`, unless `value` is nil.
-    public mutating func member(_ key: String, _ value: Int64?) {
+    public mutating func member(_ key: StaticString, _ value: Int64?) {
         guard let value else { return }
         self.key(key)
         appendDigits(of: value)
         needsComma = true
     }
 
-    private mutating func key(_ key: String) {
+    /// `"key":`. Keys are the callers' own literals, which need no escape: their bytes are copied as they are,
+    /// without the scan for characters to escape that a value's text goes through.
+    private mutating func key(_ key: StaticString) {
         separate()
-        JSONStringWriter.write(key, into: &bytes, style: .jackson)
+        let text = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        assert(!text.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: text)
+        bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
     }
 
-    /// The decimal digits of `value`, as `String(value)` writes them, without making the string.
+    /// `"key":"digits"`: an integer written as a string (a `resource_id`), without making the string.
+    public mutating func member(_ key: StaticString, quoting value: Int64) {
+        self.key(key)
+        bytes.append(UInt8(ascii: "\""))
+        appendDigits(of: value)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    /// The decimal digits of `value`, as `String(value)` writes them, without making the string: written
+    /// backwards, two at a time from a table, into 20 bytes of the stack, then appended.
     private mutating func appendDigits(of value: Int64) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var count = 1
-        var rest = magnitude / 10
-        while rest > 0 {
-            count += 1
-            rest /= 10
-        }
-        let end = bytes.count + count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            var index = end
-            repeat {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            Self.digitPairs.withUnsafeBufferPointer { pairs in
+                var start = digits.count
+                while magnitude >= 10 {
+                    let pair = 2 * Int(magnitude % 100)
+                    magnitude /= 100
+                    start -= 2
+                    digits[start] = pairs[pair]
+                    digits[start + 1] = pairs[pair + 1]
+                }
+                // A last single digit (a pair taken from 10 or more never starts with a zero), or 0 itself.
+                if magnitude > 0 || start == digits.count {
+                    start -= 1
+                    digits[start] = UInt8(ascii: "0") + UInt8(magnitude)
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+            }
         }
     }
+
+    /// "00" to "99", the digits `appendDigits` writes two at a time.
+    private static let digitPairs: [UInt8] = (0..<100).flatMap { [UInt8(ascii: "0") + UInt8($0 / 10), UInt8(ascii: "0") + UInt8($0 % 10)] }
 
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }

@@ -36,15 +36,15 @@ struct ObjectInfoBody: Encodable {
     /// The object as JSON, member for member what `JSONEncoder` writes.
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.member(CodingKeys.objectType.rawValue, objectType)
-        json.member(CodingKeys.path.rawValue, path)
-        json.member(CodingKeys.objectID.rawValue, objectID)
-        json.member(CodingKeys.resourceID.rawValue, resourceID)
-        json.member(CodingKeys.language.rawValue, language)
-        json.member(CodingKeys.createdAt.rawValue, createdAt)
-        json.member(CodingKeys.modifiedAt.rawValue, modifiedAt)
-        json.member(CodingKeys.size.rawValue, size)
-        json.member(CodingKeys.reposExportFormat.rawValue, reposExportFormat)
+        json.member("object_type", objectType)
+        json.member("path", path)
+        json.member("object_id", objectID)
+        json.member("resource_id", quoting: objectID)
+        json.member("language", language)
+        json.member("created_at", createdAt)
+        json.member("modified_at", modifiedAt)
+        json.member("size", size)
+        json.member("repos_export_format", reposExportFormat)
         json.endObject()
     }
 
