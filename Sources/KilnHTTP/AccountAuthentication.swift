@@ -17,8 +17,8 @@ public struct AccountAuthentication: RouterMiddleware {
         self.servicePrincipals = servicePrincipals
     }
 
-    public func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    @concurrent public func handle(
+        _ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let header = request.headers.value(.authorization) else { return try await next(request, context) }
         let accountID = try context.parameters.require("account_id")

@@ -7,8 +7,8 @@ import Logging
 public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
-    public func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    @concurrent public func handle(
+        _ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response
     ) async throws -> Response {
         do {
             return try await next(request, context)

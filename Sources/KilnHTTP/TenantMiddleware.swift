@@ -19,8 +19,8 @@ public struct TenantMiddleware: RouterMiddleware {
         self.baseDomains = baseDomains
     }
 
-    public func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    @concurrent public func handle(
+        _ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
         let workspace = try await resolve(request)

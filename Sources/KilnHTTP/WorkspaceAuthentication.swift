@@ -18,8 +18,8 @@ public struct WorkspaceAuthentication: RouterMiddleware {
         self.servicePrincipals = servicePrincipals
     }
 
-    public func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    @concurrent public func handle(
+        _ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let header = request.headers.value(.authorization) else { return try await next(request, context) }
         guard let workspace = context.workspace else { throw KilnError(.unauthenticated, "This host serves no workspace.") }
