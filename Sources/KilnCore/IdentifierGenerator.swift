@@ -39,20 +39,26 @@ public enum IdentifierGenerator {
     /// `bytes` (16) as `xxxxxxxx-xxxx-Vxxx-yxxx-xxxxxxxxxxxx` with the version `V` and the RFC 4122 variant,
     /// written straight into the string's storage (a notebook's import makes one per cell).
     private static func formatted(_ bytes: ArraySlice<UInt8>, version: UInt8) -> String {
-        String(unsafeUninitializedCapacity: 36) { text in
-            var count = 0
-            for (index, var byte) in bytes.enumerated() {
-                if index == 6 { byte = (byte & 0x0F) | (version << 4) }
-                if index == 8 { byte = (byte & 0x3F) | 0x80 }
-                if index == 4 || index == 6 || index == 8 || index == 10 {
-                    text[count] = UInt8(ascii: "-")
-                    count += 1
+        precondition(bytes.count == 16)
+        return lowerHexDigits.withUnsafeBufferPointer { digits in
+            bytes.withUnsafeBufferPointer { bytes in
+                String(unsafeUninitializedCapacity: 36) { text in
+                    var count = 0
+                    for index in 0..<16 {
+                        var byte = bytes[index]
+                        if index == 6 { byte = (byte & 0x0F) | (version << 4) }
+                        if index == 8 { byte = (byte & 0x3F) | 0x80 }
+                        if index == 4 || index == 6 || index == 8 || index == 10 {
+                            text[count] = UInt8(ascii: "-")
+                            count += 1
+                        }
+                        text[count] = digits[Int(byte >> 4)]
+                        text[count + 1] = digits[Int(byte & 0x0F)]
+                        count += 2
+                    }
+                    return count
                 }
-                text[count] = lowerHexDigits[Int(byte >> 4)]
-                text[count + 1] = lowerHexDigits[Int(byte & 0x0F)]
-                count += 2
             }
-            return count
         }
     }
 }

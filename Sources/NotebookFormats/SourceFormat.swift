@@ -94,8 +94,20 @@ public enum SourceFormat {
     ///
     /// Works on UTF-8 bytes: a code cell is one contiguous slice of the input.
     public static func parse(_ text: String, language: NotebookLanguage) throws(NotebookFormatError) -> Notebook {
-        var reader = SourceReader(text: text, comment: language.commentPrefix)
-        if let prefix = headerCommentPrefix(of: text) {
+        try parse(validUTF8: Array(text.utf8), language: language)
+    }
+
+    /// `parse(_:language:)` of the UTF-8 bytes of a text, or nil when they are not UTF-8: the bytes are
+    /// checked once, and the text is not made a `String` (a 64 KiB import's copy) before its cells are.
+    public static func parse(utf8 bytes: [UInt8], language: NotebookLanguage) throws(NotebookFormatError) -> Notebook? {
+        guard (try? UTF8Span(validating: bytes.span)) != nil else { return nil }
+        return try parse(validUTF8: bytes, language: language)
+    }
+
+    private static func parse(validUTF8 bytes: [UInt8], language: NotebookLanguage) throws(NotebookFormatError) -> Notebook {
+        var reader = SourceReader(bytes: bytes, comment: language.commentPrefix)
+        let firstLine = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex)]
+        if let prefix = headerCommentPrefix(of: String(decoding: firstLine, as: UTF8.self)) {
             guard prefix == language.commentPrefix else {
                 throw NotebookFormatError.languageMismatch(declared: language, headerPrefix: prefix)
             }
@@ -112,8 +124,8 @@ private struct SourceReader {
     /// Byte ranges of the lines after the header, without their `\n`.
     var lines: [Range<Int>]
 
-    init(text: String, comment: String) {
-        var bytes = Array(text.utf8)
+    init(bytes: [UInt8], comment: String) {
+        var bytes = bytes
         if Self.contains(UInt8(ascii: "\r"), in: bytes) {
             bytes = Self.removingCarriageReturnsBeforeNewlines(bytes)
         }

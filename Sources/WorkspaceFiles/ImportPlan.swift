@@ -14,34 +14,33 @@ enum ImportPlan: Sendable, Equatable {
     static func make(for request: ImportRequest) throws -> ImportPlan {
         try checkSize(request.content)
         let path = request.path
-        // The content as an array, for the readers that take one (SOURCE and RAW, the common imports, need none).
-        var bytes: [UInt8] { [UInt8](request.content) }
+        let bytes = request.content
         do {
             switch request.format {
             case .raw:
-                return .object(.file(at: path, content: request.content))
+                return .object(.file(at: path, content: Data(bytes)))
             case .source:
                 guard let language = request.language else {
-                    let bytes = bytes
                     if ZipSources.looksLikeZip(bytes) { return .tree(try ZipSources.plan(bytes, at: path, includeFiles: false)) }
                     throw KilnError.invalidParameter(
                         "A SOURCE import without a language must be a zip archive of a folder, and this content is not one: The zip file may not be valid or may be an unsupported version. Give a language (PYTHON, SCALA, SQL or R) to import one notebook."
                     )
                 }
-                return .object(try .notebook(at: path, try SourceFormat.parse(utf8(request.content, "SOURCE"), language: language)))
+                guard let notebook = try SourceFormat.parse(utf8: bytes, language: language) else { throw notUTF8("SOURCE") }
+                return .object(try .notebook(at: path, notebook))
             case .jupyter:
                 return .object(try .notebook(at: path, try JupyterFormat.read(bytes)))
             case .html:
                 return .object(try .notebook(at: path, try HTMLFormat.read(bytes)))
             case .rMarkdown:
-                return .object(try .notebook(at: path, try RMarkdownFormat.read(utf8(request.content, "R_MARKDOWN"))))
+                return .object(try .notebook(at: path, try RMarkdownFormat.read(utf8(bytes, "R_MARKDOWN"))))
             case .dbc:
                 guard !request.overwrite else {
                     throw KilnError.invalidParameter("overwrite is not supported for DBC imports; delete the existing path first.")
                 }
                 return try dbc(bytes, at: path)
             case .auto:
-                return try auto(request, bytes: bytes)
+                return try auto(request)
             }
         } catch let error as NotebookFormatError {
             throw KilnError.invalidParameter(error.description)
@@ -52,7 +51,7 @@ enum ImportPlan: Sendable, Equatable {
     /// say so (`.py`/`.scala`/`.sql`/`.r` with the notebook header, `.ipynb`; extension stripped), any
     /// other content (archives included) a file of those bytes.
     static func workspaceFile(at path: WorkspacePath, content: Data) throws -> ObjectPlan {
-        let request = ImportRequest(path: path, format: .auto, language: nil, content: content, overwrite: false)
+        let request = ImportRequest(path: path, format: .auto, language: nil, content: [UInt8](content), overwrite: false)
         if !["zip", "dbc"].contains(path.fileExtension), case .object(let plan) = try make(for: request) { return plan }
         try checkSize(content)
         return .file(at: path, content: content)
@@ -60,8 +59,9 @@ enum ImportPlan: Sendable, Equatable {
 
     /// AUTO: a notebook when the extension and content say so (extension stripped), a zip as a folder,
     /// anything else a file.
-    private static func auto(_ request: ImportRequest, bytes: [UInt8]) throws -> ImportPlan {
+    private static func auto(_ request: ImportRequest) throws -> ImportPlan {
         let path = request.path
+        let bytes = request.content
         switch path.fileExtension {
         case let ext? where NotebookLanguage(sourceFileExtension: ext) != nil:
             if let text = String(validating: bytes, as: UTF8.self), SourceFormat.isNotebook(text, fileExtension: ext) {
@@ -82,7 +82,7 @@ enum ImportPlan: Sendable, Equatable {
         default:
             break
         }
-        return .object(.file(at: path, content: request.content))
+        return .object(.file(at: path, content: Data(bytes)))
     }
 
     /// A DBC with one notebook and no folders is that notebook; anything else is a folder tree whose
@@ -120,7 +120,7 @@ enum ImportPlan: Sendable, Equatable {
         return .tree(tree)
     }
 
-    private static func checkSize(_ content: Data) throws(KilnError) {
+    private static func checkSize(_ content: some Collection<UInt8>) throws(KilnError) {
         guard content.count <= WorkspaceService.maximumContentSize else {
             throw KilnError(
                 .maxNotebookSizeExceeded,
@@ -129,10 +129,12 @@ enum ImportPlan: Sendable, Equatable {
     }
 
     private static func utf8(_ bytes: some Collection<UInt8>, _ format: String) throws(KilnError) -> String {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw KilnError.invalidParameter("The content of a \(format) notebook must be UTF-8 text.")
-        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw notUTF8(format) }
         return text
+    }
+
+    private static func notUTF8(_ format: String) -> KilnError {
+        KilnError.invalidParameter("The content of a \(format) notebook must be UTF-8 text.")
     }
 }
 

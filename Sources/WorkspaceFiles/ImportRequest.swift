@@ -9,10 +9,10 @@ public struct ImportRequest: Sendable {
     public var format: WorkspaceFormat
     public var language: NotebookLanguage?
     /// The raw bytes (already base64-decoded for JSON imports).
-    public var content: Data
+    public var content: [UInt8]
     public var overwrite: Bool
 
-    public init(path: WorkspacePath, format: WorkspaceFormat, language: NotebookLanguage?, content: Data, overwrite: Bool) {
+    public init(path: WorkspacePath, format: WorkspaceFormat, language: NotebookLanguage?, content: [UInt8], overwrite: Bool) {
         self.path = path
         self.format = format
         self.language = language
@@ -37,11 +37,10 @@ public struct ExportedObject: Sendable {
     /// `file_type` when there is none. Written directly: base64 needs no JSON escaping, and a 10 MB export
     /// should not go through an encoder character by character.
     public func json() -> ByteBuffer {
-        let base64 = content.base64EncodedData()
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(base64.count + 64)
+        buffer.reserveCapacity((content.count + 2) / 3 * 4 + 64)
         buffer.writeString(#"{"content":""#)
-        buffer.writeBytes(base64)
+        Base64Content.encode(content, into: &buffer)
         buffer.writeString("\"")
         if let fileType {
             buffer.writeString(#","file_type":"#)

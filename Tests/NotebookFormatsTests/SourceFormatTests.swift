@@ -22,6 +22,19 @@ import Testing
         #expect(try SourceFormat.parse(text, language: .python) == Self.workedExample)
     }
 
+    /// The bytes of a text parse as the text does; bytes that are not UTF-8 give nil, even inside a cell.
+    @Test func parsesUTF8BytesAsTheirText() throws {
+        let text = try Fixtures.text("worked-example/Demo.api-export.py")
+        #expect(try SourceFormat.parse(utf8: Array(text.utf8), language: .python) == Self.workedExample)
+        let crlf = "\u{FEFF}# Databricks notebook source\r\nx = 'é'\r\n\r\n# COMMAND ----------\r\n\r\ny"
+        #expect(try SourceFormat.parse(utf8: Array(crlf.utf8), language: .python) == SourceFormat.parse(crlf, language: .python))
+        #expect(try SourceFormat.parse(utf8: Array(crlf.utf8), language: .python)?.cells.count == 2)
+        #expect(try SourceFormat.parse(utf8: Array("# Databricks notebook source\nx = '".utf8) + [0xE9, 0x27], language: .python) == nil)
+        #expect(throws: NotebookFormatError.languageMismatch(declared: .python, headerPrefix: "--")) {
+            try SourceFormat.parse(utf8: Array("-- Databricks notebook source\nSELECT 1".utf8), language: .python)
+        }
+    }
+
     @Test func gitFolderFileLosesOnlyItsFinalNewline() throws {
         let text = try Fixtures.text("worked-example/Demo.gitfolder.py")
         #expect(try SourceFormat.parse(text, language: .python) == Self.workedExample)

@@ -14,7 +14,7 @@ import Testing
     static func source(_ text: String) throws -> ImportRequest {
         ImportRequest(
             path: try WorkspacePath("/nb"), format: .source, language: .python,
-            content: Data("# Databricks notebook source\n\(text)".utf8), overwrite: true)
+            content: Array("# Databricks notebook source\n\(text)".utf8), overwrite: true)
     }
 
     /// The clock stands still, so every import below has the same modification time: only the content's
@@ -48,7 +48,7 @@ import Testing
                 workspaceID: workspace,
                 ImportRequest(
                     path: try WorkspacePath("/other"), format: .source, language: .python,
-                    content: Data("# Databricks notebook source\nprint(4)".utf8), overwrite: false))
+                    content: Array("# Databricks notebook source\nprint(4)".utf8), overwrite: false))
             try await elsewhere.write { db in
                 try await db.raw(
                     "UPDATE workspace_objects SET content = (SELECT content FROM workspace_objects WHERE path = '/other') WHERE path = '/nb'"
@@ -77,7 +77,7 @@ import Testing
                 workspaceID: workspace,
                 ImportRequest(
                     path: try WorkspacePath("/other"), format: .source, language: .python,
-                    content: Data("# Databricks notebook source\nprint(2)".utf8), overwrite: false))
+                    content: Array("# Databricks notebook source\nprint(2)".utf8), overwrite: false))
             #expect(try await exported(.source) == "# Databricks notebook source\nprint(1)")
             try await database.write { db in
                 let trigger = "DROP TRIGGER workspace_objects_content_version"

@@ -15,7 +15,7 @@ import Testing
     ) throws -> ImportPlan {
         try ImportPlan.make(
             for: ImportRequest(
-                path: WorkspacePath(path), format: format, language: language, content: Data(content), overwrite: overwrite))
+                path: WorkspacePath(path), format: format, language: language, content: content, overwrite: overwrite))
     }
 
     static func model(_ name: String, _ language: NotebookLanguage = .python, cells: [String] = ["1"]) -> JSONTree {

@@ -9,7 +9,7 @@ import Testing
     static func plan(_ path: String, _ format: WorkspaceFormat, _ text: String, language: NotebookLanguage? = nil) throws -> ObjectPlan {
         let plan = try ImportPlan.make(
             for: ImportRequest(
-                path: WorkspacePath(path), format: format, language: language, content: Data(text.utf8), overwrite: false))
+                path: WorkspacePath(path), format: format, language: language, content: Array(text.utf8), overwrite: false))
         guard case .object(let object) = plan else { throw PlanWasATree() }
         return object
     }
@@ -56,7 +56,7 @@ import Testing
         #expect(throws: KilnError.self) {
             try ImportPlan.make(
                 for: ImportRequest(
-                    path: WorkspacePath("/nb"), format: .dbc, language: nil, content: Data([0x50, 0x4B]), overwrite: true))
+                    path: WorkspacePath("/nb"), format: .dbc, language: nil, content: [0x50, 0x4B], overwrite: true))
         }
     }
 
@@ -64,11 +64,11 @@ import Testing
         let limit = WorkspaceService.maximumContentSize
         _ = try ImportPlan.make(
             for: ImportRequest(
-                path: WorkspacePath("/ok"), format: .raw, language: nil, content: Data(count: limit), overwrite: false))
+                path: WorkspacePath("/ok"), format: .raw, language: nil, content: [UInt8](repeating: 0, count: limit), overwrite: false))
         #expect(throws: KilnError.self) {
             try ImportPlan.make(
                 for: ImportRequest(
-                    path: WorkspacePath("/big"), format: .raw, language: nil, content: Data(count: limit + 1), overwrite: false))
+                    path: WorkspacePath("/big"), format: .raw, language: nil, content: [UInt8](repeating: 0, count: limit + 1), overwrite: false))
         }
     }
 
@@ -76,7 +76,7 @@ import Testing
         #expect(throws: KilnError.self) {
             try ImportPlan.make(
                 for: ImportRequest(
-                    path: WorkspacePath("/nb"), format: .source, language: .python, content: Data([0xFF, 0xFE]), overwrite: false))
+                    path: WorkspacePath("/nb"), format: .source, language: .python, content: [0xFF, 0xFE], overwrite: false))
         }
     }
 }

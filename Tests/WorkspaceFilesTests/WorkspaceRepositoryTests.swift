@@ -22,7 +22,7 @@ import WorkspaceFiles
     }
 
     static func source(_ path: String, _ content: Data = notebook, overwrite: Bool = false) throws -> ImportRequest {
-        ImportRequest(path: try WorkspacePath(path), format: .source, language: .python, content: content, overwrite: overwrite)
+        ImportRequest(path: try WorkspacePath(path), format: .source, language: .python, content: [UInt8](content), overwrite: overwrite)
     }
 
     @Test(arguments: TestDatabases.engines)
@@ -46,7 +46,7 @@ import WorkspaceFiles
             try await service.importObject(workspaceID: workspace, Self.source("/nb"))
             try await service.importObject(
                 workspaceID: workspace,
-                ImportRequest(path: WorkspacePath("/blob.bin"), format: .raw, language: nil, content: bytes, overwrite: false))
+                ImportRequest(path: WorkspacePath("/blob.bin"), format: .raw, language: nil, content: [UInt8](bytes), overwrite: false))
             let exported = try await service.export(workspaceID: workspace, path: WorkspacePath("/nb"), format: .source)
             #expect(exported.content == Self.notebook && exported.fileType == "py")
             #expect(try await service.export(workspaceID: workspace, path: WorkspacePath("/blob.bin"), format: .auto).content == bytes)

@@ -17,7 +17,7 @@ import Testing
         _ path: String, _ format: WorkspaceFormat, _ content: [UInt8], language: NotebookLanguage? = nil,
         overwrite: Bool = false
     ) -> ImportRequest {
-        ImportRequest(path: Self.path(path), format: format, language: language, content: Data(content), overwrite: overwrite)
+        ImportRequest(path: Self.path(path), format: format, language: language, content: content, overwrite: overwrite)
     }
 
     static func code(_ body: () async throws -> Void) async -> ErrorCode? {

@@ -105,16 +105,13 @@ public struct WorkspaceController: Sendable {
 
     /// Reads an import from JSON (base64 `content`) or multipart (raw bytes in the `content` part).
     static func importRequest(from parameters: APIParameters) throws(KilnError) -> ImportRequest {
-        let content: Data
+        let content: [UInt8]
         if let uploaded = parameters.uploadedFile {
-            content = Data(uploaded.readableBytesView)
+            content = Array(uploaded.readableBytesView)
         } else if let encoded = try parameters.string("content") {
-            guard let decoded = Data(base64Encoded: encoded) else {
-                throw KilnError.invalidParameter("The content is not valid base64.")
-            }
-            content = decoded
+            content = try Base64Content.decode(encoded)
         } else {
-            content = Data()
+            content = []
         }
         var language: NotebookLanguage?
         if let name = try parameters.string("language") {
