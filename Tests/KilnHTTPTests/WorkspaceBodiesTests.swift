@@ -5,8 +5,54 @@ import Testing
 
 @testable import KilnHTTP
 
-/// get-status and list write their JSON without an encoder: it must say what `JSONEncoder` says.
+/// get-status and list write their JSON without an encoder: it must say what `JSONEncoder` says of the
+/// Databricks fields, given here as `Encodable` structs (the oracle).
 @Suite struct WorkspaceBodiesTests {
+    /// `ObjectInfo` as Databricks names its fields, for `JSONEncoder`.
+    struct ObjectInfoBody: Encodable {
+        var objectType: String
+        var path: String
+        var objectID: Int64
+        var resourceID: String
+        var language: String?
+        var createdAt: Int64?
+        var modifiedAt: Int64?
+        var size: Int64?
+        var reposExportFormat: String?
+
+        init(_ object: ObjectInfo, reposExportFormat: String? = nil) {
+            objectType = object.objectType.rawValue
+            path = object.path.value
+            objectID = object.objectID
+            resourceID = String(object.objectID)
+            language = object.language?.rawValue
+            if object.objectType != .directory {
+                createdAt = object.createdAt
+                modifiedAt = object.modifiedAt
+            }
+            if object.objectType == .file {
+                size = object.size
+            }
+            self.reposExportFormat = reposExportFormat
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case objectType = "object_type"
+            case path
+            case objectID = "object_id"
+            case resourceID = "resource_id"
+            case language
+            case createdAt = "created_at"
+            case modifiedAt = "modified_at"
+            case size
+            case reposExportFormat = "repos_export_format"
+        }
+    }
+
+    struct ListResponse: Encodable {
+        var objects: [ObjectInfoBody]?
+    }
+
     static let objects = [
         ObjectInfo(
             objectID: 1, path: WorkspacePath(canonical: "/Users/ann@example.com/a \"quoted\"\\ name\t✓"),
@@ -25,15 +71,17 @@ import Testing
 
     @Test func anObjectIsWhatTheEncoderWrites() throws {
         for object in Self.objects {
-            var body = ObjectInfoBody(object)
-            body.reposExportFormat = object.objectType == .notebook ? "SOURCE" : nil
-            #expect(try Self.parsed(body.json()) == Self.parsed(JSONResponse.encode(body)))
+            let format = object.objectType == .notebook ? "SOURCE" : nil
+            #expect(
+                try Self.parsed(ObjectInfoJSON.json(object, reposExportFormat: format))
+                    == Self.parsed(JSONResponse.encode(ObjectInfoBody(object, reposExportFormat: format))))
         }
     }
 
     @Test func aListIsWhatTheEncoderWrites() throws {
-        let list = ListResponse(objects: Self.objects.map(ObjectInfoBody.init))
-        #expect(try Self.parsed(list.json()) == Self.parsed(JSONResponse.encode(list)))
-        #expect(ListResponse(objects: nil).json() == Array("{}".utf8))
+        let list = ListResponse(objects: Self.objects.map { ObjectInfoBody($0) })
+        #expect(try Self.parsed(ObjectInfoJSON.list(Self.objects)) == Self.parsed(JSONResponse.encode(list)))
+        #expect(ObjectInfoJSON.list([]) == Array("{}".utf8))
+        #expect(JSONResponse.encode(ListResponse(objects: nil)) == Array("{}".utf8))
     }
 }

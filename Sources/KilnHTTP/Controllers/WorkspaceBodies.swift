@@ -5,79 +5,43 @@ import NIOCore
 import WorkspaceFiles
 import NotebookFormats
 
-/// `ObjectInfo` on the wire (Databricks' field names), written without an encoder (`json`).
-struct ObjectInfoBody: Encodable {
-    var objectType: String
-    var path: String
-    var objectID: Int64
-    var resourceID: String
-    var language: String?
-    var createdAt: Int64?
-    var modifiedAt: Int64?
-    var size: Int64?
-    /// Set by get-status with `return_export_info=true`, for notebooks.
-    var reposExportFormat: String?
-
-    init(_ object: ObjectInfo) {
-        objectType = object.objectType.rawValue
-        path = object.path.value
-        objectID = object.objectID
-        resourceID = String(object.objectID)
-        language = object.language?.rawValue
-        if object.objectType != .directory {
-            createdAt = object.createdAt
-            modifiedAt = object.modifiedAt
-        }
-        if object.objectType == .file {
-            size = object.size
-        }
-    }
-
-    /// The object as JSON, member for member what `JSONEncoder` writes.
-    func write(to json: inout JSONWriter) {
+/// `ObjectInfo` on the wire, as get-status and list answer it (Databricks' field names), written straight from
+/// the object without an encoder or an intermediate value: a list of 1,000 objects made 1,000 of them, each
+/// with its `resource_id` as a string. `WorkspaceBodiesTests` checks it against what `JSONEncoder` writes.
+enum ObjectInfoJSON {
+    /// One object: `object_type`, `path`, `object_id`, `resource_id` (the id as a string), `language`,
+    /// `created_at` and `modified_at` (not for a folder), `size` (for a file), and `repos_export_format`
+    /// when given (get-status with `return_export_info=true`, for notebooks).
+    static func write(_ object: ObjectInfo, reposExportFormat: String? = nil, to json: inout JSONWriter) {
+        let hasTimes = object.objectType != .directory
         json.beginObject()
-        json.member("object_type", objectType)
-        json.member("path", path)
-        json.member("object_id", objectID)
-        json.member("resource_id", quoting: objectID)
-        json.member("language", language)
-        json.member("created_at", createdAt)
-        json.member("modified_at", modifiedAt)
-        json.member("size", size)
+        json.member("object_type", object.objectType.rawValue)
+        json.member("path", object.path.value)
+        json.member("object_id", object.objectID)
+        json.member("resource_id", quoting: object.objectID)
+        json.member("language", object.language?.rawValue)
+        json.member("created_at", hasTimes ? object.createdAt : nil)
+        json.member("modified_at", hasTimes ? object.modifiedAt : nil)
+        json.member("size", object.objectType == .file ? object.size : nil)
         json.member("repos_export_format", reposExportFormat)
         json.endObject()
     }
 
-    func json() -> [UInt8] {
+    /// get-status's answer.
+    static func json(_ object: ObjectInfo, reposExportFormat: String? = nil) -> [UInt8] {
         var json = JSONWriter()
-        write(to: &json)
+        write(object, reposExportFormat: reposExportFormat, to: &json)
         return json.bytes
     }
 
-    enum CodingKeys: String, CodingKey {
-        case objectType = "object_type"
-        case path
-        case objectID = "object_id"
-        case resourceID = "resource_id"
-        case language
-        case createdAt = "created_at"
-        case modifiedAt = "modified_at"
-        case size
-        case reposExportFormat = "repos_export_format"
-    }
-}
-
-/// `{"objects":[…]}`, or `{}` for an empty folder as Databricks answers.
-struct ListResponse: Encodable {
-    var objects: [ObjectInfoBody]?
-
-    func json() -> [UInt8] {
+    /// list's answer: `{"objects":[…]}`, or `{}` for an empty folder as Databricks answers.
+    static func list(_ objects: [ObjectInfo]) -> [UInt8] {
         // About 200 bytes an object, paths included.
-        var json = JSONWriter(capacity: 64 + (objects?.count ?? 0) * 200)
+        var json = JSONWriter(capacity: 64 + objects.count * 200)
         json.beginObject()
-        if let objects {
+        if !objects.isEmpty {
             json.beginArray("objects")
-            for object in objects { object.write(to: &json) }
+            for object in objects { write(object, to: &json) }
             json.endArray()
         }
         json.endObject()

@@ -36,7 +36,7 @@ public struct WorkspaceController: Sendable {
             path: try WorkspacePath(parameters.requiredString("path")),
             notebooksModifiedAfter: try parameters.int64("notebooks_modified_after"), caller: context.caller
         )
-        return JSONResponse.make(status: .ok, bytes: ListResponse(objects: objects.isEmpty ? nil : objects.map(ObjectInfoBody.init)).json())
+        return JSONResponse.make(status: .ok, bytes: ObjectInfoJSON.list(objects))
     }
 
     @Sendable func getStatus(_ request: Request, context: AuthenticatedContext) async throws -> Response {
@@ -45,11 +45,11 @@ public struct WorkspaceController: Sendable {
         let workspaceID = context.workspace.workspaceID
         let object = try await service.getStatus(
             workspaceID: workspaceID, path: try WorkspacePath(parameters.requiredString("path")), caller: context.caller)
-        var body = ObjectInfoBody(object)
+        var reposExportFormat: String?
         if try parameters.bool("return_export_info") == true {
-            body.reposExportFormat = try await service.nativeFormat(workspaceID: workspaceID, of: object)?.rawValue
+            reposExportFormat = try await service.nativeFormat(workspaceID: workspaceID, of: object)?.rawValue
         }
-        return JSONResponse.make(status: .ok, bytes: body.json())
+        return JSONResponse.make(status: .ok, bytes: ObjectInfoJSON.json(object, reposExportFormat: reposExportFormat))
     }
 
     @Sendable func mkdirs(_ request: Request, context: AuthenticatedContext) async throws -> Response {
