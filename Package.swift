@@ -7,13 +7,15 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
-/// The modules a Workspace API request runs through: their nonisolated `async` functions run on their
-/// caller's executor (SE-0461), where a request answered on an event loop already is, instead of each
+/// The modules a Workspace API request runs through: the nonisolated `async` functions they declare run on
+/// their caller's executor (SE-0461), where a request answered on an event loop already is, instead of each
 /// hopping to the global executor at entry, which asks the task for its executor preference under the
 /// task's status lock: a get-status costs 3 % fewer instructions (bench/instructions). Hummingbird's
 /// middleware `handle` stays `@concurrent`, as its protocol (compiled without this) requires of the `next`
-/// it is given. The Lakebase modules keep Swift 6's default: their actors call work that blocks (processes,
-/// files), which must not hold the actor.
+/// it is given. The rule follows the module that declares a function, whoever calls it: an actor that
+/// awaits one of these modules' functions (a `Database` read, say) is held while it runs until it suspends.
+/// None does today but through `KeyedLocks` (Compute's `ComputeSupervisor`). The Lakebase modules keep
+/// Swift 6's default: their actors call work of their own that blocks (processes, files).
 let requestPathSettings: [SwiftSetting] = swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
 
 /// How the release build of the kiln executable is linked on Linux, for its memory (README, "Choices where

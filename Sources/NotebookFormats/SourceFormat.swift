@@ -100,13 +100,22 @@ public enum SourceFormat {
     /// `parse(_:language:)` of the UTF-8 bytes of a text, or nil when they are not UTF-8: the bytes are
     /// checked once, and the text is not made a `String` (a 64 KiB import's copy) before its cells are.
     public static func parse(utf8 bytes: [UInt8], language: NotebookLanguage) throws(NotebookFormatError) -> Notebook? {
-        guard (try? UTF8Span(validating: bytes.span)) != nil else { return nil }
+        guard isUTF8(bytes) else { return nil }
         return try parse(validUTF8: bytes, language: language)
+    }
+
+    /// Whether `bytes` are UTF-8: checked in place by `UTF8Span` where the standard library has it (Linux,
+    /// macOS 26), else by making a `String` of them.
+    private static func isUTF8(_ bytes: [UInt8]) -> Bool {
+        if #available(macOS 26, *) { return (try? UTF8Span(validating: bytes.span)) != nil }
+        return String(validating: bytes, as: UTF8.self) != nil
     }
 
     private static func parse(validUTF8 bytes: [UInt8], language: NotebookLanguage) throws(NotebookFormatError) -> Notebook {
         var reader = SourceReader(bytes: bytes, comment: language.commentPrefix)
-        let firstLine = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex)]
+        // The first line with its newline, so that `headerCommentPrefix` ends it as it ends it in a whole text
+        // (where "\r\r\n" is a carriage return, then the line's end).
+        let firstLine = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? bytes.endIndex)]
         if let prefix = headerCommentPrefix(of: String(decoding: firstLine, as: UTF8.self)) {
             guard prefix == language.commentPrefix else {
                 throw NotebookFormatError.languageMismatch(declared: language, headerPrefix: prefix)
@@ -124,15 +133,16 @@ private struct SourceReader {
     /// Byte ranges of the lines after the header, without their `\n`.
     var lines: [Range<Int>]
 
+    /// Reads `bytes` where they are (an import's content is not copied), unless carriage returns must go.
     init(bytes: [UInt8], comment: String) {
         var bytes = bytes
         if Self.contains(UInt8(ascii: "\r"), in: bytes) {
             bytes = Self.removingCarriageReturnsBeforeNewlines(bytes)
         }
-        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
         self.bytes = bytes
         self.comment = Array(comment.utf8)
-        self.lines = Self.lineRanges(in: bytes)
+        // A last newline ends the last line and starts none.
+        self.lines = Self.lineRanges(in: bytes, count: bytes.last == UInt8(ascii: "\n") ? bytes.count - 1 : bytes.count)
     }
 
     /// Whether `byte` occurs in `bytes` (with `memchr`).
@@ -140,10 +150,11 @@ private struct SourceReader {
         bytes.withUnsafeBytes { buffer in buffer.baseAddress.map { memchr($0, Int32(byte), buffer.count) != nil } ?? false }
     }
 
-    /// The byte ranges of the lines of `bytes`, without their `\n`; the newlines are found with `memchr`,
-    /// which reads many bytes at a time.
-    static func lineRanges(in bytes: [UInt8]) -> [Range<Int>] {
-        bytes.withUnsafeBytes { buffer in
+    /// The byte ranges of the lines of the first `count` bytes of `bytes`, without their `\n`; the newlines
+    /// are found with `memchr`, which reads many bytes at a time.
+    static func lineRanges(in bytes: [UInt8], count: Int) -> [Range<Int>] {
+        bytes.withUnsafeBytes { whole in
+            let buffer = UnsafeRawBufferPointer(rebasing: whole[..<count])
             var lines: [Range<Int>] = []
             var lineStart = 0
             if let base = buffer.baseAddress {

@@ -51,9 +51,12 @@ enum ImportPlan: Sendable, Equatable {
     /// say so (`.py`/`.scala`/`.sql`/`.r` with the notebook header, `.ipynb`; extension stripped), any
     /// other content (archives included) a file of those bytes.
     static func workspaceFile(at path: WorkspacePath, content: Data) throws -> ObjectPlan {
-        let request = ImportRequest(path: path, format: .auto, language: nil, content: [UInt8](content), overwrite: false)
-        if !["zip", "dbc"].contains(path.fileExtension), case .object(let plan) = try make(for: request) { return plan }
         try checkSize(content)
+        // Only a notebook's extension can make a notebook; any other file keeps the `Data` it came in, uncopied.
+        if let ext = path.fileExtension, NotebookLanguage(sourceFileExtension: ext) != nil || ext == "ipynb" {
+            let request = ImportRequest(path: path, format: .auto, language: nil, content: [UInt8](content), overwrite: false)
+            if case .object(let plan) = try make(for: request), plan.objectType == .notebook { return plan }
+        }
         return .file(at: path, content: content)
     }
 

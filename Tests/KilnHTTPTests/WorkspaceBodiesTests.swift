@@ -78,6 +78,27 @@ import Testing
         }
     }
 
+    /// The members in Databricks' order, byte for byte (the comparisons above read them into dictionaries).
+    @Test func membersComeInDatabricksOrder() {
+        let notebook = ObjectInfo(
+            objectID: 1_234_567_890_123_456, path: WorkspacePath(canonical: "/Users/a/nb"), objectType: .notebook,
+            language: .python, size: 10, createdAt: 100, modifiedAt: 200)
+        #expect(
+            String(decoding: ObjectInfoJSON.json(notebook, reposExportFormat: "SOURCE"), as: UTF8.self)
+                == #"{"object_type":"NOTEBOOK","path":"/Users/a/nb","object_id":1234567890123456,"resource_id":"1234567890123456","language":"PYTHON","created_at":100,"modified_at":200,"repos_export_format":"SOURCE"}"#
+        )
+        let folder = ObjectInfo(
+            objectID: 2, path: WorkspacePath(canonical: "/Shared"), objectType: .directory, language: nil, size: 0,
+            createdAt: 5, modifiedAt: 6)
+        let file = ObjectInfo(
+            objectID: 3, path: WorkspacePath(canonical: "/Shared/f"), objectType: .file, language: nil, size: 0,
+            createdAt: 7, modifiedAt: 8)
+        #expect(
+            String(decoding: ObjectInfoJSON.list([folder, file]), as: UTF8.self)
+                == #"{"objects":[{"object_type":"DIRECTORY","path":"/Shared","object_id":2,"resource_id":"2"},{"object_type":"FILE","path":"/Shared/f","object_id":3,"resource_id":"3","created_at":7,"modified_at":8,"size":0}]}"#
+        )
+    }
+
     @Test func aListIsWhatTheEncoderWrites() throws {
         let list = ListResponse(objects: Self.objects.map { ObjectInfoBody($0) })
         #expect(try Self.parsed(ObjectInfoJSON.list(Self.objects)) == Self.parsed(JSONResponse.encode(list)))

@@ -35,6 +35,21 @@ import Testing
         }
     }
 
+    /// What the header line may end with, and what the cells are then, on both entries (text and bytes).
+    @Test(arguments: [
+        ("# Databricks notebook source\r\r\nx = 1", ["x = 1"]),
+        ("\u{FEFF}# Databricks notebook source\r\nx = 1\r\n", ["x = 1"]),
+        ("# Databricks notebook source exported at 2016-05-11 10:00:00 UTC\nx", ["x"]),
+        ("# Databricks notebook source", [""]),
+        ("# Databricks notebook source\n", [""]),
+        ("x = 1\n", ["x = 1"]),
+        ("", [""]),
+    ])
+    func headerLinesAndTheirEnds(text: String, commands: [String]) throws {
+        #expect(try SourceFormat.parse(text, language: .python).cells.map(\.command) == commands)
+        #expect(try SourceFormat.parse(utf8: Array(text.utf8), language: .python)?.cells.map(\.command) == commands)
+    }
+
     @Test func gitFolderFileLosesOnlyItsFinalNewline() throws {
         let text = try Fixtures.text("worked-example/Demo.gitfolder.py")
         #expect(try SourceFormat.parse(text, language: .python) == Self.workedExample)

@@ -1,7 +1,8 @@
 /// Writes JSON straight to bytes, for responses on hot routes (get-status, a list of 1,000 objects), where
-/// `JSONEncoder`'s intermediate tree and dictionaries cost more than the request. Strings are escaped as in
-/// `JSONTree.compactJSON()`; members come in the order written, and a nil value leaves its member out, as
-/// `JSONEncoder` does. The caller pairs each `begin…` with its `end…`.
+/// `JSONEncoder`'s intermediate tree and dictionaries cost more than the request. String values are escaped
+/// as in `JSONTree.compactJSON()`; keys are the caller's literals, written as they are (they must need no
+/// escape: no quote, backslash or control character). Members come in the order written, and a nil value
+/// leaves its member out, as `JSONEncoder` does. The caller pairs each `begin…` with its `end…`.
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []
     /// Whether the next member or element follows another in the same object or array.
@@ -56,10 +57,11 @@ public struct JSONWriter {
     /// without the scan for characters to escape that a value's text goes through.
     private mutating func key(_ key: StaticString) {
         separate()
-        let text = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
-        assert(!text.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
         bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: text)
+        key.withUTF8Buffer { text in
+            assert(!text.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+            bytes.append(contentsOf: text)
+        }
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
     }
