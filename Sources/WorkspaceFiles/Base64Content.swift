@@ -21,11 +21,15 @@ public enum Base64Content {
         }
     }
 
+    /// The bytes of the base64 of `count` bytes, padding included.
+    static func encodedLength(of count: Int) -> Int {
+        Base64.encodedLength(bytesCount: count)
+    }
+
     /// Appends the base64 of `bytes` to `buffer`.
     static func encode(_ bytes: Data, into buffer: inout ByteBuffer) {
-        let length = Base64.encodedLength(bytesCount: bytes.count)
         bytes.withUnsafeBytes { input in
-            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { free in
+            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: encodedLength(of: bytes.count)) { free in
                 var output = free.bindMemory(to: UInt8.self).mutableSpan
                 return Base64.encode(bytes: input.bindMemory(to: UInt8.self).span, into: &output)
             }

@@ -38,7 +38,7 @@ public struct ExportedObject: Sendable {
     /// should not go through an encoder character by character.
     public func json() -> ByteBuffer {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity((content.count + 2) / 3 * 4 + 64)
+        buffer.reserveCapacity(Base64Content.encodedLength(of: content.count) + 64)
         buffer.writeString(#"{"content":""#)
         Base64Content.encode(content, into: &buffer)
         buffer.writeString("\"")
