@@ -34,15 +34,17 @@ public enum ChangeTopic: String, Sendable, CaseIterable {
 ///
 /// A cache stamps what it reads with `current(_:)` — an epoch of this process that moves whenever the
 /// count read from the database differs from the last one read, up or down (a restored database) — and
-/// uses it only while the epoch stays the same. The count is read again after every write this process
-/// commits, so a caller sees its own changes at once, and otherwise at most every `recheckInterval`,
-/// which bounds how long a change made by another process goes unseen.
+/// uses it only while the epoch stays the same. Each write this process commits reads the counts in its
+/// transaction, last, and they stand from its commit, so a caller sees its own changes at once and the next
+/// request reads nothing more; otherwise the count is read again at most every `recheckInterval`, which
+/// bounds how long a change made by another process goes unseen.
 public final class ChangeCount: Sendable {
     /// How long a count read from the database stands for changes made by other processes: 250 ms.
     public static let recheckInterval = Duration.milliseconds(250)
 
     private struct State {
-        /// The count last read, and which read it came from (reads are numbered as they start).
+        /// The count last read, and which read it came from (reads are numbered as they start, and a
+        /// write's count as it is applied).
         var count: Int64?
         var countRead = 0
         var nextRead = 1
@@ -61,9 +63,15 @@ public final class ChangeCount: Sendable {
         self.topic = topic
     }
 
+    /// Whether the count has been read once, so the table that keeps it exists (a write reads the counts only
+    /// then: a failed statement would end its transaction on PostgreSQL).
+    var known: Bool {
+        state.withLock { $0.count != nil }
+    }
+
     /// The epoch now: as it stands while the count was read less than `recheckInterval` ago and no write
-    /// has committed since, else after reading the count again. Nil when it cannot be read (a database
-    /// older than migration 7): then nothing may be cached.
+    /// has committed since without reading it, else after reading the count again. Nil when it cannot be
+    /// read (a database older than migration 7): then nothing may be cached.
     public func current(_ database: any Database) async -> Int64? {
         let now = ContinuousClock.now
         let (fresh, read, writes) = state.withLock { state -> (Int64?, Int, Int) in
@@ -74,9 +82,11 @@ public final class ChangeCount: Sendable {
         if let fresh { return fresh }
         let topic = topic.rawValue
         guard
-            let count = try? await database.read({ db in
-                try await db.raw("SELECT version FROM cache_versions WHERE topic = \(bind: topic)").first()?.int64("version")
-            })
+            let count = try? await database.read(
+                yieldingFirst: false,
+                { db in
+                    try await db.raw("SELECT version FROM cache_versions WHERE topic = \(bind: topic)").first()?.int64("version")
+                })
         else { return nil }
         return state.withLock { state in
             // A read that began before another one already applied says nothing newer.
@@ -90,16 +100,30 @@ public final class ChangeCount: Sendable {
         }
     }
 
-    /// Whatever a committed write changed, the count is read again before its next use.
-    func writeCommitted() {
+    /// A write of this process committed, having read `count` in its transaction after its changes; nil
+    /// when it did not (it failed, or the count was not known): then the count is read again before its
+    /// next use.
+    ///
+    /// A count read in the transaction is the latest there is as the write commits: it is applied after
+    /// every read that began before now (those may have read before the commit) and stands from now. A
+    /// transaction of another process that committed between that read and this one's COMMIT (PostgreSQL)
+    /// is seen at the next recheck, as any change of another process is.
+    func writeCommitted(count: Int64?) {
+        let now = ContinuousClock.now
         state.withLock { state in
-            state.checked = nil
             state.writes += 1
+            guard let count else {
+                state.checked = nil
+                return
+            }
+            state.nextRead += 1
+            if count != state.count { state.epoch += 1 }
+            (state.count, state.countRead, state.checked) = (count, state.nextRead, now)
         }
     }
 }
 
-/// One `ChangeCount` for each topic, per store; the stores call `writeCommitted` after each write.
+/// One `ChangeCount` for each topic, per store; the stores tell them of each write's commit.
 public struct ChangeCounts: Sendable {
     public let identity = ChangeCount(.identity)
     public let objectGrants = ChangeCount(.objectGrants)
@@ -113,8 +137,25 @@ public struct ChangeCounts: Sendable {
         }
     }
 
-    func writeCommitted() {
-        for topic in ChangeTopic.allCases { self[topic].writeCommitted() }
+    /// Whether a topic's count has been read once: the table that keeps them all exists (migration 7), so a
+    /// write may read them in its transaction.
+    var known: Bool {
+        ChangeTopic.allCases.contains { self[$0].known }
+    }
+
+    /// Every topic's count, read in a write's transaction (`db`) after its changes: one statement.
+    static func read(_ db: any SQLDatabase) async throws -> [ChangeTopic: Int64] {
+        var counts: [ChangeTopic: Int64] = [:]
+        for row in try await db.raw("SELECT topic, version FROM cache_versions").all() {
+            if let topic = ChangeTopic(rawValue: try row.string("topic")) { counts[topic] = try row.int64("version") }
+        }
+        return counts
+    }
+
+    /// A write committed, with the counts it read in its transaction (nil: none, and each is read again
+    /// before its next use).
+    func writeCommitted(_ counts: [ChangeTopic: Int64]?) {
+        for topic in ChangeTopic.allCases { self[topic].writeCommitted(count: counts?[topic]) }
     }
 
     /// Migration 7's statements: the `cache_versions` table, a row for each topic, and the triggers that

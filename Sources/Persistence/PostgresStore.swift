@@ -17,7 +17,7 @@ public final class PostgresStore: Database {
         self.client = PostgresClient(configuration: try PostgresURL.parse(url), backgroundLogger: logger)
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func read<T: Sendable>(yieldingFirst: Bool, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
             try await body(connection.sql(queryLogLevel: .trace))
         }
@@ -27,14 +27,22 @@ public final class PostgresStore: Database {
         lockKey: Int64?,
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        defer { changeCounts.writeCommitted() }
-        return try await client.withConnection { connection in
-            try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN") { db in
-                if let lockKey {
-                    try await db.raw("SELECT pg_advisory_xact_lock(\(bind: lockKey))").run()
+        let readsCounts = changeCounts.known
+        do {
+            let (result, counts) = try await client.withConnection { connection in
+                try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN") { db in
+                    if let lockKey {
+                        try await db.raw("SELECT pg_advisory_xact_lock(\(bind: lockKey))").run()
+                    }
+                    let result = try await body(db)
+                    return (result, readsCounts ? try await ChangeCounts.read(db) : nil)
                 }
-                return try await body(db)
             }
+            changeCounts.writeCommitted(counts)
+            return result
+        } catch {
+            changeCounts.writeCommitted(nil)
+            throw error
         }
     }
 

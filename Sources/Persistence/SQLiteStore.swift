@@ -18,11 +18,17 @@ public final class SQLiteStore: Database {
     /// Every connection reads the file through a memory map of up to `mmapSize` bytes: a notebook's
     /// overflow pages are then copied from the map, where SQLite otherwise reads each 4 KiB page with a
     /// `pread` of its own (it reads overflow pages past its page cache).
+    ///
+    /// `connections` connections (at least one) serve reads; one more serves writes, and one the checkpoints.
+    /// Writes have a connection of their own because SQLite drops a connection's map, and its cache, whenever
+    /// it begins a transaction after another connection's commit (`pagerBeginReadTransaction`): the writer
+    /// never does after its own, so a run of imports keeps its map (measured at 16 clients: about one munmap,
+    /// with its TLB shootdown, an import when writes took any pooled connection; none since).
     public static func open(path: String, connections: Int = 4, logger: Logger) async throws -> SQLiteStore {
         var opened: [SQLiteSession] = []
         do {
-            // The first connection sets WAL mode; the last is the checkpointer's.
-            for index in 0...max(1, connections) {
+            // The first connection (the writer) sets WAL mode; the last is the checkpointer's.
+            for index in 0...max(1, connections) + 1 {
                 let session = try SQLiteSession.open(path: path, logger: logger)
                 opened.append(session)
                 let pragmas = [
@@ -38,21 +44,25 @@ public final class SQLiteStore: Database {
         }
         let checkpointer = WALCheckpointer(session: opened.removeLast())
         for session in opened { checkpointer.watch(session) }
-        return SQLiteStore(pool: SQLiteConnectionPool(connections: opened), checkpointer: checkpointer)
+        let writer = opened.removeFirst()
+        return SQLiteStore(pool: SQLiteConnectionPool(connections: opened), writer: writer, checkpointer: checkpointer)
     }
 
     /// The most of the database file each connection maps into memory, in bytes.
     static let mmapSize = 256 << 20
 
     private let checkpointer: WALCheckpointer
+    /// The connection writes run on, one at a time (`writerLock`).
+    private let writer: SQLiteSession
 
-    private init(pool: SQLiteConnectionPool, checkpointer: WALCheckpointer) {
+    private init(pool: SQLiteConnectionPool, writer: SQLiteSession, checkpointer: WALCheckpointer) {
         self.pool = pool
+        self.writer = writer
         self.checkpointer = checkpointer
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await pool.withConnection { session in
+    public func read<T: Sendable>(yieldingFirst: Bool, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await pool.withConnection(yieldingFirst: yieldingFirst) { session in
             try await body(SQLiteSessionDatabase(session: session))
         }
     }
@@ -61,9 +71,10 @@ public final class SQLiteStore: Database {
         lockKey: Int64?,
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        defer { changeCounts.writeCommitted() }
-        return try await writerLock.withLock {
-            try await pool.withConnection(yieldingFirst: false) { session in
+        let readsCounts = changeCounts.known
+        let session = writer
+        do {
+            let (result, counts) = try await writerLock.withLock {
                 // BEGIN IMMEDIATE runs on the task's thread unless another process (`kiln admin`, another
                 // Kiln) holds the write lock; then it waits for it, up to the busy timeout, on NIO's thread
                 // pool. COMMIT appends to the log (the first after each checkpoint also syncs the log's new
@@ -73,13 +84,21 @@ public final class SQLiteStore: Database {
                         try await NIOThreadPool.singleton.runIfActive { try session.run(statement, []) { _ in } }
                     }
                 }
-                return try await SQLiteSessionDatabase(session: session)
-                    .transaction(begin: "BEGIN IMMEDIATE", boundary: boundary, body)
+                return try await SQLiteSessionDatabase(session: session).transaction(begin: "BEGIN IMMEDIATE", boundary: boundary) { db in
+                    let result = try await body(db)
+                    return (result, readsCounts ? try await ChangeCounts.read(db) : nil)
+                }
             }
+            changeCounts.writeCommitted(counts)
+            return result
+        } catch {
+            changeCounts.writeCommitted(nil)
+            throw error
         }
     }
 
     public func shutdown() async {
+        writer.close()
         pool.closeAll()
         checkpointer.close()
     }
@@ -102,19 +121,19 @@ final class SQLiteConnectionPool: Sendable {
 
     /// Runs `body` with a connection of its own, given back when `body` returns or throws.
     ///
-    /// It yields first, so that the task goes behind the work that was ready before it on its executor.
-    /// Measured with 16 clients listing a folder of 1,000 notebooks (answered on Swift's global executor):
-    /// without the yield the requests ran through unevenly, p99 100–170 ms and a standard deviation of
-    /// 26–40 ms, against 21–25 ms and 4 ms with it, as with the actor this pool replaced (its hops made the
-    /// same yields), for the same req/s. On an event loop (get-status) the yield costs nothing measurable.
+    /// On Swift's global executor it yields first, so that the task goes behind the work that was ready before
+    /// it there. Measured with 16 clients listing a folder of 1,000 notebooks: without the yield the requests
+    /// ran through unevenly, p99 100–170 ms and a standard deviation of 26–40 ms, against 21–25 ms and 4 ms
+    /// with it, as with the actor this pool replaced (its hops made the same yields), for the same req/s.
     ///
-    /// A write does not yield (`yieldingFirst: false`): it takes the writer lock first, which serves its
-    /// waiters first in, first out; and on Swift's global executor a yield costs a change of thread (Dispatch
-    /// wakes another worker for the task put back on its queue, while this one goes to sleep).
+    /// On an event loop it does not yield: the loop's reads take a row or two, and a yield there costs a pass
+    /// through the loop's queue of tasks. A read that passes `yieldingFirst: false` does not either: on Swift's
+    /// global executor a yield costs a change of thread (Dispatch wakes another worker for the task put back on
+    /// its queue, while this one goes to sleep).
     func withConnection<T: Sendable>(
         yieldingFirst: Bool = true, _ body: @Sendable (SQLiteSession) async throws -> T
     ) async throws -> T {
-        if yieldingFirst { await Task.yield() }
+        if yieldingFirst, MultiThreadedEventLoopGroup.currentEventLoop == nil { await Task.yield() }
         let connection = await connections.take()
         defer { connections.giveBack(connection) }
         return try await body(connection)
