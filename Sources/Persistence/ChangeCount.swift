@@ -139,12 +139,37 @@ public struct ChangeCounts: Sendable {
 
     /// Whether a topic's count has been read once: the table that keeps them all exists (migration 7), so a
     /// write may read them in its transaction.
-    var known: Bool {
+    private var known: Bool {
         ChangeTopic.allCases.contains { self[$0].known }
     }
 
-    /// Every topic's count, read in a write's transaction (`db`) after its changes: one statement.
-    static func read(_ db: any SQLDatabase) async throws -> [ChangeTopic: Int64] {
+    /// Runs a store's write and tells the counts of its outcome: `transaction` runs the body it is given in the
+    /// write's transaction, which is `body` followed, once a count is known, by a read of every topic's count
+    /// (one statement), so that the counts stand from the commit. A write that throws, or read none, has each
+    /// count read again before its next use. Rethrows what `transaction` throws.
+    func committing<T: Sendable>(
+        _ body: @Sendable (any SQLDatabase) async throws -> T,
+        through transaction: @Sendable (@Sendable (any SQLDatabase) async throws -> (T, [ChangeTopic: Int64]?)) async throws -> (T, [ChangeTopic: Int64]?)
+    ) async throws -> T {
+        let readsCounts = known
+        do {
+            // `transaction` calls what it is given before it returns; Swift cannot see that through two closures.
+            let (result, counts) = try await withoutActuallyEscaping(body) { body in
+                try await transaction { db in
+                    let result = try await body(db)
+                    return (result, readsCounts ? try await Self.read(db) : nil)
+                }
+            }
+            writeCommitted(counts)
+            return result
+        } catch {
+            writeCommitted(nil)
+            throw error
+        }
+    }
+
+    /// Every topic's count, read in a write's transaction (`db`).
+    private static func read(_ db: any SQLDatabase) async throws -> [ChangeTopic: Int64] {
         var counts: [ChangeTopic: Int64] = [:]
         for row in try await db.raw("SELECT topic, version FROM cache_versions").all() {
             if let topic = ChangeTopic(rawValue: try row.string("topic")) { counts[topic] = try row.int64("version") }
@@ -152,9 +177,8 @@ public struct ChangeCounts: Sendable {
         return counts
     }
 
-    /// A write committed, with the counts it read in its transaction (nil: none, and each is read again
-    /// before its next use).
-    func writeCommitted(_ counts: [ChangeTopic: Int64]?) {
+    /// A write committed, with the counts it read in its transaction (nil: none).
+    private func writeCommitted(_ counts: [ChangeTopic: Int64]?) {
         for topic in ChangeTopic.allCases { self[topic].writeCommitted(count: counts?[topic]) }
     }
 

@@ -27,22 +27,15 @@ public final class PostgresStore: Database {
         lockKey: Int64?,
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        let readsCounts = changeCounts.known
-        do {
-            let (result, counts) = try await client.withConnection { connection in
+        try await changeCounts.committing(body) { body in
+            try await client.withConnection { connection in
                 try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN") { db in
                     if let lockKey {
                         try await db.raw("SELECT pg_advisory_xact_lock(\(bind: lockKey))").run()
                     }
-                    let result = try await body(db)
-                    return (result, readsCounts ? try await ChangeCounts.read(db) : nil)
+                    return try await body(db)
                 }
             }
-            changeCounts.writeCommitted(counts)
-            return result
-        } catch {
-            changeCounts.writeCommitted(nil)
-            throw error
         }
     }
 

@@ -71,10 +71,9 @@ public final class SQLiteStore: Database {
         lockKey: Int64?,
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        let readsCounts = changeCounts.known
         let session = writer
-        do {
-            let (result, counts) = try await writerLock.withLock {
+        return try await changeCounts.committing(body) { body in
+            try await writerLock.withLock {
                 // BEGIN IMMEDIATE runs on the task's thread unless another process (`kiln admin`, another
                 // Kiln) holds the write lock; then it waits for it, up to the busy timeout, on NIO's thread
                 // pool. COMMIT appends to the log (the first after each checkpoint also syncs the log's new
@@ -84,16 +83,8 @@ public final class SQLiteStore: Database {
                         try await NIOThreadPool.singleton.runIfActive { try session.run(statement, []) { _ in } }
                     }
                 }
-                return try await SQLiteSessionDatabase(session: session).transaction(begin: "BEGIN IMMEDIATE", boundary: boundary) { db in
-                    let result = try await body(db)
-                    return (result, readsCounts ? try await ChangeCounts.read(db) : nil)
-                }
+                return try await SQLiteSessionDatabase(session: session).transaction(begin: "BEGIN IMMEDIATE", boundary: boundary, body)
             }
-            changeCounts.writeCommitted(counts)
-            return result
-        } catch {
-            changeCounts.writeCommitted(nil)
-            throw error
         }
     }
 
