@@ -35,9 +35,9 @@ public enum ChangeTopic: String, Sendable, CaseIterable {
 /// A cache stamps what it reads with `current(_:)` — an epoch of this process that moves whenever the
 /// count read from the database differs from the last one read, up or down (a restored database) — and
 /// uses it only while the epoch stays the same. Each write this process commits reads the counts in its
-/// transaction, last, and they stand from its commit, so a caller sees its own changes at once and the next
-/// request reads nothing more; otherwise the count is read again at most every `recheckInterval`, which
-/// bounds how long a change made by another process goes unseen.
+/// transaction, last, and they stand from that read once it has committed, so a caller sees its own changes at
+/// once and the next request reads nothing more; otherwise the count is read again at most every
+/// `recheckInterval`, which bounds how long a change made by another process goes unseen.
 public final class ChangeCount: Sendable {
     /// How long a count read from the database stands for changes made by other processes: 250 ms.
     public static let recheckInterval = Duration.milliseconds(250)
@@ -100,16 +100,15 @@ public final class ChangeCount: Sendable {
         }
     }
 
-    /// A write of this process committed, having read `count` in its transaction after its changes; nil
-    /// when it did not (it failed, or the count was not known): then the count is read again before its
+    /// A write of this process committed, having read `count` in its transaction after its changes, at `readAt`;
+    /// nil when it did not (it failed, or the count was not known): then the count is read again before its
     /// next use.
     ///
-    /// A count read in the transaction is the latest there is as the write commits: it is applied after
-    /// every read that began before now (those may have read before the commit) and stands from now. A
-    /// transaction of another process that committed between that read and this one's COMMIT (PostgreSQL)
-    /// is seen at the next recheck, as any change of another process is.
-    func writeCommitted(count: Int64?) {
-        let now = ContinuousClock.now
+    /// A count read in the transaction is the latest this process has as the write commits: it is applied after
+    /// every read that began before now (those may have read before the commit), and stands from `readAt`, as a
+    /// count read by `current` stands from before its read: another process's change committed after that read
+    /// is seen within `recheckInterval` of it, as any change of another process is.
+    func writeCommitted(count: Int64?, readAt: ContinuousClock.Instant) {
         state.withLock { state in
             state.writes += 1
             guard let count else {
@@ -118,7 +117,7 @@ public final class ChangeCount: Sendable {
             }
             state.nextRead += 1
             if count != state.count { state.epoch += 1 }
-            (state.count, state.countRead, state.checked) = (count, state.nextRead, now)
+            (state.count, state.countRead, state.checked) = (count, state.nextRead, readAt)
         }
     }
 }
@@ -137,6 +136,12 @@ public struct ChangeCounts: Sendable {
         }
     }
 
+    /// The counts a write read in its transaction, and the time before it read them.
+    struct Counts: Sendable {
+        var values: [ChangeTopic: Int64]
+        var readAt: ContinuousClock.Instant
+    }
+
     /// Whether a topic's count has been read once: the table that keeps them all exists (migration 7), so a
     /// write may read them in its transaction.
     private var known: Bool {
@@ -145,11 +150,11 @@ public struct ChangeCounts: Sendable {
 
     /// Runs a store's write and tells the counts of its outcome: `transaction` runs the body it is given in the
     /// write's transaction, which is `body` followed, once a count is known, by a read of every topic's count
-    /// (one statement), so that the counts stand from the commit. A write that throws, or read none, has each
-    /// count read again before its next use. Rethrows what `transaction` throws.
+    /// (one statement), so that the counts stand from that read once the write has committed. A write that
+    /// throws, or read none, has each count read again before its next use. Rethrows what `transaction` throws.
     func committing<T: Sendable>(
         _ body: @Sendable (any SQLDatabase) async throws -> T,
-        through transaction: @Sendable (@Sendable (any SQLDatabase) async throws -> (T, [ChangeTopic: Int64]?)) async throws -> (T, [ChangeTopic: Int64]?)
+        through transaction: @Sendable (@Sendable (any SQLDatabase) async throws -> (T, Counts?)) async throws -> (T, Counts?)
     ) async throws -> T {
         let readsCounts = known
         do {
@@ -157,7 +162,9 @@ public struct ChangeCounts: Sendable {
             let (result, counts) = try await withoutActuallyEscaping(body) { body in
                 try await transaction { db in
                     let result = try await body(db)
-                    return (result, readsCounts ? try await Self.read(db) : nil)
+                    // A count that cannot be read leaves them all to be read again (on PostgreSQL the failed
+                    // statement has ended the transaction, and the COMMIT fails).
+                    return (result, readsCounts ? try? await Self.read(db) : nil)
                 }
             }
             writeCommitted(counts)
@@ -168,18 +175,20 @@ public struct ChangeCounts: Sendable {
         }
     }
 
-    /// Every topic's count, read in a write's transaction (`db`).
-    private static func read(_ db: any SQLDatabase) async throws -> [ChangeTopic: Int64] {
+    /// Every topic's count, read in a write's transaction (`db`), and when: the time before the read.
+    private static func read(_ db: any SQLDatabase) async throws -> Counts {
+        let readAt = ContinuousClock.now
         var counts: [ChangeTopic: Int64] = [:]
         for row in try await db.raw("SELECT topic, version FROM cache_versions").all() {
             if let topic = ChangeTopic(rawValue: try row.string("topic")) { counts[topic] = try row.int64("version") }
         }
-        return counts
+        return Counts(values: counts, readAt: readAt)
     }
 
     /// A write committed, with the counts it read in its transaction (nil: none).
-    private func writeCommitted(_ counts: [ChangeTopic: Int64]?) {
-        for topic in ChangeTopic.allCases { self[topic].writeCommitted(count: counts?[topic]) }
+    private func writeCommitted(_ counts: Counts?) {
+        let readAt = counts?.readAt ?? .now
+        for topic in ChangeTopic.allCases { self[topic].writeCommitted(count: counts?.values[topic], readAt: readAt) }
     }
 
     /// Migration 7's statements: the `cache_versions` table, a row for each topic, and the triggers that

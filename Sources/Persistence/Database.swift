@@ -14,9 +14,10 @@ public protocol Database: Sendable {
     var changeCounts: ChangeCounts { get }
 
     /// Runs `body` on one connection, outside any explicit transaction. With `yieldingFirst` (the usual
-    /// read), SQLite's pool first lets the work that was ready before it run (`SQLiteConnectionPool`); a read
-    /// of one row that a request cannot do without (`ChangeCount`'s) passes false, since on Swift's global
-    /// executor that yield costs a change of thread. PostgreSQL's pool does not yield.
+    /// read), SQLite's pool first lets the work that was ready before it on Swift's global executor run (not on
+    /// an event loop: `SQLiteConnectionPool`); a read of one row that a request cannot do without
+    /// (`ChangeCount`'s) passes false, since there that yield costs a change of thread. PostgreSQL's pool does
+    /// not yield.
     func read<T: Sendable>(yieldingFirst: Bool, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Runs `body` in a transaction that commits when it returns and rolls back when it throws.
@@ -43,7 +44,7 @@ extension Database {
     }
 
     /// Runs `body` on one connection, outside any explicit transaction, after letting the work that was ready
-    /// before it run (`read(yieldingFirst: true, _:)`).
+    /// before it run where that is SQLite's rule (`read(yieldingFirst: true, _:)`).
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await read(yieldingFirst: true, body)
     }

@@ -29,7 +29,7 @@ public final class PostgresStore: Database {
     ) async throws -> T {
         try await changeCounts.committing(body) { body in
             try await client.withConnection { connection in
-                try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN") { db in
+                try await connection.sql(queryLogLevel: .trace).transaction(begin: "BEGIN ISOLATION LEVEL READ COMMITTED") { db in
                     if let lockKey {
                         try await db.raw("SELECT pg_advisory_xact_lock(\(bind: lockKey))").run()
                     }

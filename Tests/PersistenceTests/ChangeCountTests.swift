@@ -51,7 +51,8 @@ import Testing
     /// before (identity) too. Before any count is known, a write reads none, and the next use reads the table.
     ///
     /// The write's counts stand for `recheckInterval` only: an attempt that took longer (a loaded machine)
-    /// proves nothing and is made again, with the table back (five slow attempts conclude nothing).
+    /// proves nothing and is made again, with the table back; five such attempts fail the test on SQLite, and
+    /// conclude nothing on PostgreSQL, which in the whole suite was seen to take longer every time.
     @Test(arguments: TestDatabases.engines)
     func aWriteReadsTheCountsAndTheyStandFromItsCommit(engine: DatabaseEngine) async throws {
         try await TestDatabases.withTwo(engine) { first, second in
@@ -72,6 +73,8 @@ import Testing
                 #expect(identityEpoch != nil)
                 return
             }
+            // PostgreSQL under the whole suite can take longer each time (its ALTER TABLE waits its turn).
+            if engine == .sqlite { Issue.record("Five attempts each took longer than ChangeCount.recheckInterval.") }
         }
     }
 }

@@ -59,6 +59,11 @@ import Testing
                 }
                 // synchronous = NORMAL is 1.
                 #expect(settings == Array(repeating: ["1", "10000", "1"], count: 3))
+                // The writer's connection too.
+                let writer = try await store.write { db in
+                    [try await pragma("foreign_keys", db), try await pragma("busy_timeout", db), try await pragma("synchronous", db)]
+                }
+                #expect(writer == ["1", "10000", "1"])
             }
         }
     }
@@ -140,7 +145,7 @@ import Testing
         }
     }
 
-    @Test func oneConnectionServesConcurrentReadsAndWrites() async throws {
+    @Test func oneReadConnectionAndTheWriterServeConcurrentReadsAndWrites() async throws {
         try await withFile { path in
             let store = try await SQLiteStore.open(path: path, connections: 0, logger: logger)
             try await store.closing {
