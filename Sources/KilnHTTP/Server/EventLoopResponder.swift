@@ -38,9 +38,13 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     private var heldError: (any Error)?
     private var heldInputClosed = false
     private var executor: EventLoopTaskExecutor?
+    /// The answers being made on this handler's event loop, this handler's among them.
+    private let loopAnswers: EventLoopAnswers
 
+    /// Made on the connection's event loop (the pipeline's setup), whose count of answers it shares.
     init(respond: @escaping Respond) {
         self.respond = respond
+        self.loopAnswers = EventLoopAnswers.current
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -80,22 +84,24 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     private func perform(_ action: EventLoopResponderStateMachine.ReadAction, context: ChannelHandlerContext) {
         switch action {
         case .forward(let part): context.fireChannelRead(wrapInboundOut(part))
-        case .respond(let head, let body, let place): start(Request(head: head, body: .init(buffer: body)), on: place, context: context)
+        case .respond(let head, let body, let place):
+            let onLoop = place == .eventLoop || (place == .eventLoopWhenIdle && loopAnswers.none)
+            start(Request(head: head, body: .init(buffer: body)), onLoop: onLoop, context: context)
         case .none: break
         }
     }
 
-    /// Makes the answer in a task on this loop, or on Swift's global executor (`place`), writes it, then reads
-    /// what waited.
-    private func start(_ request: Request, on place: EventLoopResponderStateMachine.Place, context: ChannelHandlerContext) {
+    /// Makes the answer in a task on this loop, or on Swift's global executor, writes it, then reads what waited.
+    private func start(_ request: Request, onLoop: Bool, context: ChannelHandlerContext) {
         let loop = context.eventLoop
         let done = loop.makePromise(of: Void.self)
         answering = done
+        loopAnswers.began()
         let channel = context.channel
         let respond = self.respond
         let handler = NIOLoopBound(self, eventLoop: loop)
         let target = NIOLoopBound(context, eventLoop: loop)
-        if place == .eventLoop {
+        if onLoop {
             let executor = self.executor ?? EventLoopTaskExecutor(loop)
             self.executor = executor
             Task(executorPreference: executor) {
@@ -171,6 +177,7 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     /// Reads the parts that waited for the answer just written, then passes on what was held.
     private func responded(context: ChannelHandlerContext) {
         answering = nil
+        loopAnswers.ended()
         machine.responded()
         guard context.channel.isActive else { return }
         var forwarded = false

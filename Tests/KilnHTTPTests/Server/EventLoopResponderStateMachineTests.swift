@@ -90,7 +90,9 @@ import Testing
     /// their body is whole; so are its hot reads that authenticate with a password or have a larger body.
     @Test(arguments: [
         Head(method: .post, path: "/api/2.0/workspace/import", fields: [.authorization: "Bearer d", .contentLength: "\(256 << 10)"]),
-        Head(method: .post, path: "/api/2.0/workspace/mkdirs", fields: [.authorization: "Bearer d", .contentLength: "2"]),
+        Head(method: .post, path: "/api/2.0/workspace/import", fields: [.authorization: "Basic YTpi", .contentLength: "2"]),
+        Head(method: .post, path: "/api/2.0/workspace/mkdirs", fields: [.authorization: "Bearer d", .contentLength: "\((128 << 10) + 1)"]),
+        Head(method: .post, path: "/api/2.0/workspace/delete", fields: [.authorization: "Bearer d", .contentLength: "2"]),
         Head(method: .post, path: "/api/2.0/workspace/delete", fields: [.authorization: "Basic YTpi", .contentLength: "2"]),
         Head(method: .get, path: "/api/2.0/workspace/list?path=/", fields: [.authorization: "Bearer d"]),
         Head(method: .get, path: "/w/ws1/api/2.0/workspace/list?path=/", fields: [.authorization: "Bearer d"]),
@@ -110,6 +112,18 @@ import Testing
         #expect(place == .globalExecutor)
     }
 
+    /// An import or a mkdirs with a token and at most 128 KiB of body is a short write: answered on the loop
+    /// when the loop answers nothing else (the responder tells which).
+    @Test(arguments: [
+        Head(method: .post, path: "/api/2.0/workspace/import", fields: [.authorization: "Bearer d", .contentLength: "\(128 << 10)"]),
+        Head(method: .post, path: "/w/ws1/api/2.0/workspace/import", fields: [.authorization: "Bearer d", .contentLength: "2"]),
+        Head(method: .post, path: "/api/2.0/workspace/mkdirs", fields: [.authorization: "Bearer d", .contentLength: "2"]),
+    ])
+    func shortWritesAreAnsweredOnAnIdleLoop(head: Head) throws {
+        let place = Machine.place(for: HTTPRequest(method: head.method, scheme: nil, authority: "h", path: head.path, headerFields: head.fields))
+        #expect(place?.place == .eventLoopWhenIdle)
+    }
+
     /// The body is gathered by a `BodyCollector` within the length it declares: a head alone holds nothing,
     /// a first part is kept without a copy, and a second makes room for the whole body (an import of 100,000
     /// bytes is not copied as it grows past a GET's limit of 64 KiB).
@@ -117,7 +131,7 @@ import Testing
         var machine = Machine()
         let head = Self.head(.post, "/api/2.0/workspace/import", [.authorization: "Bearer d", .contentLength: "100000"])
         #expect(Self.isNone(machine.read(head)))
-        guard case .reading(_, let empty, .globalExecutor) = machine.state else {
+        guard case .reading(_, let empty, .eventLoopWhenIdle) = machine.state else {
             Issue.record("the body is not being read here")
             return
         }
