@@ -26,7 +26,7 @@ import VaporCSQLite
 final class SQLiteSession: Sendable {
     /// How many prepared statements a session keeps.
     static let statementLimit = 256
-    /// Bytes of a text or blob value above which it is unbound once its statement has run.
+    /// Bytes of a text value above which it is unbound once its statement has run (a blob always is).
     static let largeValue = 4096
     /// How long a statement waits for another connection's lock before it fails with `SQLITE_BUSY`, in
     /// milliseconds (`PRAGMA busy_timeout`).
@@ -73,18 +73,23 @@ final class SQLiteSession: Sendable {
             guard let handle = state.handle else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "The connection is closed.") }
             let statement = try state.prepared(sql, on: handle)
             // Reset before returning, whatever happened: a statement left mid-way holds a read transaction open.
-            // Large values are unbound, so a kept statement does not hold a copy of the last 10 MB import;
+            // Blobs are bound where they are (`binds` holds them until then) and unbound, so that a kept statement
+            // points at no freed memory; large text is unbound, so a kept statement does not hold a copy of it;
             // `sqlite3_clear_bindings` is not used, since it makes SQLite prepare again any statement whose plan
             // looked at a bound value (an `= ?` on a column without an index of its own).
-            var large: [Int32] = []
+            var unbinding: [Int32] = []
             defer {
                 sqlite_nio_sqlite3_reset(statement)
-                for index in large { sqlite_nio_sqlite3_bind_null(statement, index) }
+                for index in unbinding { sqlite_nio_sqlite3_bind_null(statement, index) }
             }
             for (offset, value) in binds.enumerated() {
                 let index = Int32(offset + 1)
                 try Self.check(Self.bind(value, at: index, to: statement), on: handle)
-                if value.byteCount > Self.largeValue { large.append(index) }
+                if case .blob = value {
+                    unbinding.append(index)
+                } else if value.byteCount > Self.largeValue {
+                    unbinding.append(index)
+                }
             }
             var columns: [String]?
             while true {
@@ -149,8 +154,9 @@ final class SQLiteSession: Sendable {
     private static func bind(_ value: SQLiteData, at index: Int32, to statement: OpaquePointer) -> Int32 {
         switch value {
         case .blob(let buffer):
+            // Read in place (SQLITE_STATIC), not copied: `run` unbinds it before `buffer` can go.
             buffer.withUnsafeReadableBytes {
-                sqlite_nio_sqlite3_bind_blob64(statement, index, $0.baseAddress, UInt64($0.count), transient)
+                sqlite_nio_sqlite3_bind_blob64(statement, index, $0.baseAddress, UInt64($0.count), nil)
             }
         case .float(let double): sqlite_nio_sqlite3_bind_double(statement, index, double)
         case .integer(let integer): sqlite_nio_sqlite3_bind_int64(statement, index, Int64(integer))
@@ -298,6 +304,7 @@ struct SQLiteSessionDatabase: SQLDatabase {
         case let value as Int64: value.sqliteData
         case let value as String: value.sqliteData
         case let value as Data: value.sqliteData
+        case let value as ByteBuffer: .blob(value)
         case let value as Int: value.sqliteData
         default: nil
         }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnCore
+import NIOCore
 import NotebookFormats
 
 /// What an import will store, decided from the request alone (no I/O), so the rules are testable:
@@ -18,7 +19,7 @@ enum ImportPlan: Sendable, Equatable {
         do {
             switch request.format {
             case .raw:
-                return .object(.file(at: path, content: Data(bytes)))
+                return .object(.file(at: path, content: bytes))
             case .source:
                 guard let language = request.language else {
                     if ZipSources.looksLikeZip(bytes) { return .tree(try ZipSources.plan(bytes, at: path, includeFiles: false)) }
@@ -50,9 +51,9 @@ enum ImportPlan: Sendable, Equatable {
     /// What the workspace-files API's `import-file` stores: a notebook when the extension and content
     /// say so (`.py`/`.scala`/`.sql`/`.r` with the notebook header, `.ipynb`; extension stripped), any
     /// other content (archives included) a file of those bytes.
-    static func workspaceFile(at path: WorkspacePath, content: Data) throws -> ObjectPlan {
+    static func workspaceFile(at path: WorkspacePath, content: some Collection<UInt8>) throws -> ObjectPlan {
         try checkSize(content)
-        // Only a notebook's extension can make a notebook; any other file keeps the `Data` it came in, uncopied.
+        // Only a notebook's extension can make a notebook; any other file is copied once, into the buffer stored.
         if let ext = path.fileExtension, NotebookLanguage(sourceFileExtension: ext) != nil || ext == "ipynb" {
             let request = ImportRequest(path: path, format: .auto, language: nil, content: [UInt8](content), overwrite: false)
             if case .object(let plan) = try make(for: request), plan.objectType == .notebook { return plan }
@@ -85,7 +86,7 @@ enum ImportPlan: Sendable, Equatable {
         default:
             break
         }
-        return .object(.file(at: path, content: Data(bytes)))
+        return .object(.file(at: path, content: bytes))
     }
 
     /// A DBC with one notebook and no folders is that notebook; anything else is a folder tree whose
@@ -146,13 +147,14 @@ struct ObjectPlan: Sendable, Equatable {
     var path: WorkspacePath
     var objectType: ObjectType
     var language: NotebookLanguage?
-    /// The bytes to store: a file's own bytes, or a notebook's encoded model.
-    var storedContent: Data
+    /// The bytes to store: a file's own bytes, or a notebook's encoded model (`NotebookCoding`), in the buffer
+    /// the statement storing them binds.
+    var storedContent: ByteBuffer
     /// The size get-status reports.
     var size: Int64
 
-    static func file(at path: WorkspacePath, content: Data) -> ObjectPlan {
-        ObjectPlan(path: path, objectType: .file, language: nil, storedContent: content, size: Int64(content.count))
+    static func file(at path: WorkspacePath, content: some Collection<UInt8>) -> ObjectPlan {
+        ObjectPlan(path: path, objectType: .file, language: nil, storedContent: ByteBuffer(bytes: content), size: Int64(content.count))
     }
 
     /// A notebook, stored with ids for itself and its cells: those its document carries, else new ones.

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NotebookFormats
 import Persistence
 import SQLKit
@@ -86,7 +87,7 @@ enum ObjectTable {
     // The writes every import makes are literal statements too (the builders' UPDATE was 5 % of an import).
     // A change of content raises its version (a trigger would for a writer that did not: migration 8).
 
-    static func insert(_ db: any SQLDatabase, workspaceID: Int64, object: ObjectInfo, content: Data?) async throws {
+    static func insert(_ db: any SQLDatabase, workspaceID: Int64, object: ObjectInfo, content: ByteBuffer?) async throws {
         try await db.raw(
             """
             INSERT INTO workspace_objects (object_id, workspace_id, path, parent_path, object_type, language, size, \
@@ -98,7 +99,7 @@ enum ObjectTable {
         ).run()
     }
 
-    static func replace(_ db: any SQLDatabase, object: ObjectInfo, content: Data) async throws {
+    static func replace(_ db: any SQLDatabase, object: ObjectInfo, content: ByteBuffer) async throws {
         try await db.raw(
             """
             UPDATE workspace_objects SET object_type = \(bind: object.objectType.rawValue), \

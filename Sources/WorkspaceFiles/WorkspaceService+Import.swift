@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import KilnCore
 import Persistence
 import SQLKit
@@ -41,7 +41,8 @@ extension WorkspaceService {
     /// answers the Databricks CLI tells apart (databricks/cli `libs/filer/workspace_files_client.go`).
     @discardableResult
     public func importFile(
-        workspaceID: Int64, path: WorkspacePath, content: Data, overwrite: Bool, caller: WorkspaceCaller = .admin
+        workspaceID: Int64, path: WorkspacePath, content: some Collection<UInt8> & Sendable, overwrite: Bool,
+        caller: WorkspaceCaller = .admin
     ) async throws -> ObjectInfo {
         let plan = try ImportPlan.workspaceFile(at: path, content: content)
         let now = clock.nowMillis()

@@ -26,7 +26,7 @@ enum ZipSources {
                 guard data.count <= WorkspaceService.maximumContentSize else {
                     throw KilnError(.maxNotebookSizeExceeded, "Archive entry \(name) is over 10 MB.")
                 }
-                tree.objects.append(.file(at: target, content: Data(data)))
+                tree.objects.append(.file(at: target, content: data))
             }
         }
         for folder in folders.sorted(by: { $0.count < $1.count }) {

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import NIOCore
 import SQLiteKit
 import Testing
 @testable import Persistence
@@ -7,10 +9,10 @@ import Testing
 @Suite struct SQLiteBindTests {
     static let binds: [any Encodable & Sendable] = [
         Int64(-7), Int64.max, "text", "", Data([0, 1, 255]), Data(), 42, String?.none, String?.some("x"), Int64?.none,
-        true, 1.5, [1, 2],
+        true, 1.5, [1, 2], ByteBuffer(bytes: [0, 1, 255]),
     ]
     /// The binds matched without the encoder: integers, text (an optional's too) and blobs.
-    static let direct: Set<Int> = [0, 1, 2, 3, 4, 5, 6, 8]
+    static let direct: Set<Int> = [0, 1, 2, 3, 4, 5, 6, 8, 13]
 
     @Test(arguments: binds.indices)
     func aBindIsTheValueSQLiteKitsEncoderGives(index: Int) throws {
@@ -18,5 +20,24 @@ import Testing
         let expected = try SQLiteDataEncoder().encode(bind)
         if let direct = SQLiteSessionDatabase.directData(bind) { #expect(direct == expected) }
         #expect((SQLiteSessionDatabase.directData(bind) != nil) == Self.direct.contains(index), "the common types are matched directly")
+    }
+
+    /// A blob is bound where it is, not copied: what is stored is whole, and the kept statement stores the next
+    /// one (shorter, then empty) afresh, not what it pointed at before.
+    @Test func aBlobBoundInPlaceIsStoredWhole() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bind-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let session = try SQLiteSession.open(path: path, logger: Logger(label: "kiln-test"))
+        defer { session.close() }
+        try session.run("CREATE TABLE t (id INTEGER, content BLOB)", []) { _ in }
+        let blobs = [ByteBuffer(repeating: 7, count: 100_000), ByteBuffer(bytes: [1, 2, 3]), ByteBuffer()]
+        for (id, blob) in blobs.enumerated() {
+            try session.run("INSERT INTO t VALUES (?, ?)", [.integer(id), .blob(blob)]) { _ in }
+        }
+        var stored: [SQLiteData] = []
+        try session.run("SELECT content FROM t ORDER BY id", []) { row in stored.append(row.values[0]) }
+        #expect(stored.count == 3)
+        #expect(stored.first == .blob(blobs[0]))
+        #expect(stored.dropFirst().first == .blob(blobs[1]))
     }
 }

@@ -35,7 +35,7 @@ public struct WorkspaceFilesController: Sendable {
             throw KilnError(.maxNotebookSizeExceeded, "The file is larger than the maximum of \(limit) bytes (10 MB).")
         }
         try await service.importFile(
-            workspaceID: context.workspace.workspaceID, path: path, content: Data(body.readableBytesView),
+            workspaceID: context.workspace.workspaceID, path: path, content: body.readableBytesView,
             overwrite: try parameters.bool("overwrite") ?? false, caller: context.caller)
         return JSONResponse.empty()
     }
