@@ -12,6 +12,9 @@ public struct APIParameters: Sendable {
     var values: [String: JSONTree]
     /// The file part of a multipart body (`content`), byte-exact: a slice of the body.
     var uploadedFile: ByteBuffer?
+    /// A JSON body's `content` string when it has no escapes (an import's base64 always): the bytes of its
+    /// text, a slice of the body, not yet checked as UTF-8 (`contentText()`); `values` then has no `content`.
+    var contentText: ByteBuffer?
 
     init(values: [String: JSONTree], uploadedFile: ByteBuffer? = nil) {
         self.values = values
@@ -48,13 +51,26 @@ public struct APIParameters: Sendable {
             }
             return parameters
         }
-        guard case .object(let members) = try RequestBodyReader.jsonObject(body) else { return parameters }
+        let (object, content) = try RequestBodyReader.jsonObject(body, leavingOut: "content")
+        guard case .object(let members) = object else { return parameters }
         for member in members { parameters.values[member.key] = member.value }
+        if let content {
+            parameters.values["content"] = nil
+            parameters.contentText = content
+        }
         return parameters
+    }
+
+    /// `contentText`, which a JSON parse of the body would have failed as `MALFORMED_REQUEST` (not UTF-8).
+    func checkedContentText() throws(KilnError) -> ByteBuffer? {
+        guard let contentText else { return nil }
+        guard String(validating: contentText.readableBytesView, as: UTF8.self) != nil else { throw RequestBodyReader.malformed }
+        return contentText
     }
 
     /// A string parameter; numbers are not accepted where a string is expected.
     public func string(_ key: String) throws(KilnError) -> String? {
+        if key == "content", let text = try checkedContentText() { return String(buffer: text) }
         switch values[key] {
         case nil, .null: return nil
         case .string(let value): return value

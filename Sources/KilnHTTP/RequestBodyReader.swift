@@ -33,9 +33,20 @@ public enum RequestBodyReader {
     /// `body` as a JSON object (`{}` when empty), or `MALFORMED_REQUEST`. Parsed in place.
     static func jsonObject(_ body: ByteBuffer) throws(KilnError) -> JSONTree {
         guard body.readableBytes > 0 else { return .object([]) }
-        guard let tree = try? JSONTree.parse(body.readableBytesView), case .object = tree else {
-            throw KilnError(.malformedRequest, "Invalid JSON given in the body of the request - expected a JSON object.")
-        }
+        guard let tree = try? JSONTree.parse(body.readableBytesView), case .object = tree else { throw malformed }
         return tree
     }
+
+    /// `body` as a JSON object (`{}` when empty), but for its string member `key` when that has no escapes:
+    /// that string's text comes back as a slice of `body`, unchecked, and the object has no `key`
+    /// (`JSONTree.parse(_:leavingOut:)`). `MALFORMED_REQUEST` for anything but a JSON object.
+    static func jsonObject(_ body: ByteBuffer, leavingOut key: String) throws(KilnError) -> (object: JSONTree, leftOut: ByteBuffer?) {
+        guard body.readableBytes > 0 else { return (.object([]), nil) }
+        let parsed = body.withUnsafeReadableBytes { bytes in try? JSONTree.parse(bytes, leavingOut: key) }
+        guard let parsed, case .object = parsed.tree else { throw malformed }
+        return (parsed.tree, parsed.leftOut.map { body.getSlice(at: body.readerIndex + $0.lowerBound, length: $0.count)! })
+    }
+
+    /// A body that is not a JSON object (or not UTF-8).
+    static let malformed = KilnError(.malformedRequest, "Invalid JSON given in the body of the request - expected a JSON object.")
 }

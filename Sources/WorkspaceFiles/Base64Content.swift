@@ -17,9 +17,21 @@ public enum Base64Content {
         do {
             return try Base64.decode(string: text)
         } catch {
-            throw KilnError.invalidParameter("The content is not valid base64.")
+            throw invalid
         }
     }
+
+    /// `decode` of text given as its bytes (an import's JSON, where the text was never made a `String`). Bytes
+    /// that are not ASCII are not base64 either.
+    public static func decode(_ text: some Collection<UInt8>) throws(KilnError) -> [UInt8] {
+        do {
+            return try Base64.decode(bytes: text)
+        } catch {
+            throw invalid
+        }
+    }
+
+    private static let invalid = KilnError.invalidParameter("The content is not valid base64.")
 
     /// The bytes of the base64 of `count` bytes, padding included.
     static func encodedLength(of count: Int) -> Int {

@@ -147,4 +147,23 @@ import Testing
     func numbersJSONForbidsAreRefused(text: String) {
         #expect(failure(text) != nil)
     }
+
+    /// The outermost object's string member without escapes is left out, as the range of its text; any other
+    /// value of that key, or the key deeper down, stays in the tree.
+    @Test func aPlainStringMemberCanBeLeftOutAsItsRange() throws {
+        func parse(_ text: String) throws -> (JSONTree, String?) {
+            let bytes = Array(text.utf8)
+            let (tree, range) = try bytes.withUnsafeBytes { try JSONTree.parse($0, leavingOut: "content") }
+            return (tree, range.map { String(decoding: bytes[$0], as: UTF8.self) })
+        }
+        let (tree, text) = try parse(#" { "a" : 1 , "content" :  "QUJD+/=" , "b":[{"content":"x"}] } "#)
+        #expect(text == "QUJD+/=")
+        #expect(tree == .object([.init("a", .number("1")), .init("b", .array([.object([.init("content", .string("x"))])]))]))
+        #expect(try parse(#"{"content":"a\nb"}"#) == (.object([.init("content", .string("a\nb"))]), nil))
+        #expect(try parse(#"{"content":null}"#) == (.object([.init("content", .null)]), nil))
+        #expect(try parse(#"{"content":""}"#) == (.object([]), ""))
+        #expect(try parse(#"["content"]"#) == (.array([.string("content")]), nil))
+        #expect(throws: JSONTreeError.self) { try parse(#"{"content":"QUJD"#) }
+        #expect(throws: JSONTreeError.self) { try parse(#"{"content":"QUJD"} x"#) }
+    }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import KilnCore
 import NIOCore
 import Testing
+import WorkspaceFiles
 @testable import KilnHTTP
 
 @Suite struct APIParametersTests {
@@ -106,5 +107,58 @@ import Testing
             for chunk in chunks { continuation.yield(chunk) }
             continuation.finish()
         }
+    }
+
+    static func parameters(_ body: String, query: String = "") async throws -> APIParameters {
+        var bytes = ByteBuffer(string: "xx" + body)
+        bytes.moveReaderIndex(forwardBy: 2) // a body that does not start at its buffer's start, as NIO's slices
+        let head = HTTPRequest(
+            method: .post, scheme: "http", authority: "h", path: "/api/2.0/workspace/import" + query,
+            headerFields: [.contentLength: "\(body.utf8.count)"])
+        return try await APIParameters.read(Request(head: head, body: .init(buffer: bytes)))
+    }
+
+    /// A JSON `content` without escapes is kept as its text's bytes, a slice of the body, and read as the same
+    /// string; one with escapes is parsed as any string; the body's wins over the query's, and the last of two
+    /// in the body counts.
+    @Test func aJSONContentIsKeptAsTheBytesOfItsText() async throws {
+        let plain = try await Self.parameters(#"{"path":"/a","content":"QUJD","format":"SOURCE"}"#, query: "?content=Zm9v")
+        #expect(plain.contentText.map { String(buffer: $0) } == "QUJD")
+        #expect(plain.values["content"] == nil)
+        #expect(try plain.string("content") == "QUJD")
+        #expect(try plain.string("format") == "SOURCE")
+        let escaped = try await Self.parameters(#"{"content":"a\/b"}"#)
+        #expect(escaped.contentText == nil)
+        #expect(try escaped.string("content") == "a/b")
+        let twice = try await Self.parameters(#"{"content":"QUJD","content":"a\/b"}"#)
+        #expect(twice.contentText == nil)
+        #expect(try twice.string("content") == "a/b")
+        let twiceThePlain = try await Self.parameters(#"{"content":"a\/b","content":"RA=="}"#)
+        #expect(twiceThePlain.contentText.map { String(buffer: $0) } == "RA==")
+        #expect(twiceThePlain.values["content"] == nil)
+        let nested = try await Self.parameters(#"{"x":{"content":"QUJD"},"content":7}"#)
+        #expect(nested.contentText == nil)
+        #expect(nested.values["x"] == .object([.init("content", .string("QUJD"))]))
+        #expect(throws: KilnError.invalidParameter("Parameter 'content' must be a string.")) { try nested.string("content") }
+    }
+
+    /// Content that is not UTF-8 is a malformed body, as any string of the body that is not: checked when it is
+    /// read, and when an import's base64 fails on it.
+    @Test func aJSONContentThatIsNotUTF8IsAMalformedBody() async throws {
+        var body = ByteBuffer(string: #"{"path":"/a","language":"PYTHON","content":"QU"#)
+        body.writeBytes([0xFF, 0xFE])
+        body.writeString(#""}"#)
+        let head = HTTPRequest(
+            method: .post, scheme: "http", authority: "h", path: "/api/2.0/workspace/import",
+            headerFields: [.contentLength: "\(body.readableBytes)"])
+        let parameters = try await APIParameters.read(Request(head: head, body: .init(buffer: body)))
+        #expect(throws: RequestBodyReader.malformed) { try parameters.string("content") }
+        #expect(throws: RequestBodyReader.malformed) { try WorkspaceController.importRequest(from: parameters) }
+        let notBase64 = try await Self.parameters(#"{"path":"/a","language":"PYTHON","content":"Q"}"#)
+        #expect(throws: KilnError.invalidParameter("The content is not valid base64.")) {
+            try WorkspaceController.importRequest(from: notBase64)
+        }
+        let decoded = try await Self.parameters(#"{"path":"/a","language":"PYTHON","content":"QUJD"}"#)
+        #expect(try WorkspaceController.importRequest(from: decoded).content == Array("ABC".utf8))
     }
 }

@@ -18,6 +18,23 @@ extension JSONTree {
         }
     }
 
+    /// Parses `bytes` as `parse` does, but for the string value of the outermost object's member `key`, which
+    /// is left out of the tree when it has no escapes: the byte range of its text in `bytes` comes back instead
+    /// (nil when it is not there, or is kept in the tree as any other value). The text is not checked for
+    /// UTF-8; the caller reads it as what it should be (a notebook's base64 `content`, decoded from the request's
+    /// bytes where a `String` of it would cost a copy and a check of every byte). When `key` comes more than once,
+    /// the last one counts, as in the tree.
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer, leavingOut key: String, maximumDepth: Int = 512
+    ) throws(JSONTreeError) -> (tree: JSONTree, leftOut: Range<Int>?) {
+        var parser = JSONTreeParser(bytes: bytes.assumingMemoryBound(to: UInt8.self), maximumDepth: maximumDepth)
+        parser.leftOutKey = key
+        let value = try parser.value(depth: 0)
+        parser.skipWhitespace()
+        guard parser.offset == parser.bytes.count else { throw parser.error("unexpected text after the JSON value") }
+        return (value, parser.leftOut)
+    }
+
     /// Parses one JSON value at the start of `bytes` and returns it with the number of bytes it used
     /// (for JSON embedded in other text, like the legacy HTML model).
     public static func parsePrefix(_ bytes: [UInt8], maximumDepth: Int = 512) throws(JSONTreeError) -> (JSONTree, Int) {
@@ -41,6 +58,10 @@ struct JSONTreeParser {
     let bytes: UnsafeBufferPointer<UInt8>
     let maximumDepth: Int
     var offset = 0
+    /// The outermost object's member whose plain string value is left out of the tree (`leftOut`).
+    var leftOutKey: String?
+    /// The byte range of the text of the last `leftOutKey` member left out.
+    var leftOut: Range<Int>?
 
     init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
@@ -120,7 +141,18 @@ struct JSONTreeParser {
             skipWhitespace()
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
             offset += 1
-            members.append(.init(key, try value(depth: depth + 1)))
+            if depth == 0, key == leftOutKey {
+                members.removeAll { $0.key == key }
+                leftOut = nil
+                skipWhitespace()
+                if let text = plainString() {
+                    leftOut = text
+                } else {
+                    members.append(.init(key, try value(depth: depth + 1)))
+                }
+            } else {
+                members.append(.init(key, try value(depth: depth + 1)))
+            }
             skipWhitespace()
             guard offset < bytes.count else { throw error("unterminated object") }
             if bytes[offset] == UInt8(ascii: ",") {
@@ -189,6 +221,16 @@ struct JSONTreeParser {
             guard digits() > 0 else { return false }
         }
         return index == text.endIndex
+    }
+
+    /// The byte range of the text of the string at `offset` when it has no escapes, the offset moved past it;
+    /// nil, with the offset where it was, for anything else.
+    mutating func plainString() -> Range<Int>? {
+        guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { return nil }
+        let end = plainRunEnd(from: offset + 1)
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        defer { offset = end + 1 }
+        return offset + 1..<end
     }
 
     mutating func string() throws(JSONTreeError) -> String {

@@ -108,6 +108,14 @@ public struct WorkspaceController: Sendable {
         let content: [UInt8]
         if let uploaded = parameters.uploadedFile {
             content = Array(uploaded.readableBytesView)
+        } else if let text = parameters.contentText {
+            // Decoded from the body's bytes; only text that is not base64 is checked for what else it is wrong as.
+            do {
+                content = try Base64Content.decode(text.readableBytesView)
+            } catch {
+                _ = try parameters.checkedContentText()
+                throw error
+            }
         } else if let encoded = try parameters.string("content") {
             content = try Base64Content.decode(encoded)
         } else {
