@@ -13,7 +13,7 @@ public struct APIParameters: Sendable {
     /// The file part of a multipart body (`content`), byte-exact: a slice of the body.
     var uploadedFile: ByteBuffer?
     /// A JSON body's `content` string when it has no escapes (an import's base64 always): the bytes of its
-    /// text, a slice of the body, not yet checked as UTF-8 (`contentText()`); `values` then has no `content`.
+    /// text, a slice of the body, not yet checked as UTF-8 (`checkedContentText()`); `values` then has no `content`.
     var contentText: ByteBuffer?
 
     init(values: [String: JSONTree], uploadedFile: ByteBuffer? = nil) {

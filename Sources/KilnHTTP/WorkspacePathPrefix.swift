@@ -11,9 +11,15 @@ public struct WorkspacePathPrefix<Responder: HTTPResponder>: HTTPResponder where
     }
 
     public func respond(to request: Request, context: KilnRequestContext) async throws -> Response {
+        let prefix = DeploymentPrefix.split(request.head.path ?? "/")
+        // Most requests have no prefix, and no `X-Kiln-Deployment` of a client's to drop: passed on as they are
+        // (a new request would parse its target again).
+        guard prefix != nil || request.headers[.kilnDeployment] != nil else {
+            return try await responder.respond(to: request, context: context)
+        }
         var head = request.head
         head.headerFields[.kilnDeployment] = nil
-        if let (name, remainder) = DeploymentPrefix.split(head.path ?? "/") {
+        if let (name, remainder) = prefix {
             head.path = remainder.utf8.first == UInt8(ascii: "/") ? String(remainder) : "/" + remainder
             head.headerFields[.kilnDeployment] = String(name)
         }

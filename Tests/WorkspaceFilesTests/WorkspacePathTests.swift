@@ -6,12 +6,13 @@ import WorkspaceFiles
     @Test(arguments: [
         ("/", "/"), ("/a", "/a"), ("/a/", "/a"), ("/Workspace", "/"), ("/Workspace/Users/x", "/Users/x"),
         ("/WorkspaceX/y", "/WorkspaceX/y"), ("/a b/ü 🔥", "/a b/ü 🔥"),
+        ("/Workspace/", "/"), ("/Workspace/a/", "/a"), ("/x/Workspace", "/x/Workspace"), ("/.../a.", "/.../a."), ("/.a/b..", "/.a/b.."),
     ])
     func normalises(raw: String, canonical: String) throws {
         #expect(try WorkspacePath(raw).value == canonical)
     }
 
-    @Test(arguments: ["", "a", "a/b", "/a//b", "/a/./b", "/a/../b", "/..", "/a\u{0}b", "/a\nb"])
+    @Test(arguments: ["", "a", "a/b", "/a//b", "/a/./b", "/a/../b", "/..", "//", "///", "/a//", "//a", "/Workspace//a", "/.", "/a/.", "/a/../", "/a\u{0}b", "/a\nb"])
     func refuses(raw: String) {
         #expect(throws: KilnError.self) { try WorkspacePath(raw) }
     }
