@@ -12,7 +12,9 @@ import WorkspaceFiles
         #expect(try WorkspacePath(raw).value == canonical)
     }
 
-    @Test(arguments: ["", "a", "a/b", "/a//b", "/a/./b", "/a/../b", "/..", "//", "///", "/a//", "//a", "/Workspace//a", "/.", "/a/.", "/a/../", "/a\u{0}b", "/a\nb"])
+    @Test(arguments: [
+        "", "a", "a/b", "/a//b", "/a/./b", "/a/../b", "/..", "//", "///", "/a//", "//a", "/Workspace//a", "/.", "/a/.", "/a/../", "/a\u{0}b", "/a\nb",
+    ])
     func refuses(raw: String) {
         #expect(throws: KilnError.self) { try WorkspacePath(raw) }
     }
