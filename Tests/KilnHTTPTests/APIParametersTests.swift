@@ -19,6 +19,9 @@ import WorkspaceFiles
         let marked = QueryParameters("a=1&\u{301}b=\u{301}2")
         #expect(marked["a"] == "1")
         #expect(marked["\u{301}b"] == "\u{301}2")
+        // Empty pairs are skipped; a pair's first `=` ends its key.
+        let sparse = QueryParameters("&&a=1&&b&=x&c==d&")
+        #expect(sparse.all == ["a": "1", "b": "", "": "x", "c": "=d"])
     }
 
     @Test func queryDecodingKeepsWhatIsNotAnEscape() {
