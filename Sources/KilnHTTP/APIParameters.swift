@@ -12,8 +12,9 @@ public struct APIParameters: Sendable {
     var values: [String: JSONTree]
     /// The file part of a multipart body (`content`), byte-exact: a slice of the body.
     var uploadedFile: ByteBuffer?
-    /// A JSON body's `content` string when it has no escapes (an import's base64 always): the bytes of its
-    /// text, a slice of the body, not yet checked as UTF-8 (`checkedContentText()`); `values` then has no `content`.
+    /// A JSON body's `content` string when it has no escapes (an import's base64 always), read with
+    /// `contentAsText`: the bytes of its text, a slice of the body, not yet checked as UTF-8
+    /// (`checkedContentText()`); `values` then has no `content`.
     var contentText: ByteBuffer?
 
     init(values: [String: JSONTree], uploadedFile: ByteBuffer? = nil) {
@@ -27,11 +28,13 @@ public struct APIParameters: Sendable {
     }
 
     /// Reads the query string and the body of `request`. A body over `bodyLimit` bytes fails with
-    /// `tooLarge`.
+    /// `tooLarge`. With `contentAsText` (an import), a JSON body's `content` string is kept as the bytes of its
+    /// text (`contentText`), never made a `String`.
     public static func read(
         _ request: Request,
         bodyLimit: Int = RequestBodyReader.defaultLimit,
-        tooLarge: KilnError? = nil
+        tooLarge: KilnError? = nil,
+        contentAsText: Bool = false
     ) async throws -> APIParameters {
         var parameters = APIParameters(query: QueryParameters(request))
         guard let body = try await RequestBodyReader.collect(request, limit: bodyLimit) else {
@@ -51,7 +54,8 @@ public struct APIParameters: Sendable {
             }
             return parameters
         }
-        let (object, content) = try RequestBodyReader.jsonObject(body, leavingOut: "content")
+        let (object, content) =
+            contentAsText ? try RequestBodyReader.jsonObject(body, leavingOut: "content") : (try RequestBodyReader.jsonObject(body), nil)
         guard case .object(let members) = object else { return parameters }
         for member in members { parameters.values[member.key] = member.value }
         if let content {

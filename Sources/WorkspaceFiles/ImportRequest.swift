@@ -12,6 +12,16 @@ public struct ImportRequest: Sendable {
     public var content: [UInt8]
     public var overwrite: Bool
 
+    /// Whether the import may be a folder archive (DBC, a zip of sources), which can take far longer than its
+    /// bytes suggest: a DBC import, a SOURCE import without a language, or an AUTO import.
+    public var mayBeArchive: Bool {
+        switch format {
+        case .dbc, .auto: true
+        case .source: language == nil
+        case .raw, .jupyter, .html, .rMarkdown: false
+        }
+    }
+
     public init(path: WorkspacePath, format: WorkspaceFormat, language: NotebookLanguage?, content: [UInt8], overwrite: Bool) {
         self.path = path
         self.format = format

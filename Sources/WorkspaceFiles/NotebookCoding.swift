@@ -4,8 +4,8 @@ import NIOCore
 import NotebookFormats
 
 /// How notebooks are kept in the database: a small length-prefixed binary form of the cell model, so
-/// storing and loading a 10 MB notebook costs little more than copying it. It is written into the buffer
-/// that is bound to the statement storing it, which SQLite reads in place (`SQLiteSession`).
+/// storing and loading a 10 MB notebook costs little more than copying it. It is gathered in an array, then
+/// copied once into the buffer bound to the statement storing it, which SQLite reads in place (`SQLiteSession`).
 ///
 /// Layout (integers are little-endian `UInt32`, strings are a length then UTF-8 bytes):
 /// `"KNB1"`, language, magic style, environment line count (`UInt32.max` for none) and lines, cell count,

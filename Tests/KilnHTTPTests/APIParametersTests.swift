@@ -112,13 +112,13 @@ import WorkspaceFiles
         }
     }
 
-    static func parameters(_ body: String, query: String = "") async throws -> APIParameters {
+    static func parameters(_ body: String, query: String = "", contentAsText: Bool = true) async throws -> APIParameters {
         var bytes = ByteBuffer(string: "xx" + body)
         bytes.moveReaderIndex(forwardBy: 2) // a body that does not start at its buffer's start, as NIO's slices
         let head = HTTPRequest(
             method: .post, scheme: "http", authority: "h", path: "/api/2.0/workspace/import" + query,
             headerFields: [.contentLength: "\(body.utf8.count)"])
-        return try await APIParameters.read(Request(head: head, body: .init(buffer: bytes)))
+        return try await APIParameters.read(Request(head: head, body: .init(buffer: bytes)), contentAsText: contentAsText)
     }
 
     /// A JSON `content` without escapes is kept as its text's bytes, a slice of the body, and read as the same
@@ -143,6 +143,16 @@ import WorkspaceFiles
         #expect(nested.contentText == nil)
         #expect(nested.values["x"] == .object([.init("content", .string("QUJD"))]))
         #expect(throws: KilnError.invalidParameter("Parameter 'content' must be a string.")) { try nested.string("content") }
+        // Only an import reads it so; elsewhere it is a string as any other.
+        let elsewhere = try await Self.parameters(#"{"content":"QUJD"}"#, contentAsText: false)
+        #expect(elsewhere.contentText == nil)
+        #expect(elsewhere.values["content"] == .string("QUJD"))
+        // The last of many counts, however many there are.
+        let many = (0..<10_000).map { #""a\#($0)":1,"content":\#($0 % 2 == 0 ? "\"QQ==\"" : "\"a\\/b\"")"# }.joined(separator: ",")
+        let last = try await Self.parameters("{" + many + "}")
+        #expect(last.contentText == nil)
+        #expect(try last.string("content") == "a/b")
+        #expect(last.values.count == 10_001)
     }
 
     /// Content that is not UTF-8 is a malformed body, as any string of the body that is not: checked when it is
@@ -154,8 +164,11 @@ import WorkspaceFiles
         let head = HTTPRequest(
             method: .post, scheme: "http", authority: "h", path: "/api/2.0/workspace/import",
             headerFields: [.contentLength: "\(body.readableBytes)"])
-        let parameters = try await APIParameters.read(Request(head: head, body: .init(buffer: body)))
+        let parameters = try await APIParameters.read(Request(head: head, body: .init(buffer: body)), contentAsText: true)
         #expect(throws: RequestBodyReader.malformed) { try parameters.string("content") }
+        await #expect(throws: RequestBodyReader.malformed) {
+            try await APIParameters.read(Request(head: head, body: .init(buffer: body)))
+        }
         #expect(throws: RequestBodyReader.malformed) { try WorkspaceController.importRequest(from: parameters) }
         let notBase64 = try await Self.parameters(#"{"path":"/a","language":"PYTHON","content":"Q"}"#)
         #expect(throws: KilnError.invalidParameter("The content is not valid base64.")) {

@@ -172,3 +172,19 @@ import Testing
         #expect(throws: KilnError.self) { try tree.path(["x", component]) }
     }
 }
+
+/// Which imports may be folder archives, whose work their size does not bound (kept off the event loops).
+@Suite struct ImportRequestTests {
+    @Test func archivesAreTheFormatsThatMayHoldFolders() throws {
+        func request(_ format: WorkspaceFormat, _ language: NotebookLanguage?) throws -> ImportRequest {
+            ImportRequest(path: try WorkspacePath("/a"), format: format, language: language, content: [], overwrite: false)
+        }
+        #expect(try request(.dbc, nil).mayBeArchive)
+        #expect(try request(.auto, nil).mayBeArchive)
+        #expect(try request(.source, nil).mayBeArchive)
+        #expect(try !request(.source, .python).mayBeArchive)
+        for format in [WorkspaceFormat.raw, .jupyter, .html, .rMarkdown] {
+            #expect(try !request(format, nil).mayBeArchive, "\(format)")
+        }
+    }
+}

@@ -142,14 +142,9 @@ struct JSONTreeParser {
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
             offset += 1
             if depth == 0, key == leftOutKey {
-                members.removeAll { $0.key == key }
-                leftOut = nil
                 skipWhitespace()
-                if let text = plainString() {
-                    leftOut = text
-                } else {
-                    members.append(.init(key, try value(depth: depth + 1)))
-                }
+                leftOut = plainString()
+                if leftOut == nil { members.append(.init(key, try value(depth: depth + 1))) }
             } else {
                 members.append(.init(key, try value(depth: depth + 1)))
             }
@@ -161,6 +156,9 @@ struct JSONTreeParser {
             }
             if bytes[offset] == UInt8(ascii: "}") {
                 offset += 1
+                // The last `leftOutKey` counts: when it was left out, so are the ones before it (removed once
+                // here, not at each, which a body of many such keys would make quadratic).
+                if depth == 0, leftOut != nil, let leftOutKey { members.removeAll { $0.key == leftOutKey } }
                 return .object(members)
             }
             throw error("expected ',' or '}'")

@@ -77,10 +77,20 @@ public struct WorkspaceController: Sendable {
             request, bodyLimit: Self.importBodyLimit,
             tooLarge: KilnError(
                 .maxNotebookSizeExceeded,
-                "The import request is larger than \(Self.importBodyLimit) bytes; the content limit is 10 MB.")
+                "The import request is larger than \(Self.importBodyLimit) bytes; the content limit is 10 MB."),
+            contentAsText: true
         )
-        try await service.importObject(
-            workspaceID: context.workspace.workspaceID, try Self.importRequest(from: parameters), caller: context.caller)
+        let importing = try Self.importRequest(from: parameters)
+        let (workspaceID, caller) = (context.workspace.workspaceID, context.caller)
+        // An archive (DBC, a zip) may inflate to 100 MB and hold thousands of objects: never on an event loop,
+        // where a short import may have been sent (`EventLoopResponderStateMachine`).
+        if importing.mayBeArchive {
+            try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                _ = try await service.importObject(workspaceID: workspaceID, importing, caller: caller)
+            }
+        } else {
+            try await service.importObject(workspaceID: workspaceID, importing, caller: caller)
+        }
         return JSONResponse.empty()
     }
 

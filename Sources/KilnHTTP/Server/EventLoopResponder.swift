@@ -8,8 +8,9 @@ import Synchronization
 /// Answers requests of one HTTP/1.1 connection itself, writing the answer straight to the pipeline
 /// (`EventLoopResponderStateMachine` says which): the hot reads (get-status, a kept export, `/healthz`) on the
 /// connection's own event loop, in a task that prefers that loop as its executor; the Workspace API's other
-/// requests in a task on Swift's global executor, once their body is whole. Every other request goes on to
-/// Hummingbird's channel as before.
+/// requests once their body is whole, in a task on Swift's global executor, or on the loop for a short write
+/// while the loop answers nothing else (`EventLoopAnswers`). Every other request goes on to Hummingbird's
+/// channel as before.
 ///
 /// Why: Hummingbird hands every request from the event loop to the connection's task through
 /// `NIOAsyncChannel`, and its answer back; on a 2-core machine that costs about 100 µs of CPU per request,

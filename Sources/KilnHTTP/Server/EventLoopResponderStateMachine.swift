@@ -22,11 +22,13 @@ import NIOHTTPTypes
 /// - but an import or a mkdirs with a token and at most `shortWriteBodyLimit` bytes of body (a notebook of up
 ///   to about 96 KiB, a fraction of a millisecond's work) is answered on the event loop when none of the
 ///   loop's connections is being answered (`Place.eventLoopWhenIdle`): then it holds up no answer (bytes for
-///   the Postgres proxy's connections on the loop, which are not counted, wait that fraction of a millisecond
-///   at most), and it saves the two changes of thread of the global executor's task (a wake-up of one of its threads, then of
-///   the loop). Measured with 64 KiB imports in interleaved runs: at 1 connection +17 % req/s, CPU per import
-///   415 → 340 µs; at 16 connections, where a loop always has other answers under way, answering them all on
-///   the loops served 14 % fewer.
+///   the Postgres proxy's connections on the loop, which are not counted, wait that long; so do they when the
+///   write is the first after a checkpoint, whose COMMIT syncs the log's header), and it saves the two changes
+///   of thread of the global executor's task (a wake-up of one of its threads, then of the loop). Measured with
+///   64 KiB imports in interleaved runs: at 1 connection +17 % req/s, CPU per import 415 → 340 µs; at 16
+///   connections, where a loop always has other answers under way, answering them all on the loops served 14 %
+///   fewer. An import that may be an archive (DBC, a zip), whose work its size does not bound, leaves the loop
+///   for Swift's global executor in `WorkspaceController.importObject`.
 ///
 /// Everything else is passed on. While a request is being answered, the parts that come after it wait here,
 /// and reads stop once one waits, until it is done.
@@ -60,8 +62,9 @@ struct EventLoopResponderStateMachine {
         }
     }
 
-    /// The routes, with their method, whose requests are answered on Swift's global executor once their body is
-    /// whole (`WorkspaceController`'s; its hot reads with Basic auth or a larger body among them).
+    /// The routes, with their method, whose requests are answered once their body is whole, on Swift's global
+    /// executor, or on the loop for a short write (`WorkspaceController`'s; its hot reads with Basic auth or a
+    /// larger body among them).
     static let collectedRoutes: Set<Route> = [
         Route(.get, "/api/2.0/workspace/list"), Route(.get, "/api/2.0/workspace/get-status"),
         Route(.get, "/api/2.0/workspace/export"), Route(.post, "/api/2.0/workspace/mkdirs"),

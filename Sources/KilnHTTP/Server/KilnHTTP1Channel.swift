@@ -56,7 +56,8 @@ public struct KilnHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with `responder` answering on each connection's event loop what it can, and the Workspace API's
-    /// other requests in a task once their body is whole (`EventLoopResponder`), as Hummingbird's `Application`
+    /// other requests once their body is whole (`EventLoopResponder`: in a task off the loop, or on it for a
+    /// short write while the loop is idle), as Hummingbird's `Application`
     /// would: with `Date` and `Server: serverName` headers, and a 500 without a body for an error the responder
     /// throws (`ErrorMiddleware` leaves none). `metrics` counts the answers made on the event loop
     /// (`kiln_http_requests_on_event_loop_total`) and the others it makes (`kiln_http_requests_collected_total`).
@@ -65,7 +66,9 @@ extension HTTPServerBuilder {
     ) -> HTTPServerBuilder where Responder.Context == KilnRequestContext {
         let answers = metrics.makeCounter(
             name: "kiln_http_requests_on_event_loop_total",
-            help: "HTTP requests answered on their connection's event loop, without Hummingbird's hand-off to a task.")
+            help:
+                "HTTP requests answered on their connection's event loop, without Hummingbird's hand-off to a task (hot reads, short writes on an idle loop)."
+        )
         let collected = metrics.makeCounter(
             name: "kiln_http_requests_collected_total",
             help: "Workspace API requests answered in a task once their body was collected on the event loop, without Hummingbird's hand-off.")
