@@ -133,9 +133,19 @@ def read_profile_token(data_dir: Path) -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port that is free now, below Linux's ephemeral range (32768 and up). A port from `bind(0)` is an
+    ephemeral one, which any outgoing connection (a Kiln's own, to its computes, while it starts) may take before
+    the server binds it: a start once failed so ("Address already in use")."""
+    import random
+    for _ in range(500):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def fresh_database(database_url: str | None, name: str) -> str | None:
