@@ -85,11 +85,8 @@ final class SQLiteSession: Sendable {
             for (offset, value) in binds.enumerated() {
                 let index = Int32(offset + 1)
                 try Self.check(Self.bind(value, at: index, to: statement), on: handle)
-                if case .blob = value {
-                    unbinding.append(index)
-                } else if value.byteCount > Self.largeValue {
-                    unbinding.append(index)
-                }
+                let isBlob = if case .blob = value { true } else { false }
+                if isBlob || value.byteCount > Self.largeValue { unbinding.append(index) }
             }
             var columns: [String]?
             while true {

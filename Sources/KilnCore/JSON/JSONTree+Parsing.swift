@@ -11,10 +11,7 @@ extension JSONTree {
     private static func parse(buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int) -> Result<JSONTree, JSONTreeError> {
         Result { () throws(JSONTreeError) in
             var parser = JSONTreeParser(bytes: buffer, maximumDepth: maximumDepth)
-            let value = try parser.value(depth: 0)
-            parser.skipWhitespace()
-            guard parser.offset == parser.bytes.count else { throw parser.error("unexpected text after the JSON value") }
-            return value
+            return try parser.wholeInput()
         }
     }
 
@@ -29,10 +26,7 @@ extension JSONTree {
     ) throws(JSONTreeError) -> (tree: JSONTree, leftOut: Range<Int>?) {
         var parser = JSONTreeParser(bytes: bytes.assumingMemoryBound(to: UInt8.self), maximumDepth: maximumDepth)
         parser.leftOutKey = key
-        let value = try parser.value(depth: 0)
-        parser.skipWhitespace()
-        guard parser.offset == parser.bytes.count else { throw parser.error("unexpected text after the JSON value") }
-        return (value, parser.leftOut)
+        return (try parser.wholeInput(), parser.leftOut)
     }
 
     /// Parses one JSON value at the start of `bytes` and returns it with the number of bytes it used
@@ -66,6 +60,14 @@ struct JSONTreeParser {
     init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
+    }
+
+    /// The one JSON value the whole input is, with nothing but whitespace after it.
+    mutating func wholeInput() throws(JSONTreeError) -> JSONTree {
+        let value = try value(depth: 0)
+        skipWhitespace()
+        guard offset == bytes.count else { throw error("unexpected text after the JSON value") }
+        return value
     }
 
     func error(_ what: String) -> JSONTreeError {

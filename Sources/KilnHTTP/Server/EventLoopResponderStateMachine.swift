@@ -77,7 +77,7 @@ struct EventLoopResponderStateMachine {
 
     /// The routes whose requests with a token and a body of at most `shortWriteBodyLimit` bytes are answered
     /// on the event loop when it answers nothing else (`Place.eventLoopWhenIdle`).
-    static let shortWrites: Set<Substring> = ["/api/2.0/workspace/import", "/api/2.0/workspace/mkdirs"]
+    static let shortWrites: Set<Route> = [Route(.post, "/api/2.0/workspace/import"), Route(.post, "/api/2.0/workspace/mkdirs")]
     /// 128 KiB: the JSON of an import of a notebook of up to about 96 KiB.
     static let shortWriteBodyLimit = 128 << 10
 
@@ -136,7 +136,7 @@ struct EventLoopResponderStateMachine {
         let basic = credentials.map { $0.prefix(6).lowercased() == "basic " } ?? false
         if head.method == .get, hotPaths.contains(route), !basic, length <= Place.eventLoop.bodyLimit { return (.eventLoop, length) }
         if collectedRoutes.contains(Route(head.method, route)), credentials != nil, length <= Place.globalExecutor.bodyLimit {
-            if head.method == .post, shortWrites.contains(route), !basic, length <= Place.eventLoopWhenIdle.bodyLimit {
+            if shortWrites.contains(Route(head.method, route)), !basic, length <= Place.eventLoopWhenIdle.bodyLimit {
                 return (.eventLoopWhenIdle, length)
             }
             return (.globalExecutor, length)
