@@ -34,7 +34,7 @@ final class SQLiteSession: Sendable {
 
     fileprivate struct State: ~Copyable {
         var handle: OpaquePointer?
-        var statements: [String: OpaquePointer] = [:]
+        var statements: [String: Statement] = [:]
         /// Kept while its wal hook, which points at it unretained, is installed.
         var checkpointer: WALCheckpointer?
     }
@@ -71,7 +71,8 @@ final class SQLiteSession: Sendable {
     func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteRecord) -> Void) throws {
         try state.withLock { state in
             guard let handle = state.handle else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "The connection is closed.") }
-            let statement = try state.prepared(sql, on: handle)
+            let prepared = try state.prepared(sql, on: handle)
+            let statement = prepared.handle
             // Reset before returning, whatever happened: a statement left mid-way holds a read transaction open.
             // Blobs are bound where they are (`binds` holds them until then) and unbound, so that a kept statement
             // points at no freed memory; large text is unbound, so a kept statement does not hold a copy of it;
@@ -93,11 +94,9 @@ final class SQLiteSession: Sendable {
                 let code = sqlite_nio_sqlite3_step(statement)
                 if code == SQLITE_DONE { return }
                 guard code == SQLITE_ROW else { throw Self.failure(code, on: handle) }
-                let count = sqlite_nio_sqlite3_column_count(statement)
-                let names =
-                    columns ?? (0..<count).map { String(cString: sqlite_nio_sqlite3_column_name(statement, $0)) }
+                let names = columns ?? state.columns(of: sql, prepared)
                 columns = names
-                onRow(SQLiteRecord(columns: names, values: (0..<count).map { Self.value(at: $0, of: statement) }))
+                onRow(SQLiteRecord(columns: names, values: (0..<Int32(names.count)).map { Self.value(at: $0, of: statement) }))
             }
         }
     }
@@ -108,7 +107,7 @@ final class SQLiteSession: Sendable {
     func runUnlessBusy(_ sql: String) throws -> Bool {
         try state.withLock { state in
             guard let handle = state.handle else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "The connection is closed.") }
-            let statement = try state.prepared(sql, on: handle)
+            let statement = try state.prepared(sql, on: handle).handle
             sqlite_nio_sqlite3_busy_timeout(handle, 0)
             defer {
                 sqlite_nio_sqlite3_reset(statement)
@@ -140,7 +139,7 @@ final class SQLiteSession: Sendable {
     /// Finalises every kept statement and closes the connection; running a statement afterwards throws.
     func close() {
         state.withLock { state in
-            for statement in state.statements.values { sqlite_nio_sqlite3_finalize(statement) }
+            for statement in state.statements.values { sqlite_nio_sqlite3_finalize(statement.handle) }
             state.statements = [:]
             sqlite_nio_sqlite3_close_v2(state.handle)
             state.handle = nil
@@ -195,19 +194,43 @@ final class SQLiteSession: Sendable {
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 }
 
+extension SQLiteSession {
+    /// A kept prepared statement, and the names of its result columns once a run has read them.
+    fileprivate struct Statement {
+        let handle: OpaquePointer
+        var columns: [String]?
+        /// `SQLITE_STMTSTATUS_REPREPARE` when `columns` were read: SQLite prepares a statement again after a
+        /// change of the schema, which can change its columns (a `SELECT *`).
+        var preparedTimes: Int32 = 0
+    }
+}
+
 extension SQLiteSession.State {
     /// The prepared statement for `sql`, prepared now if it is not kept yet.
-    fileprivate mutating func prepared(_ sql: String, on handle: OpaquePointer) throws -> OpaquePointer {
+    fileprivate mutating func prepared(_ sql: String, on handle: OpaquePointer) throws -> SQLiteSession.Statement {
         if let statement = statements[sql] { return statement }
         if statements.count >= SQLiteSession.statementLimit {
-            for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+            for statement in statements.values { sqlite_nio_sqlite3_finalize(statement.handle) }
             statements = [:]
         }
         var statement: OpaquePointer?
         let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK, let statement else { throw SQLiteSession.failure(code, on: handle) }
-        statements[sql] = statement
-        return statement
+        statements[sql] = SQLiteSession.Statement(handle: statement)
+        return SQLiteSession.Statement(handle: statement)
+    }
+
+    /// The result columns of `statement` (kept for `sql`), read from SQLite once and kept with it until SQLite
+    /// prepares it again: a get-status read seven names (seven `String`s) on every run before.
+    fileprivate mutating func columns(of sql: String, _ statement: SQLiteSession.Statement) -> [String] {
+        let preparedTimes = sqlite_nio_sqlite3_stmt_status(statement.handle, SQLITE_STMTSTATUS_REPREPARE, 0)
+        if let columns = statement.columns, statement.preparedTimes == preparedTimes { return columns }
+        let columns = (0..<sqlite_nio_sqlite3_column_count(statement.handle)).map {
+            String(cString: sqlite_nio_sqlite3_column_name(statement.handle, $0))
+        }
+        statements[sql]?.columns = columns
+        statements[sql]?.preparedTimes = preparedTimes
+        return columns
     }
 }
 
