@@ -31,6 +31,7 @@ CELLS = {
     "export 64 KiB notebook": ("GET", "/api/2.0/workspace/export?path={nb}", False, 1.0),
     "import 64 KiB notebook": ("POST", "/api/2.0/workspace/import", True, 0.2),
     "list (1,000 notebooks)": ("GET", "/api/2.0/workspace/list?path={big}", False, 0.05),
+    "healthz (no database, no handler)": ("GET", "/healthz", False, 1.0),
 }
 
 
@@ -100,7 +101,7 @@ def main() -> None:
     parser.add_argument("--before", help="an older kiln binary, counted beside it")
     parser.add_argument("--requests", type=int, default=1000, help="get-status requests counted (other cells scaled)")
     parser.add_argument("--cells", nargs="+", choices=[cell.split()[0] for cell in CELLS], metavar="CELL",
-                        help="count only these cells (get-status, export, import, list)")
+                        help="count only these cells (get-status, export, import, list, healthz)")
     parser.add_argument("--keep", type=Path, help="a folder to keep each cell's callgrind profile in")
     arguments = parser.parse_args()
     cells = [cell for cell in CELLS if not arguments.cells or cell.split()[0] in arguments.cells]

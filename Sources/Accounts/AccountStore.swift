@@ -21,7 +21,7 @@ public struct AccountStore: Sendable {
         accessCache = RowCache(database: database, topic: .identity)
     }
 
-    /// How a request names its workspace (`TenantMiddleware`).
+    /// How a request names its workspace (`TenantResponder`).
     private enum WorkspaceKey: Hashable, Sendable {
         case byDefault
         case id(Int64)

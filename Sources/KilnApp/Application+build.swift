@@ -125,7 +125,7 @@ private func assemble(
     proxy.follow(domain.lakebase, logger: logger)
     var http = domain.http
     http.scheme = configuration.scheme
-    let responder = WorkspacePathPrefix(buildRouter(services: http).buildResponder())
+    let responder = buildResponder(services: http)
     let publicURL = configuration.publicURL
     let serverName = "kiln"
 

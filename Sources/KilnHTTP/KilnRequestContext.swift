@@ -5,7 +5,7 @@ import KilnCore
 /// The context of every request: the workspace it addresses and, once authenticated, who sent it.
 public struct KilnRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The workspace the request addresses (set by `TenantMiddleware`).
+    /// The workspace the request addresses (set by `TenantResponder`).
     public var workspace: Workspace?
     /// The caller (set by `WorkspaceAuthentication` when credentials were sent and are valid).
     public var identity: Identity?

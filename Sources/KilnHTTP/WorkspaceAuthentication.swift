@@ -4,7 +4,7 @@ import KilnCore
 
 /// The authentication of workspace routes (the `api/2.0` group, `KilnRouter`): the credentials — a
 /// personal access token, Basic auth, or an OAuth token of a service principal — must be good for the
-/// workspace the request addresses (`TenantMiddleware`), and that workspace must be serving. A request
+/// workspace the request addresses (`TenantResponder`), and that workspace must be serving. A request
 /// without an `Authorization` header passes without a caller, and learns nothing of the workspace's
 /// state: `AuthenticatedContext` refuses it.
 public struct WorkspaceAuthentication: RouterMiddleware {

@@ -2,7 +2,7 @@ public import Hummingbird
 import HTTPTypes
 
 /// Serves a workspace under `/w/<deployment_name>/…` (the SDK keeps a path prefix in its host): strips the
-/// prefix and names the deployment in `X-Kiln-Deployment` for `TenantMiddleware`.
+/// prefix and names the deployment in `X-Kiln-Deployment` for `TenantResponder`.
 public struct WorkspacePathPrefix<Responder: HTTPResponder>: HTTPResponder where Responder.Context == KilnRequestContext {
     let responder: Responder
 

@@ -3,7 +3,7 @@ import HTTPTypes
 import KilnCore
 import Testing
 
-/// Which workspace a request addresses (`TenantMiddleware`, `WorkspacePathPrefix`): the `/w/<deployment>`
+/// Which workspace a request addresses (`TenantResponder`, `WorkspacePathPrefix`): the `/w/<deployment>`
 /// prefix, a `<deployment>.localhost` host, the `X-Databricks-Workspace-Id` header, else the default
 /// workspace. Each case is observed through `scim/v2/Me`, which names the workspace in `X-Databricks-Org-Id`.
 @Suite struct TenancyTests {

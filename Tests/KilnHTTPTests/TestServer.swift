@@ -16,8 +16,8 @@ import Prometheus
 import Testing
 import WorkspaceFiles
 
-/// Kiln's HTTP edge in process, wired as `buildApplication` wires it — the router behind
-/// `WorkspacePathPrefix`, the domain stores, a running Lakebase service — on a fresh migrated SQLite
+/// Kiln's HTTP edge in process, wired as `buildApplication` wires it — `buildResponder`'s router behind
+/// `TenantResponder` and `WorkspacePathPrefix`, the domain stores, a running Lakebase service — on a fresh migrated SQLite
 /// database, with computes from `FakeComputeDriver` (no PostgreSQL needed). The store is bootstrapped as
 /// on a first start: an account, its admin, the default workspace, and a token of the admin.
 ///
@@ -80,8 +80,7 @@ struct TestServer: Sendable {
             if password { try await accounts.setPassword(userID: admin.userID, password: adminPassword) }
             try await files.mkdirs(workspaceID: workspace.workspaceID, path: WorkspacePath("/Users/\(adminUserName)"))
 
-            let router = buildRouter(services: services)
-            let app = Application(responder: HostAsAuthority(WorkspacePathPrefix(router.buildResponder())), logger: logger)
+            let app = Application(responder: HostAsAuthority(buildResponder(services: services)), logger: logger)
             try await withThrowingTaskGroup { group in
                 defer { group.cancelAll() }
                 group.addTask { try await lakebase.run() }
