@@ -12,8 +12,8 @@ import KilnCore
 /// Whether the workspace serves its API is for the workspace routes to say (`WorkspaceAuthentication`).
 ///
 /// A responder before the router, not one of its middleware: every request asks for its workspace, routed or
-/// not, and a middleware layer costs each request about 10,000 machine instructions of Hummingbird's (a
-/// `/healthz` 136,000 → 124,000, bench/instructions) for nothing a responder in front of the router lacks.
+/// not, and a middleware layer costs each request about 4,400 machine instructions of Hummingbird's (a
+/// `/healthz` 128,200 → 123,900, bench/instructions) for nothing a responder in front of the router lacks.
 public struct TenantResponder<Responder: HTTPResponder>: HTTPResponder where Responder.Context == KilnRequestContext {
     private let responder: Responder
     private let accounts: AccountStore
