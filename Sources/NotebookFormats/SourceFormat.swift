@@ -130,6 +130,8 @@ public enum SourceFormat {
 private struct SourceReader {
     let bytes: [UInt8]
     let comment: [UInt8]
+    /// `<comment> DBTITLE `, which starts a cell's title line (made once, not for each cell).
+    let titlePrefix: [UInt8]
     /// Byte ranges of the lines after the header, without their `\n`.
     var lines: [Range<Int>]
 
@@ -141,6 +143,7 @@ private struct SourceReader {
         }
         self.bytes = bytes
         self.comment = Array(comment.utf8)
+        self.titlePrefix = Array("\(comment) DBTITLE ".utf8)
         // A last newline ends the last line and starts none.
         self.lines = Self.lineRanges(in: bytes, count: bytes.last == UInt8(ascii: "\n") ? bytes.count - 1 : bytes.count)
     }
@@ -156,6 +159,8 @@ private struct SourceReader {
         bytes.withUnsafeBytes { whole in
             let buffer = UnsafeRawBufferPointer(rebasing: whole[..<count])
             var lines: [Range<Int>] = []
+            // Room for lines of 40 bytes on average, so that a notebook's lines are seldom copied to a larger array.
+            lines.reserveCapacity(count / 40 + 1)
             var lineStart = 0
             if let base = buffer.baseAddress {
                 while lineStart < buffer.count, let found = memchr(base + lineStart, Int32(UInt8(ascii: "\n")), buffer.count - lineStart) {
@@ -261,9 +266,8 @@ private struct SourceReader {
 
     /// `c DBTITLE <digits>,<title>` gives (shown, title).
     private func parseTitle(_ line: ArraySlice<UInt8>) -> (Bool, String)? {
-        let prefix = comment + Array(" DBTITLE ".utf8)
-        guard line.starts(with: prefix) else { return nil }
-        let rest = line.dropFirst(prefix.count)
+        guard line.starts(with: titlePrefix) else { return nil }
+        let rest = line.dropFirst(titlePrefix.count)
         guard let comma = rest.firstIndex(of: UInt8(ascii: ",")), comma > rest.startIndex,
             rest[..<comma].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { return nil }
