@@ -6,10 +6,16 @@ import WorkspaceFiles
 /// (`WorkspaceService.ensureHome`), so a principal assigned to a workspace, directly or through a group,
 /// finds its home folder there as in Databricks; later calls cost a set lookup.
 final class HomeFolders: Sendable {
-    private let made = Mutex<Set<String>>([])
+    /// A user of a workspace, by ids (not a string of them, which each request would make and hash).
+    private struct Home: Hashable {
+        let workspaceID: Int64
+        let userID: Int64
+    }
+
+    private let made = Mutex<Set<Home>>([])
 
     func ensure(_ service: WorkspaceService, for identity: Identity) async throws {
-        let key = "\(identity.workspace.workspaceID)/\(identity.user.userID)"
+        let key = Home(workspaceID: identity.workspace.workspaceID, userID: identity.user.userID)
         guard !made.withLock({ $0.contains(key) }) else { return }
         try await service.ensureHome(workspaceID: identity.workspace.workspaceID, userName: identity.user.userName, userID: identity.user.userID)
         _ = made.withLock { $0.insert(key) }

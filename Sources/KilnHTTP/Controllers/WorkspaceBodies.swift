@@ -29,7 +29,8 @@ enum ObjectInfoJSON {
 
     /// get-status's answer.
     static func json(_ object: ObjectInfo, reposExportFormat: String? = nil) -> [UInt8] {
-        var json = JSONWriter()
+        // About 200 bytes besides the path, as in `list`: room enough not to grow the buffer as it is written.
+        var json = JSONWriter(capacity: 200 + object.path.value.utf8.count)
         write(object, reposExportFormat: reposExportFormat, to: &json)
         return json.bytes
     }
