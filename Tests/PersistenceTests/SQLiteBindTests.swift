@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import NIOCore
 import SQLiteKit
 import Testing
@@ -26,18 +25,16 @@ import Testing
     /// (shorter, then empty) afresh, and once it has run it is unbound: a run that binds less stores NULL, not a
     /// pointer to a buffer that is gone.
     @Test func aBlobBoundInPlaceIsStoredWhole() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bind-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let session = try SQLiteSession.open(path: path, logger: Logger(label: "kiln-test"))
-        defer { session.close() }
-        try session.run("CREATE TABLE t (id INTEGER, content BLOB)", []) { _ in }
-        let blobs = [ByteBuffer(repeating: 7, count: 100_000), ByteBuffer(bytes: [1, 2, 3]), ByteBuffer()]
-        for (id, blob) in blobs.enumerated() {
-            try session.run("INSERT INTO t VALUES (?, ?)", [.integer(id), .blob(blob)]) { _ in }
+        try SQLiteSession.withTemporaryDatabase { session in
+            try session.run("CREATE TABLE t (id INTEGER, content BLOB)", []) { _ in }
+            let blobs = [ByteBuffer(repeating: 7, count: 100_000), ByteBuffer(bytes: [1, 2, 3]), ByteBuffer()]
+            for (id, blob) in blobs.enumerated() {
+                try session.run("INSERT INTO t VALUES (?, ?)", [.integer(id), .blob(blob)]) { _ in }
+            }
+            try session.run("INSERT INTO t VALUES (?, ?)", [.integer(3)]) { _ in }
+            var stored: [SQLiteData] = []
+            try session.run("SELECT content FROM t ORDER BY id", []) { row in stored.append(row.values[0]) }
+            #expect(stored == [.blob(blobs[0]), .blob(blobs[1]), .blob(ByteBuffer()), .null])
         }
-        try session.run("INSERT INTO t VALUES (?, ?)", [.integer(3)]) { _ in }
-        var stored: [SQLiteData] = []
-        try session.run("SELECT content FROM t ORDER BY id", []) { row in stored.append(row.values[0]) }
-        #expect(stored == [.blob(blobs[0]), .blob(blobs[1]), .blob(ByteBuffer()), .null])
     }
 }
