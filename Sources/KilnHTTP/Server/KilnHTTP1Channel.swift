@@ -21,11 +21,13 @@ public struct KilnHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         self.respond = respond
     }
 
-    /// The buffers a connection reads into: NIO's adaptive sizes (from 2 KiB, doubling while reads fill them,
-    /// halving while they come back half empty), up to 256 KiB rather than NIO's 64 KiB, so that a request of
-    /// a hundred kilobytes (a 64 KiB notebook's import is 87 KB of JSON) comes in one read: in two, its body
-    /// came in two parts, which `BodyCollector` copied into one buffer (the 64 KiB part through a reallocation),
-    /// 5 % of the import's machine instructions (bench/instructions).
+    /// The buffers a connection reads into: NIO's adaptive sizes (from 2 KiB, doubling while reads fill them),
+    /// up to 256 KiB rather than NIO's 64 KiB, so that once a connection's reads have grown, a request of a
+    /// hundred kilobytes (a 64 KiB notebook's import is 87 KB of JSON) comes in one read: in two, its body came
+    /// in two parts, which `BodyCollector` copied into one buffer (the 64 KiB part through a reallocation), 5 %
+    /// of the import's machine instructions (bench/instructions). One read for each time the socket is readable
+    /// (`maxMessagesPerRead`, NIO's 4): NIO keeps that many read buffers for each connection, none of which
+    /// ever shrinks, so a connection holds at most one buffer of 256 KiB, as it held four of 64 KiB before.
     static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 256 << 10)
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -36,6 +38,7 @@ public struct KilnHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             limits.maxHeaderListSize = decoder.maxHeaderListSize
             limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
+            try channel.syncOptions?.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
             let pipeline = channel.pipeline.syncOperations
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
