@@ -14,6 +14,7 @@ import KilnCore
 /// A responder before the router, not one of its middleware: every request asks for its workspace, routed or
 /// not, and a middleware layer costs each request about 4,400 machine instructions of Hummingbird's (a
 /// `/healthz` 128,200 → 123,900, bench/instructions) for nothing a responder in front of the router lacks.
+/// Being in front of the router, it renders its own errors: `ErrorMiddleware` renders only the router's.
 public struct TenantResponder<Responder: HTTPResponder>: HTTPResponder where Responder.Context == KilnRequestContext {
     private let responder: Responder
     private let accounts: AccountStore
