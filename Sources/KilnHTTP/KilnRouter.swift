@@ -41,8 +41,9 @@ public func buildResponder(services: KilnServices) -> some HTTPResponder<KilnReq
 
 /// Builds the router: middleware first (they wrap only routes added after them), then the routes. Every
 /// request has its errors rendered (its workspace was found before the router, by `TenantResponder`); each
-/// group of routes carries its own authentication — none for the public and OIDC routes, the workspace's for `api/2.0`, an account
-/// admin's for `api/2.0/accounts/:account_id` — and a context its handlers cannot get without it.
+/// group of routes carries its own authentication — none for the public and OIDC routes, the workspace's
+/// for `api/2.0`, an account admin's for `api/2.0/accounts/:account_id` — and a context its handlers cannot
+/// get without it.
 func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
     let router = Router(context: KilnRequestContext.self)
     router.add(middleware: ErrorMiddleware())
