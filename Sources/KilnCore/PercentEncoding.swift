@@ -17,25 +17,35 @@ public enum PercentEncoding {
         return out
     }
 
-    /// `bytes` with each `%XX` replaced by the byte it names; nil when a `%` is not followed by two hex digits.
-    public static func decode(_ bytes: [UInt8]) -> [UInt8]? {
+    /// `bytes` with each `%XX` replaced by the byte it names, and each `+` by a space when `plusIsSpace` (a query
+    /// or a form body); nil when a `%` is not followed by two hex digits.
+    /// Inlinable, so that it is specialised for the caller's collection (a query's `Substring.UTF8View`).
+    @inlinable
+    public static func decode(_ bytes: some Collection<UInt8>, plusIsSpace: Bool = false) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) else { return nil }
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            bytes.formIndex(after: &index)
+            switch byte {
+            case UInt8(ascii: "%"):
+                guard index != bytes.endIndex, let high = hex(bytes[index]) else { return nil }
+                bytes.formIndex(after: &index)
+                guard index != bytes.endIndex, let low = hex(bytes[index]) else { return nil }
+                bytes.formIndex(after: &index)
                 out.append(high << 4 | low)
-                index += 3
-            } else {
-                out.append(bytes[index])
-                index += 1
+            case UInt8(ascii: "+") where plusIsSpace:
+                out.append(UInt8(ascii: " "))
+            default:
+                out.append(byte)
             }
         }
         return out
     }
 
-    private static func hex(_ byte: UInt8) -> UInt8? {
+    @usableFromInline
+    static func hex(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10

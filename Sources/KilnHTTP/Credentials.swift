@@ -8,23 +8,47 @@ struct Credentials {
     var userName: String?
     var password: String?
 
+    /// Reads `<scheme> <value>`: the scheme is the first run of bytes up to a space (spaces before it are
+    /// skipped), matched in any case; the value is the rest, trimmed of optional whitespace.
     init(header: String) throws(KilnError) {
-        let parts = header.utf8.split(separator: UInt8(ascii: " "), maxSplits: 1).map(Substring.init)
-        guard parts.count == 2 else { throw KilnError(.unauthenticated, "Malformed Authorization header.") }
-        let value = String(OptionalWhitespace.trimmed(parts[1]))
-        switch parts[0].lowercased() {
-        case "bearer":
+        let bytes = header.utf8
+        let space = UInt8(ascii: " ")
+        guard let schemeStart = bytes.firstIndex(where: { $0 != space }),
+            let schemeEnd = bytes[schemeStart...].firstIndex(of: space), bytes.index(after: schemeEnd) != bytes.endIndex
+        else { throw KilnError(.unauthenticated, "Malformed Authorization header.") }
+        let scheme = header[schemeStart..<schemeEnd]
+        let value = String(OptionalWhitespace.trimmed(header[bytes.index(after: schemeEnd)...]))
+        if scheme.equalsIgnoringASCIICase("bearer") {
             guard !value.isEmpty else { throw KilnError(.unauthenticated, "Invalid access token.") }
             bearer = value
-        case "basic":
+        } else if scheme.equalsIgnoringASCIICase("basic") {
             guard let decoded = Data(base64Encoded: value).flatMap({ String(data: $0, encoding: .utf8) }),
                 let colon = decoded.firstIndex(of: ":")
             else { throw KilnError(.unauthenticated, "Malformed Basic credentials.") }
             userName = String(decoded[..<colon])
             password = String(decoded[decoded.index(after: colon)...])
-        default:
-            throw KilnError(.unauthenticated, "Unsupported authorization scheme '\(parts[0])'; use Bearer or Basic.")
+        } else {
+            throw KilnError(.unauthenticated, "Unsupported authorization scheme '\(scheme)'; use Bearer or Basic.")
         }
+    }
+}
+
+extension Substring {
+    /// Whether this text is `lowercase` with any of its ASCII letters in either case, compared byte by byte
+    /// in the text's own storage (an HTTP scheme or host: no lower-cased copy is made, and no
+    /// `Substring.UTF8View` indexing, which cost 250 instructions a byte).
+    func equalsIgnoringASCIICase(_ lowercase: String) -> Bool {
+        guard utf8.count == lowercase.utf8.count else { return false }
+        func equal(_ bytes: some Sequence<UInt8>, _ expected: some Sequence<UInt8>) -> Bool {
+            for (byte, lower) in zip(bytes, expected) where byte != lower {
+                guard byte | 0x20 == lower, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(lower) else { return false }
+            }
+            return true
+        }
+        let result = utf8.withContiguousStorageIfAvailable { bytes in
+            lowercase.utf8.withContiguousStorageIfAvailable { expected in equal(bytes, expected) }
+        }
+        return (result ?? nil) ?? equal(Array(utf8), Array(lowercase.utf8))
     }
 }
 

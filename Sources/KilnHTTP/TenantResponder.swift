@@ -18,12 +18,13 @@ import KilnCore
 public struct TenantResponder<Responder: HTTPResponder>: HTTPResponder where Responder.Context == KilnRequestContext {
     private let responder: Responder
     private let accounts: AccountStore
-    private let baseDomains: [String]
+    /// `.<base domain>` for each base domain, in lower case.
+    private let domainSuffixes: [String]
 
     public init(_ responder: Responder, accounts: AccountStore, baseDomains: [String] = ["localhost"]) {
         self.responder = responder
         self.accounts = accounts
-        self.baseDomains = baseDomains
+        self.domainSuffixes = baseDomains.map { "." + $0.lowercased() }
     }
 
     public func respond(to request: Request, context: KilnRequestContext) async throws -> Response {
@@ -63,13 +64,16 @@ public struct TenantResponder<Responder: HTTPResponder>: HTTPResponder where Res
         return try await accounts.defaultWorkspace()
     }
 
-    /// `ws1` of `ws1.localhost:8080`.
+    /// `ws1` of `ws1.localhost:8080` (in lower case; the host is matched in any case). Compared as bytes,
+    /// without a lower-cased copy of the host: every request on the bare host (`127.0.0.1:8080`) asks.
     func deploymentName(fromHost host: String?) -> String? {
-        guard var host = host?.lowercased() else { return nil }
-        if let colon = host.utf8.lastIndex(of: UInt8(ascii: ":")), !host.hasSuffix("]") { host = String(host[..<colon]) }
-        for domain in baseDomains where host.hasSuffix("." + domain) {
-            let label = host.dropLast(domain.count + 1)
-            if !label.isEmpty, !label.contains(".") { return String(label) }
+        guard let host else { return nil }
+        var name = host.utf8[...]
+        if let colon = name.lastIndex(of: UInt8(ascii: ":")), name.last != UInt8(ascii: "]") { name = name[..<colon] }
+        for suffix in domainSuffixes where name.count > suffix.utf8.count {
+            let label = name.dropLast(suffix.utf8.count)
+            guard Substring(name[label.endIndex...]).equalsIgnoringASCIICase(suffix), !label.contains(UInt8(ascii: ".")) else { continue }
+            return Substring(label).lowercased()
         }
         return nil
     }

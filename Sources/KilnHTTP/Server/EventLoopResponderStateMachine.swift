@@ -133,7 +133,7 @@ struct EventLoopResponderStateMachine {
         }
         let route = route(of: target)
         let credentials = fields.value(.authorization)
-        let basic = credentials.map { $0.prefix(6).lowercased() == "basic " } ?? false
+        let basic = credentials.map { Substring($0.utf8.prefix(6)).equalsIgnoringASCIICase("basic ") } ?? false
         if head.method == .get, hotPaths.contains(route), !basic, length <= Place.eventLoop.bodyLimit { return (.eventLoop, length) }
         if collectedRoutes.contains(Route(head.method, route)), credentials != nil, length <= Place.globalExecutor.bodyLimit {
             if shortWrites.contains(Route(head.method, route)), !basic, length <= Place.eventLoopWhenIdle.bodyLimit {
