@@ -33,19 +33,20 @@ public struct KilnServices: Sendable {
     }
 }
 
-/// The responder of Kiln's HTTP API: the router, with each request's workspace found before it
-/// (`TenantResponder`), under a `/w/<deployment>` prefix or not (`WorkspacePathPrefix`).
+/// The responder of Kiln's HTTP API: the router, its routes of constant paths found by a table first
+/// (`ExactPathResponder`), with each request's workspace found before it (`TenantResponder`), under a
+/// `/w/<deployment>` prefix or not (`WorkspacePathPrefix`).
 public func buildResponder(services: KilnServices) -> some HTTPResponder<KilnRequestContext> {
-    WorkspacePathPrefix(TenantResponder(buildRouter(services: services).buildResponder(), accounts: services.accounts))
+    WorkspacePathPrefix(TenantResponder(ExactPathResponder(buildRoutes(services: services)), accounts: services.accounts))
 }
 
-/// Builds the router: middleware first (they wrap only routes added after them), then the routes. Every
-/// request has its errors rendered (its workspace was found before the router, by `TenantResponder`); each
-/// group of routes carries its own authentication — none for the public and OIDC routes, the workspace's
-/// for `api/2.0`, an account admin's for `api/2.0/accounts/:account_id` — and a context its handlers cannot
-/// get without it.
-func buildRouter(services: KilnServices) -> Router<KilnRequestContext> {
-    let router = Router(context: KilnRequestContext.self)
+/// Builds the routes (Hummingbird's router, and the table of its constant paths: `ExactPathRoutes`):
+/// middleware first (they wrap only routes added after them), then the routes. Every request has its
+/// errors rendered (its workspace was found before the router, by `TenantResponder`); each group of routes
+/// carries its own authentication — none for the public and OIDC routes, the workspace's for `api/2.0`, an
+/// account admin's for `api/2.0/accounts/:account_id` — and a context its handlers cannot get without it.
+func buildRoutes(services: KilnServices) -> ExactPathRoutes<KilnRequestContext> {
+    let router = ExactPathRoutes(context: KilnRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     let authenticator = Authenticator(accounts: services.accounts, tokens: services.tokens, assignments: services.accounts.assignments)
 

@@ -11,7 +11,7 @@ public struct MetricsController: Sendable {
         self.registry = registry
     }
 
-    public func addRoutes(to router: Router<KilnRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<KilnRequestContext>) {
         router.get("metrics", use: metrics)
     }
 

@@ -16,7 +16,7 @@ public struct OIDCController: Sendable {
         self.scheme = scheme
     }
 
-    public func addRoutes(to router: Router<KilnRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<KilnRequestContext>) {
         router.get("oidc/.well-known/oauth-authorization-server") { request, context in
             Self.discovery(base: Self.baseURL(request, scheme: self.scheme) + "/oidc")
         }

@@ -11,7 +11,7 @@ public struct PublicController: Sendable {
         self.scheme = scheme
     }
 
-    public func addRoutes(to router: Router<KilnRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<KilnRequestContext>) {
         router.get("healthz", use: health)
         router.get(".well-known/databricks-config", use: hostMetadata)
     }
