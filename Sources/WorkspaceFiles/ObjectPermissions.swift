@@ -38,7 +38,10 @@ public struct WorkspaceCaller: Sendable, Equatable {
 
     public init(id: Int64?, principalIDs: Set<Int64>, isAdmin: Bool) {
         self.ownID = id
-        self.principalIDs = principalIDs.union([Self.allUsers]).union(id.map { [$0] } ?? [])
+        var ids = principalIDs // inserted into, not joined with sets of one (each a set made, every request)
+        ids.insert(Self.allUsers)
+        if let id { ids.insert(id) }
+        self.principalIDs = ids
         self.isAdmin = isAdmin
     }
 
