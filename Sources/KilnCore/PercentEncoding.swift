@@ -19,7 +19,7 @@ public enum PercentEncoding {
 
     /// `bytes` with each `%XX` replaced by the byte it names, and each `+` by a space when `plusIsSpace` (a query
     /// or a form body); nil when a `%` is not followed by two hex digits.
-    /// Inlinable, so that it is specialised for the caller's collection (a query's `Substring.UTF8View`).
+    /// Inlinable, so that it is specialised for the caller's collection (a query's bytes in place, an array).
     @inlinable
     public static func decode(_ bytes: some Collection<UInt8>, plusIsSpace: Bool = false) -> [UInt8]? {
         var out: [UInt8] = []

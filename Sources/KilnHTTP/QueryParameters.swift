@@ -38,15 +38,15 @@ public struct QueryParameters: Sendable {
     }
 
     /// `+` as a space and `%XX` as the byte it names, as Foundation's `removingPercentEncoding` decodes them
-    /// but byte by byte (every request's query goes through here), and keeping a leading byte order mark,
-    /// which Foundation dropped; when an escape is malformed or the bytes are not UTF-8, the text with only
-    /// its `+`s turned into spaces.
+    /// but byte by byte, and keeping a leading byte order mark, which Foundation dropped; when an escape is
+    /// malformed or the bytes are not UTF-8, the text with only its `+`s turned into spaces.
     static func decode(_ text: Substring) -> String {
         var text = String(text)
         return text.withUTF8 { decode($0) }
     }
 
-    /// `decode` of a part of a query, split at ASCII bytes (so it is whole UTF-8).
+    /// `decode` of a key or a value of a query as its bytes, split at ASCII bytes (so they are whole UTF-8):
+    /// every request's query goes through here.
     private static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         let (plus, percent, space) = (UInt8(ascii: "+"), UInt8(ascii: "%"), UInt8(ascii: " "))
         guard bytes.contains(where: { $0 == plus || $0 == percent }) else { return String(decoding: bytes, as: UTF8.self) }

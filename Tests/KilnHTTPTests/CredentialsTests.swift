@@ -19,8 +19,8 @@ import Testing
         #expect(credentials.bearer == nil)
     }
 
-    /// A scheme without a value, an empty token, another scheme, or a scheme that only looks like one when
-    /// lower-cased by Unicode's rules: 401 each.
+    /// A scheme without a value, an empty token, another scheme, a scheme run into its value, Basic
+    /// credentials that are not base64: 401 each.
     @Test(arguments: ["", "   ", "Bearer", "Bearer ", "Bearer    ", "Token abc", "Bearerx abc", "Basic !!!", "Digest a=b"])
     func malformedHeadersAreRefused(_ header: String) {
         #expect(throws: KilnError.self) { try Credentials(header: header) }

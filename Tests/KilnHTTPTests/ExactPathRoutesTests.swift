@@ -8,7 +8,8 @@ import Testing
     @Test(
         arguments: [
             ("healthz", "/healthz"), ("/api/2.0/workspace/get-status", "/api/2.0/workspace/get-status"), ("a/:id", nil),
-            ("a/{id}", nil), ("a/*", nil), ("a/**", nil), ("a/b*", nil), ("", nil), ("/", nil),
+            ("a/{id}", nil), ("a/*", nil), ("a/**", nil), ("a/b*", nil), ("a/*.jpg", nil), ("a/{id}.json", nil),
+            ("a/file{id}", nil), ("", nil), ("/", nil),
         ] as [(String, String?)])
     func onlyPathsOfConstantsHaveAnExactPath(_ path: String, _ exact: String?) {
         #expect(ExactPathRoutes<BasicRequestContext>.exactPath(of: RouterPath(path)) == exact)
@@ -44,7 +45,7 @@ import Testing
 
     static let requests: [(HTTPRequest.Method, String)] = [
         (.get, "/healthz"), (.get, "/api/b"), (.post, "/api/b"), (.delete, "/api/b"), (.get, "/api/x"),
-        (.get, "/api/fail"), (.get, "/api/b/c/d"), (.get, "/api/b/"), (.get, "/API/b"), (.get, "/nowhere"),
+        (.get, "/api/fail"), (.get, "/api/b/c/d"), (.get, "/api/b/"), (.get, "/API/b"), (.get, "/nowhere"), (.head, "/api/b"),
     ]
 
     /// What each of `requests` is answered with: status, body and the stamps, in order.
@@ -61,7 +62,9 @@ import Testing
     }
 
     /// Every request is answered as the router alone answers it: a constant path by its route, through the
-    /// router's middleware and then its group's; a parameter, a wildcard or another method by the router.
+    /// router's middleware and then its group's; a parameter, a wildcard or another method (HEAD too) by the
+    /// router. (The answers cannot tell which way a request went; which routes the table holds is checked
+    /// here, and `bench/instructions` shows it used: a get-status costs 20,000 instructions fewer.)
     @Test func theTableAnswersAsTheRouterDoes() async throws {
         let router = Router(context: BasicRequestContext.self)
         Self.register(router)
