@@ -4,7 +4,6 @@ public import Logging
 public import NIOCore
 import NIOHTTP1
 public import NIOHTTPTypes
-import NIOHTTPTypesHTTP1
 public import Prometheus
 
 /// HTTP/1.1 as Hummingbird's `HTTP1Channel` serves it (the same pipeline, decoder limits and request loop),
@@ -43,7 +42,7 @@ public struct KilnHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPTypesServerCodec())
             try pipeline.addHandler(HTTPConnectionStateHandler(logger: logger))
             try pipeline.addHandler(EventLoopResponder(respond: respond))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
