@@ -302,7 +302,13 @@ struct SQLiteSessionDatabase: SQLDatabase {
     }
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
-        let (sql, encodables) = serialize(query)
+        // As `serialize(_:)` does, with room made first: the text otherwise grows from nothing by doubling, four
+        // reallocations and copies for the 250-byte SELECT of a get-status, and the binds' array twice.
+        var serializer = SQLSerializer(database: self)
+        serializer.sql.reserveCapacity(Self.statementCapacity)
+        serializer.binds.reserveCapacity(4)
+        query.serialize(to: &serializer)
+        let (sql, encodables) = (serializer.sql, serializer.binds)
         logger.trace("Executing query", metadata: ["sql": .string(sql), "binds": .array(encodables.map { .string("\($0)") })])
         var encoder: SQLiteDataEncoder? // made for the first bind that needs it
         let binds = try encodables.map { bind in
@@ -313,6 +319,9 @@ struct SQLiteSessionDatabase: SQLDatabase {
         }
         try session.run(sql, binds, onRow)
     }
+
+    /// Bytes of SQL text made room for before a statement is serialized: most of Kiln's statements fit.
+    static let statementCapacity = 512
 
     /// The value SQLiteKit's `SQLiteDataEncoder` gives `bind` when it is one of the types Kiln binds most
     /// (integers, text, blobs), from their own `sqliteData` (the encoder's first answer too); nil for any

@@ -77,18 +77,22 @@ import Testing
                 try await second.closing {
                     try await first.write(lockKey: nil) { try await $0.raw("CREATE TABLE t (x INTEGER)").run() }
                     let holding = Locked(false)
+                    let releasing = Locked<ContinuousClock.Instant?>(nil)
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {
                             try await first.write(lockKey: nil) { db in
                                 try await db.raw("INSERT INTO t VALUES (1)").run()
                                 holding.update { $0 = true }
                                 try await Task.sleep(for: .milliseconds(300))
+                                releasing.update { $0 = .now }
                             }
                         }
                         while !holding.value { try await Task.sleep(for: .milliseconds(5)) }
-                        let started = ContinuousClock.now
                         try await second.write(lockKey: nil) { try await $0.raw("INSERT INTO t VALUES (2)").run() }
-                        #expect(ContinuousClock.now - started > .milliseconds(100))
+                        // Ended after the first write's body, as its COMMIT let it begin (not after a time, which a
+                        // loaded machine stretches: this task may start its write late in the 300 ms).
+                        let ended = ContinuousClock.now
+                        #expect(releasing.value.map { ended > $0 } == true)
                         try await group.waitForAll()
                     }
                     let rows = try await second.read { try await $0.raw("SELECT x FROM t ORDER BY x").all() }

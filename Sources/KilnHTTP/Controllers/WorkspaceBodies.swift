@@ -57,6 +57,6 @@ struct ExportResponse {
     init(_ exported: ExportedObject) { self.exported = exported }
 
     func response() -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: exported.jsonBody ?? exported.json()))
+        Response(status: .ok, headers: JSONResponse.headers(), body: .init(byteBuffer: exported.jsonBody ?? exported.json()))
     }
 }
