@@ -216,7 +216,9 @@ extension SQLiteSession.State {
         var statement: OpaquePointer?
         let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK, let statement else { throw SQLiteSession.failure(code, on: handle) }
-        statements[sql] = SQLiteSession.Statement(handle: statement)
+        // Kept under a copy of its own size: `sql` may have room made for more (`SQLiteSessionDatabase.run`).
+        let key = String(unsafeUninitializedCapacity: sql.utf8.count) { $0.initialize(fromContentsOf: sql.utf8) }
+        statements[key] = SQLiteSession.Statement(handle: statement)
         return SQLiteSession.Statement(handle: statement)
     }
 

@@ -89,8 +89,9 @@ import Testing
                         }
                         while !holding.value { try await Task.sleep(for: .milliseconds(5)) }
                         try await second.write(lockKey: nil) { try await $0.raw("INSERT INTO t VALUES (2)").run() }
-                        // Ended after the first write's body, as its COMMIT let it begin (not after a time, which a
-                        // loaded machine stretches: this task may start its write late in the 300 ms).
+                        // It did not fail with SQLITE_BUSY, and ended after the first write's body: its BEGIN waited
+                        // for the first write's COMMIT. (Not checked by a time, which a loaded machine stretches: this
+                        // task may start its write late in the first write's 300 ms.)
                         let ended = ContinuousClock.now
                         #expect(releasing.value.map { ended > $0 } == true)
                         try await group.waitForAll()
