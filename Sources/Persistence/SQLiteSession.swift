@@ -216,9 +216,7 @@ extension SQLiteSession.State {
         var statement: OpaquePointer?
         let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK, let statement else { throw SQLiteSession.failure(code, on: handle) }
-        // Kept under a copy of its own size: `sql` may have room made for more (`SQLiteSessionDatabase.run`).
-        let key = String(unsafeUninitializedCapacity: sql.utf8.count) { $0.initialize(fromContentsOf: sql.utf8) }
-        statements[key] = SQLiteSession.Statement(handle: statement)
+        statements[sql] = SQLiteSession.Statement(handle: statement)
         return SQLiteSession.Statement(handle: statement)
     }
 
@@ -304,13 +302,7 @@ struct SQLiteSessionDatabase: SQLDatabase {
     }
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
-        // As `serialize(_:)` does, with room made first: the text otherwise grows from nothing by doubling, four
-        // reallocations and copies for the 250-byte SELECT of a get-status, and the binds' array twice.
-        var serializer = SQLSerializer(database: self)
-        serializer.sql.reserveCapacity(Self.statementCapacity)
-        serializer.binds.reserveCapacity(4)
-        query.serialize(to: &serializer)
-        let (sql, encodables) = (serializer.sql, serializer.binds)
+        let (sql, encodables) = serialize(query)
         logger.trace("Executing query", metadata: ["sql": .string(sql), "binds": .array(encodables.map { .string("\($0)") })])
         var encoder: SQLiteDataEncoder? // made for the first bind that needs it
         let binds = try encodables.map { bind in
@@ -321,9 +313,6 @@ struct SQLiteSessionDatabase: SQLDatabase {
         }
         try session.run(sql, binds, onRow)
     }
-
-    /// Bytes of SQL text made room for before a statement is serialized: most of Kiln's statements fit.
-    static let statementCapacity = 512
 
     /// The value SQLiteKit's `SQLiteDataEncoder` gives `bind` when it is one of the types Kiln binds most
     /// (integers, text, blobs), from their own `sqliteData` (the encoder's first answer too); nil for any
