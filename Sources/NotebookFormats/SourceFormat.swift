@@ -94,25 +94,26 @@ public enum SourceFormat {
     ///
     /// Works on UTF-8 bytes: a code cell is one contiguous slice of the input.
     public static func parse(_ text: String, language: NotebookLanguage) throws(NotebookFormatError) -> Notebook {
-        try parse(validUTF8: Array(text.utf8), language: language)
+        try parse(validUTF8: Array(text.utf8), isASCII: false, language: language)
     }
 
     /// `parse(_:language:)` of the UTF-8 bytes of a text, or nil when they are not UTF-8: the bytes are
     /// checked once, and the text is not made a `String` (a 64 KiB import's copy) before its cells are.
     public static func parse(utf8 bytes: [UInt8], language: NotebookLanguage) throws(NotebookFormatError) -> Notebook? {
-        guard isUTF8(bytes) else { return nil }
-        return try parse(validUTF8: bytes, language: language)
+        guard let isASCII = asciiIfUTF8(bytes) else { return nil }
+        return try parse(validUTF8: bytes, isASCII: isASCII, language: language)
     }
 
-    /// Whether `bytes` are UTF-8: checked in place by `UTF8Span` where the standard library has it (Linux,
-    /// macOS 26), else by making a `String` of them.
-    private static func isUTF8(_ bytes: [UInt8]) -> Bool {
-        if #available(macOS 26, *) { return (try? UTF8Span(validating: bytes.span)) != nil }
-        return String(validating: bytes, as: UTF8.self) != nil
+    /// nil when `bytes` are not UTF-8, else whether they are all ASCII: checked in place by `UTF8Span` where
+    /// the standard library has it (Linux, macOS 26), else by making a `String` of them (and not told ASCII).
+    private static func asciiIfUTF8(_ bytes: [UInt8]) -> Bool? {
+        if #available(macOS 26, *) { return (try? UTF8Span(validating: bytes.span))?.isKnownASCII }
+        return String(validating: bytes, as: UTF8.self) == nil ? nil : false
     }
 
-    private static func parse(validUTF8 bytes: [UInt8], language: NotebookLanguage) throws(NotebookFormatError) -> Notebook {
-        var reader = SourceReader(bytes: bytes, comment: language.commentPrefix)
+    /// `isASCII`: every byte is ASCII (false when not known).
+    private static func parse(validUTF8 bytes: [UInt8], isASCII: Bool, language: NotebookLanguage) throws(NotebookFormatError) -> Notebook {
+        var reader = SourceReader(bytes: bytes, isASCII: isASCII, comment: language.commentPrefix)
         // The first line with its newline, so that `headerCommentPrefix` ends it as it ends it in a whole text
         // (where "\r\r\n" is a carriage return, then the line's end).
         let firstLine = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? bytes.endIndex)]
@@ -128,24 +129,29 @@ public enum SourceFormat {
 
 /// The line-level work of `SourceFormat.parse`, on the UTF-8 bytes of the text.
 private struct SourceReader {
+    /// Valid UTF-8, so that the bytes between two line breaks are too.
     let bytes: [UInt8]
+    /// Whether every byte is ASCII (false when not known).
+    let isASCII: Bool
     let comment: [UInt8]
     /// `<comment> DBTITLE `, which starts a cell's title line (made once, not for each cell).
     let titlePrefix: [UInt8]
-    /// Byte ranges of the lines after the header, without their `\n`.
-    var lines: [Range<Int>]
+    /// Byte ranges of the lines after the header, without their `\n`; indexed from the header's line.
+    var lines: ArraySlice<Range<Int>>
 
-    /// Reads `bytes` where they are (an import's content is not copied), unless carriage returns must go.
-    init(bytes: [UInt8], comment: String) {
+    /// Reads `bytes` (valid UTF-8) where they are (an import's content is not copied), unless carriage
+    /// returns must go.
+    init(bytes: [UInt8], isASCII: Bool, comment: String) {
         var bytes = bytes
         if Self.contains(UInt8(ascii: "\r"), in: bytes) {
             bytes = Self.removingCarriageReturnsBeforeNewlines(bytes)
         }
         self.bytes = bytes
+        self.isASCII = isASCII
         self.comment = Array(comment.utf8)
         self.titlePrefix = Array("\(comment) DBTITLE ".utf8)
         // A last newline ends the last line and starts none.
-        self.lines = Self.lineRanges(in: bytes, count: bytes.last == UInt8(ascii: "\n") ? bytes.count - 1 : bytes.count)
+        self.lines = Self.lineRanges(in: bytes, count: bytes.last == UInt8(ascii: "\n") ? bytes.count - 1 : bytes.count)[...]
     }
 
     /// Whether `byte` occurs in `bytes` (with `memchr`).
@@ -181,12 +187,12 @@ private struct SourceReader {
     func notebook(language: NotebookLanguage, separator: String) -> Notebook {
         let separatorBytes = Array(separator.utf8)
         var chunks: [Range<Int>] = []
-        var chunkStart = 0
-        for (index, line) in lines.enumerated() where isLine(line, separatorBytes) {
+        var chunkStart = lines.startIndex
+        for index in lines.indices where isLine(lines[index], separatorBytes) {
             chunks.append(chunkStart..<index)
             chunkStart = index + 1
         }
-        chunks.append(chunkStart..<lines.count)
+        chunks.append(chunkStart..<lines.endIndex)
 
         var notebook = Notebook(language: language, cells: [])
         var sawLegacyMagic = false
@@ -203,7 +209,7 @@ private struct SourceReader {
             if index == 0, first < end, line(first).elementsEqual(scriptStart),
                 let close = (first + 1..<end).first(where: { line($0).elementsEqual(scriptEnd) })
             {
-                notebook.environmentLines = (first...close).map { string(line($0)) }
+                notebook.environmentLines = (first...close).map { string(lines[$0]) }
                 first = close + 1
             }
             var cell = Cell(command: "")
@@ -232,7 +238,7 @@ private struct SourceReader {
                 }
                 cell.command = String(decoding: command, as: UTF8.self)
             } else {
-                cell.command = string(bytes[lines[first].lowerBound..<lines[end - 1].upperBound])
+                cell.command = string(lines[first].lowerBound..<lines[end - 1].upperBound)
             }
             notebook.cells.append(cell)
         }
@@ -244,8 +250,14 @@ private struct SourceReader {
         bytes[lines[index]]
     }
 
-    private func string(_ slice: ArraySlice<UInt8>) -> String {
-        String(decoding: slice, as: UTF8.self)
+    /// The text of `range`, which starts and ends at a line's start or end, or past an ASCII byte (so is UTF-8
+    /// as `bytes` are): copied into a `String` without validating the bytes again where the standard
+    /// library can (`UTF8Span`; a 64 KiB import's cells were checked twice, 5 % of its machine instructions).
+    private func string(_ range: Range<Int>) -> String {
+        if #available(macOS 26, *) {
+            return String(copying: unsafe UTF8Span(unchecked: bytes.span.extracting(range), isKnownASCII: isASCII))
+        }
+        return String(decoding: bytes[range], as: UTF8.self)
     }
 
     /// Whether the line at `range` is `text` followed by nothing but spaces, tabs and carriage returns. Most
@@ -271,7 +283,7 @@ private struct SourceReader {
         guard let comma = rest.firstIndex(of: UInt8(ascii: ",")), comma > rest.startIndex,
             rest[..<comma].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { return nil }
-        return (rest[..<comma].elementsEqual([UInt8(ascii: "1")]), string(rest[(comma + 1)...]))
+        return (rest[..<comma].elementsEqual([UInt8(ascii: "1")]), string(comma + 1..<rest.endIndex))
     }
 
     private static func removingCarriageReturnsBeforeNewlines(_ bytes: [UInt8]) -> [UInt8] {

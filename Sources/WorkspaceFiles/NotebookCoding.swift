@@ -11,7 +11,8 @@ import NotebookFormats
 /// `"KNB1"`, language, magic style, environment line count (`UInt32.max` for none) and lines, cell count,
 /// then per cell: command, title, show-title byte; then the original document: a kind byte (0 none,
 /// 1 NotebookV1, 2 JUPYTER) and its compact JSON; last, when the notebook has ids (notebooks stored
-/// before Kiln kept them end earlier), the notebook's guid, a count and each cell's nuid.
+/// before Kiln kept them end earlier), the notebook's guid, a count and the nuids of the first cells (none
+/// for a SOURCE import, whose nuids derive from the guid: `NotebookIDs.command(_:)`).
 enum NotebookCoding {
     static let magic = Array("KNB1".utf8)
 

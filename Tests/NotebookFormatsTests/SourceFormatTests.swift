@@ -35,6 +35,20 @@ import Testing
         }
     }
 
+    /// Cells, titles and environment lines made from bytes (without validating each again) are the text's,
+    /// whether the bytes are all ASCII or not.
+    @Test func cellsMadeFromBytesAreTheirText() throws {
+        let text = "# Databricks notebook source\n# /// script\n# ü\n# ///\nx = 'é'\n\n# COMMAND ----------\n\n# DBTITLE 1,Über 日本\nprint(\"🔥\")"
+        let notebook = try #require(try SourceFormat.parse(utf8: Array(text.utf8), language: .python))
+        #expect(notebook == (try SourceFormat.parse(text, language: .python)))
+        #expect(notebook.cells.map(\.command) == ["x = 'é'", "print(\"🔥\")"] && notebook.cells.map(\.command.count) == [7, 10])
+        #expect(notebook.cells[1].title == "Über 日本" && notebook.cells[1].title.count == 7)
+        #expect(notebook.environmentLines == ["# /// script", "# ü", "# ///"])
+        let asciiText = "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\ny"
+        let ascii = try #require(try SourceFormat.parse(utf8: Array(asciiText.utf8), language: .python))
+        #expect(ascii.cells.map(\.command) == ["x = 1", "y"] && ascii.cells.map(\.command.unicodeScalars.count) == [5, 1])
+    }
+
     /// What the header line may end with, and what the cells are then, on both entries (text and bytes).
     @Test(arguments: [
         ("# Databricks notebook source\r\r\nx = 1", ["x = 1"]),

@@ -59,6 +59,22 @@ import Testing
         #expect(object.size == Int64(SourceFormat.render(stored).utf8.count))
     }
 
+    /// A SOURCE import keeps a random guid alone; each cell's nuid derives from it, distinct and the same on
+    /// every read of the stored notebook, and two imports of the same text name their cells apart.
+    @Test func aSourceImportKeepsAGuidFromWhichItsCellsNuidsDerive() throws {
+        func stored() throws -> Notebook {
+            let object = try Self.object(Self.plan("/x/nb", .source, Array(Self.pythonSource.utf8), language: .python))
+            return try NotebookCoding.decode(object.storedContent.readableBytesView)
+        }
+        let (first, second) = (try stored(), try stored())
+        let ids = try #require(first.ids)
+        #expect(ids.commands.isEmpty && UUID(uuidString: ids.notebook) != nil)
+        let nuids = first.cells.indices.map { ids.command($0) }
+        #expect(Set(nuids).count == 2 && nuids.allSatisfy { UUID(uuidString: $0) != nil })
+        #expect(first.cells.indices.map { ids.command($0) } == nuids)
+        #expect(second.ids?.notebook != ids.notebook && second.ids.map { $0.command(0) } != nuids[0])
+    }
+
     @Test func aDBCFolderArchiveBecomesTheImportedFolder() throws {
         let dbc = DBCArchive.write([
             .folder(path: ["Course"]), .folder(path: ["Course", "Week 1"]),
