@@ -22,7 +22,8 @@ public struct NotebookIDs: Sendable, Equatable {
     }
 
     /// Ids for a notebook about to be stored: the `nuid`s (and a NotebookV1 model's `guid`) that its
-    /// original document carries, so every export names a cell alike; random ones where it has none.
+    /// original document carries, so every export names a cell alike; random ones for cells whose document
+    /// names none.
     ///
     /// A notebook without an original document (SOURCE, R Markdown) gets a random `guid` alone, and each
     /// cell's `nuid` derives from it (`command(_:)`) when an export needs one: only JUPYTER, HTML and DBC

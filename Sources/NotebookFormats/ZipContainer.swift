@@ -42,7 +42,7 @@ public enum ZipContainer {
     /// content always gives the same bytes).
     public static func write(_ entries: [(String, [UInt8])], modified: Date = dosEpoch) -> [UInt8] {
         // Writing to an in-memory archive only fails if memory does; there is no I/O to go wrong.
-        guard let archive = try? Archive(data: Data(), accessMode: .create) else { return [] }
+        guard let archive = try? Archive(data: Data(), accessMode: .create, pathEncoding: nil) else { return [] }
         for (path, content) in entries {
             let data = Data(content)
             try? archive.addEntry(

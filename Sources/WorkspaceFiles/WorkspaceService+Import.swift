@@ -71,9 +71,11 @@ extension WorkspaceService {
     private static func store(
         _ plan: ObjectPlan, overwrite: Bool, db: any SQLDatabase, workspaceID: Int64, now: Int64, caller: WorkspaceCaller = .admin
     ) async throws -> ObjectInfo {
-        var object = ObjectInfo(
-            objectID: IdentifierGenerator.next(), path: plan.path, objectType: plan.objectType,
-            language: plan.language, size: plan.size, createdAt: now, modifiedAt: now)
+        func info(id: Int64, createdAt: Int64) -> ObjectInfo {
+            ObjectInfo(
+                objectID: id, path: plan.path, objectType: plan.objectType, language: plan.language, size: plan.size,
+                createdAt: createdAt, modifiedAt: now)
+        }
         if let existing = try await ObjectTable.find(db, workspaceID: workspaceID, path: plan.path) {
             guard overwrite else {
                 throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists.")
@@ -81,14 +83,16 @@ extension WorkspaceService {
             guard existing.objectType != .directory else {
                 throw KilnError(.resourceAlreadyExists, "Path (\(plan.path)) already exists and is a folder, which an import cannot overwrite.")
             }
-            object.objectID = existing.objectID
-            object.createdAt = existing.createdAt
+            // An overwrite keeps the object's id: no new one is drawn (a system call for random bytes).
+            let object = info(id: existing.objectID, createdAt: existing.createdAt)
             try await ObjectTable.replace(db, object: object, content: plan.storedContent)
+            return object
         } else {
+            let object = info(id: IdentifierGenerator.next(), createdAt: now)
             try await ObjectTable.insert(db, workspaceID: workspaceID, object: object, content: plan.storedContent)
             try await grantCreator(db, workspaceID: workspaceID, caller: caller, objectID: object.objectID)
+            return object
         }
-        return object
     }
 
     private static func store(_ tree: TreePlan, db: any SQLDatabase, workspaceID: Int64, now: Int64) async throws -> ObjectInfo {

@@ -1,6 +1,7 @@
 import Foundation
-import NotebookFormats
 import Testing
+
+@testable import NotebookFormats
 
 @Suite struct SourceFormatTests {
     static let workedExample = Notebook(
@@ -44,6 +45,8 @@ import Testing
         #expect(notebook.cells.map(\.command) == ["x = 'é'", "print(\"🔥\")"] && notebook.cells.map(\.command.count) == [7, 10])
         #expect(notebook.cells[1].title == "Über 日本" && notebook.cells[1].title.count == 7)
         #expect(notebook.environmentLines == ["# /// script", "# ü", "# ///"])
+        let crlf = text.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(try SourceFormat.parse(utf8: Array(crlf.utf8), language: .python) == notebook)
         let asciiText = "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\ny"
         let ascii = try #require(try SourceFormat.parse(utf8: Array(asciiText.utf8), language: .python))
         #expect(ascii.cells.map(\.command) == ["x = 1", "y"] && ascii.cells.map(\.command.unicodeScalars.count) == [5, 1])
@@ -62,6 +65,25 @@ import Testing
     func headerLinesAndTheirEnds(text: String, commands: [String]) throws {
         #expect(try SourceFormat.parse(text, language: .python).cells.map(\.command) == commands)
         #expect(try SourceFormat.parse(utf8: Array(text.utf8), language: .python)?.cells.map(\.command) == commands)
+    }
+
+    /// The header a first line names, read from its bytes as from its text: the ASCII lines from the bytes
+    /// alone, with every ending of carriage returns; the others (a combining mark) as text.
+    @Test(
+        arguments: [
+            ("# Databricks notebook source", "#"), ("# Databricks notebook source\r\r\nx", "#"),
+            ("# Databricks notebook source\r\r\r\nx", nil), ("-- Databricks notebook source\r", "--"),
+            ("# Databricks notebook source \nx", nil), ("\u{FEFF}// Databricks notebook source exported at 2016\nx", "//"),
+            ("# Databricks notebook source\u{301}\nx", nil), ("# Databricks notebook source exported at \u{301}x\n", nil),
+            ("\u{FEFF}\u{FEFF}# Databricks notebook source\nx", nil), ("\r\n# Databricks notebook source", nil),
+            ("#  Databricks notebook source\nx", nil), ("# Databricks notebook source\r\r", nil),
+            ("\u{FEFF}# Databricks notebook source\r\nx", "#"),
+        ] as [(String, String?)])
+    func headerFromBytesIsTheHeaderFromText(text: String, prefix: String?) {
+        let bytes = Array(text.utf8)
+        let firstLine = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? bytes.endIndex)]
+        #expect(SourceFormat.headerCommentPrefix(ofFirstLine: firstLine) == prefix)
+        #expect(SourceFormat.headerCommentPrefix(of: String(decoding: firstLine, as: UTF8.self)) == prefix)
     }
 
     @Test func gitFolderFileLosesOnlyItsFinalNewline() throws {
