@@ -30,18 +30,18 @@ public struct NotebookIDs: Sendable, Equatable {
     /// name cells, and a 64 KiB SOURCE import's 60 random nuids were 5 % of its machine instructions.
     public static func forStoring(_ notebook: Notebook) -> NotebookIDs {
         let kept: [String?]
+        var guid: String?
         switch notebook.original {
         case .jupyter(let document)?:
             kept = (document["cells"]?.arrayValue ?? []).map { $0["metadata"]?["application/vnd.databricks.v1+cell"]?["nuid"]?.stringValue }
         case .notebookV1(let model)?:
+            guid = model["guid"]?.stringValue
             kept = NotebookV1.cellCommands(of: model).map { $0["nuid"]?.stringValue }
         case nil:
             return NotebookIDs(notebook: IdentifierGenerator.uuid(), commands: [])
         }
         var ids = random(cells: notebook.cells.count)
-        if case .notebookV1(let model)? = notebook.original, let guid = model["guid"]?.stringValue, !guid.isEmpty {
-            ids.notebook = guid
-        }
+        if let guid, !guid.isEmpty { ids.notebook = guid }
         for (index, nuid) in kept.prefix(ids.commands.count).enumerated() {
             if let nuid, !nuid.isEmpty { ids.commands[index] = nuid }
         }

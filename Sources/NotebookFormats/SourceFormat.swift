@@ -20,11 +20,8 @@ public enum SourceFormat {
         var firstLine = Substring(text.prefix { $0 != "\n" && $0 != "\r\n" })
         if firstLine.hasPrefix("\u{FEFF}") { firstLine = firstLine.dropFirst() }
         if firstLine.hasSuffix("\r") { firstLine = firstLine.dropLast() }
-        for prefix in ["#", "//", "--"] {
-            let header = "\(prefix) Databricks notebook source"
-            if firstLine == header || firstLine.hasPrefix(header + " exported at ") {
-                return prefix
-            }
+        for header in headerLines where firstLine == header.text || firstLine.hasPrefix(header.text + " exported at ") {
+            return header.prefix
         }
         return nil
     }
@@ -41,16 +38,19 @@ public enum SourceFormat {
         // A `\r` before the `\n` ends the line with it, and then one more `\r` goes, as in `headerCommentPrefix(of:)`.
         if bytes.last == UInt8(ascii: "\n"), line.last == UInt8(ascii: "\r") { line = line.dropLast() }
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-        for (prefix, header, exported) in headerLines {
-            if line.elementsEqual(header) || line.starts(with: exported) { return prefix }
+        for header in headerLines where line.elementsEqual(header.utf8) || line.starts(with: header.exportedUTF8) {
+            return header.prefix
         }
         return nil
     }
 
-    /// Each comment prefix, with the UTF-8 of its header line and of that line's 2016 start (`… exported at `).
-    private static let headerLines = ["#", "//", "--"].map { prefix in
-        (prefix, Array("\(prefix) Databricks notebook source".utf8), Array("\(prefix) Databricks notebook source exported at ".utf8))
-    }
+    /// Each comment prefix with its header line: as text, as UTF-8, and the UTF-8 of the line's 2016 start
+    /// (`… exported at `), made once for both readings of a first line.
+    private static let headerLines: [(prefix: String, text: String, utf8: [UInt8], exportedUTF8: [UInt8])] =
+        ["#", "//", "--"].map { prefix in
+            let text = "\(prefix) Databricks notebook source"
+            return (prefix, text, Array(text.utf8), Array((text + " exported at ").utf8))
+        }
 
     /// Whether `text` is a SOURCE notebook for a file named with `fileExtension` (the AUTO rule:
     /// the header must be the one of the extension's language).
