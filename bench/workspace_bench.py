@@ -12,7 +12,8 @@ list, and takes notebooks only at paths ending in `.py` below /Workspace/Shared,
 each server in turn, `--rounds` rounds, the servers' order turned each round so drift on a noisy machine falls on
 all of them; each figure is the median of its rounds. Then Kiln alone: get-status and the list as a user who is
 not an admin and reads /bench through a group's grant on it (workspace object permissions, inherited), with the
-ratio to the admin's figures in req/s and in the server's CPU time per request. Also each server's time from spawn
+ratio to the admin's figures in req/s and in the server's CPU time per request, in five rounds that alternate the
+two callers (the user's figures are the medians of those rounds). Also each server's time from spawn
 to ready (median of `--starts`), its resident memory when idle (the process and its children) and Kiln's after
 the run. brickhouse has no list and refuses bodies over 1.5 MB, so it has no list or 10 MB cells.
 
@@ -351,25 +352,29 @@ def user_ratios(kiln: Server, data: Path, seconds: int) -> tuple[list[tuple[str,
         ("get-status", f"{kiln.base}/api/2.0/workspace/get-status?path=%2Fbench%2Fnb64k.py"),
         ("list (1,000 notebooks)", f"{kiln.base}/api/2.0/workspace/list?path=%2Fbench%2Fbig"),
     ]
-    rows = [(f"{name}, as a user reading through a group's grant", [wrk(url, user_token, c, seconds, None) for c in (1, 16)])
-            for name, url in as_user]
     # Five rounds, the order turned each round (admin, user, user, admin, …). Besides req/s, the server's CPU time
     # per request (from /proc), which noise from other processes moves less: the ratio is admin ÷ user, so that
-    # both ratios read "the user's figure as a share of the admin's".
-    ratios = []
+    # both ratios read "the user's figure as a share of the admin's". The user's row is the median of the same
+    # five rounds (req/s, p50, p99 each), not one run: one 4-second run's p99 at 16 connections moved from 1.9 to
+    # 2.9 ms between two runs of the same build.
+    rows, ratios = [], []
     pid = kiln.process.pid
     for name, url in as_user:
+        medians = []
         for c in (1, 16):
             runs = {kiln.token: [], user_token: []}
             for n in range(5):
                 for caller in ((kiln.token, user_token) if n % 2 == 0 else (user_token, kiln.token)):
                     before = cpu_seconds(pid)
                     result = wrk(url, caller, c, seconds, None)
-                    runs[caller].append((result["rps"], (cpu_seconds(pid) - before) / (result["rps"] * seconds)))
-            rps = statistics.median(r for r, _ in runs[user_token]) / statistics.median(r for r, _ in runs[kiln.token])
+                    runs[caller].append((result, (cpu_seconds(pid) - before) / (result["rps"] * seconds)))
+            user_runs = [r for r, _ in runs[user_token]]
+            medians.append({key: statistics.median(r[key] for r in user_runs) for key in ("rps", "p50", "p99")})
+            rps = medians[-1]["rps"] / statistics.median(r["rps"] for r, _ in runs[kiln.token])
             cpu = statistics.median(t for _, t in runs[kiln.token]) / statistics.median(t for _, t in runs[user_token])
             ratios.append((f"{name}, user ÷ admin req/s ({c})", rps))
             ratios.append((f"{name}, admin ÷ user server CPU per request ({c})", cpu))
+        rows.append((f"{name}, as a user reading through a group's grant", medians))
     return rows, ratios
 
 
