@@ -1,4 +1,4 @@
-public import KilnCore
+import KilnCore
 
 /// Turns the credentials of a request into a caller: in a workspace (personal access token of that
 /// workspace, or Basic auth of a user of its account) or on the account API (Basic auth or a token of an

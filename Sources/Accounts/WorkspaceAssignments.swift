@@ -1,6 +1,6 @@
 import Foundation
-public import KilnCore
-public import Persistence
+import KilnCore
+import Persistence
 import SQLKit
 
 /// A principal's permission on a workspace (`a.workspace_assignment`): `USER` may use it, `ADMIN` also

@@ -1,4 +1,4 @@
-public import KilnCore
+import KilnCore
 public import Logging
 public import Persistence
 import SQLKit

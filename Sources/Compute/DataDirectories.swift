@@ -201,7 +201,7 @@ public struct DataDirectories: Sendable {
     public func setSuspended(_ path: String, _ suspended: Bool, verifiers: [String: String]? = nil) {
         if suspended {
             let contents = verifiers.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
-            FileManager.default.createFile(atPath: path + ".suspended", contents: contents, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path + ".suspended", contents: contents, attributes: [.posixPermissions: 0o600])
         } else {
             try? FileManager.default.removeItem(atPath: path + ".suspended")
         }

@@ -112,7 +112,7 @@ private func assemble(
             let released = ExecutablePages.release()
             logger.debug("Released the start's pages of the executable", metadata: ["segments": "\(released.segments)", "bytes": "\(released.bytes)"])
         })
-    let certificates = try ProxyCertificates(directory: configuration.postgresTLSDirectory)
+    let certificates = ProxyCertificates(directory: configuration.postgresTLSDirectory)
     let proxy = try ProxyServer(
         configuration: ProxyConfiguration(
             host: configuration.postgresHost, sharedPort: configuration.postgresProxyPort,

@@ -182,7 +182,7 @@ public final class ProxyServer: Service {
             let listener = try await Self.bootstrap.serverChannelOption(.backlog, value: Self.backlog)
                 .bind(host: host, port: port, childChannelInitializer: initializer)
             try await keepAccepting(listener.channel)
-            try await listener.channel.setOption(ChannelOptions.autoRead, value: true)
+            try await listener.channel.setOption(ChannelOptions.autoRead, value: true).get()
             return (listener, nil)
         }
         let pooledHost = try PooledHostSocket.listen(address: host, port: port, backlog: Self.backlog)

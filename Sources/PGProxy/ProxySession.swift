@@ -86,7 +86,6 @@ struct ProxySession {
 
     /// Asks the directory, then splices the client to its endpoint's postgres.
     private func connect(_ login: ProxyLogin, parameters: StartupParameters, deadline: HandshakeDeadline) async throws {
-        let channel = client.channel
         let started = ContinuousClock.now
         var login = login
         login.listeningSocket = client.pooledHost?.lend()

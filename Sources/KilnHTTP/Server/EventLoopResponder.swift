@@ -1,5 +1,5 @@
 import HTTPTypes
-public import Hummingbird
+import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTPTypes
@@ -130,7 +130,7 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 loop.execute {
                     let context = target.value
-                    let finish = {
+                    let finish: @Sendable () -> Void = {
                         handler.value.responded(context: target.value)
                         done.succeed()
                     }
@@ -163,7 +163,7 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     private static func stream(
         _ response: Response, to target: NIOLoopBound<ChannelHandlerContext>, then handler: NIOLoopBound<EventLoopResponder>
     ) async {
-        var writer = ChannelBodyWriter(target: target, length: response.body.contentLength)
+        let writer = ChannelBodyWriter(target: target, length: response.body.contentLength)
         do {
             try await writer.onLoop { context in
                 context.write(NIOAny(HTTPResponsePart.head(response.head)), promise: nil)

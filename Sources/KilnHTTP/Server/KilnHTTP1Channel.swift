@@ -76,13 +76,17 @@ extension HTTPServerBuilder {
         _ responder: Responder, serverName: String, metrics: PrometheusCollectorRegistry, logger: Logger
     ) -> HTTPServerBuilder where Responder.Context == KilnRequestContext {
         let answers = metrics.makeCounter(
-            name: "kiln_http_requests_on_event_loop_total",
-            help:
-                "HTTP requests answered on their connection's event loop, without Hummingbird's hand-off to a task (hot reads, short writes on an idle loop)."
-        )
+            descriptor: MetricNameDescriptor(
+                namespace: "kiln", subsystem: "http", metricName: "requests_on_event_loop", unitName: "total",
+                helpText:
+                    "HTTP requests answered on their connection's event loop, without Hummingbird's hand-off to a task (hot reads, short writes on an idle loop)."
+            ))
         let collected = metrics.makeCounter(
-            name: "kiln_http_requests_collected_total",
-            help: "Workspace API requests answered in a task once their body was collected on the event loop, without Hummingbird's hand-off.")
+            descriptor: MetricNameDescriptor(
+                namespace: "kiln", subsystem: "http", metricName: "requests_collected", unitName: "total",
+                helpText:
+                    "Workspace API requests answered in a task once their body was collected on the event loop, without Hummingbird's hand-off."
+            ))
         let respond: EventLoopResponder.Respond = { request, channel, onEventLoop in
             (onEventLoop ? answers : collected).increment()
             var logger = logger
