@@ -355,7 +355,7 @@ def user_ratios(kiln: Server, data: Path, seconds: int) -> tuple[list[tuple[str,
     # Five rounds, the order turned each round (admin, user, user, admin, …). Besides req/s, the server's CPU time
     # per request (from /proc), which noise from other processes moves less: the ratio is admin ÷ user, so that
     # both ratios read "the user's figure as a share of the admin's". The user's row is the median of the same
-    # five rounds (req/s, p50, p99 each), not one run: one 4-second run's p99 at 16 connections moved from 1.9 to
+    # five rounds (req/s, p50, p99 each), not one run: one run's p99 at 16 connections moved from 1.9 to
     # 2.9 ms between two runs of the same build.
     rows, ratios = [], []
     pid = kiln.process.pid
