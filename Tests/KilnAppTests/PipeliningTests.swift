@@ -145,6 +145,36 @@ import Testing
         }
     }
 
+    /// An answer begun on the event loop that leaves it (an export made anew is made on Swift's global executor)
+    /// keeps its place: the requests behind it, answered on the loop at once, wait for it, and every answer
+    /// comes back whole and in order.
+    @Test func anAnswerThatLeavesTheLoopKeepsItsPlace() async throws {
+        try await Self.withLiveApp { port, token in
+            let notebook = "# Databricks notebook source\n" + String(repeating: "y = 2\n", count: 5_000)
+            let body =
+                "{\"path\":\"/moved\",\"format\":\"SOURCE\",\"language\":\"PYTHON\",\"content\":\"\(Data(notebook.utf8).base64EncodedString())\"}"
+            let imported = try await Self.exchange(
+                "POST /api/2.0/workspace/import HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)",
+                port: port, count: 1)
+            try #require(imported.map(\.status) == [200])
+            let before = try await Self.answeredOnEventLoop(port: port)
+            let export = Self.get("/api/2.0/workspace/export?path=/moved&format=SOURCE", token: token)
+            let requests = export + export + Self.get("/api/2.0/workspace/get-status?path=/moved", token: token) + Self.get("/healthz", token: token)
+            let answers = try await Self.exchange(requests, port: port, count: 4)
+            try #require(answers.count == 4)
+            #expect(answers.map(\.status) == [200, 200, 200, 200])
+            let exported = try #require(try JSONSerialization.jsonObject(with: Data(answers[0].body.utf8)) as? [String: Any])
+            let encoded = try #require(exported["content"] as? String)
+            let content = try #require(Data(base64Encoded: encoded))
+            #expect(String(decoding: content, as: UTF8.self).contains(String(repeating: "y = 2\n", count: 4_999) + "y = 2"))
+            #expect(answers[1].body == answers[0].body)
+            #expect(answers[2].body.contains("\"path\":\"/moved\""))
+            #expect(answers[3].body.contains("\"status\""))
+            #expect(try await Self.answeredOnEventLoop(port: port) - before == 4)
+        }
+    }
+
     /// The same get-status, answered on the event loop, and the same list, answered off the loop with its body
     /// collected there, each also answered (asking to close the connection) by Hummingbird's channel: the same
     /// status, body and headers.

@@ -7,7 +7,7 @@ import Synchronization
 
 /// Answers requests of one HTTP/1.1 connection itself, writing the answer straight to the pipeline
 /// (`EventLoopResponderStateMachine` says which): the hot reads (get-status, a kept export, `/healthz`) on the
-/// connection's own event loop, in a task that prefers that loop as its executor; the Workspace API's other
+/// connection's own event loop, in a task begun there, inside the read; the Workspace API's other
 /// requests once their body is whole, in a task on Swift's global executor, or on the loop for a short write
 /// while the loop answers nothing else (`EventLoopAnswers`). Every other request goes on to Hummingbird's
 /// channel as before.
@@ -38,7 +38,6 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     /// What came from the pipeline during an answer, passed on after it.
     private var heldError: (any Error)?
     private var heldInputClosed = false
-    private var executor: EventLoopTaskExecutor?
     /// The answers being made on this handler's event loop, this handler's among them.
     private let loopAnswers: EventLoopAnswers
 
@@ -92,7 +91,14 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Makes the answer in a task on this loop, or on Swift's global executor, writes it, then reads what waited.
+    /// Makes the answer in a task begun on this loop, or on Swift's global executor, writes it, then reads what
+    /// waited.
+    ///
+    /// A task begun on the loop (`Task.immediate`, SE-0472) runs at once, inside this read, on the loop's
+    /// thread, until it first suspends: a hot read never does, so it is answered in the read that brought it,
+    /// with no job queued for the loop and none for Swift's runtime. A task that suspends (a database write
+    /// waiting for another's lock, an export made anew on the global executor) goes on where Swift resumes it,
+    /// off the loop, and its answer goes to the loop as any answer made off it does (`answer`).
     private func start(_ request: Request, onLoop: Bool, context: ChannelHandlerContext) {
         let loop = context.eventLoop
         let done = loop.makePromise(of: Void.self)
@@ -103,54 +109,59 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
         let handler = NIOLoopBound(self, eventLoop: loop)
         let target = NIOLoopBound(context, eventLoop: loop)
         if onLoop {
-            let executor = self.executor ?? EventLoopTaskExecutor(loop)
-            self.executor = executor
-            Task(executorPreference: executor) {
-                let response = await respond(request, channel, true)
-                await EventLoopResponder.stream(response, to: target, then: handler)
-                done.succeed()
+            Task.immediate {
+                await EventLoopResponder.answer(await respond(request, channel, true), to: target, then: handler, done: done)
             }
         } else {
             Task {
-                let response = await respond(request, channel, false)
-                guard let length = response.body.contentLength, length <= EventLoopResponder.collectedAnswerLimit else {
-                    await EventLoopResponder.stream(response, to: target, then: handler)
-                    done.succeed()
-                    return
-                }
-                // A small answer goes to the loop in one hop, with nothing to wait for: each part written
-                // through the loop would cost a wake-up of the loop and one of this task.
-                let collected = CollectedBody()
-                let parts: [ByteBuffer]?
-                do {
-                    try await response.body.write(CollectedBodyWriter(collected: collected))
-                    parts = collected.parts.withLock { $0 }
-                } catch {
-                    parts = nil
-                }
-                loop.execute {
-                    let context = target.value
-                    let finish: @Sendable () -> Void = {
-                        handler.value.responded(context: target.value)
-                        done.succeed()
-                    }
-                    guard let parts else {
-                        context.close(promise: nil)
-                        return finish()
-                    }
-                    context.write(NIOAny(HTTPResponsePart.head(response.head)), promise: nil)
-                    for part in parts { context.write(NIOAny(HTTPResponsePart.body(part)), promise: nil) }
-                    if context.channel.isWritable {
-                        context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
-                        return finish()
-                    }
-                    // A client that does not read its answers: the next request waits until this answer has
-                    // left (or failed to), as Hummingbird's channel and `ChannelBodyWriter` wait.
-                    let written = context.eventLoop.makePromise(of: Void.self)
-                    context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: written)
-                    written.futureResult.whenComplete { _ in finish() }
-                }
+                await EventLoopResponder.answer(await respond(request, channel, false), to: target, then: handler, done: done)
             }
+        }
+    }
+
+    /// Writes `response`, has `handler` read what waited, and completes `done`: part by part when the task is on
+    /// the loop (at once) or the answer is large or of unknown length, else in one hop to the loop.
+    private static func answer(
+        _ response: Response, to target: NIOLoopBound<ChannelHandlerContext>, then handler: NIOLoopBound<EventLoopResponder>,
+        done: EventLoopPromise<Void>
+    ) async {
+        let loop = target.eventLoop
+        guard !loop.inEventLoop, let length = response.body.contentLength, length <= EventLoopResponder.collectedAnswerLimit else {
+            await EventLoopResponder.stream(response, to: target, then: handler)
+            done.succeed()
+            return
+        }
+        // A small answer goes to the loop in one hop, with nothing to wait for: each part written
+        // through the loop would cost a wake-up of the loop and one of this task.
+        let collected = CollectedBody()
+        let parts: [ByteBuffer]?
+        do {
+            try await response.body.write(CollectedBodyWriter(collected: collected))
+            parts = collected.parts.withLock { $0 }
+        } catch {
+            parts = nil
+        }
+        loop.execute {
+            let context = target.value
+            let finish: @Sendable () -> Void = {
+                handler.value.responded(context: target.value)
+                done.succeed()
+            }
+            guard let parts else {
+                context.close(promise: nil)
+                return finish()
+            }
+            context.write(NIOAny(HTTPResponsePart.head(response.head)), promise: nil)
+            for part in parts { context.write(NIOAny(HTTPResponsePart.body(part)), promise: nil) }
+            if context.channel.isWritable {
+                context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
+                return finish()
+            }
+            // A client that does not read its answers: the next request waits until this answer has
+            // left (or failed to), as Hummingbird's channel and `ChannelBodyWriter` wait.
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: written)
+            written.futureResult.whenComplete { _ in finish() }
         }
     }
 
