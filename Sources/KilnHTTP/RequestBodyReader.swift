@@ -13,7 +13,11 @@ public enum RequestBodyReader {
     /// `BodyCollector`: a body that comes in one buffer (one `EventLoopResponder` collected) is returned as it
     /// is, without a copy; one in chunks is copied once, into a buffer sized by `Content-Length`. The buffer may
     /// share its storage with NIO's read buffer: a caller copies out what it keeps.
+    ///
+    /// A request with neither `Content-Length` nor `Transfer-Encoding` has no body (RFC 9112 §6.3; Kiln serves
+    /// HTTP/1.1 only), and comes back empty without reading the body's stream.
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer? {
+        if request.headers[.contentLength] == nil, request.headers[.transferEncoding] == nil { return ByteBuffer() }
         var collector = BodyCollector(declaredLength: request.headers.value(.contentLength).flatMap(Int.init) ?? 0, limit: limit)
         for try await part in request.body {
             _ = collector.append(part) // over the limit, the rest is read and dropped

@@ -30,6 +30,14 @@ public struct KilnHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     /// ever shrinks, so a connection holds at most one buffer of 256 KiB, as it held four of 64 KiB before.
     static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 256 << 10)
 
+    /// When a connection's answer waits for its bytes to leave: once 256 KiB are written and not yet sent (NIO's
+    /// default is 64 KiB), until they are down to 128 KiB. An export of a 64 KiB notebook is 87 KB of JSON: under
+    /// NIO's marks, each such answer made the channel unwritable as it was written and writable again as it was
+    /// sent, two events through the whole pipeline (8,500 machine instructions, 4 % of the export, mostly
+    /// `NIOAsyncChannel`'s writer made ready for a write that never came: bench/instructions). The bodies Kiln
+    /// writes are in memory already, so the higher mark holds no more of them back.
+    static let writeBufferWaterMarks = ChannelOptions.Types.WriteBufferWaterMark(low: 128 << 10, high: 256 << 10)
+
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let decoder = HTTP1Channel.Configuration().httpDecoder
@@ -39,6 +47,7 @@ public struct KilnHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             try channel.syncOptions?.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
+            try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: Self.writeBufferWaterMarks)
             let pipeline = channel.pipeline.syncOperations
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
