@@ -146,10 +146,16 @@ import Testing
     }
 
     /// An answer begun on the event loop that leaves it (an export made anew is made on Swift's global executor)
-    /// keeps its place: the requests behind it, answered on the loop at once, wait for it, and every answer
-    /// comes back whole and in order.
-    @Test func anAnswerThatLeavesTheLoopKeepsItsPlace() async throws {
+    /// keeps its place: the requests behind it, answered on the loop, wait for it, and every answer comes back
+    /// whole and in order. Once with the connection most likely alone on its loop (its answers begun inside the
+    /// read), once beside idle connections on every loop, two for each core (its answers begun after the read).
+    @Test(arguments: [0, 2 * System.coreCount]) func anAnswerThatLeavesTheLoopKeepsItsPlace(idleConnections: Int) async throws {
         try await Self.withLiveApp { port, token in
+            var idle: [any Channel] = []
+            for _ in 0..<idleConnections {
+                idle.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "localhost", port: port).get())
+            }
+            defer { for channel in idle { channel.close(promise: nil) } }
             let notebook = "# Databricks notebook source\n" + String(repeating: "y = 2\n", count: 5_000)
             let body =
                 "{\"path\":\"/moved\",\"format\":\"SOURCE\",\"language\":\"PYTHON\",\"content\":\"\(Data(notebook.utf8).base64EncodedString())\"}"

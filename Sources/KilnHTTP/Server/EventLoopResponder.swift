@@ -47,6 +47,14 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
         self.loopAnswers = EventLoopAnswers.current
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        loopAnswers.connectionAdded()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        loopAnswers.connectionRemoved()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         perform(machine.read(unwrapInboundIn(data)), context: context)
     }
@@ -94,11 +102,15 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     /// Makes the answer in a task begun on this loop, or on Swift's global executor, writes it, then reads what
     /// waited.
     ///
-    /// A task begun on the loop (`Task.immediate`, SE-0472) runs at once, inside this read, on the loop's
-    /// thread, until it first suspends: a hot read never does, so it is answered in the read that brought it,
-    /// with no job queued for the loop and none for Swift's runtime. A task that suspends (a database write
-    /// waiting for another's lock, an export made anew on the global executor) goes on where Swift resumes it,
-    /// off the loop, and its answer goes to the loop as any answer made off it does (`answer`).
+    /// A task begun on the loop (`Task.immediate`, SE-0472) runs on the loop's thread until it first suspends: a
+    /// hot read never does. When this connection is the loop's only one, it begins at once, inside this read,
+    /// and the request is answered in the read that brought it (export of a 64 KiB notebook at 1 connection:
+    /// 5,688 → 6,019 req/s). Beside other connections, it begins once the loop has read what came for all of
+    /// them in this turn: a loop answering request after request as each is read made 12 % more CPU per
+    /// get-status at 16 connections (45 against 40 µs), the reads' code and the answers' no longer each run back
+    /// to back. A task that suspends (a database write waiting for another's lock, an export made anew on the
+    /// global executor) goes on where Swift resumes it, off the loop, and its answer goes to the loop as any
+    /// answer made off it does (`answer`).
     private func start(_ request: Request, onLoop: Bool, context: ChannelHandlerContext) {
         let loop = context.eventLoop
         let done = loop.makePromise(of: Void.self)
@@ -109,8 +121,15 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
         let handler = NIOLoopBound(self, eventLoop: loop)
         let target = NIOLoopBound(context, eventLoop: loop)
         if onLoop {
-            Task.immediate {
-                await EventLoopResponder.answer(await respond(request, channel, true), to: target, then: handler, done: done)
+            let begin: @Sendable () -> Void = {
+                Task.immediate {
+                    await EventLoopResponder.answer(await respond(request, channel, true), to: target, then: handler, done: done)
+                }
+            }
+            if loopAnswers.alone {
+                begin()
+            } else {
+                loop.execute(begin)
             }
         } else {
             Task {
