@@ -149,7 +149,8 @@ import Testing
     /// keeps its place: the requests behind it, answered on the loop, wait for it, and every answer comes back
     /// whole and in order. Once with the connection most likely alone on its loop (its answers begun inside the
     /// read), once beside idle connections on every loop, two for each core (its answers begun after the read).
-    @Test(arguments: [0, 2 * System.coreCount]) func anAnswerThatLeavesTheLoopKeepsItsPlace(idleConnections: Int) async throws {
+    @Test(.timeLimit(.minutes(1)), arguments: [0, 2 * System.coreCount])
+    func anAnswerThatLeavesTheLoopKeepsItsPlace(idleConnections: Int) async throws {
         try await Self.withLiveApp { port, token in
             var idle: [any Channel] = []
             for _ in 0..<idleConnections {
@@ -178,6 +179,19 @@ import Testing
             #expect(answers[2].body.contains("\"path\":\"/moved\""))
             #expect(answers[3].body.contains("\"status\""))
             #expect(try await Self.answeredOnEventLoop(port: port) - before == 4)
+        }
+    }
+
+    /// Many requests that waited behind an answer made off the loop (a list) are each answered, in order: the
+    /// answers the responder starts for them as it reads them do not nest one in another on the loop's stack.
+    @Test(.timeLimit(.minutes(1))) func manyRequestsThatWaitedAreAnsweredInOrder() async throws {
+        try await Self.withLiveApp { port, token in
+            let count = 2_000
+            let requests = Self.get("/api/2.0/workspace/list?path=/", token: token) + String(repeating: Self.get("/healthz", token: token), count: count)
+            let answers = try await Self.exchange(requests, port: port, count: count + 1)
+            try #require(answers.count == count + 1)
+            #expect(answers[0].body.contains("\"objects\"") || answers[0].body == "{}")
+            #expect(answers.dropFirst().allSatisfy { $0.status == 200 && $0.body.contains("\"status\"") })
         }
     }
 

@@ -4,7 +4,8 @@ import Synchronization
 /// How many connections the `EventLoopResponder`s of one event loop serve and how many answers they are making:
 /// counted and read on that loop's thread only, so that a short write can tell whether answering it on the loop
 /// would hold up another (`EventLoopResponderStateMachine.Place.eventLoopWhenIdle`), and a hot read whether
-/// another connection's reads may come in the same turn of the loop (`EventLoopResponder.start`).
+/// another HTTP connection's reads may come in the same turn of the loop (`EventLoopResponder.start`; the
+/// loop's other channels, the Postgres proxy's among them, are not counted).
 final class EventLoopAnswers: Sendable {
     /// The count of the calling thread's event loop (made on first use; each loop runs on a thread of its own).
     static var current: EventLoopAnswers {
@@ -23,7 +24,7 @@ final class EventLoopAnswers: Sendable {
     /// Whether no answer is being made on the loop.
     var none: Bool { count.load(ordering: .relaxed) == 0 }
 
-    /// Whether one connection at most is served on the loop.
+    /// Whether one HTTP connection at most is served on the loop.
     var alone: Bool { connections.load(ordering: .relaxed) <= 1 }
 
     /// A connection's responder was added to its pipeline.

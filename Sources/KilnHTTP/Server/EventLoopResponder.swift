@@ -7,10 +7,10 @@ import Synchronization
 
 /// Answers requests of one HTTP/1.1 connection itself, writing the answer straight to the pipeline
 /// (`EventLoopResponderStateMachine` says which): the hot reads (get-status, a kept export, `/healthz`) on the
-/// connection's own event loop, in a task begun there, inside the read; the Workspace API's other
-/// requests once their body is whole, in a task on Swift's global executor, or on the loop for a short write
-/// while the loop answers nothing else (`EventLoopAnswers`). Every other request goes on to Hummingbird's
-/// channel as before.
+/// connection's own event loop, in a task begun there (inside the read when nothing else waits on the loop);
+/// the Workspace API's other requests once their body is whole, in a task on Swift's global executor, or on the
+/// loop for a short write while the loop answers nothing else (`EventLoopAnswers`). Every other request goes on
+/// to Hummingbird's channel as before.
 ///
 /// Why: Hummingbird hands every request from the event loop to the connection's task through
 /// `NIOAsyncChannel`, and its answer back; on a 2-core machine that costs about 100 µs of CPU per request,
@@ -38,6 +38,9 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     /// What came from the pipeline during an answer, passed on after it.
     private var heldError: (any Error)?
     private var heldInputClosed = false
+    /// Whether `responded` is reading the parts that waited: an answer it starts never begins inside it, so
+    /// that answers to pipelined requests do not nest one in another on the loop's stack.
+    private var draining = false
     /// The answers being made on this handler's event loop, this handler's among them.
     private let loopAnswers: EventLoopAnswers
 
@@ -103,10 +106,11 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
     /// waited.
     ///
     /// A task begun on the loop (`Task.immediate`, SE-0472) runs on the loop's thread until it first suspends: a
-    /// hot read never does. When this connection is the loop's only one, it begins at once, inside this read,
-    /// and the request is answered in the read that brought it (export of a 64 KiB notebook at 1 connection:
-    /// 5,688 → 6,019 req/s). Beside other connections, it begins once the loop has read what came for all of
-    /// them in this turn: a loop answering request after request as each is read made 12 % more CPU per
+    /// hot read seldom does (a database connection to wait for, an export made anew). When this connection is the
+    /// loop's only HTTP connection, it begins at once, inside this read, and the request is answered in the read
+    /// that brought it (export of a 64 KiB notebook at 1 connection: 5,688 → 6,019 req/s). Beside other
+    /// connections, or for a request that waited behind another's answer (`draining`), it begins once the loop
+    /// has read what came in this turn: a loop answering request after request as each is read made 12 % more CPU per
     /// get-status at 16 connections (45 against 40 µs), the reads' code and the answers' no longer each run back
     /// to back. A task that suspends (a database write waiting for another's lock, an export made anew on the
     /// global executor) goes on where Swift resumes it, off the loop, and its answer goes to the loop as any
@@ -126,7 +130,7 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
                     await EventLoopResponder.answer(await respond(request, channel, true), to: target, then: handler, done: done)
                 }
             }
-            if loopAnswers.alone {
+            if loopAnswers.alone, !draining {
                 begin()
             } else {
                 loop.execute(begin)
@@ -212,11 +216,13 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
         machine.responded()
         guard context.channel.isActive else { return }
         var forwarded = false
+        draining = true
         while let part = machine.nextQueued() {
             let action = machine.read(part)
             if case .forward = action { forwarded = true }
             perform(action, context: context)
         }
+        draining = false
         if forwarded { context.fireChannelReadComplete() }
         // An error or the end of the input held during the answer ends a request whose body had begun (it
         // can never be whole), so that the connection does not wait for it for ever.
