@@ -125,15 +125,17 @@ final class EventLoopResponder: ChannelDuplexHandler, RemovableChannelHandler {
         let handler = NIOLoopBound(self, eventLoop: loop)
         let target = NIOLoopBound(context, eventLoop: loop)
         if onLoop {
-            let begin: @Sendable () -> Void = {
+            // The same task either way; written twice so that the answer begun at once allocates no closure.
+            if loopAnswers.alone, !draining {
                 Task.immediate {
                     await EventLoopResponder.answer(await respond(request, channel, true), to: target, then: handler, done: done)
                 }
-            }
-            if loopAnswers.alone, !draining {
-                begin()
             } else {
-                loop.execute(begin)
+                loop.execute {
+                    Task.immediate {
+                        await EventLoopResponder.answer(await respond(request, channel, true), to: target, then: handler, done: done)
+                    }
+                }
             }
         } else {
             Task {
