@@ -17,8 +17,9 @@ public enum RequestBodyReader {
     /// A request with neither `Content-Length` nor `Transfer-Encoding` has no body (RFC 9112 §6.3; Kiln serves
     /// HTTP/1.1 only), and comes back empty without reading the body's stream.
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer? {
-        if request.headers[.contentLength] == nil, request.headers[.transferEncoding] == nil { return ByteBuffer() }
-        var collector = BodyCollector(declaredLength: request.headers.value(.contentLength).flatMap(Int.init) ?? 0, limit: limit)
+        let declaredLength = request.headers.value(.contentLength)
+        if declaredLength == nil, request.headers.value(.transferEncoding) == nil { return ByteBuffer() }
+        var collector = BodyCollector(declaredLength: declaredLength.flatMap(Int.init) ?? 0, limit: limit)
         for try await part in request.body {
             _ = collector.append(part) // over the limit, the rest is read and dropped
         }
