@@ -76,14 +76,21 @@ public final class SQLiteStore: Database {
             try await writerLock.withLock {
                 // BEGIN IMMEDIATE runs on the task's thread unless another process (`kiln admin`, another
                 // Kiln) holds the write lock; then it waits for it, up to the busy timeout, on NIO's thread
-                // pool. COMMIT appends to the log (the first after each checkpoint also syncs the log's new
+                // pool. COMMIT appends to the log (the first after the log starts over also syncs its new
                 // header); the checkpoints, which sync the database file, run on the pool (`WALCheckpointer`).
                 let boundary: @Sendable (String) async throws -> Void = { statement in
                     if try !session.runUnlessBusy(statement) {
                         try await NIOThreadPool.singleton.runIfActive { try session.run(statement, []) { _ in } }
                     }
                 }
-                return try await SQLiteSessionDatabase(session: session).transaction(begin: "BEGIN IMMEDIATE", boundary: boundary, body)
+                let result = try await SQLiteSessionDatabase(session: session).transaction(
+                    begin: "BEGIN IMMEDIATE", boundary: boundary, body)
+                // The log is long: checkpointed while no write of this process can begin, it is all copied
+                // (unless a reader still needs part of it), and the next write starts it over (`WALCheckpointer`).
+                if checkpointer.restartIsDue() {
+                    try? await NIOThreadPool.singleton.runIfActive { [checkpointer] in checkpointer.checkpoint() }
+                }
+                return result
             }
         }
     }

@@ -103,8 +103,8 @@ import Testing
         }
     }
 
-    /// Commits leave checkpointing to `WALCheckpointer`: the log is checkpointed and used again from the
-    /// start, so it stays near SQLite's 1,000-page threshold instead of growing with every write.
+    /// Commits leave checkpointing to `WALCheckpointer`: the log is checkpointed as writes go on (every 1,000
+    /// frames) and used again from the start by 4,000 frames at the latest, instead of growing with every write.
     @Test func theLogIsCheckpointedAsWritesGoOn() async throws {
         try await withFile { path in
             let store = try await SQLiteStore.open(path: path, logger: logger)
@@ -118,9 +118,35 @@ import Testing
                     }
                     try await Task.sleep(for: .milliseconds(5))
                 }
-                let log = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
-                #expect(log > 0)
-                #expect(log < 10_000_000)
+                // Checkpoints copied the pages into the database file while the store was open; the log, whose file
+                // keeps its longest length, started over at 4,000 frames at the latest.
+                let size = { (file: String) in try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0 }
+                #expect(try size(path) > 300_000)
+                #expect(try size(path + "-wal") > 0)
+                #expect(try size(path + "-wal") < 18_000_000)
+            }
+        }
+    }
+
+    /// Writes that follow one another without a pause (a client importing notebooks one after another) seldom
+    /// leave the log all checkpointed as the next begins, which is when SQLite starts it over; the writer makes
+    /// it start over once it is 4,000 frames long (`WALCheckpointer.restartLength`, 4,000 × 4,120 bytes).
+    @Test func theLogStartsOverWhenWritesComeBackToBack() async throws {
+        try await withFile { path in
+            let store = try await SQLiteStore.open(path: path, logger: logger)
+            try await store.closing {
+                try await store.write(lockKey: nil) { try await $0.raw("CREATE TABLE blobs (b BLOB)").run() }
+                // 300 writes of 300 KB: about 22,000 frames, 93 MB of log if it never started over.
+                var longest = 0
+                for _ in 0..<300 {
+                    try await store.write(lockKey: nil) { db in
+                        try await db.raw("DELETE FROM blobs").run()
+                        try await db.raw("INSERT INTO blobs VALUES (\(bind: Data(repeating: 7, count: 300_000)))").run()
+                    }
+                    longest = max(longest, try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0)
+                }
+                #expect(longest > 1_000_000)
+                #expect(longest < 18_000_000, "the log grew to \(longest) bytes")
             }
         }
     }
