@@ -237,6 +237,7 @@ public enum Schema {
         },
         Migration(version: 7, name: "counts of the changes to what Kiln keeps in memory", statements: ChangeCounts.migration),
         Migration(version: 8, name: "a version of each workspace object's content", statements: contentVersions),
+        Migration(version: 9, name: "workspace object content after its version", statements: contentLast),
     ]
 
     /// Migration 8: `workspace_objects.content_version`, which moves with every change of an object's
@@ -264,12 +265,34 @@ public enum Schema {
         case .sqlite:
             return [
                 column,
-                """
-                CREATE TRIGGER workspace_objects_content_version AFTER UPDATE OF content ON workspace_objects
-                WHEN NEW.content_version = OLD.content_version BEGIN
-                UPDATE workspace_objects SET content_version = OLD.content_version + 1 WHERE object_id = NEW.object_id; END
-                """,
+                sqliteContentVersionTrigger,
             ]
         }
+    }
+
+    /// The SQLite trigger of migration 8: raises `content_version` after a change of `content` that left it.
+    private static let sqliteContentVersionTrigger = """
+        CREATE TRIGGER workspace_objects_content_version AFTER UPDATE OF content ON workspace_objects
+        WHEN NEW.content_version = OLD.content_version BEGIN
+        UPDATE workspace_objects SET content_version = OLD.content_version + 1 WHERE object_id = NEW.object_id; END
+        """
+
+    /// Migration 9, SQLite only: `workspace_objects.content` becomes the table's last column. SQLite keeps a
+    /// row's columns in their order, and what does not fit in a page goes on a chain of overflow pages, so
+    /// reading `content_version` (migration 8's, added after `content`) walked the chain of the whole content:
+    /// 16 pages for a 64 KiB notebook, on every export (its cache checks the version) and import (its
+    /// UPDATE raises it). The column is copied to a new one at the end, dropped, and the new one renamed
+    /// (SQLite 3.35's DROP COLUMN rewrites the table in place, so the rows that reference it keep their
+    /// foreign keys). PostgreSQL keeps large values out of the row (TOAST): nothing to do there.
+    static func contentLast(_ engine: DatabaseEngine) -> [String] {
+        guard engine == .sqlite else { return [] }
+        return [
+            "DROP TRIGGER workspace_objects_content_version",
+            "ALTER TABLE workspace_objects ADD COLUMN content_last BLOB",
+            "UPDATE workspace_objects SET content_last = content",
+            "ALTER TABLE workspace_objects DROP COLUMN content",
+            "ALTER TABLE workspace_objects RENAME COLUMN content_last TO content",
+            sqliteContentVersionTrigger,
+        ]
     }
 }

@@ -34,6 +34,15 @@ import Testing
         Migration(version: version, name: "extra \(version)") { _ in also + ["CREATE TABLE extra_\(version) (id INTEGER)"] }
     }
 
+    /// Runs `body` with an SQLite store on a new file, before any migration; the file is removed afterwards.
+    private static func withNewSQLiteStore(_ body: @Sendable (SQLiteStore) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-migrator-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await SQLiteStore.open(path: directory.appendingPathComponent("kiln.sqlite").path, logger: logger)
+        try await store.closing { try await body(store) }
+    }
+
     @Test(arguments: TestDatabases.engines)
     func everySchemaVersionIsRecordedWithItsNameAndTime(engine: DatabaseEngine) async throws {
         let before = SystemClock().nowMillis()
@@ -140,11 +149,7 @@ import Testing
     }
 
     @Test func aFreshDatabaseGetsEveryTable() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-migrator-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await SQLiteStore.open(path: directory.appendingPathComponent("kiln.sqlite").path, logger: Self.logger)
-        try await store.closing {
+        try await Self.withNewSQLiteStore { store in
             #expect(!(await Self.tableExists(store, "kiln_migrations")))
             try await Self.migrate(store, Schema.migrations)
             let tables = try await store.read { db in
@@ -156,6 +161,56 @@ import Testing
                 "lakebase_resources", "service_principals", "tokens", "users", "workspace_objects", "workspaces",
             ]
             #expect(expected.subtracting(tables).isEmpty, "missing: \(expected.subtracting(tables).sorted())")
+        }
+    }
+
+    /// Migration 9 moves `workspace_objects.content` after `content_version` on SQLite: an object made before
+    /// keeps its content, version, permissions and the trigger that raises its version.
+    @Test func workspaceObjectContentBecomesTheLastColumnAndKeepsEverything() async throws {
+        try await Self.withNewSQLiteStore { store in
+            try await Self.migrate(store, Schema.migrations.filter { $0.version < 9 })
+            try await TestDatabases.addWorkspace(7, to: store)
+            let content = Data((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            try await store.write(lockKey: nil) { db in
+                try await db.raw(
+                    """
+                    INSERT INTO workspace_objects (object_id, workspace_id, path, parent_path, object_type, size, created_at, \
+                    modified_at, content, content_version) VALUES (11, 7, '/nb', '/', 'NOTEBOOK', 70000, 1, 2, \(bind: content), 5)
+                    """
+                ).run()
+                try await db.raw("INSERT INTO workspace_object_acls VALUES (7, 11, 3, 'CAN_EDIT')").run()
+            }
+            func columns() async throws -> [String] {
+                try await store.read { db in
+                    try await db.raw("SELECT name FROM pragma_table_info('workspace_objects') ORDER BY cid").all()
+                        .map { try $0.decode(column: "name", as: String.self) }
+                }
+            }
+            #expect(try await columns().suffix(2) == ["content", "content_version"])
+
+            try await Self.migrate(store, Schema.migrations)
+            #expect(try await columns().suffix(2) == ["content_version", "content"])
+            let row = try #require(
+                try await store.read { db in
+                    try await db.raw("SELECT content, content_version, path FROM workspace_objects WHERE object_id = 11").first()
+                })
+            #expect(try row.decode(column: "content", as: Data.self) == content)
+            #expect(try row.decode(column: "content_version", as: Int64.self) == 5)
+            #expect(try row.decode(column: "path", as: String.self) == "/nb")
+            let grants = try await store.read { db in
+                try await db.raw("SELECT level FROM workspace_object_acls WHERE object_id = 11").all()
+                    .map { try $0.decode(column: "level", as: String.self) }
+            }
+            #expect(grants == ["CAN_EDIT"])
+            // A writer that changes the content and leaves the version still moves it (migration 8's trigger).
+            try await store.write(lockKey: nil) { db in
+                try await db.raw("UPDATE workspace_objects SET content = X'00' WHERE object_id = 11").run()
+            }
+            let version = try await store.read { db in
+                try await db.raw("SELECT content_version FROM workspace_objects WHERE object_id = 11").first()?
+                    .decode(column: "content_version", as: Int64.self)
+            }
+            #expect(version == 6)
         }
     }
 }
