@@ -24,6 +24,19 @@ import Testing
         return try row.decode(column: column, as: String.self)
     }
 
+    /// The size of the file at `path`, in bytes.
+    private func fileSize(_ path: String) throws -> Int {
+        try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+    }
+
+    /// One write that replaces the only row of `blobs` with 300 KB: about 75 frames of the log.
+    private func replaceTheBlob(in store: SQLiteStore) async throws {
+        try await store.write(lockKey: nil) { db in
+            try await db.raw("DELETE FROM blobs").run()
+            try await db.raw("INSERT INTO blobs VALUES (\(bind: Data(repeating: 7, count: 300_000)))").run()
+        }
+    }
+
     @Test func openingCreatesTheFileInWALMode() async throws {
         try await withFile { path in
             let store = try await SQLiteStore.open(path: path, logger: logger)
@@ -112,18 +125,14 @@ import Testing
                 try await store.write(lockKey: nil) { try await $0.raw("CREATE TABLE blobs (b BLOB)").run() }
                 // 80 writes of 300 KB: about 6,000 pages of 4 KiB pass through the log.
                 for _ in 0..<80 {
-                    try await store.write(lockKey: nil) { db in
-                        try await db.raw("DELETE FROM blobs").run()
-                        try await db.raw("INSERT INTO blobs VALUES (\(bind: Data(repeating: 7, count: 300_000)))").run()
-                    }
+                    try await replaceTheBlob(in: store)
                     try await Task.sleep(for: .milliseconds(5))
                 }
                 // Checkpoints copied the pages into the database file while the store was open; the log, whose file
                 // keeps its longest length, started over at 4,000 frames at the latest.
-                let size = { (file: String) in try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0 }
-                #expect(try size(path) > 300_000)
-                #expect(try size(path + "-wal") > 0)
-                #expect(try size(path + "-wal") < 18_000_000)
+                #expect(try fileSize(path) > 300_000)
+                #expect(try fileSize(path + "-wal") > 0)
+                #expect(try fileSize(path + "-wal") < 18_000_000)
             }
         }
     }
@@ -139,11 +148,8 @@ import Testing
                 // 300 writes of 300 KB: about 22,000 frames, 93 MB of log if it never started over.
                 var longest = 0
                 for _ in 0..<300 {
-                    try await store.write(lockKey: nil) { db in
-                        try await db.raw("DELETE FROM blobs").run()
-                        try await db.raw("INSERT INTO blobs VALUES (\(bind: Data(repeating: 7, count: 300_000)))").run()
-                    }
-                    longest = max(longest, try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0)
+                    try await replaceTheBlob(in: store)
+                    longest = max(longest, try fileSize(path + "-wal"))
                 }
                 #expect(longest > 1_000_000)
                 #expect(longest < 18_000_000, "the log grew to \(longest) bytes")
