@@ -19,7 +19,7 @@ struct ObjectGrants: Sendable {
     /// The highest level granted to `caller` on `path` or a folder above it (a grant on a folder reaches
     /// everything below it). `path` need not exist.
     func inherited(by caller: WorkspaceCaller, on path: WorkspacePath) -> PermissionLevel? {
-        path.lineage.compactMap { granted(to: caller, on: $0) }.max()
+        path.lineage.lazy.compactMap { granted(to: caller, on: $0) }.max()
     }
 
     /// Reads a workspace's grants: all of them, or those on `path` and the folders above it.

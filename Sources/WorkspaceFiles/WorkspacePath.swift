@@ -97,14 +97,16 @@ public struct WorkspacePath: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// This path and every ancestor below the root, outermost first (`/a`, `/a/b`, `/a/b/c`).
+    /// Each ancestor is the path's bytes up to one of its slashes (a canonical path has no empty component),
+    /// cut from the bytes, not the characters: a combining mark after a slash does not hide it.
     public var lineage: [WorkspacePath] {
         guard !isRoot else { return [] }
+        let bytes = value.utf8
         var result: [WorkspacePath] = []
-        var current = ""
-        for component in value.utf8.split(separator: Self.slash).map(Substring.init) {
-            current += "/" + component
-            result.append(WorkspacePath(canonical: current))
+        for index in bytes.indices.dropFirst() where bytes[index] == Self.slash {
+            result.append(WorkspacePath(canonical: String(Substring(bytes[..<index]))))
         }
+        result.append(self)
         return result
     }
 

@@ -33,6 +33,12 @@ import WorkspaceFiles
         #expect(try WorkspacePath("/.hidden").fileExtension == nil)
         #expect(try WorkspacePath("/a").parent.isRoot)
         #expect(try WorkspacePath("/a/b/c").lineage.map(\.value) == ["/a", "/a/b", "/a/b/c"])
+        #expect(try WorkspacePath("/a").lineage.map(\.value) == ["/a"])
+        #expect(try WorkspacePath("/").lineage.isEmpty)
+        #expect(
+            try WorkspacePath("/Users/me@example.com/a long folder/ü.py").lineage.map(\.value) == [
+                "/Users", "/Users/me@example.com", "/Users/me@example.com/a long folder", "/Users/me@example.com/a long folder/ü.py",
+            ])
         #expect(try WorkspacePath("/ü/日本.py").removingExtension.value == "/ü/日本")
     }
 
