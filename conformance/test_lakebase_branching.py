@@ -1,12 +1,14 @@
 """Branching as data (issue #16): a branch holds exactly what its parent had committed when it was made, from a
 parent under write load and from a stopped one. scripts/test runs this file on the fallback (full copies) and
 again on Kiln's copy-on-write volume (KILN_TEST_STORAGE_VOLUME=xfs)."""
+import calendar
 import json
 import os
 import signal
 import threading
 import time
 import urllib.request
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -14,7 +16,8 @@ from databricks.sdk.errors import InvalidParameterValue, NotFound
 from google.protobuf.timestamp_pb2 import Timestamp
 from databricks.sdk.common.types.fieldmask import FieldMask
 from databricks.sdk.service.postgres import (
-    Branch, BranchSpec, BranchStatusState, Endpoint, EndpointSpec, EndpointType, Project, ProjectSpec,
+    Branch, BranchSpec, BranchStatusState, Endpoint, EndpointSpec, EndpointType, Project,
+    ProjectDefaultEndpointSettings, ProjectSpec,
 )
 
 from conftest import fresh_database, free_port, start_kiln, traversable
@@ -26,7 +29,10 @@ PROD = "projects/ledger/branches/production"
 
 @pytest.fixture(scope="module")
 def ledger(w):
-    w.postgres.create_project(project=Project(spec=ProjectSpec(pg_version=17)), project_id="ledger").wait()
+    # Its computes keep each commit's time, which a test reads back (pg_xact_commit_timestamp).
+    settings = ProjectDefaultEndpointSettings(pg_settings={"track_commit_timestamp": "on"})
+    w.postgres.create_project(project=Project(spec=ProjectSpec(pg_version=17, default_endpoint_settings=settings)),
+                              project_id="ledger").wait()
     user, password = app_role(w, PROD, "clerk", "clerk")
     with connect(w, f"{PROD}/endpoints/primary", user, password) as conn:
         conn.execute("create table entries(n int primary key, pad text)")
@@ -173,6 +179,30 @@ def test_branches_from_a_moment_or_an_lsn_hold_exactly_what_was_committed_by_the
     branch_from(w, "as-of-u1", "projects/ledger/branches/as-of-t2", source_branch_time=timestamp(u1 + 0.1))
     assert markers(w, "as-of-u1", user, password) == [10000001, 10000002, 20000001]
     for branch in ("as-of-u1", "as-of-t2", "as-of-lsn1"):
+        w.postgres.delete_branch(f"projects/ledger/branches/{branch}", purge=True).wait()
+
+
+def test_a_branch_from_the_microsecond_of_a_commit_holds_it_and_one_from_the_microsecond_before_does_not(w, ledger):
+    """PostgreSQL stamps each commit to the microsecond, and a point in time is compared with those stamps: a
+    point cut to the millisecond would leave out a commit made earlier in that millisecond."""
+    user, password = ledger
+    wait_for_history(w, PROD)
+    with connect(w, f"{PROD}/endpoints/primary", user, password) as conn:
+        conn.execute("insert into entries values (10000011, 'stamped')")
+        committed = conn.execute("select pg_xact_commit_timestamp(xmin) from entries where n = 10000011").fetchone()[0]
+
+    def exactly(moment):
+        return Timestamp(seconds=calendar.timegm(moment.utctimetuple()), nanos=moment.microsecond * 1000)
+
+    def stamped(branch):
+        with connect(w, f"projects/ledger/branches/{branch}/endpoints/primary", user, password) as conn:
+            return conn.execute("select count(*) from entries where n = 10000011").fetchone()[0]
+
+    at_commit = branch_from(w, "at-the-commit", source_branch_time=exactly(committed))
+    branch_from(w, "just-before-it", source_branch_time=exactly(committed - timedelta(microseconds=1)))
+    assert (stamped("at-the-commit"), stamped("just-before-it")) == (1, 0)
+    assert at_commit.status.source_branch_time == exactly(committed)
+    for branch in ("at-the-commit", "just-before-it"):
         w.postgres.delete_branch(f"projects/ledger/branches/{branch}", purge=True).wait()
 
 

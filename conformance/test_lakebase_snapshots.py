@@ -97,7 +97,8 @@ def test_a_snapshot_of_a_moment_holds_what_was_committed_by_then(w, vault):
     add(w, user, password, 101)
     past = snapshot(w, "a-moment-ago", source_branch_time=timestamp(moment))
     assert past.status.no_expiry
-    restore(w, "as-of-then", "a-moment-ago")
+    as_of_then = restore(w, "as-of-then", "a-moment-ago")
+    assert as_of_then.status.source_branch_time.ToMicroseconds() == timestamp(moment).ToMicroseconds()
     assert 100 in items(w, "as-of-then", user, password) and 101 not in items(w, "as-of-then", user, password)
     w.postgres.delete_branch(f"{PROJECT}/branches/as-of-then", purge=True).wait()
     w.postgres.delete_snapshot(f"{PROJECT}/snapshots/a-moment-ago").wait()

@@ -68,12 +68,12 @@ public struct BranchHistory: Sendable, Equatable {
         return names.compactMap { Base(directory: basesDirectory, name: $0) }.sorted { $0.lsn < $1.lsn }
     }
 
-    /// The base to recover a point from: the newest one consistent before it (by LSN, or by time when no
-    /// LSN is given); nil when the point is older than every base.
-    public func base(before lsn: LSN?, time: Int64?) -> Base? {
+    /// The base to recover a point from: the newest one consistent before it (by LSN, or by time in Unix
+    /// microseconds when no LSN is given); nil when the point is older than every base.
+    public func base(before lsn: LSN?, micros: Int64?) -> Base? {
         bases().last { base in
             if let lsn { return base.lsn <= lsn }
-            if let time { return base.time <= time }
+            if let micros { return base.time * 1000 <= micros }
             return true
         }
     }

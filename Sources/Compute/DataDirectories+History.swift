@@ -1,9 +1,12 @@
 import Foundation
+import KilnCore
 
-/// Where a branch from the past recovers to: a moment (Unix milliseconds; every transaction committed then
-/// or before) or a WAL position (every record up to and including it).
+/// Where a branch from the past recovers to: a moment (every transaction committed then or before) or a
+/// WAL position (every record up to and including it).
 public enum RecoveryTarget: Sendable, Equatable {
-    case time(Int64)
+    /// A moment in Unix microseconds: PostgreSQL stamps a commit to the microsecond, and a commit stamped
+    /// with the moment itself is part of it (`recovery_target_inclusive`'s default).
+    case time(micros: Int64)
     case lsn(LSN)
 }
 
@@ -30,7 +33,9 @@ extension DataDirectories {
         var time = now
         if let port {
             lsn = try await copy(runningServerPort: port, dataDirectory: history.dataDirectory, to: staging)
-            time = max(now, Int64(Date().timeIntervalSince1970 * 1000))
+            // Rounded up, like a stopped one's: a base holds every commit up to its time (a moment of the
+            // same millisecond but earlier is recovered from the base before it).
+            time = max(now, Int64((Date().timeIntervalSince1970 * 1000).rounded(.up)))
         } else {
             guard await isCleanlyStopped(history.dataDirectory) else {
                 throw ComputeError("\(history.dataDirectory) was not stopped cleanly; its base image waits for its compute to run.")
@@ -40,7 +45,7 @@ extension DataDirectories {
             }
             lsn = checkpoint
             let stopped = (try? FileManager.default.attributesOfItem(atPath: history.dataDirectory + "/global/pg_control"))?[.modificationDate]
-            if let stopped = stopped as? Date { time = min(now, Int64(stopped.timeIntervalSince1970 * 1000)) }
+            if let stopped = stopped as? Date { time = min(now, Int64((stopped.timeIntervalSince1970 * 1000).rounded(.up))) }
             try await copy(stoppedDirectory: history.dataDirectory, to: staging)
         }
         let base = BranchHistory.Base(path: history.basesDirectory + "/" + BranchHistory.Base.name(time: time, lsn: lsn), time: time, lsn: lsn)
@@ -81,7 +86,7 @@ extension DataDirectories {
                 "hot_standby": "off", // so that the server says "ready" only once promoted
             ].merging(Self.replaySettings) { _, replay in replay }
             switch target {
-            case .time(let millis): settings["recovery_target_time"] = Self.timestamp(millis)
+            case .time(let micros): settings["recovery_target_time"] = Self.timestamp(micros: micros)
             case .lsn(let lsn): settings["recovery_target_lsn"] = lsn.description
             }
             let spec = ServerSpec(id: "restore-" + URL(fileURLWithPath: path).lastPathComponent, dataDirectory: partial, port: port, settings: settings)
@@ -135,13 +140,12 @@ extension DataDirectories {
         return lsn
     }
 
-    /// `2026-12-01 14:38:00.123+00`: Unix milliseconds as `recovery_target_time` takes them (its check refuses
-    /// ISO 8601's `T` and `Z`).
-    static func timestamp(_ millis: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS'+00'"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    /// `2026-12-01 14:38:00.123456+00`: Unix microseconds as `recovery_target_time` takes them (its check
+    /// refuses ISO 8601's `T` and `Z`).
+    static func timestamp(micros: Int64) -> String {
+        var text = ProtoTime.timestamp(micros: micros)
+        text.replace("T", with: " ")
+        text.replace("Z", with: "+00")
+        return text
     }
 }

@@ -112,16 +112,16 @@ public final class DataDirectoryOwner: Sendable {
         try await withServer(on: history.dataDirectory, maintenancePort: maintenancePort) { [driver] port in
             let end = try await driver.markPoint(port: port)
             var lsn: LSN?
-            var time: Int64?
+            var micros: Int64?
             switch target {
             case .lsn(let wanted):
                 guard wanted <= end else {
                     throw KilnError.invalidParameter("source_branch_lsn \(wanted) is ahead of the source branch's WAL, which ends at \(end).")
                 }
                 lsn = wanted
-            case .time(let wanted): time = wanted
+            case .time(let wanted): micros = wanted
             }
-            guard let base = history.base(before: lsn, time: time) else {
+            guard let base = history.base(before: lsn, micros: micros) else {
                 throw KilnError.invalidParameter(
                     "The point asked for is older than the source branch's history, which begins when Kiln first kept a copy of it.")
             }

@@ -4,20 +4,36 @@ import Foundation
 /// write them (Lakebase's times and TTLs, OAuth secrets' lifetimes and expiries).
 public enum ProtoTime {
     /// `2026-01-15T10:30:00.123Z` from Unix milliseconds.
-    public static func timestamp(millis: Int64) -> String {
-        let seconds = millis / 1000
-        let fraction = millis % 1000
+    public static func timestamp(millis: Int64) -> String { timestamp(micros: millis * 1000) }
+
+    /// `2026-01-15T10:30:00.123456Z` from Unix microseconds, with 0, 3 or 6 fraction digits as protobuf's
+    /// `Timestamp.ToJsonString()` writes them.
+    public static func timestamp(micros: Int64) -> String {
+        let (seconds, fraction) = divided(micros, by: 1_000_000)
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
         let base = String(
             format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
             parts.tm_hour, parts.tm_min, parts.tm_sec)
-        return fraction == 0 ? base + "Z" : base + String(format: ".%03dZ", fraction)
+        if fraction == 0 { return base + "Z" }
+        if fraction % 1000 == 0 { return base + String(format: ".%03dZ", fraction / 1000) }
+        return base + String(format: ".%06dZ", fraction)
     }
 
-    /// Unix milliseconds from an RFC 3339 timestamp with a zone (`Z` or `±hh:mm`), up to 9 fraction digits.
+    /// Unix milliseconds from an RFC 3339 timestamp with a zone (`Z` or `±hh:mm`), up to 9 fraction digits;
+    /// a fraction of a millisecond is dropped (rounded towards the past).
     public static func millis(timestamp text: String) -> Int64? {
+        micros(timestamp: text).map(millis(micros:))
+    }
+
+    /// Unix milliseconds from Unix microseconds, rounded towards the past.
+    public static func millis(micros: Int64) -> Int64 { divided(micros, by: 1000).quotient }
+
+    /// Unix microseconds from an RFC 3339 timestamp with a zone (`Z` or `±hh:mm`), up to 9 fraction digits;
+    /// a fraction of a microsecond is dropped (rounded towards the past). Microseconds are PostgreSQL's
+    /// resolution (`timestamptz`, a commit's time), which a point in time of a branch's past is compared with.
+    public static func micros(timestamp text: String) -> Int64? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
             bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
@@ -28,14 +44,14 @@ public enum ProtoTime {
             (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
-        var fractionMillis = 0
+        var fractionMicros: Int64 = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             let start = index + 1
             index = start
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             let digits = String(decoding: bytes[start..<index], as: UTF8.self)
             guard (1...9).contains(digits.count) else { return nil }
-            fractionMillis = Int((digits + "00").prefix(3)) ?? 0
+            fractionMicros = Int64((digits + "00000").prefix(6)) ?? 0
         }
         var offsetSeconds = 0
         let zone = String(decoding: bytes[index...], as: UTF8.self)
@@ -56,7 +72,14 @@ public enum ProtoTime {
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
         let epoch = Int64(timegm(&parts)) - Int64(offsetSeconds)
-        return epoch * 1000 + Int64(fractionMillis)
+        return epoch * 1_000_000 + fractionMicros
+    }
+
+    /// `value / divisor` rounded towards minus infinity, and the remainder that leaves (0 ..< divisor): a
+    /// moment before 1970 keeps its fraction positive, as `gmtime` and protobuf count it.
+    private static func divided(_ value: Int64, by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        let remainder = value % divisor
+        return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
     }
 
     /// `"300s"`, `"1.500s"` from seconds.

@@ -20,6 +20,13 @@ import Testing
         #expect(BranchHistory.segmentNumber(of: LSN("16/B374D848")!) == "00000016000000B3")
     }
 
+    /// PostgreSQL stamps commits to the microsecond, and `recovery_target_time` is compared with those
+    /// stamps: a target cut to the millisecond would leave out a commit made earlier in that millisecond.
+    @Test func aRecoveryTargetTimeKeepsTheMicrosecond() {
+        #expect(DataDirectories.timestamp(micros: 1_893_456_000_123_456) == "2030-01-01 00:00:00.123456+00")
+        #expect(DataDirectories.timestamp(micros: 1_893_456_000_000_000) == "2030-01-01 00:00:00+00")
+    }
+
     @Test func pointsRecoverFromTheNewestBaseBeforeThemAndPruningKeepsTheWindowReachable() throws {
         let root = NSTemporaryDirectory() + "kiln-history-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -35,9 +42,10 @@ import Testing
             FileManager.default.createFile(atPath: history.archive + "/00000001" + String(format: "%016X", segment), contents: nil)
         }
         #expect(history.bases().map(\.time) == [1_000, 2_000, 3_000])
-        #expect(history.base(before: nil, time: 2_500)?.time == 2_000)
-        #expect(history.base(before: LSN("0/9000028"), time: nil)?.time == 3_000)
-        #expect(history.base(before: nil, time: 999) == nil)
+        #expect(history.base(before: nil, micros: 2_500_000)?.time == 2_000)
+        #expect(history.base(before: LSN("0/9000028"), micros: nil)?.time == 3_000)
+        #expect(history.base(before: nil, micros: 1_999_999)?.time == 1_000)
+        #expect(history.base(before: nil, micros: 999_999) == nil)
         #expect(history.segmentsArchived(after: LSN("0/5000028")!) == 5)
 
         // A window that starts at 2,500 needs the base of 2,000 and the WAL from its segment on.

@@ -23,6 +23,33 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        ("2030-01-01T00:00:00.123456789Z", Int64(1_893_456_000_123_456)),
+        ("2030-01-01T00:00:00.000001Z", 1_893_456_000_000_001),
+        ("2030-01-01T02:00:00.5+02:00", 1_893_456_000_500_000),
+        ("1969-12-31T23:59:59.999999Z", -1),
+    ])
+    func parsesTimestampsToTheMicrosecond(text: String, micros: Int64) {
+        #expect(ProtoTime.micros(timestamp: text) == micros)
+    }
+
+    @Test func dropsAFractionOfAMillisecondTowardsThePast() {
+        #expect(ProtoTime.millis(timestamp: "2030-01-01T00:00:00.123999Z") == 1_893_456_000_123)
+        #expect(ProtoTime.millis(timestamp: "1969-12-31T23:59:59.9995Z") == -1)
+    }
+
+    @Test(arguments: [
+        (Int64(1_893_456_000_000_000), "2030-01-01T00:00:00Z"),
+        (1_893_456_000_123_000, "2030-01-01T00:00:00.123Z"),
+        (1_893_456_000_123_456, "2030-01-01T00:00:00.123456Z"),
+        (1_893_456_000_000_001, "2030-01-01T00:00:00.000001Z"),
+        (-1, "1969-12-31T23:59:59.999999Z"),
+    ])
+    func writesMicrosecondsAsProtobufDoes(micros: Int64, text: String) {
+        #expect(ProtoTime.timestamp(micros: micros) == text)
+        #expect(ProtoTime.micros(timestamp: text) == micros)
+    }
+
     @Test func durations() {
         #expect(ProtoTime.seconds(duration: "300s") == 300)
         #expect(ProtoTime.seconds(duration: "1.5s") == 1.5)

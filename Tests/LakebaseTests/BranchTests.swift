@@ -1,3 +1,4 @@
+import Compute
 import ComputeTestSupport
 import KilnCore
 @testable import Lakebase
@@ -93,6 +94,20 @@ import Testing
             try await lake.createBranch("x")
             await lake.expectError(.alreadyExists) { try await lake.createBranch("x") }
         }
+    }
+
+    /// PostgreSQL stamps commits to the microsecond: a point in time cut to the millisecond would leave out
+    /// a commit made earlier in that millisecond. The point keeps its microsecond through the operation's
+    /// payload, and a payload an older Kiln wrote (`{"time": <ms>}`) still reads.
+    @Test func aPointInTimeKeepsItsMicrosecond() throws {
+        let text = "2026-12-01T10:00:00.123456Z"
+        let reader = SpecReader(try LakebaseHarness.json(#"{"source_branch_time": "\#(text)"}"#), prefix: "spec")
+        let target = try LakebaseService.pointInTime(reader, now: ProtoTime.millis(timestamp: "2026-12-01T10:00:01Z")!)
+        #expect(target == .time(micros: 1_796_119_200_123_456))
+        #expect(target.flatMap { RecoveryTarget(json: $0.json) } == target)
+        #expect(RecoveryTarget(json: try LakebaseHarness.json(#"{"time": 1796119200123}"#)) == .time(micros: 1_796_119_200_123_000))
+        let sameMillisecond = try LakebaseService.pointInTime(reader, now: ProtoTime.millis(timestamp: "2026-12-01T10:00:00.123Z")!)
+        #expect(sameMillisecond == target) // not "in the future"
     }
 
     @Test func aProjectHasOneProtectedBranchAndItNeverExpires() async throws {

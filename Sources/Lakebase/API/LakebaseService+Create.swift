@@ -135,7 +135,7 @@ extension LakebaseService {
         if case .lsn(let lsn) = pointInTime {
             settings.set("source_branch_lsn", .string(lsn.description))
         } else {
-            settings.set("source_branch_time", .string(ProtoTime.timestamp(millis: pointInTime.flatMap(\.millis) ?? now)))
+            settings.set("source_branch_time", .string(ProtoTime.timestamp(micros: pointInTime?.micros ?? now * 1000)))
         }
         let branchSettings = settings
         let payload = JSONTree.object(pointInTime.map { [.init("recovery_target", $0.json)] } ?? [])
@@ -148,8 +148,8 @@ extension LakebaseService {
                 throw KilnError(.notFound, "source branch \(source) not found")
             }
             guard sourceRow.isReady else { throw KilnError(.aborted, "The source branch \(source) is still being created; try again when it is READY.") }
-            if case .time(let millis) = pointInTime {
-                try Self.checkRestoreWindow(millis, source: sourceRow, retention: retention, now: now)
+            if case .time(let micros) = pointInTime {
+                try Self.checkRestoreWindow(micros, source: sourceRow, retention: retention, now: now)
             }
             try await self.insertBranch(db, name, settings: branchSettings, endpointSpec: endpointSpec, ws: ws, now: now)
             // The child has the parent's roles and databases: they are in the copied data.
@@ -231,7 +231,7 @@ extension LakebaseService {
             }
             var restored = settings
             restored.set("source_branch", snapshotRow.spec["source_branch"] ?? .null)
-            restored.set("source_branch_time", .string(ProtoTime.timestamp(millis: snapshotRow.snapshotMoment)))
+            restored.set("source_branch_time", .string(ProtoTime.timestamp(micros: snapshotRow.snapshotMoment)))
             restored.set("source_snapshot", .string(snapshot.description))
             try await self.insertBranch(db, name, settings: restored, endpointSpec: endpointSpec, ws: ws, now: now)
             for item in snapshotRow.snapshotContents.children {
@@ -245,10 +245,12 @@ extension LakebaseService {
     }
 
     /// The point in the source's past a new branch starts from: `spec.source_branch_time` or
-    /// `spec.source_branch_lsn` (one of them), or nil for the source's present. Throws Databricks' 400 for
-    /// both, a time that is not RFC 3339 or lies in the future, and an LSN that is not `X/Y` in hex.
+    /// `spec.source_branch_lsn` (one of them), or nil for the source's present. A time is kept to the
+    /// microsecond, as PostgreSQL stamps commits: one cut to the millisecond would leave out a commit made
+    /// earlier in that millisecond. Throws Databricks' 400 for both, a time that is not RFC 3339 or lies in
+    /// the future (`now`, Unix ms), and an LSN that is not `X/Y` in hex.
     static func pointInTime(_ reader: SpecReader, now: Int64) throws(KilnError) -> RecoveryTarget? {
-        let time = try reader.timestamp("source_branch_time")
+        let time = try reader.timestampMicros("source_branch_time")
         let lsnText = try reader.string("source_branch_lsn")
         switch (time, lsnText) {
         case (nil, nil):
@@ -256,11 +258,11 @@ extension LakebaseService {
         case (.some, .some):
             throw KilnError.invalidParameter("spec.source_branch_time and spec.source_branch_lsn are mutually exclusive; give one of them.")
         case (let time?, nil):
-            guard time <= now else {
+            guard ProtoTime.millis(micros: time) <= now else {
                 throw KilnError.invalidParameter(
-                    "spec.source_branch_time \(ProtoTime.timestamp(millis: time)) is in the future; a branch can start from a moment up to now.")
+                    "spec.source_branch_time \(ProtoTime.timestamp(micros: time)) is in the future; a branch can start from a moment up to now.")
             }
-            return .time(time)
+            return .time(micros: time)
         case (nil, let text?):
             guard let lsn = LSN(text) else {
                 throw KilnError.invalidParameter("spec.source_branch_lsn must be a log sequence number such as \"0/1A2B3C4D\", not '\(text)'.")
@@ -269,17 +271,18 @@ extension LakebaseService {
         }
     }
 
-    /// A moment a branch can start from lies in its project's restore window (`history_retention_duration`)
-    /// and after its source was made.
-    static func checkRestoreWindow(_ millis: Int64, source: StoredResource, retention: Int64, now: Int64) throws(KilnError) {
+    /// A moment a branch can start from (Unix µs) lies in its project's restore window
+    /// (`history_retention_duration`, ms, before `now`, Unix ms) and after its source was made.
+    static func checkRestoreWindow(_ micros: Int64, source: StoredResource, retention: Int64, now: Int64) throws(KilnError) {
+        let millis = ProtoTime.millis(micros: micros)
         guard millis >= now - retention else {
             throw KilnError.invalidParameter(
-                "spec.source_branch_time \(ProtoTime.timestamp(millis: millis)) is outside the project's restore window of \(ProtoTime.duration(seconds: Double(retention) / 1000)) (history_retention_duration)."
+                "spec.source_branch_time \(ProtoTime.timestamp(micros: micros)) is outside the project's restore window of \(ProtoTime.duration(seconds: Double(retention) / 1000)) (history_retention_duration)."
             )
         }
         guard millis >= source.createdAt else {
             throw KilnError.invalidParameter(
-                "spec.source_branch_time \(ProtoTime.timestamp(millis: millis)) is before the source branch \(source.name) was created (\(ProtoTime.timestamp(millis: source.createdAt)))."
+                "spec.source_branch_time \(ProtoTime.timestamp(micros: micros)) is before the source branch \(source.name) was created (\(ProtoTime.timestamp(millis: source.createdAt)))."
             )
         }
     }

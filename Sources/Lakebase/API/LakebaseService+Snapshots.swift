@@ -25,8 +25,8 @@ extension LakebaseService {
         let payload = JSONTree.object(pointInTime.map { [.init("recovery_target", $0.json)] } ?? [])
         return try await start(.createSnapshot, name, payload: payload, caller: caller) { db in
             let sourceRow = try await Self.snapshotSource(db, source, ws: ws)
-            if case .time(let millis) = pointInTime {
-                try Self.checkRestoreWindow(millis, source: sourceRow, retention: retention, now: now)
+            if case .time(let micros) = pointInTime {
+                try Self.checkRestoreWindow(micros, source: sourceRow, retention: retention, now: now)
             }
             guard sourceRow.branchSpec.sourceBranch == nil else {
                 throw KilnError.invalidParameter(

@@ -55,12 +55,19 @@ struct SpecReader {
         return seconds
     }
 
+    /// The RFC 3339 timestamp at `key` in Unix milliseconds; nil when absent.
     func timestamp(_ key: String) throws(KilnError) -> Int64? {
+        try timestampMicros(key).map(ProtoTime.millis(micros:))
+    }
+
+    /// The RFC 3339 timestamp at `key` in Unix microseconds (PostgreSQL's resolution, for a point in a
+    /// branch's past); nil when absent. Throws Databricks' 400 for anything but a timestamp.
+    func timestampMicros(_ key: String) throws(KilnError) -> Int64? {
         guard let text = try string(key) else { return nil }
-        guard let millis = ProtoTime.millis(timestamp: text) else {
+        guard let micros = ProtoTime.micros(timestamp: text) else {
             throw KilnError.invalidParameter("Field '\(field(key))' must be an RFC 3339 timestamp such as \"2030-01-01T00:00:00Z\", not '\(text)'.")
         }
-        return millis
+        return micros
     }
 
     func object(_ key: String) throws(KilnError) -> SpecReader? {

@@ -176,7 +176,7 @@ enum Specs {
         return .compact([
             ("source_branch", .string(source)),
             ("source_branch_lsn", try reader.string("source_branch_lsn").map(JSONTree.string)),
-            ("source_branch_time", try reader.timestamp("source_branch_time").map { .string(ProtoTime.timestamp(millis: $0)) }),
+            ("source_branch_time", try reader.timestampMicros("source_branch_time").map { .string(ProtoTime.timestamp(micros: $0)) }),
             ("expire_time", expiry.map { .string(ProtoTime.timestamp(millis: $0)) }),
             ("no_expiry", expiry == nil ? .bool(true) : nil),
         ])

@@ -112,17 +112,20 @@ extension Reconciler {
 }
 
 extension RecoveryTarget {
-    /// How an operation's payload keeps it: `{"time": <Unix ms>}` or `{"lsn": "X/Y"}`.
+    /// How an operation's payload keeps it: `{"time_us": <Unix µs>}` or `{"lsn": "X/Y"}`. A payload written
+    /// before Kiln kept microseconds has `{"time": <Unix ms>}`, which is read too.
     var json: JSONTree {
         switch self {
-        case .time(let millis): .object([.init("time", .integer(millis))])
+        case .time(let micros): .object([.init("time_us", .integer(micros))])
         case .lsn(let lsn): .object([.init("lsn", .string(lsn.description))])
         }
     }
 
     init?(json: JSONTree) {
-        if let millis = json["time"]?.doubleValue {
-            self = .time(Int64(millis))
+        if let micros = json["time_us"]?.doubleValue {
+            self = .time(micros: Int64(micros))
+        } else if let millis = json["time"]?.doubleValue {
+            self = .time(micros: Int64(millis) * 1000)
         } else if let lsn = json["lsn"]?.stringValue.flatMap(LSN.init) {
             self = .lsn(lsn)
         } else {
@@ -130,9 +133,9 @@ extension RecoveryTarget {
         }
     }
 
-    /// The moment, for a time target.
-    var millis: Int64? {
-        if case .time(let millis) = self { return millis }
+    /// The moment in Unix microseconds, for a time target.
+    var micros: Int64? {
+        if case .time(let micros) = self { return micros }
         return nil
     }
 }

@@ -149,10 +149,10 @@ extension StoredResource {
 
     // MARK: Snapshots
 
-    /// The moment a snapshot holds its branch's data as of (Unix ms): its `source_branch_time`, else when
+    /// The moment a snapshot holds its branch's data as of (Unix µs): its `source_branch_time`, else when
     /// it was taken.
     var snapshotMoment: Int64 {
-        spec["source_branch_time"]?.stringValue.flatMap(ProtoTime.millis(timestamp:)) ?? createdAt
+        spec["source_branch_time"]?.stringValue.flatMap(ProtoTime.micros(timestamp:)) ?? createdAt * 1000
     }
 
     /// A role or database as a snapshot keeps it (`{"kind", "id", "spec", "internal"}`), for the branches
