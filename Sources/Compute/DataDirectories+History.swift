@@ -22,20 +22,22 @@ extension DataDirectories {
 
     /// Takes a base image of the branch: a copy of its data as the compute running on `port` has it (a
     /// low-level backup, like a branch), or of its stopped data when `port` is nil. A running compute's is
-    /// consistent from the end of the backup (the time is taken then); a stopped one's from when it stopped
-    /// (its `pg_control`), and only a clean stop is taken (`now` bounds that time). Throws `ComputeError` for
-    /// data that was not stopped cleanly: the next try takes it from its running compute.
+    /// consistent from the end of the backup (the time is taken then, and is `now` at least); a stopped one's
+    /// from when it stopped (its `pg_control`'s last change, which may be later than `now` when the compute
+    /// stopped while the caller waited for the directory), and only a clean stop is taken. A base's time is
+    /// rounded up to the millisecond: a base holds no commit later than its time, so a moment recovered from
+    /// it is never past. Throws `ComputeError` for data that was not stopped cleanly: the next try takes it
+    /// from its running compute.
     @discardableResult
     public func takeBase(_ history: BranchHistory, runningServerPort port: Int?, now: Int64) async throws -> BranchHistory.Base {
         let staging = history.basesDirectory + "/new"
         try? FileManager.default.removeItem(atPath: staging)
         let lsn: LSN
-        var time = now
+        func millisRoundedUp(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.up)) }
+        let time: Int64
         if let port {
             lsn = try await copy(runningServerPort: port, dataDirectory: history.dataDirectory, to: staging)
-            // Rounded up, like a stopped one's: a base holds every commit up to its time (a moment of the
-            // same millisecond but earlier is recovered from the base before it).
-            time = max(now, Int64((Date().timeIntervalSince1970 * 1000).rounded(.up)))
+            time = max(now, millisRoundedUp(Date()))
         } else {
             guard await isCleanlyStopped(history.dataDirectory) else {
                 throw ComputeError("\(history.dataDirectory) was not stopped cleanly; its base image waits for its compute to run.")
@@ -45,7 +47,7 @@ extension DataDirectories {
             }
             lsn = checkpoint
             let stopped = (try? FileManager.default.attributesOfItem(atPath: history.dataDirectory + "/global/pg_control"))?[.modificationDate]
-            if let stopped = stopped as? Date { time = min(now, Int64((stopped.timeIntervalSince1970 * 1000).rounded(.up))) }
+            time = millisRoundedUp(stopped as? Date ?? Date())
             try await copy(stoppedDirectory: history.dataDirectory, to: staging)
         }
         let base = BranchHistory.Base(path: history.basesDirectory + "/" + BranchHistory.Base.name(time: time, lsn: lsn), time: time, lsn: lsn)

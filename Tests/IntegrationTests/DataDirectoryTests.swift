@@ -39,6 +39,27 @@ import Testing
         }
     }
 
+    /// A base image of a stopped branch holds every commit made before the stop, so its time is the stop's
+    /// (its `pg_control`), not the caller's `now` when the compute stopped after it (a suspension the caller
+    /// waited for): otherwise a moment between the two would be recovered from it with a later commit in it.
+    @Test func aBaseImageOfAStoppedBranchIsNotOlderThanItsLastCommit() async throws {
+        let fixture = try ComputeFixture()
+        defer { fixture.remove() }
+        let branch = try await fixture.newServer("branch")
+        let history = BranchHistory(dataDirectory: branch.dataDirectory)
+        try fixture.directories.keepHistory(history)
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
+        try await withSupervisor(fixture) { supervisor in
+            try await supervisor.start(branch)
+            _ = try await fixture.query(branch, "CREATE TABLE t AS SELECT 'late' AS v")
+            let committed = Int64((Date().timeIntervalSince1970 * 1000).rounded(.up))
+            await supervisor.stop(id: "branch")
+            let base = try await fixture.directories.takeBase(history, runningServerPort: nil, now: before)
+            #expect(base.time >= committed)
+            #expect(base.time <= Int64((Date().timeIntervalSince1970 * 1000).rounded(.up)))
+        }
+    }
+
     /// A branch copied onto a file system too small for it: the copy fails and leaves nothing behind.
     @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
     func aDiskThatFillsDuringACopyLeavesNoPartialBranch() async throws {
