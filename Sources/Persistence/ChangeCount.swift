@@ -69,6 +69,16 @@ public final class ChangeCount: Sendable {
         state.withLock { $0.count != nil }
     }
 
+    /// The epoch, if it stands without reading the count (`current`'s first case); nil when `current` would
+    /// read the count. Synchronous, so that a cache hit (`RowCache.value`) makes no asynchronous call.
+    public func standingEpoch() -> Int64? {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard let checked = state.checked, checked.duration(to: now) < Self.recheckInterval else { return nil }
+            return state.epoch
+        }
+    }
+
     /// The epoch now: as it stands while the count was read less than `recheckInterval` ago and no write
     /// has committed since without reading it, else after reading the count again. Nil when it cannot be
     /// read (a database older than migration 7): then nothing may be cached.

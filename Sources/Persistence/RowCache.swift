@@ -35,6 +35,10 @@ public final class RowCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     /// back), and neither it nor the caller may hold a connection while this waits for one: call it outside
     /// `Database.read` and `write`.
     @inlinable public func value(_ key: Key, load: () async throws -> Value?) async throws -> Value? {
+        // A hit while the epoch stands: no asynchronous call (each allocates a frame in the task).
+        if let standing = count.standingEpoch(), let hit = entries.withLock({ $0.version == standing ? $0.values[key] : nil }) {
+            return hit
+        }
         guard let version = await count.current(database) else { return try await load() }
         if let hit = entries.withLock({ $0.version == version ? $0.values[key] : nil }) { return hit }
         guard let loaded = try await load() else { return nil }
