@@ -39,6 +39,7 @@ public struct WorkspaceCaller: Sendable, Equatable {
     public init(id: Int64?, principalIDs: Set<Int64>, isAdmin: Bool) {
         self.ownID = id
         var ids = principalIDs // inserted into, not joined with sets of one (each a set made, every request)
+        ids.reserveCapacity(principalIDs.count + 2) // copied once, at the size it ends at
         ids.insert(Self.allUsers)
         if let id { ids.insert(id) }
         self.principalIDs = ids

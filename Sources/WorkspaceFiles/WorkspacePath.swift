@@ -101,13 +101,18 @@ public struct WorkspacePath: Sendable, Hashable, CustomStringConvertible {
     /// cut from the bytes, not the characters: a combining mark after a slash does not hide it.
     public var lineage: [WorkspacePath] {
         guard !isRoot else { return [] }
-        let bytes = value.utf8
-        var result: [WorkspacePath] = []
-        for index in bytes.indices.dropFirst() where bytes[index] == Self.slash {
-            result.append(WorkspacePath(canonical: String(Substring(bytes[..<index]))))
+        var text = value
+        // From the contiguous bytes, into an array made once at its size: a user's get-status walks the
+        // lineage of its path for grants (`ObjectGrants.inherited`).
+        return text.withUTF8 { bytes in
+            var result: [WorkspacePath] = []
+            result.reserveCapacity(bytes.count { $0 == Self.slash })
+            for index in 1..<bytes.count where bytes[index] == Self.slash {
+                result.append(WorkspacePath(canonical: String(decoding: UnsafeBufferPointer(rebasing: bytes[..<index]), as: UTF8.self)))
+            }
+            result.append(self)
+            return result
         }
-        result.append(self)
-        return result
     }
 
     /// The file extension of the name (after the last dot, not counting a leading dot), if any.
