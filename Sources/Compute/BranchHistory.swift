@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 
 /// A branch's history, for branches from a point in its past: the WAL archive its read-write compute fills
 /// and the base images Kiln keeps, in `<data directory>.history/` beside its data (`wal/` and `bases/`).
@@ -34,8 +35,9 @@ public struct BranchHistory: Sendable, Equatable {
         ]
     }
 
-    /// A base image: a copy of the branch's data that is consistent at `lsn`, made at `time` (Unix
-    /// milliseconds); named `<time>-<lsn as 16 hex digits>`.
+    /// A base image: a copy of the branch's data that is consistent at `lsn` and holds no commit later than
+    /// `time` (Unix milliseconds: the end of its backup, or when its stopped branch stopped; see
+    /// `DataDirectories.takeBase`); named `<time>-<lsn as 16 hex digits>`.
     public struct Base: Sendable, Equatable {
         public var path: String
         public var time: Int64
@@ -73,7 +75,7 @@ public struct BranchHistory: Sendable, Equatable {
     public func base(before lsn: LSN?, micros: Int64?) -> Base? {
         bases().last { base in
             if let lsn { return base.lsn <= lsn }
-            if let micros { return base.time * 1000 <= micros }
+            if let micros { return base.time <= ProtoTime.millis(micros: micros) }
             return true
         }
     }

@@ -63,7 +63,9 @@ public protocol ComputeDriver: Sendable {
     var copiesOnWrite: Bool { get }
     /// Makes the branch whose data is at `history.dataDirectory` keep a history (its computes archive WAL).
     func keepHistory(_ history: BranchHistory) throws
-    /// Takes a base image of the branch, from its compute running on `port` or of its stopped data (nil).
+    /// Takes a base image of the branch, from its compute running on `port` or of its stopped data (nil); its
+    /// time is no earlier than `now` (Unix ms) for a running compute, and is when the branch stopped for stopped
+    /// data (`DataDirectories.takeBase`).
     func takeBase(_ history: BranchHistory, runningServerPort port: Int?, now: Int64) async throws -> BranchHistory.Base
     /// Makes at `path` the branch's data as it was at `target`, recovered from `base` by a postgres on
     /// `port`; returns where its new timeline starts.

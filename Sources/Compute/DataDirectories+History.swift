@@ -24,10 +24,10 @@ extension DataDirectories {
     /// low-level backup, like a branch), or of its stopped data when `port` is nil. A running compute's is
     /// consistent from the end of the backup (the time is taken then, and is `now` at least); a stopped one's
     /// from when it stopped (its `pg_control`'s last change, which may be later than `now` when the compute
-    /// stopped while the caller waited for the directory), and only a clean stop is taken. A base's time is
-    /// rounded up to the millisecond: a base holds no commit later than its time, so a moment recovered from
-    /// it is never past. Throws `ComputeError` for data that was not stopped cleanly: the next try takes it
-    /// from its running compute.
+    /// stopped while the caller waited for the directory), and only a clean stop is taken. A base holds no
+    /// commit later than its time, so a moment recovered from it is never past: the time is rounded up to the
+    /// millisecond, and a stopped one's allows for the file clock's lag (`fileClockLag`). Throws
+    /// `ComputeError` for data that was not stopped cleanly: the next try takes it from its running compute.
     @discardableResult
     public func takeBase(_ history: BranchHistory, runningServerPort port: Int?, now: Int64) async throws -> BranchHistory.Base {
         let staging = history.basesDirectory + "/new"
@@ -46,14 +46,27 @@ extension DataDirectories {
                 throw ComputeError("Cannot read the last checkpoint of \(history.dataDirectory).")
             }
             lsn = checkpoint
+            // The shutdown checkpoint wrote `pg_control` after the last commit, and the data is held, so the
+            // clock now is past every commit too.
             let stopped = (try? FileManager.default.attributesOfItem(atPath: history.dataDirectory + "/global/pg_control"))?[.modificationDate]
-            time = millisRoundedUp(stopped as? Date ?? Date())
+            let now = Date()
+            time = millisRoundedUp(min(now, (stopped as? Date)?.addingTimeInterval(Self.fileClockLag) ?? now))
             try await copy(stoppedDirectory: history.dataDirectory, to: staging)
         }
         let base = BranchHistory.Base(path: history.basesDirectory + "/" + BranchHistory.Base.name(time: time, lsn: lsn), time: time, lsn: lsn)
         try FileManager.default.moveItem(atPath: staging, toPath: base.path)
         return base
     }
+
+    /// How far behind the clock PostgreSQL stamps commits with (`CLOCK_REALTIME`) a file's modification time
+    /// may be, in seconds: Linux stamps files from its coarse clock, which moves once a tick
+    /// (`CLOCK_REALTIME_COARSE`'s resolution, 1–10 ms), so a file written just after a commit can bear an
+    /// earlier time than the commit's.
+    static let fileClockLag: TimeInterval = {
+        var resolution = timespec()
+        guard clock_getres(CLOCK_REALTIME_COARSE, &resolution) == 0 else { return 0.01 }
+        return Double(resolution.tv_sec) + Double(resolution.tv_nsec) / 1e9
+    }()
 
     /// Makes at `path` the branch's data as it was at `target`: a copy of `base`, recovered through the
     /// archive and then the branch's current `pg_wal` (what is not archived yet, up to `walEnd`) up to the target, and

@@ -107,7 +107,7 @@ public struct WorkspacePath: Sendable, Hashable, CustomStringConvertible {
         return text.withUTF8 { bytes in
             var result: [WorkspacePath] = []
             result.reserveCapacity(bytes.count { $0 == Self.slash })
-            for index in 1..<bytes.count where bytes[index] == Self.slash {
+            for index in bytes.indices.dropFirst() where bytes[index] == Self.slash {
                 result.append(WorkspacePath(canonical: String(decoding: UnsafeBufferPointer(rebasing: bytes[..<index]), as: UTF8.self)))
             }
             result.append(self)

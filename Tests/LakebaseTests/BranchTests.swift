@@ -105,6 +105,7 @@ import Testing
         let target = try LakebaseService.pointInTime(reader, now: ProtoTime.millis(timestamp: "2026-12-01T10:00:01Z")!)
         #expect(target == .time(micros: 1_796_119_200_123_456))
         #expect(target.flatMap { RecoveryTarget(json: $0.json) } == target)
+        #expect(target?.json["time"]?.doubleValue == 1_796_119_200_123) // what an older Kiln reads
         #expect(RecoveryTarget(json: try LakebaseHarness.json(#"{"time": 1796119200123}"#)) == .time(micros: 1_796_119_200_123_000))
         let sameMillisecond = try LakebaseService.pointInTime(reader, now: ProtoTime.millis(timestamp: "2026-12-01T10:00:00.123Z")!)
         #expect(sameMillisecond == target) // not "in the future"

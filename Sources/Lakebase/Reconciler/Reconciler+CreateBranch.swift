@@ -112,11 +112,13 @@ extension Reconciler {
 }
 
 extension RecoveryTarget {
-    /// How an operation's payload keeps it: `{"time_us": <Unix µs>}` or `{"lsn": "X/Y"}`. A payload written
-    /// before Kiln kept microseconds has `{"time": <Unix ms>}`, which is read too.
+    /// How an operation's payload keeps it: `{"time_us": <Unix µs>, "time": <Unix ms>}` or `{"lsn": "X/Y"}`.
+    /// A payload written before Kiln kept microseconds has `{"time": <Unix ms>}`, which is read too; and an
+    /// older Kiln reading a new payload (the same database, or a rollback) finds the milliseconds it knows,
+    /// rather than no target, which it would take for the source's present.
     var json: JSONTree {
         switch self {
-        case .time(let micros): .object([.init("time_us", .integer(micros))])
+        case .time(let micros): .object([.init("time_us", .integer(micros)), .init("time", .integer(ProtoTime.millis(micros: micros)))])
         case .lsn(let lsn): .object([.init("lsn", .string(lsn.description))])
         }
     }
