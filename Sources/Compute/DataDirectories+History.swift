@@ -49,8 +49,8 @@ extension DataDirectories {
             // The shutdown checkpoint wrote `pg_control` after the last commit, and the data is held, so the
             // clock now is past every commit too.
             let stopped = (try? FileManager.default.attributesOfItem(atPath: history.dataDirectory + "/global/pg_control"))?[.modificationDate]
-            let now = Date()
-            time = millisRoundedUp(min(now, (stopped as? Date)?.addingTimeInterval(Self.fileClockLag) ?? now))
+            let held = Date()
+            time = millisRoundedUp(min(held, (stopped as? Date)?.addingTimeInterval(Self.fileClockLag) ?? held))
             try await copy(stoppedDirectory: history.dataDirectory, to: staging)
         }
         let base = BranchHistory.Base(path: history.basesDirectory + "/" + BranchHistory.Base.name(time: time, lsn: lsn), time: time, lsn: lsn)

@@ -54,6 +54,13 @@ public final class ChangeCount: Sendable {
         var checked: ContinuousClock.Instant?
         /// Moves with each committed write, so a read that began before one does not count as fresh.
         var writes = 0
+
+        /// The epoch, while the count read last stands at `now`: read less than `recheckInterval` before it,
+        /// and no write of this process committed since without reading it.
+        func standingEpoch(at now: ContinuousClock.Instant) -> Int64? {
+            guard let checked, checked.duration(to: now) < ChangeCount.recheckInterval else { return nil }
+            return epoch
+        }
     }
 
     public let topic: ChangeTopic
@@ -73,10 +80,7 @@ public final class ChangeCount: Sendable {
     /// read the count. Synchronous, so that a cache hit (`RowCache.value`) makes no asynchronous call.
     public func standingEpoch() -> Int64? {
         let now = ContinuousClock.now
-        return state.withLock { state in
-            guard let checked = state.checked, checked.duration(to: now) < Self.recheckInterval else { return nil }
-            return state.epoch
-        }
+        return state.withLock { $0.standingEpoch(at: now) }
     }
 
     /// The epoch now: as it stands while the count was read less than `recheckInterval` ago and no write
@@ -85,7 +89,7 @@ public final class ChangeCount: Sendable {
     public func current(_ database: any Database) async -> Int64? {
         let now = ContinuousClock.now
         let (fresh, read, writes) = state.withLock { state -> (Int64?, Int, Int) in
-            if let checked = state.checked, checked.duration(to: now) < Self.recheckInterval { return (state.epoch, 0, 0) }
+            if let epoch = state.standingEpoch(at: now) { return (epoch, 0, 0) }
             state.nextRead += 1
             return (nil, state.nextRead, state.writes)
         }

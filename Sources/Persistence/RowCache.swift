@@ -36,11 +36,9 @@ public final class RowCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     /// `Database.read` and `write`.
     @inlinable public func value(_ key: Key, load: () async throws -> Value?) async throws -> Value? {
         // A hit while the epoch stands: no asynchronous call (each allocates a frame in the task).
-        if let standing = count.standingEpoch(), let hit = entries.withLock({ $0.version == standing ? $0.values[key] : nil }) {
-            return hit
-        }
+        if let standing = count.standingEpoch(), let hit = kept(key, at: standing) { return hit }
         guard let version = await count.current(database) else { return try await load() }
-        if let hit = entries.withLock({ $0.version == version ? $0.values[key] : nil }) { return hit }
+        if let hit = kept(key, at: version) { return hit }
         guard let loaded = try await load() else { return nil }
         entries.withLock { entries in
             // Read at an older epoch than the one kept: a change may have come since; not kept.
@@ -49,5 +47,10 @@ public final class RowCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
             entries.values[key] = loaded
         }
         return loaded
+    }
+
+    /// The value kept for `key`, if it was read at epoch `version`.
+    @inlinable func kept(_ key: Key, at version: Int64) -> Value? {
+        entries.withLock { $0.version == version ? $0.values[key] : nil }
     }
 }
