@@ -85,7 +85,14 @@ def storages():
         yield "copy-on-write volume", {"KILN_STORAGE_VOLUME": "xfs", "KILN_STORAGE_VOLUME_SIZE": f"{max(SIZES) * 3 + 8}G"}
 
 
-def settle(port, password, timeout=900):
+def newest_archived(data, branch_uid):
+    """The newest WAL segment in the branch's archive (`<branch>.history/wal/`). Not pg_stat_archiver's
+    last_archived_wal: that may name a base image's backup history file (`<segment>.<offset>.backup`), archived
+    when the backup ends, after later segments, and then stays below the segment waited for."""
+    return max((p.name for p in data.glob(f"**/{branch_uid}.history/wal/*") if len(p.name) == 24), default="")
+
+
+def settle(port, password, data, branch_uid, timeout=900):
     """After a bulk load the compute's archiver copies its WAL into the branch's history for minutes, and the
     sweep takes a base image: waits for both (the archive caught up with the WAL written so far, then a sweep and
     the base image it started) so that branches are timed on a parent at rest, not against that I/O."""
@@ -93,7 +100,7 @@ def settle(port, password, timeout=900):
                          autocommit=True) as conn:
         current = conn.execute("select pg_walfile_name(pg_current_wal_lsn() - 16777216)").fetchone()[0]
         deadline = time.time() + timeout
-        while (conn.execute("select coalesce(last_archived_wal, '') from pg_stat_archiver").fetchone()[0] or "") < current:
+        while newest_archived(data, branch_uid) < current:
             if time.time() > deadline:
                 raise RuntimeError("the archiver did not catch up")
             time.sleep(1)
@@ -124,7 +131,7 @@ def measure(label, env):
                                    "databricks_postgres"], env={**os.environ, "PGPASSWORD": password}, capture_output=True, text=True)
             if made.returncode != 0:
                 raise RuntimeError(f"pgbench -i failed: {made.stderr[-2000:]}")
-            settle(port, password)
+            settle(port, password, data, w.postgres.get_branch(prod).uid)
             size = w.postgres.get_branch(prod).status.logical_size_bytes
             print(f"  {label}: {size / 2**30:.2f} GiB parent made in {time.perf_counter() - started:.0f} s", flush=True)
             times = []
