@@ -8,12 +8,21 @@ public enum ChangeTopic: String, Sendable, CaseIterable {
     case identity
     /// Workspace object permissions.
     case objectGrants = "object_grants"
+    /// Workspace objects (what a get-status answers), on SQLite only (migration 10): there Kiln is the only
+    /// server on the file. On PostgreSQL one count bumped by every object write would queue the writers of
+    /// every replica on its row, and a replica would miss another's import for up to `recheckInterval`, which
+    /// a client sent to another replica by the next call would see; there a get-status reads its row.
+    case objects
+
+    /// The topics of migration 7, as it made them (a topic added later comes with a migration of its own).
+    static let firstCounted: [ChangeTopic] = [.identity, .objectGrants]
 
     /// The tables whose changes the topic counts.
     var tables: [String] {
         switch self {
         case .identity: ["workspaces", "users", "tokens", "account_groups", "group_members", "workspace_assignments"]
         case .objectGrants: ["workspace_object_acls"]
+        case .objects: ["workspace_objects"]
         }
     }
 
@@ -22,7 +31,7 @@ public enum ChangeTopic: String, Sendable, CaseIterable {
     /// changed counts even where foreign keys are off.
     var keyTables: [(table: String, column: String)] {
         switch self {
-        case .identity: []
+        case .identity, .objects: []
         case .objectGrants: [("workspace_objects", "path")]
         }
     }
@@ -140,6 +149,7 @@ public final class ChangeCount: Sendable {
 public struct ChangeCounts: Sendable {
     public let identity = ChangeCount(.identity)
     public let objectGrants = ChangeCount(.objectGrants)
+    public let objects = ChangeCount(.objects)
 
     public init() {}
 
@@ -147,6 +157,7 @@ public struct ChangeCounts: Sendable {
         switch topic {
         case .identity: identity
         case .objectGrants: objectGrants
+        case .objects: objects
         }
     }
 
@@ -205,14 +216,30 @@ public struct ChangeCounts: Sendable {
         for topic in ChangeTopic.allCases { self[topic].writeCommitted(count: counts?.values[topic], readAt: readAt) }
     }
 
-    /// Migration 7's statements: the `cache_versions` table, a row for each topic, and the triggers that
+    /// Migration 7's statements: the `cache_versions` table, a row for each of its topics, and the triggers that
     /// count the changes. On PostgreSQL the triggers run before each statement, so a transaction takes the
     /// count's row lock before any row of the tables it counts, and two transactions cannot each hold a
     /// row the other waits for. SQLite has one writer at a time and triggers for each row only (they also
     /// fire for the rows a foreign key's `ON DELETE CASCADE` deletes).
     static func migration(_ engine: DatabaseEngine) -> [String] {
-        var statements = ["CREATE TABLE cache_versions (topic TEXT PRIMARY KEY, version BIGINT NOT NULL)"]
-        for topic in ChangeTopic.allCases {
+        ["CREATE TABLE cache_versions (topic TEXT PRIMARY KEY, version BIGINT NOT NULL)"]
+            + counting(ChangeTopic.firstCounted, engine)
+    }
+
+    /// Migration 10's statements: the count of `ChangeTopic.objects`, on SQLite only (see the topic).
+    static func objectsMigration(_ engine: DatabaseEngine) -> [String] {
+        engine == .sqlite ? counting([.objects], engine) : []
+    }
+
+    /// The row of each of `topics` in `cache_versions`, and the triggers that count its changes. A trigger is
+    /// named after its table, and after its topic too for a topic counted after migration 7 (a table may be
+    /// counted by two topics: `workspace_objects` by `objectGrants` for its keys, by `objects` for every change).
+    private static func counting(_ topics: [ChangeTopic], _ engine: DatabaseEngine) -> [String] {
+        var statements: [String] = []
+        for topic in topics {
+            let prefix = { (table: String) in
+                ChangeTopic.firstCounted.contains(topic) ? "\(table)_count" : "\(table)_\(topic.rawValue)_count"
+            }
             let count = "UPDATE cache_versions SET version = version + 1 WHERE topic = '\(topic.rawValue)'"
             statements.append("INSERT INTO cache_versions (topic, version) VALUES ('\(topic.rawValue)', 0)")
             switch engine {
@@ -222,26 +249,26 @@ public struct ChangeCounts: Sendable {
                 for table in topic.tables {
                     statements.append(
                         """
-                        CREATE TRIGGER \(table)_count_change BEFORE INSERT OR UPDATE OR DELETE ON \(table)
+                        CREATE TRIGGER \(prefix(table))_change BEFORE INSERT OR UPDATE OR DELETE ON \(table)
                         FOR EACH STATEMENT EXECUTE PROCEDURE \(function)()
                         """)
                 }
                 for (table, column) in topic.keyTables {
                     statements.append(
                         """
-                        CREATE TRIGGER \(table)_count_key_change BEFORE UPDATE OF \(column) OR DELETE ON \(table)
+                        CREATE TRIGGER \(prefix(table))_key_change BEFORE UPDATE OF \(column) OR DELETE ON \(table)
                         FOR EACH STATEMENT EXECUTE PROCEDURE \(function)()
                         """)
                 }
             case .sqlite:
                 for table in topic.tables {
                     for event in ["INSERT", "UPDATE", "DELETE"] {
-                        statements.append("CREATE TRIGGER \(table)_count_\(event.lowercased()) AFTER \(event) ON \(table) BEGIN \(count); END")
+                        statements.append("CREATE TRIGGER \(prefix(table))_\(event.lowercased()) AFTER \(event) ON \(table) BEGIN \(count); END")
                     }
                 }
                 for (table, column) in topic.keyTables {
                     for (name, event) in [("delete", "DELETE"), ("key_update", "UPDATE OF \(column)")] {
-                        statements.append("CREATE TRIGGER \(table)_count_\(name) AFTER \(event) ON \(table) BEGIN \(count); END")
+                        statements.append("CREATE TRIGGER \(prefix(table))_\(name) AFTER \(event) ON \(table) BEGIN \(count); END")
                     }
                 }
             }

@@ -238,6 +238,7 @@ public enum Schema {
         Migration(version: 7, name: "counts of the changes to what Kiln keeps in memory", statements: ChangeCounts.migration),
         Migration(version: 8, name: "a version of each workspace object's content", statements: contentVersions),
         Migration(version: 9, name: "workspace object content after its version", statements: contentLast),
+        Migration(version: 10, name: "a count of the changes to workspace objects", statements: ChangeCounts.objectsMigration),
     ]
 
     /// Migration 8: `workspace_objects.content_version`, which moves with every change of an object's

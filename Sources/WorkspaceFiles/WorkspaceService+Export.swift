@@ -10,7 +10,7 @@ extension WorkspaceService {
     /// everyone may list, export only for admins (a folder's export holds everything below it).
     ///
     /// An export kept in memory (`exportCache`) is answered where the request runs, after one read of the
-    /// metadata. Any other is made on Swift's global executor, not on an event loop that answers
+    /// metadata (none on SQLite while no object changed: `objectCache`). Any other is made on Swift's global executor, not on an event loop that answers
     /// get-status (`EventLoopResponder`): reading up to 10 MB, converting it (tens of milliseconds for a zip
     /// of a folder or an HTML page of a large notebook) and, with `answersInJSON`, encoding the JSON answer
     /// (`jsonBody`).
@@ -19,25 +19,17 @@ extension WorkspaceService {
         answersInJSON: Bool = false
     ) async throws -> ExportedObject {
         let grants = caller.isAdmin ? nil : try await grants(workspaceID: workspaceID)
-        let found = try await database.read { db -> Found? in
-            guard let (object, contentVersion) = try await ObjectTable.findVersioned(db, workspaceID: workspaceID, path: path) else {
-                return nil
-            }
-            if let grants, grants.inherited(by: caller, on: path) == nil {
-                throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
-            }
-            guard object.objectType == .notebook else { return .toMake(object, contentVersion: contentVersion) }
-            let key = ExportCache.Key(workspaceID: workspaceID, object: object, format: format)
-            if let kept = exportCache.kept(key, contentVersion: contentVersion) { return .kept(kept) }
-            return .toMake(object, contentVersion: contentVersion)
+        guard let versioned = try await versionedObject(workspaceID: workspaceID, path: path) else { throw Self.doesNotExist(path) }
+        let (object, contentVersion) = (versioned.object, versioned.contentVersion)
+        if let grants, grants.inherited(by: caller, on: path) == nil {
+            throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
         }
         let exported: ExportedObject
-        switch found {
-        case nil:
-            throw Self.doesNotExist(path)
-        case .kept(let kept):
+        if object.objectType == .notebook,
+            let kept = exportCache.kept(ExportCache.Key(workspaceID: workspaceID, object: object, format: format), contentVersion: contentVersion)
+        {
             exported = kept
-        case .toMake(let object, let contentVersion):
+        } else {
             exported = try await withTaskExecutorPreference(globalConcurrentExecutor) {
                 var made = try await make(object, contentVersion: contentVersion, workspaceID: workspaceID, format: format)
                 if answersInJSON, made.jsonBody == nil { made.jsonBody = made.json() }
@@ -50,13 +42,6 @@ extension WorkspaceService {
                 "The export of \(path) is \(exported.content.count) bytes, over the maximum of \(Self.maximumContentSize) bytes (10 MB).")
         }
         return exported
-    }
-
-    /// What an export's read of the metadata found: a notebook's export kept by `exportCache`, or an
-    /// object whose export is to be made.
-    private enum Found {
-        case kept(ExportedObject)
-        case toMake(ObjectInfo, contentVersion: Int64)
     }
 
     /// The export of `object` (read at `contentVersion`), made from its stored content; a notebook's is kept

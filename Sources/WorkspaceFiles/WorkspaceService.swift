@@ -18,23 +18,74 @@ public struct WorkspaceService: Sendable {
     let grantCache: RowCache<Int64, ObjectGrants>
     /// Notebook exports, kept while their notebooks are unchanged.
     let exportCache = ExportCache()
+    /// Objects and their content's version (what a get-status answers, and what an export checks its kept
+    /// answer by), by workspace and path, in memory while no object changes: on SQLite only, where Kiln is the
+    /// one server on the file (`ChangeTopic.objects`); nil on PostgreSQL, where each reads its row.
+    let objectCache: RowCache<ObjectKey, VersionedObject>?
+
+    /// An object, and its content's version (`content_version`, migration 8; 0 for the root).
+    struct VersionedObject: Sendable {
+        var object: ObjectInfo
+        var contentVersion: Int64
+    }
+
+    /// An object's key in `objectCache`.
+    struct ObjectKey: Hashable, Sendable {
+        var workspaceID: Int64
+        var path: String
+    }
+
+    /// At most this many objects are kept in `objectCache` (about 200 bytes each); at the limit it starts again.
+    static let objectCacheLimit = 20_000
 
     public init(database: any Database, clock: any WallClock = SystemClock()) {
         self.database = database
         self.clock = clock
         self.grantCache = RowCache(database: database, topic: .objectGrants)
+        self.objectCache =
+            database.engine == .sqlite ? RowCache(database: database, topic: .objects, limit: Self.objectCacheLimit) : nil
     }
 
     /// The object at `path` (the root is a folder with id 0), or `RESOURCE_DOES_NOT_EXIST`;
     /// `PERMISSION_DENIED` unless `caller` may read it.
     public func getStatus(workspaceID: Int64, path: WorkspacePath, caller: WorkspaceCaller = .admin) async throws -> ObjectInfo {
         let grants = caller.isAdmin ? nil : try await grants(workspaceID: workspaceID)
-        let found = try await database.read { db in try await ObjectTable.find(db, workspaceID: workspaceID, path: path) }
+        let found = try await object(workspaceID: workspaceID, path: path)
         guard let found else { throw Self.doesNotExist(path) }
         if let grants, Self.level(grants, caller: caller, path: path) == nil {
             throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
         }
         return found
+    }
+
+    /// The object at `path`, from `objectCache` where there is one; nil when there is none. Call it outside
+    /// `Database.read` and `write`.
+    func object(workspaceID: Int64, path: WorkspacePath) async throws -> ObjectInfo? {
+        guard let objectCache else {
+            return try await database.read { db in try await ObjectTable.find(db, workspaceID: workspaceID, path: path) }
+        }
+        return try await Self.versionedObject(objectCache, database, workspaceID: workspaceID, path: path)?.object
+    }
+
+    /// The object at `path` and its content's version, from `objectCache` where there is one; nil when there
+    /// is none. Call it outside `Database.read` and `write`.
+    func versionedObject(workspaceID: Int64, path: WorkspacePath) async throws -> VersionedObject? {
+        guard let objectCache else {
+            return try await database.read { db in
+                try await ObjectTable.findVersioned(db, workspaceID: workspaceID, path: path).map(VersionedObject.init)
+            }
+        }
+        return try await Self.versionedObject(objectCache, database, workspaceID: workspaceID, path: path)
+    }
+
+    private static func versionedObject(
+        _ cache: RowCache<ObjectKey, VersionedObject>, _ database: any Database, workspaceID: Int64, path: WorkspacePath
+    ) async throws -> VersionedObject? {
+        try await cache.value(ObjectKey(workspaceID: workspaceID, path: path.value)) {
+            try await database.read { db in
+                try await ObjectTable.findVersioned(db, workspaceID: workspaceID, path: path).map(VersionedObject.init)
+            }
+        }
     }
 
     /// The format a notebook is natively kept in (`repos_export_format` of get-status with

@@ -22,6 +22,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The PEM private key of --tls-cert (KILN_TLS_KEY).") var tlsKey: String?
 
     func run() async throws {
+        EventLoopCount.configure()
         let configuration: KilnConfiguration
         do {
             configuration = try KilnConfiguration.resolve(

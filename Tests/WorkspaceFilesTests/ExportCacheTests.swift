@@ -17,9 +17,15 @@ import Testing
             content: Array("# Databricks notebook source\n\(text)".utf8), overwrite: true)
     }
 
+    /// Waits until this process sees a change of objects made by another: on SQLite, where the objects are kept
+    /// in memory (`WorkspaceService.objectCache`), for up to `ChangeCount.recheckInterval`; at once on PostgreSQL.
+    static func waitForAnotherProcess(_ engine: DatabaseEngine) async throws {
+        if engine == .sqlite { try await Task.sleep(for: ChangeCount.recheckInterval + .milliseconds(50)) }
+    }
+
     /// The clock stands still, so every import below has the same modification time: only the content's
-    /// version tells the exports apart, whether this process, another Kiln on the database, or a writer
-    /// that leaves the version alone changed the content.
+    /// version tells the exports apart, whether this process, another Kiln on the database (seen on SQLite
+    /// within `ChangeCount.recheckInterval`), or a writer that leaves the version alone changed the content.
     @Test(arguments: TestDatabases.engines)
     func anExportFollowsEveryChangeMadeHereOrElsewhere(engine: DatabaseEngine) async throws {
         try await TestDatabases.withTwo(engine) { database, elsewhere in
@@ -40,6 +46,7 @@ import Testing
             try await here.importObject(workspaceID: workspace, Self.source("print(2)"))
             #expect(try await exported() == "# Databricks notebook source\nprint(2)")
             try await there.importObject(workspaceID: workspace, Self.source("print(3)"))
+            try await Self.waitForAnotherProcess(engine)
             #expect(try await exported() == "# Databricks notebook source\nprint(3)")
             #expect(try await exported(.jupyter).contains(#""print(3)""#))
             #expect(here.exportCache.usage.entries == 2)
@@ -54,6 +61,7 @@ import Testing
                     "UPDATE workspace_objects SET content = (SELECT content FROM workspace_objects WHERE path = '/other') WHERE path = '/nb'"
                 ).run()
             }
+            try await Self.waitForAnotherProcess(engine)
             #expect(try await exported() == "# Databricks notebook source\nprint(4)")
         }
     }
