@@ -11,10 +11,11 @@ import NIOCore
 /// 0.68 ms (53,700 → 49,600 req/s); a get-status answered from memory p99 3.6 → 1.1–1.5 ms (38,900 → 34,500
 /// req/s); a 64 KiB import 7,546 → 7,888 req/s; a 64 KiB export 16,651 → 13,927 req/s, p99 3.23 → 2.42 ms.
 public enum EventLoopCount {
-    /// Sets NIO's suggestion before anything uses the group. Call once, first thing in `kiln serve`: NIO
-    /// stops the process if it is set twice, or after the group has started.
+    /// Sets NIO's suggestion before anything reads it. Call once, first thing in `kiln serve`: NIO stops the
+    /// process if it is set twice, or after it was read (the singleton group reads it when first used). A
+    /// number in `NIO_SINGLETON_GROUP_LOOP_COUNT` is left to NIO (it ignores anything else there).
     public static func configure() {
-        guard ProcessInfo.processInfo.environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] == nil else { return }
+        guard ProcessInfo.processInfo.environment["NIO_SINGLETON_GROUP_LOOP_COUNT"].flatMap({ Int($0) }) == nil else { return }
         NIOSingletons.groupLoopCountSuggestion = loops(cores: System.coreCount)
     }
 

@@ -72,8 +72,8 @@ public final class SQLiteStore: Database {
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         let session = writer
-        return try await changeCounts.committing(body) { body in
-            try await writerLock.withLock {
+        return try await writerLock.withLock {
+            let result = try await changeCounts.committing(body) { body in
                 // BEGIN IMMEDIATE runs on the task's thread unless another process (`kiln admin`, another
                 // Kiln) holds the write lock; then it waits for it, up to the busy timeout, on NIO's thread
                 // pool. COMMIT appends to the log (the first after the log starts over also syncs its new
@@ -83,15 +83,17 @@ public final class SQLiteStore: Database {
                         try await NIOThreadPool.singleton.runIfActive { try session.run(statement, []) { _ in } }
                     }
                 }
-                let result = try await SQLiteSessionDatabase(session: session).transaction(
+                return try await SQLiteSessionDatabase(session: session).transaction(
                     begin: "BEGIN IMMEDIATE", boundary: boundary, body)
-                // The log is long: checkpointed while no write of this process can begin, it is all copied
-                // (unless a reader still needs part of it), and the next write starts it over (`WALCheckpointer`).
-                if checkpointer.restartIsDue() {
-                    try? await NIOThreadPool.singleton.runIfActive { [checkpointer] in checkpointer.checkpoint() }
-                }
-                return result
             }
+            // The log is long: checkpointed while no write of this process can begin, it is all copied (unless a
+            // reader still needs part of it), and the next write starts it over (`WALCheckpointer`). After the
+            // counts are told of the commit (`committing`), so that what is kept in memory does not answer from
+            // before it while the checkpoint syncs the file.
+            if checkpointer.restartIsDue() {
+                try? await NIOThreadPool.singleton.runIfActive { [checkpointer] in checkpointer.checkpoint() }
+            }
+            return result
         }
     }
 

@@ -10,10 +10,10 @@ extension WorkspaceService {
     /// everyone may list, export only for admins (a folder's export holds everything below it).
     ///
     /// An export kept in memory (`exportCache`) is answered where the request runs, after one read of the
-    /// metadata (none on SQLite while no object changed: `objectCache`). Any other is made on Swift's global executor, not on an event loop that answers
-    /// get-status (`EventLoopResponder`): reading up to 10 MB, converting it (tens of milliseconds for a zip
-    /// of a folder or an HTML page of a large notebook) and, with `answersInJSON`, encoding the JSON answer
-    /// (`jsonBody`).
+    /// metadata (on SQLite, from memory while no object changed: `objectCache`). Any other is made on Swift's
+    /// global executor, not on an event loop that answers get-status (`EventLoopResponder`): reading up to
+    /// 10 MB, converting it (tens of milliseconds for a zip of a folder or an HTML page of a large notebook)
+    /// and, with `answersInJSON`, encoding the JSON answer (`jsonBody`).
     public func export(
         workspaceID: Int64, path: WorkspacePath, format: WorkspaceFormat, caller: WorkspaceCaller = .admin,
         answersInJSON: Bool = false
@@ -26,7 +26,8 @@ extension WorkspaceService {
         }
         let exported: ExportedObject
         if object.objectType == .notebook,
-            let kept = exportCache.kept(ExportCache.Key(workspaceID: workspaceID, object: object, format: format), contentVersion: contentVersion)
+            let kept = exportCache.kept(
+                ExportCache.Key(workspaceID: workspaceID, object: object, format: format), contentVersion: contentVersion)
         {
             exported = kept
         } else {

@@ -58,7 +58,7 @@ public struct WorkspaceService: Sendable {
         return found
     }
 
-    /// The object at `path`, from `objectCache` where there is one; nil when there is none. Call it outside
+    /// The object at `path`, from `objectCache` where there is one; nil when no object is there. Call it outside
     /// `Database.read` and `write`.
     func object(workspaceID: Int64, path: WorkspacePath) async throws -> ObjectInfo? {
         guard let objectCache else {
@@ -67,8 +67,8 @@ public struct WorkspaceService: Sendable {
         return try await Self.versionedObject(objectCache, database, workspaceID: workspaceID, path: path)?.object
     }
 
-    /// The object at `path` and its content's version, from `objectCache` where there is one; nil when there
-    /// is none. Call it outside `Database.read` and `write`.
+    /// The object at `path` and its content's version, from `objectCache` where there is one; nil when no
+    /// object is there. Call it outside `Database.read` and `write`.
     func versionedObject(workspaceID: Int64, path: WorkspacePath) async throws -> VersionedObject? {
         guard let objectCache else {
             return try await database.read { db in

@@ -4,6 +4,7 @@ import NotebookFormats
 import Persistence
 import PersistenceTestSupport
 import SQLKit
+import Synchronization
 import Testing
 
 @testable import WorkspaceFiles
@@ -43,9 +44,14 @@ import Testing
             #expect(try await Self.status(service, 7, "/nb") == nil)
             try await writer.importObject(workspaceID: 7, Self.source("/nb", "print(1)"))
             let first = try #require(try await Self.status(service, 7, "/nb"))
+            // The write moved the epoch itself (not a recheck 250 ms on, which would hide a count not told).
+            let epoch = database.changeCounts.objects.standingEpoch()
             let kept = try await service.export(workspaceID: 7, path: Self.path("/nb"), format: .source)
             #expect(String(decoding: kept.content, as: UTF8.self).contains("print(1)"))
             try await writer.importObject(workspaceID: 7, Self.source("/nb", "print('a longer notebook')", overwrite: true))
+            if engine == .sqlite, let moved = database.changeCounts.objects.standingEpoch() {
+                #expect(moved > epoch ?? -1)
+            }
             let second = try #require(try await Self.status(service, 7, "/nb"))
             #expect(second.size > first.size)
             // The export kept before is checked by the version read with the object: the new content, not the old.
@@ -53,6 +59,23 @@ import Testing
             #expect(String(decoding: exported.content, as: UTF8.self).contains("a longer notebook"))
             try await writer.delete(workspaceID: 7, path: Self.path("/nb"), recursive: false)
             #expect(try await Self.status(service, 7, "/nb") == nil)
+        }
+    }
+
+    /// A get-status of an object already read costs no read of the database on SQLite while nothing changes (at
+    /// most the count's, should 250 ms pass between two calls), and one each on PostgreSQL.
+    @Test(arguments: TestDatabases.engines)
+    func aGetStatusReadsNothingWhileNoObjectChangesOnSQLite(engine: DatabaseEngine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await TestDatabases.addWorkspace(7, to: database)
+            let counted = ReadCountingDatabase(database)
+            let service = WorkspaceService(database: counted)
+            try await service.importObject(workspaceID: 7, Self.source("/nb", "print(1)"))
+            _ = try #require(try await Self.status(service, 7, "/nb"))
+            let before = counted.reads
+            for _ in 0..<20 { _ = try #require(try await Self.status(service, 7, "/nb")) }
+            let reads = counted.reads - before
+            #expect(engine == .sqlite ? reads <= 2 : reads == 20, "\(reads) reads")
         }
     }
 
@@ -88,6 +111,11 @@ import Testing
                 }
             }
             for statement in [
+                """
+                INSERT INTO workspace_objects (object_id, workspace_id, path, parent_path, object_type, size, created_at, modified_at) \
+                SELECT object_id + 1, workspace_id, '/copy', '/', object_type, size, created_at, modified_at \
+                FROM workspace_objects WHERE path = '/nb'
+                """,
                 "UPDATE workspace_objects SET modified_at = modified_at + 1 WHERE path = '/nb'",
                 "DELETE FROM workspace_objects WHERE path = '/nb'",
             ] {
@@ -97,5 +125,37 @@ import Testing
             let (before, after) = try await count("UPDATE workspace_objects SET modified_at = 0 WHERE path = '/none'")
             #expect(after == before)
         }
+    }
+}
+
+/// A database that counts the reads made through it (`read`), and passes everything on.
+final class ReadCountingDatabase: Database {
+    let database: any Database
+    private let count = Mutex(0)
+
+    init(_ database: any Database) {
+        self.database = database
+    }
+
+    var reads: Int { count.withLock { $0 } }
+    var engine: DatabaseEngine { database.engine }
+    var changeCounts: ChangeCounts { database.changeCounts }
+
+    // Persistence is built with NonisolatedNonsendingByDefault; its requirements are spelt so here.
+    nonisolated(nonsending) func read<T: Sendable>(
+        yieldingFirst: Bool, _ body: nonisolated(nonsending) @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        count.withLock { $0 += 1 }
+        return try await database.read(yieldingFirst: yieldingFirst, body)
+    }
+
+    nonisolated(nonsending) func write<T: Sendable>(
+        lockKey: Int64?, _ body: nonisolated(nonsending) @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        try await database.write(lockKey: lockKey, body)
+    }
+
+    nonisolated(nonsending) func shutdown() async {
+        await database.shutdown()
     }
 }
