@@ -38,8 +38,9 @@ public enum ChangeTopic: String, Sendable, CaseIterable {
 }
 
 /// The count of changes to one topic's tables, kept by triggers in the transaction that makes the change
-/// (migration 7; migration 10 for objects, on SQLite), so that no writer can change them unseen: not this process, not another Kiln on the same
-/// PostgreSQL, not `kiln admin` on the same SQLite file, not a cascading delete.
+/// (migration 7; migration 10 for objects, on SQLite), so that no writer can change them unseen: not this
+/// process, not another Kiln on the same PostgreSQL, not `kiln admin` on the same SQLite file, not a cascading
+/// delete.
 ///
 /// A cache stamps what it reads with `current(_:)` — an epoch of this process that moves whenever the
 /// count read from the database differs from the last one read, up or down (a restored database) — and

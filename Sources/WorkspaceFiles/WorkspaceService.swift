@@ -50,42 +50,25 @@ public struct WorkspaceService: Sendable {
     /// `PERMISSION_DENIED` unless `caller` may read it.
     public func getStatus(workspaceID: Int64, path: WorkspacePath, caller: WorkspaceCaller = .admin) async throws -> ObjectInfo {
         let grants = caller.isAdmin ? nil : try await grants(workspaceID: workspaceID)
-        let found = try await object(workspaceID: workspaceID, path: path)
-        guard let found else { throw Self.doesNotExist(path) }
+        guard let found = try await versionedObject(workspaceID: workspaceID, path: path)?.object else {
+            throw Self.doesNotExist(path)
+        }
         if let grants, Self.level(grants, caller: caller, path: path) == nil {
             throw KilnError(.permissionDenied, "You do not have CAN_READ permission on \(path).")
         }
         return found
     }
 
-    /// The object at `path`, from `objectCache` where there is one; nil when no object is there. Call it outside
-    /// `Database.read` and `write`.
-    func object(workspaceID: Int64, path: WorkspacePath) async throws -> ObjectInfo? {
-        guard let objectCache else {
-            return try await database.read { db in try await ObjectTable.find(db, workspaceID: workspaceID, path: path) }
-        }
-        return try await Self.versionedObject(objectCache, database, workspaceID: workspaceID, path: path)?.object
-    }
-
     /// The object at `path` and its content's version, from `objectCache` where there is one; nil when no
     /// object is there. Call it outside `Database.read` and `write`.
     func versionedObject(workspaceID: Int64, path: WorkspacePath) async throws -> VersionedObject? {
-        guard let objectCache else {
-            return try await database.read { db in
-                try await ObjectTable.findVersioned(db, workspaceID: workspaceID, path: path).map(VersionedObject.init)
-            }
-        }
-        return try await Self.versionedObject(objectCache, database, workspaceID: workspaceID, path: path)
-    }
-
-    private static func versionedObject(
-        _ cache: RowCache<ObjectKey, VersionedObject>, _ database: any Database, workspaceID: Int64, path: WorkspacePath
-    ) async throws -> VersionedObject? {
-        try await cache.value(ObjectKey(workspaceID: workspaceID, path: path.value)) {
+        let read = {
             try await database.read { db in
                 try await ObjectTable.findVersioned(db, workspaceID: workspaceID, path: path).map(VersionedObject.init)
             }
         }
+        guard let objectCache else { return try await read() }
+        return try await objectCache.value(ObjectKey(workspaceID: workspaceID, path: path.value), load: read)
     }
 
     /// The format a notebook is natively kept in (`repos_export_format` of get-status with
