@@ -31,8 +31,15 @@ def connect(w, endpoint, user, password, dbname="databricks_postgres"):
 
 def data_directories(kiln):
     """Every branch data directory (and partial copy) under the Kiln's data dir; not the base images of the
-    branches' histories (`<branch>.history/bases/`)."""
-    return sorted(str(p) for p in kiln.data_dir.rglob("PG_VERSION") if "template" not in str(p) and ".history/" not in str(p))
+    branches' histories (`<branch>.history/bases/`), which the walk does not enter: Kiln copies and renames them
+    in the background, and a directory gone mid-walk made `rglob` raise. A directory that goes while it is walked
+    is skipped (`os.walk` ignores the error)."""
+    found = []
+    for root, dirs, files in os.walk(kiln.data_dir):
+        dirs[:] = [d for d in dirs if not d.endswith(".history")]
+        if "PG_VERSION" in files and "template" not in root:
+            found.append(os.path.join(root, "PG_VERSION"))
+    return sorted(found)
 
 
 def wait_active(w, endpoint, timeout=30):
